@@ -1,1 +1,118 @@
-export {}
+export { registerWins } from './assertions.js'
+export { blake3, fromHex, toHex } from './bytes.js'
+export {
+  type Coordinate,
+  decodeCoordinate,
+  encodeCoordinate,
+  formatCoordinate,
+  MAX_COORDINATE_PART_BYTES,
+} from './codec/coordinate.js'
+export {
+  type AnyRecord,
+  type Assertion,
+  assertRun,
+  decodeAssertion,
+  decodeRecord,
+  decodeRevocation,
+  decodeSupersession,
+  encodeAssertion,
+  encodeRevocation,
+  encodeSupersession,
+  MAX_METHOD_BYTES,
+  MAX_REASON_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RUN,
+  RECORD_VERSION,
+  type RecordType,
+  type Revocation,
+  type RevocationAction,
+  recordHash,
+  type SubjectKind,
+  type Supersession,
+  type SupersessionKind,
+  signAssertion,
+  signedMessage,
+  signerOf,
+  signRevocation,
+  signSupersession,
+  type Unsigned,
+  verifyAssertion,
+  verifyRevocation,
+  verifySupersession,
+} from './codec/records.js'
+export { STORE_NAMES, type StoreName } from './context.js'
+export {
+  compileCriteria,
+  describeCriteria,
+  globToRegExp,
+  type InvalidationCriteria,
+  type Matchable,
+} from './criteria.js'
+export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './db.js'
+export type { Cause, HistoryEntry } from './durability.js'
+export {
+  BadSignatureError,
+  CrdtError,
+  FarFutureError,
+  InvalidArgumentError,
+  InvalidRunError,
+  LedgerImportError,
+  MalformedRecordError,
+  OversizedFieldError,
+  RecordRefusedError,
+  type RefusalReason,
+  RevokedSignerError,
+  SchemaVersionError,
+  StateClosedError,
+  UnknownKindError,
+  UntrustedOperatorError,
+  WrongNetworkError,
+} from './errors.js'
+export {
+  anyEvidence,
+  atLeastAsserters,
+  decideGate,
+  describeEvidence,
+  type GateDecision,
+  type GateEvidence,
+  type GateInput,
+  type GatePolicy,
+  ignoring,
+  locallyVerifiedOnly,
+} from './gate.js'
+export type { ApplyOptions, ApplyOutcome } from './ingest.js'
+export { assertionKey, coordinateId, networkTag, nodeIdFor } from './keys.js'
+export type { LedgerEntry, LedgerKind, LedgerResult, LedgerSource, LedgerSubjectKind } from './ledger.js'
+export type { LedgerApi, LedgerTotals } from './ledger-api.js'
+export type { RecordRange, StoredRecord } from './membership.js'
+export { latestRevocation, type StoredRevocation } from './revocations.js'
+export { generateSeed, generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
+export {
+  type AdvanceResult,
+  lmdbHighWaterMarkStore,
+  type NodeState,
+  type NodeStateOptions,
+  type OpenNodeStateOptions,
+  openNodeState,
+  type RevokeRequest,
+  type ViewEntry,
+} from './state.js'
+export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries } from './supersessions.js'
+export {
+  acquireSharedVerifier,
+  type BatchVerifier,
+  createBatchVerifier,
+  type VerifyItem,
+  type VerifyJob,
+} from './verify-pool.js'
+export {
+  type AssertionEvidence,
+  type CauseType,
+  type ChangeKind,
+  type Component,
+  classifyChange,
+  deriveComponent,
+  type LocalEvidence,
+  type Provenance,
+  sameComponent,
+} from './view.js'

@@ -1,1 +1,129 @@
-export {}
+/**
+ * @provsync/sim: the multi-node simulation harness. Real provsync nodes, a seeded workload,
+ * scheduled or random faults, Byzantine peers, a checker that proves convergence and that nothing
+ * was lost, and a report (JSON and an SVG chart).
+ */
+export {
+  BYZANTINE_BEHAVIOURS,
+  type ByzantineBehaviour,
+  type ByzantineNode,
+  type ByzantineOptions,
+  CAUGHT_BY,
+  type ForgedRecords,
+  forgeRecords,
+  type ServedRecord,
+  startByzantine,
+} from './byzantine.js'
+export {
+  type Acknowledgement,
+  type ByzantineExpectation,
+  type CheckInput,
+  type CheckResult,
+  checkAcknowledged,
+  checkByzantine,
+  checkHistoryPrefix,
+  checkInvariants,
+  checkLedgers,
+  checkRevokedProvenance,
+  checkSameRoots,
+  checkSameView,
+  DEFAULT_FORGERY_REASONS,
+  formatCheck,
+  INVARIANTS,
+  type InvariantName,
+  type LedgerLine,
+  type NodeSnapshot,
+  type Refusal,
+  STORES,
+  type StoreName,
+  type ViewEntry,
+  type Violation,
+} from './checker.js'
+export type { ChildCommand, ChildConfig } from './child.js'
+export { type CliIo, main, scenariosFromArgs, USAGE } from './cli.js'
+export {
+  type Cluster,
+  type ClusterNode,
+  createCluster,
+  DEFAULT_SIM_SYNC,
+  seedIdentity,
+  type Transport,
+} from './cluster.js'
+export { type CrashTrialOptions, type CrashTrialResult, runCrashTrial } from './crash.js'
+export { ScenarioConfigError, SimError } from './errors.js'
+export {
+  applyFault,
+  bridged,
+  type FaultEvent,
+  type FaultPlan,
+  HEALTHY,
+  halves,
+  isolating,
+  type LinkFault,
+  type LinkState,
+  lastHealMs,
+  linkFault,
+  linkKey,
+  NO_FAULT,
+  type RandomFaultOptions,
+  randomFaultPlan,
+  reachable,
+  stateAt,
+  validateFaultPlan,
+} from './faults.js'
+export {
+  createMemoryNetwork,
+  enforcePartition,
+  gateNode,
+  type LinkTable,
+  type MemoryNetwork,
+  RETRANSMIT_MS,
+} from './links.js'
+export {
+  createNamespaces,
+  type Namespaces,
+  NetnsError,
+  type NetnsSupport,
+  netnsAddress,
+  probeNetns,
+} from './netns.js'
+export { createRng, InvalidRngArgumentError, type Rng } from './prng.js'
+export { type NodeProcess, NodeProcessError, spawnNodeProcess } from './process.js'
+export {
+  type NetnsScenarioOptions,
+  type ProcessScenarioOptions,
+  type ProcessScenarioResult,
+  runNetnsScenario,
+  runProcessScenario,
+} from './process-scenario.js'
+export {
+  type AppliedEvent,
+  describeFault,
+  type NodeTraffic,
+  renderChart,
+  reportJson,
+  type Sample,
+  type SimReport,
+} from './report.js'
+export {
+  type ByzantineScenario,
+  type Progress,
+  runScenario,
+  type ScenarioOptions,
+  type ScenarioResult,
+  scratchDir,
+  validateScenario,
+} from './scenario.js'
+export { rootTriple, snapshotNode } from './snapshot.js'
+export {
+  type CoordinateSpec,
+  DEFAULT_MIX,
+  type OperatorOp,
+  planWorkload,
+  type SupersedeOp,
+  type VerifyOp,
+  validateWorkload,
+  type WorkloadMix,
+  type WorkloadOp,
+  type WorkloadOptions,
+} from './workload.js'

@@ -1,0 +1,198 @@
+import type { OffenceEvent, ProvsyncNode, SyncReport } from '@provsync/sync'
+import { flagOption, listOption, stringOption } from '../args.js'
+import { UsageError } from '../errors.js'
+import { type Io, printJson, terminalProgress } from '../io.js'
+import { createLog, LOG_LEVELS, type Log } from '../log.js'
+import { loadTrust } from '../trust.js'
+import { parseChoice, parseInteger } from '../values.js'
+import { type Command, DEFAULT_DATA_DIR, dataDirOf, dataDirOption, jsonOption } from './command.js'
+
+export const node: Command = {
+  spec: {
+    name: 'node',
+    summary:
+      'Run a long-lived provsync node on LMDB in its data directory; prints its peer id and addresses.',
+    positionals: [],
+    options: {
+      'data-dir': dataDirOption,
+      listen: {
+        type: 'string',
+        multiple: true,
+        short: 'l',
+        value: '<multiaddr>',
+        description: 'listen address (default /ip4/0.0.0.0/tcp/0)',
+      },
+      bootstrap: {
+        type: 'string',
+        multiple: true,
+        short: 'b',
+        value: '<multiaddr>',
+        description: 'peer to dial at start and redial while disconnected',
+      },
+      network: {
+        type: 'string',
+        short: 'n',
+        value: '<id>',
+        description: 'network id (default: as last started, else "provsync")',
+      },
+      trust: {
+        type: 'string',
+        multiple: true,
+        short: 't',
+        value: '<file|hex>',
+        description: 'operator public key, or a file of them (default: as last started)',
+      },
+      'metrics-port': {
+        type: 'string',
+        value: '<port>',
+        description: 'serve Prometheus metrics at /metrics',
+      },
+      'log-level': {
+        type: 'string',
+        value: '<level>',
+        description: `${LOG_LEVELS.join(', ')} (default info)`,
+      },
+      mdns: { type: 'boolean', description: 'discover peers on the local network' },
+      'announce-ms': { type: 'string', value: '<ms>', description: 'debounce of head announcements' },
+      'anti-entropy-ms': {
+        type: 'string',
+        value: '<ms>',
+        description: 'interval of periodic syncs with a random peer',
+      },
+      json: { ...jsonOption, description: 'print the ready line as JSON' },
+    },
+    details: `
+With no options it starts a node on ./${DEFAULT_DATA_DIR}. The network id and trust bundle are
+remembered in <dir>/node.json, so a restart needs neither. Other commands (status, audit, gate,
+revoke, ledger, verify) talk to the running node over <dir>/control.sock. Stop it with Ctrl-C.`,
+  },
+  async run(args, io) {
+    const command = args.command
+    const logLevel = parseChoice(
+      command,
+      '--log-level',
+      stringOption(args, 'log-level') ?? 'info',
+      LOG_LEVELS,
+    )
+    const metricsText = stringOption(args, 'metrics-port')
+    const announceText = stringOption(args, 'announce-ms')
+    const antiEntropyText = stringOption(args, 'anti-entropy-ms')
+    const network = stringOption(args, 'network')
+    if (network !== undefined && network.trim() === '')
+      throw new UsageError(command, '--network must not be empty')
+    const trustSources = listOption(args, 'trust')
+    const trust = trustSources.length === 0 ? undefined : await loadTrust(trustSources)
+    const log = createLog(io.stderr, logLevel)
+    // Loaded here, not at the top: the client commands never pay for libp2p and LMDB.
+    const { startDaemon } = await import('../daemon.js')
+    if (logLevel === 'debug') (await import('@libp2p/logger')).enable('provsync*')
+    const daemon = await startDaemon({
+      dataDir: dataDirOf(args, io),
+      ...(network !== undefined ? { networkId: network } : {}),
+      ...(trust !== undefined ? { trust } : {}),
+      listen: listOption(args, 'listen'),
+      bootstrap: listOption(args, 'bootstrap'),
+      mdns: flagOption(args, 'mdns'),
+      ...(metricsText !== undefined
+        ? { metricsPort: parseInteger(command, '--metrics-port', metricsText, 0, 65535) }
+        : {}),
+      ...(announceText !== undefined
+        ? { announceDebounceMs: parseInteger(command, '--announce-ms', announceText, 1, 3_600_000) }
+        : {}),
+      ...(antiEntropyText !== undefined
+        ? { antiEntropyMs: parseInteger(command, '--anti-entropy-ms', antiEntropyText, 10, 86_400_000) }
+        : {}),
+    })
+    const { node: provsyncNode } = daemon
+    const ready = {
+      event: 'ready',
+      peerId: provsyncNode.peerId.toString(),
+      publicKey: Buffer.from(provsyncNode.publicKey).toString('hex'),
+      networkId: daemon.networkId,
+      addresses: provsyncNode.multiaddrs().map((a) => a.toString()),
+      dataDir: dataDirOf(args, io),
+      control: daemon.control.path,
+      trustedOperators: daemon.trust.length,
+      metricsPort: provsyncNode.metricsServer?.port ?? null,
+    }
+    if (flagOption(args, 'json')) printJson(io, ready)
+    else io.stdout.write(readyText(ready))
+    if (daemon.trust.length === 0) log.warn('no trust bundle: this node obeys no revocations (see --trust)')
+    const detach = watch(daemon.node, io, log, listOption(args, 'bootstrap').length)
+    await untilAborted(io.signal)
+    log.info('stopping')
+    detach()
+    await daemon.stop()
+    return 0
+  },
+}
+
+function readyText(ready: {
+  peerId: string
+  networkId: string
+  addresses: string[]
+  dataDir: string
+  control: string
+  trustedOperators: number
+  metricsPort: number | null
+}): string {
+  const lines = [
+    `provsync node ${ready.peerId} on network ${JSON.stringify(ready.networkId)}`,
+    ...ready.addresses.map((a) => `  listening  ${a}`),
+    `  data dir   ${ready.dataDir}`,
+    `  control    ${ready.control}`,
+    `  trust      ${ready.trustedOperators} operator key${ready.trustedOperators === 1 ? '' : 's'}`,
+  ]
+  if (ready.metricsPort !== null) lines.push(`  metrics    http://127.0.0.1:${ready.metricsPort}/metrics`)
+  return `${lines.join('\n')}\n`
+}
+
+/** Logs what the node does, and shows the initial sync with the bootstrap peers on a terminal. */
+function watch(provsyncNode: ProvsyncNode, io: Io, log: Log, bootstrapCount: number): () => void {
+  const { sync, libp2p } = provsyncNode
+  const progress = terminalProgress(io.stderr)
+  // The initial sync is over once a session (ours or theirs: only one side of a pair initiates)
+  // has finished with as many peers as were given to bootstrap from.
+  const initial = new Set<string>()
+  let initialPulled = 0
+  const onFinished = (evt: CustomEvent<SyncReport>): void => {
+    const r = evt.detail
+    const what = `${r.direction} sync with ${r.peer} (${r.reason}): pulled ${r.pulled}, applied ${r.applied}, refused ${r.refused}, ${Math.round(r.durationMs)} ms`
+    if (r.error !== undefined) log.warn(`${what} failed: ${r.error.message}`)
+    else if (r.applied > 0 || r.refused > 0) log.info(what)
+    else log.debug(what)
+    if (initial.size < bootstrapCount && r.error === undefined && !initial.has(r.peer.toString())) {
+      initial.add(r.peer.toString())
+      initialPulled += r.pulled
+      progress.update(`initial sync: ${initialPulled} records pulled, peers`, initial.size, bootstrapCount)
+      if (initial.size === bootstrapCount) {
+        progress.end()
+        log.info(`initial sync done: ${initialPulled} records pulled from ${bootstrapCount} peer(s)`)
+      }
+    }
+  }
+  const onOffence = (evt: CustomEvent<OffenceEvent>): void => {
+    const o = evt.detail
+    log.warn(`offence by ${o.peer}: ${o.reason} (${o.detail})${o.blocked ? ', peer blocked' : ''}`)
+  }
+  const onConnect = (evt: CustomEvent<{ toString(): string }>): void => log.info(`connected to ${evt.detail}`)
+  const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void =>
+    log.info(`disconnected from ${evt.detail}`)
+  sync.addEventListener('sync:finished', onFinished)
+  sync.addEventListener('peer:offence', onOffence)
+  libp2p.addEventListener('peer:connect', onConnect)
+  libp2p.addEventListener('peer:disconnect', onDisconnect)
+  return () => {
+    progress.end()
+    sync.removeEventListener('sync:finished', onFinished)
+    sync.removeEventListener('peer:offence', onOffence)
+    libp2p.removeEventListener('peer:connect', onConnect)
+    libp2p.removeEventListener('peer:disconnect', onDisconnect)
+  }
+}
+
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise(() => {})
+  if (signal.aborted) return Promise.resolve()
+  return new Promise((resolveWait) => signal.addEventListener('abort', () => resolveWait(), { once: true }))
+}

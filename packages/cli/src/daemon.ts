@@ -1,0 +1,133 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { createControlHandler, type NodeContext } from './control/handlers.js'
+import { type ControlHandler, type ControlServer, serveControl } from './control/server.js'
+import { CliError } from './errors.js'
+import { toHex } from './hex.js'
+
+export const NODE_CONFIG_FILE = 'node.json'
+export const DEFAULT_NETWORK_ID = 'provsync'
+
+export interface DaemonOptions {
+  readonly dataDir: string
+  /** Default: what the data directory was last started with, else {@link DEFAULT_NETWORK_ID}. */
+  readonly networkId?: string
+  /** Operator keys; default: the ones the data directory was last started with. */
+  readonly trust?: readonly Uint8Array[]
+  readonly listen?: readonly string[]
+  readonly bootstrap?: readonly string[]
+  readonly metricsPort?: number
+  readonly mdns?: boolean
+  readonly announceDebounceMs?: number
+  readonly antiEntropyMs?: number
+}
+
+export interface Daemon {
+  readonly node: ProvsyncNode
+  readonly control: ControlServer
+  readonly networkId: string
+  readonly trust: readonly Uint8Array[]
+  /** The last head announcement heard per peer (for `status`). */
+  readonly peerHeads: Map<string, { atMs: number; differing: string[] }>
+  stop(): Promise<void>
+}
+
+/** What a data directory remembers between starts, so `provsync node` alone restarts it as it was. */
+interface NodeConfig {
+  networkId: string
+  trust: string[]
+}
+
+/** The node is up but not yet answering: a request arrived while LMDB and libp2p were starting. */
+export class NodeStartingError extends CliError {
+  constructor() {
+    super('the node is still starting; try again in a moment')
+  }
+}
+
+/**
+ * Starts a node on `dataDir` with its control channel. The socket is claimed before LMDB is
+ * opened, so a second daemon on the same directory fails fast instead of sharing the environment.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  let handler: ControlHandler | undefined
+  const control = await serveControl(options.dataDir, (request, context) =>
+    handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
+  )
+  try {
+    const stored = await readConfig(options.dataDir)
+    const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
+    const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
+    const node = await createNode({
+      dataDir: options.dataDir,
+      networkId,
+      trust,
+      listen: [...(options.listen ?? ['/ip4/0.0.0.0/tcp/0'])],
+      bootstrap: [...(options.bootstrap ?? [])],
+      ...(options.mdns ? { mdns: true } : {}),
+      ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+      sync: {
+        ...(options.announceDebounceMs !== undefined
+          ? {
+              announce: { debounceMs: options.announceDebounceMs, maxWaitMs: options.announceDebounceMs * 4 },
+            }
+          : {}),
+        ...(options.antiEntropyMs !== undefined
+          ? { antiEntropy: { intervalMs: options.antiEntropyMs } }
+          : {}),
+      },
+    })
+    await writeConfig(options.dataDir, { networkId, trust: trust.map(toHex) })
+    const peerHeads = new Map<string, { atMs: number; differing: string[] }>()
+    node.sync.addEventListener('heads:received', (evt) => {
+      peerHeads.set(evt.detail.peer.toString(), { atMs: Date.now(), differing: [...evt.detail.differing] })
+    })
+    const ctx: NodeContext = { node, dataDir: options.dataDir, startedAtMs: Date.now(), peerHeads }
+    handler = createControlHandler(ctx)
+    let stopped = false
+    return {
+      node,
+      control,
+      networkId,
+      trust,
+      peerHeads,
+      async stop() {
+        if (stopped) return
+        stopped = true
+        await control.close()
+        await node.stop()
+      },
+    }
+  } catch (err) {
+    await control.close()
+    throw err
+  }
+}
+
+async function readConfig(dataDir: string): Promise<NodeConfig | undefined> {
+  let text: string
+  try {
+    text = await readFile(join(dataDir, NODE_CONFIG_FILE), 'utf8')
+  } catch {
+    return undefined
+  }
+  try {
+    const value = JSON.parse(text) as Partial<NodeConfig>
+    if (typeof value.networkId !== 'string' || !Array.isArray(value.trust)) throw new Error('bad shape')
+    if (!value.trust.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)))
+      throw new Error('bad key')
+    return { networkId: value.networkId, trust: value.trust }
+  } catch {
+    throw new CliError(
+      `${join(dataDir, NODE_CONFIG_FILE)} is damaged; pass --network and --trust to rewrite it`,
+    )
+  }
+}
+
+async function writeConfig(dataDir: string, config: NodeConfig): Promise<void> {
+  const file = join(dataDir, NODE_CONFIG_FILE)
+  await writeFile(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
+  await rename(`${file}.tmp`, file)
+}

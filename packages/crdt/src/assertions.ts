@@ -1,0 +1,122 @@
+import { compareTimestamps } from '@provsync/hlc'
+import { blake3, compareBytes, concat, equalBytes, toHex } from './bytes.js'
+import { type Assertion, coordinateBytesOf, decodeAssertion } from './codec/records.js'
+import type { Context } from './context.js'
+import { EMPTY } from './db.js'
+import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
+import type { AssertionEvidence } from './view.js'
+
+export type MergeStatus = 'applied' | 'duplicate' | 'superseded'
+
+export interface MergeResult {
+  readonly status: MergeStatus
+  /** The register's tree key: BLAKE3(asserter ‖ coordinate). */
+  readonly key: Uint8Array
+  readonly coordinateId: Uint8Array
+  readonly change?: { key: Uint8Array; valueHash: Uint8Array }
+}
+
+/**
+ * The join of one (asserter, coordinate) max-register: the higher run wins; at equal runs the
+ * higher HLC, then the higher record hash, so every replica keeps the same record.
+ */
+export function registerWins(
+  incoming: { run: bigint; hlc: Assertion['hlc']; hash: Uint8Array },
+  current: { run: bigint; hlc: Assertion['hlc']; hash: Uint8Array },
+): boolean {
+  if (incoming.run !== current.run) return incoming.run > current.run
+  return (compareTimestamps(incoming.hlc, current.hlc) || compareBytes(incoming.hash, current.hash)) > 0
+}
+
+/** A coordinate entry being changed by a write transaction. */
+export interface WorkingEntry {
+  readonly coordId: Uint8Array
+  readonly entry: CoordinateEntry
+  /** The last record merged into it, named as the cause of the view change. */
+  record?: Uint8Array
+}
+
+/** The coordinate entries one write transaction works on, each read at most once. */
+export class WorkingEntries {
+  readonly byId = new Map<string, WorkingEntry>()
+  constructor(private readonly ctx: Context) {}
+
+  load(coordId: Uint8Array, coordinate: Uint8Array): WorkingEntry {
+    const id = toHex(coordId)
+    let working = this.byId.get(id)
+    if (working === undefined) {
+      const stored = this.ctx.dbs.coordinates.get(coordId)
+      const entry =
+        stored === undefined
+          ? { coordinate: new Uint8Array(coordinate), evidence: [] }
+          : decodeCoordinateEntry(stored)
+      working = { coordId, entry }
+      this.byId.set(id, working)
+    }
+    return working
+  }
+}
+
+/** Merges one verified assertion into its register; call inside a write transaction. */
+export function mergeAssertion(
+  ctx: Context,
+  working: WorkingEntries,
+  record: Assertion,
+  encoded: Uint8Array,
+  hash: Uint8Array,
+  from: Uint8Array,
+): MergeResult {
+  const coordinate = coordinateBytesOf(encoded)
+  const coordId = blake3(coordinate)
+  const key = blake3(record.asserter, coordinate)
+  const target = working.load(coordId, coordinate)
+  const evidence = target.entry.evidence
+  const index = evidence.findIndex((e) => equalBytes(e.asserter, record.asserter))
+  const current = evidence[index]
+  if (current !== undefined) {
+    if (equalBytes(current.hash, hash)) return { status: 'duplicate', key, coordinateId: coordId }
+    if (!registerWins({ run: record.run, hlc: record.hlc, hash }, current)) {
+      return { status: 'superseded', key, coordinateId: coordId }
+    }
+  }
+  const next: AssertionEvidence = {
+    asserter: record.asserter,
+    run: record.run,
+    hlc: record.hlc,
+    hash,
+    via: equalBytes(from, record.asserter) ? undefined : from,
+  }
+  if (current === undefined) {
+    evidence.push(next)
+    ctx.dbs.asByAsserter.put(concat(record.asserter, coordId), EMPTY)
+  } else evidence[index] = next
+  target.record = hash
+  ctx.dbs.asRecords.put(key, encoded)
+  return { status: 'applied', key, coordinateId: coordId, change: { key, valueHash: hash } }
+}
+
+export function readEvidence(ctx: Context, coordId: Uint8Array): AssertionEvidence[] {
+  const stored = ctx.dbs.coordinates.get(coordId)
+  return stored === undefined ? [] : decodeCoordinateEntry(stored).evidence
+}
+
+/** Coordinate ids an asserter has a register for: one range read over the asserter index. */
+export function* coordinatesOf(ctx: Context, asserter: Uint8Array): Iterable<Uint8Array> {
+  const end = concat(asserter, new Uint8Array(33).fill(0xff))
+  for (const key of ctx.dbs.asByAsserter.getKeys({ start: asserter, end })) {
+    yield new Uint8Array(key.subarray(32, 64))
+  }
+}
+
+/** How many assertion registers an asserter has, without reading them. */
+export function countCoordinatesOf(ctx: Context, asserter: Uint8Array): number {
+  return ctx.dbs.asByAsserter.getKeysCount({
+    start: asserter,
+    end: concat(asserter, new Uint8Array(33).fill(0xff)),
+  })
+}
+
+export function getAssertion(ctx: Context, key: Uint8Array): Assertion | undefined {
+  const bytes = ctx.dbs.asRecords.get(key)
+  return bytes === undefined ? undefined : decodeAssertion(bytes, ctx.networkId)
+}

@@ -1,0 +1,83 @@
+import type { HybridLogicalClock, Timestamp } from '@provsync/hlc'
+import type { MerkleTree } from '@provsync/merkle'
+import { equalBytes, toHex } from './bytes.js'
+import type { Matchable } from './criteria.js'
+import type { Databases } from './db.js'
+import type { Signer } from './signing.js'
+
+export type StoreName = 'revocations' | 'supersessions' | 'assertions'
+/** Sync order: revocations first, so a revoked signer's records are refused, not applied. */
+export const STORE_NAMES: readonly StoreName[] = ['revocations', 'supersessions', 'assertions']
+
+export interface ActiveRule {
+  readonly seq: number
+  readonly test: (record: Matchable) => boolean
+}
+
+/** Everything the store modules share; one per open node state. */
+export interface Context {
+  readonly dbs: Databases
+  readonly networkId: string
+  readonly signer: Signer
+  readonly clock: HybridLogicalClock
+  readonly trees: Readonly<Record<StoreName, MerkleTree>>
+  /** Operator keys (hex) whose revocations this node obeys. */
+  readonly trust: ReadonlySet<string>
+  /** Keys whose latest revocation record is a revoke, derived from the stored records. */
+  readonly revoked: RevokedKeys
+  /** Invalidation criteria in force, by ledger sequence number. */
+  readonly rules: ActiveRule[]
+}
+
+/** A set of keys that answers `has` without encoding the key when it holds only a few. */
+export class RevokedKeys {
+  private readonly hex = new Set<string>()
+  private list: Uint8Array[] = []
+
+  get size(): number {
+    return this.hex.size
+  }
+
+  has(key: Uint8Array): boolean {
+    if (this.hex.size === 0) return false
+    if (this.list.length <= 16) return this.list.some((k) => equalBytes(k, key))
+    return this.hex.has(toHex(key))
+  }
+
+  keys(): Uint8Array[] {
+    return this.list.map((k) => new Uint8Array(k))
+  }
+
+  add(key: Uint8Array): void {
+    const hex = toHex(key)
+    if (this.hex.has(hex)) return
+    this.hex.add(hex)
+    this.list.push(new Uint8Array(key))
+  }
+
+  delete(key: Uint8Array): void {
+    const hex = toHex(key)
+    if (!this.hex.delete(hex)) return
+    this.list = this.list.filter((k) => !equalBytes(k, key))
+  }
+
+  clear(): void {
+    this.hex.clear()
+    this.list = []
+  }
+}
+
+export function isRevoked(ctx: Context, key: Uint8Array): boolean {
+  return ctx.revoked.has(key)
+}
+
+/** Evidence and supersessions count only if their signer is not revoked and no rule matches. */
+export function admissible(ctx: Context, record: Matchable): boolean {
+  if (isRevoked(ctx, record.signer)) return false
+  for (const rule of ctx.rules) if (rule.test(record)) return false
+  return true
+}
+
+export function hlcOf(ts: Timestamp): Timestamp {
+  return { wallMs: ts.wallMs, counter: ts.counter, nodeId: ts.nodeId }
+}

@@ -1,0 +1,217 @@
+import { mkdirSync } from 'node:fs'
+import { decodeTimestamp } from '@provsync/hlc'
+import { type Database, open, type RootDatabase } from 'lmdb'
+import { blake3, concat, readU64 } from './bytes.js'
+import { SchemaVersionError } from './errors.js'
+import { decodeCoordinateEntry, encodeCoordinateEntry } from './persisted.js'
+import type { AssertionEvidence, LocalEvidence } from './view.js'
+
+export const SCHEMA_VERSION = 4
+
+/** Set by the schema 3 migration: the database predates revoked signers leaving the trees. */
+export const PENDING_SIGNER_PLACEMENT = 'pendingSignerPlacement'
+
+type Bin = Database<Uint8Array, Uint8Array>
+type Obj = Database<unknown, number>
+
+/** Every named sub-database of a node; names are prefixed so they never meet merkle's. */
+export interface Databases {
+  readonly env: RootDatabase
+  /** String keys: schema version, identity seed, HLC mark, ledger checkpoint, counters. */
+  readonly meta: Database<unknown, string>
+  readonly supRecords: Bin // hash → record
+  readonly supByTarget: Bin // target ‖ hash → ''
+  readonly supByAgent: Bin // agent ‖ hlc ‖ hash → ''
+  readonly asRecords: Bin // tree key (BLAKE3(asserter ‖ coordinate)) → the register's current max record
+  readonly asByAsserter: Bin // asserter ‖ coordinate id → '': what revoking a peer touches
+  readonly coordinates: Bin // coordinate id → coordinate, local evidence, view component (schema 2)
+  readonly rvRecords: Bin // hash → record
+  readonly rvBySubject: Bin // subject ‖ hash → ''
+  readonly rvApplied: Database<string, Uint8Array> // subject → state the view was last brought to
+  readonly history: Database<Uint8Array, number> // seq → history entry (binary)
+  readonly historyByCoord: Bin // coordinate id ‖ seq (u64) → '': one coordinate's history
+  readonly ledger: Obj // seq → ledger entry (write-ahead intent)
+  readonly ledgerResults: Obj // seq → what applying the entry did
+  readonly ledgerIds: Database<number, Uint8Array> // entry id → seq
+  readonly rules: Obj // ledger seq → active invalidation criterion
+}
+
+const BINARY_DBS = [
+  'supRecords',
+  'supByTarget',
+  'supByAgent',
+  'asRecords',
+  'asByAsserter',
+  'coordinates',
+  'rvRecords',
+  'rvBySubject',
+  'historyByCoord',
+] as const
+
+export function dbName(key: string): string {
+  return `crdt/${key}`
+}
+
+/**
+ * Opens the node's LMDB environment in the directory `path`, created if missing. `noSubdir` is
+ * explicit: lmdb-js otherwise takes a path whose last segment has a dot (`node.1`,
+ * `/tmp/tmp.XXXX`) for a file name and fails with "Is a directory".
+ */
+export function openEnvironment(path: string, options: { noSync?: boolean } = {}): RootDatabase {
+  mkdirSync(path, { recursive: true })
+  return open({
+    path,
+    noSubdir: false,
+    maxDbs: 64,
+    mapSize: 2 ** 36,
+    keyEncoding: 'binary',
+    noSync: options.noSync === true,
+  })
+}
+
+export function openDatabases(env: RootDatabase): Databases {
+  const binary = Object.fromEntries(
+    BINARY_DBS.map((key) => [
+      key,
+      env.openDB({ name: dbName(key), keyEncoding: 'binary', encoding: 'binary' }),
+    ]),
+  ) as Record<(typeof BINARY_DBS)[number], Bin>
+  const ordered = (key: string): Obj => env.openDB({ name: dbName(key), keyEncoding: 'ordered-binary' })
+  return {
+    env,
+    meta: env.openDB({ name: dbName('meta'), keyEncoding: 'ordered-binary' }),
+    ...binary,
+    rvApplied: env.openDB({ name: dbName('rvApplied'), keyEncoding: 'binary', encoding: 'string' }),
+    history: env.openDB({ name: dbName('history'), keyEncoding: 'ordered-binary', encoding: 'binary' }),
+    ledger: ordered('ledger'),
+    ledgerResults: ordered('ledgerResults'),
+    ledgerIds: env.openDB({ name: dbName('ledgerIds'), keyEncoding: 'binary' }),
+    rules: ordered('rules'),
+  }
+}
+
+export interface Migration {
+  readonly from: number
+  readonly to: number
+  readonly description: string
+  migrate(dbs: Databases): void
+}
+
+/**
+ * Forward migrations, applied in order inside one write transaction at open. Each has a test
+ * that opens a database as the previous version left it.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    from: 1,
+    to: 2,
+    description:
+      'fold coordinate, local evidence, register evidence and view component into one entry per coordinate',
+    migrate(dbs) {
+      const open = (name: string) =>
+        dbs.env.openDB<Uint8Array, Uint8Array>({
+          name: dbName(name),
+          keyEncoding: 'binary',
+          encoding: 'binary',
+        })
+      const [coords, local, view, byCoord] = [open('coords'), open('local'), open('view'), open('asByCoord')]
+      for (const { key, value } of coords.getRange()) {
+        const localBytes = local.get(key)
+        const evidence = [
+          ...byCoord.getRange({ start: key, end: concat(key, new Uint8Array(33).fill(0xff)) }),
+        ].map(({ key: indexKey, value: row }) => decodeSchema1Evidence(indexKey.subarray(32, 64), row))
+        const entry = {
+          coordinate: value,
+          local: localBytes === undefined ? undefined : decodeSchema1Local(localBytes),
+          component: view.get(key),
+          evidence,
+        }
+        dbs.coordinates.put(key, encodeCoordinateEntry(entry))
+      }
+      for (const db of [coords, local, view, byCoord]) db.dropSync()
+    },
+  },
+  {
+    from: 2,
+    to: 3,
+    description:
+      "revoked signers' records leave the Merkle trees (done at open, where the trust bundle is known)",
+    migrate(dbs) {
+      dbs.meta.putSync(PENDING_SIGNER_PLACEMENT, true)
+    },
+  },
+  {
+    from: 3,
+    to: 4,
+    description: 'index the history by coordinate; keep the number of view entries in the metadata',
+    migrate(dbs) {
+      dbs.historyByCoord.clearSync()
+      for (const { key, value } of dbs.history.getRange()) {
+        dbs.historyByCoord.putSync(historyIndexKey(blake3(historyCoordinate(value)), key), EMPTY)
+      }
+      let count = 0
+      for (const { value } of dbs.coordinates.getRange()) {
+        if (decodeCoordinateEntry(value).component !== undefined) count++
+      }
+      dbs.meta.putSync(VIEW_COUNT, count)
+    },
+  },
+]
+
+/** Metadata key of the number of coordinates with a view component. */
+export const VIEW_COUNT = 'viewCount'
+
+/** coordinate id ‖ seq as u64, so one coordinate's entries sort by sequence number. */
+export function historyIndexKey(coordId: Uint8Array, seq: number): Uint8Array {
+  const out = new Uint8Array(40)
+  out.set(coordId)
+  const view = new DataView(out.buffer)
+  view.setUint32(32, Math.floor(seq / 2 ** 32))
+  view.setUint32(36, seq % 2 ** 32)
+  return out
+}
+
+/** The encoded coordinate inside a stored history entry (see durability's encodeHistory). */
+export function historyCoordinate(stored: Uint8Array): Uint8Array {
+  const length = (stored[19]! << 8) | stored[20]!
+  return stored.subarray(21, 21 + length)
+}
+
+export const EMPTY = new Uint8Array(0)
+
+/** Brings the schema to {@link SCHEMA_VERSION}; a fresh database is stamped directly. */
+export function migrate(dbs: Databases, migrations: readonly Migration[] = MIGRATIONS): number {
+  return dbs.env.transactionSync(() => {
+    const stored = dbs.meta.get('schemaVersion') as number | undefined
+    if (stored === undefined) {
+      dbs.meta.putSync('schemaVersion', SCHEMA_VERSION)
+      return SCHEMA_VERSION
+    }
+    if (stored > SCHEMA_VERSION) throw new SchemaVersionError(stored, SCHEMA_VERSION)
+    let version = stored
+    while (version < SCHEMA_VERSION) {
+      const step = migrations.find((m) => m.from === version)
+      if (step === undefined) throw new SchemaVersionError(version, SCHEMA_VERSION)
+      step.migrate(dbs)
+      version = step.to
+    }
+    dbs.meta.putSync('schemaVersion', version)
+    return version
+  })
+}
+
+// Schema 1 kept local evidence as run (8) ‖ hlc (16) and register evidence, keyed by coordinate
+// id ‖ asserter, as run (8) ‖ hlc (16) ‖ hash (32) [‖ via (32)].
+function decodeSchema1Local(bytes: Uint8Array): LocalEvidence {
+  return { run: readU64(bytes, 0), hlc: decodeTimestamp(bytes.subarray(8, 24)) }
+}
+
+function decodeSchema1Evidence(asserter: Uint8Array, bytes: Uint8Array): AssertionEvidence {
+  return {
+    asserter: new Uint8Array(asserter),
+    run: readU64(bytes, 0),
+    hlc: decodeTimestamp(bytes.subarray(8, 24)),
+    hash: new Uint8Array(bytes.subarray(24, 56)),
+    via: bytes.length > 56 ? new Uint8Array(bytes.subarray(56, 88)) : undefined,
+  }
+}

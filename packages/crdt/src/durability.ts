@@ -1,0 +1,246 @@
+import { decodeTimestamp, encodeTimestamp, type Timestamp } from '@provsync/hlc'
+import { copyBytes, equalBytes, sliceBytes } from './bytes.js'
+import { type Coordinate, decodeCoordinate, formatCoordinate } from './codec/coordinate.js'
+import { admissible, type Context } from './context.js'
+import { EMPTY, historyIndexKey, VIEW_COUNT } from './db.js'
+import {
+  type CoordinateEntry,
+  decodeComponent,
+  decodeCoordinateEntry,
+  encodeComponent,
+  encodeCoordinateEntry,
+} from './persisted.js'
+import {
+  type CauseType,
+  type ChangeKind,
+  type Component,
+  classifyChange,
+  deriveComponent,
+  type LocalEvidence,
+} from './view.js'
+
+/** Why the view changed: the act that triggered the recomputation. */
+export interface Cause {
+  readonly type: CauseType
+  /** The peer a pulled record came from. */
+  readonly from?: Uint8Array | undefined
+  /** Content hash of the record that caused the change. */
+  readonly record?: Uint8Array | undefined
+  /** The ledger entry (revocation, reinstatement, invalidation) that caused it. */
+  readonly ledgerSeq?: number | undefined
+}
+
+export interface HistoryEntry {
+  readonly seq: number
+  readonly kind: ChangeKind
+  readonly coordinate: Coordinate
+  readonly before?: Component | undefined
+  readonly after?: Component | undefined
+  readonly cause: Cause
+  /** This node's HLC when it recorded the change. */
+  readonly hlc: Timestamp
+}
+
+const KINDS: readonly ChangeKind[] = ['advance', 'reclaim', 'corroborate', 'revoke', 'reinstate']
+const CAUSES: readonly CauseType[] = ['local', 'pull', 'revoke', 'reinstate', 'invalidate', 'replay']
+const HAS_FROM = 1
+const HAS_RECORD = 2
+const HAS_LEDGER_SEQ = 4
+const HAS_BEFORE = 8
+const HAS_AFTER = 16
+
+/** What {@link HistoryWriter.append} takes: components already encoded, as recompute has them. */
+export interface NewHistoryEntry {
+  readonly kind: ChangeKind
+  readonly coordId: Uint8Array
+  readonly coordinate: Uint8Array
+  readonly before: Uint8Array | undefined
+  readonly after: Uint8Array | undefined
+  readonly cause: Cause
+}
+
+/**
+ * kind(1) ‖ cause(1) ‖ flags(1) ‖ hlc(16) ‖ u16 coordinate length ‖ coordinate [‖ from(32)]
+ * [‖ record(32)] [‖ u32 ledger seq] [‖ u32 length ‖ before] [‖ u32 length ‖ after]
+ */
+function encodeHistory(entry: NewHistoryEntry, hlc: Uint8Array): Uint8Array {
+  const { cause, coordinate, before, after } = entry
+  const flags =
+    (cause.from === undefined ? 0 : HAS_FROM) |
+    (cause.record === undefined ? 0 : HAS_RECORD) |
+    (cause.ledgerSeq === undefined ? 0 : HAS_LEDGER_SEQ) |
+    (before === undefined ? 0 : HAS_BEFORE) |
+    (after === undefined ? 0 : HAS_AFTER)
+  const size =
+    21 +
+    coordinate.length +
+    (cause.from === undefined ? 0 : 32) +
+    (cause.record === undefined ? 0 : 32) +
+    (cause.ledgerSeq === undefined ? 0 : 4) +
+    (before === undefined ? 0 : 4 + before.length) +
+    (after === undefined ? 0 : 4 + after.length)
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  out[0] = KINDS.indexOf(entry.kind)
+  out[1] = CAUSES.indexOf(cause.type)
+  out[2] = flags
+  out.set(hlc, 3)
+  view.setUint16(19, coordinate.length)
+  out.set(coordinate, 21)
+  let offset = 21 + coordinate.length
+  const put = (bytes: Uint8Array) => {
+    out.set(bytes, offset)
+    offset += bytes.length
+  }
+  const putSized = (bytes: Uint8Array) => {
+    view.setUint32(offset, bytes.length)
+    offset += 4
+    put(bytes)
+  }
+  if (cause.from !== undefined) put(cause.from)
+  if (cause.record !== undefined) put(cause.record)
+  if (cause.ledgerSeq !== undefined) {
+    view.setUint32(offset, cause.ledgerSeq)
+    offset += 4
+  }
+  if (before !== undefined) putSized(before)
+  if (after !== undefined) putSized(after)
+  return out
+}
+
+export function decodeHistory(seq: number, stored: Uint8Array): HistoryEntry {
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength)
+  const flags = stored[2]!
+  const length = view.getUint16(19)
+  let offset = 21 + length
+  const take = (n: number) => sliceBytes(stored, offset, (offset += n))
+  const from = flags & HAS_FROM ? take(32) : undefined
+  const record = flags & HAS_RECORD ? take(32) : undefined
+  let ledgerSeq: number | undefined
+  if (flags & HAS_LEDGER_SEQ) {
+    ledgerSeq = view.getUint32(offset)
+    offset += 4
+  }
+  const takeSized = () => {
+    const n = view.getUint32(offset)
+    offset += 4
+    return take(n)
+  }
+  const before = flags & HAS_BEFORE ? decodeComponent(takeSized()) : undefined
+  const after = flags & HAS_AFTER ? decodeComponent(takeSized()) : undefined
+  return {
+    seq,
+    kind: KINDS[stored[0]!]!,
+    coordinate: decodeCoordinate(stored.subarray(21, 21 + length)),
+    before,
+    after,
+    cause: { type: CAUSES[stored[1]!]!, from, record, ledgerSeq },
+    hlc: decodeTimestamp(sliceBytes(stored, 3, 19)),
+  }
+}
+
+/** Appends history inside one write transaction; sequence numbers continue from the last entry. */
+export interface HistoryWriter {
+  append(entry: NewHistoryEntry): void
+}
+
+export function historyWriter(ctx: Context): HistoryWriter {
+  let next: number | undefined
+  let hlc: Uint8Array | undefined
+  return {
+    append(entry) {
+      if (next === undefined) {
+        next = lastKey(ctx.dbs.history) + 1
+        hlc = encodeTimestamp(ctx.clock.now())
+      }
+      ctx.dbs.historyByCoord.put(historyIndexKey(entry.coordId, next), EMPTY)
+      ctx.dbs.history.put(next++, encodeHistory(entry, hlc!))
+    },
+  }
+}
+
+/** The highest numeric key of a sequence-keyed database, or 0 when empty. */
+export function lastKey(db: {
+  getKeys(options: { reverse: boolean; limit: number }): Iterable<unknown>
+}): number {
+  for (const key of db.getKeys({ reverse: true, limit: 1 })) return key as number
+  return 0
+}
+
+/**
+ * Derives one coordinate's component again from its entry; writes the entry and, when the
+ * change is worth one, a history entry. `working` is an entry the transaction already changed
+ * (merged evidence); without it the stored entry is read. `local` records new local evidence.
+ */
+export function recompute(
+  ctx: Context,
+  coordId: Uint8Array,
+  cause: Cause,
+  history: HistoryWriter,
+  options: { working?: CoordinateEntry; coordinate?: Uint8Array; local?: LocalEvidence } = {},
+): ChangeKind | undefined {
+  let entry = options.working
+  let dirty = entry !== undefined || options.local !== undefined
+  if (entry === undefined) {
+    const stored = ctx.dbs.coordinates.get(coordId)
+    if (stored !== undefined) entry = decodeCoordinateEntry(stored)
+    else if (options.coordinate !== undefined) {
+      entry = { coordinate: copyBytes(options.coordinate), evidence: [] }
+      dirty = true
+    } else return undefined
+  }
+  if (options.local !== undefined) entry.local = options.local
+  const coordinate = entry.coordinate
+  let keyText: string | undefined
+  const textOf = () => (keyText ??= formatCoordinate(decodeCoordinate(coordinate)))
+  const after = deriveComponent(
+    entry.local,
+    entry.evidence,
+    ctx.revoked.size === 0 && ctx.rules.length === 0
+      ? undefined
+      : (e) =>
+          admissible(ctx, {
+            signer: e.asserter,
+            hlc: e.hlc,
+            get keyText() {
+              return textOf()
+            },
+          }),
+  )
+  const beforeBytes = entry.component
+  const afterBytes = after === undefined ? undefined : encodeComponent(after)
+  // The HLC of the deciding evidence can change without a change worth a history entry (the
+  // register's tie-break at equal runs); the stored entry follows it so replicas stay equal.
+  if (!dirty && equalBytes(beforeBytes, afterBytes)) return undefined
+  entry.component = afterBytes
+  ctx.dbs.coordinates.put(coordId, encodeCoordinateEntry(entry))
+  const before = beforeBytes === undefined ? undefined : decodeComponent(beforeBytes)
+  const kind = classifyChange(before, after, cause.type)
+  if ((beforeBytes === undefined) !== (afterBytes === undefined)) {
+    const count = (ctx.dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
+    ctx.dbs.meta.put(VIEW_COUNT, count + (afterBytes === undefined ? -1 : 1))
+  }
+  if (kind !== undefined)
+    history.append({ kind, coordId, coordinate, before: beforeBytes, after: afterBytes, cause })
+  return kind
+}
+
+/** A coordinate's stored entry, decoded for callers outside the package (copies). */
+export function readCoordinateEntry(
+  ctx: Context,
+  coordId: Uint8Array,
+):
+  | { coordinate: Coordinate; local: LocalEvidence | undefined; component: Component | undefined }
+  | undefined {
+  const stored = ctx.dbs.coordinates.get(coordId)
+  if (stored === undefined) return undefined
+  const entry = decodeCoordinateEntry(stored)
+  return {
+    coordinate: decodeCoordinate(entry.coordinate),
+    local:
+      entry.local === undefined
+        ? undefined
+        : { run: entry.local.run, hlc: { ...entry.local.hlc, nodeId: copyBytes(entry.local.hlc.nodeId) } },
+    component: entry.component === undefined ? undefined : decodeComponent(entry.component),
+  }
+}

@@ -1,0 +1,235 @@
+import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hlc'
+import { mergeAssertion, WorkingEntries } from './assertions.js'
+import { toHex } from './bytes.js'
+import {
+  type AnyRecord,
+  decodeAssertion,
+  decodeRevocation,
+  decodeSupersession,
+  MAX_RECORD_BYTES,
+  type RecordType,
+  recordHash,
+  signedMessage,
+  signerOf,
+} from './codec/records.js'
+import { type Context, isRevoked, type StoreName } from './context.js'
+import { historyWriter, recompute } from './durability.js'
+import {
+  BadSignatureError,
+  FarFutureError,
+  MalformedRecordError,
+  OversizedFieldError,
+  RecordRefusedError,
+  type RefusalReason,
+  RevokedSignerError,
+  UntrustedOperatorError,
+} from './errors.js'
+import { appendEntries, type LedgerSource, type NewLedgerEntry } from './ledger.js'
+import { refreshSubject, storeRevocation } from './revocations.js'
+import { storeSupersession } from './supersessions.js'
+import type { BatchVerifier, VerifyJob } from './verify-pool.js'
+
+export interface ApplyOutcome {
+  readonly status: 'applied' | 'duplicate' | 'superseded' | 'refused'
+  readonly reason?: RefusalReason
+  /** The record's tree key (content hash, or the assertion register key). */
+  readonly key?: Uint8Array
+  /** Human-readable detail of a refusal. */
+  readonly detail?: string
+}
+
+export interface ApplyOptions {
+  /** Public key of the peer the records came from (this node's own key for local acts). */
+  readonly from: Uint8Array
+  /** Groups the ledger entries of one operation; generated when absent. */
+  readonly correlationId?: string
+}
+
+export interface IngestResult {
+  readonly outcomes: ApplyOutcome[]
+  /** The refusal error per record, for callers that throw it (local puts). */
+  readonly errors: (RecordRefusedError | undefined)[]
+  readonly changed: boolean
+  readonly ledgerAppended: number
+}
+
+const TYPE_OF: Record<StoreName, RecordType> = {
+  supersessions: 'supersession',
+  assertions: 'assertion',
+  revocations: 'revocation',
+}
+
+function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): AnyRecord {
+  if (store === 'supersessions') return { type: 'supersession', record: decodeSupersession(bytes, networkId) }
+  if (store === 'assertions') return { type: 'assertion', record: decodeAssertion(bytes, networkId) }
+  return { type: 'revocation', record: decodeRevocation(bytes, networkId) }
+}
+
+interface Candidate {
+  readonly index: number
+  readonly bytes: Uint8Array
+  readonly decoded: AnyRecord
+  readonly signer: Uint8Array
+}
+
+/**
+ * Checks everything but the signature, without touching the store: size, encoding, bounds,
+ * network, HLC drift, trust in the operator, revoked signer.
+ */
+function precheck(ctx: Context, store: StoreName, bytes: unknown): Omit<Candidate, 'index'> {
+  if (!(bytes instanceof Uint8Array)) throw new MalformedRecordError('record must be a Uint8Array')
+  if (bytes.length > MAX_RECORD_BYTES) throw new OversizedFieldError('record', bytes.length, MAX_RECORD_BYTES)
+  const decoded = decodeFor(store, bytes, ctx.networkId)
+  const signer = signerOf(decoded)
+  try {
+    ctx.clock.check(decoded.record.hlc)
+  } catch (error) {
+    if (error instanceof ClockDriftError) throw new FarFutureError(error.driftMs, error.maxDriftMs)
+    throw error
+  }
+  if (decoded.type === 'revocation' && !ctx.trust.has(toHex(signer)))
+    throw new UntrustedOperatorError(toHex(signer))
+  if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
+  return { bytes, decoded, signer }
+}
+
+/**
+ * Revocations answer to the trust bundle alone: an operator's authority is its place in the
+ * bundle, so a revocation naming an operator key does not silence that operator's revocations
+ * (otherwise two operators revoking each other would leave replicas disagreeing on who is revoked,
+ * depending on the order they saw the records in).
+ */
+function signerIsRevoked(ctx: Context, type: RecordType, signer: Uint8Array): boolean {
+  return type !== 'revocation' && isRevoked(ctx, signer)
+}
+
+function refusal(error: RecordRefusedError): ApplyOutcome {
+  return { status: 'refused', reason: error.reason, detail: error.message }
+}
+
+/**
+ * Verifies and applies one batch; see {@link NodeState.apply}. Synchronous: the signatures are
+ * verified by worker threads (and this thread) while this thread applies, inside the one write
+ * transaction, the records whose verification already finished, in order.
+ */
+export function ingest(
+  ctx: Context,
+  verifier: BatchVerifier,
+  store: StoreName,
+  records: readonly Uint8Array[],
+  options: ApplyOptions & { source: LedgerSource },
+): IngestResult {
+  const outcomes: ApplyOutcome[] = new Array(records.length)
+  const errors: (RecordRefusedError | undefined)[] = new Array(records.length).fill(undefined)
+  const refuse = (index: number, error: RecordRefusedError) => {
+    outcomes[index] = refusal(error)
+    errors[index] = error
+  }
+  const candidates: Candidate[] = []
+  records.forEach((bytes, index) => {
+    try {
+      candidates.push({ index, ...precheck(ctx, store, bytes) })
+    } catch (error) {
+      if (!(error instanceof RecordRefusedError)) throw error
+      refuse(index, error)
+    }
+  })
+  let job: VerifyJob | undefined
+  if (candidates.length > 0) {
+    const type = TYPE_OF[store]
+    job = verifier.start(
+      candidates.map((c) => ({
+        publicKey: c.signer,
+        signature: c.bytes.subarray(c.bytes.length - 64),
+        message: signedMessage(type, ctx.networkId, c.bytes),
+      })),
+    )
+  }
+  const { changed, ledgerEntries } = commit(ctx, store, candidates, job, options, outcomes, refuse)
+  return { outcomes, errors, changed, ledgerAppended: ledgerEntries }
+}
+
+function commit(
+  ctx: Context,
+  store: StoreName,
+  candidates: readonly Candidate[],
+  job: VerifyJob | undefined,
+  options: ApplyOptions & { source: LedgerSource },
+  outcomes: ApplyOutcome[],
+  refuse: (index: number, error: RecordRefusedError) => void,
+): { changed: boolean; ledgerEntries: number } {
+  if (candidates.length === 0) return { changed: false, ledgerEntries: 0 }
+  const isLocal = options.source.type === 'local'
+  const correlationId = options.correlationId ?? crypto.randomUUID()
+  let latest: Timestamp | undefined
+  const subjects: Uint8Array[] = []
+  const result = ctx.dbs.env.transactionSync(() => {
+    const changes: { key: Uint8Array; valueHash: Uint8Array }[] = []
+    const working = new WorkingEntries(ctx)
+    const ledger: NewLedgerEntry[] = []
+    candidates.forEach((c, i) => {
+      if (job !== undefined && !job.result(i)) {
+        refuse(c.index, new BadSignatureError())
+        return
+      }
+      const hash = recordHash(c.bytes)
+      // Checked again inside the transaction: a revocation may have landed during verification.
+      if (signerIsRevoked(ctx, c.decoded.type, c.signer)) {
+        refuse(c.index, new RevokedSignerError(toHex(c.signer)))
+        return
+      }
+      let status: 'applied' | 'duplicate' | 'superseded'
+      let key = hash
+      const d = c.decoded
+      if (d.type === 'assertion') {
+        const merged = mergeAssertion(ctx, working, d.record, c.bytes, hash, options.from)
+        status = merged.status
+        key = merged.key
+        if (merged.change !== undefined) changes.push(merged.change)
+      } else if (d.type === 'supersession') {
+        status = storeSupersession(ctx, d.record, c.bytes, hash)
+        if (status === 'applied') changes.push({ key: hash, valueHash: hash })
+      } else {
+        status = storeRevocation(ctx, d.record, c.bytes, hash)
+        if (status === 'applied') {
+          changes.push({ key: hash, valueHash: hash })
+          subjects.push(d.record.subject)
+          ledger.push({
+            id: hash,
+            kind: d.record.action,
+            subjectKind: d.record.subjectKind,
+            subject: d.record.subject,
+            reason: d.record.reason,
+            actor: toHex(d.record.operator),
+            source: options.source,
+            correlationId,
+            hlc: d.record.hlc,
+            record: c.bytes,
+          })
+        }
+      }
+      outcomes[c.index] = { status, key }
+      if (status === 'applied' && (latest === undefined || compareTimestamps(d.record.hlc, latest) > 0)) {
+        latest = d.record.hlc
+      }
+    })
+    const history = historyWriter(ctx)
+    const from = isLocal ? undefined : options.from
+    for (const { coordId, entry, record } of working.byId.values()) {
+      // Entries only read (duplicates, superseded records) need no write.
+      if (record === undefined) continue
+      recompute(ctx, coordId, { type: isLocal ? 'local' : 'pull', from, record }, history, { working: entry })
+    }
+    if (changes.length > 0) ctx.trees[store].update(changes)
+    return { changed: changes.length > 0, ledgerEntries: appendEntries(ctx, ledger).length }
+  })
+  for (const subject of subjects) refreshSubject(ctx, subject)
+  if (latest !== undefined) {
+    try {
+      ctx.clock.update(latest)
+    } catch {
+      // The drift guard passed moments ago; a clock that cannot move that far yet keeps its time.
+    }
+  }
+  return result
+}

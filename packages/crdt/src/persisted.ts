@@ -1,0 +1,169 @@
+import type { Timestamp } from '@provsync/hlc'
+import { copyBytes } from './bytes.js'
+import type { AssertionEvidence, Component, LocalEvidence, Provenance } from './view.js'
+
+// Compact binary forms of derived state kept in LMDB. They never leave the node, so they carry
+// no version byte: a change goes through a schema migration instead. Ingest writes them for
+// every record, so they are written field by field, without intermediate allocations.
+
+const WALL_HIGH = 2 ** 32
+
+function writeHlc(view: DataView, out: Uint8Array, offset: number, ts: Timestamp): void {
+  view.setUint16(offset, Math.floor(ts.wallMs / WALL_HIGH))
+  view.setUint32(offset + 2, ts.wallMs % WALL_HIGH)
+  view.setUint16(offset + 6, ts.counter)
+  out.set(ts.nodeId, offset + 8)
+}
+
+function readHlc(view: DataView, bytes: Uint8Array, offset: number): Timestamp {
+  return {
+    wallMs: view.getUint16(offset) * WALL_HIGH + view.getUint32(offset + 2),
+    counter: view.getUint16(offset + 6),
+    nodeId: bytes.slice(offset + 8, offset + 16),
+  }
+}
+
+function dataView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** A copy of evidence in plain, unshared Uint8Arrays, safe to hand out. */
+export function copyEvidence(e: AssertionEvidence): AssertionEvidence {
+  return {
+    asserter: copyBytes(e.asserter),
+    run: e.run,
+    hlc: { wallMs: e.hlc.wallMs, counter: e.hlc.counter, nodeId: copyBytes(e.hlc.nodeId) },
+    hash: copyBytes(e.hash),
+    via: e.via === undefined ? undefined : copyBytes(e.via),
+  }
+}
+
+/** run(8) ‖ hlc(16) ‖ type(1: 0 local, 1 asserted, 2 relayed) [‖ asserter [‖ via]] ‖ corroborators */
+export function encodeComponent(c: Component): Uint8Array {
+  const p = c.provenance
+  const type = p.type === 'local' ? 0 : p.via === undefined ? 1 : 2
+  const head = 25 + (type === 0 ? 0 : 32) + (type === 2 ? 32 : 0)
+  const out = new Uint8Array(head + 32 * c.corroborators.length)
+  const view = dataView(out)
+  view.setBigUint64(0, c.run)
+  writeHlc(view, out, 8, c.hlc)
+  out[24] = type
+  if (p.type === 'asserted') {
+    out.set(p.asserter, 25)
+    if (p.via !== undefined) out.set(p.via, 57)
+  }
+  for (let i = 0; i < c.corroborators.length; i++) out.set(c.corroborators[i]!, head + 32 * i)
+  return out
+}
+
+export function decodeComponent(stored: Uint8Array): Component {
+  const bytes = new Uint8Array(stored)
+  const view = dataView(bytes)
+  const type = bytes[24]
+  let provenance: Provenance
+  let offset = 25
+  if (type === 0) provenance = { type: 'local' }
+  else if (type === 1) {
+    provenance = { type: 'asserted', asserter: bytes.slice(25, 57) }
+    offset = 57
+  } else {
+    provenance = { type: 'asserted', asserter: bytes.slice(25, 57), via: bytes.slice(57, 89) }
+    offset = 89
+  }
+  const corroborators: Uint8Array[] = []
+  for (; offset + 32 <= bytes.length; offset += 32) corroborators.push(bytes.slice(offset, offset + 32))
+  return { run: view.getBigUint64(0), hlc: readHlc(view, bytes, 8), provenance, corroborators }
+}
+
+/**
+ * Everything about one coordinate in one LMDB value: the coordinate, this node's local evidence,
+ * the current evidence of every asserter's register, and the derived view component. One read
+ * and one write per recomputation, and no range read: revoking a peer rewrites each of its
+ * coordinates once. Mutable while a transaction works on it.
+ */
+export interface CoordinateEntry {
+  coordinate: Uint8Array
+  local?: LocalEvidence | undefined
+  /** Encoded view component ({@link encodeComponent}). */
+  component?: Uint8Array | undefined
+  /** One per asserter register, in no particular order. */
+  evidence: AssertionEvidence[]
+}
+
+const ROW_BYTES = 32 + 8 + 16 + 32 + 1 + 32
+
+/**
+ * u16 length ‖ coordinate ‖ flags (bit 0: local evidence) [‖ local (24)] ‖ u32 length ‖ component
+ * ‖ u16 count ‖ rows of asserter (32) ‖ run (8) ‖ hlc (16) ‖ hash (32) ‖ has via (1) ‖ via (32)
+ */
+export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
+  const { coordinate, local, component, evidence } = entry
+  const componentLength = component?.length ?? 0
+  const size = 2 + coordinate.length + 1 + (local === undefined ? 0 : 24) + 4 + componentLength + 2
+  const out = new Uint8Array(size + ROW_BYTES * evidence.length)
+  const view = dataView(out)
+  view.setUint16(0, coordinate.length)
+  out.set(coordinate, 2)
+  let offset = 2 + coordinate.length
+  out[offset++] = local === undefined ? 0 : 1
+  if (local !== undefined) {
+    view.setBigUint64(offset, local.run)
+    writeHlc(view, out, offset + 8, local.hlc)
+    offset += 24
+  }
+  view.setUint32(offset, componentLength)
+  if (component !== undefined) out.set(component, offset + 4)
+  offset += 4 + componentLength
+  view.setUint16(offset, evidence.length)
+  offset += 2
+  for (const e of evidence) {
+    out.set(e.asserter, offset)
+    view.setBigUint64(offset + 32, e.run)
+    writeHlc(view, out, offset + 40, e.hlc)
+    out.set(e.hash, offset + 56)
+    if (e.via !== undefined) {
+      out[offset + 88] = 1
+      out.set(e.via, offset + 89)
+    }
+    offset += ROW_BYTES
+  }
+  return out
+}
+
+/**
+ * Byte fields are plain Uint8Array views into `stored` (lmdb-js hands out a fresh copy per read,
+ * so nothing else writes to it); {@link copyEvidence} before handing evidence out.
+ */
+export function decodeCoordinateEntry(stored: Uint8Array): CoordinateEntry {
+  const view = dataView(stored)
+  const at = (offset: number, length: number) =>
+    new Uint8Array(stored.buffer, stored.byteOffset + offset, length)
+  const coordinateLength = view.getUint16(0)
+  const coordinate = at(2, coordinateLength)
+  let offset = 2 + coordinateLength
+  let local: LocalEvidence | undefined
+  if (stored[offset++] === 1) {
+    local = { run: view.getBigUint64(offset), hlc: readHlc(view, stored, offset + 8) }
+    offset += 24
+  }
+  const componentLength = view.getUint32(offset)
+  const component = componentLength === 0 ? undefined : at(offset + 4, componentLength)
+  offset += 4 + componentLength
+  const count = view.getUint16(offset)
+  offset += 2
+  const evidence: AssertionEvidence[] = new Array(count)
+  for (let i = 0; i < count; i++, offset += ROW_BYTES) {
+    evidence[i] = {
+      asserter: at(offset, 32),
+      run: view.getBigUint64(offset + 32),
+      hlc: {
+        wallMs: view.getUint16(offset + 40) * WALL_HIGH + view.getUint32(offset + 42),
+        counter: view.getUint16(offset + 46),
+        nodeId: at(offset + 48, 8),
+      },
+      hash: at(offset + 56, 32),
+      via: stored[offset + 88] === 1 ? at(offset + 89, 32) : undefined,
+    }
+  }
+  return { coordinate, local, component, evidence }
+}

@@ -1,0 +1,547 @@
+import {
+  createClock,
+  decodeTimestamp,
+  encodeTimestamp,
+  type HighWaterMarkStore,
+  type HybridLogicalClock,
+  type Timestamp,
+} from '@provsync/hlc'
+import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
+import type { Database } from 'lmdb'
+import { getAssertion, mergeAssertion, readEvidence, WorkingEntries } from './assertions.js'
+import { copyBytes, equalBytes, toHex } from './bytes.js'
+import { type Coordinate, encodeCoordinate, formatCoordinate } from './codec/coordinate.js'
+import {
+  type Assertion,
+  assertRun,
+  encodeAssertion,
+  encodeRevocation,
+  encodeSupersession,
+  recordHash,
+  type SubjectKind,
+  type Supersession,
+  type SupersessionKind,
+  signAssertion,
+  signRevocation,
+  signSupersession,
+} from './codec/records.js'
+import { admissible, type Context, isRevoked, RevokedKeys, STORE_NAMES, type StoreName } from './context.js'
+import { type Databases, historyIndexKey, migrate, openDatabases, openEnvironment, VIEW_COUNT } from './db.js'
+import {
+  decodeHistory,
+  type HistoryEntry,
+  historyWriter,
+  lastKey,
+  readCoordinateEntry,
+  recompute,
+} from './durability.js'
+import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
+import { decideGate, type GateDecision, type GatePolicy } from './gate.js'
+import { type ApplyOptions, type ApplyOutcome, ingest } from './ingest.js'
+import { assertionKey, coordinateId, isPublicKey, nodeIdFor } from './keys.js'
+import { applyPending, type LedgerEntry, loadRules, readEntry, reconcileSubjects } from './ledger.js'
+import { createLedgerApi, type LedgerApi } from './ledger-api.js'
+import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
+import { copyEvidence } from './persisted.js'
+import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
+import { generateSeed, type Signer, signerFromSeed } from './signing.js'
+import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
+import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
+import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
+
+export interface NodeStateOptions {
+  /** Data directory; one LMDB environment lives in it. */
+  readonly dataDir: string
+  /** Records of another network id never verify here. */
+  readonly networkId: string
+  /**
+   * This node's Ed25519 key: a 32-byte seed (or 64-byte seed ‖ public key, as libp2p keeps it).
+   * Default: a key created on first open and kept in the database's metadata.
+   */
+  readonly seed?: Uint8Array
+  /** Operator keys whose revocations this node obeys (the trust bundle). */
+  readonly trust?: readonly Uint8Array[]
+  /** HLC drift guard for incoming records; default 60 s. */
+  readonly maxDriftMs?: number
+  /** Wall clock for the HLC (tests). */
+  readonly wallClock?: () => number
+  /** Worker threads for signature verification; default one per core beyond the first (max 3). */
+  readonly verifyThreads?: number
+  /**
+   * Skip the fsync at each commit: for simulations and tests only. A process crash loses
+   * nothing, but a machine crash may lose the last commits or corrupt the database.
+   */
+  readonly noSync?: boolean
+  /** Most records one `apply` call accepts; default 10,000. */
+  readonly maxBatch?: number
+  /**
+   * Fault injection for crash tests. `afterLedgerAppend` runs after a ledger entry is committed
+   * and before its effects are applied; a test process can kill itself there.
+   */
+  readonly faults?: { readonly afterLedgerAppend?: () => void }
+}
+
+export interface AdvanceResult {
+  /** 'superseded' when local evidence already holds this run or a higher one. */
+  readonly status: 'applied' | 'superseded'
+  readonly local: LocalEvidence
+  readonly component: Component | undefined
+  /** Tree key of this node's own signed assertion. */
+  readonly key: Uint8Array
+}
+
+export interface ViewEntry {
+  readonly coordinate: Coordinate
+  readonly component: Component
+}
+
+export interface RevokeRequest {
+  readonly subject: Uint8Array
+  readonly subjectKind: SubjectKind
+  readonly reason: string
+  readonly correlationId?: string
+}
+
+export interface NodeState {
+  readonly networkId: string
+  readonly publicKey: Uint8Array
+  readonly clock: HybridLogicalClock
+  tree(store: StoreName): MerkleTree
+  getRecords(store: StoreName, keys: Uint8Array[]): Array<Uint8Array | undefined>
+  /**
+   * Verifies every record (encoding, bounds, network, HLC drift, trust, revoked signer,
+   * signature), then applies the valid ones in one transaction with their tree updates and view
+   * changes. Outcomes are per record, in order.
+   */
+  apply(store: StoreName, records: Uint8Array[], options: ApplyOptions): Promise<ApplyOutcome[]>
+  onChange(listener: (store: StoreName) => void): () => void
+
+  /** Records this node's own verification of `run` and signs an assertion peers can pull. */
+  advanceVerified(coordinate: Coordinate, run: bigint, options?: { method?: string }): AdvanceResult
+  readonly assertions: {
+    get(asserter: Uint8Array, coordinate: Coordinate): Assertion | undefined
+    evidence(coordinate: Coordinate): AssertionEvidence[]
+  }
+  readonly supersessions: SupersessionQueries & {
+    /** Verifies and stores a signed supersession; throws the refusal as a typed error. */
+    put(record: Uint8Array | Supersession): Promise<ApplyOutcome>
+    /** Signs a supersession with this node's key and stores it. */
+    supersede(fields: {
+      target: Uint8Array
+      kind: SupersessionKind
+      reason: string
+      replacement?: Uint8Array
+    }): Promise<Supersession>
+  }
+  /**
+   * Every stored record of a store in tree-key order, with its tree key, leaf value and whether
+   * it belongs in the tree (a revoked signer's records stay stored but leave the tree), so an
+   * audit can find records missing from the tree. Pages with `start` (inclusive) and `limit`.
+   */
+  records(store: StoreName, range?: RecordRange): Iterable<StoredRecord>
+  readonly view: {
+    get(coordinate: Coordinate): Component | undefined
+    local(coordinate: Coordinate): LocalEvidence | undefined
+    entries(): Iterable<ViewEntry>
+    /** How many coordinates have a component (what `entries()` yields), kept in the metadata. */
+    count(): number
+  }
+  readonly history: {
+    since(seq?: number, limit?: number): HistoryEntry[]
+    latestSeq(): number
+    /** One coordinate's entries after sequence number `since`, oldest first; reads an index. */
+    byCoordinate(coordinate: Coordinate, options?: { since?: number; limit?: number }): HistoryEntry[]
+  }
+  gate(coordinate: Coordinate, run: bigint, policy?: GatePolicy): GateDecision
+  readonly revocations: {
+    /** Signs with `operator` (which must be in the trust bundle) and applies it here. */
+    revoke(request: RevokeRequest, operator: Signer): Promise<LedgerEntry>
+    reinstate(request: RevokeRequest, operator: Signer): Promise<LedgerEntry>
+    isRevoked(key: Uint8Array): boolean
+    records(subject: Uint8Array): StoredRevocation[]
+  }
+  readonly ledger: LedgerApi
+  close(): Promise<void>
+}
+
+/** A clock high-water mark kept in the node's metadata database. */
+export function lmdbHighWaterMarkStore(meta: Database<unknown, string>, key = 'hlc'): HighWaterMarkStore {
+  return {
+    load() {
+      const bytes = meta.get(key) as Uint8Array | undefined
+      return bytes === undefined ? undefined : decodeTimestamp(bytes)
+    },
+    save(ts: Timestamp) {
+      meta.putSync(key, encodeTimestamp(ts))
+    },
+  }
+}
+
+const DEFAULT_MAX_BATCH = 10_000
+
+/** The same options under the name the sync layer imports. */
+export type OpenNodeStateOptions = NodeStateOptions
+
+export async function openNodeState(options: NodeStateOptions): Promise<NodeState> {
+  if (typeof options.networkId !== 'string' || options.networkId.length === 0) {
+    throw new InvalidArgumentError('networkId', 'must be a non-empty string')
+  }
+  const env = openEnvironment(options.dataDir, { noSync: options.noSync === true })
+  let dbs: Databases
+  try {
+    dbs = openDatabases(env)
+    migrate(dbs)
+    const storedNetwork = dbs.meta.get('networkId') as string | undefined
+    if (storedNetwork !== undefined && storedNetwork !== options.networkId) {
+      throw new InvalidArgumentError(
+        'networkId',
+        `the database belongs to network ${JSON.stringify(storedNetwork)}`,
+      )
+    }
+    if (storedNetwork === undefined) dbs.meta.putSync('networkId', options.networkId)
+  } catch (error) {
+    await env.close()
+    throw error
+  }
+  let seed = options.seed
+  if (seed === undefined) {
+    seed = dbs.meta.get('identitySeed') as Uint8Array | undefined
+    if (seed === undefined) {
+      seed = generateSeed()
+      dbs.meta.putSync('identitySeed', seed)
+    }
+  }
+  const signer = signerFromSeed(seed)
+  const clock = createClock({
+    nodeId: nodeIdFor(signer.publicKey),
+    store: lmdbHighWaterMarkStore(dbs.meta),
+    ...(options.maxDriftMs === undefined ? {} : { maxDriftMs: options.maxDriftMs }),
+    ...(options.wallClock === undefined ? {} : { wallClock: options.wallClock }),
+  })
+  const trees = Object.fromEntries(
+    STORE_NAMES.map((name) => [name, openMerkleTree(env, { name, keysAreHashes: true })]),
+  ) as Record<StoreName, MerkleTree>
+  const trust = new Set(
+    (options.trust ?? []).map((key) => {
+      if (!isPublicKey(key)) throw new InvalidArgumentError('trust', 'every key must be 32 bytes')
+      return toHex(key)
+    }),
+  )
+  const ctx: Context = {
+    dbs,
+    networkId: options.networkId,
+    signer,
+    clock,
+    trees,
+    trust,
+    revoked: new RevokedKeys(),
+    rules: [],
+  }
+  loadRevoked(ctx)
+  loadRules(ctx)
+  applyPending(ctx)
+  reconcileSubjects(ctx)
+  placeAtOpen(ctx)
+  return createNodeState(ctx, options)
+}
+
+function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
+  const { dbs, networkId, signer } = ctx
+  const verifier: BatchVerifier = acquireSharedVerifier(options.verifyThreads)
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
+  const listeners = new Set<(store: StoreName) => void>()
+  let closed = false
+  const selfHex = toHex(signer.publicKey)
+
+  const checkOpen = () => {
+    if (closed) throw new StateClosedError()
+  }
+  const checkStore = (store: StoreName) => {
+    if (!STORE_NAMES.includes(store))
+      throw new InvalidArgumentError('store', `unknown store ${JSON.stringify(store)}`)
+  }
+  const notify = (store: StoreName) => {
+    for (const listener of listeners) {
+      try {
+        listener(store)
+      } catch {
+        // A listener's failure is its own; the commit already happened.
+      }
+    }
+  }
+
+  function watchRoots<T>(fn: () => T): T {
+    const before = STORE_NAMES.map((store) => ctx.trees[store].root())
+    const out = fn()
+    STORE_NAMES.forEach((store, i) => {
+      if (!equalBytes(before[i], ctx.trees[store].root())) notify(store)
+    })
+    return out
+  }
+
+  async function run(store: StoreName, records: readonly Uint8Array[], applyOptions: ApplyOptions) {
+    checkOpen()
+    checkStore(store)
+    if (!isPublicKey(applyOptions?.from))
+      throw new InvalidArgumentError('from', 'must be a 32-byte public key')
+    if (!Array.isArray(records)) throw new InvalidArgumentError('records', 'must be an array')
+    if (records.length > maxBatch) {
+      throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
+    }
+    const isSelf = toHex(applyOptions.from) === selfHex
+    const result = ingest(ctx, verifier, store, records, {
+      ...applyOptions,
+      source: isSelf ? { type: 'local' } : { type: 'peer', peer: copyBytes(applyOptions.from) },
+    })
+    checkOpen()
+    if (result.ledgerAppended > 0) {
+      options.faults?.afterLedgerAppend?.()
+      watchRoots(() => applyPending(ctx))
+    }
+    if (result.changed) notify(store)
+    return result
+  }
+
+  function checkCount(name: string, value: unknown): void {
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new InvalidArgumentError(name, 'must be a non-negative integer')
+    }
+  }
+
+  function firstRefusal(result: { errors: (RecordRefusedError | undefined)[] }): void {
+    const error = result.errors[0]
+    if (error !== undefined) throw error
+  }
+
+  function localEvidence(coordId: Uint8Array): LocalEvidence | undefined {
+    return readCoordinateEntry(ctx, coordId)?.local
+  }
+
+  function admissibleEvidence(coordinate: Coordinate): AssertionEvidence[] {
+    const keyText = formatCoordinate(coordinate)
+    return readEvidence(ctx, coordinateId(coordinate)).filter((e) =>
+      admissible(ctx, { signer: e.asserter, hlc: e.hlc, keyText }),
+    )
+  }
+
+  async function signAndApplyRevocation(
+    action: 'revoke' | 'reinstate',
+    request: RevokeRequest,
+    operator: Signer,
+  ) {
+    checkOpen()
+    if (!isPublicKey(request?.subject))
+      throw new InvalidArgumentError('subject', 'must be a 32-byte public key')
+    const hlc = ctx.clock.now()
+    const record = signRevocation(
+      { action, subjectKind: request.subjectKind, subject: request.subject, reason: request.reason, hlc },
+      operator,
+      networkId,
+    )
+    const bytes = encodeRevocation(record, networkId)
+    const result = await run('revocations', [bytes], {
+      from: signer.publicKey,
+      ...(request.correlationId === undefined ? {} : { correlationId: request.correlationId }),
+    })
+    firstRefusal(result)
+    const seq = dbs.ledgerIds.get(recordHash(bytes))!
+    return readEntry(ctx, seq)!
+  }
+
+  return {
+    networkId,
+    publicKey: signer.publicKey,
+    clock: ctx.clock,
+    tree(store) {
+      checkStore(store)
+      return ctx.trees[store]
+    },
+    getRecords(store, keys) {
+      checkOpen()
+      checkStore(store)
+      const db =
+        store === 'assertions' ? dbs.asRecords : store === 'supersessions' ? dbs.supRecords : dbs.rvRecords
+      return keys.map((key) => {
+        if (!(key instanceof Uint8Array) || key.length !== 32) return undefined
+        const bytes = db.get(key)
+        return bytes === undefined ? undefined : copyBytes(bytes)
+      })
+    },
+    records(store, range = {}) {
+      checkOpen()
+      checkStore(store)
+      if (range.start !== undefined && !(range.start instanceof Uint8Array && range.start.length === 32)) {
+        throw new InvalidArgumentError('start', 'must be a 32-byte tree key')
+      }
+      if (range.limit !== undefined) checkCount('limit', range.limit)
+      return storedRecords(ctx, store, range)
+    },
+    async apply(store, records, applyOptions) {
+      return (await run(store, records, applyOptions)).outcomes
+    },
+    onChange(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+
+    advanceVerified(coordinate, runId, advanceOptions = {}) {
+      checkOpen()
+      assertRun(runId)
+      const coordinateBytes = encodeCoordinate(coordinate)
+      const coordId = coordinateId(coordinate)
+      const method = advanceOptions.method ?? 'local'
+      const result = dbs.env.transactionSync(() => {
+        const current = localEvidence(coordId)
+        if (current !== undefined && current.run >= runId) {
+          return {
+            status: 'superseded' as const,
+            local: current,
+            component: readCoordinateEntry(ctx, coordId)?.component,
+            key: assertionKey(signer.publicKey, coordinate),
+            changed: false,
+          }
+        }
+        const hlc = ctx.clock.now()
+        const local: LocalEvidence = { run: runId, hlc }
+        let changed = false
+        const working = new WorkingEntries(ctx)
+        const target = working.load(coordId, coordinateBytes)
+        // A revoked node still keeps its own evidence, but peers would refuse its assertion.
+        if (!isRevoked(ctx, signer.publicKey)) {
+          const record = signAssertion({ coordinate, run: runId, method, hlc }, signer, networkId)
+          const encoded = encodeAssertion(record, networkId)
+          const merged = mergeAssertion(ctx, working, record, encoded, recordHash(encoded), signer.publicKey)
+          if (merged.change !== undefined) {
+            ctx.trees.assertions.update([merged.change])
+            changed = true
+          }
+        }
+        recompute(ctx, coordId, { type: 'local' }, historyWriter(ctx), { working: target.entry, local })
+        return {
+          status: 'applied' as const,
+          local,
+          component: readCoordinateEntry(ctx, coordId)?.component,
+          key: assertionKey(signer.publicKey, coordinate),
+          changed,
+        }
+      })
+      if (result.changed) notify('assertions')
+      const { changed: _changed, ...out } = result
+      return out
+    },
+    assertions: {
+      get(asserter, coordinate) {
+        checkOpen()
+        if (!isPublicKey(asserter)) throw new InvalidArgumentError('asserter', 'must be a 32-byte public key')
+        return getAssertion(ctx, assertionKey(asserter, coordinate))
+      },
+      evidence(coordinate) {
+        checkOpen()
+        return readEvidence(ctx, coordinateId(coordinate)).map(copyEvidence)
+      },
+    },
+    supersessions: {
+      ...createSupersessionQueries(ctx),
+      async put(record) {
+        const bytes = record instanceof Uint8Array ? record : encodeSupersession(record, networkId)
+        const result = await run('supersessions', [bytes], { from: signer.publicKey })
+        firstRefusal(result)
+        return result.outcomes[0]!
+      },
+      async supersede(fields) {
+        checkOpen()
+        const record = signSupersession({ ...fields, hlc: ctx.clock.now() }, signer, networkId)
+        const result = await run('supersessions', [encodeSupersession(record, networkId)], {
+          from: signer.publicKey,
+        })
+        firstRefusal(result)
+        return record
+      },
+    },
+    view: {
+      get(coordinate) {
+        checkOpen()
+        return readCoordinateEntry(ctx, coordinateId(coordinate))?.component
+      },
+      local(coordinate) {
+        checkOpen()
+        return localEvidence(coordinateId(coordinate))
+      },
+      *entries() {
+        checkOpen()
+        for (const { key } of dbs.coordinates.getRange()) {
+          const entry = readCoordinateEntry(ctx, key)
+          if (entry?.component !== undefined)
+            yield { coordinate: entry.coordinate, component: entry.component }
+        }
+      },
+      count() {
+        checkOpen()
+        return (dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
+      },
+    },
+    history: {
+      since(seq = 0, limit = 10_000) {
+        checkOpen()
+        const out: HistoryEntry[] = []
+        for (const { key, value } of dbs.history.getRange({ start: seq + 1, limit })) {
+          out.push(decodeHistory(key, value))
+        }
+        return out
+      },
+      latestSeq: () => lastKey(dbs.history),
+      byCoordinate(coordinate, range = {}) {
+        checkOpen()
+        const since = range.since ?? 0
+        const limit = range.limit ?? 10_000
+        checkCount('since', since)
+        checkCount('limit', limit)
+        const coordId = coordinateId(coordinate)
+        const out: HistoryEntry[] = []
+        const keys = dbs.historyByCoord.getKeys({
+          start: historyIndexKey(coordId, since + 1),
+          end: historyIndexKey(coordId, Number.MAX_SAFE_INTEGER),
+          limit,
+        })
+        for (const key of keys) {
+          const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+          const seq = view.getUint32(32) * 2 ** 32 + view.getUint32(36)
+          const stored = dbs.history.get(seq)
+          if (stored !== undefined) out.push(decodeHistory(seq, stored))
+        }
+        return out
+      },
+    },
+    gate(coordinate, runId, policy = { type: 'any' }) {
+      checkOpen()
+      const coordId = coordinateId(coordinate)
+      return decideGate({
+        coordinate,
+        run: runId,
+        policy,
+        local: localEvidence(coordId),
+        assertions: admissibleEvidence(coordinate),
+      })
+    },
+    revocations: {
+      revoke: (request, operator) => signAndApplyRevocation('revoke', request, operator),
+      reinstate: (request, operator) => signAndApplyRevocation('reinstate', request, operator),
+      isRevoked: (key) => isRevoked(ctx, key),
+      records: (subject) => revocationsOf(ctx, subject),
+    },
+    ledger: createLedgerApi(ctx, {
+      checkOpen,
+      notify,
+      watchRoots,
+      afterLedgerAppend: () => options.faults?.afterLedgerAppend?.(),
+    }),
+    async close() {
+      if (closed) return
+      closed = true
+      await verifier.close()
+      await dbs.env.close()
+    },
+  }
+}
+
+export type { ApplyOptions, ApplyOutcome }

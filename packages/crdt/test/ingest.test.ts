@@ -1,0 +1,217 @@
+import {
+  encodeAssertion,
+  FarFutureError,
+  InvalidArgumentError,
+  InvalidRunError,
+  OversizedFieldError,
+  RevokedSignerError,
+  type StoreName,
+  signAssertion,
+  UnknownKindError,
+  UntrustedOperatorError,
+} from '@provsync/crdt'
+import { EMPTY_ROOT } from '@provsync/merkle'
+import fc from 'fast-check'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  assertionBytes,
+  BASE_MS,
+  coordinate,
+  hash32,
+  hlc,
+  NETWORK,
+  revocationBytes,
+  signerN,
+  supersessionBytes,
+  TempDirs,
+} from './helpers.js'
+
+const temp = new TempDirs()
+afterEach(() => temp.cleanup())
+
+const operator = signerN(100)
+const A = signerN(1)
+const c1 = coordinate(1)
+
+async function node() {
+  return temp.open({ trust: [operator.publicKey] })
+}
+
+function expectNothingStored(state: Awaited<ReturnType<typeof node>>) {
+  for (const store of ['assertions', 'supersessions', 'revocations'] as StoreName[]) {
+    expect(state.tree(store).root()).toEqual(EMPTY_ROOT)
+    expect(state.tree(store).count()).toBe(0)
+  }
+  expect([...state.view.entries()]).toEqual([])
+  expect(state.history.latestSeq()).toBe(0)
+  expect(state.ledger.latestSeq()).toBe(0)
+}
+
+describe('ingest refuses bad input with typed reasons and stores nothing', () => {
+  it('forged signatures', async () => {
+    const state = await node()
+    const good = assertionBytes(A, c1, 5n)
+    const forged = good.slice()
+    forged[forged.length - 1]! ^= 1
+    // Same fields, signed by another key but claiming A: the asserter bytes are A's.
+    const impostor = signerN(2)
+    const claimed = encodeAssertion(
+      {
+        ...signAssertion({ coordinate: c1, run: 5n, method: 'm', hlc: hlc(BASE_MS) }, A, NETWORK),
+        signature: signAssertion(
+          { coordinate: c1, run: 5n, method: 'm', hlc: hlc(BASE_MS) },
+          impostor,
+          NETWORK,
+        ).signature,
+      },
+      NETWORK,
+    )
+    const outcomes = await state.apply('assertions', [forged, claimed], { from: A.publicKey })
+    expect(outcomes).toMatchObject([
+      { status: 'refused', reason: 'bad-signature' },
+      { status: 'refused', reason: 'bad-signature' },
+    ])
+    expectNothingStored(state)
+  })
+
+  it('a record of another network', async () => {
+    const state = await node()
+    const outcomes = await state.apply('assertions', [assertionBytes(A, c1, 5n, BASE_MS, 0, 'other')], {
+      from: A.publicKey,
+    })
+    expect(outcomes[0]).toMatchObject({ status: 'refused', reason: 'wrong-network' })
+    expectNothingStored(state)
+  })
+
+  it('oversized records and fields', async () => {
+    const state = await node()
+    const big = new Uint8Array(5000)
+    big[0] = 2
+    const good = assertionBytes(A, c1, 5n)
+    // Rewrite the method length prefix to claim more than the bound allows.
+    const longMethod = good.slice()
+    const methodAt = 10 + 2 + 3 + 2 + 3 + 2 + 8 + 8
+    longMethod[methodAt] = 0x01
+    const outcomes = await state.apply('assertions', [big, longMethod], { from: A.publicKey })
+    expect(outcomes.map((o) => o.reason)).toEqual(['oversized', 'oversized'])
+    expectNothingStored(state)
+  })
+
+  it('far-future HLCs', async () => {
+    const state = await node()
+    const outcomes = await state.apply('assertions', [assertionBytes(A, c1, 5n, Date.now() + 3_600_000)], {
+      from: A.publicKey,
+    })
+    expect(outcomes[0]).toMatchObject({ status: 'refused', reason: 'far-future' })
+    expectNothingStored(state)
+    await expect(
+      state.supersessions.put(supersessionBytes(A, hash32(1), { wallMs: Date.now() + 3_600_000 })),
+    ).rejects.toThrow(FarFutureError)
+  })
+
+  it('negative, 2^64+ and non-bigint run ids', async () => {
+    const state = await node()
+    for (const run of [-1n, 2n ** 64n, 3, '3'] as unknown[]) {
+      expect(() => state.advanceVerified(c1, run as bigint)).toThrow(InvalidRunError)
+    }
+    expect(() => state.gate(c1, -1n)).toThrow(InvalidRunError)
+    expectNothingStored(state)
+  })
+
+  it('unknown kinds, wrong store and malformed bytes', async () => {
+    const state = await node()
+    const sup = supersessionBytes(A, hash32(1))
+    const unknownKind = sup.slice()
+    unknownKind[10] = 42
+    const outcomes = await state.apply(
+      'supersessions',
+      [unknownKind, assertionBytes(A, c1, 1n), new Uint8Array([1])],
+      {
+        from: A.publicKey,
+      },
+    )
+    expect(outcomes.map((o) => o.reason)).toEqual(['unknown-kind', 'unknown-kind', 'malformed'])
+    await expect(state.supersessions.put(unknownKind)).rejects.toThrow(UnknownKindError)
+    expectNothingStored(state)
+  })
+
+  it('revocations by operators outside the trust bundle', async () => {
+    const state = await node()
+    const outcomes = await state.apply('revocations', [revocationBytes(signerN(55), A.publicKey)], {
+      from: A.publicKey,
+    })
+    expect(outcomes[0]).toMatchObject({ status: 'refused', reason: 'untrusted-operator' })
+    await expect(
+      state.revocations.revoke({ subject: A.publicKey, subjectKind: 'peer', reason: 'x' }, signerN(55)),
+    ).rejects.toThrow(UntrustedOperatorError)
+    expectNothingStored(state)
+  })
+
+  it('records signed by a revoked key', async () => {
+    const state = await node()
+    await state.apply('revocations', [revocationBytes(operator, A.publicKey)], { from: operator.publicKey })
+    const before = state.tree('assertions').root()
+    const outcomes = await state.apply('assertions', [assertionBytes(A, c1, 1n)], { from: A.publicKey })
+    expect(outcomes[0]).toMatchObject({ status: 'refused', reason: 'revoked-signer' })
+    await expect(state.supersessions.put(supersessionBytes(A, hash32(1)))).rejects.toThrow(RevokedSignerError)
+    expect(state.tree('assertions').root()).toEqual(before)
+  })
+
+  it('a batch with bad records applies only the valid ones, atomically, with outcomes in order', async () => {
+    const state = await node()
+    const bad = assertionBytes(A, coordinate(2), 1n).slice()
+    bad[bad.length - 3]! ^= 0xff
+    const batch = [
+      assertionBytes(A, c1, 1n),
+      bad,
+      assertionBytes(A, c1, 1n),
+      assertionBytes(A, c1, 0n, BASE_MS - 1),
+    ]
+    const outcomes = await state.apply('assertions', batch, { from: A.publicKey })
+    expect(outcomes.map((o) => o.status)).toEqual(['applied', 'refused', 'duplicate', 'superseded'])
+    expect(state.tree('assertions').count()).toBe(1)
+  })
+
+  it('a large batch verified on worker threads while it is applied refuses exactly the forged records', async () => {
+    const state = await temp.open({ trust: [operator.publicKey], verifyThreads: 2 })
+    const batch = Array.from({ length: 200 }, (_, i) => assertionBytes(A, coordinate(i), BigInt(i)))
+    const forged = new Set([0, 7, 64, 199])
+    for (const i of forged) batch[i]![batch[i]!.length - 10]! ^= 0x20
+    const outcomes = await state.apply('assertions', batch, { from: A.publicKey })
+    expect(outcomes.map((o, i) => (forged.has(i) ? o.reason : o.status))).toEqual(
+      batch.map((_, i) => (forged.has(i) ? 'bad-signature' : 'applied')),
+    )
+    expect(state.tree('assertions').count()).toBe(196)
+    expect(state.view.get(coordinate(7))).toBeUndefined()
+    expect(state.view.get(coordinate(8))?.run).toBe(8n)
+  })
+
+  it('argument errors are typed', async () => {
+    const state = await node()
+    await expect(state.apply('nope' as StoreName, [], { from: A.publicKey })).rejects.toThrow(
+      InvalidArgumentError,
+    )
+    await expect(state.apply('assertions', [], { from: new Uint8Array(3) })).rejects.toThrow(
+      InvalidArgumentError,
+    )
+    expect(() =>
+      state.advanceVerified({ volume: 'v'.repeat(300), destination: 'd', origin: 'o' }, 1n),
+    ).toThrow(OversizedFieldError)
+  })
+
+  it('no random bytes crash apply or get stored (property)', async () => {
+    const state = await node()
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<StoreName>('assertions', 'supersessions', 'revocations'),
+        fc.array(fc.uint8Array({ maxLength: 400 }), { maxLength: 5 }),
+        async (store, records) => {
+          const outcomes = await state.apply(store, records, { from: A.publicKey })
+          expect(outcomes.every((o) => o.status === 'refused')).toBe(true)
+        },
+      ),
+      { numRuns: 50 },
+    )
+    expectNothingStored(state)
+  })
+})

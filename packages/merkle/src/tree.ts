@@ -1,0 +1,526 @@
+import type { Database, RootDatabase } from 'lmdb'
+import { decodeBucket, encodeBucket, mergeRecords, RECORD_BYTES, type StoredLeaf } from './bucket-codec.js'
+import { ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
+import {
+  BUCKET_MAX,
+  bucketChildren,
+  buildSubtree,
+  hashBucket,
+  LeafCursor,
+  type NodeSink,
+} from './canonical.js'
+import { MerkleInputError, TreeCorruptError } from './errors.js'
+import { bucketRecordsHash, HASH_BYTES, innerHash, pathOfKey } from './hash.js'
+import { type Children, decodeNode, emptyChildren, encodeNode, totalCount } from './node-codec.js'
+import {
+  BUCKET_KEY_TAG,
+  bucketKey,
+  bucketRange,
+  childPath,
+  digitAt,
+  fanoutAt,
+  MAX_DEPTH,
+  nodeKey,
+  PATH_BYTES,
+  sharesPrefix,
+} from './path.js'
+import { verifyTree } from './verify.js'
+
+/** Longest key accepted when keys are hashed into paths (they travel whole on the wire). */
+export const MAX_KEY_BYTES = 1024
+
+export interface TreeChange {
+  key: Uint8Array
+  /** The BLAKE3 hash of the record (HASH_BYTES); `null` deletes the key. */
+  valueHash: Uint8Array | null
+}
+
+export interface Leaf {
+  key: Uint8Array
+  valueHash: Uint8Array
+}
+
+/** A leaf with its position in the trie (`path` is `key` when keys are uniform hashes). */
+export type TreeLeaf = StoredLeaf
+
+/** A node of the trie: the first `prefixBits(depth)` bits of `path` (the rest is ignored). */
+export interface TreePosition {
+  readonly path: Uint8Array
+  readonly depth: number
+}
+
+export type TreeNode =
+  | { readonly kind: 'inner'; readonly hash: Uint8Array; readonly count: number; readonly children: Children }
+  | {
+      readonly kind: 'bucket'
+      readonly hash: Uint8Array
+      readonly count: number
+      readonly leaves: TreeLeaf[]
+    }
+
+export interface VerifyReport {
+  ok: boolean
+  leaves: number
+  nodes: number
+  mismatches: string[]
+}
+
+export interface LeafRange {
+  /** Inclusive lower bound on the path (the key, when keys are uniform hashes). */
+  start?: Uint8Array
+  /** Exclusive upper bound on the path. */
+  end?: Uint8Array
+  limit?: number
+}
+
+export interface MerkleTree {
+  readonly name: string
+  /** Keys are used as paths as they are (32 bytes, uniformly distributed) instead of hashed. */
+  readonly keysAreHashes: boolean
+  /**
+   * Applies a batch (the last change of a key wins). Writes go through the caller's LMDB write
+   * transaction when there is one (`env.transactionSync(() => { ...; tree.update(changes) })`), so
+   * records and tree commit or abort together; outside one, the batch commits on its own.
+   */
+  update(changes: Iterable<TreeChange>): void
+  /** HASH_BYTES; {@link EMPTY_ROOT} for the empty set. */
+  root(): Uint8Array
+  count(): number
+  get(key: Uint8Array): Uint8Array | undefined
+  /** Leaves in path order (key order when `keysAreHashes`). */
+  leaves(range?: LeafRange): Iterable<Leaf>
+  /** Recomputes the whole tree from the leaves and compares it with the stored nodes. */
+  verify(): VerifyReport
+  /** The 32-byte trie position of `key`. */
+  pathOf(key: Uint8Array): Uint8Array
+  /** The node at a position, `undefined` when no leaf lies under it. */
+  node(position: TreePosition): TreeNode | undefined
+  /** The 16 child entries of a node (computed from its leaves when it is a bucket). */
+  children(node: TreeNode, depth: number): Children
+  /** Every leaf under a position in path order, read lazily; with `after`, only those past that path. */
+  leavesAt(position: TreePosition, after?: Uint8Array): Iterable<TreeLeaf>
+  /** The same reads, remembering the inner nodes they decode (one reconciliation session's worth). */
+  view(): TreeReader
+}
+
+export type TreeReader = Pick<MerkleTree, 'node' | 'children' | 'leavesAt'>
+
+type NodeCache = Map<string, Children>
+
+export interface MerkleTreeOptions {
+  /** Names the LMDB sub-database (`merkle/<name>`) holding this tree. */
+  name: string
+  /**
+   * Set when every key is already a uniformly distributed 32-byte hash (content-addressed
+   * records): keys are then used as paths directly, saving a hash per change and 32 bytes per
+   * leaf. Default false: paths are BLAKE3 of the key, and keys may be 1 to MAX_KEY_BYTES bytes.
+   */
+  keysAreHashes?: boolean
+}
+
+/** Root of the empty set: the hash of an inner node with no children. */
+export const EMPTY_ROOT: Uint8Array = innerHash(encodeNode(emptyChildren(fanoutAt(0))))
+
+const ROOT_PATH = new Uint8Array(PATH_BYTES)
+const META_KEY = Buffer.from([0x4d]) // 'M'
+const FORMAT_VERSION = 1
+
+interface Change {
+  key: Uint8Array
+  path: Uint8Array
+  valueHash: Uint8Array | null
+  index: number
+}
+
+/** Where a position lies: at an inner node, inside a bucket (possibly shallower), or nowhere. */
+type Located =
+  | { kind: 'inner'; children: Children }
+  | { kind: 'bucket'; depth: number; leaves: TreeLeaf[] }
+  | undefined
+
+const EMPTY_BYTES = new Uint8Array(0)
+const BUCKET_FIRST = Buffer.from([BUCKET_KEY_TAG])
+const BUCKET_END = Buffer.from([BUCKET_KEY_TAG + 1])
+
+export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): MerkleTree {
+  if (typeof options?.name !== 'string' || options.name.length === 0 || options.name.length > 200) {
+    throw new MerkleInputError('name', 'expected a non-empty string of at most 200 characters')
+  }
+  const name = options.name
+  const keysAreHashes = options.keysAreHashes === true
+  const db: Database<Uint8Array, Uint8Array> = env.openDB<Uint8Array, Uint8Array>({
+    name: `merkle/${name}`,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+  })
+  const meta = encodeMeta(keysAreHashes)
+  checkMeta(db.get(META_KEY), meta, name)
+
+  const pathOf = (key: Uint8Array): Uint8Array => {
+    checkKey(key, keysAreHashes, 'key')
+    // No copy: a batch is consumed before update() returns, and LMDB copies what it stores.
+    return keysAreHashes ? key : pathOfKey(key)
+  }
+
+  const where = (path: Uint8Array, depth: number) => `${depth}:${toHex(path.subarray(0, 8))}`
+
+  function readInner(path: Uint8Array, depth: number, cache?: NodeCache): Children | undefined {
+    const key = nodeKey(path, depth)
+    const cacheKey = cache === undefined ? '' : String.fromCharCode(...key)
+    const cached = cache?.get(cacheKey)
+    if (cached !== undefined) return cached
+    const value = db.get(key)
+    if (value === undefined) return undefined
+    try {
+      // A plain view: slicing lmdb's Buffer would make a Buffer per child hash.
+      const children = decodeNode(
+        new Uint8Array(value.buffer, value.byteOffset, value.length),
+        fanoutAt(depth),
+      )
+      cache?.set(cacheKey, children)
+      return children
+    } catch (error) {
+      throw new TreeCorruptError(`node ${where(path, depth)}`, String(error))
+    }
+  }
+
+  function decodeStoredBucket(value: Uint8Array, label: () => string): StoredLeaf[] {
+    try {
+      return decodeBucket(value, keysAreHashes)
+    } catch (error) {
+      throw new TreeCorruptError(label(), String(error))
+    }
+  }
+
+  function readBucket(path: Uint8Array, depth: number): StoredLeaf[] {
+    const value = db.get(bucketKey(path, depth))
+    if (value === undefined) throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing')
+    return decodeStoredBucket(value, () => `bucket ${where(path, depth)}`)
+  }
+
+  /** Walks down from the root along `path` to depth `depth`, or to the bucket that covers it. */
+  function locate(path: Uint8Array, depth: number, cache?: NodeCache): Located {
+    let children = readInner(ROOT_PATH, 0, cache)
+    if (children === undefined) return undefined
+    for (let d = 0; ; d++) {
+      if (d === depth) return { kind: 'inner', children }
+      const child = children[digitAt(path, d)]
+      if (child === undefined) return undefined
+      if (child.count <= BUCKET_MAX) {
+        const leaves = readBucket(path, d + 1)
+        if (leaves.length !== child.count) {
+          throw new TreeCorruptError(
+            `bucket ${where(path, d + 1)}`,
+            `${leaves.length} leaves, parent says ${child.count}`,
+          )
+        }
+        return { kind: 'bucket', depth: d + 1, leaves }
+      }
+      children = readInner(path, d + 1, cache)
+      if (children === undefined) throw new TreeCorruptError(`node ${where(path, d + 1)}`, 'missing')
+    }
+  }
+
+  const sink: NodeSink<StoredLeaf> = {
+    inner: (path, depth, encoded) => db.putSync(nodeKey(path, depth), encoded),
+    bucket: (path, depth, leaves) => db.putSync(bucketKey(path, depth), encodeBucket(leaves, keysAreHashes)),
+  }
+
+  function merge(current: StoredLeaf[], changes: Change[], lo: number, hi: number): StoredLeaf[] {
+    const out: StoredLeaf[] = []
+    let i = 0
+    let j = lo
+    while (i < current.length || j < hi) {
+      const order =
+        j === hi ? -1 : i === current.length ? 1 : compareBytes(current[i]!.path, changes[j]!.path)
+      if (order < 0) {
+        out.push(current[i++]!)
+        continue
+      }
+      const change = changes[j++]!
+      if (order === 0) i++
+      if (change.valueHash !== null)
+        out.push({ path: change.path, valueHash: change.valueHash, key: change.key })
+    }
+    return out
+  }
+
+  /**
+   * Brings the subtree at (`changes[lo].path`, `depth`) up to date with `changes[lo..hi)`,
+   * rewriting each touched inner node and bucket once per batch.
+   */
+  function refresh(
+    changes: Change[],
+    lo: number,
+    hi: number,
+    depth: number,
+    state: 'inner' | 'bucket' | 'empty',
+  ) {
+    const path = changes[lo]!.path
+    if (state !== 'inner' && keysAreHashes) {
+      const key = bucketKey(path, depth)
+      // getBinaryFast lends lmdb's shared buffer (mergeRecords copies out of it at once); a plain
+      // view of it keeps element reads fast (the lent Buffer carries its own `length`).
+      const lent = state === 'bucket' ? db.getBinaryFast(key) : EMPTY_BYTES
+      if (lent === undefined || lent.length % RECORD_BYTES !== 0) {
+        throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing or misaligned')
+      }
+      const current = new Uint8Array(lent.buffer, lent.byteOffset, lent.length)
+      const records = mergeRecords(current, changes, lo, hi)
+      const count = records.length / RECORD_BYTES
+      if (depth > 0 && count > 0 && count <= BUCKET_MAX) {
+        db.putSync(key, records)
+        return { hash: bucketRecordsHash(records), count }
+      }
+      if (state === 'bucket') db.removeSync(key)
+      if (count === 0) return undefined
+      return buildSubtree(new LeafCursor(decodeBucket(records, true)), path, depth, sink)
+    }
+    if (state !== 'inner') {
+      const current = state === 'bucket' ? readBucket(path, depth) : []
+      const leaves = merge(current, changes, lo, hi)
+      if (state === 'bucket' && (leaves.length === 0 || leaves.length > BUCKET_MAX)) {
+        db.removeSync(bucketKey(path, depth))
+      }
+      return buildSubtree(new LeafCursor(leaves), path, depth, sink)
+    }
+    const old = readInner(path, depth)
+    if (old === undefined) throw new TreeCorruptError(`node ${where(path, depth)}`, 'missing')
+    const next = old.slice()
+    let i = lo
+    while (i < hi) {
+      const digit = digitAt(changes[i]!.path, depth)
+      let j = i + 1
+      while (j < hi && digitAt(changes[j]!.path, depth) === digit) j++
+      const child = old[digit]
+      const childState = child === undefined ? 'empty' : child.count > BUCKET_MAX ? 'inner' : 'bucket'
+      next[digit] = refresh(changes, i, j, depth + 1, childState)
+      i = j
+    }
+    const count = totalCount(next)
+    if (count === 0 || (depth > 0 && count <= BUCKET_MAX)) {
+      // Shrunk into a bucket (or to nothing): its children are all buckets by now.
+      db.removeSync(nodeKey(path, depth))
+      const leaves: StoredLeaf[] = []
+      next.forEach((child, digit) => {
+        if (child === undefined) return
+        const under = childPath(path, depth, digit)
+        leaves.push(...readBucket(under, depth + 1))
+        db.removeSync(bucketKey(under, depth + 1))
+      })
+      return buildSubtree(new LeafCursor(leaves), path, depth, sink)
+    }
+    const encoded = encodeNode(next)
+    db.putSync(nodeKey(path, depth), encoded)
+    return { hash: innerHash(encoded), count }
+  }
+
+  function rootChildren(): Children | undefined {
+    return readInner(ROOT_PATH, 0)
+  }
+
+  /** Buckets from the one holding `from` (or the first after it) onwards, as leaves in path order. */
+  function* leavesFrom(from: Uint8Array | undefined, end: Uint8Array): Generator<StoredLeaf> {
+    let start: Uint8Array = BUCKET_FIRST
+    if (from !== undefined) {
+      const located = locate(from, MAX_DEPTH)
+      start = located?.kind === 'bucket' ? bucketKey(from, located.depth) : bucketStartKey(from)
+    }
+    for (const { key, value } of db.getRange({ start, end })) {
+      yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
+    }
+  }
+
+  function node(position: TreePosition, cache?: NodeCache): TreeNode | undefined {
+    const { path, depth } = checkPosition(position)
+    const located = locate(path, depth, cache)
+    if (located === undefined) return undefined
+    if (located.kind === 'inner') {
+      const { children } = located
+      return { kind: 'inner', hash: innerHash(encodeNode(children)), count: totalCount(children), children }
+    }
+    const leaves = located.leaves.filter((leaf) => sharesPrefix(leaf.path, path, depth))
+    if (leaves.length === 0) return undefined
+    const { hash, count } = hashBucket(leaves)!
+    return { kind: 'bucket', hash, count, leaves }
+  }
+
+  return {
+    name,
+    keysAreHashes,
+    pathOf: (key) => new Uint8Array(pathOf(key)),
+    update(changes) {
+      const batch = normalize(changes, pathOf)
+      if (batch.length === 0) return
+      const apply = () => {
+        if (db.get(META_KEY) === undefined) db.putSync(META_KEY, meta)
+        refresh(batch, 0, batch.length, 0, rootChildren() === undefined ? 'empty' : 'inner')
+      }
+      // Inside the caller's transaction, write straight into it: an lmdb-js child transaction would
+      // copy again every page the parent already dirtied, which halves the build rate. Outside
+      // one, the batch is a transaction of its own.
+      if (inWriteTransaction(env)) apply()
+      else env.transactionSync(apply)
+    },
+    root() {
+      const children = rootChildren()
+      return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
+    },
+    count() {
+      const children = rootChildren()
+      return children === undefined ? 0 : totalCount(children)
+    },
+    get(key) {
+      const path = pathOf(key)
+      const located = locate(path, MAX_DEPTH)
+      if (located?.kind !== 'bucket') return undefined
+      const leaf = located.leaves.find((l) => equalBytes(l.path, path))
+      return leaf === undefined ? undefined : new Uint8Array(leaf.valueHash)
+    },
+    *leaves(range = {}) {
+      const start = range.start === undefined ? undefined : checkBound(range.start, 'start')
+      const end = range.end === undefined ? undefined : checkBound(range.end, 'end')
+      const limit = range.limit ?? Number.POSITIVE_INFINITY
+      if (range.limit !== undefined && !(Number.isSafeInteger(range.limit) && range.limit >= 0)) {
+        throw new MerkleInputError('limit', 'expected a non-negative integer')
+      }
+      let n = 0
+      if (n >= limit) return
+      for (const leaf of leavesFrom(start, BUCKET_END)) {
+        if (start !== undefined && compareBytes(leaf.path, start) < 0) continue
+        if (end !== undefined && compareBytes(leaf.path, end) >= 0) return
+        yield { key: new Uint8Array(leaf.key), valueHash: new Uint8Array(leaf.valueHash) }
+        if (++n >= limit) return
+      }
+    },
+    verify: () => verifyTree(db, keysAreHashes),
+    node,
+    children,
+    leavesAt: (position, after) => leavesAt(position, after),
+    view() {
+      const cache: NodeCache = new Map()
+      return {
+        node: (position) => node(position, cache),
+        children,
+        leavesAt: (position, after) => leavesAt(position, after, cache),
+      }
+    },
+  }
+
+  function children(treeNode: TreeNode, depth: number): Children {
+    return treeNode.kind === 'inner' ? treeNode.children : bucketChildren(treeNode.leaves, depth)
+  }
+
+  function* leavesAt(position: TreePosition, after?: Uint8Array, cache?: NodeCache): Generator<TreeLeaf> {
+    {
+      const { path, depth } = checkPosition(position)
+      const located = locate(path, depth, cache)
+      if (located === undefined) return
+      if (located.kind === 'bucket') {
+        for (const leaf of located.leaves) {
+          if (!sharesPrefix(leaf.path, path, depth)) continue
+          if (after === undefined || compareBytes(leaf.path, after) > 0) yield leaf
+        }
+        return
+      }
+      const { start, end } = bucketRange(path, depth)
+      const from = after !== undefined && sharesPrefix(after, path, depth) ? after : undefined
+      if (from === undefined) {
+        for (const { key, value } of db.getRange({ start, end })) {
+          yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
+        }
+        return
+      }
+      for (const leaf of leavesFrom(from, end)) if (compareBytes(leaf.path, from) > 0) yield leaf
+    }
+  }
+}
+
+/** lmdb-js marks its native environment while a write transaction runs on this thread. */
+function inWriteTransaction(env: RootDatabase): boolean {
+  return Boolean((env as unknown as { env?: { writeTxn?: unknown } }).env?.writeTxn)
+}
+
+/** A lower bound for the keys of buckets that start after `path` (see bucketKey). */
+function bucketStartKey(path: Uint8Array): Uint8Array {
+  const key = new Uint8Array(1 + PATH_BYTES)
+  key[0] = BUCKET_KEY_TAG
+  key.set(path, 1)
+  return key
+}
+
+function checkBound(bound: Uint8Array, field: string): Uint8Array {
+  if (!(bound instanceof Uint8Array) || bound.length > PATH_BYTES) {
+    throw new MerkleInputError(field, `expected at most ${PATH_BYTES} bytes`)
+  }
+  const padded = new Uint8Array(PATH_BYTES)
+  padded.set(bound)
+  return padded
+}
+
+function checkPosition(position: TreePosition): TreePosition {
+  const { path, depth } = position ?? {}
+  if (!(path instanceof Uint8Array) || path.length !== PATH_BYTES) {
+    throw new MerkleInputError('position.path', `expected ${PATH_BYTES} bytes`)
+  }
+  if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) {
+    throw new MerkleInputError('position.depth', `expected an integer in [0, ${MAX_DEPTH}]`)
+  }
+  return position
+}
+
+function checkKey(key: Uint8Array, keysAreHashes: boolean, field: string): void {
+  if (!(key instanceof Uint8Array)) throw new MerkleInputError(field, 'expected a Uint8Array')
+  if (keysAreHashes) {
+    if (key.length !== PATH_BYTES)
+      throw new MerkleInputError(field, `expected ${PATH_BYTES} bytes (keysAreHashes)`)
+  } else if (key.length === 0 || key.length > MAX_KEY_BYTES) {
+    throw new MerkleInputError(field, `expected 1 to ${MAX_KEY_BYTES} bytes, got ${key.length}`)
+  }
+}
+
+function normalize(changes: Iterable<TreeChange>, pathOf: (key: Uint8Array) => Uint8Array): Change[] {
+  if (changes == null || typeof (changes as Iterable<TreeChange>)[Symbol.iterator] !== 'function') {
+    throw new MerkleInputError('changes', 'expected an iterable of { key, valueHash }')
+  }
+  const list: Change[] = []
+  for (const change of changes) {
+    const { key, valueHash } = change ?? {}
+    const path = pathOf(key)
+    if (valueHash !== null && !(valueHash instanceof Uint8Array && valueHash.length === HASH_BYTES)) {
+      throw new MerkleInputError('valueHash', `expected ${HASH_BYTES} bytes or null`)
+    }
+    list.push({
+      key,
+      path,
+      valueHash,
+      index: list.length,
+    })
+  }
+  list.sort((a, b) => compareBytes(a.path, b.path) || a.index - b.index)
+  const out: Change[] = []
+  for (let i = 0; i < list.length; i++) {
+    const next = list[i + 1]
+    if (next === undefined || !equalBytes(next.path, list[i]!.path)) out.push(list[i]!)
+  }
+  return out
+}
+
+function encodeMeta(keysAreHashes: boolean): Uint8Array {
+  const w = new ByteWriter(8)
+  w.u8(FORMAT_VERSION)
+  w.u8(BUCKET_MAX)
+  w.u8(keysAreHashes ? 1 : 0)
+  return w.finish()
+}
+
+function checkMeta(stored: Uint8Array | undefined, expected: Uint8Array, name: string): void {
+  if (stored === undefined || equalBytes(stored, expected)) return
+  if (stored[0] !== expected[0] || stored[1] !== expected[1]) {
+    throw new TreeCorruptError(`tree ${name}`, `stored format ${toHex(stored)} is not ${toHex(expected)}`)
+  }
+  throw new MerkleInputError(
+    'keysAreHashes',
+    `tree ${name} was created with keysAreHashes = ${stored[2] === 1}`,
+  )
+}

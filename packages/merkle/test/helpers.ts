@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { blake3 } from '@noble/hashes/blake3.js'
+import fc from 'fast-check'
+import { open, type RootDatabase } from 'lmdb'
+
+export interface TempEnv {
+  readonly path: string
+  env: RootDatabase
+  reopen(): Promise<RootDatabase>
+  cleanup(): Promise<void>
+}
+
+/** A real LMDB environment in a fresh temp directory; `cleanup` closes it and deletes the files. */
+export function tempEnv(): TempEnv {
+  const path = mkdtempSync(join(tmpdir(), 'provsync-merkle-'))
+  const openEnv = () => open({ path, maxDbs: 2000 })
+  const temp: TempEnv = {
+    path,
+    env: openEnv(),
+    async reopen() {
+      await temp.env.close()
+      temp.env = openEnv()
+      return temp.env
+    },
+    async cleanup() {
+      await temp.env.close()
+      rmSync(path, { recursive: true, force: true })
+    },
+  }
+  return temp
+}
+
+let counter = 0
+export const uniqueName = (prefix = 't'): string => `${prefix}${++counter}`
+
+export const hashOf = (text: string): Uint8Array => blake3(new TextEncoder().encode(text))
+
+export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+/** Keys drawn from a small alphabet so collisions (replace, delete of present keys) are common. */
+export const arbKey = fc.integer({ min: 0, max: 400 }).map((n) => new TextEncoder().encode(`key-${n}`))
+export const arbValue = fc.integer({ min: 0, max: 3 }).map((n) => hashOf(`v${n}`))
+export const arbHashKey = fc.uint8Array({ minLength: 32, maxLength: 32 })

@@ -1,0 +1,61 @@
+/**
+ * Suite `sim`: 32 nodes on the memory transport, 10k records written while the network goes
+ * through two partitions (halves, then two halves joined by one bridge node), then healed.
+ *   converge_ms_after_heal     time from the last heal (or last write, if later) to equal roots everywhere
+ *   bytes_per_record_per_node  bytes all nodes received / (records x (nodes - 1)); ideal: one record's size
+ *   check_violations           the checker's verdict on the run (0 = every invariant holds)
+ * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore.
+ */
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bridged, DEFAULT_SIM_SYNC, formatCheck, halves, runScenario } from '@provsync/sim'
+import { runSuite } from '../../../bench/lib.js'
+
+await runSuite('sim', async (ctx) => {
+  const nodes = Number(ctx.args.find((a) => a.startsWith('--nodes='))?.slice(8) ?? (ctx.quick ? 8 : 32))
+  const operations = Number(
+    ctx.args.find((a) => a.startsWith('--records='))?.slice(10) ?? (ctx.quick ? 1_000 : 10_000),
+  )
+  const durationMs = ctx.quick ? 3_000 : 8_000
+  const { report, check, files } = await runScenario({
+    name: 'bench',
+    seed: 'bench-1',
+    nodes,
+    workload: { operations, durationMs, mix: { verify: 0.7, supersede: 0.3 }, coordinates: 2_000 },
+    faults: [
+      { type: 'partition', atMs: durationMs * 0.1, groups: halves(nodes) },
+      { type: 'heal', atMs: durationMs * 0.4 },
+      { type: 'partition', atMs: durationMs * 0.5, groups: bridged(nodes, 0) },
+      { type: 'heal', atMs: durationMs },
+    ],
+    convergeTimeoutMs: 120_000,
+    // Announcements at deployment pace: at the sim's 50 ms debounce every apply re-announces and
+    // 32 nodes spend the run in an announcement storm (see the package README).
+    sync: { ...DEFAULT_SIM_SYNC, announce: { debounceMs: 500, maxWaitMs: 2_000 } },
+    sampleMs: 250,
+    reportDir: join(tmpdir(), 'provsync-sim-bench'),
+    onProgress: (p) => {
+      if (p.event !== undefined || p.phase !== 'running')
+        console.error(
+          `  [${(p.tMs / 1000).toFixed(1)} s] ${p.phase} ops ${p.opsDone}/${p.opsTotal} root sets ${p.distinctRoots} ${p.event ?? ''}`,
+        )
+    },
+  })
+  console.error(`  report: ${files.join(', ')}; blamed honest peers: ${JSON.stringify(report.blamedHonest)}`)
+  console.error(`  failed sessions: ${JSON.stringify(report.sessions.errors)}`)
+  // A failed check is a result too: it is printed, counted, and the figures stay comparable.
+  if (!check.ok) console.error(formatCheck(check).split('\n').slice(0, 6).join('\n'))
+  ctx.record('check_violations', check.violations.length, 'violations')
+  const b = report.bytes
+  ctx.record('converge_ms_after_heal', Math.round(report.convergeMsAfterHeal), 'ms')
+  ctx.record('bytes_per_record_per_node', Math.round(b.perRecordPerNode), 'B')
+  ctx.record('bytes_per_record_per_node_vs_record_size', b.perRecordPerNode / b.meanRecordBytes, 'x')
+  ctx.record('sync_bytes_per_record_per_node', Math.round(b.syncPerRecordPerNode), 'B')
+  ctx.record('sync_bytes_per_record_per_node_vs_record_size', b.syncPerRecordPerNode / b.meanRecordBytes, 'x')
+  ctx.record('mean_record_bytes', Math.round(b.meanRecordBytes), 'B')
+  ctx.record('records_acknowledged', report.workload.acknowledged, 'records')
+  ctx.record('records_per_second_written', Math.round(report.workload.recordsPerSecond), 'records/s')
+  ctx.record('sync_rounds', report.rounds, 'rounds')
+  ctx.record('sync_sessions_ok', report.sessions.ok, 'sessions')
+  ctx.record('event_loop_delay_p99', Math.round(report.eventLoopDelayMs.p99), 'ms')
+})

@@ -1,0 +1,270 @@
+/**
+ * A cluster of real provsync nodes (crdt's `openNodeState` behind sync's `createNode`) in this
+ * process, each with its own LMDB directory, wired through the harness's link table.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { encodeSupersession, RecordRefusedError, recordHash, type Signer, toHex } from '@provsync/crdt'
+import { createNode, IDENTITY_FILE, type ProvsyncNode, type ProvsyncNodeOptions } from '@provsync/sync'
+import type { Acknowledgement, Refusal } from './checker.js'
+import { enforcePartition, gateNode, type LinkTable, type MemoryNetwork } from './links.js'
+import type { Rng } from './prng.js'
+import type { WorkloadOp } from './workload.js'
+
+export type Transport = 'memory' | 'tcp'
+
+export interface NodeStats {
+  sessionsOk: number
+  sessionsFailed: number
+  rounds: number
+  syncBytesIn: number
+  syncBytesOut: number
+  /** Failed sessions by error name and the start of its message. */
+  errors: Record<string, number>
+}
+
+export interface ClusterNode {
+  readonly index: number
+  readonly name: string
+  readonly dataDir: string
+  readonly peerId: PeerId
+  readonly publicKey: Uint8Array
+  /** Undefined while crashed. */
+  node: ProvsyncNode | undefined
+  skewMs: number
+  readonly stats: NodeStats
+}
+
+export interface ClusterOptions {
+  readonly runId: string
+  readonly baseDir: string
+  readonly networkId: string
+  readonly nodes: number
+  readonly transport: Transport
+  readonly operators: readonly Signer[]
+  readonly table: LinkTable
+  readonly memory: MemoryNetwork | undefined
+  readonly rng: Rng
+  /** Bootstrap peers per node beyond its ring neighbour. */
+  readonly extraPeers?: number
+  readonly sync?: ProvsyncNodeOptions['sync']
+  /** Refusals and offences honest nodes report, by the peer they blame. */
+  readonly onRefusal: (refusal: Refusal) => void
+}
+
+export interface Cluster {
+  readonly nodes: readonly ClusterNode[]
+  readonly trust: readonly Uint8Array[]
+  startAll(): Promise<void>
+  start(index: number): Promise<void>
+  crash(index: number): Promise<void>
+  /** Re-applies the link table: closes connections that a partition cut. */
+  enforce(): Promise<void>
+  /** Runs one workload op; returns the acknowledgement, or undefined when the node is down. */
+  execute(op: WorkloadOp): Promise<Acknowledgement | undefined>
+  addressOf(index: number): string
+  stopAll(): Promise<void>
+}
+
+/**
+ * Faster announcements and anti-entropy than a deployment's defaults, so runs of seconds
+ * converge in seconds; and a higher offence threshold, so one Byzantine peer can show all its
+ * behaviours before honest nodes block it (blocking itself still happens, later).
+ */
+export const DEFAULT_SIM_SYNC: NonNullable<ProvsyncNodeOptions['sync']> = {
+  announce: { debounceMs: 50, maxWaitMs: 400 },
+  antiEntropy: { intervalMs: 1_000, jitter: 0.3 },
+  budgets: { offenceThreshold: 20 },
+}
+
+/** Writes a seeded libp2p identity so peer ids, and so who initiates which sync, replay per seed. */
+export async function seedIdentity(dataDir: string, seed: Uint8Array): Promise<PeerId> {
+  const key = await generateKeyPairFromSeed('Ed25519', seed)
+  await mkdir(dataDir, { recursive: true })
+  await writeFile(join(dataDir, IDENTITY_FILE), privateKeyToProtobuf(key), { mode: 0o600 })
+  return peerIdFromPrivateKey(key)
+}
+
+export async function createCluster(options: ClusterOptions): Promise<Cluster> {
+  const nodes: ClusterNode[] = []
+  for (let i = 0; i < options.nodes; i++) {
+    const dataDir = join(options.baseDir, `n${i}`)
+    const peerId = await seedIdentity(dataDir, options.rng.fork(`identity-${i}`).bytes(32))
+    nodes.push({
+      index: i,
+      name: `n${i}`,
+      dataDir,
+      peerId,
+      publicKey: peerId.publicKey!.raw,
+      node: undefined,
+      skewMs: 0,
+      stats: { sessionsOk: 0, sessionsFailed: 0, rounds: 0, syncBytesIn: 0, syncBytesOut: 0, errors: {} },
+    })
+  }
+  const trust = options.operators.map((o) => o.publicKey)
+  const ports = new Map<number, number>()
+  const addressOf = (index: number): string => {
+    const peer = nodes[index]!.peerId.toString()
+    if (options.transport === 'memory') return `/memory/${options.runId}-n${index}/p2p/${peer}`
+    return `/ip4/127.0.0.1/tcp/${ports.get(index) ?? 0}/p2p/${peer}`
+  }
+  // A ring keeps every partition-free topology connected; extra random peers shorten paths.
+  const bootstrapOf = (index: number): number[] => {
+    const peers = new Set<number>([(index + 1) % options.nodes, (index + options.nodes - 1) % options.nodes])
+    const pick = options.rng.fork(`bootstrap-${index}`)
+    for (let k = 0; k < (options.extraPeers ?? 2) && options.nodes > 2; k++)
+      peers.add(pick.int(options.nodes))
+    peers.delete(index)
+    return [...peers]
+  }
+
+  /** Starts every node: at once in memory, one by one on TCP, where a peer's port is known only once it listens. */
+  async function startAll(): Promise<void> {
+    if (options.transport === 'memory') await Promise.all(nodes.map((n) => start(n.index)))
+    else for (const n of nodes) await start(n.index)
+  }
+
+  async function start(index: number): Promise<void> {
+    const entry = nodes[index]!
+    if (entry.node !== undefined) return
+    const listen =
+      options.transport === 'memory'
+        ? [`/memory/${options.runId}-n${index}`]
+        : [`/ip4/127.0.0.1/tcp/${ports.get(index) ?? 0}`]
+    const skew = entry.skewMs
+    const node = await createNode({
+      dataDir: entry.dataDir,
+      networkId: options.networkId,
+      trust,
+      listen,
+      bootstrap: bootstrapOf(index)
+        .filter((peer) => options.transport === 'memory' || ports.has(peer))
+        .map(addressOf),
+      bootstrapRetryMs: 300,
+      sync: { ...DEFAULT_SIM_SYNC, ...options.sync },
+      store: {
+        verifyThreads: 0,
+        ...(skew === 0 ? {} : { wallClock: () => Date.now() + skew }),
+      },
+    })
+    const self = node.peerId.toString()
+    gateNode(node.libp2p, self, options.table)
+    if (options.transport === 'tcp') {
+      const port = node
+        .multiaddrs()[0]
+        ?.getComponents()
+        .find((c) => c.name === 'tcp')?.value
+      if (port !== undefined) ports.set(index, Number(port))
+    }
+    node.sync.addEventListener('sync:finished', ({ detail }) => {
+      entry.stats.rounds += detail.rounds
+      entry.stats.syncBytesIn += detail.bytesIn
+      entry.stats.syncBytesOut += detail.bytesOut
+      if (detail.error === undefined) entry.stats.sessionsOk++
+      else {
+        entry.stats.sessionsFailed++
+        const message = detail.error.message.replace(/12D3KooW\w+/g, '<peer>').slice(0, 70)
+        const key = `${detail.error.name}: ${message}`
+        entry.stats.errors[key] = (entry.stats.errors[key] ?? 0) + 1
+      }
+      for (const [reason, count] of Object.entries(detail.refusedByReason)) {
+        if (count > 0) options.onRefusal({ node: entry.name, peer: detail.peer.toString(), reason, count })
+      }
+    })
+    node.sync.addEventListener('peer:offence', ({ detail }) => {
+      options.onRefusal({
+        node: entry.name,
+        peer: detail.peer.toString(),
+        reason: detail.reason,
+        count: 1,
+        detail: detail.detail,
+      })
+    })
+    entry.node = node
+    await enforcePartition(node.libp2p, self, options.table)
+  }
+
+  async function crash(index: number): Promise<void> {
+    const entry = nodes[index]!
+    const node = entry.node
+    if (node === undefined) return
+    entry.node = undefined
+    await node.stop()
+  }
+
+  /**
+   * A node's own write can be refused, e.g. by a signer whose revocation reached it before the
+   * reinstatement did; that write is simply not acknowledged.
+   */
+  async function execute(op: WorkloadOp): Promise<Acknowledgement | undefined> {
+    try {
+      return await executeOrThrow(op)
+    } catch (error) {
+      if (error instanceof RecordRefusedError) return undefined
+      throw error
+    }
+  }
+
+  async function executeOrThrow(op: WorkloadOp): Promise<Acknowledgement | undefined> {
+    const entry = nodes[op.node]!
+    const state = entry.node?.state
+    if (state === undefined) return undefined
+    const signer = toHex(state.publicKey)
+    if (op.type === 'verify') {
+      const result = state.advanceVerified(op.coordinate, op.run, { method: 'sim' })
+      // A revoked node keeps its own evidence but signs no assertion; only a signed one is acknowledged.
+      if (result.status !== 'applied' || state.assertions.get(state.publicKey, op.coordinate)?.run !== op.run)
+        return undefined
+      return { store: 'assertions', key: toHex(result.key), signer, node: entry.name }
+    }
+    if (op.type === 'supersede') {
+      const record = await state.supersessions.supersede({
+        target: op.target,
+        kind: op.kind,
+        reason: op.reason,
+        ...(op.replacement === undefined ? {} : { replacement: op.replacement }),
+      })
+      return {
+        store: 'supersessions',
+        key: toHex(recordHash(encodeSupersession(record, state.networkId))),
+        signer,
+        node: entry.name,
+      }
+    }
+    const operator = options.operators[op.operator]!
+    const request = { subject: nodes[op.subject]!.publicKey, subjectKind: 'peer' as const, reason: op.reason }
+    const ledgerEntry =
+      op.type === 'revoke'
+        ? await state.revocations.revoke(request, operator)
+        : await state.revocations.reinstate(request, operator)
+    return {
+      store: 'revocations',
+      key: toHex(ledgerEntry.id),
+      signer: toHex(operator.publicKey),
+      node: entry.name,
+    }
+  }
+
+  return {
+    nodes,
+    trust,
+    start,
+    startAll,
+    crash,
+    async enforce() {
+      await Promise.all(
+        nodes.map((n) =>
+          n.node === undefined ? 0 : enforcePartition(n.node.libp2p, n.peerId.toString(), options.table),
+        ),
+      )
+    },
+    execute,
+    addressOf,
+    async stopAll() {
+      await Promise.allSettled(nodes.map((n) => crash(n.index)))
+    },
+  }
+}

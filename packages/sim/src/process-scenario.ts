@@ -1,0 +1,229 @@
+/**
+ * Scenarios with one OS process per node: on TCP loopback, or in separate network namespaces.
+ * Crashes are real SIGKILLs, landed while the node applies a batch it pulled; restarts reopen the
+ * same data directory. Partitions are enforced by each node's own gater; loss (netns only) by
+ * nftables. The checker runs on snapshots the processes send back.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signerFromSeed, toHex } from '@provsync/crdt'
+import { type Acknowledgement, type CheckResult, checkInvariants, type NodeSnapshot } from './checker.js'
+import type { ChildConfig } from './child.js'
+import { seedIdentity } from './cluster.js'
+import { ScenarioConfigError } from './errors.js'
+import {
+  applyFault,
+  type FaultPlan,
+  HEALTHY,
+  type LinkState,
+  reachable,
+  validateFaultPlan,
+} from './faults.js'
+import { createNamespaces, type Namespaces, netnsAddress } from './netns.js'
+import { createRng } from './prng.js'
+import { type NodeProcess, spawnNodeProcess } from './process.js'
+import { planWorkload } from './workload.js'
+
+export interface ProcessScenarioOptions {
+  readonly seed: string | number
+  readonly nodes: number
+  readonly operations: number
+  /** Time the workload and faults spread over (default 3 s). */
+  readonly durationMs?: number
+  /** partition, heal, crash and restart events; crashes are SIGKILLs. */
+  readonly faults?: FaultPlan
+  readonly network?: 'loopback' | 'netns'
+  /** Percent of packets each namespace drops (netns only, needs nft). */
+  readonly lossPct?: number
+  readonly convergeTimeoutMs?: number
+}
+
+export interface ProcessScenarioResult {
+  /** From the end of the timeline to equal roots on every node, or -1. */
+  readonly convergeMs: number
+  readonly acknowledged: number
+  /** One entry per crash: whether the SIGKILL landed while the node was applying a batch. */
+  readonly kills: readonly { readonly node: number; readonly midBatch: boolean }[]
+  readonly check: CheckResult
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
+
+export async function runProcessScenario(options: ProcessScenarioOptions): Promise<ProcessScenarioResult> {
+  const seed = String(options.seed)
+  const network = options.network ?? 'loopback'
+  const plan = options.faults ?? []
+  validateFaultPlan(plan, options.nodes)
+  for (const [i, event] of plan.entries()) {
+    if (event.type === 'link' || event.type === 'skew') {
+      throw new ScenarioConfigError(
+        `faults[${i}]`,
+        `${event.type} faults run in runScenario; processes take partitions and crashes`,
+      )
+    }
+  }
+  if ((options.lossPct ?? 0) > 0 && network !== 'netns')
+    throw new ScenarioConfigError('lossPct', 'packet loss needs network: netns')
+  const rng = createRng(seed)
+  const durationMs = options.durationMs ?? 3_000
+  const dir = await mkdtemp(join(tmpdir(), 'provsync-proc-'))
+  let namespaces: Namespaces | undefined
+  const processes: Array<NodeProcess | undefined> = []
+  try {
+    if (network === 'netns') {
+      namespaces = await createNamespaces(options.nodes)
+      if ((options.lossPct ?? 0) > 0) await namespaces.setLoss(options.lossPct!)
+    }
+    const operator = signerFromSeed(rng.fork('operator').bytes(32))
+    const peerIds = await Promise.all(
+      Array.from({ length: options.nodes }, (_, i) =>
+        seedIdentity(join(dir, `n${i}`), rng.fork(`identity-${i}`).bytes(32)),
+      ),
+    )
+    const hosts = await Promise.all(
+      peerIds.map(async (_, i) =>
+        network === 'netns'
+          ? { ip: netnsAddress(i), port: 4001 }
+          : { ip: '127.0.0.1', port: await freePort() },
+      ),
+    )
+    const addressOf = (i: number) => `/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}/p2p/${peerIds[i]}`
+    const configOf = (i: number): ChildConfig => ({
+      dataDir: join(dir, `n${i}`),
+      networkId: `proc-${seed}`,
+      trust: [toHex(operator.publicKey)],
+      listen: [`/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}`],
+      bootstrap: peerIds
+        .map((_, j) => j)
+        .filter((j) => j !== i)
+        .map(addressOf),
+      name: `n${i}`,
+    })
+    let links: LinkState = HEALTHY
+    const unreachableFrom = (i: number): string[] =>
+      peerIds.flatMap((peer, j) => (j !== i && !reachable(links, i, j) ? [peer.toString()] : []))
+    const start = async (i: number): Promise<void> => {
+      const child = await spawnNodeProcess(
+        configOf(i),
+        namespaces === undefined ? {} : { netns: namespaces.names[i]! },
+      )
+      processes[i] = child
+      await child.call({ cmd: 'links', unreachable: unreachableFrom(i) })
+    }
+    await Promise.all(peerIds.map((_, i) => start(i)))
+
+    const ops = planWorkload(
+      {
+        nodes: options.nodes,
+        operations: options.operations,
+        durationMs,
+        mix: { verify: 0.7, supersede: 0.3 },
+      },
+      rng.fork('workload'),
+    )
+    const items = [
+      ...plan.map((fault) => ({ atMs: fault.atMs, fault, op: undefined })),
+      ...ops.map((op) => ({ atMs: op.atMs, fault: undefined, op })),
+    ].sort((a, b) => a.atMs - b.atMs || (a.fault === undefined ? 1 : 0) - (b.fault === undefined ? 1 : 0))
+    const acknowledged: Acknowledgement[] = []
+    const kills: Array<{ node: number; midBatch: boolean }> = []
+    const began = performance.now()
+    for (const item of items) {
+      await sleep(item.atMs - (performance.now() - began))
+      if (item.fault !== undefined) {
+        const fault = item.fault
+        links = applyFault(links, fault)
+        if (fault.type === 'crash') {
+          const child = processes[fault.node]!
+          // Wait (briefly) for the node to start applying a pulled batch, then kill it there.
+          const midBatch = await Promise.race([
+            child.applying().then(() => true),
+            sleep(1_000).then(() => false),
+          ])
+          child.kill('SIGKILL')
+          await child.exited
+          processes[fault.node] = undefined
+          kills.push({ node: fault.node, midBatch })
+        } else if (fault.type === 'restart') {
+          await start(fault.node)
+        }
+        await Promise.all(processes.map((p, i) => p?.call({ cmd: 'links', unreachable: unreachableFrom(i) })))
+        continue
+      }
+      const op = item.op!
+      const child = processes[op.node]
+      if (child === undefined) continue
+      if (op.type === 'verify') {
+        const result = await child.call({ cmd: 'verify', coordinate: op.coordinate, run: op.run.toString() })
+        if (result.status === 'applied' && result.asserted === true) {
+          acknowledged.push({
+            store: 'assertions',
+            key: result.key as string,
+            signer: child.key,
+            node: `n${op.node}`,
+          })
+        }
+      } else if (op.type === 'supersede') {
+        const result = await child.call({ cmd: 'supersede', target: toHex(op.target), reason: op.reason })
+        acknowledged.push({
+          store: 'supersessions',
+          key: result.key as string,
+          signer: child.key,
+          node: `n${op.node}`,
+        })
+      }
+    }
+    const live = processes.filter((p): p is NodeProcess => p !== undefined)
+    const timelineEnd = performance.now()
+    const deadline = timelineEnd + (options.convergeTimeoutMs ?? 60_000)
+    let convergeMs = -1
+    while (performance.now() < deadline) {
+      const roots = await Promise.all(live.map((n) => n.call({ cmd: 'roots' })))
+      if (new Set(roots.map((r) => r.roots)).size === 1) {
+        convergeMs = performance.now() - timelineEnd
+        break
+      }
+      await sleep(100)
+    }
+    const knownKeys = live.map((n) => n.key)
+    const final = (await Promise.all(live.map((n) => n.call({ cmd: 'snapshot', knownKeys })))).map(
+      (r) => r.snapshot as NodeSnapshot,
+    )
+    return {
+      convergeMs,
+      acknowledged: acknowledged.length,
+      kills,
+      check: checkInvariants({ seed, final, acknowledged }),
+    }
+  } finally {
+    await Promise.allSettled(processes.map((p) => p?.call({ cmd: 'stop' })))
+    for (const p of processes) p?.kill('SIGKILL')
+    await namespaces?.remove()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export interface NetnsScenarioOptions {
+  readonly seed: string | number
+  readonly nodes: number
+  readonly operations: number
+  /** Percent of packets each namespace drops on input (needs nft). */
+  readonly lossPct?: number
+  readonly faults?: FaultPlan
+  readonly convergeTimeoutMs?: number
+}
+
+/** One node process per network namespace, on veth links; see {@link runProcessScenario}. */
+export function runNetnsScenario(options: NetnsScenarioOptions): Promise<ProcessScenarioResult> {
+  return runProcessScenario({ ...options, network: 'netns' })
+}

@@ -1,0 +1,233 @@
+/**
+ * The run report: the JSON a CI job keeps and the SVG chart a person opens. Both are pure
+ * functions of what the scenario measured.
+ */
+import type { CheckResult } from './checker.js'
+import type { FaultEvent } from './faults.js'
+
+export interface Sample {
+  /** Time since the workload started. */
+  readonly tMs: number
+  /** Distinct (revocations, supersessions, assertions) root triples among running honest nodes. */
+  readonly distinctRoots: number
+  /** Bytes received by all nodes so far (transport level, every protocol). */
+  readonly bytesIn: number
+  /** Records acknowledged so far. */
+  readonly records: number
+}
+
+/** A fault or Byzantine act as it was applied, on the same clock as the samples. */
+export interface AppliedEvent {
+  readonly tMs: number
+  readonly type: FaultEvent['type'] | 'byzantine'
+  readonly label: string
+  /** Distinct root sets among running honest nodes just before the event was applied. */
+  readonly distinctRoots: number
+}
+
+export interface NodeTraffic {
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly sessions: number
+  readonly rounds: number
+}
+
+export interface SimReport {
+  readonly scenario: string
+  readonly seed: string
+  readonly transport: 'memory' | 'tcp' | 'netns'
+  readonly nodes: { readonly honest: number; readonly byzantine: number }
+  readonly workload: {
+    readonly operations: number
+    readonly acknowledged: number
+    readonly recordsPerSecond: number
+    readonly writeMs: number
+  }
+  readonly lastHealMs: number
+  /** When every honest node first held the same roots after the last heal (and stayed so). */
+  readonly convergedAtMs: number
+  readonly convergeMsAfterHeal: number
+  readonly durationMs: number
+  readonly rounds: number
+  readonly sessions: {
+    readonly ok: number
+    readonly failed: number
+    /** Failed sessions by error (name and the start of the message), all honest nodes together. */
+    readonly errors: Readonly<Record<string, number>>
+  }
+  readonly bytes: {
+    /** Transport bytes all nodes received. */
+    readonly totalIn: number
+    /** Sync protocol payload bytes all nodes received (framed messages only). */
+    readonly syncIn: number
+    readonly perNode: Readonly<Record<string, NodeTraffic>>
+    /** totalIn / (records x (honest - 1)), and the same for the sync payload. */
+    readonly perRecordPerNode: number
+    readonly syncPerRecordPerNode: number
+    /** Mean encoded record size, the ideal for the two figures above. */
+    readonly meanRecordBytes: number
+  }
+  readonly refusals: Readonly<Record<string, number>>
+  readonly offences: Readonly<Record<string, number>>
+  /** Refusals and offences honest nodes blamed on honest peers (timeouts under partitions, say). */
+  readonly blamedHonest: Readonly<Record<string, number>>
+  /** The plan as written (scheduled times). */
+  readonly faults: readonly FaultEvent[]
+  /** What was applied and when (a loaded machine applies events later than scheduled). */
+  readonly events: readonly AppliedEvent[]
+  readonly timeline: readonly Sample[]
+  /** Event-loop delay of the harness process: every in-process node shares that one thread. */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number }
+  readonly check: CheckResult
+}
+
+/** JSON with a stable key order, so reports diff well across runs. */
+export function reportJson(report: SimReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`
+}
+
+const WIDTH = 900
+const PANEL = 200
+const MARGIN = { left: 70, right: 20, top: 50, gap: 60, bottom: 40 }
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+function niceMax(value: number): number {
+  if (value <= 0) return 1
+  const magnitude = 10 ** Math.floor(Math.log10(value))
+  const steps = [1, 2, 2.5, 5, 10]
+  return (steps.find((s) => s * magnitude >= value) ?? 10) * magnitude
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KiB`
+  return `${bytes} B`
+}
+
+const MARKER_COLOURS: Record<AppliedEvent['type'], string> = {
+  byzantine: '#000000',
+  partition: '#c0392b',
+  heal: '#27ae60',
+  crash: '#8e44ad',
+  restart: '#2980b9',
+  link: '#d68910',
+  skew: '#7f8c8d',
+}
+
+export function describeFault(event: FaultEvent): string {
+  switch (event.type) {
+    case 'partition':
+      return `partition ${event.groups.map((g) => g.length).join('|')}`
+    case 'crash':
+    case 'restart':
+      return `${event.type} n${event.node}`
+    case 'link':
+      return `link n${event.a}-n${event.b} ${event.fault.lossPct}%/${event.fault.delayMs}ms`
+    case 'skew':
+      return `skew n${event.node} ${event.offsetMs}ms`
+    case 'heal':
+      return 'heal'
+  }
+}
+
+interface Panel {
+  readonly title: string
+  readonly top: number
+  readonly yMax: number
+  readonly yLabel: (v: number) => string
+  readonly points: ReadonlyArray<readonly [number, number]>
+  readonly colour: string
+  readonly step: boolean
+}
+
+function renderPanel(panel: Panel, x: (t: number) => number, plotWidth: number): string {
+  const y = (v: number): number => panel.top + PANEL - (v / panel.yMax) * PANEL
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * panel.yMax)
+  const path: string[] = []
+  panel.points.forEach(([t, v], i) => {
+    if (panel.step && i > 0) path.push(`${x(t).toFixed(1)},${y(panel.points[i - 1]![1]).toFixed(1)}`)
+    path.push(`${x(t).toFixed(1)},${y(v).toFixed(1)}`)
+  })
+  return [
+    `<text x="${MARGIN.left}" y="${panel.top - 8}" class="title">${escapeXml(panel.title)}</text>`,
+    `<rect x="${MARGIN.left}" y="${panel.top}" width="${plotWidth}" height="${PANEL}" class="frame"/>`,
+    ...ticks.map(
+      (v) =>
+        `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>` +
+        `<text x="${MARGIN.left - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${escapeXml(panel.yLabel(v))}</text>`,
+    ),
+    `<polyline class="series" stroke="${panel.colour}" points="${path.join(' ')}"/>`,
+  ].join('\n')
+}
+
+/**
+ * Two panels over the run's time axis: distinct root sets among honest nodes (1 means converged)
+ * and cumulative bytes received, with every fault event as a labelled vertical line.
+ */
+export function renderChart(report: SimReport): string {
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right
+  const tMax = Math.max(1, ...report.timeline.map((s) => s.tMs), ...report.events.map((e) => e.tMs))
+  const x = (t: number): number => MARGIN.left + (t / tMax) * plotWidth
+  const rootsTop = MARGIN.top + 20
+  const bytesTop = rootsTop + PANEL + MARGIN.gap
+  const height = bytesTop + PANEL + MARGIN.bottom
+  const maxRoots = Math.max(2, ...report.timeline.map((s) => s.distinctRoots))
+  const maxBytes = niceMax(Math.max(0, ...report.timeline.map((s) => s.bytesIn)))
+  const verdict = report.check.ok ? 'all invariants hold' : `${report.check.violations.length} violation(s)`
+  const markers = report.events.map((event, i) => {
+    const px = x(event.tMs).toFixed(1)
+    const colour = MARKER_COLOURS[event.type]
+    return (
+      `<line x1="${px}" x2="${px}" y1="${rootsTop}" y2="${bytesTop + PANEL}" stroke="${colour}" class="marker"/>` +
+      `<text x="${px}" y="${rootsTop + PANEL + 14 + (i % 3) * 11}" fill="${colour}" class="label">${escapeXml(event.label)}</text>`
+    )
+  })
+  const converged = x(report.convergedAtMs).toFixed(1)
+  const xTicks = Array.from({ length: 6 }, (_, i) => (i * tMax) / 5)
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
+    '<style>.title{font-size:13px;font-weight:bold}.tick,.label{font-size:10px}.frame{fill:none;stroke:#444}' +
+      '.grid{stroke:#ddd}.series{fill:none;stroke-width:2}.marker{stroke-dasharray:4 3;stroke-width:1}</style>',
+    `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
+    `<text x="${MARGIN.left}" y="24" class="title">${escapeXml(
+      `${report.scenario} (seed ${report.seed}, ${report.nodes.honest} honest + ${report.nodes.byzantine} Byzantine, ${report.transport}): ${verdict}, converged ${report.convergeMsAfterHeal.toFixed(0)} ms after the last heal`,
+    )}</text>`,
+    renderPanel(
+      {
+        title: 'distinct root sets among honest nodes (1 = converged)',
+        top: rootsTop,
+        yMax: maxRoots,
+        yLabel: (v) => v.toFixed(v % 1 === 0 ? 0 : 1),
+        points: report.timeline.map((s) => [s.tMs, s.distinctRoots] as const),
+        colour: '#1f77b4',
+        step: true,
+      },
+      x,
+      plotWidth,
+    ),
+    renderPanel(
+      {
+        title: 'bytes received by all nodes (cumulative)',
+        top: bytesTop,
+        yMax: maxBytes,
+        yLabel: formatBytes,
+        points: report.timeline.map((s) => [s.tMs, s.bytesIn] as const),
+        colour: '#ff7f0e',
+        step: false,
+      },
+      x,
+      plotWidth,
+    ),
+    ...markers,
+    `<line x1="${converged}" x2="${converged}" y1="${rootsTop}" y2="${rootsTop + PANEL}" stroke="#27ae60" stroke-width="2"/>`,
+    ...xTicks.map(
+      (t) =>
+        `<text x="${x(t).toFixed(1)}" y="${bytesTop + PANEL + 16}" class="tick" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`,
+    ),
+    '</svg>',
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,77 @@
+/** Reads a live node's state into the plain {@link NodeSnapshot} the checker compares. */
+import { createHash } from 'node:crypto'
+import { type Component, deriveComponent, formatCoordinate, type NodeState, toHex } from '@provsync/crdt'
+import { type NodeSnapshot, STORES, type StoreName, type ViewEntry } from './checker.js'
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (typeof v === 'bigint') return v.toString()
+    if (v instanceof Uint8Array) return toHex(v)
+    return v
+  })
+}
+
+function viewEntry(component: Component): ViewEntry {
+  return {
+    run: component.run.toString(),
+    provenance: component.provenance.type === 'local' ? 'local' : toHex(component.provenance.asserter),
+    corroborators: component.corroborators.map(toHex),
+  }
+}
+
+export function rootTriple(state: NodeState): string {
+  return STORES.map((s) => toHex(state.tree(s).root())).join(':')
+}
+
+export function snapshotNode(
+  state: NodeState,
+  meta: { name: string; peerId: string; atMs: number; knownKeys: readonly Uint8Array[] },
+): NodeSnapshot {
+  const roots = Object.fromEntries(STORES.map((s) => [s, toHex(state.tree(s).root())])) as Record<
+    StoreName,
+    string
+  >
+  const keys = Object.fromEntries(
+    STORES.map((s) => [s, [...state.tree(s).leaves()].map((leaf) => toHex(leaf.key))]),
+  ) as Record<StoreName, string[]>
+  const entries = [...state.view.entries()]
+  const view: NodeSnapshot['view'] = Object.fromEntries(
+    entries.map(({ coordinate, component }) => [formatCoordinate(coordinate), viewEntry(component)]),
+  )
+  // What the replicated evidence alone gives: the part of the view every replica must agree on.
+  const sharedView: Record<string, ViewEntry> = {}
+  for (const { coordinate } of entries) {
+    const shared = deriveComponent(
+      undefined,
+      state.assertions.evidence(coordinate),
+      (e) => !state.revocations.isRevoked(e.asserter),
+    )
+    if (shared !== undefined) sharedView[formatCoordinate(coordinate)] = viewEntry(shared)
+  }
+  const history: string[] = []
+  for (let seq = 0; ; ) {
+    const page = state.history.since(seq, 10_000)
+    if (page.length === 0) break
+    for (const entry of page)
+      history.push(createHash('sha256').update(canonical(entry)).digest('hex').slice(0, 32))
+    seq = page[page.length - 1]!.seq
+  }
+  const ledger = state.ledger.since(0).map((e) => ({
+    id: toHex(e.id),
+    kind: e.kind,
+    ...(e.subject === undefined ? {} : { subject: toHex(e.subject) }),
+  }))
+  return {
+    name: meta.name,
+    peerId: meta.peerId,
+    key: toHex(state.publicKey),
+    atMs: meta.atMs,
+    roots,
+    keys,
+    view,
+    sharedView,
+    history,
+    ledger,
+    revoked: meta.knownKeys.filter((k) => state.revocations.isRevoked(k)).map(toHex),
+  }
+}

@@ -1,0 +1,121 @@
+/** Builds the run's {@link SimReport} from what the cluster and the scenario measured. */
+import type { CheckResult, Refusal } from './checker.js'
+import { STORES } from './checker.js'
+import type { Cluster, Transport } from './cluster.js'
+import type { FaultPlan } from './faults.js'
+import type { MemoryNetwork } from './links.js'
+import type { AppliedEvent, Sample, SimReport } from './report.js'
+
+export interface ReportInput {
+  name: string
+  seed: string
+  transport: Transport
+  honest: number
+  byzCount: number
+  ops: number
+  acknowledged: number
+  writeMs: number
+  lastHeal: number
+  convergedAtMs: number
+  durationMs: number
+  cluster: Cluster
+  memory: MemoryNetwork | undefined
+  refusals: readonly Refusal[]
+  plan: FaultPlan
+  events: AppliedEvent[]
+  samples: Sample[]
+  check: CheckResult
+  loopDelay: SimReport['eventLoopDelayMs']
+}
+
+export function buildReport(input: ReportInput): SimReport {
+  const { cluster, memory } = input
+  const reference = cluster.nodes.find((n) => n.node !== undefined)?.node?.state
+  let records = 0
+  let recordBytes = 0
+  if (reference !== undefined) {
+    for (const store of STORES) {
+      const keys = [...reference.tree(store).leaves()].map((l) => l.key)
+      records += keys.length
+      for (const bytes of reference.getRecords(store, keys)) recordBytes += bytes?.length ?? 0
+    }
+  }
+  const perNode = Object.fromEntries(
+    cluster.nodes.map((n) => [
+      n.name,
+      {
+        bytesIn: memory?.bytesReceived(n.peerId.toString()) ?? n.stats.syncBytesIn,
+        bytesOut: n.stats.syncBytesOut,
+        sessions: n.stats.sessionsOk + n.stats.sessionsFailed,
+        rounds: n.stats.rounds,
+      },
+    ]),
+  )
+  const honestIn = Object.values(perNode).reduce((sum, t) => sum + t.bytesIn, 0)
+  const syncIn = cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
+  const denominator = Math.max(1, records * (input.honest - 1))
+  const tally = (filter: (r: Refusal) => boolean): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const r of input.refusals.filter(filter)) out[r.reason] = (out[r.reason] ?? 0) + r.count
+    return out
+  }
+  const honestPeers = new Set(cluster.nodes.map((n) => n.peerId.toString()))
+  const offenceReasons = new Set([
+    'malformed-frame',
+    'oversized-frame',
+    'unexpected-message',
+    'too-many-sessions',
+    'rate-limited',
+    'session-bytes',
+    'timeout',
+    'lying-tree',
+    'unrequested-record',
+    'invalid-record',
+    'invalid-announcement',
+    'unauthorized',
+  ])
+  return {
+    scenario: input.name,
+    seed: input.seed,
+    transport: input.transport,
+    nodes: { honest: input.honest, byzantine: input.byzCount },
+    workload: {
+      operations: input.ops,
+      acknowledged: input.acknowledged,
+      recordsPerSecond: input.writeMs > 0 ? (input.acknowledged * 1000) / input.writeMs : 0,
+      writeMs: input.writeMs,
+    },
+    lastHealMs: input.lastHeal,
+    convergedAtMs: input.convergedAtMs,
+    convergeMsAfterHeal:
+      input.convergedAtMs < 0
+        ? -1
+        : Math.max(0, input.convergedAtMs - Math.max(input.lastHeal, input.writeMs)),
+    durationMs: input.durationMs,
+    rounds: cluster.nodes.reduce((sum, n) => sum + n.stats.rounds, 0),
+    sessions: {
+      ok: cluster.nodes.reduce((sum, n) => sum + n.stats.sessionsOk, 0),
+      failed: cluster.nodes.reduce((sum, n) => sum + n.stats.sessionsFailed, 0),
+      errors: cluster.nodes.reduce<Record<string, number>>((all, n) => {
+        for (const [key, count] of Object.entries(n.stats.errors)) all[key] = (all[key] ?? 0) + count
+        return all
+      }, {}),
+    },
+    bytes: {
+      totalIn: honestIn,
+      syncIn,
+      perNode,
+      perRecordPerNode: honestIn / denominator,
+      syncPerRecordPerNode: syncIn / denominator,
+      meanRecordBytes: records === 0 ? 0 : recordBytes / records,
+    },
+    refusals: tally((r) => !offenceReasons.has(r.reason)),
+    offences: tally((r) => offenceReasons.has(r.reason)),
+    blamedHonest: tally((r) => honestPeers.has(r.peer)),
+    faults: input.plan,
+    events: input.events,
+    timeline: input.samples,
+    eventLoopDelayMs: input.loopDelay,
+    check: input.check,
+  }
+}

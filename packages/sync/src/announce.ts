@@ -1,0 +1,68 @@
+import type { Message as PubSubMessage } from '@libp2p/gossipsub'
+import { MalformedFrameError } from './errors.js'
+import { isStoreName, type StoreName, type SyncedState } from './state.js'
+import { bytesEqual } from './trust.js'
+import { decodeAnnouncement, type WireAnnouncement, type WireHead } from './wire/codec.js'
+
+export type HeadsAnnouncement = WireAnnouncement
+export type Head = WireHead
+
+export const ROOT_BYTES = 32
+/** Announcements are a few hundred bytes; anything much larger is not one. */
+export const MAX_ANNOUNCEMENT_BYTES = 4096
+
+export type AnnouncementVerdict =
+  | { ok: true; announcement: HeadsAnnouncement }
+  | { ok: false; reason: string }
+
+export function localHeads(state: SyncedState, stores: readonly StoreName[]): Head[] {
+  return stores.map((store) => {
+    const tree = state.tree(store)
+    return { store, root: tree.root(), count: tree.count() }
+  })
+}
+
+/**
+ * Gossipsub validation of a head announcement: signed by its author, decodable, of our network and
+ * trust bundle, naming only stores we sync, with roots of the right size. Anything else is rejected,
+ * which also lowers the propagating peer's gossipsub score.
+ */
+export function checkAnnouncement(
+  message: PubSubMessage,
+  networkId: string,
+  trustHash: Uint8Array,
+  stores: readonly StoreName[],
+): AnnouncementVerdict {
+  if (message.type !== 'signed') return { ok: false, reason: 'unsigned announcement' }
+  if (message.data.byteLength > MAX_ANNOUNCEMENT_BYTES) return { ok: false, reason: 'announcement too large' }
+  let announcement: HeadsAnnouncement
+  try {
+    announcement = decodeAnnouncement(message.data, stores.length)
+  } catch (err) {
+    if (err instanceof MalformedFrameError) return { ok: false, reason: err.message }
+    throw err
+  }
+  if (announcement.networkId !== networkId) return { ok: false, reason: `network ${announcement.networkId}` }
+  if (!bytesEqual(announcement.trustHash, trustHash)) return { ok: false, reason: 'another trust bundle' }
+  for (const head of announcement.heads) {
+    if (!isStoreName(head.store) || !stores.includes(head.store)) {
+      return { ok: false, reason: `unknown store ${head.store}` }
+    }
+    if (head.root.byteLength !== ROOT_BYTES)
+      return { ok: false, reason: `root of ${head.root.byteLength} bytes` }
+  }
+  return { ok: true, announcement }
+}
+
+/** Stores whose announced root differs from ours: a reason to pull from the announcer. */
+export function differingStores(
+  state: SyncedState,
+  announcement: HeadsAnnouncement,
+  stores: readonly StoreName[],
+): StoreName[] {
+  const announced = new Map(announcement.heads.map((h) => [h.store, h]))
+  return stores.filter((store) => {
+    const head = announced.get(store)
+    return head !== undefined && !bytesEqual(head.root, state.tree(store).root())
+  })
+}

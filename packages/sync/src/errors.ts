@@ -1,0 +1,156 @@
+/** Base class of every failure raised by @provsync/sync, so callers can catch the package's errors. */
+export class SyncError extends Error {
+  static override name = 'SyncError'
+  override name = 'SyncError'
+}
+
+/** A frame's announced length exceeds the maximum frame size; nothing of it was buffered. */
+export class FrameTooLargeError extends SyncError {
+  static override name = 'FrameTooLargeError'
+  override name = 'FrameTooLargeError'
+  constructor(
+    readonly length: number,
+    readonly maxBytes: number,
+  ) {
+    super(`frame of ${length} bytes exceeds the ${maxBytes}-byte limit`)
+  }
+}
+
+/** Bytes that do not decode as the message the protocol expects at this point. */
+export class MalformedFrameError extends SyncError {
+  static override name = 'MalformedFrameError'
+  override name = 'MalformedFrameError'
+}
+
+/** The remote closed the stream in the middle of a frame or a conversation. */
+export class UnexpectedEndError extends SyncError {
+  static override name = 'UnexpectedEndError'
+  override name = 'UnexpectedEndError'
+}
+
+/** The remote peer belongs to another network or trusts another operator bundle. */
+export class NetworkMismatchError extends SyncError {
+  static override name = 'NetworkMismatchError'
+  override name = 'NetworkMismatchError'
+  constructor(
+    readonly expected: string,
+    readonly received: string,
+  ) {
+    super(`peer is on network "${received}" (or another trust bundle), expected "${expected}"`)
+  }
+}
+
+export type RefusalCode =
+  | 'wrong-network'
+  | 'unauthorized'
+  | 'blocked'
+  | 'busy'
+  | 'rate-limited'
+  | 'malformed'
+  | 'unknown-store'
+  | 'too-many-keys'
+  | 'internal'
+
+export const REFUSAL_CODES: readonly RefusalCode[] = [
+  'wrong-network',
+  'unauthorized',
+  'blocked',
+  'busy',
+  'rate-limited',
+  'malformed',
+  'unknown-store',
+  'too-many-keys',
+  'internal',
+]
+
+/** The remote peer refused the request with a typed refusal frame. */
+export class RefusedError extends SyncError {
+  static override name = 'RefusedError'
+  override name = 'RefusedError'
+  constructor(
+    readonly code: RefusalCode | 'unknown',
+    message: string,
+    readonly store?: string,
+  ) {
+    super(`refused (${code}): ${message}`)
+  }
+}
+
+/** The remote broke the protocol: unexpected message, a lying tree, records it promised but did not send. */
+export class ProtocolViolationError extends SyncError {
+  static override name = 'ProtocolViolationError'
+  override name = 'ProtocolViolationError'
+  constructor(
+    readonly reason: OffenceReason,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** A per-peer budget (sessions, bytes, request rate, time) ran out. */
+export class BudgetExceededError extends SyncError {
+  static override name = 'BudgetExceededError'
+  override name = 'BudgetExceededError'
+  constructor(
+    readonly budget: 'sessions' | 'bytes' | 'rate' | 'time',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The peer is blocked after repeated offences. */
+export class PeerBlockedError extends SyncError {
+  static override name = 'PeerBlockedError'
+  override name = 'PeerBlockedError'
+  constructor(
+    readonly peer: string,
+    readonly untilMs: number,
+  ) {
+    super(`peer ${peer} is blocked until ${new Date(untilMs).toISOString()}`)
+  }
+}
+
+/** The remote peer id does not carry an Ed25519 key, so it cannot be an asserter. */
+export class UnsupportedPeerKeyError extends SyncError {
+  static override name = 'UnsupportedPeerKeyError'
+  override name = 'UnsupportedPeerKeyError'
+}
+
+/** The node's identity key file exists but cannot be read as an Ed25519 libp2p private key. */
+export class IdentityKeyError extends SyncError {
+  static override name = 'IdentityKeyError'
+  override name = 'IdentityKeyError'
+}
+
+export type OffenceReason =
+  | 'malformed-frame'
+  | 'oversized-frame'
+  | 'unexpected-message'
+  | 'wrong-network'
+  | 'unauthorized'
+  | 'too-many-sessions'
+  | 'rate-limited'
+  | 'session-bytes'
+  | 'timeout'
+  | 'lying-tree'
+  | 'unrequested-record'
+  | 'invalid-record'
+  | 'invalid-announcement'
+
+export const OFFENCE_REASONS: readonly OffenceReason[] = [
+  'malformed-frame',
+  'oversized-frame',
+  'unexpected-message',
+  'wrong-network',
+  'unauthorized',
+  'too-many-sessions',
+  'rate-limited',
+  'session-bytes',
+  'timeout',
+  'lying-tree',
+  'unrequested-record',
+  'invalid-record',
+  'invalid-announcement',
+]

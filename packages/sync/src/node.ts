@@ -1,0 +1,149 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { type Identify, identify } from '@libp2p/identify'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { memory } from '@libp2p/memory'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { type NodeState, type OpenNodeStateOptions, openNodeState } from '@provsync/crdt'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
+import { type MetricsServer, serveMetrics } from './metrics.js'
+import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './service.js'
+
+export interface ProvsyncNodeOptions {
+  /** Holds the LMDB environment and the identity key (so the peer id survives restarts). */
+  dataDir: string
+  networkId: string
+  /** Operator public keys whose revocations this node obeys. */
+  trust: readonly Uint8Array[]
+  /** Listen addresses (default `/ip4/0.0.0.0/tcp/0`); `/memory/<name>` addresses use the memory transport. */
+  listen?: string[]
+  /** Peers dialled at start and redialled while disconnected. */
+  bootstrap?: Array<string | Multiaddr>
+  /** Discover peers on the local network with mDNS (default false). */
+  mdns?: boolean
+  /** Serve Prometheus metrics on this port at /metrics (0 picks a free port). */
+  metricsPort?: number
+  /** Sync service options beyond state and trust. */
+  sync?: Omit<ProvsyncServiceInit, 'state' | 'trust' | 'registry'>
+  /** Extra options for crdt's `openNodeState`. */
+  store?: Partial<Omit<OpenNodeStateOptions, 'dataDir' | 'networkId' | 'trust' | 'seed'>>
+  /** How often disconnected bootstrap peers are redialled (default 5 s). */
+  bootstrapRetryMs?: number
+}
+
+export type ProvsyncServices = {
+  identify: Identify
+  pubsub: GossipSub
+  provsync: ProvsyncService
+}
+
+export interface ProvsyncNode {
+  readonly peerId: PeerId
+  /** The raw Ed25519 public key records from this node are asserted with. */
+  readonly publicKey: Uint8Array
+  readonly libp2p: Libp2p<ProvsyncServices>
+  readonly state: NodeState
+  readonly sync: ProvsyncService
+  readonly metricsServer?: MetricsServer
+  multiaddrs(): Multiaddr[]
+  dial(address: string | Multiaddr | PeerId, options?: AbortOptions): Promise<void>
+  stop(options?: AbortOptions): Promise<void>
+}
+
+/**
+ * Starts a node: identity and stores from `dataDir`, libp2p over TCP + noise + yamux with identify
+ * and gossipsub, the provsync service, and optionally mDNS and a metrics endpoint.
+ */
+export async function createNode(options: ProvsyncNodeOptions): Promise<ProvsyncNode> {
+  const privateKey = await loadOrCreateIdentity(options.dataDir)
+  const state = await openNodeState({
+    ...options.store,
+    dataDir: options.dataDir,
+    networkId: options.networkId,
+    trust: options.trust,
+    seed: privateKeySeed(privateKey),
+  })
+  const listen = options.listen ?? ['/ip4/0.0.0.0/tcp/0']
+  const registry = new Registry()
+  let service: ProvsyncService | undefined
+  let libp2p: Libp2p<ProvsyncServices>
+  try {
+    libp2p = await createLibp2p({
+      privateKey,
+      addresses: { listen },
+      transports: listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [
+        yamux({
+          maxInboundStreams: 256,
+          maxOutboundStreams: 256,
+          streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 },
+        }),
+      ],
+      connectionGater: {
+        denyInboundEncryptedConnection: (peer) => service?.isBlocked(peer) ?? false,
+        denyOutboundConnection: (peer) => service?.isBlocked(peer) ?? false,
+        denyDialPeer: (peer) => service?.isBlocked(peer) ?? false,
+      },
+      peerDiscovery: options.mdns === true ? [mdns()] : [],
+      ...(options.metricsPort !== undefined
+        ? { metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }) }
+        : {}),
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+        provsync: provsync({ ...options.sync, state, trust: options.trust, registry }),
+      },
+    })
+  } catch (err) {
+    await state.close()
+    throw err
+  }
+  service = libp2p.services.provsync
+  const metricsServer =
+    options.metricsPort === undefined ? undefined : await serveMetrics(registry, options.metricsPort)
+
+  const bootstrap = (options.bootstrap ?? []).map((a) => (typeof a === 'string' ? multiaddr(a) : a))
+  const redial = async (): Promise<void> => {
+    await Promise.allSettled(
+      bootstrap.map(async (address) => {
+        const peer = address.getComponents().find((c) => c.name === 'p2p')?.value
+        if (peer !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === peer))
+          return
+        await libp2p.dial(address, { signal: AbortSignal.timeout(5_000) })
+      }),
+    )
+  }
+  await redial()
+  const redialTimer =
+    bootstrap.length === 0 ? undefined : setInterval(() => void redial(), options.bootstrapRetryMs ?? 5_000)
+  redialTimer?.unref()
+
+  let stopped = false
+  return {
+    peerId: libp2p.peerId,
+    publicKey: state.publicKey,
+    libp2p,
+    state,
+    sync: libp2p.services.provsync,
+    ...(metricsServer !== undefined ? { metricsServer } : {}),
+    multiaddrs: () => libp2p.getMultiaddrs(),
+    async dial(address, dialOptions) {
+      await libp2p.dial(typeof address === 'string' ? multiaddr(address) : address, dialOptions)
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      if (redialTimer !== undefined) clearInterval(redialTimer)
+      await metricsServer?.close()
+      await libp2p.stop()
+      await state.close()
+    },
+  }
+}

@@ -1,0 +1,157 @@
+import type { AbortOptions } from '@libp2p/interface'
+import {
+  BudgetExceededError,
+  MalformedFrameError,
+  type OffenceReason,
+  ProtocolViolationError,
+} from '../errors.js'
+import type { FramedStream } from '../framing.js'
+import type { StoreName, SyncedState } from '../state.js'
+import { decodeMessage, encodeMessage, type Message } from '../wire/codec.js'
+
+export interface ProtocolLimits {
+  maxFrameBytes: number
+  /** Keys asked for in one fetch request (a peer refuses more). */
+  maxKeysPerRequest: number
+  /**
+   * Records handed to one `apply` call (one transaction): answers are grouped up to this, since a
+   * transaction's fixed cost (tree and view updates, commit) is shared by every record in it.
+   */
+  maxApplyRecords: number
+  /**
+   * Fetch requests kept in flight so the transport keeps moving while records are applied. Their
+   * keys must fit the remote's initial yamux window (256 KiB) while it is busy answering, or both
+   * sides wait on each other's writes: 4 × 1024 keys is 156 KB.
+   */
+  pipelineDepth: number
+  /** Keys one offer may ask the responder to pull, per store and session. */
+  maxOfferKeys: number
+  /** Time to answer one request or to get one frame written to a reader. */
+  requestTimeoutMs: number
+  /** Time to wait for the remote's next frame. */
+  idleTimeoutMs: number
+  /** Time one whole session may take, both pulls included. */
+  sessionTimeoutMs: number
+}
+
+export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = {
+  maxFrameBytes: 64 * 1024 - 16,
+  maxKeysPerRequest: 1024,
+  maxApplyRecords: 4096,
+  pipelineDepth: 4,
+  maxOfferKeys: 4_000_000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  sessionTimeoutMs: 30 * 60_000,
+}
+
+export interface RemotePeer {
+  /** The peer id as a string, for budgets, logs and metrics. */
+  id: string
+  /** The raw Ed25519 public key: the `from` of every record pulled from this peer. */
+  key: Uint8Array
+}
+
+export interface PullTally {
+  pulled: number
+  applied: number
+  refused: number
+  refusedByReason: Record<string, number>
+  /** Time spent inside `apply` (verification and the transaction), the rest being transfer. */
+  applyMs: number
+}
+
+export const emptyTally = (): PullTally => ({
+  pulled: 0,
+  applied: 0,
+  refused: 0,
+  refusedByReason: {},
+  applyMs: 0,
+})
+
+export function addTally(into: PullTally, from: PullTally): void {
+  into.pulled += from.pulled
+  into.applied += from.applied
+  into.refused += from.refused
+  into.applyMs += from.applyMs
+  for (const [reason, n] of Object.entries(from.refusedByReason)) {
+    into.refusedByReason[reason] = (into.refusedByReason[reason] ?? 0) + n
+  }
+}
+
+/** What one side of a session needs from the node and the service around it. */
+export interface SessionContext {
+  state: SyncedState
+  networkId: string
+  trustHash: Uint8Array
+  remote: RemotePeer
+  limits: ProtocolLimits
+  /** Refusal reasons from `apply` that a well-behaved peer never relays. */
+  offendingRefusals: ReadonlySet<string>
+  /** May the remote pull this store from us (the per-store allowlist)? */
+  mayPull(store: StoreName): boolean
+  /** Spends one request from the remote's rate budget. */
+  takeRequest(): boolean
+  offend(reason: OffenceReason, detail: string): void
+  /** Opens a fetch stream to the remote, handshake done. */
+  openFetch(options: AbortOptions): Promise<FramedStream>
+  onRound(store: StoreName): void
+  onPulled(store: StoreName, tally: PullTally): void
+  log(format: string, ...args: unknown[]): void
+}
+
+const NEVER = new AbortController().signal
+
+/** `options.signal` bounded by `ms` more (Infinity: only by the caller's signal, the session deadline). */
+export function deadline(ms: number, options: AbortOptions = {}): AbortSignal {
+  if (!Number.isFinite(ms)) return options.signal ?? NEVER
+  const timeout = AbortSignal.timeout(ms)
+  return options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
+}
+
+function asTimeout(err: unknown, what: string, ms: number): unknown {
+  if (err instanceof DOMException && err.name === 'TimeoutError') {
+    return new BudgetExceededError('time', `${what} took longer than ${ms} ms`)
+  }
+  return err
+}
+
+export async function send(
+  framed: FramedStream,
+  message: Message,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<void> {
+  const ms = ctx.limits.requestTimeoutMs
+  try {
+    await framed.write(encodeMessage(message), { signal: deadline(ms, options) })
+  } catch (err) {
+    throw asTimeout(err, `writing ${message.type}`, ms)
+  }
+}
+
+/** The next message, undefined on a clean end; malformed bytes count as an offence. */
+export async function receive(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions & { timeoutMs?: number } = {},
+): Promise<Message | undefined> {
+  const ms = options.timeoutMs ?? ctx.limits.idleTimeoutMs
+  let frame: Uint8Array | undefined
+  try {
+    frame = await framed.read({ signal: deadline(ms, options) })
+  } catch (err) {
+    throw asTimeout(err, 'waiting for the next frame', ms)
+  }
+  if (frame === undefined) return undefined
+  return decodeMessage(frame)
+}
+
+export function unexpected(message: Message | undefined, expected: string): ProtocolViolationError {
+  return new ProtocolViolationError(
+    'unexpected-message',
+    `expected ${expected}, got ${message === undefined ? 'end of stream' : message.type}`,
+  )
+}
+
+export { MalformedFrameError }

@@ -1,0 +1,239 @@
+import type { AbortOptions } from '@libp2p/interface'
+import { ProtocolViolationError, RefusedError } from '../errors.js'
+import type { FramedStream } from '../framing.js'
+import { isStoreName, type StoreName } from '../state.js'
+import { toHex } from '../trust.js'
+import {
+  addTally,
+  emptyTally,
+  type PullTally,
+  receive,
+  type SessionContext,
+  send,
+  unexpected,
+} from './context.js'
+
+/** Bytes reserved in a frame for the envelope around repeated fields. */
+const FRAME_OVERHEAD = 64
+/** Worst-case protobuf cost of one repeated bytes field beyond its payload (tag + length). */
+const FIELD_OVERHEAD = 6
+
+/** Splits items into groups whose encoded size fits one frame and whose count stays under `maxCount`. */
+export function packBySize(
+  items: readonly Uint8Array[],
+  maxFrameBytes: number,
+  maxCount: number,
+): Uint8Array[][] {
+  const budget = maxFrameBytes - FRAME_OVERHEAD
+  const groups: Uint8Array[][] = []
+  let current: Uint8Array[] = []
+  let size = 0
+  for (const item of items) {
+    const cost = item.byteLength + FIELD_OVERHEAD
+    if (current.length > 0 && (size + cost > budget || current.length >= maxCount)) {
+      groups.push(current)
+      current = []
+      size = 0
+    }
+    current.push(item)
+    size += cost
+  }
+  if (current.length > 0) groups.push(current)
+  return groups
+}
+
+/** Whether one item can travel in a frame at all. */
+export function fitsInFrame(item: Uint8Array, maxFrameBytes: number): boolean {
+  return item.byteLength + FIELD_OVERHEAD <= maxFrameBytes - FRAME_OVERHEAD
+}
+
+/**
+ * Serves record fetches on an admitted stream until the remote ends it. Every request is checked
+ * against the allowlist, the key bound and the rate budget before a record is read.
+ */
+export async function serveFetch(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<void> {
+  while (true) {
+    const message = await receive(framed, ctx, options)
+    if (message === undefined) return
+    if (message.type === 'end') {
+      await send(framed, { type: 'end' }, ctx, options)
+      return
+    }
+    if (message.type !== 'fetch') throw unexpected(message, 'fetch or end')
+    const { store, keys } = message
+    if (!isStoreName(store)) {
+      await refuse(framed, ctx, 'unknown-store', `no store named ${store}`, options)
+      throw new ProtocolViolationError('unexpected-message', `fetch from unknown store ${store}`)
+    }
+    if (!ctx.mayPull(store)) {
+      await refuse(framed, ctx, 'unauthorized', `not allowed to pull ${store}`, options, store)
+      ctx.offend('unauthorized', `fetch of ${store}`)
+      return
+    }
+    if (keys.length > ctx.limits.maxKeysPerRequest) {
+      await refuse(
+        framed,
+        ctx,
+        'too-many-keys',
+        `at most ${ctx.limits.maxKeysPerRequest} keys`,
+        options,
+        store,
+      )
+      throw new ProtocolViolationError('unexpected-message', `fetch of ${keys.length} keys`)
+    }
+    if (!ctx.takeRequest()) {
+      await refuse(framed, ctx, 'rate-limited', 'too many requests', options, store)
+      ctx.offend('rate-limited', 'fetch')
+      return
+    }
+    await answerFetch(framed, ctx, store, keys, options)
+  }
+}
+
+async function answerFetch(
+  framed: FramedStream,
+  ctx: SessionContext,
+  store: StoreName,
+  keys: Uint8Array[],
+  options: AbortOptions,
+): Promise<void> {
+  const found: Uint8Array[] = []
+  let missing = 0
+  for (const record of ctx.state.getRecords(store, keys)) {
+    if (record !== undefined && fitsInFrame(record, ctx.limits.maxFrameBytes)) found.push(record)
+    else missing++
+  }
+  const groups = packBySize(found, ctx.limits.maxFrameBytes, Number.MAX_SAFE_INTEGER)
+  if (groups.length === 0) groups.push([])
+  for (let i = 0; i < groups.length; i++) {
+    const last = i === groups.length - 1
+    await send(
+      framed,
+      { type: 'records', records: groups[i]!, last, missing: last ? missing : 0 },
+      ctx,
+      options,
+    )
+  }
+}
+
+async function refuse(
+  framed: FramedStream,
+  ctx: SessionContext,
+  code: 'unknown-store' | 'unauthorized' | 'too-many-keys' | 'rate-limited',
+  message: string,
+  options: AbortOptions,
+  store?: string,
+): Promise<void> {
+  const refusal =
+    store === undefined
+      ? { type: 'refusal' as const, code, message }
+      : { type: 'refusal' as const, code, message, store }
+  await send(framed, refusal, ctx, options).catch(() => {})
+}
+
+/**
+ * Pulls `keys` of `store` over an admitted fetch stream. Keeps `pipelineDepth` requests in flight,
+ * so the remote serves the next answers while this side applies, and hands answers to `apply` in
+ * groups of up to `maxApplyRecords` (one transaction each), tagged with the remote as `from`.
+ */
+export async function pullRecords(
+  framed: FramedStream,
+  ctx: SessionContext,
+  store: StoreName,
+  keys: readonly Uint8Array[],
+  options: AbortOptions = {},
+): Promise<PullTally> {
+  const tally = emptyTally()
+  const batches = packBySize(keys, ctx.limits.maxFrameBytes, ctx.limits.maxKeysPerRequest)
+  let requested = 0
+  let answered = 0
+  const fillPipeline = async (): Promise<void> => {
+    while (requested < batches.length && requested - answered < ctx.limits.pipelineDepth) {
+      await send(framed, { type: 'fetch', store, keys: batches[requested++]! }, ctx, options)
+    }
+  }
+  while (answered < batches.length) {
+    const records: Uint8Array[] = []
+    const asked: Uint8Array[] = []
+    do {
+      await fillPipeline()
+      const batch = batches[answered]!
+      const answer = await readAnswer(framed, ctx, batch.length, options)
+      answered++
+      if (answer.length === 0 && batch.length > 0) {
+        throw new ProtocolViolationError(
+          'lying-tree',
+          `peer holds none of the ${batch.length} keys it announced`,
+        )
+      }
+      for (const record of answer) records.push(record)
+      for (const key of batch) asked.push(key)
+    } while (
+      answered < batches.length &&
+      records.length + batches[answered]!.length <= ctx.limits.maxApplyRecords
+    )
+    // Requests for the next group go out before this one is applied, so the transfer overlaps it.
+    await fillPipeline()
+    addTally(tally, await applyGroup(ctx, store, records, asked))
+  }
+  await send(framed, { type: 'end' }, ctx, options)
+  const last = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+  if (last !== undefined && last.type !== 'end') throw unexpected(last, 'end')
+  return tally
+}
+
+/** Applies one group of pulled records in one transaction and judges the outcomes. */
+async function applyGroup(
+  ctx: SessionContext,
+  store: StoreName,
+  records: Uint8Array[],
+  asked: readonly Uint8Array[],
+): Promise<PullTally> {
+  const tally = emptyTally()
+  tally.pulled = records.length
+  const started = performance.now()
+  const outcomes = await ctx.state.apply(store, records, { from: ctx.remote.key })
+  tally.applyMs = performance.now() - started
+  const wanted = new Set(asked.map(toHex))
+  let offending = 0
+  for (const outcome of outcomes) {
+    if (outcome.status === 'applied') tally.applied++
+    if (outcome.status === 'refused') {
+      tally.refused++
+      const reason = outcome.reason ?? 'unknown'
+      tally.refusedByReason[reason] = (tally.refusedByReason[reason] ?? 0) + 1
+      if (ctx.offendingRefusals.has(reason)) offending++
+    } else if (outcome.key !== undefined && !wanted.has(toHex(outcome.key))) {
+      ctx.offend('unrequested-record', `${store}: record ${toHex(outcome.key)} was not asked for`)
+    }
+  }
+  ctx.onPulled(store, tally)
+  if (offending > 0) ctx.offend('invalid-record', `${store}: ${offending} invalid records`)
+  return tally
+}
+
+async function readAnswer(
+  framed: FramedStream,
+  ctx: SessionContext,
+  asked: number,
+  options: AbortOptions,
+): Promise<Uint8Array[]> {
+  const records: Uint8Array[] = []
+  while (true) {
+    const message = await receive(framed, ctx, options)
+    if (message?.type === 'refusal') throw new RefusedError(message.code, message.message, message.store)
+    if (message?.type !== 'records') throw unexpected(message, 'records')
+    records.push(...message.records)
+    if (records.length > asked) {
+      throw new ProtocolViolationError(
+        'unrequested-record',
+        `peer sent ${records.length} records for ${asked} keys`,
+      )
+    }
+    if (message.last) return records
+  }
+}

@@ -1,0 +1,47 @@
+import type { AbortOptions } from '@libp2p/interface'
+import { NetworkMismatchError, RefusedError } from '../errors.js'
+import type { FramedStream } from '../framing.js'
+import { bytesEqual } from '../trust.js'
+import { PROTOCOL_VERSION } from '../wire/codec.js'
+import { receive, type SessionContext, send, unexpected } from './context.js'
+
+/** Opens a conversation: our network id and trust hash go first, before anything else. */
+export async function greet(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<void> {
+  await send(
+    framed,
+    { type: 'hello', networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION },
+    ctx,
+    options,
+  )
+  const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+  if (answer?.type === 'welcome') return
+  if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
+  throw unexpected(answer, 'welcome')
+}
+
+/**
+ * Checks the remote's Hello before reading anything else. A peer of another network (or another
+ * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count.
+ */
+export async function admit(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<void> {
+  const hello = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+  if (hello?.type !== 'hello') throw unexpected(hello, 'hello')
+  if (hello.networkId !== ctx.networkId || !bytesEqual(hello.trustHash, ctx.trustHash)) {
+    await send(
+      framed,
+      { type: 'refusal', code: 'wrong-network', message: `this node serves network ${ctx.networkId}` },
+      ctx,
+      options,
+    ).catch(() => {})
+    throw new NetworkMismatchError(ctx.networkId, hello.networkId)
+  }
+  await send(framed, { type: 'welcome', version: PROTOCOL_VERSION }, ctx, options)
+}

@@ -1,0 +1,209 @@
+import type { AbortOptions } from '@libp2p/interface'
+import { createReconciler, createResponder, type ReconcileOptions } from '@provsync/merkle'
+import { ProtocolViolationError } from '../errors.js'
+import type { FramedStream } from '../framing.js'
+import { isStoreName, type StoreName } from '../state.js'
+import {
+  addTally,
+  emptyTally,
+  type PullTally,
+  receive,
+  type SessionContext,
+  send,
+  unexpected,
+} from './context.js'
+import { packBySize, pullRecords } from './fetch.js'
+
+export interface ExchangeResult {
+  rounds: number
+  /** What this side pulled and applied. */
+  pulled: PullTally
+  /** What the other side reported pulling from us. */
+  pushed: { applied: number; refused: number }
+  /** Stores the remote refused to reconcile with us (allowlist). */
+  refusedStores: StoreName[]
+}
+
+/**
+ * The initiator's side of one exchange. Per store, in order (revocations first): run merkle's
+ * reconciler against the responder, offer the keys the responder lacks so it pulls them from us,
+ * pull what we lack from it, and wait until its pull finished, so both sides converge in one exchange.
+ */
+export async function initiateExchange(
+  framed: FramedStream,
+  ctx: SessionContext,
+  stores: readonly StoreName[],
+  options: AbortOptions = {},
+): Promise<ExchangeResult> {
+  const result: ExchangeResult = {
+    rounds: 0,
+    pulled: emptyTally(),
+    pushed: { applied: 0, refused: 0 },
+    refusedStores: [],
+  }
+  for (const store of stores) {
+    const reconciler = createReconciler(ctx.state.tree(store), merkleOptions(ctx))
+    let refused = false
+    for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
+      await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
+      const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+      if (answer?.type === 'refusal' && answer.store === store) {
+        refused = true
+        break
+      }
+      if (answer?.type !== 'reconcile' || answer.store !== store)
+        throw unexpected(answer, `reconcile of ${store}`)
+      try {
+        reconciler.receive(answer.payload)
+      } catch (err) {
+        throw violation(
+          'lying-tree',
+          `${store}: reconciliation answer rejected: ${(err as Error).message}`,
+          err,
+        )
+      }
+      result.rounds++
+      ctx.onRound(store)
+    }
+    if (refused) {
+      result.refusedStores.push(store)
+      continue
+    }
+    const { localOnly, remoteOnly, differing } = reconciler.result()
+    const offer = ctx.mayPull(store) ? [...localOnly, ...differing] : []
+    const groups = packBySize(offer, ctx.limits.maxFrameBytes, Number.MAX_SAFE_INTEGER)
+    if (groups.length === 0) groups.push([])
+    for (let i = 0; i < groups.length; i++) {
+      await send(
+        framed,
+        { type: 'offer', store, keys: groups[i]!, last: i === groups.length - 1 },
+        ctx,
+        options,
+      )
+    }
+    const wanted = [...remoteOnly, ...differing]
+    if (wanted.length > 0) {
+      const fetch = await ctx.openFetch(options)
+      addTally(result.pulled, await pullRecords(fetch, ctx, store, wanted, options))
+    }
+    // The responder pulls our offer meanwhile; its pull may outlast ours by its whole length.
+    const done = await receive(framed, ctx, { ...options, timeoutMs: Number.POSITIVE_INFINITY })
+    if (done?.type !== 'pulled' || done.store !== store) throw unexpected(done, `pulled for ${store}`)
+    result.pushed.applied += done.applied
+    result.pushed.refused += done.refused
+  }
+  await send(framed, { type: 'end' }, ctx, options)
+  const last = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+  if (last !== undefined && last.type !== 'end') throw unexpected(last, 'end')
+  return result
+}
+
+/**
+ * The responder's side: answers reconciliation requests for the stores the remote may pull, and
+ * pulls whatever the initiator offers before reporting back.
+ */
+export async function respondExchange(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<PullTally> {
+  const responders = new Map<StoreName, ReturnType<typeof createResponder>>()
+  const offers = new Map<StoreName, Uint8Array[]>()
+  const tally = emptyTally()
+  let awaitingInitiatorPull = false
+  while (true) {
+    // After an offer the initiator pulls on its own stream; this one stays quiet until it is done.
+    const timeoutMs = awaitingInitiatorPull ? Number.POSITIVE_INFINITY : ctx.limits.idleTimeoutMs
+    const message = await receive(framed, ctx, { ...options, timeoutMs })
+    awaitingInitiatorPull = false
+    if (message === undefined) return tally
+    if (message.type === 'end') {
+      await send(framed, { type: 'end' }, ctx, options)
+      return tally
+    }
+    if (message.type === 'reconcile') {
+      const { store, payload } = message
+      if (!isStoreName(store)) throw violation('unexpected-message', `reconcile of unknown store ${store}`)
+      if (!ctx.mayPull(store)) {
+        ctx.offend('unauthorized', `reconcile of ${store}`)
+        await send(
+          framed,
+          { type: 'refusal', code: 'unauthorized', message: `may not pull ${store}`, store },
+          ctx,
+          options,
+        )
+        continue
+      }
+      if (!ctx.takeRequest()) {
+        ctx.offend('rate-limited', 'reconcile')
+        await send(
+          framed,
+          { type: 'refusal', code: 'rate-limited', message: 'too many requests' },
+          ctx,
+          options,
+        )
+        return tally
+      }
+      let responder = responders.get(store)
+      if (responder === undefined) {
+        responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
+        responders.set(store, responder)
+      }
+      let answer: Uint8Array
+      try {
+        answer = responder.respond(payload)
+      } catch (err) {
+        throw violation(
+          'malformed-frame',
+          `${store}: reconciliation request rejected: ${(err as Error).message}`,
+          err,
+        )
+      }
+      await send(framed, { type: 'reconcile', store, payload: answer }, ctx, options)
+      continue
+    }
+    if (message.type === 'offer') {
+      const { store } = message
+      if (!isStoreName(store)) throw violation('unexpected-message', `offer of unknown store ${store}`)
+      const keys = offers.get(store) ?? []
+      keys.push(...message.keys)
+      if (keys.length > ctx.limits.maxOfferKeys)
+        throw violation('session-bytes', `offer of more than ${ctx.limits.maxOfferKeys} keys`)
+      offers.set(store, keys)
+      if (!message.last) continue
+      offers.delete(store)
+      const pulled =
+        keys.length === 0
+          ? emptyTally()
+          : await pullRecords(await ctx.openFetch(options), ctx, store, keys, options)
+      addTally(tally, pulled)
+      await send(
+        framed,
+        { type: 'pulled', store, applied: pulled.applied, refused: pulled.refused },
+        ctx,
+        options,
+      )
+      awaitingInitiatorPull = true
+      continue
+    }
+    throw unexpected(message, 'reconcile, offer or end')
+  }
+}
+
+function violation(
+  reason: ProtocolViolationError['reason'],
+  message: string,
+  cause?: unknown,
+): ProtocolViolationError {
+  const err = new ProtocolViolationError(reason, message)
+  if (cause !== undefined) err.cause = cause
+  return err
+}
+
+/** Room for the envelope around merkle's opaque frame (store name, field tags, lengths). */
+const ENVELOPE_BYTES = 256
+
+/** Merkle frames sized to fit one of ours, so a long answer arrives as several frames, never an oversized one. */
+function merkleOptions(ctx: SessionContext): ReconcileOptions {
+  return { maxFrameBytes: ctx.limits.maxFrameBytes - ENVELOPE_BYTES }
+}

@@ -1,0 +1,145 @@
+import { MalformedFrameError } from '@provsync/sync'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { REFUSAL_CODES } from '../src/errors.js'
+import {
+  decodeAnnouncement,
+  decodeMessage,
+  encodeAnnouncement,
+  encodeMessage,
+  type Message,
+} from '../src/wire/codec.js'
+
+const name = fc.string({ minLength: 1, maxLength: 40 })
+const key = fc.uint8Array({ minLength: 1, maxLength: 40 })
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({
+    type: fc.constant('hello' as const),
+    networkId: name,
+    trustHash: fc.uint8Array(),
+    version: fc.nat(),
+  }),
+  fc.record({ type: fc.constant('welcome' as const), version: fc.nat() }),
+  fc.record(
+    {
+      type: fc.constant('refusal' as const),
+      code: fc.constantFrom(...REFUSAL_CODES),
+      message: fc.string({ maxLength: 100 }),
+      store: name,
+    },
+    { requiredKeys: ['type', 'code', 'message'] },
+  ),
+  fc.record({ type: fc.constant('reconcile' as const), store: name, payload: fc.uint8Array() }),
+  fc.record({ type: fc.constant('offer' as const), store: name, keys: fc.array(key), last: fc.boolean() }),
+  fc.record({ type: fc.constant('pulled' as const), store: name, applied: fc.nat(), refused: fc.nat() }),
+  fc.record({ type: fc.constant('fetch' as const), store: name, keys: fc.array(key) }),
+  fc.record({
+    type: fc.constant('records' as const),
+    records: fc.array(fc.uint8Array()),
+    last: fc.boolean(),
+    missing: fc.nat(),
+  }),
+  fc.record({ type: fc.constant('end' as const) }),
+)
+
+describe('wire codec', () => {
+  it('round-trips every message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(decodeMessage(encodeMessage(m))).toEqual(m)
+      }),
+    )
+  })
+
+  it('turns any bytes into a message or a MalformedFrameError, never another failure', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          decodeMessage(bytes)
+        } catch (err) {
+          expect(err).toBeInstanceOf(MalformedFrameError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('refuses an empty frame, an empty key and an empty store name', () => {
+    expect(() => decodeMessage(new Uint8Array())).toThrow(MalformedFrameError)
+    expect(() =>
+      decodeMessage(encodeMessage({ type: 'fetch', store: 'assertions', keys: [new Uint8Array()] })),
+    ).toThrow(MalformedFrameError)
+    expect(() =>
+      decodeMessage(encodeMessage({ type: 'reconcile', store: '', payload: new Uint8Array(1) })),
+    ).toThrow(MalformedFrameError)
+  })
+
+  it('maps an unknown refusal code to "unknown" instead of trusting it', () => {
+    const bytes = encodeMessage({ type: 'refusal', code: 'bogus' as 'busy', message: 'x' })
+    expect(decodeMessage(bytes)).toMatchObject({ type: 'refusal', code: 'unknown' })
+  })
+
+  it('round-trips announcements and rejects duplicate stores and too many heads', () => {
+    const head = fc.record({
+      store: name,
+      root: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      count: fc.nat(),
+    })
+    fc.assert(
+      fc.property(
+        name,
+        fc.uint8Array(),
+        fc.uniqueArray(head, { selector: (h) => h.store, maxLength: 3 }),
+        (id, hash, heads) => {
+          expect(
+            decodeAnnouncement(encodeAnnouncement({ networkId: id, trustHash: hash, heads }), 3),
+          ).toEqual({
+            networkId: id,
+            trustHash: hash,
+            heads,
+          })
+        },
+      ),
+    )
+    const root = new Uint8Array(32)
+    const twice = encodeAnnouncement({
+      networkId: 'n',
+      trustHash: new Uint8Array(),
+      heads: [
+        { store: 'assertions', root, count: 1 },
+        { store: 'assertions', root, count: 2 },
+      ],
+    })
+    expect(() => decodeAnnouncement(twice)).toThrow(MalformedFrameError)
+    const many = encodeAnnouncement({
+      networkId: 'n',
+      trustHash: new Uint8Array(),
+      heads: ['a', 'b', 'c', 'd'].map((store) => ({ store, root, count: 0 })),
+    })
+    expect(() => decodeAnnouncement(many, 3)).toThrow(MalformedFrameError)
+  })
+})
+
+describe('blame', () => {
+  it('maps each failure the remote causes to its offence, and nothing else', async () => {
+    const {
+      offenceFor,
+      FrameTooLargeError,
+      NetworkMismatchError,
+      ProtocolViolationError,
+      BudgetExceededError,
+      RefusedError,
+      UnexpectedEndError,
+    } = await import('@provsync/sync')
+    expect(offenceFor(new FrameTooLargeError(10, 1))).toBe('oversized-frame')
+    expect(offenceFor(new MalformedFrameError('x'))).toBe('malformed-frame')
+    expect(offenceFor(new NetworkMismatchError('a', 'b'))).toBe('wrong-network')
+    expect(offenceFor(new ProtocolViolationError('lying-tree', 'x'))).toBe('lying-tree')
+    expect(offenceFor(new BudgetExceededError('time', 'x'))).toBe('timeout')
+    expect(offenceFor(new BudgetExceededError('bytes', 'x'))).toBe('session-bytes')
+    // A refusal or a dropped connection is not the remote's misbehaviour.
+    expect(offenceFor(new RefusedError('busy', 'x'))).toBeUndefined()
+    expect(offenceFor(new UnexpectedEndError('x'))).toBeUndefined()
+    expect(offenceFor(new Error('local failure'))).toBeUndefined()
+  })
+})

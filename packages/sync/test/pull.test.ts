@@ -1,0 +1,100 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { openNodeState } from '@provsync/crdt'
+import { loadOrCreateIdentity, privateKeySeed, provsync, type SyncedState } from '@provsync/sync'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs } from './helpers.js'
+
+const dirs = tempDirs()
+const cleanups: Array<() => Promise<void>> = []
+const trust = [generateSigner().publicKey]
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await dirs.cleanup()
+})
+
+/** A node whose state records the size of every `apply` call it receives, then applies for real. */
+async function node(limits: { maxKeysPerRequest: number; maxApplyRecords: number; pipelineDepth: number }) {
+  const dataDir = await dirs.make()
+  const privateKey = await loadOrCreateIdentity(dataDir)
+  const state = await openNodeState({
+    dataDir,
+    networkId: NETWORK,
+    trust,
+    seed: privateKeySeed(privateKey),
+    verifyThreads: 1,
+  })
+  const applyCalls: number[] = []
+  const recording: SyncedState = {
+    networkId: state.networkId,
+    publicKey: state.publicKey,
+    tree: (store) => state.tree(store),
+    getRecords: (store, keys) => state.getRecords(store, keys),
+    apply: (store, records, options) => {
+      applyCalls.push(records.length)
+      return state.apply(store, records, options)
+    },
+    onChange: (listener) => state.onChange(listener),
+  }
+  const libp2p = await createLibp2p({
+    privateKey,
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub(),
+      provsync: provsync({
+        state: recording,
+        trust,
+        limits,
+        announce: false,
+        antiEntropy: false,
+        syncOnConnect: false,
+      }),
+    },
+  })
+  cleanups.push(async () => {
+    await libp2p.stop()
+    await state.close()
+  })
+  return { libp2p, state, applyCalls }
+}
+
+describe('pulling records', () => {
+  it('groups fetch answers into apply calls of at most maxApplyRecords, one batch beyond at most', async () => {
+    const cases = [
+      { total: 1000, limits: { maxKeysPerRequest: 100, maxApplyRecords: 300, pipelineDepth: 3 } },
+      { total: 450, limits: { maxKeysPerRequest: 64, maxApplyRecords: 50, pipelineDepth: 2 } },
+    ]
+    for (const { total, limits } of cases) {
+      const source = await node(limits)
+      const puller = await node(limits)
+      const asserter = generateSigner()
+      await load(source.state, signedAssertions(asserter, total), asserter.publicKey)
+
+      await puller.libp2p.dial(source.libp2p.getMultiaddrs()[0]!)
+      const report = await puller.libp2p.services.provsync.syncWith(source.libp2p.peerId)
+
+      expect(rootsEqual(source.state, puller.state)).toBe(true)
+      expect(report.applied).toBe(total)
+      expect(puller.applyCalls.reduce((a, b) => a + b, 0)).toBe(total)
+      // Whole answers are grouped: a group stops before the answer that would overflow it, and a
+      // single answer larger than the cap still travels alone.
+      const cap = Math.max(limits.maxApplyRecords, limits.maxKeysPerRequest)
+      expect(puller.applyCalls.every((n) => n > 0 && n <= cap)).toBe(true)
+      const perGroup = Math.max(1, Math.floor(limits.maxApplyRecords / limits.maxKeysPerRequest))
+      expect(puller.applyCalls).toHaveLength(
+        Math.ceil(Math.ceil(total / limits.maxKeysPerRequest) / perGroup),
+      )
+      expect(report.applyMs).toBeGreaterThan(0)
+      expect(report.applyMs).toBeLessThanOrEqual(report.durationMs)
+    }
+  })
+})

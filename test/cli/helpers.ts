@@ -1,0 +1,118 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
+
+export function assertBuilt(): void {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npx tsc -b first (npm test does)`)
+}
+
+function withoutDataDirVariable(): NodeJS.ProcessEnv {
+  const { PROVSYNC_DATA_DIR: _ignored, ...env } = process.env
+  return env
+}
+
+export interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built `provsync` binary to completion. */
+export function provsync(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      env: withoutDataDirVariable(),
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** `provsync ... --json`, asserting exit status `code`, parsed. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the parsed --json output field by field
+export async function json<T = any>(args: readonly string[], code = 0): Promise<T> {
+  const result = await provsync([...args, '--json'])
+  if (result.code !== code) {
+    throw new Error(`provsync ${args.join(' ')} exited ${result.code}, expected ${code}: ${result.stderr}`)
+  }
+  return JSON.parse(result.stdout) as T
+}
+
+export interface RunningNode {
+  readonly child: ChildProcessWithoutNullStreams
+  readonly ready: {
+    peerId: string
+    publicKey: string
+    networkId: string
+    addresses: string[]
+    dataDir: string
+    control: string
+    trustedOperators: number
+  }
+  stderr(): string
+  /** SIGTERM, and the exit status once it stopped. */
+  stop(): Promise<number | null>
+}
+
+/** Starts `provsync node --json ...` and resolves with its ready line. */
+export function startNode(args: readonly string[], options: { cwd?: string } = {}): Promise<RunningNode> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'node', '--json', ...args], {
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      env: withoutDataDirVariable(),
+    })
+    let stdout = ''
+    let stderr = ''
+    let exited: Promise<number | null> | undefined
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    child.stderr.on('data', (d) => (stderr += d))
+    const onData = (d: Buffer): void => {
+      stdout += d
+      const newline = stdout.indexOf('\n')
+      if (newline === -1) return
+      child.stdout.off('data', onData)
+      resolve({
+        child,
+        ready: JSON.parse(stdout.slice(0, newline)),
+        stderr: () => stderr,
+        stop() {
+          exited ??= (async () => {
+            if (child.exitCode === null) child.kill('SIGTERM')
+            return exit
+          })()
+          return exited
+        },
+      })
+    }
+    child.stdout.on('data', onData)
+    exit.then((code) => reject(new Error(`provsync node exited ${code} before it was ready: ${stderr}`)))
+  })
+}
+
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const value = await probe()
+    if (ok(value)) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within 15 s, last: ${JSON.stringify(value)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
