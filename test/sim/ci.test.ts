@@ -3,13 +3,7 @@
  * partition and heal, one crash and restart on the same data directory, one revocation of the
  * Byzantine key, and the checker's verdict. More seeds and larger runs: `npm run sim`.
  */
-import {
-  BYZANTINE_BEHAVIOURS,
-  DEFAULT_FORGERY_REASONS,
-  formatCheck,
-  INVARIANTS,
-  runScenario,
-} from '@provsync/sim'
+import { BYZANTINE_BEHAVIOURS, formatCheck, INVARIANTS, runScenario } from '@provsync/sim'
 import { expect, test } from 'vitest'
 
 const seed = process.env.PROVSYNC_SIM_SEED ?? 'ci-2026'
@@ -35,10 +29,6 @@ test(`8 nodes survive a partition, a crash, a Byzantine peer and a revocation (s
     ],
     byzantine: { behaviours: BYZANTINE_BEHAVIOURS, revokeAtMs: 3_200 },
     convergeTimeoutMs: 30_000,
-    // Known defect, waived here only: when a tree changes during a reconciliation, merkle raises
-    // InconsistentPeerError and sync blames the honest peer with 'malformed-frame'. The report's
-    // `blamedHonest` still shows it; drop this line once sync stops counting it as an offence.
-    forgeryReasons: DEFAULT_FORGERY_REASONS.filter((reason) => reason !== 'malformed-frame'),
   })
   // The message names every violated invariant, its nodes and the seed that replays the run.
   expect(check.ok, formatCheck(check)).toBe(true)

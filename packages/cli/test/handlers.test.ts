@@ -179,14 +179,34 @@ describe('control handlers', () => {
     const broken = await verify(ctx, () => {})
     expect(broken.ok).toBe(false)
     const assertions = broken.stores.find((s) => s.store === 'assertions')!
-    expect(assertions.mismatchCount).toBe(2)
+    // The tampered leaf is caught from both sides: its record hashes elsewhere, and the record's
+    // leaf differs in the tree.
+    expect(assertions.mismatchCount).toBe(3)
     expect(assertions.mismatches.join('\n')).toContain(`${hex(orphan)}: no record stored for this leaf`)
     expect(assertions.mismatches.join('\n')).toMatch(/record hashes to [0-9a-f]{64}, the tree holds/)
+    expect(assertions.mismatches.join('\n')).toContain(`${hex(leaf!.key)}: stored but different in the tree`)
     expect(broken.stores.find((s) => s.store === 'revocations')!.ok).toBe(true)
     tree.update([
       { key: orphan, valueHash: null },
       { key: leaf!.key, valueHash: leaf!.valueHash },
     ])
+    expect((await verify(ctx, () => {})).ok).toBe(true)
+  })
+
+  it('verify finds a stored record whose leaf is missing from the tree', async () => {
+    const tree = node.state.tree('assertions')
+    const [leaf] = [...tree.leaves({ limit: 1 })]
+    tree.update([{ key: leaf!.key, valueHash: null }])
+    try {
+      const broken = await verify(ctx, () => {})
+      const assertions = broken.stores.find((s) => s.store === 'assertions')!
+      expect(broken.ok).toBe(false)
+      expect(assertions.mismatches).toEqual([
+        `assertions record ${hex(leaf!.key)}: stored but missing from the tree`,
+      ])
+    } finally {
+      tree.update([{ key: leaf!.key, valueHash: leaf!.valueHash }])
+    }
     expect((await verify(ctx, () => {})).ok).toBe(true)
   })
 })

@@ -27,6 +27,9 @@ export class TreeCorruptError extends MerkleError {
   }
 }
 
+/** A tree snapshot was read after `release()`. */
+export class SnapshotStateError extends MerkleError {}
+
 /**
  * Base class of reconciliation failures. Any of them ends the session: the reconciler or
  * responder that threw refuses further input.

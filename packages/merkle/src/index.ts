@@ -9,6 +9,7 @@ export {
   ReconcileError,
   ReconcileStateError,
   SessionLimitError,
+  SnapshotStateError,
   TreeCorruptError,
 } from './errors.js'
 export { HASH_BYTES, WIRE_HASH_BYTES } from './hash.js'
@@ -35,5 +36,6 @@ export {
   type TreeNode,
   type TreePosition,
   type TreeReader,
+  type TreeSnapshot,
   type VerifyReport,
 } from './tree.js'

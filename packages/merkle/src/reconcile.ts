@@ -50,12 +50,24 @@ export interface Reconciler {
   readonly done: boolean
   result(): ReconcileResult
   readonly stats: ReconcileStats
+  /**
+   * Ends the session and releases its tree snapshot (an LMDB read transaction). Idempotent.
+   * Completion and failure release it already; call this for a session you abandon.
+   */
+  close(): void
 }
 
 export interface Responder {
   /** Answers one request frame. One responder serves one session. */
   respond(request: Uint8Array): Uint8Array
+  /** Everything is sent: the snapshot is released, and further requests are refused. */
+  readonly done: boolean
   readonly stats: ReconcileStats
+  /**
+   * Ends the session and releases its tree snapshot (an LMDB read transaction). Idempotent.
+   * Completion and failure release it already; call this for a session you abandon.
+   */
+  close(): void
 }
 
 const LAST = 0
@@ -93,6 +105,7 @@ class Channel {
   private inbox: Uint8Array[] = []
   private inboxBytes = 0
   private failed: unknown
+  private closed = false
 
   constructor(
     tree: MerkleTree,
@@ -110,16 +123,31 @@ class Channel {
     return this.inbox.length > 0
   }
 
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   /** Runs `step`, latching any failure so the session refuses all later input. */
   guard<T>(step: () => T): T {
     if (this.failed !== undefined)
       throw new ReconcileStateError('the session already failed', { cause: this.failed })
+    if (this.closed) throw new ReconcileStateError('the session is closed')
     try {
       return step()
     } catch (error) {
       this.failed = error
+      this.close()
       throw error
     }
+  }
+
+  /** Releases the snapshot; every later step is refused. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.outbox = []
+    this.inbox = []
+    this.session.close()
   }
 
   queue(message: Uint8Array): void {
@@ -196,7 +224,20 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
 export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): Reconciler {
   const channel = new Channel(tree, 'initiator', limitsOf(options))
   let inFlight = false
-  const done = () => channel.session.done && !channel.sending && !channel.receiving
+  let result: ReconcileResult | undefined
+  const done = () => result !== undefined
+  // Keys of subtrees only this side has are read from the snapshot, so the result is collected
+  // before the snapshot is released.
+  const finishIfDone = () => {
+    if (!channel.session.done || channel.sending || channel.receiving) return
+    result = channel.session.result()
+    channel.close()
+  }
+  const copyOf = (r: ReconcileResult): ReconcileResult => ({
+    localOnly: r.localOnly.slice(),
+    remoteOnly: r.remoteOnly.slice(),
+    differing: r.differing.slice(),
+  })
   return {
     get stats() {
       return channel.stats
@@ -205,9 +246,9 @@ export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): 
       return done()
     },
     next() {
+      if (done()) return undefined
       if (inFlight) throw new ReconcileStateError('receive() the answer to the previous request first')
       return channel.guard(() => {
-        if (done()) return undefined
         inFlight = true
         if (channel.sending) return channel.send()
         if (channel.receiving) return channel.send(CONTROL_FRAME)
@@ -227,35 +268,50 @@ export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): 
         }
         if (got === 'control') throw new MalformedMessageError('unexpected control frame')
         if (got !== 'partial') channel.session.absorb(got)
+        finishIfDone()
       })
     },
     result() {
-      if (!done()) throw new ReconcileStateError('the session is not done')
-      return channel.session.result()
+      if (result === undefined) throw new ReconcileStateError('the session is not done')
+      return copyOf(result)
     },
+    close: () => channel.close(),
   }
 }
 
 /** Serves one session for a peer's reconciler, answering from `tree`. */
 export function createResponder(tree: MerkleTree, options?: ReconcileOptions): Responder {
   const channel = new Channel(tree, 'responder', limitsOf(options))
+  let done = false
+  const finishIfDone = (frame: Uint8Array): Uint8Array => {
+    if (channel.session.finished && !channel.sending && !channel.receiving) {
+      done = true
+      channel.close()
+    }
+    return frame
+  }
   return {
     get stats() {
       return channel.stats
     },
+    get done() {
+      return done
+    },
     respond(request) {
+      if (done) throw new ReconcileStateError('the session is over: everything was sent')
       return channel.guard(() => {
         const got = channel.take(request)
         if (got === 'control') {
           if (!channel.sending) throw new MalformedMessageError('nothing left to send')
-          return channel.send()
+          return finishIfDone(channel.send())
         }
         if (channel.sending) throw new MalformedMessageError('new request before the last answer was pulled')
         if (got === 'partial') return channel.send(CONTROL_FRAME)
         channel.session.absorb(got)
         channel.queue(channel.session.build())
-        return channel.send()
+        return finishIfDone(channel.send())
       })
     },
+    close: () => channel.close(),
   }
 }

@@ -78,6 +78,10 @@ export interface Session {
   /** Largest frame both sides accept (known once the peer's first message arrived). */
   readonly frameBytes: number
   result(): ReconcileResult
+  /** Responder: everything is sent; an honest initiator asks nothing more. */
+  readonly finished: boolean
+  /** Releases the tree snapshot the session reads. Idempotent. */
+  close(): void
 }
 
 export interface SessionLimits {
@@ -88,8 +92,16 @@ export interface SessionLimits {
 export function createSession(tree: MerkleTree, role: Role, limits: SessionLimits): Session {
   const initiator = role === 'initiator'
   const keysAreHashes = tree.keysAreHashes
-  const localCount = tree.count()
-  const reader = tree.view()
+  // One snapshot for the whole session: a batch committed between two messages must not change
+  // what this side already told the peer.
+  const reader = tree.snapshot()
+  let localCount: number
+  try {
+    localCount = reader.count()
+  } catch (error) {
+    reader.release()
+    throw error
+  }
   let peerCount: number | undefined
   let budget = limits.maxMessageBytes
   let frameBytes = limits.maxFrameBytes
@@ -485,6 +497,18 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     get frameBytes() {
       return frameBytes
     },
+    get finished() {
+      return (
+        !initiator &&
+        sentHello &&
+        awaiting.length === 0 &&
+        expected.length === 0 &&
+        owed.length === 0 &&
+        toDescribe.length === 0 &&
+        enumeration.length === 0
+      )
+    },
+    close: () => reader.release(),
     get done() {
       return (
         initiator &&

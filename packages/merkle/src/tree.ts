@@ -1,4 +1,4 @@
-import type { Database, RootDatabase } from 'lmdb'
+import type { Database, RootDatabase, Transaction } from 'lmdb'
 import { decodeBucket, encodeBucket, mergeRecords, RECORD_BYTES, type StoredLeaf } from './bucket-codec.js'
 import { ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
 import {
@@ -9,7 +9,7 @@ import {
   LeafCursor,
   type NodeSink,
 } from './canonical.js'
-import { MerkleInputError, TreeCorruptError } from './errors.js'
+import { MerkleInputError, SnapshotStateError, TreeCorruptError } from './errors.js'
 import { bucketRecordsHash, HASH_BYTES, innerHash, pathOfKey } from './hash.js'
 import { type Children, decodeNode, emptyChildren, encodeNode, totalCount } from './node-codec.js'
 import {
@@ -101,11 +101,33 @@ export interface MerkleTree {
   leavesAt(position: TreePosition, after?: Uint8Array): Iterable<TreeLeaf>
   /** The same reads, remembering the inner nodes they decode (one reconciliation session's worth). */
   view(): TreeReader
+  /**
+   * A cached view of the tree as it is now, held by an LMDB read transaction: later commits do not
+   * show through. Call `release()` when done: a held snapshot pins the pages it reads, so the
+   * file grows while it lives.
+   */
+  snapshot(): TreeSnapshot
 }
 
 export type TreeReader = Pick<MerkleTree, 'node' | 'children' | 'leavesAt'>
 
+export interface TreeSnapshot extends TreeReader {
+  root(): Uint8Array
+  count(): number
+  /** Ends the read transaction. Idempotent; reads afterwards throw {@link SnapshotStateError}. */
+  release(): void
+  readonly released: boolean
+}
+
 type NodeCache = Map<string, Children>
+
+/** Where reads go: the live tree (or the caller's write transaction), or one read snapshot. */
+interface ReadScope {
+  cache?: NodeCache
+  /** lmdb-js read options naming the snapshot's transaction; absent for live reads. */
+  at?: { transaction: Transaction }
+  check?: () => void
+}
 
 export interface MerkleTreeOptions {
   /** Names the LMDB sub-database (`merkle/<name>`) holding this tree. */
@@ -164,12 +186,24 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   const where = (path: Uint8Array, depth: number) => `${depth}:${toHex(path.subarray(0, 8))}`
 
-  function readInner(path: Uint8Array, depth: number, cache?: NodeCache): Children | undefined {
+  function getAt(key: Uint8Array, scope: ReadScope): Uint8Array | undefined {
+    if (scope.at === undefined || !inWriteTransaction(env)) return db.get(key, scope.at)
+    // lmdb-js point reads go through the thread's open write transaction whatever transaction
+    // they name (an async transaction callback holds one across its awaits); range reads honour it.
+    for (const { value } of db.getRange({ start: key, end: key, inclusiveEnd: true, ...scope.at })) {
+      return value
+    }
+    return undefined
+  }
+
+  function readInner(path: Uint8Array, depth: number, scope: ReadScope = {}): Children | undefined {
+    scope.check?.()
+    const { cache } = scope
     const key = nodeKey(path, depth)
     const cacheKey = cache === undefined ? '' : String.fromCharCode(...key)
     const cached = cache?.get(cacheKey)
     if (cached !== undefined) return cached
-    const value = db.get(key)
+    const value = getAt(key, scope)
     if (value === undefined) return undefined
     try {
       // A plain view: slicing lmdb's Buffer would make a Buffer per child hash.
@@ -192,22 +226,23 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     }
   }
 
-  function readBucket(path: Uint8Array, depth: number): StoredLeaf[] {
-    const value = db.get(bucketKey(path, depth))
+  function readBucket(path: Uint8Array, depth: number, scope: ReadScope = {}): StoredLeaf[] {
+    scope.check?.()
+    const value = getAt(bucketKey(path, depth), scope)
     if (value === undefined) throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing')
     return decodeStoredBucket(value, () => `bucket ${where(path, depth)}`)
   }
 
   /** Walks down from the root along `path` to depth `depth`, or to the bucket that covers it. */
-  function locate(path: Uint8Array, depth: number, cache?: NodeCache): Located {
-    let children = readInner(ROOT_PATH, 0, cache)
+  function locate(path: Uint8Array, depth: number, scope: ReadScope = {}): Located {
+    let children = readInner(ROOT_PATH, 0, scope)
     if (children === undefined) return undefined
     for (let d = 0; ; d++) {
       if (d === depth) return { kind: 'inner', children }
       const child = children[digitAt(path, d)]
       if (child === undefined) return undefined
       if (child.count <= BUCKET_MAX) {
-        const leaves = readBucket(path, d + 1)
+        const leaves = readBucket(path, d + 1, scope)
         if (leaves.length !== child.count) {
           throw new TreeCorruptError(
             `bucket ${where(path, d + 1)}`,
@@ -216,7 +251,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
         }
         return { kind: 'bucket', depth: d + 1, leaves }
       }
-      children = readInner(path, d + 1, cache)
+      children = readInner(path, d + 1, scope)
       if (children === undefined) throw new TreeCorruptError(`node ${where(path, d + 1)}`, 'missing')
     }
   }
@@ -320,20 +355,25 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
 
   /** Buckets from the one holding `from` (or the first after it) onwards, as leaves in path order. */
-  function* leavesFrom(from: Uint8Array | undefined, end: Uint8Array): Generator<StoredLeaf> {
+  function* leavesFrom(
+    from: Uint8Array | undefined,
+    end: Uint8Array,
+    scope: ReadScope = {},
+  ): Generator<StoredLeaf> {
     let start: Uint8Array = BUCKET_FIRST
     if (from !== undefined) {
-      const located = locate(from, MAX_DEPTH)
+      const located = locate(from, MAX_DEPTH, scope)
       start = located?.kind === 'bucket' ? bucketKey(from, located.depth) : bucketStartKey(from)
     }
-    for (const { key, value } of db.getRange({ start, end })) {
+    for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
+      scope.check?.()
       yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
     }
   }
 
-  function node(position: TreePosition, cache?: NodeCache): TreeNode | undefined {
+  function node(position: TreePosition, scope?: ReadScope): TreeNode | undefined {
     const { path, depth } = checkPosition(position)
-    const located = locate(path, depth, cache)
+    const located = locate(path, depth, scope)
     if (located === undefined) return undefined
     if (located.kind === 'inner') {
       const { children } = located
@@ -398,23 +438,63 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     children,
     leavesAt: (position, after) => leavesAt(position, after),
     view() {
-      const cache: NodeCache = new Map()
+      const scope: ReadScope = { cache: new Map() }
       return {
-        node: (position) => node(position, cache),
+        node: (position) => node(position, scope),
         children,
-        leavesAt: (position, after) => leavesAt(position, after, cache),
+        leavesAt: (position, after) => leavesAt(position, after, scope),
       }
     },
+    snapshot,
+  }
+
+  function snapshot(): TreeSnapshot {
+    const transaction = db.useReadTransaction()
+    let released = false
+    const scope: ReadScope = {
+      cache: new Map(),
+      at: { transaction },
+      check() {
+        if (released) throw new SnapshotStateError(`tree ${name}: the snapshot was released`)
+      },
+    }
+    const rootOf = () => readInner(ROOT_PATH, 0, scope)
+    return {
+      node: (position) => node(position, scope),
+      children,
+      leavesAt: (position, after) => leavesAt(position, after, scope),
+      root() {
+        const children = rootOf()
+        return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
+      },
+      count() {
+        const children = rootOf()
+        return children === undefined ? 0 : totalCount(children)
+      },
+      get released() {
+        return released
+      },
+      release() {
+        if (released) return
+        released = true
+        scope.cache?.clear()
+        try {
+          transaction.done()
+        } catch {
+          // The environment was closed first, which already ended the transaction.
+        }
+      },
+    }
   }
 
   function children(treeNode: TreeNode, depth: number): Children {
     return treeNode.kind === 'inner' ? treeNode.children : bucketChildren(treeNode.leaves, depth)
   }
 
-  function* leavesAt(position: TreePosition, after?: Uint8Array, cache?: NodeCache): Generator<TreeLeaf> {
+  function* leavesAt(position: TreePosition, after?: Uint8Array, scope: ReadScope = {}): Generator<TreeLeaf> {
     {
       const { path, depth } = checkPosition(position)
-      const located = locate(path, depth, cache)
+      const located = locate(path, depth, scope)
       if (located === undefined) return
       if (located.kind === 'bucket') {
         for (const leaf of located.leaves) {
@@ -426,12 +506,13 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       const { start, end } = bucketRange(path, depth)
       const from = after !== undefined && sharesPrefix(after, path, depth) ? after : undefined
       if (from === undefined) {
-        for (const { key, value } of db.getRange({ start, end })) {
+        for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
+          scope.check?.()
           yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
         }
         return
       }
-      for (const leaf of leavesFrom(from, end)) if (compareBytes(leaf.path, from) > 0) yield leaf
+      for (const leaf of leavesFrom(from, end, scope)) if (compareBytes(leaf.path, from) > 0) yield leaf
     }
   }
 }

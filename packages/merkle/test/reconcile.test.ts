@@ -67,6 +67,7 @@ function expectExact(pair: Pair, run: ReturnType<typeof reconcile>): void {
   expect(run.localOnly).toEqual(sorted(pair.onlyA))
   expect(run.remoteOnly).toEqual(sorted(pair.onlyB))
   expect(run.differing).toEqual(sorted(pair.changed))
+  expect(run.responderDone).toBe(true)
 }
 
 describe('reconciliation finds exactly the symmetric difference', () => {

@@ -7,6 +7,8 @@ export interface SessionRun {
   differing: string[]
   rounds: number
   bytes: number
+  /** The responder saw the session through and released its snapshot. */
+  responderDone: boolean
 }
 
 /** Runs a whole session between two trees in memory; `tamper` may rewrite each response. */
@@ -30,5 +32,6 @@ export function reconcile(
     differing: result.differing.map(hex),
     rounds: reconciler.stats.rounds,
     bytes: reconciler.stats.bytesSent + reconciler.stats.bytesReceived,
+    responderDone: peer.done,
   }
 }

@@ -193,7 +193,6 @@ beforeAll(async () => {
     limits: { requestTimeoutMs: 2_000, idleTimeoutMs: 30_000 },
   }
   honest = await startNode({ dataDir: await dirs.make(), trust, sync })
-  honest.sync.addEventListener('peer:offence', (evt) => { if (peer !== undefined && evt.detail.peer.equals(peer.peerId)) console.log('HONEST OFFENCE', evt.detail.reason, evt.detail.detail) })
   peer = await startNode({ dataDir: await dirs.make(), trust, sync })
   await peer.dial(honest.multiaddrs()[0]!)
   for (let i = 0; i < 600; i++) honest.state.advanceVerified(coordinate(i), 1n)

@@ -73,8 +73,6 @@ export function createControlHandler(ctx: NodeContext): ControlHandler {
   }
 }
 
-const VIEW_COUNT_LIMIT = 100_000
-
 export function status(ctx: NodeContext) {
   const { node } = ctx
   const now = ctx.now?.() ?? Date.now()
@@ -82,9 +80,7 @@ export function status(ctx: NodeContext) {
   const connected = new Set(node.libp2p.getPeers().map((p) => p.toString()))
   const known = new Map<string, PeerSyncStatus | undefined>(node.sync.peers().map((p) => [p.peer, p]))
   for (const peer of connected) if (!known.has(peer)) known.set(peer, undefined)
-  // The view has no stored count; counting is capped so status stays cheap on a huge store.
-  let coordinates = 0
-  for (const _ of state.view.entries()) if (++coordinates >= VIEW_COUNT_LIMIT) break
+  const coordinates = state.view.count()
   const peers = [...known]
     .map(([peer, sync]) => {
       const heads = ctx.peerHeads.get(peer)
@@ -113,7 +109,7 @@ export function status(ctx: NodeContext) {
       const tree = state.tree(store)
       return { store, root: toHex(tree.root()), count: tree.count() }
     }),
-    view: { coordinates, exact: coordinates < VIEW_COUNT_LIMIT },
+    view: { coordinates, exact: true },
     history: { latestSeq: state.history.latestSeq() },
     ledger: { latestSeq: state.ledger.latestSeq(), ...state.ledger.totals() },
     peers,
@@ -134,10 +130,6 @@ function coordinateParams(params: Params): Coordinate {
   }
 }
 
-function sameCoordinate(a: Coordinate, b: Coordinate): boolean {
-  return a.volume === b.volume && a.destination === b.destination && a.origin === b.origin
-}
-
 export function audit(ctx: NodeContext, params: Params) {
   const state = ctx.node.state
   const coordinate = coordinateParams(params)
@@ -152,13 +144,12 @@ export function audit(ctx: NodeContext, params: Params) {
     record: toHex(e.hash),
     revoked: state.revocations.isRevoked(e.asserter),
   }))
-  // The history is one log for all coordinates; an audit reads it whole and keeps this one's.
+  // The history index by coordinate pages through this coordinate's entries only.
   const history = []
   for (let seq = 0; ; ) {
-    const page = state.history.since(seq, 1000)
+    const page = state.history.byCoordinate(coordinate, { since: seq, limit: 1000 })
     if (page.length === 0) break
-    for (const entry of page)
-      if (sameCoordinate(entry.coordinate, coordinate)) history.push(historyView(entry))
+    for (const entry of page) history.push(historyView(entry))
     seq = page[page.length - 1]!.seq
   }
   return {
@@ -253,7 +244,8 @@ const MAX_REPORTED = 20
 /**
  * Recomputes every store's tree from its leaves (merkle's `verify`) and checks every leaf against
  * the record it stands for: the record is there, hashes to the leaf's value, and (assertions) sits
- * under its (asserter, coordinate) register key. Yields between batches so the node keeps syncing.
+ * under its (asserter, coordinate) register key; then checks every stored record against the tree.
+ * Yields between batches so the node keeps syncing.
  */
 export async function verify(
   ctx: NodeContext,
@@ -296,6 +288,22 @@ export async function verify(
       signal?.throwIfAborted()
     }
     check()
+    // The other direction: every stored record the tree should cover is in it, and records kept
+    // only for audit (a revoked signer's) are not.
+    let seen = 0
+    for (const stored of state.records(store)) {
+      const leaf = tree.get(stored.key)
+      if (stored.replicated && (leaf === undefined || toHex(leaf) !== toHex(stored.valueHash)))
+        note(
+          `${store} record ${toHex(stored.key)}: stored but ${leaf === undefined ? 'missing from' : 'different in'} the tree`,
+        )
+      if (!stored.replicated && leaf !== undefined)
+        note(`${store} record ${toHex(stored.key)}: kept for audit only but present in the tree`)
+      if (++seen % VERIFY_BATCH === 0) {
+        await new Promise((r) => setImmediate(r))
+        signal?.throwIfAborted()
+      }
+    }
     stores.push({
       store,
       ok: count === 0,

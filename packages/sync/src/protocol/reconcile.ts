@@ -1,5 +1,11 @@
 import type { AbortOptions } from '@libp2p/interface'
-import { createReconciler, createResponder, type ReconcileOptions } from '@provsync/merkle'
+import {
+  createReconciler,
+  createResponder,
+  type ReconcileOptions,
+  type ReconcileResult,
+  type Responder,
+} from '@provsync/merkle'
 import { ProtocolViolationError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { isStoreName, type StoreName } from '../state.js'
@@ -42,34 +48,12 @@ export async function initiateExchange(
     refusedStores: [],
   }
   for (const store of stores) {
-    const reconciler = createReconciler(ctx.state.tree(store), merkleOptions(ctx))
-    let refused = false
-    for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
-      await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
-      const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-      if (answer?.type === 'refusal' && answer.store === store) {
-        refused = true
-        break
-      }
-      if (answer?.type !== 'reconcile' || answer.store !== store)
-        throw unexpected(answer, `reconcile of ${store}`)
-      try {
-        reconciler.receive(answer.payload)
-      } catch (err) {
-        throw violation(
-          'lying-tree',
-          `${store}: reconciliation answer rejected: ${(err as Error).message}`,
-          err,
-        )
-      }
-      result.rounds++
-      ctx.onRound(store)
-    }
-    if (refused) {
+    const differences = await reconcileStore(framed, ctx, store, result, options)
+    if (differences === undefined) {
       result.refusedStores.push(store)
       continue
     }
-    const { localOnly, remoteOnly, differing } = reconciler.result()
+    const { localOnly, remoteOnly, differing } = differences
     const offer = ctx.mayPull(store) ? [...localOnly, ...differing] : []
     const groups = packBySize(offer, ctx.limits.maxFrameBytes, Number.MAX_SAFE_INTEGER)
     if (groups.length === 0) groups.push([])
@@ -99,6 +83,44 @@ export async function initiateExchange(
 }
 
 /**
+ * Runs merkle's reconciler for one store against the responder; undefined when the responder
+ * refuses the store (allowlist). The reconciler reads one tree snapshot (an LMDB read
+ * transaction) until it completes, so an abandoned one is closed, or the file grows while pinned.
+ */
+async function reconcileStore(
+  framed: FramedStream,
+  ctx: SessionContext,
+  store: StoreName,
+  result: ExchangeResult,
+  options: AbortOptions,
+): Promise<ReconcileResult | undefined> {
+  const reconciler = createReconciler(ctx.state.tree(store), merkleOptions(ctx))
+  try {
+    for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
+      await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
+      const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+      if (answer?.type === 'refusal' && answer.store === store) return undefined
+      if (answer?.type !== 'reconcile' || answer.store !== store)
+        throw unexpected(answer, `reconcile of ${store}`)
+      try {
+        reconciler.receive(answer.payload)
+      } catch (err) {
+        throw violation(
+          'lying-tree',
+          `${store}: reconciliation answer rejected: ${(err as Error).message}`,
+          err,
+        )
+      }
+      result.rounds++
+      ctx.onRound(store)
+    }
+    return reconciler.result()
+  } finally {
+    reconciler.close()
+  }
+}
+
+/**
  * The responder's side: answers reconciliation requests for the stores the remote may pull, and
  * pulls whatever the initiator offers before reporting back.
  */
@@ -107,7 +129,22 @@ export async function respondExchange(
   ctx: SessionContext,
   options: AbortOptions = {},
 ): Promise<PullTally> {
-  const responders = new Map<StoreName, ReturnType<typeof createResponder>>()
+  // Each responder reads one tree snapshot until it has sent everything; a session that ends
+  // early (an error, a remote that goes away) must release the ones still open.
+  const responders = new Map<StoreName, Responder>()
+  try {
+    return await serveExchange(framed, ctx, responders, options)
+  } finally {
+    for (const responder of responders.values()) responder.close()
+  }
+}
+
+async function serveExchange(
+  framed: FramedStream,
+  ctx: SessionContext,
+  responders: Map<StoreName, Responder>,
+  options: AbortOptions,
+): Promise<PullTally> {
   const offers = new Map<StoreName, Uint8Array[]>()
   const tally = emptyTally()
   let awaitingInitiatorPull = false
