@@ -27,7 +27,7 @@ export interface SuiteContext {
   readonly args: readonly string[]
 }
 
-export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results')
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results')
 
 export async function runSuite(
   suite: string,

@@ -11,6 +11,9 @@ export const SCHEMA_VERSION = 4
 /** Set by the schema 3 migration: the database predates revoked signers leaving the trees. */
 export const PENDING_SIGNER_PLACEMENT = 'pendingSignerPlacement'
 
+/** The trust bundle the revocations tree was last placed for (see membership's placeAtOpen). */
+export const TRUST_BUNDLE = 'trustBundle'
+
 type Bin = Database<Uint8Array, Uint8Array>
 type Obj = Database<unknown, number>
 

@@ -139,14 +139,22 @@ export function decodeHistory(seq: number, stored: Uint8Array): HistoryEntry {
   }
 }
 
-/** Appends history inside one write transaction; sequence numbers continue from the last entry. */
+/**
+ * Appends history inside one write transaction (sequence numbers continue from the last entry)
+ * and sums the transaction's changes to the view count, written once by {@link finish}.
+ */
 export interface HistoryWriter {
   append(entry: NewHistoryEntry): void
+  /** A coordinate gained (+1) or lost (-1) its view component. */
+  countView(delta: number): void
+  /** Writes the view count; call once, before the transaction commits. */
+  finish(): void
 }
 
 export function historyWriter(ctx: Context): HistoryWriter {
   let next: number | undefined
   let hlc: Uint8Array | undefined
+  let viewDelta = 0
   return {
     append(entry) {
       if (next === undefined) {
@@ -155,6 +163,15 @@ export function historyWriter(ctx: Context): HistoryWriter {
       }
       ctx.dbs.historyByCoord.put(historyIndexKey(entry.coordId, next), EMPTY)
       ctx.dbs.history.put(next++, encodeHistory(entry, hlc!))
+    },
+    countView(delta) {
+      viewDelta += delta
+    },
+    finish() {
+      if (viewDelta === 0) return
+      const count = (ctx.dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
+      ctx.dbs.meta.put(VIEW_COUNT, count + viewDelta)
+      viewDelta = 0
     },
   }
 }
@@ -216,25 +233,28 @@ export function recompute(
   ctx.dbs.coordinates.put(coordId, encodeCoordinateEntry(entry))
   const before = beforeBytes === undefined ? undefined : decodeComponent(beforeBytes)
   const kind = classifyChange(before, after, cause.type)
-  if ((beforeBytes === undefined) !== (afterBytes === undefined)) {
-    const count = (ctx.dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
-    ctx.dbs.meta.put(VIEW_COUNT, count + (afterBytes === undefined ? -1 : 1))
-  }
+  if ((beforeBytes === undefined) !== (afterBytes === undefined))
+    history.countView(afterBytes === undefined ? -1 : 1)
   if (kind !== undefined)
     history.append({ kind, coordId, coordinate, before: beforeBytes, after: afterBytes, cause })
   return kind
 }
 
+/** A coordinate's entry as callers outside the package see it. */
+export interface PublicEntry {
+  readonly coordinate: Coordinate
+  readonly local: LocalEvidence | undefined
+  readonly component: Component | undefined
+}
+
 /** A coordinate's stored entry, decoded for callers outside the package (copies). */
-export function readCoordinateEntry(
-  ctx: Context,
-  coordId: Uint8Array,
-):
-  | { coordinate: Coordinate; local: LocalEvidence | undefined; component: Component | undefined }
-  | undefined {
+export function readCoordinateEntry(ctx: Context, coordId: Uint8Array): PublicEntry | undefined {
   const stored = ctx.dbs.coordinates.get(coordId)
-  if (stored === undefined) return undefined
-  const entry = decodeCoordinateEntry(stored)
+  return stored === undefined ? undefined : publicEntry(decodeCoordinateEntry(stored))
+}
+
+/** A decoded entry in copies, safe to hand out. */
+export function publicEntry(entry: CoordinateEntry): PublicEntry {
   return {
     coordinate: decodeCoordinate(entry.coordinate),
     local:

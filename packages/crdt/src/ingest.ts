@@ -220,6 +220,7 @@ function commit(
       if (record === undefined) continue
       recompute(ctx, coordId, { type: isLocal ? 'local' : 'pull', from, record }, history, { working: entry })
     }
+    history.finish()
     if (changes.length > 0) ctx.trees[store].update(changes)
     return { changed: changes.length > 0, ledgerEntries: appendEntries(ctx, ledger).length }
   })

@@ -260,6 +260,7 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
         if (recompute(ctx, coordId, cause, history)) viewChanges++
       }
     }
+    history.finish()
     const result: LedgerResult = { invalidated, restored, viewChanges }
     if (ctx.dbs.ledgerResults.get(entry.seq) === undefined) ctx.dbs.ledgerResults.put(entry.seq, result)
     if (appliedSeq(ctx) < entry.seq) ctx.dbs.meta.put('ledgerApplied', entry.seq)

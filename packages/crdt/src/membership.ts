@@ -3,7 +3,7 @@ import { coordinatesOf } from './assertions.js'
 import { blake3, concat, copyBytes, equalBytes, HASH_BYTES, toHex } from './bytes.js'
 import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
-import { PENDING_SIGNER_PLACEMENT } from './db.js'
+import { PENDING_SIGNER_PLACEMENT, TRUST_BUNDLE } from './db.js'
 import { decodeCoordinateEntry } from './persisted.js'
 
 // The replicated set of a store — what its Merkle tree covers — is the stored records every
@@ -17,12 +17,23 @@ import { decodeCoordinateEntry } from './persisted.js'
  * schema 2 takes its revoked signers' records out of the trees once.
  */
 export function placeAtOpen(ctx: Context): void {
+  // Ingest and ledger import store only trusted revocations, with their leaves: while the bundle
+  // is the one the tree was last placed for, there is nothing to move.
+  const bundle = trustFingerprint(ctx.trust)
+  const pending = ctx.dbs.meta.get(PENDING_SIGNER_PLACEMENT) !== undefined
+  if (!pending && ctx.dbs.meta.get(TRUST_BUNDLE) === bundle) return
   ctx.dbs.env.transactionSync(() => {
     placeRevocationRecords(ctx)
-    if (ctx.dbs.meta.get(PENDING_SIGNER_PLACEMENT) === undefined) return
+    ctx.dbs.meta.put(TRUST_BUNDLE, bundle)
+    if (!pending) return
     for (const signer of ctx.revoked.keys()) placeSignerRecords(ctx, signer, false)
     ctx.dbs.meta.remove(PENDING_SIGNER_PLACEMENT)
   })
+}
+
+/** The trust bundle as one order-independent value (hex keys are fixed-length). */
+function trustFingerprint(trust: ReadonlySet<string>): string {
+  return [...trust].sort().join('')
 }
 
 export interface Placement {

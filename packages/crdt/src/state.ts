@@ -32,6 +32,7 @@ import {
   type HistoryEntry,
   historyWriter,
   lastKey,
+  publicEntry,
   readCoordinateEntry,
   recompute,
 } from './durability.js'
@@ -42,7 +43,7 @@ import { assertionKey, coordinateId, isPublicKey, nodeIdFor } from './keys.js'
 import { applyPending, type LedgerEntry, loadRules, readEntry, reconcileSubjects } from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
-import { copyEvidence } from './persisted.js'
+import { copyEvidence, decodeCoordinateEntry } from './persisted.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
@@ -390,22 +391,19 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       const coordinateBytes = encodeCoordinate(coordinate)
       const coordId = coordinateId(coordinate)
       const method = advanceOptions.method ?? 'local'
+      const key = assertionKey(signer.publicKey, coordinate)
       const result = dbs.env.transactionSync(() => {
-        const current = localEvidence(coordId)
+        // The coordinate's entry is read once; recompute leaves the new component in it.
+        const working = new WorkingEntries(ctx)
+        const target = working.load(coordId, coordinateBytes)
+        const current = target.entry.local
         if (current !== undefined && current.run >= runId) {
-          return {
-            status: 'superseded' as const,
-            local: current,
-            component: readCoordinateEntry(ctx, coordId)?.component,
-            key: assertionKey(signer.publicKey, coordinate),
-            changed: false,
-          }
+          const { local, component } = publicEntry(target.entry)
+          return { status: 'superseded' as const, local: local!, component, key, changed: false }
         }
         const hlc = ctx.clock.now()
         const local: LocalEvidence = { run: runId, hlc }
         let changed = false
-        const working = new WorkingEntries(ctx)
-        const target = working.load(coordId, coordinateBytes)
         // A revoked node still keeps its own evidence, but peers would refuse its assertion.
         if (!isRevoked(ctx, signer.publicKey)) {
           const record = signAssertion({ coordinate, run: runId, method, hlc }, signer, networkId)
@@ -416,12 +414,14 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
             changed = true
           }
         }
-        recompute(ctx, coordId, { type: 'local' }, historyWriter(ctx), { working: target.entry, local })
+        const history = historyWriter(ctx)
+        recompute(ctx, coordId, { type: 'local' }, history, { working: target.entry, local })
+        history.finish()
         return {
           status: 'applied' as const,
           local,
-          component: readCoordinateEntry(ctx, coordId)?.component,
-          key: assertionKey(signer.publicKey, coordinate),
+          component: publicEntry(target.entry).component,
+          key,
           changed,
         }
       })
@@ -469,9 +469,9 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       },
       *entries() {
         checkOpen()
-        for (const { key } of dbs.coordinates.getRange()) {
-          const entry = readCoordinateEntry(ctx, key)
-          if (entry?.component !== undefined)
+        for (const { value } of dbs.coordinates.getRange()) {
+          const entry = publicEntry(decodeCoordinateEntry(value))
+          if (entry.component !== undefined)
             yield { coordinate: entry.coordinate, component: entry.component }
         }
       },

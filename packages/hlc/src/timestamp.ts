@@ -22,7 +22,7 @@ export function compareTimestamps(a: Timestamp, b: Timestamp): -1 | 0 | 1 {
   return compareNodeIds(a.nodeId, b.nodeId)
 }
 
-export function compareNodeIds(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
+function compareNodeIds(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
   const length = Math.min(a.length, b.length)
   for (let i = 0; i < length; i++) {
     const x = a[i]!

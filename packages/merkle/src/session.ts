@@ -15,7 +15,7 @@ import { IncompatiblePeerError, InconsistentPeerError, MalformedMessageError } f
 import { pathOfKey, WIRE_HASH_BYTES } from './hash.js'
 import { type Children, emptyChildren } from './node-codec.js'
 import { childPath, fanoutAt, MAX_DEPTH, PATH_BYTES, prefixBits, sharesPrefix } from './path.js'
-import type { MerkleTree, TreeLeaf } from './tree.js'
+import type { MerkleTree, TreeLeaf, TreeNode } from './tree.js'
 import {
   bitmapOf,
   type Description,
@@ -144,11 +144,10 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     return node === undefined ? emptyChildren(fanoutAt(pos.depth)) : reader.children(node, pos.depth)
   }
 
-  /** My leaves under `pos`, streamed: the peer may list a handful where I hold many. */
-  function* myLeaves(pos: Position): Generator<TreeLeaf> {
-    const node = reader.node(pos)
-    if (node === undefined) return
-    yield* node.kind === 'bucket' ? node.leaves : reader.leavesAt(pos)
+  /** My leaves under `pos` (whose node is `node`), streamed: the peer may list a handful where I hold many. */
+  function myLeaves(pos: Position, node: TreeNode | undefined): Iterable<TreeLeaf> {
+    if (node === undefined) return []
+    return node.kind === 'bucket' ? node.leaves : reader.leavesAt(pos)
   }
 
   // ---- writing ----------------------------------------------------------------------------
@@ -195,8 +194,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     const useLeaves =
       count <= 2 || (pos.depth >= leafDepth() && count <= LEAF_LIST_MAX) || pos.depth >= MAX_DEPTH
     if (useLeaves || node === undefined) {
-      const leaves =
-        node === undefined ? [] : node.kind === 'bucket' ? node.leaves : [...reader.leavesAt(pos)]
+      const leaves = [...myLeaves(pos, node)]
       writeLeavesDescription(w, leaves, keyContext(pos))
       if (initiator) awaiting.push({ kind: 'leaves', pos, leaves })
     } else {
@@ -413,14 +411,12 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       checkUnder(path, pos, theirs.at(-1)?.path)
       theirs.push({ ...leaf, path })
     }
-    if (!initiator) {
-      const node = reader.node(pos)
-      if (node !== undefined && node.count > LEAF_LIST_MAX) {
-        owed.push({ kind: 'expand', pos })
-        return
-      }
+    const node = reader.node(pos)
+    if (!initiator && node !== undefined && node.count > LEAF_LIST_MAX) {
+      owed.push({ kind: 'expand', pos })
+      return
     }
-    const mine = myLeaves(pos)[Symbol.iterator]()
+    const mine = myLeaves(pos, node)[Symbol.iterator]()
     const statuses: number[] = []
     const onlyMine: Uint8Array[] = []
     let changed = false

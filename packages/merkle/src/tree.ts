@@ -99,8 +99,6 @@ export interface MerkleTree {
   children(node: TreeNode, depth: number): Children
   /** Every leaf under a position in path order, read lazily; with `after`, only those past that path. */
   leavesAt(position: TreePosition, after?: Uint8Array): Iterable<TreeLeaf>
-  /** The same reads, remembering the inner nodes they decode (one reconciliation session's worth). */
-  view(): TreeReader
   /**
    * A cached view of the tree as it is now, held by an LMDB read transaction: later commits do not
    * show through. Call `release()` when done: a held snapshot pins the pages it reads, so the
@@ -350,10 +348,6 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     return { hash: innerHash(encoded), count }
   }
 
-  function rootChildren(): Children | undefined {
-    return readInner(ROOT_PATH, 0)
-  }
-
   /** Buckets from the one holding `from` (or the first after it) onwards, as leaves in path order. */
   function* leavesFrom(
     from: Uint8Array | undefined,
@@ -394,7 +388,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       if (batch.length === 0) return
       const apply = () => {
         if (db.get(META_KEY) === undefined) db.putSync(META_KEY, meta)
-        refresh(batch, 0, batch.length, 0, rootChildren() === undefined ? 'empty' : 'inner')
+        refresh(batch, 0, batch.length, 0, readInner(ROOT_PATH, 0) === undefined ? 'empty' : 'inner')
       }
       // Inside the caller's transaction, write straight into it: an lmdb-js child transaction would
       // copy again every page the parent already dirtied, which halves the build rate. Outside
@@ -402,14 +396,8 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       if (inWriteTransaction(env)) apply()
       else env.transactionSync(apply)
     },
-    root() {
-      const children = rootChildren()
-      return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
-    },
-    count() {
-      const children = rootChildren()
-      return children === undefined ? 0 : totalCount(children)
-    },
+    root: () => rootHash(readInner(ROOT_PATH, 0)),
+    count: () => rootCount(readInner(ROOT_PATH, 0)),
     get(key) {
       const path = pathOf(key)
       const located = locate(path, MAX_DEPTH)
@@ -437,14 +425,6 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     node,
     children,
     leavesAt: (position, after) => leavesAt(position, after),
-    view() {
-      const scope: ReadScope = { cache: new Map() }
-      return {
-        node: (position) => node(position, scope),
-        children,
-        leavesAt: (position, after) => leavesAt(position, after, scope),
-      }
-    },
     snapshot,
   }
 
@@ -458,19 +438,12 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
         if (released) throw new SnapshotStateError(`tree ${name}: the snapshot was released`)
       },
     }
-    const rootOf = () => readInner(ROOT_PATH, 0, scope)
     return {
       node: (position) => node(position, scope),
       children,
       leavesAt: (position, after) => leavesAt(position, after, scope),
-      root() {
-        const children = rootOf()
-        return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
-      },
-      count() {
-        const children = rootOf()
-        return children === undefined ? 0 : totalCount(children)
-      },
+      root: () => rootHash(readInner(ROOT_PATH, 0, scope)),
+      count: () => rootCount(readInner(ROOT_PATH, 0, scope)),
       get released() {
         return released
       },
@@ -492,29 +465,35 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
 
   function* leavesAt(position: TreePosition, after?: Uint8Array, scope: ReadScope = {}): Generator<TreeLeaf> {
-    {
-      const { path, depth } = checkPosition(position)
-      const located = locate(path, depth, scope)
-      if (located === undefined) return
-      if (located.kind === 'bucket') {
-        for (const leaf of located.leaves) {
-          if (!sharesPrefix(leaf.path, path, depth)) continue
-          if (after === undefined || compareBytes(leaf.path, after) > 0) yield leaf
-        }
-        return
+    const { path, depth } = checkPosition(position)
+    const located = locate(path, depth, scope)
+    if (located === undefined) return
+    if (located.kind === 'bucket') {
+      for (const leaf of located.leaves) {
+        if (!sharesPrefix(leaf.path, path, depth)) continue
+        if (after === undefined || compareBytes(leaf.path, after) > 0) yield leaf
       }
-      const { start, end } = bucketRange(path, depth)
-      const from = after !== undefined && sharesPrefix(after, path, depth) ? after : undefined
-      if (from === undefined) {
-        for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
-          scope.check?.()
-          yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
-        }
-        return
-      }
-      for (const leaf of leavesFrom(from, end, scope)) if (compareBytes(leaf.path, from) > 0) yield leaf
+      return
     }
+    const { start, end } = bucketRange(path, depth)
+    const from = after !== undefined && sharesPrefix(after, path, depth) ? after : undefined
+    if (from === undefined) {
+      for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
+        scope.check?.()
+        yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
+      }
+      return
+    }
+    for (const leaf of leavesFrom(from, end, scope)) if (compareBytes(leaf.path, from) > 0) yield leaf
   }
+}
+
+function rootHash(children: Children | undefined): Uint8Array {
+  return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
+}
+
+function rootCount(children: Children | undefined): number {
+  return children === undefined ? 0 : totalCount(children)
 }
 
 /** lmdb-js marks its native environment while a write transaction runs on this thread. */

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { blake3 } from '@noble/hashes/blake3.js'
 import fc from 'fast-check'
 import { open, type RootDatabase } from 'lmdb'
+import { afterAll, beforeAll } from 'vitest'
 
 export interface TempEnv {
   readonly path: string
@@ -30,6 +31,27 @@ export function tempEnv(): TempEnv {
     },
   }
   return temp
+}
+
+/** One {@link tempEnv} for a whole test file: opened before its tests, deleted after them. */
+export function useTempEnv(): Pick<TempEnv, 'env' | 'reopen'> {
+  let temp: TempEnv | undefined
+  beforeAll(() => {
+    temp = tempEnv()
+  })
+  afterAll(async () => {
+    await temp?.cleanup()
+  })
+  const current = (): TempEnv => {
+    if (temp === undefined) throw new Error('useTempEnv: the environment opens in beforeAll')
+    return temp
+  }
+  return {
+    get env() {
+      return current().env
+    },
+    reopen: () => current().reopen(),
+  }
 }
 
 let counter = 0

@@ -1,16 +1,10 @@
 import { type MerkleTree, openMerkleTree, type TreeChange } from '@provsync/merkle'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { arbHashKey, arbKey, hashOf, hex, type TempEnv, tempEnv, uniqueName } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { arbHashKey, arbKey, hashOf, hex, uniqueName, useTempEnv } from './helpers.js'
 import { reconcile } from './session-helpers.js'
 
-let temp: TempEnv
-beforeAll(() => {
-  temp = tempEnv()
-})
-afterAll(async () => {
-  await temp.cleanup()
-})
+const temp = useTempEnv()
 
 interface Pair {
   common: Array<[Uint8Array, number]>

@@ -9,16 +9,10 @@ import {
 } from '@provsync/merkle'
 import fc from 'fast-check'
 import type { RootDatabase } from 'lmdb'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { arbHashKey, hashOf, hex, type TempEnv, tempEnv, uniqueName } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { arbHashKey, hashOf, hex, uniqueName, useTempEnv } from './helpers.js'
 
-let temp: TempEnv
-beforeAll(() => {
-  temp = tempEnv()
-})
-afterAll(async () => {
-  await temp.cleanup()
-})
+const temp = useTempEnv()
 
 /** A tree and the map it should hold: hex key to value tag. */
 interface Side {

@@ -8,16 +8,10 @@ import {
   TreeCorruptError,
 } from '@provsync/merkle'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { arbHashKey, arbKey, arbValue, hashOf, hex, type TempEnv, tempEnv, uniqueName } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { arbHashKey, arbKey, arbValue, hashOf, hex, uniqueName, useTempEnv } from './helpers.js'
 
-let temp: TempEnv
-beforeAll(() => {
-  temp = tempEnv()
-})
-afterAll(async () => {
-  await temp.cleanup()
-})
+const temp = useTempEnv()
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const fresh = (keysAreHashes = false): MerkleTree =>

@@ -29,7 +29,7 @@ import {
   toHex,
 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
-import { provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
+import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
 import type { Rng } from './prng.js'
@@ -58,6 +58,11 @@ export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = [
   'garbage-frame',
   'flood',
 ]
+
+/** What a scenario's Byzantine peers do when it names no behaviours: all but the stream flood. */
+export const DEFAULT_BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = BYZANTINE_BEHAVIOURS.filter(
+  (b) => b !== 'flood',
+)
 
 /**
  * Refusal or offence reasons that prove an honest node caught a behaviour. Valid-but-false
@@ -270,17 +275,6 @@ function lyingState(
 }
 
 /** A varint length prefix, as provsync frames use. */
-function lengthPrefix(length: number): Uint8Array {
-  const out: number[] = []
-  let value = length
-  while (value >= 0x80) {
-    out.push((value & 0x7f) | 0x80)
-    value >>>= 7
-  }
-  out.push(value)
-  return Uint8Array.from(out)
-}
-
 export async function startByzantine(options: ByzantineOptions): Promise<ByzantineNode> {
   const seed = options.rng.bytes(32)
   const privateKey = await generateKeyPairFromSeed('Ed25519', seed)
@@ -341,13 +335,13 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
         peers.map(async (peer) => {
           if (behaviours.has('oversized-frame')) {
             const junk = options.rng.bytes(1024)
-            await frameAttack(peer, new Uint8Array([...lengthPrefix(10 * 1024 * 1024), ...junk])).catch(
+            await frameAttack(peer, new Uint8Array([...encodeLength(10 * 1024 * 1024), ...junk])).catch(
               () => {},
             )
           }
           if (behaviours.has('garbage-frame')) {
             const junk = options.rng.bytes(200)
-            await frameAttack(peer, new Uint8Array([...lengthPrefix(junk.length), ...junk])).catch(() => {})
+            await frameAttack(peer, new Uint8Array([...encodeLength(junk.length), ...junk])).catch(() => {})
           }
           if (behaviours.has('flood')) await flood(peer).catch(() => {})
         }),

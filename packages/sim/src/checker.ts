@@ -45,6 +45,9 @@ export interface NodeSnapshot {
   readonly revoked: readonly string[]
 }
 
+/** What history-prefix needs of an earlier snapshot: a full {@link NodeSnapshot} will do. */
+export type HistorySnapshot = Pick<NodeSnapshot, 'name' | 'atMs' | 'history'>
+
 /** A record an honest node's local API accepted (the harness saw `applied`). */
 export interface Acknowledgement {
   readonly store: StoreName
@@ -77,7 +80,7 @@ export interface CheckInput {
   /** Honest nodes at quiescence. */
   readonly final: readonly NodeSnapshot[]
   /** Earlier snapshots of the same nodes (by name), oldest first. */
-  readonly earlier?: readonly NodeSnapshot[]
+  readonly earlier?: readonly HistorySnapshot[]
   readonly acknowledged?: readonly Acknowledgement[]
   /** Hex ids of the revocation records operators issued. */
   readonly revocations?: readonly string[]
@@ -259,7 +262,7 @@ export function checkRevokedProvenance(final: readonly NodeSnapshot[]): Violatio
 
 export function checkHistoryPrefix(
   final: readonly NodeSnapshot[],
-  earlier: readonly NodeSnapshot[],
+  earlier: readonly HistorySnapshot[],
 ): Violation[] {
   const byName = groupBy([...earlier, ...final], (n) => n.name)
   return [...byName].flatMap(([name, snapshots]) => {

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { BYZANTINE_BEHAVIOURS } from './byzantine.js'
 import { formatCheck } from './checker.js'
 import { ScenarioConfigError } from './errors.js'
-import { type Progress, runScenario, type ScenarioOptions } from './scenario.js'
+import { type Progress, runScenario, type ScenarioOptions, validateScenario } from './scenario.js'
 
 export const USAGE = `usage: provsync sim [options]
 
@@ -124,6 +124,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   let parsed: ReturnType<typeof scenariosFromArgs>
   try {
     parsed = scenariosFromArgs(argv)
+    // A flag runScenario would reject (--nodes 1, say) is a bad command line too, not a crash.
+    if (!parsed.help) for (const scenario of parsed.scenarios) validateScenario(scenario)
   } catch (error) {
     const message = (error as Error).message
     if (io.error === undefined) io.out(`${message}\n\n${USAGE}`)

@@ -48,8 +48,6 @@ export interface ClusterOptions {
   readonly table: LinkTable
   readonly memory: MemoryNetwork | undefined
   readonly rng: Rng
-  /** Bootstrap peers per node beyond its ring neighbour. */
-  readonly extraPeers?: number
   readonly sync?: ProvsyncNodeOptions['sync']
   /** Refusals and offences honest nodes report, by the peer they blame. */
   readonly onRefusal: (refusal: Refusal) => void
@@ -111,12 +109,11 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     if (options.transport === 'memory') return `/memory/${options.runId}-n${index}/p2p/${peer}`
     return `/ip4/127.0.0.1/tcp/${ports.get(index) ?? 0}/p2p/${peer}`
   }
-  // A ring keeps every partition-free topology connected; extra random peers shorten paths.
+  // A ring keeps every partition-free topology connected; two extra random peers shorten paths.
   const bootstrapOf = (index: number): number[] => {
     const peers = new Set<number>([(index + 1) % options.nodes, (index + options.nodes - 1) % options.nodes])
     const pick = options.rng.fork(`bootstrap-${index}`)
-    for (let k = 0; k < (options.extraPeers ?? 2) && options.nodes > 2; k++)
-      peers.add(pick.int(options.nodes))
+    for (let k = 0; k < 2 && options.nodes > 2; k++) peers.add(pick.int(options.nodes))
     peers.delete(index)
     return [...peers]
   }

@@ -9,6 +9,7 @@ export {
   type ByzantineNode,
   type ByzantineOptions,
   CAUGHT_BY,
+  DEFAULT_BYZANTINE_BEHAVIOURS,
   type ForgedRecords,
   forgeRecords,
   type ServedRecord,
@@ -29,6 +30,7 @@ export {
   checkSameView,
   DEFAULT_FORGERY_REASONS,
   formatCheck,
+  type HistorySnapshot,
   INVARIANTS,
   type InvariantName,
   type LedgerLine,
@@ -114,7 +116,7 @@ export {
   scratchDir,
   validateScenario,
 } from './scenario.js'
-export { rootTriple, snapshotNode } from './snapshot.js'
+export { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 export {
   type CoordinateSpec,
   DEFAULT_MIX,

@@ -104,24 +104,16 @@ export async function createNamespaces(count: number): Promise<Namespaces> {
     names,
     async setLoss(percent) {
       for (const ns of names) {
-        await tryRun('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'provsync_sim'])
+        const nft = (command: string): string[] => ['netns', 'exec', ns, 'nft', command]
+        await tryRun('ip', nft('delete table inet provsync_sim'))
         if (percent <= 0) continue
-        await sh(['ip', 'netns', 'exec', ns, 'nft', 'add', 'table', 'inet', 'provsync_sim'])
+        await sh(['ip', ...nft('add table inet provsync_sim')])
+        await sh(['ip', ...nft('add chain inet provsync_sim input { type filter hook input priority 0 ; }')])
         await sh([
           'ip',
-          'netns',
-          'exec',
-          ns,
-          'nft',
-          'add chain inet provsync_sim input { type filter hook input priority 0 ; }',
-        ])
-        await sh([
-          'ip',
-          'netns',
-          'exec',
-          ns,
-          'nft',
-          `add rule inet provsync_sim input ip saddr 198.18.0.0/15 numgen random mod 100 < ${percent} drop`,
+          ...nft(
+            `add rule inet provsync_sim input ip saddr 198.18.0.0/15 numgen random mod 100 < ${percent} drop`,
+          ),
         ])
       }
     },

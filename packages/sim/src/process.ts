@@ -33,7 +33,7 @@ export class NodeProcessError extends SimError {
 function childCommand(): { args: string[]; env: Record<string, string> } {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) {
-    const tsconfig = fileURLToPath(new URL('../tsconfig.child.json', import.meta.url))
+    const tsconfig = fileURLToPath(new URL('../../../tsconfig.source.json', import.meta.url))
     return {
       args: ['--import', 'tsx', fileURLToPath(new URL('./child.ts', import.meta.url))],
       env: existsSync(tsconfig) ? { TSX_TSCONFIG_PATH: tsconfig } : {},

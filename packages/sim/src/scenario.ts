@@ -10,12 +10,18 @@ import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { type Coordinate, type Signer, signerFromSeed, toHex } from '@provsync/crdt'
 import type { ProvsyncNodeOptions } from '@provsync/sync'
-import { type ByzantineBehaviour, type ByzantineNode, CAUGHT_BY, startByzantine } from './byzantine.js'
+import {
+  type ByzantineBehaviour,
+  type ByzantineNode,
+  CAUGHT_BY,
+  DEFAULT_BYZANTINE_BEHAVIOURS,
+  startByzantine,
+} from './byzantine.js'
 import {
   type Acknowledgement,
   type CheckResult,
   checkInvariants,
-  type NodeSnapshot,
+  type HistorySnapshot,
   type Refusal,
 } from './checker.js'
 import { type Cluster, createCluster, type Transport } from './cluster.js'
@@ -44,7 +50,7 @@ import {
   type Sample,
   type SimReport,
 } from './report.js'
-import { rootTriple, snapshotNode } from './snapshot.js'
+import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 import { buildReport } from './summary.js'
 import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 
@@ -192,6 +198,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const transport = options.transport ?? 'memory'
   const honest = options.nodes
   const byzCount = options.byzantine === undefined ? 0 : (options.byzantine.count ?? 1)
+  // One list for the peers and the checker, so defaulted behaviours are checked too.
+  const behaviours = options.byzantine?.behaviours ?? DEFAULT_BYZANTINE_BEHAVIOURS
   const ops = planWorkload(
     { ...options.workload, nodes: honest, operators: options.operators ?? 1 },
     rng.fork('workload'),
@@ -245,7 +253,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const byzantine: ByzantineNode[] = []
   const acknowledged: Acknowledgement[] = []
   const revocationIds: string[] = []
-  const earlier: NodeSnapshot[] = []
+  const earlier: HistorySnapshot[] = []
   const samples: Sample[] = []
   const events: AppliedEvent[] = []
   let opsDone = 0
@@ -255,17 +263,6 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const bytesIn = (): number =>
     memory?.totalBytesReceived() ?? cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
   const distinctRoots = (): number => new Set(running().map((n) => rootTriple(n.node!.state))).size
-  const knownKeys = (): Uint8Array[] => [
-    ...cluster.nodes.map((n) => n.publicKey),
-    ...byzantine.map((b) => b.publicKey),
-  ]
-  const snapshot = (n: (typeof cluster.nodes)[number]): NodeSnapshot =>
-    snapshotNode(n.node!.state, {
-      name: n.name,
-      peerId: n.peerId.toString(),
-      atMs: now(),
-      knownKeys: knownKeys(),
-    })
   const progress = (phase: Progress['phase'], event?: string): void =>
     options.onProgress?.({
       phase,
@@ -298,7 +295,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     }
     await cluster.enforce()
     if (fault.type === 'partition' || fault.type === 'crash') {
-      if (earlier.length < honest * 6) for (const n of running()) earlier.push(snapshot(n))
+      // history-prefix reads only the history, so that is all these mid-run snapshots take.
+      if (earlier.length < honest * 6)
+        for (const n of running()) earlier.push(snapshotHistory(n.node!.state, { name: n.name, atMs: now() }))
     }
   }
 
@@ -343,17 +342,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         networkId: `sim-${seed}`,
         trust: cluster.trust,
         listen: transport === 'memory' ? `/memory/${runId}-byz${j}` : '/ip4/127.0.0.1/tcp/0',
-        behaviours: options.byzantine?.behaviours ?? [
-          'forged-signature',
-          'untrusted-revocation',
-          'wrong-network',
-          'far-future',
-          'phantom-runs',
-          'equivocation',
-          'replay',
-          'oversized-frame',
-          'garbage-frame',
-        ],
+        behaviours,
         victims: cluster.nodes.map((n) => n.publicKey),
         coordinates: [...new Map(coordinates.map((c) => [c.origin, c])).values()],
         rng: rng.fork(`byzantine-${j}`),
@@ -449,8 +438,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       max: loopDelay.max / 1e6,
     }
     progress('checking')
-    const final = cluster.nodes.map(snapshot)
-    const behaviours = options.byzantine?.behaviours ?? []
+    const knownKeys = [...cluster.nodes.map((n) => n.publicKey), ...byzantine.map((b) => b.publicKey)]
+    const final = cluster.nodes.map((n) =>
+      snapshotNode(n.node!.state, { name: n.name, peerId: n.peerId.toString(), atMs: now(), knownKeys }),
+    )
     const check = checkInvariants({
       seed,
       final,

@@ -1,7 +1,7 @@
 /** Reads a live node's state into the plain {@link NodeSnapshot} the checker compares. */
 import { createHash } from 'node:crypto'
 import { type Component, deriveComponent, formatCoordinate, type NodeState, toHex } from '@provsync/crdt'
-import { type NodeSnapshot, STORES, type StoreName, type ViewEntry } from './checker.js'
+import { type HistorySnapshot, type NodeSnapshot, STORES, type StoreName, type ViewEntry } from './checker.js'
 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) => {
@@ -17,6 +17,24 @@ function viewEntry(component: Component): ViewEntry {
     provenance: component.provenance.type === 'local' ? 'local' : toHex(component.provenance.asserter),
     corroborators: component.corroborators.map(toHex),
   }
+}
+
+/** One digest per history entry, in sequence order. */
+function historyDigests(state: NodeState): string[] {
+  const history: string[] = []
+  for (let seq = 0; ; ) {
+    const page = state.history.since(seq, 10_000)
+    if (page.length === 0) break
+    for (const entry of page)
+      history.push(createHash('sha256').update(canonical(entry)).digest('hex').slice(0, 32))
+    seq = page[page.length - 1]!.seq
+  }
+  return history
+}
+
+/** Just the history of a live node, for the history-prefix invariant's earlier snapshots. */
+export function snapshotHistory(state: NodeState, meta: { name: string; atMs: number }): HistorySnapshot {
+  return { name: meta.name, atMs: meta.atMs, history: historyDigests(state) }
 }
 
 export function rootTriple(state: NodeState): string {
@@ -48,14 +66,6 @@ export function snapshotNode(
     )
     if (shared !== undefined) sharedView[formatCoordinate(coordinate)] = viewEntry(shared)
   }
-  const history: string[] = []
-  for (let seq = 0; ; ) {
-    const page = state.history.since(seq, 10_000)
-    if (page.length === 0) break
-    for (const entry of page)
-      history.push(createHash('sha256').update(canonical(entry)).digest('hex').slice(0, 32))
-    seq = page[page.length - 1]!.seq
-  }
   const ledger = state.ledger.since(0).map((e) => ({
     id: toHex(e.id),
     kind: e.kind,
@@ -70,7 +80,7 @@ export function snapshotNode(
     keys,
     view,
     sharedView,
-    history,
+    history: historyDigests(state),
     ledger,
     revoked: meta.knownKeys.filter((k) => state.revocations.isRevoked(k)).map(toHex),
   }

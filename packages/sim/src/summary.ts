@@ -1,4 +1,5 @@
 /** Builds the run's {@link SimReport} from what the cluster and the scenario measured. */
+import { OFFENCE_REASONS } from '@provsync/sync'
 import type { CheckResult, Refusal } from './checker.js'
 import { STORES } from './checker.js'
 import type { Cluster, Transport } from './cluster.js'
@@ -60,20 +61,9 @@ export function buildReport(input: ReportInput): SimReport {
     return out
   }
   const honestPeers = new Set(cluster.nodes.map((n) => n.peerId.toString()))
-  const offenceReasons = new Set([
-    'malformed-frame',
-    'oversized-frame',
-    'unexpected-message',
-    'too-many-sessions',
-    'rate-limited',
-    'session-bytes',
-    'timeout',
-    'lying-tree',
-    'unrequested-record',
-    'invalid-record',
-    'invalid-announcement',
-    'unauthorized',
-  ])
+  // Sync's offence reasons, less 'wrong-network': a record refusal shares that word and the
+  // tally cannot tell the two apart, so it counts as a refusal.
+  const offenceReasons = new Set<string>(OFFENCE_REASONS.filter((r) => r !== 'wrong-network'))
   return {
     scenario: input.name,
     seed: input.seed,

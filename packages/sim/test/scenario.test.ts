@@ -84,6 +84,10 @@ describe('command line', () => {
     out.length = 0
     expect(await main(['--nodes', 'many'], { out: (l) => out.push(l) })).toBe(2)
     expect(out[0]).toContain('--nodes: expected a non-negative integer, got "many"')
+    // A flag the scenario itself rejects is a bad command line too, caught before any node starts.
+    out.length = 0
+    expect(await main(['--nodes', '1'], { out: (l) => out.push(l) })).toBe(2)
+    expect(out[0]).toContain('nodes: a scenario needs at least 2 honest nodes')
   })
 
   test('runs a seeded random scenario, shows progress and writes the JSON report and the SVG chart', async () => {

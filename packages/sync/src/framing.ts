@@ -32,6 +32,7 @@ export interface FramedStream {
 
 const MAX_VARINT_BYTES = 5
 
+/** The unsigned varint length prefix of a frame (also used to build malformed frames in tests). */
 export function encodeLength(length: number): Uint8Array {
   const out: number[] = []
   let value = length

@@ -34,7 +34,7 @@ export {
   UnexpectedEndError,
   UnsupportedPeerKeyError,
 } from './errors.js'
-export { DEFAULT_MAX_FRAME_BYTES, type FramedStream, framedStream } from './framing.js'
+export { DEFAULT_MAX_FRAME_BYTES, encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, peerPublicKey, privateKeySeed } from './identity.js'
 export { createSyncMetrics, type MetricsServer, type SyncMetrics, serveMetrics } from './metrics.js'
 export { createNode, type ProvsyncNode, type ProvsyncNodeOptions } from './node.js'

@@ -430,9 +430,10 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     this.safeDispatchEvent('heads:received', {
       detail: { peer: message.from, announcement: verdict.announcement, differing },
     })
-    if (differing.length > 0 && !message.from.equals(this.components.peerId)) {
-      this.requestSync(message.from, 'announcement')
-    }
+    // Gossipsub relays announcements across the mesh: sync only with an author we are connected
+    // to (and that speaks provsync); a farther one is reached through the peers that pull from it.
+    const author = this.syncPeers.get(message.from.toString())
+    if (differing.length > 0 && author !== undefined) this.requestSync(author, 'announcement')
   }
 
   private session(peer: PeerId, direction: SyncDirection): Session {

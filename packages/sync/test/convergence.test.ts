@@ -82,6 +82,35 @@ describe('convergence over TCP', () => {
     await waitFor(() => rootsEqual(a.state, b.state, c.state), 'all three roots to agree')
   })
 
+  it('an announcement relayed from a peer that is not connected starts no sync with it', async () => {
+    // Only announcements drive syncs here, so a sync with the far author could only come from one.
+    const sync = { antiEntropy: false as const, syncOnConnect: false }
+    const a = await node({ sync })
+    const b = await node({ sync })
+    const c = await node({ sync })
+    await a.dial(b.multiaddrs()[0]!)
+    await c.dial(b.multiaddrs()[0]!)
+    // The mesh, not mere subscriptions: b must forward a's announcement to c right away.
+    const mesh = b.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
+    await waitFor(
+      () => [a, c].every((n) => mesh.getMeshPeers(b.sync.topic).includes(n.peerId.toString())),
+      'the gossipsub mesh a - b - c',
+    )
+    const startedWith: string[] = []
+    let relayedFromA = false
+    c.sync.addEventListener('sync:started', (evt) => startedWith.push(evt.detail.peer.toString()))
+    c.sync.addEventListener('heads:received', (evt) => {
+      if (evt.detail.peer.equals(a.peerId) && evt.detail.differing.length > 0) relayedFromA = true
+    })
+
+    a.state.advanceVerified(coordinate(2), 5n)
+    await waitFor(() => relayedFromA, "a's announcement to reach c through b")
+    await waitFor(() => c.state.view.get(coordinate(2))?.run === 5n, 'the far node to learn run 5 from b')
+    expect(a.libp2p.getConnections(c.peerId)).toHaveLength(0)
+    expect(startedWith).not.toContain(a.peerId.toString())
+    expect(startedWith).toContain(b.peerId.toString())
+  })
+
   it('an operator revocation made at one node reaches every node; views fall back and the gate refuses', async () => {
     const aDir = await dirs.make()
     const a = await node({ dataDir: aDir })

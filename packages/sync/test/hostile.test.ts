@@ -185,6 +185,25 @@ async function lyingResponder(
 const SESSIONS_PER_PEER = 4
 const OFFENCE_THRESHOLD = 2
 
+/**
+ * Syncs with a lying responder until it is cut off: everything pulled from it is refused for
+ * `refusal`, counted as invalid records, and none of it is stored.
+ */
+async function expectEveryPullRefused(h: Libp2p<Record<string, unknown>>, refusal: string): Promise<void> {
+  const before = honest.state.tree('assertions').count()
+  const reports = pulledFrom(h)
+  await untilCutOff(h, async () => {
+    await honest.sync.syncWith(h.peerId)
+  })
+  expect(reports.length).toBeGreaterThanOrEqual(1)
+  for (const report of reports) {
+    expect(report.applied).toBe(0)
+    expect(report.refusedByReason[refusal]).toBe(report.pulled)
+  }
+  expect(await offences(h, 'invalid-record')).toBeGreaterThanOrEqual(OFFENCE_THRESHOLD)
+  expect(honest.state.tree('assertions').count()).toBe(before)
+}
+
 beforeAll(async () => {
   const sync = {
     budgets: { offenceThreshold: OFFENCE_THRESHOLD, blockMs: 60_000, maxSessionsPerPeer: SESSIONS_PER_PEER },
@@ -326,34 +345,12 @@ describe('a hostile peer', () => {
         return forged
       }),
     )
-    const before = honest.state.tree('assertions').count()
-    const reports = pulledFrom(h)
-    await untilCutOff(h, async () => {
-      await honest.sync.syncWith(h.peerId)
-    })
-    expect(reports.length).toBeGreaterThanOrEqual(1)
-    for (const report of reports) {
-      expect(report.applied).toBe(0)
-      expect(report.refusedByReason['bad-signature']).toBe(report.pulled)
-    }
-    expect(await offences(h, 'invalid-record')).toBeGreaterThanOrEqual(OFFENCE_THRESHOLD)
-    expect(honest.state.tree('assertions').count()).toBe(before)
+    await expectEveryPullRefused(h, 'bad-signature')
   })
 
   it('records with a far-future HLC are refused and counted', async () => {
     const h = await lyingResponder((records) => records, { wallClock: () => Date.now() + 24 * 3600_000 })
-    const before = honest.state.tree('assertions').count()
-    const reports = pulledFrom(h)
-    await untilCutOff(h, async () => {
-      await honest.sync.syncWith(h.peerId)
-    })
-    expect(reports.length).toBeGreaterThanOrEqual(1)
-    for (const report of reports) {
-      expect(report.applied).toBe(0)
-      expect(report.refusedByReason['far-future']).toBe(report.pulled)
-    }
-    expect(await offences(h, 'invalid-record')).toBeGreaterThanOrEqual(OFFENCE_THRESHOLD)
-    expect(honest.state.tree('assertions').count()).toBe(before)
+    await expectEveryPullRefused(h, 'far-future')
   })
 
   it('malformed head announcements are rejected by gossipsub validation and counted', async () => {

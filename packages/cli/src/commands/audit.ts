@@ -1,9 +1,9 @@
-import { flagOption, stringOption } from '../args.js'
+import { stringOption } from '../args.js'
 import type { audit as auditHandler } from '../control/handlers.js'
 import type { ComponentView, HistoryView, KeyView } from '../control/views.js'
-import { printJson, table } from '../io.js'
+import { table } from '../io.js'
 import { parseCoordinatePart, parseInteger } from '../values.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
 export type AuditView = ReturnType<typeof auditHandler>
@@ -36,8 +36,7 @@ export const audit: Command = {
         ? { historyLimit: parseInteger(args.command, '--history', historyText, 1, 100_000) }
         : {}),
     })
-    if (flagOption(args, 'json')) printJson(io, view)
-    else io.stdout.write(formatAudit(view))
+    printView(args, io, view, formatAudit)
     return 0
   },
 }

@@ -2,10 +2,9 @@ import { flagOption, listOption, stringOption } from '../args.js'
 import type { GateView } from '../control/views.js'
 import { ExitCode, UsageError } from '../errors.js'
 import { toHex } from '../hex.js'
-import { printJson } from '../io.js'
 import { parseCoordinatePart, parseInteger, parseRun } from '../values.js'
 import { describeKey } from './audit.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 import { parseKeyOrPeer } from './revoke.js'
 
@@ -47,8 +46,7 @@ or "locally verified", so an audit trail can say what gated the action.`,
       run: run.toString(),
       policy: await policyFrom(args.command, args),
     })
-    if (flagOption(args, 'json')) printJson(io, view)
-    else io.stdout.write(formatGate(view))
+    printView(args, io, view, formatGate)
     return view.allowed ? ExitCode.ok : ExitCode.refused
   },
 }

@@ -1,9 +1,9 @@
-import { flagOption, stringOption } from '../args.js'
+import { stringOption } from '../args.js'
 import type { ledger as ledgerHandler } from '../control/handlers.js'
 import type { LedgerEntryView } from '../control/views.js'
-import { printJson, table } from '../io.js'
+import { table } from '../io.js'
 import { parseChoice, parseInteger } from '../values.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
 export type LedgerView = ReturnType<typeof ledgerHandler>
@@ -44,8 +44,7 @@ export const ledger: Command = {
         : {}),
       ...(limit !== undefined ? { limit: parseInteger(command, '--limit', limit, 1, 10_000) } : {}),
     })
-    if (flagOption(args, 'json')) printJson(io, view)
-    else io.stdout.write(formatLedger(view))
+    printView(args, io, view, formatLedger)
     return 0
   },
 }

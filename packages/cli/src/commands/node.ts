@@ -1,11 +1,12 @@
 import type { OffenceEvent, ProvsyncNode, SyncReport } from '@provsync/sync'
 import { flagOption, listOption, stringOption } from '../args.js'
 import { UsageError } from '../errors.js'
-import { type Io, printJson, terminalProgress } from '../io.js'
+import { toHex } from '../hex.js'
+import { type Io, terminalProgress } from '../io.js'
 import { createLog, LOG_LEVELS, type Log } from '../log.js'
 import { loadTrust } from '../trust.js'
 import { parseChoice, parseInteger } from '../values.js'
-import { type Command, DEFAULT_DATA_DIR, dataDirOf, dataDirOption, jsonOption } from './command.js'
+import { type Command, DEFAULT_DATA_DIR, dataDirOf, dataDirOption, jsonOption, printView } from './command.js'
 
 export const node: Command = {
   spec: {
@@ -107,7 +108,7 @@ revoke, ledger, verify) talk to the running node over <dir>/control.sock. Stop i
     const ready = {
       event: 'ready',
       peerId: provsyncNode.peerId.toString(),
-      publicKey: Buffer.from(provsyncNode.publicKey).toString('hex'),
+      publicKey: toHex(provsyncNode.publicKey),
       networkId: daemon.networkId,
       addresses: provsyncNode.multiaddrs().map((a) => a.toString()),
       dataDir: dataDirOf(args, io),
@@ -115,8 +116,7 @@ revoke, ledger, verify) talk to the running node over <dir>/control.sock. Stop i
       trustedOperators: daemon.trust.length,
       metricsPort: provsyncNode.metricsServer?.port ?? null,
     }
-    if (flagOption(args, 'json')) printJson(io, ready)
-    else io.stdout.write(readyText(ready))
+    printView(args, io, ready, readyText)
     if (daemon.trust.length === 0) log.warn('no trust bundle: this node obeys no revocations (see --trust)')
     const detach = watch(daemon.node, io, log, listOption(args, 'bootstrap').length)
     await untilAborted(io.signal)

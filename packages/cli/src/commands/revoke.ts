@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { RevocationAction } from '@provsync/crdt'
-import { flagOption, type ParsedArgs, stringOption } from '../args.js'
+import { type ParsedArgs, stringOption } from '../args.js'
 import type { applyRevocation, clock } from '../control/handlers.js'
 import { UsageError } from '../errors.js'
 import { toHex } from '../hex.js'
 import type { Io } from '../io.js'
-import { printJson } from '../io.js'
 import { readKeyFile } from '../keys.js'
 import { parseHexKey } from '../values.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
 // The record codec's bound (crdt MAX_REASON_BYTES), checked here to fail before signing.
@@ -80,8 +79,7 @@ ${
         reason,
         operator,
       })
-      if (flagOption(args, 'json')) printJson(io, view)
-      else io.stdout.write(formatRevocation(view))
+      printView(args, io, view, formatRevocation)
       return 0
     },
   }

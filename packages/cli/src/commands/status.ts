@@ -1,7 +1,6 @@
-import { flagOption } from '../args.js'
 import type { status as statusHandler } from '../control/handlers.js'
-import { ago, printJson, table } from '../io.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { ago, table } from '../io.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
 export type StatusView = ReturnType<typeof statusHandler>
@@ -16,8 +15,7 @@ export const status: Command = {
   },
   async run(args, io) {
     const view = await ask<StatusView>(args, io, 'status')
-    if (flagOption(args, 'json')) printJson(io, view)
-    else io.stdout.write(formatStatus(view))
+    printView(args, io, view, formatStatus)
     return 0
   },
 }
@@ -31,7 +29,7 @@ export function formatStatus(view: StatusView, now: number = Date.now()): string
     '',
     table([['store', 'records', 'root'], ...view.stores.map((s) => [s.store, String(s.count), s.root])]),
     '',
-    `view: ${view.view.coordinates}${view.view.exact ? '' : '+'} coordinates, history #${view.history.latestSeq}`,
+    `view: ${view.view.coordinates} coordinates, history #${view.history.latestSeq}`,
     `ledger: #${ledger.latestSeq}, ${ledger.revocations} revocations, ${ledger.reinstatements} reinstatements, ` +
       `${ledger.invalidated} records invalidated, ${ledger.restored} restored`,
     '',

@@ -1,8 +1,6 @@
-import { flagOption } from '../args.js'
 import type { verify as verifyHandler } from '../control/handlers.js'
 import { ExitCode } from '../errors.js'
-import { printJson } from '../io.js'
-import { type Command, dataDirOption, jsonOption } from './command.js'
+import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
 export type VerifyView = Awaited<ReturnType<typeof verifyHandler>>
@@ -17,8 +15,7 @@ export const verify: Command = {
   },
   async run(args, io) {
     const view = await ask<VerifyView>(args, io, 'verify')
-    if (flagOption(args, 'json')) printJson(io, view)
-    else io.stdout.write(formatVerify(view))
+    printView(args, io, view, formatVerify)
     return view.ok ? ExitCode.ok : ExitCode.refused
   },
 }

@@ -4,6 +4,7 @@ import {
   decodeAssertion,
   decodeRevocation,
   type GatePolicy,
+  type HistoryEntry,
   MAX_RECORD_BYTES,
   recordHash,
   STORE_NAMES,
@@ -80,7 +81,6 @@ export function status(ctx: NodeContext) {
   const connected = new Set(node.libp2p.getPeers().map((p) => p.toString()))
   const known = new Map<string, PeerSyncStatus | undefined>(node.sync.peers().map((p) => [p.peer, p]))
   for (const peer of connected) if (!known.has(peer)) known.set(peer, undefined)
-  const coordinates = state.view.count()
   const peers = [...known]
     .map(([peer, sync]) => {
       const heads = ctx.peerHeads.get(peer)
@@ -109,7 +109,7 @@ export function status(ctx: NodeContext) {
       const tree = state.tree(store)
       return { store, root: toHex(tree.root()), count: tree.count() }
     }),
-    view: { coordinates, exact: true },
+    view: { coordinates: state.view.count() },
     history: { latestSeq: state.history.latestSeq() },
     ledger: { latestSeq: state.ledger.latestSeq(), ...state.ledger.totals() },
     peers,
@@ -144,12 +144,14 @@ export function audit(ctx: NodeContext, params: Params) {
     record: toHex(e.hash),
     revoked: state.revocations.isRevoked(e.asserter),
   }))
-  // The history index by coordinate pages through this coordinate's entries only.
-  const history = []
+  // The history index by coordinate pages through this coordinate's entries only; only the
+  // last `historyLimit` of them are kept and rendered.
+  const history: HistoryEntry[] = []
   for (let seq = 0; ; ) {
     const page = state.history.byCoordinate(coordinate, { since: seq, limit: 1000 })
     if (page.length === 0) break
-    for (const entry of page) history.push(historyView(entry))
+    history.push(...page)
+    if (history.length > historyLimit) history.splice(0, history.length - historyLimit)
     seq = page[page.length - 1]!.seq
   }
   return {
@@ -157,7 +159,7 @@ export function audit(ctx: NodeContext, params: Params) {
     component: component === undefined ? null : componentView(component),
     local: local === undefined ? null : { run: local.run.toString(), hlc: hlcText(local.hlc) },
     evidence,
-    history: history.slice(-historyLimit),
+    history: history.map(historyView),
   }
 }
 
@@ -194,10 +196,7 @@ export async function applyRevocation(ctx: NodeContext, params: Params) {
   }
   const [outcome] = await state.apply('revocations', [bytes], { from: state.publicKey })
   if (outcome === undefined || outcome.status === 'refused') {
-    throw new RevocationRefusedError(
-      outcome?.reason ?? 'unknown',
-      (outcome as { detail?: string })?.detail ?? '',
-    )
+    throw new RevocationRefusedError(outcome?.reason ?? 'unknown', outcome?.detail ?? '')
   }
   await sync.announce().catch(() => {})
   const id = toHex(recordHash(bytes))

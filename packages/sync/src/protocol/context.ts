@@ -1,10 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
-import {
-  BudgetExceededError,
-  MalformedFrameError,
-  type OffenceReason,
-  ProtocolViolationError,
-} from '../errors.js'
+import { BudgetExceededError, type OffenceReason, ProtocolViolationError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import type { StoreName, SyncedState } from '../state.js'
 import { decodeMessage, encodeMessage, type Message } from '../wire/codec.js'
@@ -147,11 +142,20 @@ export async function receive(
   return decodeMessage(frame)
 }
 
+/** Closes a conversation explicitly: our `End`, then the remote's (a clean EOF also counts). */
+export async function endConversation(
+  framed: FramedStream,
+  ctx: SessionContext,
+  options: AbortOptions = {},
+): Promise<void> {
+  await send(framed, { type: 'end' }, ctx, options)
+  const last = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
+  if (last !== undefined && last.type !== 'end') throw unexpected(last, 'end')
+}
+
 export function unexpected(message: Message | undefined, expected: string): ProtocolViolationError {
   return new ProtocolViolationError(
     'unexpected-message',
     `expected ${expected}, got ${message === undefined ? 'end of stream' : message.type}`,
   )
 }
-
-export { MalformedFrameError }

@@ -6,6 +6,7 @@ import { toHex } from '../trust.js'
 import {
   addTally,
   emptyTally,
+  endConversation,
   type PullTally,
   receive,
   type SessionContext,
@@ -19,11 +20,7 @@ const FRAME_OVERHEAD = 64
 const FIELD_OVERHEAD = 6
 
 /** Splits items into groups whose encoded size fits one frame and whose count stays under `maxCount`. */
-export function packBySize(
-  items: readonly Uint8Array[],
-  maxFrameBytes: number,
-  maxCount: number,
-): Uint8Array[][] {
+function packBySize(items: readonly Uint8Array[], maxFrameBytes: number, maxCount: number): Uint8Array[][] {
   const budget = maxFrameBytes - FRAME_OVERHEAD
   const groups: Uint8Array[][] = []
   let current: Uint8Array[] = []
@@ -42,8 +39,14 @@ export function packBySize(
   return groups
 }
 
+/** Items packed into frames for a reply flagged `last` on its final frame: at least one, maybe empty. */
+export function replyGroups(items: readonly Uint8Array[], maxFrameBytes: number): Uint8Array[][] {
+  const groups = packBySize(items, maxFrameBytes, Number.MAX_SAFE_INTEGER)
+  return groups.length === 0 ? [[]] : groups
+}
+
 /** Whether one item can travel in a frame at all. */
-export function fitsInFrame(item: Uint8Array, maxFrameBytes: number): boolean {
+function fitsInFrame(item: Uint8Array, maxFrameBytes: number): boolean {
   return item.byteLength + FIELD_OVERHEAD <= maxFrameBytes - FRAME_OVERHEAD
 }
 
@@ -107,8 +110,7 @@ async function answerFetch(
     if (record !== undefined && fitsInFrame(record, ctx.limits.maxFrameBytes)) found.push(record)
     else missing++
   }
-  const groups = packBySize(found, ctx.limits.maxFrameBytes, Number.MAX_SAFE_INTEGER)
-  if (groups.length === 0) groups.push([])
+  const groups = replyGroups(found, ctx.limits.maxFrameBytes)
   for (let i = 0; i < groups.length; i++) {
     const last = i === groups.length - 1
     await send(
@@ -180,9 +182,7 @@ export async function pullRecords(
     await fillPipeline()
     addTally(tally, await applyGroup(ctx, store, records, asked))
   }
-  await send(framed, { type: 'end' }, ctx, options)
-  const last = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-  if (last !== undefined && last.type !== 'end') throw unexpected(last, 'end')
+  await endConversation(framed, ctx, options)
   return tally
 }
 

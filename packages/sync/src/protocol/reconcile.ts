@@ -12,13 +12,14 @@ import { isStoreName, type StoreName } from '../state.js'
 import {
   addTally,
   emptyTally,
+  endConversation,
   type PullTally,
   receive,
   type SessionContext,
   send,
   unexpected,
 } from './context.js'
-import { packBySize, pullRecords } from './fetch.js'
+import { pullRecords, replyGroups } from './fetch.js'
 
 export interface ExchangeResult {
   rounds: number
@@ -55,8 +56,7 @@ export async function initiateExchange(
     }
     const { localOnly, remoteOnly, differing } = differences
     const offer = ctx.mayPull(store) ? [...localOnly, ...differing] : []
-    const groups = packBySize(offer, ctx.limits.maxFrameBytes, Number.MAX_SAFE_INTEGER)
-    if (groups.length === 0) groups.push([])
+    const groups = replyGroups(offer, ctx.limits.maxFrameBytes)
     for (let i = 0; i < groups.length; i++) {
       await send(
         framed,
@@ -76,9 +76,7 @@ export async function initiateExchange(
     result.pushed.applied += done.applied
     result.pushed.refused += done.refused
   }
-  await send(framed, { type: 'end' }, ctx, options)
-  const last = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-  if (last !== undefined && last.type !== 'end') throw unexpected(last, 'end')
+  await endConversation(framed, ctx, options)
   return result
 }
 
