@@ -1,6 +1,14 @@
 import { compareTimestamps } from '@provsync/hlc'
 import { blake3, compareBytes, concat, equalBytes, toHex } from './bytes.js'
-import { type Assertion, coordinateBytesOf, decodeAssertion } from './codec/records.js'
+import { type Coordinate, decodeCoordinate } from './codec/coordinate.js'
+import {
+  type Assertion,
+  coordinateBytesOf,
+  decodeAssertion,
+  encodeAssertion,
+  recordHash,
+  signAssertion,
+} from './codec/records.js'
 import type { Context } from './context.js'
 import { EMPTY } from './db.js'
 import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
@@ -41,8 +49,7 @@ export class WorkingEntries {
   readonly byId = new Map<string, WorkingEntry>()
   constructor(private readonly ctx: Context) {}
 
-  load(coordId: Uint8Array, coordinate: Uint8Array): WorkingEntry {
-    const id = toHex(coordId)
+  load(coordId: Uint8Array, coordinate: Uint8Array, id = toHex(coordId)): WorkingEntry {
     let working = this.byId.get(id)
     if (working === undefined) {
       const stored = this.ctx.dbs.coordinates.get(coordId)
@@ -65,11 +72,13 @@ export function mergeAssertion(
   encoded: Uint8Array,
   hash: Uint8Array,
   from: Uint8Array,
+  /** The coordinate's id and map key when the caller has them already. */
+  known?: { coordId: Uint8Array; coordKey: string },
 ): MergeResult {
   const coordinate = coordinateBytesOf(encoded)
-  const coordId = blake3(coordinate)
+  const coordId = known?.coordId ?? blake3(coordinate)
   const key = blake3(record.asserter, coordinate)
-  const target = working.load(coordId, coordinate)
+  const target = working.load(coordId, coordinate, known?.coordKey)
   const evidence = target.entry.evidence
   const index = evidence.findIndex((e) => equalBytes(e.asserter, record.asserter))
   const current = evidence[index]
@@ -93,6 +102,44 @@ export function mergeAssertion(
   target.record = hash
   ctx.dbs.asRecords.put(key, encoded)
   return { status: 'applied', key, coordinateId: coordId, change: { key, valueHash: hash } }
+}
+
+/**
+ * Signs this node's assertion of its own evidence for `coordinate` and merges it into the register;
+ * call inside a write transaction. Returns the tree change, if the assertion is new.
+ */
+export function assertOwnEvidence(
+  ctx: Context,
+  working: WorkingEntries,
+  fields: { coordinate: Coordinate; run: bigint; method: string; hlc: Assertion['hlc'] },
+): MergeResult {
+  const record = signAssertion(fields, ctx.signer, ctx.networkId)
+  const encoded = encodeAssertion(record, ctx.networkId)
+  return mergeAssertion(ctx, working, record, encoded, recordHash(encoded), ctx.signer.publicKey)
+}
+
+/**
+ * Evidence this node recorded while its own key was revoked carries no assertion (peers would
+ * refuse it); once the key is reinstated, each is asserted with a fresh HLC. Call inside the
+ * write transaction that reinstates the key; returns the tree changes.
+ */
+export function assertWithheldEvidence(ctx: Context, working: WorkingEntries): MergeResult[] {
+  const withheld = [...ctx.dbs.unasserted.getRange()].map(({ key, value }) => ({
+    coordId: new Uint8Array(key),
+    method: new TextDecoder().decode(value),
+  }))
+  const merged: MergeResult[] = []
+  for (const { coordId, method } of withheld) {
+    ctx.dbs.unasserted.remove(coordId)
+    const stored = ctx.dbs.coordinates.get(coordId)
+    const local = stored === undefined ? undefined : decodeCoordinateEntry(stored)
+    if (local?.local === undefined) continue
+    const coordinate = decodeCoordinate(local.coordinate)
+    merged.push(
+      assertOwnEvidence(ctx, working, { coordinate, run: local.local.run, method, hlc: ctx.clock.now() }),
+    )
+  }
+  return merged
 }
 
 export function readEvidence(ctx: Context, coordId: Uint8Array): AssertionEvidence[] {

@@ -33,6 +33,7 @@ export interface Databases {
   readonly rvApplied: Database<string, Uint8Array> // subject → state the view was last brought to
   readonly history: Database<Uint8Array, number> // seq → history entry (binary)
   readonly historyByCoord: Bin // coordinate id ‖ seq (u64) → '': one coordinate's history
+  readonly unasserted: Bin // coordinate id → method: local evidence recorded while this node's key was revoked
   readonly ledger: Obj // seq → ledger entry (write-ahead intent)
   readonly ledgerResults: Obj // seq → what applying the entry did
   readonly ledgerIds: Database<number, Uint8Array> // entry id → seq
@@ -49,6 +50,7 @@ const BINARY_DBS = [
   'rvRecords',
   'rvBySubject',
   'historyByCoord',
+  'unasserted',
 ] as const
 
 export function dbName(key: string): string {

@@ -102,6 +102,8 @@ export {
   acquireSharedVerifier,
   type BatchVerifier,
   createBatchVerifier,
+  type StreamingJob,
+  streamingJob,
   type VerifyItem,
   type VerifyJob,
 } from './verify-pool.js'

@@ -1,8 +1,9 @@
 import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hlc'
 import { mergeAssertion, WorkingEntries } from './assertions.js'
-import { toHex } from './bytes.js'
+import { blake3, toHex } from './bytes.js'
 import {
   type AnyRecord,
+  coordinateBytesOf,
   decodeAssertion,
   decodeRevocation,
   decodeSupersession,
@@ -27,7 +28,7 @@ import {
 import { appendEntries, type LedgerSource, type NewLedgerEntry } from './ledger.js'
 import { refreshSubject, storeRevocation } from './revocations.js'
 import { storeSupersession } from './supersessions.js'
-import type { BatchVerifier, VerifyJob } from './verify-pool.js'
+import { type BatchVerifier, streamingJob, type VerifyJob } from './verify-pool.js'
 
 export interface ApplyOutcome {
   readonly status: 'applied' | 'duplicate' | 'superseded' | 'refused'
@@ -70,6 +71,9 @@ interface Candidate {
   readonly bytes: Uint8Array
   readonly decoded: AnyRecord
   readonly signer: Uint8Array
+  /** Assertions only: the coordinate's id and its map key, found once in precheck. */
+  readonly coordId?: Uint8Array
+  readonly coordKey?: string
 }
 
 /**
@@ -90,7 +94,9 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown): Omit<Candidat
   if (decoded.type === 'revocation' && !ctx.trust.has(toHex(signer)))
     throw new UntrustedOperatorError(toHex(signer))
   if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
-  return { bytes, decoded, signer }
+  if (decoded.type !== 'assertion') return { bytes, decoded, signer }
+  const coordId = blake3(coordinateBytesOf(bytes))
+  return { bytes, decoded, signer, coordId, coordKey: toHex(coordId) }
 }
 
 /**
@@ -108,67 +114,105 @@ function refusal(error: RecordRefusedError): ApplyOutcome {
 }
 
 /**
- * Verifies and applies one batch; see {@link NodeState.apply}. Synchronous: the signatures are
- * verified by worker threads (and this thread) while this thread applies, inside the one write
- * transaction, the records whose verification already finished, in order.
+ * Verifies and applies one batch; see {@link NodeState.apply}. The signatures are verified by
+ * worker threads (and this thread) while this thread applies, inside one write transaction, the
+ * records whose verification already finished, in order. Verification starts on the first records
+ * while later ones are still being checked, and a coordinate's view is derived right after the
+ * last record touching it, so this thread's own work overlaps the workers'. The commit runs on
+ * lmdb-js's write thread; see the README on durability.
  */
-export function ingest(
+export async function ingest(
   ctx: Context,
   verifier: BatchVerifier,
   store: StoreName,
   records: readonly Uint8Array[],
   options: ApplyOptions & { source: LedgerSource },
-): IngestResult {
+): Promise<IngestResult> {
   const outcomes: ApplyOutcome[] = new Array(records.length)
   const errors: (RecordRefusedError | undefined)[] = new Array(records.length).fill(undefined)
   const refuse = (index: number, error: RecordRefusedError) => {
     outcomes[index] = refusal(error)
     errors[index] = error
   }
+  const type = TYPE_OF[store]
   const candidates: Candidate[] = []
+  const job = streamingJob(verifier)
   records.forEach((bytes, index) => {
+    let candidate: Candidate
     try {
-      candidates.push({ index, ...precheck(ctx, store, bytes) })
+      candidate = { index, ...precheck(ctx, store, bytes) }
     } catch (error) {
       if (!(error instanceof RecordRefusedError)) throw error
       refuse(index, error)
+      return
     }
+    candidates.push(candidate)
+    job.push({
+      publicKey: candidate.signer,
+      signature: candidate.bytes.subarray(candidate.bytes.length - 64),
+      message: signedMessage(type, ctx.networkId, candidate.bytes),
+    })
   })
-  let job: VerifyJob | undefined
-  if (candidates.length > 0) {
-    const type = TYPE_OF[store]
-    job = verifier.start(
-      candidates.map((c) => ({
-        publicKey: c.signer,
-        signature: c.bytes.subarray(c.bytes.length - 64),
-        message: signedMessage(type, ctx.networkId, c.bytes),
-      })),
-    )
-  }
-  const { changed, ledgerEntries } = commit(ctx, store, candidates, job, options, outcomes, refuse)
+  job.flush()
+  const { changed, ledgerEntries } = await commit(ctx, store, candidates, job, options, outcomes, refuse)
   return { outcomes, errors, changed, ledgerAppended: ledgerEntries }
 }
 
-function commit(
+/**
+ * Batches this large are written in a child transaction of lmdb-js's write thread, which commits
+ * and flushes while this thread verifies the next batch; smaller ones commit at once on this
+ * thread, which costs less than the hand-off between threads.
+ */
+const ASYNC_COMMIT_MIN_RECORDS = 256
+
+/** For each coordinate, the position of the last candidate that touches it. */
+function lastTouches(candidates: readonly Candidate[]): Map<string, number> {
+  const last = new Map<string, number>()
+  candidates.forEach((c, i) => {
+    if (c.coordKey !== undefined) last.set(c.coordKey, i)
+  })
+  return last
+}
+
+async function commit(
   ctx: Context,
   store: StoreName,
   candidates: readonly Candidate[],
-  job: VerifyJob | undefined,
+  job: VerifyJob,
   options: ApplyOptions & { source: LedgerSource },
   outcomes: ApplyOutcome[],
   refuse: (index: number, error: RecordRefusedError) => void,
-): { changed: boolean; ledgerEntries: number } {
+): Promise<{ changed: boolean; ledgerEntries: number }> {
   if (candidates.length === 0) return { changed: false, ledgerEntries: 0 }
   const isLocal = options.source.type === 'local'
   const correlationId = options.correlationId ?? crypto.randomUUID()
+  const lastTouch = lastTouches(candidates)
   let latest: Timestamp | undefined
   const subjects: Uint8Array[] = []
-  const result = ctx.dbs.env.transactionSync(() => {
+  const write = () => {
     const changes: { key: Uint8Array; valueHash: Uint8Array }[] = []
     const working = new WorkingEntries(ctx)
+    const history = historyWriter(ctx)
+    const from = isLocal ? undefined : options.from
     const ledger: NewLedgerEntry[] = []
-    candidates.forEach((c, i) => {
-      if (job !== undefined && !job.result(i)) {
+    // A coordinate's view is derived once, after the last record of the batch that touches it.
+    const settle = (coordKey: string) => {
+      const touched = working.byId.get(coordKey)
+      working.byId.delete(coordKey)
+      // Entries only read (duplicates, superseded records) need no write.
+      if (touched?.record === undefined) return
+      recompute(
+        ctx,
+        touched.coordId,
+        { type: isLocal ? 'local' : 'pull', from, record: touched.record },
+        history,
+        {
+          working: touched.entry,
+        },
+      )
+    }
+    const apply = (c: Candidate, i: number): void => {
+      if (!job.result(i)) {
         refuse(c.index, new BadSignatureError())
         return
       }
@@ -182,7 +226,10 @@ function commit(
       let key = hash
       const d = c.decoded
       if (d.type === 'assertion') {
-        const merged = mergeAssertion(ctx, working, d.record, c.bytes, hash, options.from)
+        const merged = mergeAssertion(ctx, working, d.record, c.bytes, hash, options.from, {
+          coordId: c.coordId!,
+          coordKey: c.coordKey!,
+        })
         status = merged.status
         key = merged.key
         if (merged.change !== undefined) changes.push(merged.change)
@@ -212,18 +259,20 @@ function commit(
       if (status === 'applied' && (latest === undefined || compareTimestamps(d.record.hlc, latest) > 0)) {
         latest = d.record.hlc
       }
-    })
-    const history = historyWriter(ctx)
-    const from = isLocal ? undefined : options.from
-    for (const { coordId, entry, record } of working.byId.values()) {
-      // Entries only read (duplicates, superseded records) need no write.
-      if (record === undefined) continue
-      recompute(ctx, coordId, { type: isLocal ? 'local' : 'pull', from, record }, history, { working: entry })
     }
+    candidates.forEach((c, i) => {
+      apply(c, i)
+      if (c.coordKey !== undefined && lastTouch.get(c.coordKey) === i) settle(c.coordKey)
+    })
     history.finish()
+    // One update for the batch: its upper levels are rewritten once.
     if (changes.length > 0) ctx.trees[store].update(changes)
     return { changed: changes.length > 0, ledgerEntries: appendEntries(ctx, ledger).length }
-  })
+  }
+  const result =
+    candidates.length >= ASYNC_COMMIT_MIN_RECORDS
+      ? await ctx.dbs.env.childTransaction(write)
+      : ctx.dbs.env.transactionSync(write)
   for (const subject of subjects) refreshSubject(ctx, subject)
   if (latest !== undefined) {
     try {

@@ -1,11 +1,11 @@
 import { decodeTimestamp, encodeTimestamp, type Timestamp } from '@provsync/hlc'
-import { coordinatesOf, countCoordinatesOf } from './assertions.js'
+import { assertWithheldEvidence, coordinatesOf, countCoordinatesOf, WorkingEntries } from './assertions.js'
 import { blake3, concat, copyBytes, equalBytes, fromHex, toHex } from './bytes.js'
 import { decodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 import { decodeSupersession } from './codec/records.js'
 import { admissible, type Context } from './context.js'
 import { compileCriteria, type InvalidationCriteria, type Matchable } from './criteria.js'
-import { historyWriter, lastKey, recompute } from './durability.js'
+import { type Cause, type HistoryWriter, historyWriter, lastKey, recompute } from './durability.js'
 import { placeSignerRecords } from './membership.js'
 import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
 import { refreshSubject } from './revocations.js'
@@ -259,6 +259,8 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
       for (const coordId of [...coordinatesOf(ctx, subject)]) {
         if (recompute(ctx, coordId, cause, history)) viewChanges++
       }
+      if (!revoked && equalBytes(subject, ctx.signer.publicKey))
+        viewChanges += assertWithheld(ctx, history, cause)
     }
     history.finish()
     const result: LedgerResult = { invalidated, restored, viewChanges }
@@ -266,6 +268,18 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
     if (appliedSeq(ctx) < entry.seq) ctx.dbs.meta.put('ledgerApplied', entry.seq)
     return result
   })
+}
+
+/** This node's key is back in force: its withheld evidence is asserted; returns the view changes. */
+function assertWithheld(ctx: Context, history: HistoryWriter, cause: Cause): number {
+  const working = new WorkingEntries(ctx)
+  const changes = assertWithheldEvidence(ctx, working).flatMap((merged) => merged.change ?? [])
+  if (changes.length > 0) ctx.trees.assertions.update(changes)
+  let viewChanges = 0
+  for (const { coordId, entry, record } of working.byId.values()) {
+    if (record !== undefined && recompute(ctx, coordId, cause, history, { working: entry })) viewChanges++
+  }
+  return viewChanges
 }
 
 /** Applies every entry past the checkpoint: after an append, and at open after a crash. */

@@ -8,20 +8,18 @@ import {
 } from '@provsync/hlc'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import type { Database } from 'lmdb'
-import { getAssertion, mergeAssertion, readEvidence, WorkingEntries } from './assertions.js'
+import { assertOwnEvidence, getAssertion, readEvidence, WorkingEntries } from './assertions.js'
 import { copyBytes, equalBytes, toHex } from './bytes.js'
 import { type Coordinate, encodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 import {
   type Assertion,
   assertRun,
-  encodeAssertion,
   encodeRevocation,
   encodeSupersession,
   recordHash,
   type SubjectKind,
   type Supersession,
   type SupersessionKind,
-  signAssertion,
   signRevocation,
   signSupersession,
 } from './codec/records.js'
@@ -252,6 +250,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
   const listeners = new Set<(store: StoreName) => void>()
   let closed = false
+  const inFlight = new Set<Promise<void>>()
   const selfHex = toHex(signer.publicKey)
 
   const checkOpen = () => {
@@ -290,11 +289,20 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
     }
     const isSelf = toHex(applyOptions.from) === selfHex
-    const result = ingest(ctx, verifier, store, records, {
+    const ingesting = ingest(ctx, verifier, store, records, {
       ...applyOptions,
       source: isSelf ? { type: 'local' } : { type: 'peer', peer: copyBytes(applyOptions.from) },
     })
-    checkOpen()
+    // close() waits for commits in flight, so none lands on a closed environment.
+    const tracked = ingesting.then(
+      () => {},
+      () => {},
+    )
+    inFlight.add(tracked)
+    const result = await ingesting.finally(() => inFlight.delete(tracked))
+    // Closed while this batch committed: it is stored, and a ledger entry it appended is
+    // applied by the recovery at the next open.
+    if (closed) return result
     if (result.ledgerAppended > 0) {
       options.faults?.afterLedgerAppend?.()
       watchRoots(() => applyPending(ctx))
@@ -404,11 +412,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         const hlc = ctx.clock.now()
         const local: LocalEvidence = { run: runId, hlc }
         let changed = false
-        // A revoked node still keeps its own evidence, but peers would refuse its assertion.
-        if (!isRevoked(ctx, signer.publicKey)) {
-          const record = signAssertion({ coordinate, run: runId, method, hlc }, signer, networkId)
-          const encoded = encodeAssertion(record, networkId)
-          const merged = mergeAssertion(ctx, working, record, encoded, recordHash(encoded), signer.publicKey)
+        // A revoked node still keeps its own evidence, but peers would refuse its assertion: it is
+        // withheld until the key is reinstated (see assertWithheldEvidence).
+        if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, new TextEncoder().encode(method))
+        else {
+          dbs.unasserted.remove(coordId)
+          const merged = assertOwnEvidence(ctx, working, { coordinate, run: runId, method, hlc })
           if (merged.change !== undefined) {
             ctx.trees.assertions.update([merged.change])
             changed = true
@@ -538,6 +547,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     async close() {
       if (closed) return
       closed = true
+      await Promise.all(inFlight)
       await verifier.close()
       await dbs.env.close()
     },

@@ -162,6 +162,45 @@ export function createBatchVerifier(options: { threads?: number } = {}): BatchVe
   }
 }
 
+/** Items fed to a verifier while the caller is still preparing later ones. */
+export interface StreamingJob extends VerifyJob {
+  push(item: VerifyItem): void
+  /** Starts whatever was pushed and not yet started; call once all items are pushed. */
+  flush(): void
+}
+
+/**
+ * Starts verification in chunks that double in size (the first of `firstChunk` items), so the
+ * workers verify the first signatures while the caller still decodes and checks the rest of a
+ * batch. Result indices count pushed items across every chunk.
+ */
+export function streamingJob(verifier: BatchVerifier, firstChunk = 64): StreamingJob {
+  let pending: VerifyItem[] = []
+  const jobs: { job: VerifyJob; first: number }[] = []
+  let started = 0
+  let chunk = firstChunk
+  const flush = () => {
+    if (pending.length === 0) return
+    jobs.push({ job: verifier.start(pending), first: started })
+    started += pending.length
+    pending = []
+    chunk *= 2
+  }
+  return {
+    push(item) {
+      pending.push(item)
+      if (pending.length >= chunk) flush()
+    },
+    flush,
+    result(index) {
+      if (!(index >= 0 && index < started)) throw new RangeError(`no verification started for item ${index}`)
+      let k = jobs.length - 1
+      while (jobs[k]!.first > index) k--
+      return jobs[k]!.job.result(index - jobs[k]!.first)
+    },
+  }
+}
+
 const shared = new Map<number, { verifier: BatchVerifier; users: number }>()
 
 /**

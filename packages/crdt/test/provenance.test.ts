@@ -112,6 +112,39 @@ describe('durability view on LMDB: provenance rules', () => {
     expect(state.history.since().at(-1)?.kind).toBe('reinstate')
   })
 
+  it('evidence recorded while its own key is revoked is asserted once the key is reinstated', async () => {
+    const nodeA = await node()
+    const peer = await node()
+    const own = { subject: nodeA.publicKey, subjectKind: 'peer' as const, reason: 'suspected' }
+    await nodeA.revocations.revoke(own, operator)
+    nodeA.advanceVerified(c1, 7n, { method: 'sha256' })
+    nodeA.advanceVerified(coordinate(2), 2n)
+    // Local evidence counts here, but no assertion exists that a peer could pull (or would accept).
+    expect(nodeA.view.get(c1)).toMatchObject({ run: 7n, provenance: { type: 'local' } })
+    expect(nodeA.assertions.get(nodeA.publicKey, c1)).toBeUndefined()
+    expect(nodeA.tree('assertions').count()).toBe(0)
+
+    await nodeA.revocations.reinstate({ ...own, reason: 'cleared' }, operator)
+    expect(nodeA.assertions.get(nodeA.publicKey, c1)).toMatchObject({ run: 7n, method: 'sha256' })
+    expect(nodeA.assertions.get(nodeA.publicKey, coordinate(2))?.run).toBe(2n)
+    expect(nodeA.tree('assertions').count()).toBe(2)
+    // A peer that pulls them records A as the asserter.
+    const keys = [...nodeA.tree('assertions').leaves()].map((leaf) => leaf.key)
+    const records = nodeA.getRecords('assertions', keys).filter((r): r is Uint8Array => r !== undefined)
+    expect((await peer.apply('assertions', records, { from: nodeA.publicKey })).map((o) => o.status)).toEqual(
+      ['applied', 'applied'],
+    )
+    expect(peer.view.get(c1)).toMatchObject({
+      run: 7n,
+      provenance: { type: 'asserted', asserter: nodeA.publicKey },
+    })
+    // Withheld evidence is asserted once: a second reinstatement (or a replay) adds nothing.
+    await nodeA.revocations.revoke(own, operator)
+    await nodeA.revocations.reinstate({ ...own, reason: 'cleared again' }, operator)
+    expect(nodeA.tree('assertions').count()).toBe(2)
+    expect(nodeA.assertions.get(nodeA.publicKey, c1)?.run).toBe(7n)
+  })
+
   it('relayed provenance: A signs, B relays, C records "asserted by A via B"', async () => {
     const nodeB = await node()
     const nodeC = await node()

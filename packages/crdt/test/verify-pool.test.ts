@@ -1,4 +1,4 @@
-import { acquireSharedVerifier, createBatchVerifier, signedMessage } from '@provsync/crdt'
+import { acquireSharedVerifier, createBatchVerifier, signedMessage, streamingJob } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { assertionBytes, coordinate, NETWORK, signerN } from './helpers.js'
@@ -41,6 +41,44 @@ describe('batch verifier', () => {
       ),
       { numRuns: 15 },
     )
+  })
+})
+
+describe('streaming job', () => {
+  it('numbers results across its growing chunks, whatever the first chunk size and reading order (property)', async () => {
+    await fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: items.length - 1 }), { maxLength: 10 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: items.length }),
+        fc.boolean(),
+        (corrupt, firstChunk, count, reversed) => {
+          const job = streamingJob(pooled, firstChunk)
+          const batch = items.slice(0, count)
+          batch.forEach((item, i) => {
+            if (corrupt.includes(i)) {
+              const signature = item.signature.slice()
+              signature[0]! ^= 0x01
+              job.push({ ...item, signature })
+            } else job.push(item)
+          })
+          job.flush()
+          const order = batch.map((_, i) => (reversed ? batch.length - 1 - i : i))
+          const results = new Array<boolean>(batch.length)
+          for (const i of order) results[i] = job.result(i)
+          expect(results).toEqual(batch.map((_, i) => !corrupt.includes(i)))
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
+
+  it('refuses to answer for an item never pushed', () => {
+    const job = streamingJob(inline, 4)
+    job.push(items[0]!)
+    job.flush()
+    expect(job.result(0)).toBe(true)
+    expect(() => job.result(1)).toThrow(RangeError)
   })
 })
 

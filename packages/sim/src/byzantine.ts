@@ -1,16 +1,18 @@
 /**
  * A Byzantine peer: a libp2p node running the real provsync service over a lying store. It
  * serves forged, foreign, far-future and untrusted records, valid but false assertions (runs that
- * never happened), equivocating and replayed versions of its own records, and it attacks the
+ * never happened), two versions of one register to two sets of peers at the same time
+ * (equivocation), an older record of a register it advanced (replay), and it attacks the
  * protocol directly with oversized and malformed frames and a flood of streams.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdir, rm } from 'node:fs/promises'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, StreamHandler } from '@libp2p/interface'
 import { memory } from '@libp2p/memory'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -29,7 +31,15 @@ import {
   toHex,
 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
-import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
+import {
+  encodeLength,
+  FETCH_PROTOCOL,
+  type ProvsyncService,
+  provsync,
+  RECONCILE_PROTOCOL,
+  type StoreName,
+  type SyncedState,
+} from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
 import type { Rng } from './prng.js'
@@ -99,7 +109,23 @@ export interface ByzantineOptions {
   readonly victims: readonly Uint8Array[]
   /** Coordinates honest nodes verify, so phantom runs land on real view components. */
   readonly coordinates: readonly Coordinate[]
+  /**
+   * Peer ids served version B of the equivocated register; every other peer gets version A, at
+   * the same time. The scenario picks them by a seeded split of the honest nodes.
+   */
+  readonly versionBPeers?: readonly string[]
   readonly rng: Rng
+}
+
+/** One register the peer equivocated on, and whom it handed each version to. */
+export interface Equivocation {
+  readonly store: StoreName
+  /** Hex tree key of the register. */
+  readonly key: string
+  /** Hex record hashes of version A and version B, both signed by the peer. */
+  readonly versions: readonly [string, string]
+  /** Peer ids that fetched each version from it (its own count of what it answered). */
+  readonly handedTo: readonly [readonly string[], readonly string[]]
 }
 
 export interface ByzantineNode {
@@ -109,8 +135,10 @@ export interface ByzantineNode {
   readonly libp2p: Libp2p
   /** Tree keys of the records honest nodes must refuse. */
   readonly forged: readonly { store: StoreName; key: string }[]
-  /** Switches to the second version of equivocated and replayed records. */
+  /** Switches to the older record of the replayed register. */
   switchPhase(): void
+  /** The registers it equivocated on, with whom it handed each version to so far. */
+  equivocations(): Equivocation[]
   /** Dials `address` (an honest node). */
   dial(address: string): Promise<void>
   /** Runs the frame-level attacks against every connected peer. */
@@ -147,15 +175,26 @@ function assertion(
 }
 
 export interface ForgedRecords {
-  /** What the peer serves before and after `switchPhase`. */
+  /** What the peer serves every peer before and after `switchPhase`. */
   readonly phases: readonly [readonly ServedRecord[], readonly ServedRecord[]]
+  /**
+   * Version A and version B of the equivocated register (empty without that behaviour): the same
+   * key, run and time, different bytes, each served to its own set of peers beside the phase's records.
+   */
+  readonly versions: readonly [readonly ServedRecord[], readonly ServedRecord[]]
   /** The subset honest nodes must refuse. */
   readonly forged: readonly ServedRecord[]
 }
 
+/** What the peer serves a peer of `audience` (0: version A, 1: version B) in `phase`. */
+export function servedTo(records: ForgedRecords, phase: 0 | 1, audience: 0 | 1): ServedRecord[] {
+  return [...records.phases[phase], ...records.versions[audience]]
+}
+
 /**
  * The records a Byzantine peer with `signer` serves; phase 1 differs from phase 0 only in the
- * equivocated and replayed registers. Pure apart from the clock, so tests can feed them to a store.
+ * replayed register, version B from version A only in the equivocated one. Pure apart from the
+ * clock, so tests can feed them to a store.
  */
 export function forgeRecords(
   options: Pick<ByzantineOptions, 'networkId' | 'behaviours' | 'victims' | 'coordinates' | 'rng'>,
@@ -167,6 +206,8 @@ export function forgeRecords(
   const common: ServedRecord[] = []
   const phase0: ServedRecord[] = []
   const phase1: ServedRecord[] = []
+  const versionA: ServedRecord[] = []
+  const versionB: ServedRecord[] = []
   const wants = (b: ByzantineBehaviour): boolean => options.behaviours.includes(b)
   const bySupersession = (bytes: Uint8Array): ServedRecord => ({
     store: 'supersessions',
@@ -207,8 +248,8 @@ export function forgeRecords(
     })
   }
   if (wants('equivocation')) {
-    phase0.push(assertion(signer, networkId, HOUR_COORDINATE, 5n, 'version-a', now))
-    phase1.push(assertion(signer, networkId, HOUR_COORDINATE, 5n, 'version-b', now))
+    versionA.push(assertion(signer, networkId, HOUR_COORDINATE, 5n, 'version-a', now))
+    versionB.push(assertion(signer, networkId, HOUR_COORDINATE, 5n, 'version-b', now))
   }
   if (wants('replay')) {
     // Phase 1 offers an older record of a register phase 0 already advanced.
@@ -220,58 +261,140 @@ export function forgeRecords(
       [...forged, ...common, ...phase0],
       [...forged, ...common, ...phase1],
     ],
+    versions: [versionA, versionB],
     forged,
   }
+}
+
+interface LyingState extends SyncedState {
+  /** Replaces what each audience is served (0: version A, 1: version B), in one transaction. */
+  serve(audiences: readonly [readonly ServedRecord[], readonly ServedRecord[]]): void
+  /** Runs `act` as a conversation with `peer`: trees and records are that peer's audience's. */
+  as<T>(peer: string, act: () => T): T
+  equivocations(): Equivocation[]
 }
 
 function lyingState(
   env: RootDatabase,
   networkId: string,
   publicKey: Uint8Array,
-): SyncedState & { serve(records: readonly ServedRecord[]): void } {
+  versions: ForgedRecords['versions'],
+  versionBPeers: ReadonlySet<string>,
+): LyingState {
   const stores: StoreName[] = ['revocations', 'supersessions', 'assertions']
   // Mirrors crdt's tree layout: reconciliation refuses a peer whose trees are keyed differently,
   // and assertion register keys are hashes exactly when crdt makes them 32 bytes long.
   const probe = assertionKey(new Uint8Array(32), { volume: 'v', destination: 'd', origin: 'o' })
-  const trees = Object.fromEntries(
-    stores.map((s) => [
-      s,
-      openMerkleTree(env, {
-        name: `byzantine-${s}`,
-        keysAreHashes: s !== 'assertions' || probe.length === 32,
-      }),
-    ]),
-  ) as Record<StoreName, MerkleTree>
-  const served = new Map<string, Uint8Array>()
+  const treesFor = (prefix: string) =>
+    Object.fromEntries(
+      stores.map((s) => [
+        s,
+        openMerkleTree(env, {
+          name: `${prefix}-${s}`,
+          keysAreHashes: s !== 'assertions' || probe.length === 32,
+        }),
+      ]),
+    ) as Record<StoreName, MerkleTree>
+  // One set of trees per audience: each peer reconciles against the version meant for it.
+  const trees = [treesFor('byzantine'), treesFor('byzantine-b')] as const
+  const served = [new Map<string, Uint8Array>(), new Map<string, Uint8Array>()] as const
+  const conversation = new AsyncLocalStorage<string>()
+  const audience = (): 0 | 1 => {
+    const peer = conversation.getStore()
+    return peer !== undefined && versionBPeers.has(peer) ? 1 : 0
+  }
+  const equivocated = new Map<string, { store: StoreName; key: string; hashes: [string, string] }>()
+  versions[0].forEach((a, i) => {
+    const b = versions[1][i]!
+    equivocated.set(`${a.store}/${toHex(a.key)}`, {
+      store: a.store,
+      key: toHex(a.key),
+      hashes: [toHex(recordHash(a.bytes)), toHex(recordHash(b.bytes))],
+    })
+  })
+  const handedTo = new Map<string, [Set<string>, Set<string>]>()
   const listeners = new Set<(store: StoreName) => void>()
   return {
     networkId,
     publicKey,
-    tree: (store) => trees[store],
-    getRecords: (store, keys) => keys.map((key) => served.get(`${store}/${toHex(key)}`)),
+    tree: (store) => trees[audience()][store],
+    getRecords(store, keys) {
+      const side = audience()
+      const peer = conversation.getStore()
+      return keys.map((key) => {
+        const id = `${store}/${toHex(key)}`
+        if (peer !== undefined && equivocated.has(id)) {
+          const sets = handedTo.get(id) ?? [new Set<string>(), new Set<string>()]
+          sets[side].add(peer)
+          handedTo.set(id, sets)
+        }
+        return served[side].get(id)
+      })
+    },
     // It takes nothing from honest peers: every offer is answered as already held.
     apply: async (_store, records) => records.map(() => ({ status: 'duplicate' as const })),
     onChange(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    serve(records) {
+    serve(audiences) {
       env.transactionSync(() => {
-        for (const store of stores) {
-          const removed = [...trees[store].leaves()].map((leaf) => ({ key: leaf.key, valueHash: null }))
-          trees[store].update(removed)
-          trees[store].update(
-            records
-              .filter((r) => r.store === store)
-              .map((r) => ({ key: r.key, valueHash: recordHash(r.bytes) })),
-          )
+        for (const side of [0, 1] as const) {
+          for (const store of stores) {
+            const tree = trees[side][store]
+            tree.update([...tree.leaves()].map((leaf) => ({ key: leaf.key, valueHash: null })))
+            tree.update(
+              audiences[side]
+                .filter((r) => r.store === store)
+                .map((r) => ({ key: r.key, valueHash: recordHash(r.bytes) })),
+            )
+          }
         }
       })
-      served.clear()
-      for (const r of records) served.set(`${r.store}/${toHex(r.key)}`, r.bytes)
+      for (const side of [0, 1] as const) {
+        served[side].clear()
+        for (const r of audiences[side]) served[side].set(`${r.store}/${toHex(r.key)}`, r.bytes)
+      }
       for (const store of stores) for (const listener of listeners) listener(store)
     },
+    as: (peer, act) => conversation.run(peer, act),
+    equivocations: () =>
+      [...equivocated].map(([id, e]) => {
+        const sets = handedTo.get(id)
+        return {
+          store: e.store,
+          key: e.key,
+          versions: e.hashes,
+          handedTo: [[...(sets?.[0] ?? [])].sort(), [...(sets?.[1] ?? [])].sort()],
+        }
+      }),
   }
+}
+
+/**
+ * Runs every sync conversation of `libp2p` inside `state.as(remote peer)`: the inbound reconcile
+ * and fetch handlers the service registered, and the sessions it starts itself. The service is
+ * the real one; only what it reads from the state depends on whom it talks to.
+ */
+async function aimConversations(libp2p: Libp2p<{ provsync: ProvsyncService }>, state: LyingState) {
+  const registrar = (
+    libp2p as unknown as {
+      components: {
+        registrar: { getHandler(p: string): { handler: StreamHandler; options: Record<string, unknown> } }
+      }
+    }
+  ).components.registrar
+  for (const protocol of [RECONCILE_PROTOCOL, FETCH_PROTOCOL]) {
+    const { handler, options } = registrar.getHandler(protocol)
+    await libp2p.handle(
+      protocol,
+      (stream, connection) => state.as(connection.remotePeer.toString(), () => handler(stream, connection)),
+      { ...options, force: true },
+    )
+  }
+  const service = libp2p.services.provsync
+  const syncWith = service.syncWith.bind(service)
+  service.syncWith = (peer, options) => state.as(peer.toString(), () => syncWith(peer, options))
 }
 
 /** A varint length prefix, as provsync frames use. */
@@ -281,9 +404,15 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
   const signer = signerFromSeed(seed)
   await mkdir(options.dataDir, { recursive: true })
   const env = open({ path: options.dataDir, maxDbs: 16, keyEncoding: 'binary' })
-  const state = lyingState(env, options.networkId, signer.publicKey)
-  const { phases, forged } = forgeRecords(options, signer)
-  state.serve(phases[0]!)
+  const records = forgeRecords(options, signer)
+  const state = lyingState(
+    env,
+    options.networkId,
+    signer.publicKey,
+    records.versions,
+    new Set(options.versionBPeers ?? []),
+  )
+  state.serve([servedTo(records, 0, 0), servedTo(records, 0, 1)])
   const libp2p = await createLibp2p({
     privateKey,
     addresses: { listen: [options.listen] },
@@ -301,6 +430,7 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
       }),
     },
   })
+  await aimConversations(libp2p, state)
   const behaviours = new Set(options.behaviours)
 
   async function frameAttack(peer: PeerId, payload: Uint8Array): Promise<void> {
@@ -324,8 +454,9 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
     peerId: libp2p.peerId,
     publicKey: signer.publicKey,
     libp2p,
-    forged: forged.map((r) => ({ store: r.store, key: toHex(r.key) })),
-    switchPhase: () => state.serve(phases[1]!),
+    forged: records.forged.map((r) => ({ store: r.store, key: toHex(r.key) })),
+    switchPhase: () => state.serve([servedTo(records, 1, 0), servedTo(records, 1, 1)]),
+    equivocations: () => state.equivocations(),
     async dial(address) {
       await libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(5_000) })
     },

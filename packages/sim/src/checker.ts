@@ -75,6 +75,22 @@ export interface ByzantineExpectation {
   readonly behaviours: readonly { readonly name: string; readonly reasons: readonly string[] }[]
 }
 
+/** What the harness saw of one register a Byzantine peer equivocated on. */
+export interface EquivocationEvidence {
+  /** The Byzantine peer's name and peer id: both versions are signed by its key. */
+  readonly name: string
+  readonly peer: string
+  readonly store: StoreName
+  /** Hex tree key of the register. */
+  readonly key: string
+  /** Hex hashes of the versions it signed for that register. */
+  readonly versions: readonly string[]
+  /** Versions honest nodes pulled straight from the Byzantine peer (node name, hash). */
+  readonly received: readonly { readonly node: string; readonly version: string }[]
+  /** The version each honest node holds at the end; undefined when it holds none. */
+  readonly held: readonly { readonly node: string; readonly version: string | undefined }[]
+}
+
 export interface CheckInput {
   readonly seed: string
   /** Honest nodes at quiescence. */
@@ -88,6 +104,8 @@ export interface CheckInput {
   readonly refusals?: readonly Refusal[]
   /** Reasons an honest peer never causes; blaming an honest peer for one is a violation. */
   readonly forgeryReasons?: readonly string[]
+  /** Registers Byzantine peers equivocated on. */
+  readonly equivocations?: readonly EquivocationEvidence[]
 }
 
 export type InvariantName =
@@ -99,6 +117,7 @@ export type InvariantName =
   | 'ledger-complete'
   | 'byzantine-excluded'
   | 'byzantine-attributed'
+  | 'equivocation-resolved'
 
 export const INVARIANTS: readonly InvariantName[] = [
   'same-roots',
@@ -109,6 +128,7 @@ export const INVARIANTS: readonly InvariantName[] = [
   'ledger-complete',
   'byzantine-excluded',
   'byzantine-attributed',
+  'equivocation-resolved',
 ]
 
 export interface Violation {
@@ -347,6 +367,41 @@ export function checkByzantine(
   return violations
 }
 
+/**
+ * A register a Byzantine peer equivocated on must end as one version on every honest node, and
+ * a version that peer signed: the register merge picks the same winner whatever each node was
+ * served first.
+ */
+export function checkEquivocations(evidence: readonly EquivocationEvidence[]): Violation[] {
+  return evidence.flatMap((e) => {
+    const register = `${e.name} equivocated on ${e.store} ${short(e.key)}`
+    const groups = groupBy([...e.held], (h) => h.version ?? 'nothing')
+    if (groups.size > 1) {
+      const described = [...groups]
+        .map(([version, nodes]) => `{${nodes.map((n) => n.node).join(',')}}=${short(version)}`)
+        .join(' ')
+      return [
+        {
+          invariant: 'equivocation-resolved' as const,
+          nodes: e.held.map((h) => h.node),
+          detail: `${register}: honest nodes hold ${groups.size} versions ${described}`,
+        },
+      ]
+    }
+    const version = e.held[0]?.version
+    if (version !== undefined && !e.versions.includes(version)) {
+      return [
+        {
+          invariant: 'equivocation-resolved' as const,
+          nodes: e.held.map((h) => h.node),
+          detail: `${register}: honest nodes hold ${short(version)}, which ${e.name} never signed`,
+        },
+      ]
+    }
+    return []
+  })
+}
+
 /** Runs every invariant the input has data for. */
 export function checkInvariants(input: CheckInput): CheckResult {
   const checked: InvariantName[] = ['same-roots', 'same-durability-view', 'no-revoked-provenance']
@@ -377,6 +432,10 @@ export function checkInvariants(input: CheckInput): CheckResult {
         input.forgeryReasons ?? DEFAULT_FORGERY_REASONS,
       ),
     )
+  }
+  if (input.equivocations !== undefined && input.equivocations.length > 0) {
+    checked.push('equivocation-resolved')
+    violations.push(...checkEquivocations(input.equivocations))
   }
   return { ok: violations.length === 0, seed: input.seed, checked, violations }
 }

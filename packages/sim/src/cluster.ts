@@ -7,7 +7,15 @@ import { join } from 'node:path'
 import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeSupersession, RecordRefusedError, recordHash, type Signer, toHex } from '@provsync/crdt'
+import {
+  type ApplyOutcome,
+  encodeSupersession,
+  RecordRefusedError,
+  recordHash,
+  type Signer,
+  type StoreName,
+  toHex,
+} from '@provsync/crdt'
 import { createNode, IDENTITY_FILE, type ProvsyncNode, type ProvsyncNodeOptions } from '@provsync/sync'
 import type { Acknowledgement, Refusal } from './checker.js'
 import { enforcePartition, gateNode, type LinkTable, type MemoryNetwork } from './links.js'
@@ -51,6 +59,20 @@ export interface ClusterOptions {
   readonly sync?: ProvsyncNodeOptions['sync']
   /** Refusals and offences honest nodes report, by the peer they blame. */
   readonly onRefusal: (refusal: Refusal) => void
+  /** Every record a node's sync layer handed to its store, with where it came from and what became of it. */
+  readonly onReceived?: (received: Received) => void
+}
+
+/** One record a node pulled from a peer, as its store saw it. */
+export interface Received {
+  readonly node: string
+  /** Hex key of the peer it came from. */
+  readonly from: string
+  readonly store: StoreName
+  /** Hex tree key and hex record hash; refused records have no tree key. */
+  readonly key: string | undefined
+  readonly hash: string
+  readonly status: ApplyOutcome['status']
 }
 
 export interface Cluster {
@@ -149,6 +171,26 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     })
     const self = node.peerId.toString()
     gateNode(node.libp2p, self, options.table)
+    const onReceived = options.onReceived
+    if (onReceived !== undefined) {
+      // The service calls the state it was given, so watching its apply sees every pulled record.
+      const apply = node.state.apply.bind(node.state)
+      node.state.apply = async (store, records, applyOptions) => {
+        const outcomes = await apply(store, records, applyOptions)
+        const from = toHex(applyOptions.from)
+        outcomes.forEach((outcome, i) => {
+          onReceived({
+            node: entry.name,
+            from,
+            store,
+            key: outcome.key === undefined ? undefined : toHex(outcome.key),
+            hash: toHex(recordHash(records[i]!)),
+            status: outcome.status,
+          })
+        })
+        return outcomes
+      }
+    }
     if (options.transport === 'tcp') {
       const port = node
         .multiaddrs()[0]

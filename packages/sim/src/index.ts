@@ -10,9 +10,11 @@ export {
   type ByzantineOptions,
   CAUGHT_BY,
   DEFAULT_BYZANTINE_BEHAVIOURS,
+  type Equivocation,
   type ForgedRecords,
   forgeRecords,
   type ServedRecord,
+  servedTo,
   startByzantine,
 } from './byzantine.js'
 export {
@@ -22,6 +24,7 @@ export {
   type CheckResult,
   checkAcknowledged,
   checkByzantine,
+  checkEquivocations,
   checkHistoryPrefix,
   checkInvariants,
   checkLedgers,
@@ -29,6 +32,7 @@ export {
   checkSameRoots,
   checkSameView,
   DEFAULT_FORGERY_REASONS,
+  type EquivocationEvidence,
   formatCheck,
   type HistorySnapshot,
   INVARIANTS,
@@ -48,6 +52,7 @@ export {
   type ClusterNode,
   createCluster,
   DEFAULT_SIM_SYNC,
+  type Received,
   seedIdentity,
   type Transport,
 } from './cluster.js'
@@ -76,10 +81,14 @@ export {
 export {
   createMemoryNetwork,
   enforcePartition,
+  GIVE_UP_MS,
   gateNode,
+  INITIAL_RTO_MS,
+  type LinkCounters,
+  LinkResetError,
   type LinkTable,
+  MAX_RETRANSMISSIONS,
   type MemoryNetwork,
-  RETRANSMIT_MS,
 } from './links.js'
 export {
   createNamespaces,
@@ -101,6 +110,8 @@ export {
 export {
   type AppliedEvent,
   describeFault,
+  type EquivocationReport,
+  type LinkReport,
   type NodeTraffic,
   renderChart,
   reportJson,

@@ -2,21 +2,65 @@
  * Link faults for nodes in one process. Partitions go through each node's libp2p connection
  * gater (dials and inbound connections between unreachable nodes are denied, live connections
  * closed), which works on any transport. Loss and delay wrap the memory transport's connections,
- * which live in a process-wide table inside @libp2p/memory: every connection a listener accepts
- * has its sends delayed by the link's delay, and a lost chunk is delivered after a retransmission
- * timeout, as TCP would (the transport is reliable, so dropping bytes would corrupt the stream
- * rather than model a lossy link).
+ * which live in a process-wide table inside @libp2p/memory. The memory transport is a reliable
+ * byte stream, so loss is modelled the way a reliable transport shows it to its user: a lost
+ * chunk is retransmitted after a timeout that doubles with each loss of that chunk, later chunks
+ * wait behind it (the stream stays in order), and a chunk lost too often resets the connection,
+ * as TCP gives up. Dropping bytes instead would corrupt the stream, not model a lossy link.
  */
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import { SimError } from './errors.js'
 import type { LinkFault } from './faults.js'
 import type { Rng } from './prng.js'
 
-/** The retransmission timeout a lost chunk waits before delivery (Linux's minimum RTO). */
-export const RETRANSMIT_MS = 200
+/** The first retransmission timeout of a lost chunk: Linux's minimum RTO. */
+export const INITIAL_RTO_MS = 200
+
+/**
+ * Retransmissions of one chunk before the connection is reset. Linux retries for minutes
+ * (tcp_retries2 = 15); a simulation of seconds gives up after a few seconds instead, so a dead
+ * link shows up as a reset within one run while 30 % loss still resets rarely (0.3^5 per chunk).
+ */
+export const MAX_RETRANSMISSIONS = 4
+
+/**
+ * How long after its first transmission a chunk that is never delivered resets its connection:
+ * the RTO doubles after every loss, and the last retransmission gets its own timeout too
+ * (200 + 400 + 800 + 1600 + 3200 ms = 6.2 s).
+ */
+export const GIVE_UP_MS = INITIAL_RTO_MS * (2 ** (MAX_RETRANSMISSIONS + 1) - 1)
+
+/** A connection reset because one chunk was lost on every transmission. */
+export class LinkResetError extends SimError {
+  override name = 'LinkResetError'
+  constructor(
+    /** Peer ids of the sending and the receiving side. */
+    readonly from: string,
+    readonly to: string,
+    readonly lossPct: number,
+  ) {
+    super(
+      `link ${from} -> ${to}: a chunk was lost on its first transmission and ${MAX_RETRANSMISSIONS} retransmissions at ${lossPct}% loss; connection reset after ${GIVE_UP_MS} ms`,
+    )
+  }
+}
+
+/** What loss did to one link (both directions, every connection), for the run report. */
+export interface LinkCounters {
+  /** The two ends, peer ids in sorted order. */
+  readonly peers: readonly [string, string]
+  /** Chunks handed to the link. */
+  chunks: number
+  /** Transmissions lost, retransmissions included. */
+  lost: number
+  retransmitted: number
+  /** Connections reset because a chunk was lost on every transmission. */
+  resets: number
+}
 
 /** Answers who may talk to whom; keyed by peer id strings. */
 export interface LinkTable {
@@ -29,11 +73,18 @@ interface Sendable {
   sendData(data: { byteLength: number }): { sentBytes: number; canSendMore: boolean }
   sendClose(options?: unknown): Promise<void>
   abort(err: Error): void
+  addEventListener(type: 'close', listener: () => void): void
+}
+
+/** What a node's libp2p passes its transports; only the parts the harness reads. */
+interface NodeComponents {
+  peerId: PeerId
+  connectionManager?: { getConnections(): Connection[] }
 }
 
 interface MemoryListener {
   init: { onConnection(maConn: Sendable): void }
-  components: { peerId: PeerId }
+  components: NodeComponents
   dial(peer: PeerId, log: unknown, signal: AbortSignal): Promise<Sendable>
 }
 
@@ -79,8 +130,12 @@ export interface MemoryNetwork {
   /** Bytes delivered to each peer id over shaped connections, all protocols included. */
   bytesReceived(peerId: string): number
   totalBytesReceived(): number
+  /** Links that carried chunks, with what loss did to them. */
+  linkCounters(): LinkCounters[]
   close(): void
 }
+
+type Chunk = { readonly data: Parameters<Sendable['sendData']>[0]; arrived: boolean }
 
 export async function createMemoryNetwork(
   prefix: string,
@@ -92,59 +147,150 @@ export async function createMemoryNetwork(
   const count = (peer: string, bytes: number): void => {
     received.set(peer, (received.get(peer) ?? 0) + bytes)
   }
+  const links = new Map<string, LinkCounters>()
+  const countersOf = (a: string, b: string): LinkCounters => {
+    const peers: [string, string] = a < b ? [a, b] : [b, a]
+    const key = peers.join(' ')
+    let counters = links.get(key)
+    if (counters === undefined) {
+      counters = { peers, chunks: 0, lost: 0, retransmitted: 0, resets: 0 }
+      links.set(key, counters)
+    }
+    return counters
+  }
+  // Each direction of each connection draws its losses from its own stream, so one connection's
+  // fate does not depend on how the others' chunks interleave with it.
+  const connections = new Map<string, number>()
+  const rngOf = (local: string, remote: string): Rng => {
+    const label = `${local}>${remote}`
+    const n = connections.get(label) ?? 0
+    connections.set(label, n + 1)
+    return rng.fork(`${label}#${n}`)
+  }
 
-  function wrap(conn: Sendable, local: string, remote: string): void {
+  const nodes = new Map<string, NodeComponents>()
+  /**
+   * Aborts the libp2p connection built over `maConn` with `err`. libp2p's stream muxer closes its
+   * streams cleanly when only the raw connection aborts, so a reader would see a bare EOF;
+   * aborting the connection itself hands every stream the reset error.
+   */
+  const abortConnection = (peer: string, maConn: Sendable | undefined, err: Error): void => {
+    try {
+      const connections = nodes.get(peer)?.connectionManager?.getConnections() ?? []
+      for (const c of connections) {
+        if ((c as unknown as { maConn?: unknown }).maConn === maConn) c.abort(err)
+      }
+    } catch {
+      // a node that is stopping has no connection manager left; the raw abort below still lands
+    }
+    maConn?.abort(err)
+  }
+
+  /** Shapes what `conn` sends from `local` to `remote`; `peer` is the remote end of the same connection. */
+  function wrap(conn: Sendable, local: string, remote: string, peer: () => Sendable | undefined): void {
     const sendData = conn.sendData.bind(conn)
     const sendClose = conn.sendClose.bind(conn)
-    let lastDelivery = 0
-    let inFlight = 0
-    let drained: (() => void) | undefined
-    conn.sendData = (data) => {
-      const bytes = data.byteLength
-      const fault = table.fault(local, remote)
-      let delay = fault.delayMs
-      if (fault.lossPct > 0 && rng.chance(fault.lossPct / 100)) delay += RETRANSMIT_MS
-      if (delay === 0 && inFlight === 0) {
-        count(remote, bytes)
-        return sendData(data)
-      }
-      // Later chunks never overtake a delayed one: the stream stays in order.
-      const now = performance.now()
-      const at = Math.max(now + delay, lastDelivery)
-      lastDelivery = at
-      inFlight++
-      setTimeout(() => {
-        inFlight--
-        if (conn.status === 'open') {
-          count(remote, bytes)
-          sendData(data)
-        }
-        if (inFlight === 0) drained?.()
-      }, at - now)
-      return { sentBytes: bytes, canSendMore: true }
+    const counters = countersOf(local, remote)
+    const losses = rngOf(local, remote)
+    const queue: Chunk[] = []
+    const timers = new Set<ReturnType<typeof setTimeout>>()
+    const idle: (() => void)[] = []
+    let ended = false
+
+    const end = (): void => {
+      ended = true
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      queue.length = 0
+      for (const resolve of idle.splice(0)) resolve()
     }
+    conn.addEventListener('close', end)
+    const after = (ms: number, run: () => void): void => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        if (!ended) run()
+      }, ms)
+      timers.add(timer)
+    }
+    // In order: a chunk that arrived waits for every chunk sent before it.
+    const deliver = (): void => {
+      while (queue[0]?.arrived === true) {
+        const chunk = queue.shift()!
+        count(remote, chunk.data.byteLength)
+        sendData(chunk.data)
+      }
+      if (queue.length === 0) for (const resolve of idle.splice(0)) resolve()
+    }
+    const arrive = (chunk: Chunk): void => {
+      chunk.arrived = true
+      deliver()
+    }
+    // Each transmission meets the link as it is then, so a link that heals stops losing.
+    const transmit = (chunk: Chunk, retransmissions: number): void => {
+      const fault = table.fault(local, remote)
+      if (fault.lossPct > 0 && losses.chance(fault.lossPct / 100)) {
+        counters.lost++
+        const rto = INITIAL_RTO_MS * 2 ** retransmissions
+        if (retransmissions === MAX_RETRANSMISSIONS) {
+          after(rto, () => {
+            counters.resets++
+            end()
+            const err = new LinkResetError(local, remote, fault.lossPct)
+            abortConnection(local, conn, err)
+            abortConnection(remote, peer(), err)
+          })
+        } else {
+          after(rto, () => {
+            counters.retransmitted++
+            transmit(chunk, retransmissions + 1)
+          })
+        }
+      } else if (fault.delayMs > 0) after(fault.delayMs, () => arrive(chunk))
+      else arrive(chunk)
+    }
+
+    conn.sendData = (data) => {
+      counters.chunks++
+      if (queue.length === 0) {
+        const fault = table.fault(local, remote)
+        if (fault.lossPct === 0 && fault.delayMs === 0) {
+          count(remote, data.byteLength)
+          return sendData(data)
+        }
+      }
+      const chunk: Chunk = { data, arrived: false }
+      queue.push(chunk)
+      transmit(chunk, 0)
+      return { sentBytes: data.byteLength, canSendMore: true }
+    }
+    // A graceful close goes out after everything sent before it, as a FIN would.
     conn.sendClose = async (options) => {
-      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve))
+      if (queue.length > 0 && !ended) await new Promise<void>((resolve) => idle.push(resolve))
+      if (conn.status === 'aborted' || conn.status === 'reset') return
       return sendClose(options)
     }
   }
 
   function patch(listener: MemoryListener): void {
     const owner = listener.components.peerId.toString()
+    nodes.set(owner, listener.components)
     const dial = listener.dial
     listener.dial = async (dialer, log, signal) => {
       const remote = dialer.toString()
+      const ends: { inbound?: Sendable; outbound?: Sendable } = {}
       // The dial runs against a view of the listener whose onConnection wraps the inbound side.
       const view = Object.create(listener) as MemoryListener
       view.init = {
         ...listener.init,
         onConnection: (inbound) => {
-          wrap(inbound, owner, remote)
+          ends.inbound = inbound
+          wrap(inbound, owner, remote, () => ends.outbound)
           listener.init.onConnection(inbound)
         },
       }
       const outbound = await dial.call(view, dialer, log, signal)
-      wrap(outbound, remote, owner)
+      ends.outbound = outbound
+      wrap(outbound, remote, owner, () => ends.inbound)
       return outbound
     }
   }
@@ -155,6 +301,7 @@ export async function createMemoryNetwork(
     prefix,
     bytesReceived: (peerId) => received.get(peerId) ?? 0,
     totalBytesReceived: () => [...received.values()].reduce((a, b) => a + b, 0),
+    linkCounters: () => [...links.values()].map((c) => ({ ...c })),
     close: () => networks.delete(prefix),
   }
 }

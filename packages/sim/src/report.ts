@@ -32,6 +32,39 @@ export interface NodeTraffic {
   readonly rounds: number
 }
 
+/** What loss did to one link of the memory transport (both directions, every connection). */
+export interface LinkReport {
+  /** The two ends by node name (`n1-n2`). */
+  readonly link: string
+  readonly chunks: number
+  /** Transmissions lost, retransmissions included. */
+  readonly lost: number
+  readonly retransmitted: number
+  /** Connections reset because one chunk was lost on every transmission. */
+  readonly resets: number
+}
+
+/** One register a Byzantine peer served in two versions at once, and where each version went. */
+export interface EquivocationReport {
+  /** The Byzantine peer that signed both versions: the equivocation is its act. */
+  readonly byzantine: string
+  readonly peer: string
+  readonly store: string
+  readonly key: string
+  readonly versions: readonly {
+    readonly hash: string
+    /** Honest nodes it answered with this version (its own count). */
+    readonly handedTo: readonly string[]
+    /** Honest nodes whose store received this version straight from it. */
+    readonly receivedBy: readonly string[]
+  }[]
+  /**
+   * The version every honest node holds at the end; null when they hold none (once the peer's key
+   * is revoked its registers leave the stores, as in the CI run) or disagree (a violation).
+   */
+  readonly winner: string | null
+}
+
 export interface SimReport {
   readonly scenario: string
   readonly seed: string
@@ -71,6 +104,9 @@ export interface SimReport {
   readonly offences: Readonly<Record<string, number>>
   /** Refusals and offences honest nodes blamed on honest peers (timeouts under partitions, say). */
   readonly blamedHonest: Readonly<Record<string, number>>
+  /** Links where chunks were lost (memory transport), with retransmissions and resets. */
+  readonly links: readonly LinkReport[]
+  readonly equivocations: readonly EquivocationReport[]
   /** The plan as written (scheduled times). */
   readonly faults: readonly FaultEvent[]
   /** What was applied and when (a loaded machine applies events later than scheduled). */

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { type Coordinate, type Signer, signerFromSeed, toHex } from '@provsync/crdt'
+import { type Coordinate, fromHex, type Signer, signerFromSeed, toHex } from '@provsync/crdt'
 import type { ProvsyncNodeOptions } from '@provsync/sync'
 import {
   type ByzantineBehaviour,
@@ -21,10 +21,11 @@ import {
   type Acknowledgement,
   type CheckResult,
   checkInvariants,
+  type EquivocationEvidence,
   type HistorySnapshot,
   type Refusal,
 } from './checker.js'
-import { type Cluster, createCluster, type Transport } from './cluster.js'
+import { type Cluster, createCluster, type Received, type Transport } from './cluster.js'
 import { ScenarioConfigError } from './errors.js'
 import {
   applyFault,
@@ -45,6 +46,7 @@ import { createRng } from './prng.js'
 import {
   type AppliedEvent,
   describeFault,
+  type EquivocationReport,
   renderChart,
   reportJson,
   type Sample,
@@ -57,7 +59,7 @@ import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 export interface ByzantineScenario {
   readonly count?: number
   readonly behaviours?: readonly ByzantineBehaviour[]
-  /** When equivocated and replayed records switch to their second version (default 40 % of the run). */
+  /** When the replayed register falls back to its older record (default 40 % of the run). */
   readonly phaseAtMs?: number
   /** When the frame-level attacks run (default 25 %). */
   readonly attackAtMs?: number
@@ -190,6 +192,67 @@ function timeline(options: ScenarioOptions, plan: FaultPlan, ops: readonly Workl
   return items.sort((a, b) => a.atMs - b.atMs || rank[a.kind] - rank[b.kind])
 }
 
+/** What each honest node pulled from, and holds of, every register a Byzantine peer equivocated on. */
+function equivocationEvidence(
+  byzantine: readonly ByzantineNode[],
+  cluster: Cluster,
+  fromByzantine: readonly Received[],
+): EquivocationEvidence[] {
+  return byzantine.flatMap((b) => {
+    const signer = toHex(b.publicKey)
+    return b.equivocations().map((e) => {
+      const received = new Map<string, { node: string; version: string }>()
+      for (const r of fromByzantine) {
+        if (r.from === signer && r.store === e.store && r.key === e.key)
+          received.set(`${r.node}/${r.hash}`, { node: r.node, version: r.hash })
+      }
+      return {
+        name: b.name,
+        peer: b.peerId.toString(),
+        store: e.store,
+        key: e.key,
+        versions: e.versions,
+        received: [...received.values()],
+        held: cluster.nodes.map((n) => {
+          const valueHash = n.node?.state.tree(e.store).get(fromHex(e.key))
+          return { node: n.name, version: valueHash === undefined ? undefined : toHex(valueHash) }
+        }),
+      }
+    })
+  })
+}
+
+function equivocationReport(
+  evidence: readonly EquivocationEvidence[],
+  byzantine: readonly ByzantineNode[],
+  cluster: Cluster,
+): EquivocationReport[] {
+  const names = new Map(cluster.nodes.map((n) => [n.peerId.toString(), n.name]))
+  return evidence.map((e) => {
+    const handedTo = byzantine
+      .find((b) => b.name === e.name)!
+      .equivocations()
+      .find((q) => q.store === e.store && q.key === e.key)!.handedTo
+    const held = new Set(e.held.map((h) => h.version))
+    const [winner] = held
+    return {
+      byzantine: e.name,
+      peer: e.peer,
+      store: e.store,
+      key: e.key,
+      versions: e.versions.map((hash, i) => ({
+        hash,
+        handedTo: (handedTo[i] ?? []).map((p) => names.get(p) ?? p).sort(),
+        receivedBy: e.received
+          .filter((r) => r.version === hash)
+          .map((r) => r.node)
+          .sort(),
+      })),
+      winner: held.size === 1 && winner !== undefined ? winner : null,
+    }
+  })
+}
+
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const plan = validateScenario(options)
   const seed = String(options.seed)
@@ -234,6 +297,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ? await createMemoryNetwork(`/memory/${runId}-`, table, rng.fork('links'))
       : undefined
   const refusals: Refusal[] = []
+  // Records honest nodes pulled straight from a Byzantine peer: the evidence of whom it told what.
+  const byzantineKeys = new Set<string>()
+  const fromByzantine: Received[] = []
   const cluster: Cluster = await createCluster({
     runId,
     baseDir,
@@ -246,6 +312,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     rng: rng.fork('cluster'),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     onRefusal: (r) => refusals.push(r),
+    onReceived: (r) => {
+      if (byzantineKeys.has(r.from) && r.status !== 'refused') fromByzantine.push(r)
+    },
   })
   for (const n of cluster.nodes) indexOf.set(n.peerId.toString(), n.index)
   for (const f of plan) if (f.type === 'skew' && f.atMs <= 0) cluster.nodes[f.node]!.skewMs = f.offsetMs
@@ -335,6 +404,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     progress('starting')
     await cluster.startAll()
     const coordinates: Coordinate[] = ops.flatMap((op) => (op.type === 'verify' ? [op.coordinate] : []))
+    // A seeded half of the honest nodes is told version B of each equivocated register, the rest A.
+    const versionBPeers = rng
+      .fork('equivocation')
+      .shuffle(cluster.nodes.map((n) => n.peerId.toString()))
+      .slice(0, Math.floor(honest / 2))
     for (let j = 0; j < byzCount; j++) {
       const b = await startByzantine({
         name: `byz${j}`,
@@ -345,9 +419,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         behaviours,
         victims: cluster.nodes.map((n) => n.publicKey),
         coordinates: [...new Map(coordinates.map((c) => [c.origin, c])).values()],
+        versionBPeers,
         rng: rng.fork(`byzantine-${j}`),
       })
       byzantine.push(b)
+      byzantineKeys.add(toHex(b.publicKey))
       await Promise.allSettled(cluster.nodes.map((n) => b.dial(cluster.addressOf(n.index))))
     }
     started = performance.now()
@@ -442,8 +518,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const final = cluster.nodes.map((n) =>
       snapshotNode(n.node!.state, { name: n.name, peerId: n.peerId.toString(), atMs: now(), knownKeys }),
     )
+    const equivocations = equivocationEvidence(byzantine, cluster, fromByzantine)
     const check = checkInvariants({
       seed,
+      equivocations,
       final,
       earlier,
       acknowledged,
@@ -483,6 +561,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       samples,
       check,
       loopDelay: loopDelayMs,
+      equivocations: equivocationReport(equivocations, byzantine, cluster),
+      names: new Map(byzantine.map((b) => [b.peerId.toString(), b.name])),
     })
     const files: string[] = []
     if (options.reportDir !== undefined) {

@@ -5,7 +5,7 @@ import { STORES } from './checker.js'
 import type { Cluster, Transport } from './cluster.js'
 import type { FaultPlan } from './faults.js'
 import type { MemoryNetwork } from './links.js'
-import type { AppliedEvent, Sample, SimReport } from './report.js'
+import type { AppliedEvent, EquivocationReport, Sample, SimReport } from './report.js'
 
 export interface ReportInput {
   name: string
@@ -27,6 +27,9 @@ export interface ReportInput {
   samples: Sample[]
   check: CheckResult
   loopDelay: SimReport['eventLoopDelayMs']
+  equivocations?: readonly EquivocationReport[]
+  /** Names for peer ids that are not cluster nodes (the Byzantine peers). */
+  names?: ReadonlyMap<string, string>
 }
 
 export function buildReport(input: ReportInput): SimReport {
@@ -61,6 +64,21 @@ export function buildReport(input: ReportInput): SimReport {
     return out
   }
   const honestPeers = new Set(cluster.nodes.map((n) => n.peerId.toString()))
+  const names = new Map([
+    ...(input.names ?? []),
+    ...cluster.nodes.map((n) => [n.peerId.toString(), n.name] as const),
+  ])
+  const nameOf = (peer: string): string => names.get(peer) ?? peer
+  const links = (memory?.linkCounters() ?? [])
+    .filter((c) => c.lost > 0 || c.resets > 0)
+    .map((c) => ({
+      link: c.peers.map(nameOf).sort().join('-'),
+      chunks: c.chunks,
+      lost: c.lost,
+      retransmitted: c.retransmitted,
+      resets: c.resets,
+    }))
+    .sort((a, b) => a.link.localeCompare(b.link))
   // Sync's offence reasons, less 'wrong-network': a record refusal shares that word and the
   // tally cannot tell the two apart, so it counts as a refusal.
   const offenceReasons = new Set<string>(OFFENCE_REASONS.filter((r) => r !== 'wrong-network'))
@@ -102,6 +120,8 @@ export function buildReport(input: ReportInput): SimReport {
     refusals: tally((r) => !offenceReasons.has(r.reason)),
     offences: tally((r) => offenceReasons.has(r.reason)),
     blamedHonest: tally((r) => honestPeers.has(r.peer)),
+    links,
+    equivocations: input.equivocations ?? [],
     faults: input.plan,
     events: input.events,
     timeline: input.samples,

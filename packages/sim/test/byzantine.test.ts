@@ -1,8 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type NodeState, openNodeState, signerFromSeed, toHex } from '@provsync/crdt'
-import { BYZANTINE_BEHAVIOURS, CAUGHT_BY, createRng, forgeRecords, type ServedRecord } from '@provsync/sim'
+import { fromHex, type NodeState, openNodeState, recordHash, signerFromSeed, toHex } from '@provsync/crdt'
+import {
+  BYZANTINE_BEHAVIOURS,
+  CAUGHT_BY,
+  createRng,
+  forgeRecords,
+  formatCheck,
+  runScenario,
+  type ServedRecord,
+  servedTo,
+} from '@provsync/sim'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 const networkId = 'byzantine-test'
@@ -72,12 +82,83 @@ describe('forged records against a real store', () => {
     expect(state.view.get(coordinate)).toBeUndefined()
   })
 
-  test('equivocated and replayed registers keep their keys and change their bytes between phases', () => {
+  test('the replayed register keeps its key and changes its bytes between phases', () => {
     const keyed = (phase: readonly ServedRecord[]) =>
       new Map(phase.map((r) => [`${r.store}/${toHex(r.key)}`, toHex(r.bytes)]))
     const [before, after] = [keyed(records.phases[0]), keyed(records.phases[1])]
     expect([...before.keys()].sort()).toEqual([...after.keys()].sort())
     const changed = [...before].filter(([key, bytes]) => after.get(key) !== bytes)
-    expect(changed).toHaveLength(2)
+    expect(changed).toHaveLength(1)
   })
+
+  test('the two audiences get one register in two versions at once, and nothing else differs', () => {
+    const [a, b] = records.versions
+    expect(a).toHaveLength(1)
+    expect(b).toHaveLength(1)
+    expect(toHex(a[0]!.key)).toBe(toHex(b[0]!.key))
+    expect(toHex(a[0]!.bytes)).not.toBe(toHex(b[0]!.bytes))
+    const keyed = (served: readonly ServedRecord[]) => served.map((r) => `${toHex(r.key)}:${toHex(r.bytes)}`)
+    const onlyA = keyed(servedTo(records, 0, 0)).filter((r) => !keyed(servedTo(records, 0, 1)).includes(r))
+    expect(onlyA).toEqual(keyed(a))
+  })
+})
+
+describe('equivocation', () => {
+  const [[versionA], [versionB]] = records.versions as [ServedRecord[], ServedRecord[]]
+  const hashOf = (r: ServedRecord) => toHex(recordHash(r.bytes))
+
+  async function held(order: readonly (0 | 1)[]): Promise<string | undefined> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'provsync-equivocation-'))
+    const fresh = await openNodeState({ dataDir, networkId, trust: [operator.publicKey], verifyThreads: 0 })
+    try {
+      for (const side of order) {
+        const record = side === 0 ? versionA! : versionB!
+        await fresh.apply('assertions', [record.bytes], { from: byzantine.publicKey })
+      }
+      const valueHash = fresh.tree('assertions').get(versionA!.key)
+      return valueHash === undefined ? undefined : toHex(valueHash)
+    } finally {
+      await fresh.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+
+  test('the register merge picks one winner whatever order and duplication the versions arrive in', async () => {
+    const winner = await held([0, 1])
+    expect([hashOf(versionA!), hashOf(versionB!)]).toContain(winner)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<0 | 1>(0, 1), { minLength: 1, maxLength: 5 }),
+        async (order) => {
+          const both = order.includes(0) && order.includes(1)
+          const only = order[0] === 0 ? hashOf(versionA!) : hashOf(versionB!)
+          expect(await held(order)).toBe(both ? winner : only)
+        },
+      ),
+      { numRuns: 12 },
+    )
+  })
+
+  test('two honest peers are served different versions at once, and all honest nodes end on one', async () => {
+    const { report, check } = await runScenario({
+      seed: 'equivocation-1',
+      nodes: 4,
+      workload: { operations: 20, durationMs: 800 },
+      byzantine: { behaviours: ['equivocation'] },
+      convergeTimeoutMs: 20_000,
+    })
+    expect(check.ok, formatCheck(check)).toBe(true)
+    expect(check.checked).toContain('equivocation-resolved')
+    const [equivocation] = report.equivocations
+    expect(equivocation!.byzantine).toBe('byz0')
+    const [a, b] = equivocation!.versions
+    // The Byzantine peer answered each audience with its own version, and honest stores received both.
+    expect(a!.handedTo.length).toBeGreaterThan(0)
+    expect(b!.handedTo.length).toBeGreaterThan(0)
+    expect(a!.handedTo.filter((n) => b!.handedTo.includes(n))).toEqual([])
+    expect(a!.receivedBy.length).toBeGreaterThan(0)
+    expect(b!.receivedBy.length).toBeGreaterThan(0)
+    expect([a!.hash, b!.hash]).toContain(equivocation!.winner)
+    expect(fromHex(equivocation!.key)).toHaveLength(versionA!.key.length)
+  }, 60_000)
 })

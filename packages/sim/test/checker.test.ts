@@ -1,5 +1,6 @@
 import {
   type Acknowledgement,
+  checkEquivocations,
   checkInvariants,
   formatCheck,
   INVARIANTS,
@@ -74,6 +75,18 @@ describe('checkInvariants', () => {
             behaviours: [{ name: 'forged-signature', reasons: ['bad-signature'] }],
           },
           refusals: [{ node: 'n0', peer: 'byz', reason: 'bad-signature', count: 1 }],
+          // Both versions reached the cluster; every node ended on the same one.
+          equivocations: [
+            {
+              name: 'byz',
+              peer: 'byz',
+              store: 'assertions',
+              key: 'register',
+              versions: ['aaaa', 'bbbb'],
+              received: nodes.map((n, i) => ({ node: n.name, version: i % 2 === 0 ? 'aaaa' : 'bbbb' })),
+              held: nodes.map((n) => ({ node: n.name, version: 'bbbb' })),
+            },
+          ],
         })
         expect(result.violations).toEqual([])
         expect(result.checked).toEqual(expect.arrayContaining([...INVARIANTS]))
@@ -243,5 +256,51 @@ describe('checkInvariants', () => {
         },
       ),
     )
+  })
+})
+
+describe('equivocation-resolved', () => {
+  const versions = ['aaaa', 'bbbb']
+  const evidence = (held: readonly (string | undefined)[]) => ({
+    name: 'byz0',
+    peer: 'peer-byz0',
+    store: 'assertions' as const,
+    key: 'register',
+    versions,
+    received: [
+      { node: 'n0', version: 'aaaa' },
+      { node: 'n1', version: 'bbbb' },
+    ],
+    held: held.map((version, i) => ({ node: `n${i}`, version })),
+  })
+
+  test('holds exactly when every honest node ends on one version the Byzantine peer signed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom<string | undefined>('aaaa', 'bbbb', 'cccc', undefined), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (held) => {
+          const distinct = new Set(held)
+          const [only] = distinct
+          const resolved = distinct.size === 1 && (only === undefined || versions.includes(only))
+          const violations = checkEquivocations([evidence(held)])
+          expect(violations.length === 0).toBe(resolved)
+          for (const v of violations) {
+            expect(v.invariant).toBe('equivocation-resolved')
+            expect(v.detail).toContain('byz0 equivocated on assertions')
+          }
+        },
+      ),
+    )
+  })
+
+  test('is checked, and named, only when there is evidence of an equivocation', () => {
+    const input = { seed: 's', final: [] }
+    expect(checkInvariants(input).checked).not.toContain('equivocation-resolved')
+    const split = checkInvariants({ ...input, equivocations: [evidence(['aaaa', 'bbbb'])] })
+    expect(split.checked).toContain('equivocation-resolved')
+    expect(formatCheck(split)).toMatch(/equivocation-resolved \[n0, n1\]: .*\{n0\}=aaaa \{n1\}=bbbb/)
   })
 })

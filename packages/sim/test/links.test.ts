@@ -6,9 +6,14 @@ import {
   createMemoryNetwork,
   createRng,
   enforcePartition,
+  GIVE_UP_MS,
   gateNode,
+  INITIAL_RTO_MS,
   type LinkFault,
+  LinkResetError,
   type LinkTable,
+  MAX_RETRANSMISSIONS,
+  type MemoryNetwork,
 } from '@provsync/sim'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -21,9 +26,9 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((n) => n.stop()))
 })
 
-async function pair(table: LinkTable) {
+async function pair(table: LinkTable, seed = 'links') {
   const prefix = `/memory/links-test-${process.pid}-${prefixCount++}-`
-  const network = await createMemoryNetwork(prefix, table, createRng('links'))
+  const network = await createMemoryNetwork(prefix, table, createRng(seed))
   const make = async (name: string) => {
     const node = await createLibp2p({
       addresses: { listen: [`${prefix}${name}`] },
@@ -82,15 +87,104 @@ describe('memory network', () => {
     network.close()
   })
 
-  test('a lost chunk arrives after a retransmission timeout', async () => {
-    let fault: LinkFault = { lossPct: 0, delayMs: 0 }
-    const { a, address, network } = await pair({ reachable: () => true, fault: () => fault })
+  test('on a healthy link nothing is lost, retransmitted or reset', async () => {
+    const { a, address, network } = await pair(open)
     await roundTripMs(a, address)
-    // The stream is negotiated on a healthy link; only the echoed chunk (out and back) is lost.
-    const stream = await a.dialProtocol(address, ECHO)
-    fault = { lossPct: 100, delayMs: 0 }
-    expect(await echoMs(stream)).toBeGreaterThanOrEqual(400)
+    const [link] = network.linkCounters()
+    expect(link!.chunks).toBeGreaterThan(0)
+    expect(link).toMatchObject({ lost: 0, retransmitted: 0, resets: 0 })
     network.close()
+  })
+})
+
+/** Sends `chunks` numbered messages on an echo stream one at a time; resolves with what came back. */
+async function echoAll(stream: Awaited<ReturnType<Libp2p['dialProtocol']>>, chunks: number) {
+  const sent: number[] = []
+  const back: number[] = []
+  const reader = stream[Symbol.asyncIterator]()
+  for (let i = 0; i < chunks; i++) {
+    const message = Uint8Array.from({ length: 32 }, (_, k) => (i * 7 + k) % 256)
+    sent.push(...message)
+    stream.send(message)
+    while (back.length < sent.length) {
+      const { value, done } = await reader.next()
+      if (done === true) throw new Error('echo stream ended early')
+      back.push(...value.subarray())
+    }
+  }
+  await stream.close()
+  return { sent, back }
+}
+
+const totals = (network: MemoryNetwork) =>
+  network.linkCounters().reduce(
+    (sum, c) => ({
+      lost: sum.lost + c.lost,
+      retransmitted: sum.retransmitted + c.retransmitted,
+      resets: sum.resets + c.resets,
+    }),
+    { lost: 0, retransmitted: 0, resets: 0 },
+  )
+
+describe('message loss', () => {
+  test('30 % loss delivers every byte in order, later, through retransmissions', async () => {
+    let fault: LinkFault = { lossPct: 0, delayMs: 0 }
+    const { a, address, network } = await pair({ reachable: () => true, fault: () => fault }, 'loss-30')
+    const stream = await a.dialProtocol(address, ECHO)
+    const healthy = await echoAll(stream, 1)
+    expect(healthy.back).toEqual(healthy.sent)
+    fault = { lossPct: 30, delayMs: 0 }
+    const start = performance.now()
+    const { sent, back } = await echoAll(await a.dialProtocol(address, ECHO), 6)
+    const elapsed = performance.now() - start
+    expect(back).toEqual(sent)
+    const { lost, retransmitted, resets } = totals(network)
+    expect(lost).toBeGreaterThan(0)
+    // Every loss but those whose timer is still running was retransmitted.
+    expect(retransmitted).toBeGreaterThan(0)
+    expect(retransmitted).toBeLessThanOrEqual(lost)
+    expect(resets).toBe(0)
+    // Each loss holds the stream back by at least one RTO.
+    expect(elapsed).toBeGreaterThanOrEqual(INITIAL_RTO_MS)
+    expect(a.getConnections()).toHaveLength(1)
+    network.close()
+  })
+
+  test('100 % loss resets the connection with a LinkResetError once the retransmissions run out', async () => {
+    let fault: LinkFault = { lossPct: 0, delayMs: 0 }
+    const { a, b, address, network } = await pair({ reachable: () => true, fault: () => fault })
+    await a.dial(address)
+    const [connection] = a.getConnections(b.peerId)
+    const closed = new Promise<number>((resolve) =>
+      a.addEventListener('connection:close', () => resolve(performance.now())),
+    )
+    fault = { lossPct: 100, delayMs: 0 }
+    const start = performance.now()
+    // The protocol negotiation never gets through: the stream fails with the reset, not an EOF.
+    const dialed = a.dialProtocol(address, ECHO)
+    await expect(dialed).rejects.toThrow(LinkResetError)
+    const elapsed = (await closed) - start
+    expect(elapsed).toBeGreaterThanOrEqual(GIVE_UP_MS - 50)
+    expect(elapsed).toBeLessThan(GIVE_UP_MS + 1_500)
+    expect(connection!.status).not.toBe('open')
+    expect(a.getConnections(b.peerId)).toHaveLength(0)
+    const { lost, retransmitted, resets } = totals(network)
+    expect(resets).toBeGreaterThanOrEqual(1)
+    expect(lost).toBeGreaterThanOrEqual(MAX_RETRANSMISSIONS + 1)
+    expect(retransmitted).toBeGreaterThanOrEqual(MAX_RETRANSMISSIONS)
+    // Healed, the peers reconnect and talk again.
+    fault = { lossPct: 0, delayMs: 0 }
+    const again = await echoAll(await a.dialProtocol(address, ECHO), 2)
+    expect(again.back).toEqual(again.sent)
+    network.close()
+  }, 20_000)
+
+  test('the reset names the link, the loss and the bound', () => {
+    const error = new LinkResetError('peer-a', 'peer-b', 100)
+    expect(error.name).toBe('LinkResetError')
+    expect(error.message).toContain('peer-a -> peer-b')
+    expect(error.message).toContain(`${GIVE_UP_MS} ms`)
+    expect(GIVE_UP_MS).toBe(INITIAL_RTO_MS * (2 ** (MAX_RETRANSMISSIONS + 1) - 1))
   })
 })
 

@@ -44,6 +44,8 @@ function report(timeline: SimReport['timeline'], name = 'demo'): SimReport {
     refusals: {},
     offences: {},
     blamedHonest: {},
+    links: [],
+    equivocations: [],
     faults: [partition, { type: 'heal', atMs: 1_500 }],
     events: [
       { tMs: 520, type: 'partition', label: describeFault(partition), distinctRoots: 1 },

@@ -153,6 +153,7 @@ export async function pullRecords(
   const batches = packBySize(keys, ctx.limits.maxFrameBytes, ctx.limits.maxKeysPerRequest)
   let requested = 0
   let answered = 0
+  const applying: Promise<Settled<PullTally>>[] = []
   const fillPipeline = async (): Promise<void> => {
     while (requested < batches.length && requested - answered < ctx.limits.pipelineDepth) {
       await send(framed, { type: 'fetch', store, keys: batches[requested++]! }, ctx, options)
@@ -180,10 +181,29 @@ export async function pullRecords(
     )
     // Requests for the next group go out before this one is applied, so the transfer overlaps it.
     await fillPipeline()
-    addTally(tally, await applyGroup(ctx, store, records, asked))
+    // Up to two groups are being applied at once: one verifies while the other commits and
+    // flushes, and the next group arrives meanwhile. The store applies them in call order.
+    applying.push(settle(applyGroup(ctx, store, records, asked)))
+    if (applying.length > 1) addTally(tally, unwrap(await applying.shift()!))
   }
+  for (const group of applying.splice(0)) addTally(tally, unwrap(await group))
   await endConversation(framed, ctx, options)
   return tally
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
+
+/** Holds a rejection until it is awaited, so one failing group never leaves another unhandled. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  )
+}
+
+function unwrap<T>(settled: Settled<T>): T {
+  if (!settled.ok) throw settled.error
+  return settled.value
 }
 
 /** Applies one group of pulled records in one transaction and judges the outcomes. */
