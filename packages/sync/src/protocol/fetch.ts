@@ -154,6 +154,7 @@ export async function pullRecords(
   let requested = 0
   let answered = 0
   const applying: Promise<Settled<PullTally>>[] = []
+  const applyTimer = busyTimer()
   const fillPipeline = async (): Promise<void> => {
     while (requested < batches.length && requested - answered < ctx.limits.pipelineDepth) {
       await send(framed, { type: 'fetch', store, keys: batches[requested++]! }, ctx, options)
@@ -183,12 +184,29 @@ export async function pullRecords(
     await fillPipeline()
     // Up to two groups are being applied at once: one verifies while the other commits and
     // flushes, and the next group arrives meanwhile. The store applies them in call order.
-    applying.push(settle(applyGroup(ctx, store, records, asked)))
+    applying.push(settle(applyTimer.time(applyGroup(ctx, store, records, asked))))
     if (applying.length > 1) addTally(tally, unwrap(await applying.shift()!))
   }
   for (const group of applying.splice(0)) addTally(tally, unwrap(await group))
+  tally.applyMs = applyTimer.elapsedMs()
   await endConversation(framed, ctx, options)
   return tally
+}
+
+/** Wall time during which at least one of the timed promises was pending (overlaps count once). */
+function busyTimer() {
+  let pending = 0
+  let since = 0
+  let elapsed = 0
+  return {
+    time<T>(promise: Promise<T>): Promise<T> {
+      if (pending++ === 0) since = performance.now()
+      return promise.finally(() => {
+        if (--pending === 0) elapsed += performance.now() - since
+      })
+    },
+    elapsedMs: () => elapsed,
+  }
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
@@ -215,9 +233,7 @@ async function applyGroup(
 ): Promise<PullTally> {
   const tally = emptyTally()
   tally.pulled = records.length
-  const started = performance.now()
   const outcomes = await ctx.state.apply(store, records, { from: ctx.remote.key })
-  tally.applyMs = performance.now() - started
   const wanted = new Set(asked.map(toHex))
   let offending = 0
   for (const outcome of outcomes) {
