@@ -64,14 +64,18 @@ export function dbName(key: string): string {
  */
 export function openEnvironment(path: string, options: { noSync?: boolean } = {}): RootDatabase {
   mkdirSync(path, { recursive: true })
-  return open({
+  const settings = {
     path,
     noSubdir: false,
     maxDbs: 64,
     mapSize: 2 ** 36,
-    keyEncoding: 'binary',
+    keyEncoding: 'binary' as const,
     noSync: options.noSync === true,
-  })
+    // MDB_NORDAHEAD: reads of random tree keys fetch only their pages from a cold file, not the
+    // neighbours (see merkle's README, Memory). Not in lmdb-js's typings, hence the variable.
+    noReadAhead: true,
+  }
+  return open(settings)
 }
 
 export function openDatabases(env: RootDatabase): Databases {

@@ -71,25 +71,28 @@ export interface RecordChange {
 }
 
 /**
- * Merges path-sorted `changes[lo..hi)` into a uniform-key bucket's records without decoding it
- * into objects: the hot path of every batch, where one bucket takes a change or two.
+ * Merges path-sorted `changes[lo..hi)` into a uniform-key bucket's records (the first `n` bytes of
+ * `records`) without decoding it into objects, writing the result into `out` from offset `at`
+ * (room needed: `n + (hi - lo) * RECORD_BYTES`); returns the number of bytes written. The hot path of every batch,
+ * where one bucket takes a change or two: the caller reuses one output buffer for all of them.
  */
 export function mergeRecords(
   records: Uint8Array,
+  n: number,
   changes: readonly RecordChange[],
   lo: number,
   hi: number,
-): Uint8Array {
-  const n = records.length
-  const out = new Uint8Array(n + (hi - lo) * RECORD)
-  let o = 0
-  let at = 0
+  out: Uint8Array,
+  at = 0,
+): number {
+  let o = at
+  let from = 0
   for (let j = lo; j < hi; j++) {
     const change = changes[j]!
     const path = change.path
     // Paths are uniform, so their first four bytes nearly always decide the order.
     const head = ((path[0]! << 24) | (path[1]! << 16) | (path[2]! << 8) | path[3]!) >>> 0
-    let end = at
+    let end = from
     let same = false
     while (end < n) {
       const record =
@@ -104,16 +107,15 @@ export function mergeRecords(
       end += RECORD
     }
     // Copy the run of records before this change in one go.
-    out.set(records.subarray(at, end), o)
-    o += end - at
-    at = same ? end + RECORD : end
+    out.set(records.subarray(from, end), o)
+    o += end - from
+    from = same ? end + RECORD : end
     if (change.valueHash !== null) {
       out.set(path, o)
       out.set(change.valueHash, o + PATH_BYTES)
       o += RECORD
     }
   }
-  out.set(records.subarray(at, n), o)
-  o += n - at
-  return out.subarray(0, o)
+  out.set(records.subarray(from, n), o)
+  return o + n - from - at
 }

@@ -1,4 +1,4 @@
-import { type BucketHasher, bucketHasher, innerHash } from './hash.js'
+import { hashLeaves, innerHash } from './hash.js'
 import { type ChildEntry, type Children, emptyChildren, encodeNode, totalCount } from './node-codec.js'
 import { digitAt, fanoutAt, sharesPrefix } from './path.js'
 
@@ -6,8 +6,7 @@ import { digitAt, fanoutAt, sharesPrefix } from './path.js'
  * The shape of the tree is a function of the set alone, which is what makes it history
  * independent: a subtree below the root holding at most BUCKET_MAX leaves is a *bucket*, hashed
  * from its leaves in path order; anything larger (and the root, always) is an *inner node* over
- * its child subtrees. Buckets are never stored: they are hashed from a range scan of the
- * leaves, which LMDB keeps in path order anyway.
+ * its child subtrees. Each bucket is stored as one LMDB value (see bucket-codec.ts).
  */
 export const BUCKET_MAX = 32
 
@@ -16,15 +15,12 @@ export interface LeafRecord {
   valueHash: Uint8Array
 }
 
-export function hashBucket(leaves: Iterable<LeafRecord>): ChildEntry | undefined {
-  let h: BucketHasher | undefined
-  let count = 0
-  for (const leaf of leaves) {
-    h ??= bucketHasher()
-    h.add(leaf.path, leaf.valueHash)
-    count++
-  }
-  return h === undefined ? undefined : { hash: h.digest(), count }
+export function hashBucket(
+  leaves: readonly LeafRecord[],
+  from = 0,
+  to = leaves.length,
+): ChildEntry | undefined {
+  return to > from ? { hash: hashLeaves(leaves, from, to), count: to - from } : undefined
 }
 
 /** A sorted stream of leaves with look-ahead and push-back, so subtrees can be cut from it. */
@@ -110,7 +106,7 @@ export function bucketChildren(leaves: readonly LeafRecord[], depth: number): Ch
     const digit = digitAt(leaves[i]!.path, depth)
     let j = i + 1
     while (j < leaves.length && digitAt(leaves[j]!.path, depth) === digit) j++
-    children[digit] = hashBucket(leaves.slice(i, j))
+    children[digit] = hashBucket(leaves, i, j)
     i = j
   }
   return children

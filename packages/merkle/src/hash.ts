@@ -9,6 +9,9 @@ export const HASH_BYTES = 32
  */
 export const WIRE_HASH_BYTES = 16
 
+/** A leaf's path and value hash, as a bucket hash covers them (paths are 32 bytes, like hashes). */
+const PATH_AND_HASH = 2 * HASH_BYTES
+
 // Domain tags: the first input byte says what is hashed, so a leaf bucket, an inner node and a
 // key's path can never be read as one another (no second preimage across kinds).
 const TAG_BUCKET = 0x00
@@ -18,15 +21,30 @@ const TAG_PATH = 0x02
 // hash-wasm runs BLAKE3 compiled to WebAssembly: about 7x noble's pure-JS speed on 64-byte
 // inputs here (figures in the README). Loading it is async, so it happens once, at import; after
 // that every call is synchronous. Hashers are reused: JS is single-threaded and no call below
-// can re-enter another; buckets get their own, as they are fed leaf by leaf.
+// can re-enter another.
 const hasher = await createBLAKE3(HASH_BYTES * 8)
-const bucketState = await createBLAKE3(HASH_BYTES * 8)
-let bucketOpen = false
 const tagByte = [
   new Uint8Array([TAG_BUCKET]),
   new Uint8Array([TAG_INNER]),
   new Uint8Array([TAG_PATH]),
 ] as const
+
+/** Domain tags for {@link hashTagged}, whose input already starts with one. */
+export const BUCKET_HASH_TAG = TAG_BUCKET
+export const INNER_HASH_TAG = TAG_INNER
+
+/**
+ * BLAKE3 of bytes whose first byte is already the domain tag (BUCKET_HASH_TAG or INNER_HASH_TAG):
+ * the hot path encodes a rewritten node right after its tag in one buffer, so hashing it is a single
+ * call into the WASM module instead of one per part.
+ */
+export function hashTagged(tagged: Uint8Array): Uint8Array {
+  const tag = tagged[0]
+  if (tag !== TAG_BUCKET && tag !== TAG_INNER) throw new Error(`hashTagged: unknown domain tag ${tag}`)
+  hasher.init()
+  hasher.update(tagged)
+  return hasher.digest('binary')
+}
 
 /** Plain BLAKE3 of the concatenation of `parts` (no domain tag). */
 export function blake3(...parts: Uint8Array[]): Uint8Array {
@@ -51,36 +69,31 @@ export function innerHash(encodedNode: Uint8Array): Uint8Array {
   return hasher.digest('binary')
 }
 
+/** A leaf as a bucket hash covers it: both fields are fixed-size, so the concatenation is unambiguous. */
+export interface HashedLeaf {
+  path: Uint8Array
+  valueHash: Uint8Array
+}
+
+let leafScratch = new Uint8Array(1 + 64 * 64)
+
 /**
- * Incremental hash of a leaf bucket: the (path, value hash) pairs of every leaf under a small
- * subtree, in path order. Both fields are fixed-size, so the concatenation is unambiguous.
+ * Hash of the bucket holding `leaves[from..to)` (path order): the (path, value hash) pairs of
+ * every leaf under a small subtree. They are laid out after the tag in one reused buffer and hashed
+ * in a single call: one WASM call per leaf field cost more than the hashing itself.
  */
-export interface BucketHasher {
-  add(path: Uint8Array, valueHash: Uint8Array): void
-  digest(): Uint8Array
-}
-
-/** Hash of a bucket from its records already laid out as (path, value hash) pairs in path order. */
-export function bucketRecordsHash(records: Uint8Array): Uint8Array {
-  hasher.init()
-  hasher.update(tagByte[TAG_BUCKET])
-  hasher.update(records)
-  return hasher.digest('binary')
-}
-
-export function bucketHasher(): BucketHasher {
-  if (bucketOpen) throw new Error('bucketHasher: a bucket is already being hashed')
-  bucketOpen = true
-  bucketState.init()
-  bucketState.update(tagByte[TAG_BUCKET])
-  return {
-    add(path, valueHash) {
-      bucketState.update(path)
-      bucketState.update(valueHash)
-    },
-    digest() {
-      bucketOpen = false
-      return bucketState.digest('binary')
-    },
+export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.length): Uint8Array {
+  const size = 1 + (to - from) * PATH_AND_HASH
+  if (leafScratch.length < size) leafScratch = new Uint8Array(2 ** Math.ceil(Math.log2(size)))
+  leafScratch[0] = TAG_BUCKET
+  let o = 1
+  for (let i = from; i < to; i++) {
+    const leaf = leaves[i]!
+    leafScratch.set(leaf.path, o)
+    leafScratch.set(leaf.valueHash, o + HASH_BYTES)
+    o += PATH_AND_HASH
   }
+  hasher.init()
+  hasher.update(leafScratch.subarray(0, o))
+  return hasher.digest('binary')
 }

@@ -2,7 +2,15 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import { EMPTY_ROOT } from '@provsync/merkle'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { blake3, bucketHasher, bucketRecordsHash, innerHash, pathOfKey } from '../src/hash.js'
+import {
+  BUCKET_HASH_TAG,
+  blake3,
+  hashLeaves,
+  hashTagged,
+  INNER_HASH_TAG,
+  innerHash,
+  pathOfKey,
+} from '../src/hash.js'
 import { hex } from './helpers.js'
 
 // Official BLAKE3 test vectors (BLAKE3-team/BLAKE3, test_vectors/test_vectors.json, hash mode,
@@ -50,14 +58,36 @@ describe('BLAKE3 (hash-wasm) matches the official test vectors and @noble/hashes
 describe('domain separation', () => {
   test('leaf buckets, inner nodes and key paths hash under distinct one-byte tags', () => {
     const bytes = valueBytes(64)
-    const bucket = bucketHasher()
-    bucket.add(bytes.subarray(0, 32), bytes.subarray(32))
-    const asBucket = bucket.digest()
+    const asBucket = hashLeaves([{ path: bytes.subarray(0, 32), valueHash: bytes.subarray(32) }])
     expect(hex(asBucket)).toBe(hex(nobleBlake3(Uint8Array.of(0, ...bytes))))
-    expect(hex(bucketRecordsHash(bytes))).toBe(hex(asBucket))
+    expect(hex(hashTagged(Uint8Array.of(BUCKET_HASH_TAG, ...bytes)))).toBe(hex(asBucket))
     expect(hex(innerHash(bytes))).toBe(hex(nobleBlake3(Uint8Array.of(1, ...bytes))))
     expect(hex(pathOfKey(bytes))).toBe(hex(nobleBlake3(Uint8Array.of(2, ...bytes))))
     expect(new Set([hex(asBucket), hex(innerHash(bytes)), hex(pathOfKey(bytes))]).size).toBe(3)
+  })
+
+  test('a bucket hashed from its leaves and from its tagged stored records agree', () => {
+    const leaf = fc.record({
+      path: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      valueHash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    })
+    fc.assert(
+      fc.property(fc.array(leaf, { maxLength: 40 }), fc.nat(), fc.nat(), (leaves, x, y) => {
+        const from = leaves.length === 0 ? 0 : x % leaves.length
+        const to = from + (leaves.length === 0 ? 0 : y % (leaves.length - from + 1))
+        const records = Uint8Array.from(leaves.slice(from, to).flatMap((l) => [...l.path, ...l.valueHash]))
+        const expected = hex(nobleBlake3(Uint8Array.of(0, ...records)))
+        expect(hex(hashLeaves(leaves, from, to))).toBe(expected)
+        expect(hex(hashTagged(Uint8Array.of(BUCKET_HASH_TAG, ...records)))).toBe(expected)
+        expect(hex(hashTagged(Uint8Array.of(INNER_HASH_TAG, ...records)))).toBe(hex(innerHash(records)))
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('tagged hashing refuses bytes without a node tag, so no input escapes domain separation', () => {
+    expect(() => hashTagged(Uint8Array.of(2, 1, 2, 3))).toThrow(/domain tag/)
+    expect(() => hashTagged(new Uint8Array(0))).toThrow(/domain tag/)
   })
 
   test('the empty root is the inner-node hash of an empty 32-child mask', () => {

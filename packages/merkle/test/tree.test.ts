@@ -270,6 +270,45 @@ describe('verify', () => {
   })
 })
 
+describe('a batch over a corrupt inner node', () => {
+  // Each way a stored inner node can be damaged, applied to a depth-1 node of a 3,000-leaf tree (about 94 leaves under each).
+  const damage: Array<[string, (node: Buffer) => Buffer]> = [
+    ['truncated', (node) => node.subarray(0, node.length - 1)],
+    ['with a trailing byte', (node) => Buffer.concat([node, Buffer.from([1])])],
+    ['with a zero count', (node) => Buffer.concat([node.subarray(0, node.length - 1), Buffer.from([0])])],
+    [
+      'with a count that never ends',
+      (node) => Buffer.concat([node.subarray(0, node.length - 1), Buffer.alloc(9, 0x80)]),
+    ],
+    ['emptied', () => Buffer.alloc(0)],
+  ]
+  test.each(
+    damage,
+  )('fails with TreeCorruptError when the node is %s, and the aborted batch leaves it as it was', (_, harm) => {
+    const name = uniqueName()
+    const tree = openMerkleTree(temp.env, { name, keysAreHashes: true })
+    applyInTxn(
+      tree,
+      Array.from({ length: 3000 }, (_, i) => ({ key: hashOf(`k${i}`), valueHash: hashOf(`${i}`) })),
+    )
+    const raw = temp.env.openDB<Uint8Array, Buffer>({
+      name: `merkle/${name}`,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    })
+    const nodeKey = [
+      ...raw.getKeys({ start: Buffer.from([0x4e, 1]), end: Buffer.from([0x4e, 2]), limit: 1 }),
+    ][0]!
+    const damaged = harm(Buffer.from(raw.get(nodeKey)!))
+    raw.putSync(nodeKey, damaged)
+    const key = hashOf('under the damaged node')
+    key[0] = nodeKey[2]! | (key[0]! & 0x07) // same first 5 bits: the change descends through it
+    expect(() => applyInTxn(tree, [{ key, valueHash: hashOf('x') }])).toThrow(TreeCorruptError)
+    expect(hex(raw.get(nodeKey)!)).toBe(hex(damaged))
+    expect(tree.verify().ok).toBe(false)
+  })
+})
+
 describe('input validation', () => {
   const tree = () => fresh()
   test.each([

@@ -2,14 +2,14 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ConnectionGater, PeerId } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { memory } from '@libp2p/memory'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { type NodeState, type OpenNodeStateOptions, openNodeState } from '@provsync/crdt'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
 import { type MetricsServer, serveMetrics } from './metrics.js'
@@ -35,6 +35,30 @@ export interface ProvsyncNodeOptions {
   store?: Partial<Omit<OpenNodeStateOptions, 'dataDir' | 'networkId' | 'trust' | 'seed'>>
   /** How often disconnected bootstrap peers are redialled (default 5 s). */
   bootstrapRetryMs?: number
+  /**
+   * libp2p options laid over the node's defaults: `connectionManager`, `transports`,
+   * `connectionMonitor` and so on. A `connectionGater` here is asked after the node's own, which
+   * refuses the peers the service has blocked. `services` and the identity stay the node's.
+   */
+  libp2p?: Omit<Libp2pOptions, 'services' | 'privateKey'>
+}
+
+const DENY_METHODS = ['denyDialPeer', 'denyOutboundConnection', 'denyInboundEncryptedConnection'] as const
+type Deny = (peer: PeerId, ...rest: unknown[]) => boolean | Promise<boolean>
+
+/** The caller's gater, with the node's own refusals asked first on the methods the node uses. */
+function bothGaters(own: ConnectionGater, extra: ConnectionGater | undefined): ConnectionGater {
+  if (extra === undefined) return own
+  const gater: ConnectionGater = { ...extra }
+  for (const method of DENY_METHODS) {
+    const first = own[method] as Deny
+    const second = extra[method] as Deny | undefined
+    ;(gater as Record<string, Deny>)[method] =
+      second === undefined
+        ? first
+        : async (peer, ...rest) => (await first(peer, ...rest)) || (await second.call(extra, peer, ...rest))
+  }
+  return gater
 }
 
 export type ProvsyncServices = {
@@ -75,23 +99,29 @@ export async function createNode(options: ProvsyncNodeOptions): Promise<Provsync
   let libp2p: Libp2p<ProvsyncServices>
   try {
     libp2p = await createLibp2p({
+      ...options.libp2p,
       privateKey,
-      addresses: { listen },
-      transports: listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [
+      addresses: { ...options.libp2p?.addresses, listen: options.libp2p?.addresses?.listen ?? listen },
+      transports:
+        options.libp2p?.transports ??
+        (listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()]),
+      connectionEncrypters: options.libp2p?.connectionEncrypters ?? [noise()],
+      streamMuxers: options.libp2p?.streamMuxers ?? [
         yamux({
           maxInboundStreams: 256,
           maxOutboundStreams: 256,
           streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 },
         }),
       ],
-      connectionGater: {
-        denyInboundEncryptedConnection: (peer) => service?.isBlocked(peer) ?? false,
-        denyOutboundConnection: (peer) => service?.isBlocked(peer) ?? false,
-        denyDialPeer: (peer) => service?.isBlocked(peer) ?? false,
-      },
-      peerDiscovery: options.mdns === true ? [mdns()] : [],
+      connectionGater: bothGaters(
+        {
+          denyInboundEncryptedConnection: (peer) => service?.isBlocked(peer) ?? false,
+          denyOutboundConnection: (peer) => service?.isBlocked(peer) ?? false,
+          denyDialPeer: (peer) => service?.isBlocked(peer) ?? false,
+        },
+        options.libp2p?.connectionGater,
+      ),
+      peerDiscovery: [...(options.mdns === true ? [mdns()] : []), ...(options.libp2p?.peerDiscovery ?? [])],
       ...(options.metricsPort !== undefined
         ? { metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }) }
         : {}),
