@@ -45,8 +45,28 @@ export class ByteWriter {
 
   bytes(data: Uint8Array, length = data.length): void {
     this.reserve(length)
-    this.buf.set(length === data.length ? data : data.subarray(0, length), this.pos)
+    if (length === data.length) this.buf.set(data, this.pos)
+    else {
+      // A hash cut to its wire length: a view per hash was a large share of a session's garbage.
+      const buf = this.buf
+      for (let i = 0, o = this.pos; i < length; i++, o++) buf[o] = data[i]!
+    }
     this.pos += length
+  }
+
+  /** Appends everything `other` holds (no intermediate copy, unlike `bytes(other.finish())`). */
+  append(other: ByteWriter): void {
+    this.bytes(other.written())
+  }
+
+  /** Empties the writer and keeps its buffer, for the next message. */
+  reset(): void {
+    this.pos = 0
+  }
+
+  /** A view of the bytes written so far; valid until the next write. */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
   }
 
   /** Drops everything written after the first `length` bytes (undo of a partly written item). */

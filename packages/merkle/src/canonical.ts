@@ -1,4 +1,4 @@
-import { hashLeaves, innerHash } from './hash.js'
+import { HASH_BYTES, hashLeaves, hashRecords, innerHash } from './hash.js'
 import { type ChildEntry, type Children, emptyChildren, encodeNode, totalCount } from './node-codec.js'
 import { digitAt, fanoutAt, sharesPrefix } from './path.js'
 
@@ -107,6 +107,27 @@ export function bucketChildren(leaves: readonly LeafRecord[], depth: number): Ch
     let j = i + 1
     while (j < leaves.length && digitAt(leaves[j]!.path, depth) === digit) j++
     children[digit] = hashBucket(leaves, i, j)
+    i = j
+  }
+  return children
+}
+
+const RECORD = 2 * HASH_BYTES
+
+/**
+ * {@link bucketChildren} straight from a uniform-key bucket's stored records (path ‖ value hash,
+ * in path order): a session lists the children of thousands of buckets, and decoding each into
+ * leaf objects and views first was most of what it allocated.
+ */
+export function recordChildren(records: Uint8Array, depth: number): Children {
+  const children = emptyChildren(fanoutAt(depth))
+  const end = records.length
+  let i = 0
+  while (i < end) {
+    const digit = digitAt(records, depth, i)
+    let j = i + RECORD
+    while (j < end && digitAt(records, depth, j) === digit) j += RECORD
+    children[digit] = { hash: hashRecords(records, i, j), count: (j - i) / RECORD }
     i = j
   }
   return children

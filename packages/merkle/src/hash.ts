@@ -76,6 +76,18 @@ export interface HashedLeaf {
 }
 
 let leafScratch = new Uint8Array(1 + 64 * 64)
+/** Views of `leafScratch` by length: a bucket of k leaves is always 1 + 64k bytes. */
+let leafViews: Uint8Array[] = []
+function leafInput(size: number): Uint8Array {
+  let view = leafViews[size]
+  if (view === undefined) leafViews[size] = view = leafScratch.subarray(0, size)
+  return view
+}
+function reserveLeafScratch(size: number): void {
+  if (leafScratch.length >= size) return
+  leafScratch = new Uint8Array(2 ** Math.ceil(Math.log2(size)))
+  leafViews = []
+}
 
 /**
  * Hash of the bucket holding `leaves[from..to)` (path order): the (path, value hash) pairs of
@@ -84,7 +96,7 @@ let leafScratch = new Uint8Array(1 + 64 * 64)
  */
 export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.length): Uint8Array {
   const size = 1 + (to - from) * PATH_AND_HASH
-  if (leafScratch.length < size) leafScratch = new Uint8Array(2 ** Math.ceil(Math.log2(size)))
+  reserveLeafScratch(size)
   leafScratch[0] = TAG_BUCKET
   let o = 1
   for (let i = from; i < to; i++) {
@@ -94,6 +106,21 @@ export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.
     o += PATH_AND_HASH
   }
   hasher.init()
-  hasher.update(leafScratch.subarray(0, o))
+  hasher.update(leafInput(o))
+  return hasher.digest('binary')
+}
+
+/**
+ * Hash of the bucket whose (path, value hash) records are `records[from..to)` (byte offsets), as
+ * stored for uniform keys: the same bytes {@link hashLeaves} lays out, without a leaf object or a
+ * view per record.
+ */
+export function hashRecords(records: Uint8Array, from: number, to: number): Uint8Array {
+  const size = 1 + to - from
+  reserveLeafScratch(size)
+  leafScratch[0] = TAG_BUCKET
+  for (let i = from, o = 1; i < to; i++, o++) leafScratch[o] = records[i]!
+  hasher.init()
+  hasher.update(leafInput(size))
   return hasher.digest('binary')
 }

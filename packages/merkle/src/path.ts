@@ -31,24 +31,24 @@ export const MAX_FANOUT = 32
 const BUCKET_TAG = 0x42 // 'B'
 const NODE_TAG = 0x4e // 'N'
 
-/** The child digit of `path` below the node at `depth`. */
-export function digitAt(path: Uint8Array, depth: number): number {
+/** The child digit of the path at `path[at]` below the node at `depth`. */
+export function digitAt(path: Uint8Array, depth: number, at = 0): number {
   const start = PREFIX_BITS[depth]!
   const n = digitBits(depth)
-  const i = start >>> 3
-  const word = (path[i]! << 8) | (path[i + 1] ?? 0)
+  const i = at + (start >>> 3)
+  const word = (path[i]! << 8) | (i + 1 < at + PATH_BYTES ? path[i + 1]! : 0)
   return (word >>> (16 - (start & 7) - n)) & ((1 << n) - 1)
 }
 
-/** True when `a` and `b` are under the same node at `depth`. */
-export function sharesPrefix(a: Uint8Array, b: Uint8Array, depth: number): boolean {
+/** True when `a` (the path at `a[at]`) and `b` are under the same node at `depth`. */
+export function sharesPrefix(a: Uint8Array, b: Uint8Array, depth: number, at = 0): boolean {
   const bits = PREFIX_BITS[depth]!
   const whole = bits >>> 3
-  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false
+  for (let i = 0; i < whole; i++) if (a[at + i] !== b[i]) return false
   const rest = bits & 7
   if (rest === 0) return true
   const mask = (0xff << (8 - rest)) & 0xff
-  return (a[whole]! & mask) === (b[whole]! & mask)
+  return (a[at + whole]! & mask) === (b[whole]! & mask)
 }
 
 /** Writes the first `prefixBits(depth)` bits of `path` at `out[at]`, the rest of the last byte zeroed. */

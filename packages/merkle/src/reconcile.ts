@@ -14,6 +14,7 @@ import {
 } from './errors.js'
 import {
   createSession,
+  FRAME_HEADROOM,
   MIN_FRAME_BYTES,
   MIN_MESSAGE_BYTES,
   type ReconcileResult,
@@ -150,9 +151,17 @@ class Channel {
     this.session.close()
   }
 
-  queue(message: Uint8Array): void {
+  /** Queues a message built with FRAME_HEADROOM spare bytes in front. */
+  queue(built: Uint8Array): void {
     const payload = this.session.frameBytes - 1
-    for (let at = 0; at < message.length || at === 0; at += payload) {
+    const message = built.subarray(FRAME_HEADROOM)
+    if (message.length <= payload) {
+      // One frame: the flag goes into the spare byte, and the message is sent as it was built.
+      built[FRAME_HEADROOM - 1] = LAST
+      this.outbox.push(built.subarray(FRAME_HEADROOM - 1))
+      return
+    }
+    for (let at = 0; at < message.length; at += payload) {
       const end = Math.min(message.length, at + payload)
       const frame = new Uint8Array(1 + end - at)
       frame[0] = end < message.length ? MORE : LAST

@@ -70,7 +70,14 @@ const FLAG_KEYS_ARE_HASHES = 1
 export const MIN_MESSAGE_BYTES = 256 * 1024
 export const MIN_FRAME_BYTES = 4 * 1024
 
+/**
+ * Bytes `build()` leaves free in front of a message: the channel writes the frame flag there, so a
+ * message that fits one frame is sent as it is, not copied into a frame.
+ */
+export const FRAME_HEADROOM = 1
+
 export interface Session {
+  /** This side's next message, after FRAME_HEADROOM spare bytes. */
   build(): Uint8Array
   absorb(message: Uint8Array): void
   /** Initiator: nothing is left to ask or to answer. */
@@ -87,6 +94,12 @@ export interface Session {
 export interface SessionLimits {
   maxMessageBytes: number
   maxFrameBytes: number
+}
+
+/** True when the first WIRE_HASH_BYTES of `hash` equal `wire[at..at + WIRE_HASH_BYTES)`. */
+function wireHashEquals(hash: Uint8Array, wire: Uint8Array, at: number): boolean {
+  for (let i = 0; i < WIRE_HASH_BYTES; i++) if (hash[i] !== wire[at + i]) return false
+  return true
 }
 
 export function createSession(tree: MerkleTree, role: Role, limits: SessionLimits): Session {
@@ -204,8 +217,16 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     }
   }
 
+  // Parts of a message are written apart (their counts go first) and reused from message to message:
+  // a fresh writer per part grew by doubling, and each was copied again when joined.
+  const answers = new ByteWriter(256)
+  const descriptions = new ByteWriter(1024)
+  const keys = new ByteWriter(1024)
+
   function build(): Uint8Array {
     const w = new ByteWriter(1024)
+    w.bytes(new Uint8Array(FRAME_HEADROOM))
+    const size = () => w.length - FRAME_HEADROOM
     if (!sentHello) {
       sentHello = true
       if (initiator) {
@@ -217,9 +238,9 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       w.varint(frameBytes)
     }
     // Answers first: the peer must read them before the descriptions they release.
-    const answers = new ByteWriter(256)
+    answers.reset()
     let answered = 0
-    while (owed.length > 0 && w.length + answers.length + itemReserve() < budget) {
+    while (owed.length > 0 && size() + answers.length + itemReserve() < budget) {
       const answer = owed.shift()!
       writeOwed(answers, answer)
       answered++
@@ -235,27 +256,28 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       } else if (answer.kind === 'expand') toDescribe.push(answer.pos)
     }
     w.varint(answered)
-    w.bytes(answers.finish())
-    const descriptions = new ByteWriter(1024)
+    w.append(answers)
+    descriptions.reset()
     let described = 0
-    while (toDescribe.length > 0 && w.length + descriptions.length + itemReserve() < budget) {
+    while (toDescribe.length > 0 && size() + descriptions.length + itemReserve() < budget) {
       describe(descriptions, toDescribe.shift()!)
       described++
     }
     w.varint(described)
-    w.bytes(descriptions.finish())
-    if (!initiator) writeEnumeration(w)
-    return w.finish()
+    w.append(descriptions)
+    if (!initiator) writeEnumeration(w, size)
+    // The message goes out at once (the channel cuts frames from it): no exact-size copy.
+    return w.written()
   }
 
   function itemReserve(): number {
     return 16 + 2 * LEAF_LIST_MAX * (maxKeyBytes(keysAreHashes) + WIRE_HASH_BYTES)
   }
 
-  function writeEnumeration(w: ByteWriter): void {
-    const keys = new ByteWriter(1024)
+  function writeEnumeration(w: ByteWriter, size: () => number): void {
+    keys.reset()
     let n = 0
-    const room = () => w.length + keys.length + maxKeyBytes(keysAreHashes) + 16 < budget
+    const room = () => size() + keys.length + maxKeyBytes(keysAreHashes) + 16 < budget
     while (enumeration.length > 0 && room()) {
       const head = enumeration[0]!
       let exhausted = true
@@ -273,7 +295,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       enumAfter = undefined
     }
     w.varint(n)
-    w.bytes(keys.finish())
+    w.append(keys)
     w.u8(enumeration.length === 0 ? 1 : 0)
   }
 
@@ -392,12 +414,13 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       const children = myChildren(pos)
       const mine = bitmapOf(children)
       let diff = 0
-      let h = 0
+      let at = 0
       for (let i = 0; i < children.length; i++) {
         if (!has(description.bitmap, i)) continue
-        const theirs = description.hashes[h++]!
         const child = children[i]
-        if (child !== undefined && !equalBytes(child.hash, theirs, WIRE_HASH_BYTES)) diff = or(diff, bit(i))
+        if (child !== undefined && !wireHashEquals(child.hash, description.hashes, at))
+          diff = or(diff, bit(i))
+        at += WIRE_HASH_BYTES
       }
       if (!isRoot && mine === description.bitmap && diff === 0) {
         throw new InconsistentPeerError('peer describes as different a node whose children all match')

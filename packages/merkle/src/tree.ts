@@ -1,6 +1,6 @@
 import type { Database, RootDatabase, Transaction } from 'lmdb'
 import { decodeBucket, encodeBucket, mergeRecords, RECORD_BYTES, type StoredLeaf } from './bucket-codec.js'
-import { ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
+import { ByteReader, ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
 import {
   BUCKET_MAX,
   bucketChildren,
@@ -8,9 +8,18 @@ import {
   hashBucket,
   LeafCursor,
   type NodeSink,
+  recordChildren,
 } from './canonical.js'
 import { MerkleInputError, SnapshotStateError, TreeCorruptError } from './errors.js'
-import { BUCKET_HASH_TAG, HASH_BYTES, hashTagged, INNER_HASH_TAG, innerHash, pathOfKey } from './hash.js'
+import {
+  BUCKET_HASH_TAG,
+  HASH_BYTES,
+  hashRecords,
+  hashTagged,
+  INNER_HASH_TAG,
+  innerHash,
+  pathOfKey,
+} from './hash.js'
 import {
   type Children,
   createNodeLayout,
@@ -128,7 +137,27 @@ export interface TreeSnapshot extends TreeReader {
   readonly released: boolean
 }
 
-type NodeCache = Map<string, Children>
+/**
+ * A snapshot's inner nodes down to depth CACHED_DEPTH, cached as a trie that mirrors the tree:
+ * `locate` walks it by digit, so a hit costs no LMDB key, no string and no decode. There are at
+ * most 1 + 32 + 512 such nodes whatever the size of the tree. Deeper, only the node last read at
+ * each depth is kept: a session visits a level in path order, so the siblings it reads one after
+ * another share it. Caching every node a session read held ~5,000 decoded nodes at N = 1M,
+ * d = 10,000, and their survival made V8 grow its young generation to the maximum.
+ */
+const CACHED_DEPTH = 2
+interface CachedInner {
+  readonly children: Children
+  readonly below: Array<CachedInner | undefined>
+}
+interface RecentInner {
+  readonly path: Uint8Array
+  readonly children: Children
+}
+interface NodeCache {
+  root?: CachedInner
+  recent: Array<RecentInner | undefined>
+}
 
 /** Where reads go: the live tree (or the caller's write transaction), or one read snapshot. */
 interface ReadScope {
@@ -167,7 +196,8 @@ interface Change {
 /** Where a position lies: at an inner node, inside a bucket (possibly shallower), or nowhere. */
 type Located =
   | { kind: 'inner'; children: Children }
-  | { kind: 'bucket'; depth: number; leaves: TreeLeaf[] }
+  /** `value`: the bucket's stored bytes, its leaf count checked; decoded by {@link leavesUnder}. */
+  | { kind: 'bucket'; depth: number; path: Uint8Array; value: Uint8Array }
   | undefined
 
 const EMPTY_BYTES = new Uint8Array(0)
@@ -256,24 +286,24 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   function readInner(path: Uint8Array, depth: number, scope: ReadScope = {}): Children | undefined {
     scope.check?.()
-    const { cache } = scope
-    const key = nodeKey(path, depth)
-    const cacheKey = cache === undefined ? '' : String.fromCharCode(...key)
-    const cached = cache?.get(cacheKey)
-    if (cached !== undefined) return cached
-    const value = getAt(key, scope)
+    const value = getAt(nodeKey(path, depth), scope)
     if (value === undefined) return undefined
     try {
       // A plain view: slicing lmdb's Buffer would make a Buffer per child hash.
-      const children = decodeNode(
-        new Uint8Array(value.buffer, value.byteOffset, value.length),
-        fanoutAt(depth),
-      )
-      cache?.set(cacheKey, children)
-      return children
+      return decodeNode(new Uint8Array(value.buffer, value.byteOffset, value.length), fanoutAt(depth))
     } catch (error) {
       throw new TreeCorruptError(`node ${where(path, depth)}`, String(error))
     }
+  }
+
+  function readRoot(scope: ReadScope = {}): Children | undefined {
+    const { cache } = scope
+    if (cache === undefined) return readInner(ROOT_PATH, 0, scope)
+    scope.check?.()
+    if (cache.root !== undefined) return cache.root.children
+    const children = readInner(ROOT_PATH, 0, scope)
+    if (children !== undefined) cache.root = { children, below: [] }
+    return children
   }
 
   function decodeStoredBucket(value: Uint8Array, label: () => string): StoredLeaf[] {
@@ -293,25 +323,89 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   /** Walks down from the root along `path` to depth `depth`, or to the bucket that covers it. */
   function locate(path: Uint8Array, depth: number, scope: ReadScope = {}): Located {
-    let children = readInner(ROOT_PATH, 0, scope)
+    let children = readRoot(scope)
     if (children === undefined) return undefined
+    let cached = scope.cache?.root
     for (let d = 0; ; d++) {
       if (d === depth) return { kind: 'inner', children }
-      const child = children[digitAt(path, d)]
+      const digit = digitAt(path, d)
+      const child = children[digit]
       if (child === undefined) return undefined
       if (child.count <= BUCKET_MAX) {
-        const leaves = readBucket(path, d + 1, scope)
-        if (leaves.length !== child.count) {
+        const value = readBucketValue(path, d + 1, scope)
+        const count = storedLeafCount(value)
+        if (count !== child.count) {
           throw new TreeCorruptError(
             `bucket ${where(path, d + 1)}`,
-            `${leaves.length} leaves, parent says ${child.count}`,
+            `${count} leaves, parent says ${child.count}`,
           )
         }
-        return { kind: 'bucket', depth: d + 1, leaves }
+        return { kind: 'bucket', depth: d + 1, path, value }
+      }
+      const cache = scope.cache
+      const hit = cached?.below[digit]
+      if (hit !== undefined) {
+        children = hit.children
+        cached = hit
+        continue
+      }
+      const recent = cache?.recent[d + 1]
+      if (recent !== undefined && sharesPrefix(path, recent.path, d + 1)) {
+        children = recent.children
+        continue
       }
       children = readInner(path, d + 1, scope)
       if (children === undefined) throw new TreeCorruptError(`node ${where(path, d + 1)}`, 'missing')
+      if (cache === undefined) continue
+      if (d + 1 <= CACHED_DEPTH) cached = cached!.below[digit] = { children, below: [] }
+      else cache.recent[d + 1] = { path: path.slice(), children }
     }
+  }
+
+  function readBucketValue(path: Uint8Array, depth: number, scope: ReadScope): Uint8Array {
+    scope.check?.()
+    const value = getAt(bucketKey(path, depth), scope)
+    if (value === undefined) throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing')
+    return value
+  }
+
+  /** The leaf count a stored bucket declares (uniform keys: its length, which must be whole records). */
+  function storedLeafCount(value: Uint8Array): number {
+    if (keysAreHashes) return value.length % RECORD_BYTES === 0 ? value.length / RECORD_BYTES : -1
+    try {
+      return new ByteReader(value).varint(value.length)
+    } catch {
+      return -1
+    }
+  }
+
+  /**
+   * Uniform keys: the stored records of the leaves of a located bucket that lie under (`path`,
+   * `depth`), a contiguous run since records are in path order. A run shorter than the bucket is
+   * copied out, so what a session keeps of it does not pin the whole bucket.
+   */
+  function recordsUnder(located: { value: Uint8Array }, path: Uint8Array, depth: number): Uint8Array {
+    const { value } = located
+    let from = 0
+    while (from < value.length && !sharesPrefix(value, path, depth, from)) from += RECORD_BYTES
+    let to = from
+    while (to < value.length && sharesPrefix(value, path, depth, to)) to += RECORD_BYTES
+    return from === 0 && to === value.length ? value : value.slice(from, to)
+  }
+
+  /** The leaves of a located bucket that lie under (`path`, `depth`), in path order. */
+  function leavesUnder(
+    located: { depth: number; path: Uint8Array; value: Uint8Array },
+    path: Uint8Array,
+    depth: number,
+  ): StoredLeaf[] {
+    const label = () => `bucket ${where(located.path, located.depth)}`
+    if (keysAreHashes) {
+      const records = recordsUnder(located, path, depth)
+      return records.length === 0 ? [] : decodeStoredBucket(records, label)
+    }
+    const leaves = decodeStoredBucket(located.value, label)
+    return depth <= located.depth ? leaves : leaves.filter((leaf) => sharesPrefix(leaf.path, path, depth))
   }
 
   const sink: NodeSink<StoredLeaf> = {
@@ -482,7 +576,11 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const located = locate(path, depth, scope)
     if (located === undefined) return undefined
     if (located.kind === 'inner') return new InnerNode(located.children)
-    const leaves = located.leaves.filter((leaf) => sharesPrefix(leaf.path, path, depth))
+    if (keysAreHashes) {
+      const records = recordsUnder(located, path, depth)
+      return records.length === 0 ? undefined : new BucketNode(undefined, records)
+    }
+    const leaves = leavesUnder(located, path, depth)
     return leaves.length === 0 ? undefined : new BucketNode(leaves)
   }
 
@@ -503,13 +601,13 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       if (inWriteTransaction(env)) apply()
       else env.transactionSync(apply)
     },
-    root: () => rootHash(readInner(ROOT_PATH, 0)),
-    count: () => rootCount(readInner(ROOT_PATH, 0)),
+    root: () => rootHash(readRoot()),
+    count: () => rootCount(readRoot()),
     get(key) {
       const path = pathOf(key)
       const located = locate(path, MAX_DEPTH)
       if (located?.kind !== 'bucket') return undefined
-      const leaf = located.leaves.find((l) => equalBytes(l.path, path))
+      const leaf = leavesUnder(located, path, MAX_DEPTH).find((l) => equalBytes(l.path, path))
       return leaf === undefined ? undefined : new Uint8Array(leaf.valueHash)
     },
     *leaves(range = {}) {
@@ -539,7 +637,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const transaction = db.useReadTransaction()
     let released = false
     const scope: ReadScope = {
-      cache: new Map(),
+      cache: { recent: [] },
       at: { transaction },
       check() {
         if (released) throw new SnapshotStateError(`tree ${name}: the snapshot was released`)
@@ -549,15 +647,18 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       node: (position) => node(position, scope),
       children,
       leavesAt: (position, after) => leavesAt(position, after, scope),
-      root: () => rootHash(readInner(ROOT_PATH, 0, scope)),
-      count: () => rootCount(readInner(ROOT_PATH, 0, scope)),
+      root: () => rootHash(readRoot(scope)),
+      count: () => rootCount(readRoot(scope)),
       get released() {
         return released
       },
       release() {
         if (released) return
         released = true
-        scope.cache?.clear()
+        if (scope.cache !== undefined) {
+          scope.cache.root = undefined
+          scope.cache.recent = []
+        }
         try {
           transaction.done()
         } catch {
@@ -568,7 +669,11 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
 
   function children(treeNode: TreeNode, depth: number): Children {
-    return treeNode.kind === 'inner' ? treeNode.children : bucketChildren(treeNode.leaves, depth)
+    if (treeNode.kind === 'inner') return treeNode.children
+    if (treeNode instanceof BucketNode && treeNode.records !== undefined) {
+      return recordChildren(treeNode.records, depth)
+    }
+    return bucketChildren(treeNode.leaves, depth)
   }
 
   function* leavesAt(position: TreePosition, after?: Uint8Array, scope: ReadScope = {}): Generator<TreeLeaf> {
@@ -576,8 +681,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const located = locate(path, depth, scope)
     if (located === undefined) return
     if (located.kind === 'bucket') {
-      for (const leaf of located.leaves) {
-        if (!sharesPrefix(leaf.path, path, depth)) continue
+      for (const leaf of leavesUnder(located, path, depth)) {
         if (after === undefined || compareBytes(leaf.path, after) > 0) yield leaf
       }
       return
@@ -609,14 +713,31 @@ class InnerNode {
   }
 }
 
+/**
+ * With uniform keys a bucket node keeps its stored records and decodes them into leaves only when
+ * asked: a session lists the children of most buckets it visits, which {@link recordChildren}
+ * hashes from the records directly.
+ */
 class BucketNode {
   readonly kind = 'bucket'
-  constructor(readonly leaves: TreeLeaf[]) {}
+  private decoded: TreeLeaf[] | undefined
+  constructor(
+    leaves: TreeLeaf[] | undefined,
+    readonly records?: Uint8Array,
+  ) {
+    this.decoded = leaves
+  }
+  get leaves(): TreeLeaf[] {
+    this.decoded ??= decodeBucket(this.records!, true)
+    return this.decoded
+  }
   get count(): number {
-    return this.leaves.length
+    return this.records === undefined ? this.leaves.length : this.records.length / RECORD_BYTES
   }
   get hash(): Uint8Array {
-    return hashBucket(this.leaves)!.hash
+    return this.records === undefined
+      ? hashBucket(this.leaves)!.hash
+      : hashRecords(this.records, 0, this.records.length)
   }
 }
 

@@ -94,8 +94,8 @@ export function writeLeavesDescription(w: ByteWriter, leaves: readonly WireLeaf[
 }
 
 export type Description =
-  | { kind: 'children'; bitmap: number; hashes: Uint8Array[] } // bitmap: presence mask
-  | { kind: 'leaves'; leaves: WireLeaf[] }
+  /** bitmap: presence mask; hashes: the present children's wire hashes, back to back (one view). */
+  { kind: 'children'; bitmap: number; hashes: Uint8Array } | { kind: 'leaves'; leaves: WireLeaf[] }
 
 export function readDescription(r: ByteReader, ctx: KeyContext, fanout: number): Description {
   const head = r.u8()
@@ -104,9 +104,7 @@ export function readDescription(r: ByteReader, ctx: KeyContext, fanout: number):
     if (bitmap === 0) throw new MalformedMessageError('node described with no children')
     if (head === DESC_SOME_CHILDREN && bitmap === full(fanout))
       throw new MalformedMessageError('non-canonical description')
-    const hashes: Uint8Array[] = []
-    for (let i = popcount(bitmap); i > 0; i--) hashes.push(r.bytes(WIRE_HASH_BYTES))
-    return { kind: 'children', bitmap, hashes }
+    return { kind: 'children', bitmap, hashes: r.bytes(popcount(bitmap) * WIRE_HASH_BYTES) }
   }
   if (head > LEAF_LIST_MAX) throw new MalformedMessageError(`unknown description header ${head}`)
   const leaves: WireLeaf[] = []

@@ -2,10 +2,12 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import { EMPTY_ROOT } from '@provsync/merkle'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { bucketChildren, recordChildren } from '../src/canonical.js'
 import {
   BUCKET_HASH_TAG,
   blake3,
   hashLeaves,
+  hashRecords,
   hashTagged,
   INNER_HASH_TAG,
   innerHash,
@@ -78,8 +80,31 @@ describe('domain separation', () => {
         const records = Uint8Array.from(leaves.slice(from, to).flatMap((l) => [...l.path, ...l.valueHash]))
         const expected = hex(nobleBlake3(Uint8Array.of(0, ...records)))
         expect(hex(hashLeaves(leaves, from, to))).toBe(expected)
+        const stored = Uint8Array.from(leaves.flatMap((l) => [...l.path, ...l.valueHash]))
+        expect(hex(hashRecords(stored, from * 64, to * 64))).toBe(expected)
         expect(hex(hashTagged(Uint8Array.of(BUCKET_HASH_TAG, ...records)))).toBe(expected)
         expect(hex(hashTagged(Uint8Array.of(INNER_HASH_TAG, ...records)))).toBe(hex(innerHash(records)))
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('the children of a bucket listed from its stored records equal those listed from its leaves', () => {
+    // Sorted paths sharing a prefix, as in a bucket at `depth`: the children split them by digit.
+    const leaf = fc.record({
+      path: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      valueHash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    })
+    fc.assert(
+      fc.property(fc.array(leaf, { maxLength: 33 }), fc.integer({ min: 1, max: 63 }), (raw, depth) => {
+        const leaves = raw
+          .map((l) => ({ ...l, path: Uint8Array.of(0xa5, 0x5a, ...l.path.subarray(2)) }))
+          .sort((a, b) => Buffer.compare(a.path, b.path))
+          .filter((l, i, all) => i === 0 || Buffer.compare(all[i - 1]!.path, l.path) !== 0)
+        const records = Uint8Array.from(leaves.flatMap((l) => [...l.path, ...l.valueHash]))
+        const show = (c: ReturnType<typeof bucketChildren>) =>
+          c.map((e) => (e === undefined ? '-' : `${hex(e.hash)}:${e.count}`))
+        expect(show(recordChildren(records, depth))).toEqual(show(bucketChildren(leaves, depth)))
       }),
       { numRuns: 200 },
     )
