@@ -83,6 +83,8 @@ export class ProtocolViolationError extends SyncError {
   constructor(
     readonly reason: OffenceReason,
     message: string,
+    /** The stream ended where a message was due: a peer going away looks the same. */
+    readonly endOfStream = false,
   ) {
     super(message)
   }

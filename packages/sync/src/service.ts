@@ -592,6 +592,17 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       this.log('session with %p ended - %s', peer, (err as Error)?.message)
       return
     }
+    if (err instanceof ProtocolViolationError && err.endOfStream) {
+      // A peer that stops or is cut off mid-session ends its streams just before its connection
+      // goes: only a stream ended on a connection that stays up is the peer's doing.
+      setTimeout(() => {
+        if (!this.started) return
+        const open = this.components.connectionManager.getConnections(peer).some((c) => c.status === 'open')
+        if (open) this.offend(peer, reason, err.message)
+        else this.log('session with %p ended as the peer went away - %s', peer, err.message)
+      }, PEER_GONE_GRACE_MS).unref?.()
+      return
+    }
     this.offend(peer, reason, (err as Error).message)
   }
 
@@ -641,6 +652,9 @@ const BUDGET_OFFENCES: Record<BudgetExceededError['budget'], OffenceReason> = {
   rate: 'rate-limited',
   sessions: 'too-many-sessions',
 }
+
+/** How long after a stream ended mid-session its connection may take to close, if the peer went away. */
+const PEER_GONE_GRACE_MS = 500
 
 /** The offence a session failure counts as, or undefined when the remote is not to blame. */
 export function offenceFor(err: unknown): OffenceReason | undefined {

@@ -157,5 +157,6 @@ export function unexpected(message: Message | undefined, expected: string): Prot
   return new ProtocolViolationError(
     'unexpected-message',
     `expected ${expected}, got ${message === undefined ? 'end of stream' : message.type}`,
+    message === undefined,
   )
 }
