@@ -124,20 +124,20 @@ export function assertOwnEvidence(
  * write transaction that reinstates the key; returns the tree changes.
  */
 export function assertWithheldEvidence(ctx: Context, working: WorkingEntries): MergeResult[] {
+  // Listed first: iterating one database while writing others makes lmdb-js reposition cursors.
   const withheld = [...ctx.dbs.unasserted.getRange()].map(({ key, value }) => ({
     coordId: new Uint8Array(key),
-    method: new TextDecoder().decode(value),
+    method: value,
   }))
   const merged: MergeResult[] = []
   for (const { coordId, method } of withheld) {
     ctx.dbs.unasserted.remove(coordId)
     const stored = ctx.dbs.coordinates.get(coordId)
-    const local = stored === undefined ? undefined : decodeCoordinateEntry(stored)
-    if (local?.local === undefined) continue
-    const coordinate = decodeCoordinate(local.coordinate)
-    merged.push(
-      assertOwnEvidence(ctx, working, { coordinate, run: local.local.run, method, hlc: ctx.clock.now() }),
-    )
+    const entry = stored === undefined ? undefined : decodeCoordinateEntry(stored)
+    if (entry?.local === undefined) continue
+    const coordinate = decodeCoordinate(entry.coordinate)
+    const hlc = ctx.clock.now()
+    merged.push(assertOwnEvidence(ctx, working, { coordinate, run: entry.local.run, method, hlc }))
   }
   return merged
 }

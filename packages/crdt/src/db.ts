@@ -33,7 +33,7 @@ export interface Databases {
   readonly rvApplied: Database<string, Uint8Array> // subject → state the view was last brought to
   readonly history: Database<Uint8Array, number> // seq → history entry (binary)
   readonly historyByCoord: Bin // coordinate id ‖ seq (u64) → '': one coordinate's history
-  readonly unasserted: Bin // coordinate id → method: local evidence recorded while this node's key was revoked
+  readonly unasserted: Database<string, Uint8Array> // coordinate id → method: local evidence recorded while this node's key was revoked
   readonly ledger: Obj // seq → ledger entry (write-ahead intent)
   readonly ledgerResults: Obj // seq → what applying the entry did
   readonly ledgerIds: Database<number, Uint8Array> // entry id → seq
@@ -50,7 +50,6 @@ const BINARY_DBS = [
   'rvRecords',
   'rvBySubject',
   'historyByCoord',
-  'unasserted',
 ] as const
 
 export function dbName(key: string): string {
@@ -91,6 +90,7 @@ export function openDatabases(env: RootDatabase): Databases {
     meta: env.openDB({ name: dbName('meta'), keyEncoding: 'ordered-binary' }),
     ...binary,
     rvApplied: env.openDB({ name: dbName('rvApplied'), keyEncoding: 'binary', encoding: 'string' }),
+    unasserted: env.openDB({ name: dbName('unasserted'), keyEncoding: 'binary', encoding: 'string' }),
     history: env.openDB({ name: dbName('history'), keyEncoding: 'ordered-binary', encoding: 'binary' }),
     ledger: ordered('ledger'),
     ledgerResults: ordered('ledgerResults'),

@@ -414,7 +414,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         let changed = false
         // A revoked node still keeps its own evidence, but peers would refuse its assertion: it is
         // withheld until the key is reinstated (see assertWithheldEvidence).
-        if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, new TextEncoder().encode(method))
+        if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, method)
         else {
           dbs.unasserted.remove(coordId)
           const merged = assertOwnEvidence(ctx, working, { coordinate, run: runId, method, hlc })

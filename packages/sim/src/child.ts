@@ -9,7 +9,7 @@ import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { STORES, type StoreName } from './checker.js'
 import { DEFAULT_SIM_SYNC } from './cluster.js'
 import { NO_FAULT } from './faults.js'
-import { enforcePartition, gateNode, type LinkTable } from './links.js'
+import { enforcePartition, type LinkTable, linkGater } from './links.js'
 import { rootTriple, snapshotNode } from './snapshot.js'
 
 export interface ChildConfig {
@@ -61,6 +61,8 @@ const storeOptions = {
     : {}),
 }
 let node: ProvsyncNode | undefined
+let unreachable = new Set<string>()
+const table: LinkTable = { reachable: (_a, b) => !unreachable.has(b), fault: () => NO_FAULT }
 const state =
   config.listen === undefined
     ? await openNodeState({
@@ -78,12 +80,11 @@ const state =
         bootstrapRetryMs: 300,
         sync: DEFAULT_SIM_SYNC,
         store: storeOptions,
+        // The child's table answers for this node alone, so `self` is not consulted.
+        libp2p: { connectionGater: linkGater(config.name, table) },
       })).state
 
-let unreachable = new Set<string>()
-const table: LinkTable = { reachable: (_a, b) => !unreachable.has(b), fault: () => NO_FAULT }
 if (node !== undefined) {
-  gateNode(node.libp2p, node.peerId.toString(), table)
   // Tell the parent whenever a batch starts applying, so a crash can land in the middle of one.
   const apply = state.apply.bind(state)
   ;(state as { apply: typeof state.apply }).apply = (store, records, options) => {

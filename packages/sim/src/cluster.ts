@@ -18,7 +18,7 @@ import {
 } from '@provsync/crdt'
 import { createNode, IDENTITY_FILE, type ProvsyncNode, type ProvsyncNodeOptions } from '@provsync/sync'
 import type { Acknowledgement, Refusal } from './checker.js'
-import { enforcePartition, gateNode, type LinkTable, type MemoryNetwork } from './links.js'
+import { enforcePartition, type LinkTable, linkGater, type MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
 import type { WorkloadOp } from './workload.js'
 
@@ -154,6 +154,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         ? [`/memory/${options.runId}-n${index}`]
         : [`/ip4/127.0.0.1/tcp/${ports.get(index) ?? 0}`]
     const skew = entry.skewMs
+    const self = entry.peerId.toString()
     const node = await createNode({
       dataDir: entry.dataDir,
       networkId: options.networkId,
@@ -168,9 +169,8 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         verifyThreads: 0,
         ...(skew === 0 ? {} : { wallClock: () => Date.now() + skew }),
       },
+      libp2p: { connectionGater: linkGater(self, options.table) },
     })
-    const self = node.peerId.toString()
-    gateNode(node.libp2p, self, options.table)
     const onReceived = options.onReceived
     if (onReceived !== undefined) {
       // The service calls the state it was given, so watching its apply sees every pulled record.
@@ -223,7 +223,6 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       })
     })
     entry.node = node
-    await enforcePartition(node.libp2p, self, options.table)
   }
 
   async function crash(index: number): Promise<void> {

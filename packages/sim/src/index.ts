@@ -82,11 +82,11 @@ export {
   createMemoryNetwork,
   enforcePartition,
   GIVE_UP_MS,
-  gateNode,
   INITIAL_RTO_MS,
   type LinkCounters,
   LinkResetError,
   type LinkTable,
+  linkGater,
   MAX_RETRANSMISSIONS,
   type MemoryNetwork,
 } from './links.js'

@@ -306,27 +306,17 @@ export async function createMemoryNetwork(
   }
 }
 
-type GaterMethod = 'denyDialPeer' | 'denyOutboundConnection' | 'denyInboundEncryptedConnection'
-
 /**
- * Makes a node's gater refuse peers the table says it cannot reach. The gater object is the one
- * libp2p built from createNode's options; createNode takes no gater of its own, so the harness
- * wraps the methods in place (see the package README).
+ * A connection gater that refuses the peers the table says `self` cannot reach. Given to
+ * createNode's (or libp2p's) options, it gates a node from its very first dial; the node's own
+ * gater (blocked peers) is still asked first.
  */
-export function gateNode(libp2p: Libp2p, self: string, table: LinkTable): void {
-  const gater = (libp2p as unknown as { components: { connectionGater: ConnectionGater } }).components
-    .connectionGater
-  for (const method of [
-    'denyDialPeer',
-    'denyOutboundConnection',
-    'denyInboundEncryptedConnection',
-  ] as GaterMethod[]) {
-    const original = gater[method] as
-      | ((peer: PeerId, ...rest: unknown[]) => Promise<boolean> | boolean)
-      | undefined
-    const gated = async (peer: PeerId, ...rest: unknown[]): Promise<boolean> =>
-      !table.reachable(self, peer.toString()) || ((await original?.call(gater, peer, ...rest)) ?? false)
-    ;(gater as Record<GaterMethod, unknown>)[method] = gated
+export function linkGater(self: string, table: LinkTable): ConnectionGater {
+  const unreachable = (peer: PeerId): boolean => !table.reachable(self, peer.toString())
+  return {
+    denyDialPeer: unreachable,
+    denyOutboundConnection: unreachable,
+    denyInboundEncryptedConnection: unreachable,
   }
 }
 

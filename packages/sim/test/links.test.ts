@@ -1,17 +1,19 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { memory } from '@libp2p/memory'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   createMemoryNetwork,
   createRng,
   enforcePartition,
   GIVE_UP_MS,
-  gateNode,
   INITIAL_RTO_MS,
   type LinkFault,
   LinkResetError,
   type LinkTable,
+  linkGater,
   MAX_RETRANSMISSIONS,
   type MemoryNetwork,
 } from '@provsync/sim'
@@ -26,15 +28,20 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((n) => n.stop()))
 })
 
-async function pair(table: LinkTable, seed = 'links') {
+/** Two nodes on a shaped memory network; `gated` also gives each the table's connection gater. */
+async function pair(table: LinkTable, seed = 'links', gated = false) {
   const prefix = `/memory/links-test-${process.pid}-${prefixCount++}-`
   const network = await createMemoryNetwork(prefix, table, createRng(seed))
   const make = async (name: string) => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const self = peerIdFromPrivateKey(privateKey).toString()
     const node = await createLibp2p({
+      privateKey,
       addresses: { listen: [`${prefix}${name}`] },
       transports: [memory()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      ...(gated ? { connectionGater: linkGater(self, table) } : {}),
     })
     await node.handle(ECHO, async (stream) => {
       for await (const chunk of stream) stream.send(chunk)
@@ -192,9 +199,7 @@ describe('partitions through the connection gater', () => {
   test('cuts live connections, refuses dials while partitioned and allows them after the heal', async () => {
     let split = false
     const table: LinkTable = { reachable: () => !split, fault: () => ({ lossPct: 0, delayMs: 0 }) }
-    const { a, b, address, network } = await pair(table)
-    gateNode(a, a.peerId.toString(), table)
-    gateNode(b, b.peerId.toString(), table)
+    const { a, b, address, network } = await pair(table, 'links', true)
     await a.dial(address)
     expect(a.getConnections(b.peerId)).toHaveLength(1)
     split = true

@@ -101,7 +101,7 @@ export async function createNode(options: ProvsyncNodeOptions): Promise<Provsync
     libp2p = await createLibp2p({
       ...options.libp2p,
       privateKey,
-      addresses: { ...options.libp2p?.addresses, listen: options.libp2p?.addresses?.listen ?? listen },
+      addresses: { ...options.libp2p?.addresses, listen },
       transports:
         options.libp2p?.transports ??
         (listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()]),

@@ -153,7 +153,7 @@ export async function pullRecords(
   const batches = packBySize(keys, ctx.limits.maxFrameBytes, ctx.limits.maxKeysPerRequest)
   let requested = 0
   let answered = 0
-  const applying: Promise<Settled<PullTally>>[] = []
+  const applying: Promise<PullTally>[] = []
   const applyTimer = busyTimer()
   const fillPipeline = async (): Promise<void> => {
     while (requested < batches.length && requested - answered < ctx.limits.pipelineDepth) {
@@ -184,10 +184,13 @@ export async function pullRecords(
     await fillPipeline()
     // Up to two groups are being applied at once: one verifies while the other commits and
     // flushes, and the next group arrives meanwhile. The store applies them in call order.
-    applying.push(settle(applyTimer.time(applyGroup(ctx, store, records, asked))))
-    if (applying.length > 1) addTally(tally, unwrap(await applying.shift()!))
+    const group = applyTimer.time(applyGroup(ctx, store, records, asked))
+    // Awaited below; until then a failure must not count as an unhandled rejection.
+    group.catch(() => {})
+    applying.push(group)
+    if (applying.length > 1) addTally(tally, await applying.shift()!)
   }
-  for (const group of applying.splice(0)) addTally(tally, unwrap(await group))
+  for (const group of applying.splice(0)) addTally(tally, await group)
   tally.applyMs = applyTimer.elapsedMs()
   await endConversation(framed, ctx, options)
   return tally
@@ -207,21 +210,6 @@ function busyTimer() {
     },
     elapsedMs: () => elapsed,
   }
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
-
-/** Holds a rejection until it is awaited, so one failing group never leaves another unhandled. */
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  )
-}
-
-function unwrap<T>(settled: Settled<T>): T {
-  if (!settled.ok) throw settled.error
-  return settled.value
 }
 
 /** Applies one group of pulled records in one transaction and judges the outcomes. */
