@@ -52,6 +52,7 @@ await runSuite('sim', async (ctx) => {
   ctx.record('bytes_per_record_per_node_vs_record_size', b.perRecordPerNode / b.meanRecordBytes, 'x')
   ctx.record('sync_bytes_per_record_per_node', Math.round(b.syncPerRecordPerNode), 'B')
   ctx.record('sync_bytes_per_record_per_node_vs_record_size', b.syncPerRecordPerNode / b.meanRecordBytes, 'x')
+  ctx.record('pulls_per_record_per_node', report.pulls.perRecordPerNode, 'pulls')
   ctx.record('mean_record_bytes', Math.round(b.meanRecordBytes), 'B')
   ctx.record('records_acknowledged', report.workload.acknowledged, 'records')
   ctx.record('records_per_second_written', Math.round(report.workload.recordsPerSecond), 'records/s')

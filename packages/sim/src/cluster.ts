@@ -30,6 +30,9 @@ export interface NodeStats {
   rounds: number
   syncBytesIn: number
   syncBytesOut: number
+  /** Records this node pulled in its sessions (both directions), and how many of them were new. */
+  recordsPulled: number
+  recordsApplied: number
   /** Failed sessions by error name and the start of its message. */
   errors: Record<string, number>
 }
@@ -121,7 +124,16 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       publicKey: peerId.publicKey!.raw,
       node: undefined,
       skewMs: 0,
-      stats: { sessionsOk: 0, sessionsFailed: 0, rounds: 0, syncBytesIn: 0, syncBytesOut: 0, errors: {} },
+      stats: {
+        sessionsOk: 0,
+        sessionsFailed: 0,
+        rounds: 0,
+        syncBytesIn: 0,
+        syncBytesOut: 0,
+        recordsPulled: 0,
+        recordsApplied: 0,
+        errors: {},
+      },
     })
   }
   const trust = options.operators.map((o) => o.publicKey)
@@ -202,6 +214,8 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       entry.stats.rounds += detail.rounds
       entry.stats.syncBytesIn += detail.bytesIn
       entry.stats.syncBytesOut += detail.bytesOut
+      entry.stats.recordsPulled += detail.pulled
+      entry.stats.recordsApplied += detail.applied
       if (detail.error === undefined) entry.stats.sessionsOk++
       else {
         entry.stats.sessionsFailed++

@@ -100,6 +100,12 @@ export interface SimReport {
     /** Mean encoded record size, the ideal for the two figures above. */
     readonly meanRecordBytes: number
   }
+  /**
+   * Records all honest nodes pulled, how many of them were new to the puller, and pulls per
+   * record per node (records x (honest - 1) as for bytes; 1 is ideal, more means the same record
+   * was pulled from several peers at once).
+   */
+  readonly pulls: { readonly records: number; readonly applied: number; readonly perRecordPerNode: number }
   readonly refusals: Readonly<Record<string, number>>
   readonly offences: Readonly<Record<string, number>>
   /** Refusals and offences honest nodes blamed on honest peers (timeouts under partitions, say). */

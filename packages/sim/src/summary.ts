@@ -57,6 +57,8 @@ export function buildReport(input: ReportInput): SimReport {
   )
   const honestIn = Object.values(perNode).reduce((sum, t) => sum + t.bytesIn, 0)
   const syncIn = cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
+  const recordsPulled = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsPulled, 0)
+  const recordsApplied = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsApplied, 0)
   const denominator = Math.max(1, records * (input.honest - 1))
   const tally = (filter: (r: Refusal) => boolean): Record<string, number> => {
     const out: Record<string, number> = {}
@@ -117,6 +119,7 @@ export function buildReport(input: ReportInput): SimReport {
       syncPerRecordPerNode: syncIn / denominator,
       meanRecordBytes: records === 0 ? 0 : recordBytes / records,
     },
+    pulls: { records: recordsPulled, applied: recordsApplied, perRecordPerNode: recordsPulled / denominator },
     refusals: tally((r) => !offenceReasons.has(r.reason)),
     offences: tally((r) => offenceReasons.has(r.reason)),
     blamedHonest: tally((r) => honestPeers.has(r.peer)),

@@ -41,6 +41,7 @@ function report(timeline: SimReport['timeline'], name = 'demo'): SimReport {
       syncPerRecordPerNode: 20,
       meanRecordBytes: 170,
     },
+    pulls: { records: 40, applied: 30, perRecordPerNode: 1.3 },
     refusals: {},
     offences: {},
     blamedHonest: {},

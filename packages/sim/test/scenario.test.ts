@@ -62,6 +62,9 @@ describe('runScenario', () => {
     expect(check.ok, formatCheck(check)).toBe(true)
     expect(report.transport).toBe('tcp')
     expect(report.bytes.syncIn).toBeGreaterThan(0)
+    // Nodes got each other's records by pulling them; a pull can only be new or a duplicate.
+    expect(report.pulls.applied).toBeGreaterThan(0)
+    expect(report.pulls.records).toBeGreaterThanOrEqual(report.pulls.applied)
   }, 60_000)
 })
 

@@ -37,7 +37,7 @@ export {
 export { DEFAULT_MAX_FRAME_BYTES, encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, peerPublicKey, privateKeySeed } from './identity.js'
 export { createSyncMetrics, type MetricsServer, type SyncMetrics, serveMetrics } from './metrics.js'
-export { createNode, type ProvsyncNode, type ProvsyncNodeOptions } from './node.js'
+export { createNode, DEFAULT_PUBSUB_OPTIONS, type ProvsyncNode, type ProvsyncNodeOptions } from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
 export {
   DEFAULT_OFFENDING_REFUSALS,

@@ -22,6 +22,8 @@ import { TypedEventEmitter } from 'main-event'
 import type { Registry } from 'prom-client'
 import { checkAnnouncement, differingStores, type HeadsAnnouncement, localHeads } from './announce.js'
 import { type BudgetLimits, createPeerBudgets, type PeerBudgets } from './budget.js'
+import { createPullClaims } from './claims.js'
+import { startDeadline } from './deadline.js'
 import { createDebouncer, type Debouncer, jittered } from './debounce.js'
 import {
   BudgetExceededError,
@@ -38,7 +40,6 @@ import { peerPublicKey } from './identity.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import {
   DEFAULT_PROTOCOL_LIMITS,
-  deadline,
   emptyTally,
   type ProtocolLimits,
   type PullTally,
@@ -47,6 +48,7 @@ import {
 import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
 import { initiateExchange, respondExchange } from './protocol/reconcile.js'
+import { createPullQueue, type PullQueue } from './pull-queue.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import { toHex, trustBundleHash } from './trust.js'
 import { encodeAnnouncement } from './wire/codec.js'
@@ -84,6 +86,11 @@ export interface ProvsyncServiceInit {
   stores?: readonly StoreName[]
   /** Head announcements after local changes; false disables them. */
   announce?: false | { debounceMs?: number; maxWaitMs?: number }
+  /**
+   * Sessions that peers' announcements start at once (default 2). More announcers wait their turn,
+   * each with its latest announcement, and are skipped if our roots match it by then.
+   */
+  announcementPulls?: number
   /** Periodic sync with a random connected peer; false disables it. */
   antiEntropy?: false | { intervalMs?: number; jitter?: number }
   /** Sync with a peer as soon as it connects (default true). */
@@ -198,6 +205,8 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
   private readonly allowlist: Map<StoreName, Set<string>>
   private readonly running = new Map<string, Promise<SyncReport>>()
   private readonly rerun = new Set<string>()
+  private readonly claims = createPullClaims()
+  private readonly announcedPulls: PullQueue<{ peer: PeerId; announcement: HeadsAnnouncement }>
   private readonly lastSync = new Map<string, number>()
   private readonly syncPeers = new Map<string, PeerId>()
   private readonly openStreams = new Set<Stream>()
@@ -227,6 +236,22 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
         new Set((peers ?? []).map(peerRefKey)),
       ]),
     )
+    this.announcedPulls = createPullQueue({
+      concurrency: init.announcementPulls ?? 2,
+      stillNeeded: (id, { announcement }) => {
+        const needed =
+          this.started &&
+          this.syncPeers.has(id) &&
+          !this.budgets.isBlocked(id) &&
+          differingStores(this.init.state, announcement, this.stores).length > 0
+        if (!needed) this.metrics.announcements.inc({ outcome: 'caught-up' })
+        return needed
+      },
+      run: (_id, { peer }) =>
+        this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }).catch(
+          (err: Error) => this.log('announced sync with %p failed - %s', peer, err.message),
+        ),
+    })
     this.metrics = createSyncMetrics(
       init.registry,
       () => {
@@ -268,6 +293,7 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       },
       onDisconnect: (peer) => {
         this.syncPeers.delete(peer.toString())
+        this.announcedPulls.drop(peer.toString())
       },
     })
     const pubsub = this.pubsub()
@@ -395,7 +421,13 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     const jitter = this.init.antiEntropy?.jitter ?? 0.2
     this.antiEntropyTimer = setTimeout(
       () => {
-        const candidates = [...this.syncPeers.values()].filter((p) => !this.budgets.isBlocked(p.toString()))
+        // A peer we exchanged with within the interval has nothing for a round to heal: announcements
+        // already keep us in step with it. A busy node then runs no extra rounds at all.
+        const since = Date.now() - intervalMs
+        const candidates = [...this.syncPeers.values()].filter((p) => {
+          const id = p.toString()
+          return !this.budgets.isBlocked(id) && (this.lastSync.get(id) ?? 0) <= since
+        })
         const peer = candidates[Math.floor(Math.random() * candidates.length)]
         if (peer !== undefined) this.requestSync(peer, 'anti-entropy')
         this.scheduleAntiEntropy()
@@ -433,7 +465,9 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     // Gossipsub relays announcements across the mesh: sync only with an author we are connected
     // to (and that speaks provsync); a farther one is reached through the peers that pull from it.
     const author = this.syncPeers.get(message.from.toString())
-    if (differing.length > 0 && author !== undefined) this.requestSync(author, 'announcement')
+    if (differing.length > 0 && author !== undefined && !this.budgets.isBlocked(author.toString())) {
+      this.announcedPulls.offer(author.toString(), { peer: author, announcement: verdict.announcement })
+    }
   }
 
   private session(peer: PeerId, direction: SyncDirection): Session {
@@ -453,6 +487,7 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       },
       takeRequest: () => this.budgets.takeRequest(id),
       offend: (reason, detail) => this.offend(peer, reason, detail),
+      claims: this.claims,
       openFetch: async (options) => {
         const stream = await this.components.connectionManager.openStream(peer, FETCH_PROTOCOL, options)
         // Room for the answers of the whole pipeline: they keep arriving while a group is applied.
@@ -489,7 +524,8 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     const started = performance.now()
     const report = emptyReport(peer, 'outbound', reason)
     this.safeDispatchEvent('sync:started', { detail: { peer, direction: 'outbound', reason } })
-    const signal = deadline(this.limits.sessionTimeoutMs, options)
+    const sessionDeadline = startDeadline(this.limits.sessionTimeoutMs, options.signal)
+    const signal = sessionDeadline.signal
     let session: Session | undefined
     let stream: Stream | undefined
     try {
@@ -512,6 +548,7 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       this.metrics.sessions.inc({ direction: 'outbound', outcome: 'error' })
       throw err
     } finally {
+      sessionDeadline.clear()
       session?.finish(report)
       report.durationMs = performance.now() - started
       this.safeDispatchEvent('sync:finished', { detail: report })
@@ -533,12 +570,10 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     }
     const started = performance.now()
     const report = emptyReport(peer, 'inbound', 'remote')
+    const sessionDeadline = startDeadline(this.limits.sessionTimeoutMs, this.stopController.signal)
+    const signal = sessionDeadline.signal
     let session: Session | undefined
     try {
-      const signal = AbortSignal.any([
-        this.stopController.signal,
-        AbortSignal.timeout(this.limits.sessionTimeoutMs),
-      ])
       session = this.session(peer, 'inbound')
       const framed = session.frame(stream)
       await admit(framed, session.ctx, { signal })
@@ -557,6 +592,7 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       this.blame(peer, err)
       if (kind === 'reconcile') this.metrics.sessions.inc({ direction: 'inbound', outcome: 'error' })
     } finally {
+      sessionDeadline.clear()
       grant.release()
       this.openStreams.delete(stream)
       session?.finish(report)

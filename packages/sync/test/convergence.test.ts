@@ -191,4 +191,59 @@ describe('convergence over TCP', () => {
     await waitFor(() => rootsEqual(a.state, b.state), 'catch-up after restart')
     expect(b.state.tree('assertions').count()).toBe(21)
   })
+
+  it('announcements from many peers run at most `announcementPulls` sessions at once, and all converge', async () => {
+    const quiet = { antiEntropy: false as const, syncOnConnect: false }
+    const hub = await node({ sync: { ...quiet, announcementPulls: 1 } })
+    const writers = [await node({ sync: quiet }), await node({ sync: quiet }), await node({ sync: quiet })]
+    for (const w of writers) await w.dial(hub.multiaddrs()[0]!)
+    await waitFor(
+      () =>
+        writers.every((w) =>
+          hub.libp2p.services.pubsub.getSubscribers(hub.sync.topic).some((p) => p.equals(w.peerId)),
+        ),
+      'the hub to see every writer subscribed',
+    )
+    let inFlight = 0
+    let most = 0
+    let announced = 0
+    hub.sync.addEventListener('sync:started', ({ detail }) => {
+      if (detail.direction !== 'outbound' || detail.reason !== 'announcement') return
+      announced++
+      most = Math.max(most, ++inFlight)
+    })
+    hub.sync.addEventListener('sync:finished', ({ detail }) => {
+      if (detail.direction === 'outbound' && detail.reason === 'announcement') inFlight--
+    })
+    for (let round = 0; round < 5; round++) {
+      writers.forEach((w, i) => {
+        for (let j = 0; j < 20; j++) w.state.advanceVerified(coordinate(1_000 * i + 100 * round + j), 1n)
+      })
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    await waitFor(() => rootsEqual(hub.state, ...writers.map((w) => w.state)), 'every node to converge')
+    expect(hub.state.tree('assertions').count()).toBe(300)
+    expect(announced).toBeGreaterThan(0)
+    expect(most).toBe(1)
+  })
+
+  it('anti-entropy skips a peer exchanged with within its interval, and resumes once the peer goes quiet', async () => {
+    const a = await node({
+      sync: { announce: false, syncOnConnect: false, antiEntropy: { intervalMs: 300, jitter: 0.3 } },
+    })
+    const b = await node({ sync: { announce: false, syncOnConnect: false, antiEntropy: false } })
+    await b.dial(a.multiaddrs()[0]!)
+    const rounds: number[] = []
+    a.sync.addEventListener('sync:started', ({ detail }) => {
+      if (detail.reason === 'anti-entropy') rounds.push(Date.now())
+    })
+    // b keeps exchanging with a every 100 ms: a's rounds (every 210-390 ms) find it fresh.
+    const busyUntil = Date.now() + 1_500
+    while (Date.now() < busyUntil) {
+      await b.sync.syncWith(a.peerId)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(rounds).toHaveLength(0)
+    await waitFor(() => rounds.length > 0, 'an anti-entropy round once b went quiet', 3_000)
+  })
 })

@@ -139,4 +139,57 @@ describe('pulling records', () => {
     // Groups overlap in apply, so the time spent applying counts once, however many ran at once.
     expect(report.applyMs).toBeLessThanOrEqual(report.durationMs)
   })
+
+  it('pulls each record once when sessions with several peers overlap', async () => {
+    const limits = { maxKeysPerRequest: 100, maxApplyRecords: 300, pipelineDepth: 2 }
+    const first = await node(limits)
+    const second = await node(limits)
+    const puller = await node(limits, 150)
+    const asserter = generateSigner()
+    const records = signedAssertions(asserter, 500)
+    await load(first.state, records, asserter.publicKey)
+    await load(second.state, records, asserter.publicKey)
+    await puller.libp2p.dial(first.libp2p.getMultiaddrs()[0]!)
+    await puller.libp2p.dial(second.libp2p.getMultiaddrs()[0]!)
+
+    const sync = puller.libp2p.services.provsync
+    const reports = await Promise.all([
+      sync.syncWith(first.libp2p.peerId),
+      sync.syncWith(second.libp2p.peerId),
+    ])
+
+    expect(rootsEqual(first.state, puller.state)).toBe(true)
+    // Both peers offered all 500; the sessions overlapped (each apply takes 150 ms), yet every
+    // record was fetched and applied once.
+    expect(reports[0]!.pulled + reports[1]!.pulled).toBe(500)
+    expect(reports[0]!.applied + reports[1]!.applied).toBe(500)
+    expect(puller.applyCalls.reduce((a, b) => a + b, 0)).toBe(500)
+  })
+
+  it('fetches from another peer what an overlapping session claimed and then failed to bring', async () => {
+    const limits = { maxKeysPerRequest: 50, maxApplyRecords: 50, pipelineDepth: 1 }
+    const failing = await node(limits)
+    const healthy = await node(limits)
+    const puller = await node(limits, 100)
+    const asserter = generateSigner()
+    const records = signedAssertions(asserter, 500)
+    await load(failing.state, records, asserter.publicKey)
+    await load(healthy.state, records, asserter.publicKey)
+    await puller.libp2p.dial(failing.libp2p.getMultiaddrs()[0]!)
+    await puller.libp2p.dial(healthy.libp2p.getMultiaddrs()[0]!)
+
+    const sync = puller.libp2p.services.provsync
+    // The first session claims all 500 and pulls them 50 at a time, 100 ms per group.
+    const doomed = sync.syncWith(failing.libp2p.peerId).catch((err: Error) => err)
+    while (puller.applyCalls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    const rescue = sync.syncWith(healthy.libp2p.peerId)
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    await failing.libp2p.stop()
+
+    expect(await doomed).toBeInstanceOf(Error)
+    const report = await rescue
+    expect(report.error).toBeUndefined()
+    expect(report.pulled).toBeGreaterThan(0)
+    expect(rootsEqual(healthy.state, puller.state)).toBe(true)
+  })
 })

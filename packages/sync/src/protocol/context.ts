@@ -1,4 +1,6 @@
 import type { AbortOptions } from '@libp2p/interface'
+import type { PullClaims } from '../claims.js'
+import { withDeadline } from '../deadline.js'
 import { BudgetExceededError, type OffenceReason, ProtocolViolationError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import type { StoreName, SyncedState } from '../state.js'
@@ -90,18 +92,11 @@ export interface SessionContext {
   offend(reason: OffenceReason, detail: string): void
   /** Opens a fetch stream to the remote, handshake done. */
   openFetch(options: AbortOptions): Promise<FramedStream>
+  /** Records the node's sessions are pulling, so each is pulled once. */
+  claims: PullClaims
   onRound(store: StoreName): void
   onPulled(store: StoreName, tally: PullTally): void
   log(format: string, ...args: unknown[]): void
-}
-
-const NEVER = new AbortController().signal
-
-/** `options.signal` bounded by `ms` more (Infinity: only by the caller's signal, the session deadline). */
-export function deadline(ms: number, options: AbortOptions = {}): AbortSignal {
-  if (!Number.isFinite(ms)) return options.signal ?? NEVER
-  const timeout = AbortSignal.timeout(ms)
-  return options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout])
 }
 
 function asTimeout(err: unknown, what: string, ms: number): unknown {
@@ -119,7 +114,7 @@ export async function send(
 ): Promise<void> {
   const ms = ctx.limits.requestTimeoutMs
   try {
-    await framed.write(encodeMessage(message), { signal: deadline(ms, options) })
+    await withDeadline(ms, options, (signal) => framed.write(encodeMessage(message), { signal }))
   } catch (err) {
     throw asTimeout(err, `writing ${message.type}`, ms)
   }
@@ -134,7 +129,7 @@ export async function receive(
   const ms = options.timeoutMs ?? ctx.limits.idleTimeoutMs
   let frame: Uint8Array | undefined
   try {
-    frame = await framed.read({ signal: deadline(ms, options) })
+    frame = await withDeadline(ms, options, (signal) => framed.read({ signal }))
   } catch (err) {
     throw asTimeout(err, 'waiting for the next frame', ms)
   }

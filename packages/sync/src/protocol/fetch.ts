@@ -138,6 +138,53 @@ async function refuse(
 }
 
 /**
+ * Pulls the `keys` of `store` the remote has and we lack, each once across this node's sessions:
+ * keys no other session is pulling are fetched from this remote (on a fetch stream opened only if
+ * there are any); keys another session is pulling are awaited, and pulled here only if that
+ * session failed. The tally counts what this session pulled itself.
+ */
+export async function pullMissing(
+  ctx: SessionContext,
+  store: StoreName,
+  keys: readonly Uint8Array[],
+  options: AbortOptions = {},
+): Promise<PullTally> {
+  const tally = emptyTally()
+  let wanted = keys
+  while (wanted.length > 0) {
+    const claim = ctx.claims.claim(store, wanted)
+    try {
+      if (claim.mine.length > 0) {
+        addTally(tally, await pullRecords(await ctx.openFetch(options), ctx, store, claim.mine, options))
+      }
+      claim.release(true)
+    } catch (err) {
+      claim.release(false)
+      throw err
+    }
+    const failed: Uint8Array[] = []
+    for (const { keys: theirs, settled } of claim.elsewhere) {
+      if (!(await untilSettled(settled, options.signal))) failed.push(...theirs)
+    }
+    wanted = failed
+  }
+  return tally
+}
+
+function untilSettled(settled: Promise<boolean>, signal?: AbortSignal): Promise<boolean> {
+  if (signal === undefined) return settled
+  signal.throwIfAborted()
+  return new Promise<boolean>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    settled.then((ok) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(ok)
+    })
+  })
+}
+
+/**
  * Pulls `keys` of `store` over an admitted fetch stream. Keeps `pipelineDepth` requests in flight,
  * so the remote serves the next answers while this side applies, and hands answers to `apply` in
  * groups of up to `maxApplyRecords` (one transaction each), tagged with the remote as `from`.

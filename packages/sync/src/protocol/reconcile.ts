@@ -19,7 +19,7 @@ import {
   send,
   unexpected,
 } from './context.js'
-import { pullRecords, replyGroups } from './fetch.js'
+import { pullMissing, replyGroups } from './fetch.js'
 
 export interface ExchangeResult {
   rounds: number
@@ -66,10 +66,7 @@ export async function initiateExchange(
       )
     }
     const wanted = [...remoteOnly, ...differing]
-    if (wanted.length > 0) {
-      const fetch = await ctx.openFetch(options)
-      addTally(result.pulled, await pullRecords(fetch, ctx, store, wanted, options))
-    }
+    addTally(result.pulled, await pullMissing(ctx, store, wanted, options))
     // The responder pulls our offer meanwhile; its pull may outlast ours by its whole length.
     const done = await receive(framed, ctx, { ...options, timeoutMs: Number.POSITIVE_INFINITY })
     if (done?.type !== 'pulled' || done.store !== store) throw unexpected(done, `pulled for ${store}`)
@@ -207,10 +204,7 @@ async function serveExchange(
       offers.set(store, keys)
       if (!message.last) continue
       offers.delete(store)
-      const pulled =
-        keys.length === 0
-          ? emptyTally()
-          : await pullRecords(await ctx.openFetch(options), ctx, store, keys, options)
+      const pulled = await pullMissing(ctx, store, keys, options)
       addTally(tally, pulled)
       await send(
         framed,

@@ -1,0 +1,90 @@
+import { getEventListeners } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { streamPair } from '@libp2p/utils'
+import { BudgetExceededError } from '@provsync/sync'
+import { describe, expect, it } from 'vitest'
+import { startDeadline, withDeadline } from '../src/deadline.js'
+import { framedStream } from '../src/framing.js'
+import { DEFAULT_PROTOCOL_LIMITS, receive, type SessionContext } from '../src/protocol/context.js'
+
+describe('deadlines', () => {
+  it('fire with a TimeoutError once their time is up', async () => {
+    const deadline = startDeadline(20)
+    expect(deadline.signal.aborted).toBe(false)
+    await sleep(60)
+    expect(deadline.signal.aborted).toBe(true)
+    expect((deadline.signal.reason as DOMException).name).toBe('TimeoutError')
+  })
+
+  it('fire with the parent reason when the parent aborts first, and not again on time', async () => {
+    const parent = new AbortController()
+    const deadline = startDeadline(20, parent.signal)
+    let fired = 0
+    deadline.signal.addEventListener('abort', () => fired++)
+    const reason = new Error('service stopped')
+    parent.abort(reason)
+    expect(deadline.signal.reason).toBe(reason)
+    await sleep(60)
+    expect(fired).toBe(1)
+    expect(deadline.signal.reason).toBe(reason)
+  })
+
+  it('start aborted under an aborted parent', () => {
+    const parent = new AbortController()
+    parent.abort(new Error('gone'))
+    expect(startDeadline(1_000, parent.signal).signal.aborted).toBe(true)
+  })
+
+  it('never fire once cleared', async () => {
+    const parent = new AbortController()
+    const deadline = startDeadline(20, parent.signal)
+    deadline.clear()
+    await sleep(60)
+    parent.abort()
+    expect(deadline.signal.aborted).toBe(false)
+  })
+
+  it('leave nothing on a long-lived parent, however many were started', async () => {
+    const parent = new AbortController()
+    for (let i = 0; i < 10_000; i++) startDeadline(60_000, parent.signal).clear()
+    for (let i = 0; i < 100; i++) await withDeadline(60_000, { signal: parent.signal }, async () => i)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+    // a deadline that fired detaches too
+    const fired = startDeadline(5, parent.signal)
+    await sleep(30)
+    expect(fired.signal.aborted).toBe(true)
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('pass the caller signal through when unbounded and hand the operation its result', async () => {
+    const parent = new AbortController()
+    const seen: Array<AbortSignal | undefined> = []
+    const value = await withDeadline(Number.POSITIVE_INFINITY, { signal: parent.signal }, async (signal) => {
+      seen.push(signal)
+      return 42
+    })
+    expect(value).toBe(42)
+    expect(seen[0]).toBe(parent.signal)
+  })
+
+  it('detach even when the operation fails', async () => {
+    const parent = new AbortController()
+    await expect(
+      withDeadline(60_000, { signal: parent.signal }, async () => {
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('turn a silent remote into a time budget error on the session, leaving the session signal clean', async () => {
+    const [, b] = await streamPair()
+    const framed = framedStream(b)
+    const ctx = { limits: { ...DEFAULT_PROTOCOL_LIMITS, idleTimeoutMs: 30 } } as SessionContext
+    const session = new AbortController()
+    const err = await receive(framed, ctx, { signal: session.signal }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BudgetExceededError)
+    expect((err as BudgetExceededError).message).toContain('30 ms')
+    expect(getEventListeners(session.signal, 'abort')).toHaveLength(0)
+  })
+})
