@@ -4,6 +4,8 @@
  *   converge_ms_after_heal     time from the last heal (or last write, if later) to equal roots everywhere
  *   bytes_per_record_per_node  bytes all nodes received / (records x (nodes - 1)); ideal: one record's size
  *   check_violations           the checker's verdict on the run (0 = every invariant holds)
+ *   <protocol>_bytes_per_record_per_node  the same bytes split by libp2p protocol (reconcile, fetch,
+ *                              pubsub) and the rest (framing: the muxer, noise, negotiation)
  * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore.
  */
 import { tmpdir } from 'node:os'
@@ -53,6 +55,28 @@ await runSuite('sim', async (ctx) => {
   ctx.record('sync_bytes_per_record_per_node', Math.round(b.syncPerRecordPerNode), 'B')
   ctx.record('sync_bytes_per_record_per_node_vs_record_size', b.syncPerRecordPerNode / b.meanRecordBytes, 'x')
   ctx.record('pulls_per_record_per_node', report.pulls.perRecordPerNode, 'pulls')
+  // Where the bytes per record per node go, by protocol; the remainder is framing and encryption.
+  const perRecordPerNode = (bytes: number) => (b.totalIn > 0 ? (bytes / b.totalIn) * b.perRecordPerNode : 0)
+  const ofProtocol = (prefix: string) =>
+    Object.entries(b.byProtocol)
+      .filter(([protocol]) => protocol.startsWith(prefix))
+      .reduce((sum, [, n]) => sum + n, 0)
+  ctx.record(
+    'reconcile_bytes_per_record_per_node',
+    Math.round(perRecordPerNode(ofProtocol('/provsync/reconcile/'))),
+    'B',
+  )
+  ctx.record(
+    'fetch_bytes_per_record_per_node',
+    Math.round(perRecordPerNode(ofProtocol('/provsync/fetch/'))),
+    'B',
+  )
+  ctx.record('pubsub_bytes_per_record_per_node', Math.round(perRecordPerNode(ofProtocol('/meshsub/'))), 'B')
+  ctx.record(
+    'framing_bytes_per_record_per_node',
+    Math.round(perRecordPerNode(b.totalIn - Object.values(b.byProtocol).reduce((x, y) => x + y, 0))),
+    'B',
+  )
   ctx.record('mean_record_bytes', Math.round(b.meanRecordBytes), 'B')
   ctx.record('records_acknowledged', report.workload.acknowledged, 'records')
   ctx.record('records_per_second_written', Math.round(report.workload.recordsPerSecond), 'records/s')

@@ -152,9 +152,23 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         `${r.workload.acknowledged} records acknowledged, ${r.rounds} rounds, ` +
         `${(r.bytes.totalIn / 1024).toFixed(0)} KiB received (${r.bytes.perRecordPerNode.toFixed(0)} B per record per node)`,
     )
+    io.out(`  bytes by protocol: ${formatProtocolBytes(r.bytes.byProtocol, r.bytes.totalIn)}`)
     io.out(`  ${formatCheck(result.check).split('\n').join('\n  ')}`)
     for (const file of result.files) io.out(`  wrote ${file}`)
     if (!result.check.ok) failed++
   }
   return failed === 0 ? 0 : 1
+}
+
+/** `reconcile 44 %, fetch 25 %, …, framing and encryption 15 %`: shares of all bytes received. */
+export function formatProtocolBytes(byProtocol: Readonly<Record<string, number>>, totalIn: number): string {
+  const named = Object.entries(byProtocol).sort((a, b) => b[1] - a[1])
+  const streams = named.reduce((sum, [, n]) => sum + n, 0)
+  // On TCP the harness sees no transport bytes; the streams are then the whole.
+  const whole = Math.max(totalIn, streams)
+  if (whole <= 0) return 'none'
+  const share = (n: number) => `${((100 * n) / whole).toFixed(0)} %`
+  const parts = named.map(([protocol, n]) => `${protocol} ${share(n)}`)
+  if (totalIn > streams) parts.push(`framing and encryption ${share(totalIn - streams)}`)
+  return parts.join(', ')
 }

@@ -20,6 +20,7 @@ import { createNode, IDENTITY_FILE, type ProvsyncNode, type ProvsyncNodeOptions 
 import type { Acknowledgement, Refusal } from './checker.js'
 import { enforcePartition, type LinkTable, linkGater, type MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
+import { createProtocolTraffic, type ProtocolTraffic } from './traffic.js'
 import type { WorkloadOp } from './workload.js'
 
 export type Transport = 'memory' | 'tcp'
@@ -47,6 +48,8 @@ export interface ClusterNode {
   node: ProvsyncNode | undefined
   skewMs: number
   readonly stats: NodeStats
+  /** Bytes received per libp2p protocol, across restarts. */
+  readonly traffic: ProtocolTraffic
 }
 
 export interface ClusterOptions {
@@ -134,6 +137,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         recordsApplied: 0,
         errors: {},
       },
+      traffic: createProtocolTraffic(),
     })
   }
   const trust = options.operators.map((o) => o.publicKey)
@@ -181,7 +185,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         verifyThreads: 0,
         ...(skew === 0 ? {} : { wallClock: () => Date.now() + skew }),
       },
-      libp2p: { connectionGater: linkGater(self, options.table) },
+      libp2p: { connectionGater: linkGater(self, options.table), metrics: entry.traffic.metrics },
     })
     const onReceived = options.onReceived
     if (onReceived !== undefined) {

@@ -46,7 +46,7 @@ export {
   type Violation,
 } from './checker.js'
 export type { ChildCommand, ChildConfig } from './child.js'
-export { type CliIo, main, scenariosFromArgs, USAGE } from './cli.js'
+export { type CliIo, formatProtocolBytes, main, scenariosFromArgs, USAGE } from './cli.js'
 export {
   type Cluster,
   type ClusterNode,
@@ -128,6 +128,12 @@ export {
   validateScenario,
 } from './scenario.js'
 export { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
+export {
+  createProtocolTraffic,
+  type ProtocolBytes,
+  type ProtocolTraffic,
+  sumProtocolBytes,
+} from './traffic.js'
 export {
   type CoordinateSpec,
   DEFAULT_MIX,

@@ -97,6 +97,12 @@ export interface SimReport {
     /** totalIn / (records x (honest - 1)), and the same for the sync payload. */
     readonly perRecordPerNode: number
     readonly syncPerRecordPerNode: number
+    /**
+     * Bytes all honest nodes received by libp2p protocol (`/provsync/reconcile/1.0.0`,
+     * `/provsync/fetch/1.0.0`, `/meshsub/1.2.0`, identify), counted on the streams: the payload
+     * above the muxer; `totalIn` less their sum is the muxer's framing, noise and negotiation.
+     */
+    readonly byProtocol: Readonly<Record<string, number>>
     /** Mean encoded record size, the ideal for the two figures above. */
     readonly meanRecordBytes: number
   }

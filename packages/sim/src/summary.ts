@@ -6,6 +6,7 @@ import type { Cluster, Transport } from './cluster.js'
 import type { FaultPlan } from './faults.js'
 import type { MemoryNetwork } from './links.js'
 import type { AppliedEvent, EquivocationReport, Sample, SimReport } from './report.js'
+import { sumProtocolBytes } from './traffic.js'
 
 export interface ReportInput {
   name: string
@@ -57,6 +58,7 @@ export function buildReport(input: ReportInput): SimReport {
   )
   const honestIn = Object.values(perNode).reduce((sum, t) => sum + t.bytesIn, 0)
   const syncIn = cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
+  const byProtocol = sumProtocolBytes(cluster.nodes.map((n) => n.traffic.received()))
   const recordsPulled = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsPulled, 0)
   const recordsApplied = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsApplied, 0)
   const denominator = Math.max(1, records * (input.honest - 1))
@@ -117,6 +119,7 @@ export function buildReport(input: ReportInput): SimReport {
       perNode,
       perRecordPerNode: honestIn / denominator,
       syncPerRecordPerNode: syncIn / denominator,
+      byProtocol,
       meanRecordBytes: records === 0 ? 0 : recordBytes / records,
     },
     pulls: { records: recordsPulled, applied: recordsApplied, perRecordPerNode: recordsPulled / denominator },

@@ -2,6 +2,7 @@ import {
   type CheckResult,
   describeFault,
   type FaultEvent,
+  formatProtocolBytes,
   renderChart,
   reportJson,
   type SimReport,
@@ -39,6 +40,7 @@ function report(timeline: SimReport['timeline'], name = 'demo'): SimReport {
       perNode: {},
       perRecordPerNode: 33,
       syncPerRecordPerNode: 20,
+      byProtocol: { '/provsync/reconcile/1.0.0': 300, '/provsync/fetch/1.0.0': 250 },
       meanRecordBytes: 170,
     },
     pulls: { records: 40, applied: 30, perRecordPerNode: 1.3 },
@@ -119,4 +121,18 @@ describe('renderChart', () => {
 test('reportJson round-trips through JSON.parse', () => {
   const r = report([{ tMs: 5, distinctRoots: 2, bytesIn: 10, records: 1 }])
   expect(JSON.parse(reportJson(r))).toEqual(r)
+})
+
+describe('bytes by protocol', () => {
+  test('shares of what the transport carried, the rest being framing and encryption', () => {
+    const line = formatProtocolBytes({ '/provsync/fetch/1.0.0': 250, '/provsync/reconcile/1.0.0': 440 }, 1000)
+    expect(line).toBe(
+      '/provsync/reconcile/1.0.0 44 %, /provsync/fetch/1.0.0 25 %, framing and encryption 31 %',
+    )
+  })
+
+  test('the streams are the whole when the transport bytes are unknown or smaller', () => {
+    expect(formatProtocolBytes({ a: 30, b: 10 }, 20)).toBe('a 75 %, b 25 %')
+    expect(formatProtocolBytes({}, 0)).toBe('none')
+  })
 })

@@ -44,6 +44,16 @@ describe('runScenario', () => {
     expect(roots.nodes).toEqual(['n0', 'n1', 'n2'])
     expect(roots.detail).toMatch(/\{n0,n1\}=\S+ \{n2\}=/)
     expect(formatCheck(check)).toContain('--seed "never-heals"')
+    // n0 and n1 talked: the bytes they received split by protocol, within what the transport carried.
+    const { byProtocol, totalIn, syncIn } = report.bytes
+    const reconcile = byProtocol['/provsync/reconcile/1.0.0'] ?? 0
+    const fetch = byProtocol['/provsync/fetch/1.0.0'] ?? 0
+    expect(reconcile).toBeGreaterThan(0)
+    expect(fetch).toBeGreaterThan(0)
+    expect(Object.keys(byProtocol).some((p) => p.startsWith('/meshsub/'))).toBe(true)
+    // Every sync frame read is on one of the two sync protocols' streams.
+    expect(reconcile + fetch).toBeGreaterThanOrEqual(syncIn)
+    expect(Object.values(byProtocol).reduce((a, b) => a + b, 0)).toBeLessThan(totalIn)
   })
 
   test('converges over TCP loopback through a partition, with clock skew and an operator revoking and reinstating a node', async () => {
