@@ -80,6 +80,19 @@ async function node(
   return { libp2p, state, applyCalls }
 }
 
+/** Two nodes holding the same 500 records and a puller (applying slowly) connected to both. */
+async function twoHoldersAndAPuller(limits: Parameters<typeof node>[0], applyDelayMs: number) {
+  const holders = [await node(limits), await node(limits)]
+  const puller = await node(limits, applyDelayMs)
+  const asserter = generateSigner()
+  const records = signedAssertions(asserter, 500)
+  for (const holder of holders) {
+    await load(holder.state, records, asserter.publicKey)
+    await puller.libp2p.dial(holder.libp2p.getMultiaddrs()[0]!)
+  }
+  return [holders[0]!, holders[1]!, puller] as const
+}
+
 describe('pulling records', () => {
   it('groups fetch answers into apply calls of at most maxApplyRecords, one batch beyond at most', async () => {
     const cases = [
@@ -142,15 +155,7 @@ describe('pulling records', () => {
 
   it('pulls each record once when sessions with several peers overlap', async () => {
     const limits = { maxKeysPerRequest: 100, maxApplyRecords: 300, pipelineDepth: 2 }
-    const first = await node(limits)
-    const second = await node(limits)
-    const puller = await node(limits, 150)
-    const asserter = generateSigner()
-    const records = signedAssertions(asserter, 500)
-    await load(first.state, records, asserter.publicKey)
-    await load(second.state, records, asserter.publicKey)
-    await puller.libp2p.dial(first.libp2p.getMultiaddrs()[0]!)
-    await puller.libp2p.dial(second.libp2p.getMultiaddrs()[0]!)
+    const [first, second, puller] = await twoHoldersAndAPuller(limits, 150)
 
     const sync = puller.libp2p.services.provsync
     const reports = await Promise.all([
@@ -168,15 +173,7 @@ describe('pulling records', () => {
 
   it('fetches from another peer what an overlapping session claimed and then failed to bring', async () => {
     const limits = { maxKeysPerRequest: 50, maxApplyRecords: 50, pipelineDepth: 1 }
-    const failing = await node(limits)
-    const healthy = await node(limits)
-    const puller = await node(limits, 100)
-    const asserter = generateSigner()
-    const records = signedAssertions(asserter, 500)
-    await load(failing.state, records, asserter.publicKey)
-    await load(healthy.state, records, asserter.publicKey)
-    await puller.libp2p.dial(failing.libp2p.getMultiaddrs()[0]!)
-    await puller.libp2p.dial(healthy.libp2p.getMultiaddrs()[0]!)
+    const [failing, healthy, puller] = await twoHoldersAndAPuller(limits, 100)
 
     const sync = puller.libp2p.services.provsync
     // The first session claims all 500 and pulls them 50 at a time, 100 ms per group.
