@@ -5,7 +5,7 @@ import { toHex } from './trust.js'
  * Records this node is pulling right now, across all its sessions. Sessions with several peers at
  * once (announcements from many, pulls the peers start themselves) find mostly the same missing
  * records; each is fetched, verified and applied once, by the session that claimed it first. The
- * others wait for that session and fetch only what it failed to bring.
+ * others wait for that session and fetch only what it did not bring.
  */
 export interface PullClaims {
   /** Claims the keys no other session is pulling; the rest come back as `elsewhere`. */
@@ -17,31 +17,35 @@ export interface PullClaims {
 export interface Claim {
   /** Keys this session pulls. */
   readonly mine: readonly Uint8Array[]
-  /** Keys other sessions are pulling, grouped by session: `settled` is true if that pull completed. */
-  readonly elsewhere: ReadonlyArray<{ keys: Uint8Array[]; settled: Promise<boolean> }>
-  /** Ends the claim on `mine` once pulled (`ok`) or abandoned; waiting sessions then go on. */
-  release(ok: boolean): void
+  /**
+   * Keys other sessions are pulling, grouped by session. `missing` settles when that session
+   * releases them: the keys of the group whose records it did not bring (all, if it failed).
+   */
+  readonly elsewhere: ReadonlyArray<{ keys: Uint8Array[]; missing: Promise<Uint8Array[]> }>
+  /**
+   * Ends the claim on `mine`: `delivered` are the keys whose records arrived and were not refused,
+   * `undefined` if the pull failed. Waiting sessions then go on.
+   */
+  release(delivered: readonly Uint8Array[] | undefined): void
 }
 
-interface Owner {
-  settled: Promise<boolean>
-  resolve(ok: boolean): void
-}
+/** What an owner brought: the ids of the delivered keys, or undefined when it failed. */
+type Outcome = ReadonlySet<string> | undefined
 
 export function createPullClaims(): PullClaims {
-  const inFlight = new Map<string, Owner>()
+  const inFlight = new Map<string, Promise<Outcome>>()
   return {
     claim(store, keys) {
-      let resolve: (ok: boolean) => void = () => {}
-      const settled = new Promise<boolean>((r) => {
-        resolve = r
+      const idOf = (key: Uint8Array) => `${store}/${toHex(key)}`
+      let settle: (outcome: Outcome) => void = () => {}
+      const me = new Promise<Outcome>((resolve) => {
+        settle = resolve
       })
-      const me: Owner = { settled, resolve }
       const mine: Uint8Array[] = []
       const mineIds: string[] = []
-      const elsewhere = new Map<Owner, Uint8Array[]>()
+      const elsewhere = new Map<Promise<Outcome>, Uint8Array[]>()
       for (const key of keys) {
-        const id = `${store}/${toHex(key)}`
+        const id = idOf(key)
         const owner = inFlight.get(id)
         if (owner === undefined) {
           inFlight.set(id, me)
@@ -56,12 +60,17 @@ export function createPullClaims(): PullClaims {
       let released = false
       return {
         mine,
-        elsewhere: [...elsewhere].map(([owner, group]) => ({ keys: group, settled: owner.settled })),
-        release(ok) {
+        elsewhere: [...elsewhere].map(([owner, group]) => ({
+          keys: group,
+          missing: owner.then((delivered) =>
+            delivered === undefined ? group : group.filter((key) => !delivered.has(idOf(key))),
+          ),
+        })),
+        release(delivered) {
           if (released) return
           released = true
           for (const id of mineIds) if (inFlight.get(id) === me) inFlight.delete(id)
-          resolve(ok)
+          settle(delivered === undefined ? undefined : new Set(delivered.map(idOf)))
         },
       }
     },

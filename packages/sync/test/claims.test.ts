@@ -6,21 +6,34 @@ const key = (n: number) => Uint8Array.of(n)
 const hex = (k: Uint8Array) => Buffer.from(k).toString('hex')
 
 describe('pull claims', () => {
-  it('hand each key to one session at a time and tell the others whom to wait for', async () => {
-    type Op = { kind: 'claim'; keys: number[] } | { kind: 'release'; pick: number; ok: boolean }
+  it('hand each key to one session at a time and tell the others what it did not bring', async () => {
+    // A release either fails (undefined) or names which of the session's keys it delivered.
+    type Op =
+      | { kind: 'claim'; keys: number[] }
+      | { kind: 'release'; pick: number; ok: boolean; deliveredMask: number }
     const op: fc.Arbitrary<Op> = fc.oneof(
       fc.record({
         kind: fc.constant('claim' as const),
         keys: fc.array(fc.integer({ min: 0, max: 15 }), { maxLength: 8 }),
       }),
-      fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), ok: fc.boolean() }),
+      fc.record({
+        kind: fc.constant('release' as const),
+        pick: fc.nat(),
+        ok: fc.boolean(),
+        deliveredMask: fc.nat({ max: 0xffff }),
+      }),
     )
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 40 }), async (ops) => {
         const claims = createPullClaims()
-        const active: Array<{ id: number; mine: Set<string>; release: (ok: boolean) => void }> = []
-        const outcomes = new Map<number, boolean>()
-        const waits: Array<{ owner: number; settled: Promise<boolean> }> = []
+        const active: Array<{
+          id: number
+          mine: Set<string>
+          release: (delivered: readonly Uint8Array[] | undefined) => void
+        }> = []
+        // What each released session delivered (hex keys), undefined when it failed.
+        const outcomes = new Map<number, Set<string> | undefined>()
+        const waits: Array<{ owner: number; keys: string[]; missing: Promise<Uint8Array[]> }> = []
         let nextId = 0
         for (const o of ops) {
           if (o.kind === 'claim') {
@@ -35,7 +48,7 @@ describe('pull claims', () => {
             for (const group of claim.elsewhere) {
               const owner = active.find((a) => group.keys.every((k) => a.mine.has(hex(k))))
               expect(owner, 'a waited-for key belongs to one active session').toBeDefined()
-              waits.push({ owner: owner!.id, settled: group.settled })
+              waits.push({ owner: owner!.id, keys: group.keys.map(hex), missing: group.missing })
             }
             for (const k of mine) {
               expect(active.some((a) => a.mine.has(k))).toBe(false)
@@ -43,18 +56,25 @@ describe('pull claims', () => {
             active.push({ id, mine, release: claim.release })
           } else if (active.length > 0) {
             const [done] = active.splice(o.pick % active.length, 1)
-            done!.release(o.ok)
-            outcomes.set(done!.id, o.ok)
+            const delivered = o.ok
+              ? [...done!.mine].filter((k) => (o.deliveredMask >> Number.parseInt(k, 16)) & 1)
+              : undefined
+            done!.release(delivered?.map((k) => Uint8Array.of(Number.parseInt(k, 16))))
+            outcomes.set(done!.id, delivered === undefined ? undefined : new Set(delivered))
           }
           expect(claims.size).toBe(active.reduce((n, a) => n + a.mine.size, 0))
         }
         for (const a of active.splice(0)) {
-          a.release(true)
-          outcomes.set(a.id, true)
+          a.release([...a.mine].map((k) => Uint8Array.of(Number.parseInt(k, 16))))
+          outcomes.set(a.id, new Set(a.mine))
         }
         expect(claims.size).toBe(0)
-        // A waiter learns exactly how the session it waited for ended.
-        for (const w of waits) expect(await w.settled).toBe(outcomes.get(w.owner))
+        // A waiter is left exactly the keys the session it waited for did not deliver.
+        for (const w of waits) {
+          const delivered = outcomes.get(w.owner)
+          const expected = delivered === undefined ? w.keys : w.keys.filter((k) => !delivered.has(k))
+          expect((await w.missing).map(hex)).toEqual(expected)
+        }
       }),
       { numRuns: 200 },
     )
@@ -73,12 +93,12 @@ describe('pull claims', () => {
   it('release once: a second release changes nothing held by a later claim', () => {
     const claims = createPullClaims()
     const first = claims.claim('assertions', [key(1)])
-    first.release(false)
+    first.release(undefined)
     const second = claims.claim('assertions', [key(1)])
     expect(second.mine).toHaveLength(1)
-    first.release(true)
+    first.release([key(1)])
     expect(claims.claim('assertions', [key(1)]).mine).toHaveLength(0)
-    second.release(true)
+    second.release([key(1)])
     expect(claims.size).toBe(0)
   })
 })

@@ -26,11 +26,13 @@ afterEach(async () => {
 
 /**
  * A node whose state records the size of every `apply` call it receives, then applies for real
- * (after `applyDelayMs`, to play a slow disk).
+ * (after `applyDelayMs`, to play a slow disk). With `withholdEvery`, it serves no record whose
+ * position in a fetch request is a multiple of it, as a peer that withholds some would.
  */
 async function node(
   limits: { maxKeysPerRequest: number; maxApplyRecords: number; pipelineDepth: number },
   applyDelayMs = 0,
+  withholdEvery = 0,
 ) {
   const dataDir = await dirs.make()
   const privateKey = await loadOrCreateIdentity(dataDir)
@@ -46,7 +48,10 @@ async function node(
     networkId: state.networkId,
     publicKey: state.publicKey,
     tree: (store) => state.tree(store),
-    getRecords: (store, keys) => state.getRecords(store, keys),
+    getRecords: (store, keys) =>
+      state
+        .getRecords(store, keys)
+        .map((r, i) => (withholdEvery > 0 && i % withholdEvery === 0 ? undefined : r)),
     apply: async (store, records, options) => {
       applyCalls.push(records.length)
       if (applyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, applyDelayMs))
@@ -80,9 +85,16 @@ async function node(
   return { libp2p, state, applyCalls }
 }
 
-/** Two nodes holding the same 500 records and a puller (applying slowly) connected to both. */
-async function twoHoldersAndAPuller(limits: Parameters<typeof node>[0], applyDelayMs: number) {
-  const holders = [await node(limits), await node(limits)]
+/**
+ * Two nodes holding the same 500 records and a puller (applying slowly) connected to both; the
+ * first holder may withhold some (see `node`).
+ */
+async function twoHoldersAndAPuller(
+  limits: Parameters<typeof node>[0],
+  applyDelayMs: number,
+  withholdEvery = 0,
+) {
+  const holders = [await node(limits, 0, withholdEvery), await node(limits)]
   const puller = await node(limits, applyDelayMs)
   const asserter = generateSigner()
   const records = signedAssertions(asserter, 500)
@@ -188,5 +200,22 @@ describe('pulling records', () => {
     expect(report.error).toBeUndefined()
     expect(report.pulled).toBeGreaterThan(0)
     expect(rootsEqual(healthy.state, puller.state)).toBe(true)
+  })
+
+  it('fetches from another peer what an overlapping session claimed and its peer withheld', async () => {
+    const limits = { maxKeysPerRequest: 50, maxApplyRecords: 50, pipelineDepth: 1 }
+    // The first holder leaves out every other record of each answer: 250 of the 500.
+    const [withholding, honest, puller] = await twoHoldersAndAPuller(limits, 50, 2)
+    const sync = puller.libp2p.services.provsync
+    const first = sync.syncWith(withholding.libp2p.peerId)
+    // It has claimed all 500 and applies its first group when the second session starts.
+    while (puller.applyCalls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    const second = sync.syncWith(honest.libp2p.peerId)
+
+    const [fromWithholding, fromHonest] = await Promise.all([first, second])
+    expect(fromWithholding.pulled).toBe(250)
+    // The second session waited for the first and fetched exactly what it did not bring.
+    expect(fromHonest.pulled).toBe(250)
+    expect(rootsEqual(honest.state, puller.state)).toBe(true)
   })
 })

@@ -137,11 +137,14 @@ async function refuse(
   await send(framed, refusal, ctx, options).catch(() => {})
 }
 
+const MAX_CLAIM_ROUNDS = 4
+
 /**
  * Pulls the `keys` of `store` the remote has and we lack, each once across this node's sessions:
  * keys no other session is pulling are fetched from this remote (on a fetch stream opened only if
- * there are any); keys another session is pulling are awaited, and pulled here only if that
- * session failed. The tally counts what this session pulled itself.
+ * there are any); keys another session is pulling are awaited, and pulled here if that session
+ * failed or did not bring their records (a peer that withheld or sent invalid ones). The tally
+ * counts what this session pulled itself.
  */
 export async function pullMissing(
   ctx: SessionContext,
@@ -151,35 +154,37 @@ export async function pullMissing(
 ): Promise<PullTally> {
   const tally = emptyTally()
   let wanted = keys
-  while (wanted.length > 0) {
+  // A key can pass from session to session if each one's peer withholds it or sends it refused
+  // (a revoked signer's record); after a few the rest waits for the next exchange.
+  for (let round = 0; wanted.length > 0 && round < MAX_CLAIM_ROUNDS; round++) {
     const claim = ctx.claims.claim(store, wanted)
+    const delivered: Uint8Array[] = []
     try {
       if (claim.mine.length > 0) {
-        addTally(tally, await pullRecords(await ctx.openFetch(options), ctx, store, claim.mine, options))
+        const framed = await ctx.openFetch(options)
+        addTally(tally, await pullRecords(framed, ctx, store, claim.mine, options, delivered))
       }
-      claim.release(true)
+      claim.release(delivered)
     } catch (err) {
-      claim.release(false)
+      claim.release(undefined)
       throw err
     }
-    const failed: Uint8Array[] = []
-    for (const { keys: theirs, settled } of claim.elsewhere) {
-      if (!(await untilSettled(settled, options.signal))) failed.push(...theirs)
-    }
-    wanted = failed
+    const missing: Uint8Array[] = []
+    for (const group of claim.elsewhere) missing.push(...(await untilSettled(group.missing, options.signal)))
+    wanted = missing
   }
   return tally
 }
 
-function untilSettled(settled: Promise<boolean>, signal?: AbortSignal): Promise<boolean> {
+function untilSettled<T>(settled: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (signal === undefined) return settled
   signal.throwIfAborted()
-  return new Promise<boolean>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
-    settled.then((ok) => {
+    settled.then((value) => {
       signal.removeEventListener('abort', onAbort)
-      resolve(ok)
+      resolve(value)
     })
   })
 }
@@ -188,6 +193,7 @@ function untilSettled(settled: Promise<boolean>, signal?: AbortSignal): Promise<
  * Pulls `keys` of `store` over an admitted fetch stream. Keeps `pipelineDepth` requests in flight,
  * so the remote serves the next answers while this side applies, and hands answers to `apply` in
  * groups of up to `maxApplyRecords` (one transaction each), tagged with the remote as `from`.
+ * The keys of the records that arrived and were not refused are pushed to `delivered`.
  */
 export async function pullRecords(
   framed: FramedStream,
@@ -195,6 +201,7 @@ export async function pullRecords(
   store: StoreName,
   keys: readonly Uint8Array[],
   options: AbortOptions = {},
+  delivered: Uint8Array[] = [],
 ): Promise<PullTally> {
   const tally = emptyTally()
   const batches = packBySize(keys, ctx.limits.maxFrameBytes, ctx.limits.maxKeysPerRequest)
@@ -231,7 +238,7 @@ export async function pullRecords(
     await fillPipeline()
     // Up to two groups are being applied at once: one verifies while the other commits and
     // flushes, and the next group arrives meanwhile. The store applies them in call order.
-    const group = applyTimer.time(applyGroup(ctx, store, records, asked))
+    const group = applyTimer.time(applyGroup(ctx, store, records, asked, delivered))
     // Awaited below; until then a failure must not count as an unhandled rejection.
     group.catch(() => {})
     applying.push(group)
@@ -265,6 +272,7 @@ async function applyGroup(
   store: StoreName,
   records: Uint8Array[],
   asked: readonly Uint8Array[],
+  delivered: Uint8Array[],
 ): Promise<PullTally> {
   const tally = emptyTally()
   tally.pulled = records.length
@@ -278,8 +286,9 @@ async function applyGroup(
       const reason = outcome.reason ?? 'unknown'
       tally.refusedByReason[reason] = (tally.refusedByReason[reason] ?? 0) + 1
       if (ctx.offendingRefusals.has(reason)) offending++
-    } else if (outcome.key !== undefined && !wanted.has(toHex(outcome.key))) {
-      ctx.offend('unrequested-record', `${store}: record ${toHex(outcome.key)} was not asked for`)
+    } else if (outcome.key !== undefined) {
+      if (wanted.has(toHex(outcome.key))) delivered.push(outcome.key)
+      else ctx.offend('unrequested-record', `${store}: record ${toHex(outcome.key)} was not asked for`)
     }
   }
   ctx.onPulled(store, tally)
