@@ -112,34 +112,49 @@ export function assertOwnEvidence(
   ctx: Context,
   working: WorkingEntries,
   fields: { coordinate: Coordinate; run: bigint; method: string; hlc: Assertion['hlc'] },
+  known?: { coordId: Uint8Array; coordKey: string },
 ): MergeResult {
   const record = signAssertion(fields, ctx.signer, ctx.networkId)
   const encoded = encodeAssertion(record, ctx.networkId)
-  return mergeAssertion(ctx, working, record, encoded, recordHash(encoded), ctx.signer.publicKey)
+  return mergeAssertion(ctx, working, record, encoded, recordHash(encoded), ctx.signer.publicKey, known)
 }
 
 /**
  * Evidence this node recorded while its own key was revoked carries no assertion (peers would
- * refuse it); once the key is reinstated, each is asserted with a fresh HLC. Call inside the
- * write transaction that reinstates the key; returns the tree changes.
+ * refuse it); once the key is reinstated, each is asserted with a fresh HLC, unless this node
+ * has asserted that run since (it verified again once the key was back), so a second pass over
+ * the list asserts nothing twice. Call inside the write transaction that reinstates the key;
+ * returns the tree changes.
  */
-export function assertWithheldEvidence(ctx: Context, working: WorkingEntries): MergeResult[] {
+export function assertWithheldEvidence(
+  ctx: Context,
+  working: WorkingEntries,
+): Array<{ key: Uint8Array; valueHash: Uint8Array }> {
   // Listed first: iterating one database while writing others makes lmdb-js reposition cursors.
   const withheld = [...ctx.dbs.unasserted.getRange()].map(({ key, value }) => ({
     coordId: new Uint8Array(key),
     method: value,
   }))
-  const merged: MergeResult[] = []
+  const changes: Array<{ key: Uint8Array; valueHash: Uint8Array }> = []
   for (const { coordId, method } of withheld) {
     ctx.dbs.unasserted.remove(coordId)
-    const stored = ctx.dbs.coordinates.get(coordId)
-    const entry = stored === undefined ? undefined : decodeCoordinateEntry(stored)
-    if (entry?.local === undefined) continue
-    const coordinate = decodeCoordinate(entry.coordinate)
-    const hlc = ctx.clock.now()
-    merged.push(assertOwnEvidence(ctx, working, { coordinate, run: entry.local.run, method, hlc }))
+    const coordKey = toHex(coordId)
+    // An id with no stored entry loads as an empty one, which has no local evidence.
+    const { entry } = working.load(coordId, EMPTY, coordKey)
+    const local = entry.local
+    if (local === undefined) continue
+    const own = entry.evidence.find((e) => equalBytes(e.asserter, ctx.signer.publicKey))
+    if (own !== undefined && own.run >= local.run) continue
+    const fields = {
+      coordinate: decodeCoordinate(entry.coordinate),
+      run: local.run,
+      method,
+      hlc: ctx.clock.now(),
+    }
+    const merged = assertOwnEvidence(ctx, working, fields, { coordId, coordKey })
+    if (merged.change !== undefined) changes.push(merged.change)
   }
-  return merged
+  return changes
 }
 
 export function readEvidence(ctx: Context, coordId: Uint8Array): AssertionEvidence[] {

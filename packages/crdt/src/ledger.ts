@@ -273,7 +273,7 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
 /** This node's key is back in force: its withheld evidence is asserted; returns the view changes. */
 function assertWithheld(ctx: Context, history: HistoryWriter, cause: Cause): number {
   const working = new WorkingEntries(ctx)
-  const changes = assertWithheldEvidence(ctx, working).flatMap((merged) => merged.change ?? [])
+  const changes = assertWithheldEvidence(ctx, working)
   if (changes.length > 0) ctx.trees.assertions.update(changes)
   let viewChanges = 0
   for (const { coordId, entry, record } of working.byId.values()) {

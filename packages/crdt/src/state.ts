@@ -250,7 +250,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
   const listeners = new Set<(store: StoreName) => void>()
   let closed = false
-  const inFlight = new Set<Promise<void>>()
+  const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
 
   const checkOpen = () => {
@@ -294,12 +294,8 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       source: isSelf ? { type: 'local' } : { type: 'peer', peer: copyBytes(applyOptions.from) },
     })
     // close() waits for commits in flight, so none lands on a closed environment.
-    const tracked = ingesting.then(
-      () => {},
-      () => {},
-    )
-    inFlight.add(tracked)
-    const result = await ingesting.finally(() => inFlight.delete(tracked))
+    inFlight.add(ingesting)
+    const result = await ingesting.finally(() => inFlight.delete(ingesting))
     // Closed while this batch committed: it is stored, and a ledger entry it appended is
     // applied by the recovery at the next open.
     if (closed) return result
@@ -416,7 +412,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         // withheld until the key is reinstated (see assertWithheldEvidence).
         if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, method)
         else {
-          dbs.unasserted.remove(coordId)
           const merged = assertOwnEvidence(ctx, working, { coordinate, run: runId, method, hlc })
           if (merged.change !== undefined) {
             ctx.trees.assertions.update([merged.change])
@@ -547,7 +542,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     async close() {
       if (closed) return
       closed = true
-      await Promise.all(inFlight)
+      await Promise.allSettled(inFlight)
       await verifier.close()
       await dbs.env.close()
     },

@@ -27,7 +27,9 @@ interface Replica {
 }
 
 function openReplica(path: string): Replica {
-  const env = open({ path, mapSize: 2 ** 30 })
+  // noReadAhead: tree reads are random (see the README); lmdb's typings omit it, its open() reads it.
+  const options = { path, mapSize: 2 ** 30, noReadAhead: true }
+  const env = open(options)
   const records = env.openDB<string, string>({ name: 'records' })
   const tree = openMerkleTree(env, { name: 'records' })
   return {

@@ -19,13 +19,26 @@ export function popcount(x: number): number {
   return Math.imul(x, 0x01010101) >>> 24
 }
 
-/** A mask as fanout/8 bytes, child 0 in the high bit of the first byte. */
-export function writeMask(w: ByteWriter, mask: number, fanout: number): void {
+/**
+ * Writes `mask` at `out[at]` as fanout/8 bytes, child 0 in the high bit of the first byte (the
+ * layout of stored nodes and of the wire); returns the end.
+ */
+export function writeMaskAt(out: Uint8Array, at: number, mask: number, fanout: number): number {
+  let o = at
   for (let j = 0; j < fanout; j += 8) {
     let byte = 0
     for (let k = 0; k < 8; k++) if (has(mask, j + k)) byte |= 0x80 >>> k
-    w.u8(byte)
+    out[o++] = byte
   }
+  return o
+}
+
+/** Room for the mask of the widest node (32 children). */
+const maskBytes = new Uint8Array(4)
+
+/** {@link writeMaskAt} appended to `w`. */
+export function writeMask(w: ByteWriter, mask: number, fanout: number): void {
+  w.bytes(maskBytes, writeMaskAt(maskBytes, 0, mask, fanout))
 }
 
 export function readMask(r: ByteReader, fanout: number): number {

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter } from './bytes.js'
-import { HASH_BYTES } from './hash.js'
+import { HASH_BYTES, RECORD_BYTES } from './hash.js'
 import { PATH_BYTES } from './path.js'
 
 /** A leaf as stored: its trie path, its value hash, and its key (the path itself for uniform keys). */
@@ -9,9 +9,6 @@ export interface StoredLeaf {
   key: Uint8Array
 }
 
-export const RECORD_BYTES = PATH_BYTES + HASH_BYTES
-const RECORD = RECORD_BYTES
-
 /**
  * A bucket is stored as one LMDB value: its leaves' (path, value hash) records in path order —
  * exactly the bytes its hash covers — followed, when keys are hashed into paths, by the keys.
@@ -20,14 +17,14 @@ const RECORD = RECORD_BYTES
  */
 export function encodeBucket(leaves: readonly StoredLeaf[], keysAreHashes: boolean): Uint8Array {
   if (keysAreHashes) {
-    const out = new Uint8Array(leaves.length * RECORD)
+    const out = new Uint8Array(leaves.length * RECORD_BYTES)
     leaves.forEach((leaf, i) => {
-      out.set(leaf.path, i * RECORD)
-      out.set(leaf.valueHash, i * RECORD + PATH_BYTES)
+      out.set(leaf.path, i * RECORD_BYTES)
+      out.set(leaf.valueHash, i * RECORD_BYTES + PATH_BYTES)
     })
     return out
   }
-  const w = new ByteWriter(8 + leaves.length * (RECORD + 40))
+  const w = new ByteWriter(8 + leaves.length * (RECORD_BYTES + 40))
   w.varint(leaves.length)
   for (const leaf of leaves) {
     w.bytes(leaf.path)
@@ -43,11 +40,12 @@ export function encodeBucket(leaves: readonly StoredLeaf[], keysAreHashes: boole
 /** Inverse of {@link encodeBucket}; the leaves are views of `value`. Throws on bad bytes. */
 export function decodeBucket(value: Uint8Array, keysAreHashes: boolean): StoredLeaf[] {
   if (keysAreHashes) {
-    if (value.length === 0 || value.length % RECORD !== 0) throw new Error(`bucket of ${value.length} bytes`)
+    if (value.length === 0 || value.length % RECORD_BYTES !== 0)
+      throw new Error(`bucket of ${value.length} bytes`)
     const leaves: StoredLeaf[] = []
-    for (let at = 0; at < value.length; at += RECORD) {
+    for (let at = 0; at < value.length; at += RECORD_BYTES) {
       const path = value.subarray(at, at + PATH_BYTES)
-      leaves.push({ path, valueHash: value.subarray(at + PATH_BYTES, at + RECORD), key: path })
+      leaves.push({ path, valueHash: value.subarray(at + PATH_BYTES, at + RECORD_BYTES), key: path })
     }
     return leaves
   }
@@ -68,6 +66,8 @@ export function decodeBucket(value: Uint8Array, keysAreHashes: boolean): StoredL
 export interface RecordChange {
   path: Uint8Array
   valueHash: Uint8Array | null
+  /** `path`'s first four bytes as an unsigned number, computed once per change by the caller. */
+  head: number
 }
 
 /**
@@ -89,9 +89,8 @@ export function mergeRecords(
   let from = 0
   for (let j = lo; j < hi; j++) {
     const change = changes[j]!
-    const path = change.path
+    const { path, head } = change
     // Paths are uniform, so their first four bytes nearly always decide the order.
-    const head = ((path[0]! << 24) | (path[1]! << 16) | (path[2]! << 8) | path[3]!) >>> 0
     let end = from
     let same = false
     while (end < n) {
@@ -104,16 +103,16 @@ export function mergeRecords(
         same = order === 0
         break
       }
-      end += RECORD
+      end += RECORD_BYTES
     }
     // Copy the run of records before this change in one go.
     out.set(records.subarray(from, end), o)
     o += end - from
-    from = same ? end + RECORD : end
+    from = same ? end + RECORD_BYTES : end
     if (change.valueHash !== null) {
       out.set(path, o)
       out.set(change.valueHash, o + PATH_BYTES)
-      o += RECORD
+      o += RECORD_BYTES
     }
   }
   out.set(records.subarray(from, n), o)

@@ -82,14 +82,23 @@ export class ByteWriter {
 /** Bounds-checked reader: every overrun is a {@link MalformedMessageError}, never a crash. */
 export class ByteReader {
   private pos = 0
-  constructor(private readonly buf: Uint8Array) {}
+  /** Reads stop at `length`: a reused buffer can hold more than the item it is read for. */
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly length = buf.length,
+  ) {}
 
   get remaining(): number {
-    return this.buf.length - this.pos
+    return this.length - this.pos
+  }
+
+  /** Bytes read so far. */
+  get offset(): number {
+    return this.pos
   }
 
   u8(): number {
-    if (this.pos >= this.buf.length) throw new MalformedMessageError('truncated')
+    if (this.pos >= this.length) throw new MalformedMessageError('truncated')
     return this.buf[this.pos++]!
   }
 
@@ -120,6 +129,12 @@ export class ByteReader {
     const out = this.buf.subarray(this.pos, this.pos + n)
     this.pos += n
     return out
+  }
+
+  /** Steps over the next `n` bytes without a view of them. */
+  skip(n: number): void {
+    if (n > this.remaining) throw new MalformedMessageError('truncated')
+    this.pos += n
   }
 
   end(): void {

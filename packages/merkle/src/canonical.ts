@@ -1,4 +1,4 @@
-import { HASH_BYTES, hashLeaves, hashRecords, innerHash } from './hash.js'
+import { hashLeaves, hashRecords, innerHash, RECORD_BYTES } from './hash.js'
 import { type ChildEntry, type Children, emptyChildren, encodeNode, totalCount } from './node-codec.js'
 import { digitAt, fanoutAt, sharesPrefix } from './path.js'
 
@@ -112,8 +112,6 @@ export function bucketChildren(leaves: readonly LeafRecord[], depth: number): Ch
   return children
 }
 
-const RECORD = 2 * HASH_BYTES
-
 /**
  * {@link bucketChildren} straight from a uniform-key bucket's stored records (path ‖ value hash,
  * in path order): a session lists the children of thousands of buckets, and decoding each into
@@ -125,9 +123,9 @@ export function recordChildren(records: Uint8Array, depth: number): Children {
   let i = 0
   while (i < end) {
     const digit = digitAt(records, depth, i)
-    let j = i + RECORD
-    while (j < end && digitAt(records, depth, j) === digit) j += RECORD
-    children[digit] = { hash: hashRecords(records, i, j), count: (j - i) / RECORD }
+    let j = i + RECORD_BYTES
+    while (j < end && digitAt(records, depth, j) === digit) j += RECORD_BYTES
+    children[digit] = { hash: hashRecords(records, i, j), count: (j - i) / RECORD_BYTES }
     i = j
   }
   return children

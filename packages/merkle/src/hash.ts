@@ -1,4 +1,5 @@
 import { createBLAKE3 } from 'hash-wasm'
+import { PATH_BYTES } from './path.js'
 
 /** Bytes of every hash this package stores or returns (BLAKE3's default output). */
 export const HASH_BYTES = 32
@@ -9,8 +10,11 @@ export const HASH_BYTES = 32
  */
 export const WIRE_HASH_BYTES = 16
 
-/** A leaf's path and value hash, as a bucket hash covers them (paths are 32 bytes, like hashes). */
-const PATH_AND_HASH = 2 * HASH_BYTES
+/**
+ * Bytes of one leaf record: its path then its value hash, as a bucket hash covers them and as a
+ * uniform-key bucket stores them.
+ */
+export const RECORD_BYTES = PATH_BYTES + HASH_BYTES
 
 // Domain tags: the first input byte says what is hashed, so a leaf bucket, an inner node and a
 // key's path can never be read as one another (no second preimage across kinds).
@@ -18,16 +22,13 @@ const TAG_BUCKET = 0x00
 const TAG_INNER = 0x01
 const TAG_PATH = 0x02
 
-// hash-wasm runs BLAKE3 compiled to WebAssembly: about 7x noble's pure-JS speed on 64-byte
+// hash-wasm runs BLAKE3 compiled to WebAssembly: about 6x noble's pure-JS speed on 64-byte
 // inputs here (figures in the README). Loading it is async, so it happens once, at import; after
 // that every call is synchronous. Hashers are reused: JS is single-threaded and no call below
 // can re-enter another.
 const hasher = await createBLAKE3(HASH_BYTES * 8)
-const tagByte = [
-  new Uint8Array([TAG_BUCKET]),
-  new Uint8Array([TAG_INNER]),
-  new Uint8Array([TAG_PATH]),
-] as const
+const INNER_TAG_BYTES = Uint8Array.of(TAG_INNER)
+const PATH_TAG_BYTES = Uint8Array.of(TAG_PATH)
 
 /** Domain tags for {@link hashTagged}, whose input already starts with one. */
 export const BUCKET_HASH_TAG = TAG_BUCKET
@@ -56,7 +57,7 @@ export function blake3(...parts: Uint8Array[]): Uint8Array {
 /** The 32-byte position of a key in the trie when keys are not already uniform hashes. */
 export function pathOfKey(key: Uint8Array): Uint8Array {
   hasher.init()
-  hasher.update(tagByte[TAG_PATH])
+  hasher.update(PATH_TAG_BYTES)
   hasher.update(key)
   return hasher.digest('binary')
 }
@@ -64,7 +65,7 @@ export function pathOfKey(key: Uint8Array): Uint8Array {
 /** Hash of an inner node from its encoded children (see node-codec.ts). */
 export function innerHash(encodedNode: Uint8Array): Uint8Array {
   hasher.init()
-  hasher.update(tagByte[TAG_INNER])
+  hasher.update(INNER_TAG_BYTES)
   hasher.update(encodedNode)
   return hasher.digest('binary')
 }
@@ -95,15 +96,15 @@ function reserveLeafScratch(size: number): void {
  * in a single call: one WASM call per leaf field cost more than the hashing itself.
  */
 export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.length): Uint8Array {
-  const size = 1 + (to - from) * PATH_AND_HASH
+  const size = 1 + (to - from) * RECORD_BYTES
   reserveLeafScratch(size)
   leafScratch[0] = TAG_BUCKET
   let o = 1
   for (let i = from; i < to; i++) {
     const leaf = leaves[i]!
     leafScratch.set(leaf.path, o)
-    leafScratch.set(leaf.valueHash, o + HASH_BYTES)
-    o += PATH_AND_HASH
+    leafScratch.set(leaf.valueHash, o + PATH_BYTES)
+    o += RECORD_BYTES
   }
   hasher.init()
   hasher.update(leafInput(o))

@@ -1,4 +1,4 @@
-import { bit, or, readMask } from './bits.js'
+import { bit, has, or, readMask, writeMaskAt } from './bits.js'
 import { ByteReader } from './bytes.js'
 import { HASH_BYTES } from './hash.js'
 
@@ -21,24 +21,13 @@ export const emptyChildren = (fanout: number): Children => new Array(fanout).fil
  */
 export function encodeNode(children: Children): Uint8Array {
   const out = new Uint8Array(maxEncodedNodeBytes(children.length))
-  let o = writeMask(out, children)
+  let o = writeMaskAt(out, 0, presenceMask(children), children.length)
   for (const child of children) if (child !== undefined) o = encodeEntry(child, out, o)
   return out.slice(0, o)
 }
 
 /** Upper bound of {@link encodeNode}'s output for a node of `fanout` children. */
 export const maxEncodedNodeBytes = (fanout: number): number => fanout / 8 + fanout * (HASH_BYTES + 8)
-
-/** The presence mask of `children` at `out[at]`, child 0 in the high bit; returns the end. */
-function writeMask(out: Uint8Array, children: Children, at = 0): number {
-  let o = at
-  for (let j = 0; j < children.length; j += 8) {
-    let byte = 0
-    for (let k = 0; k < 8; k++) if (children[j + k] !== undefined) byte |= 0x80 >>> k
-    out[o++] = byte
-  }
-  return o
-}
 
 /** One child's entry, its hash then its count (minimal LEB128), at `out[at]`; returns the end. */
 export function encodeEntry(child: ChildEntry, out: Uint8Array, at: number): number {
@@ -53,19 +42,18 @@ export function encodeEntry(child: ChildEntry, out: Uint8Array, at: number): num
   return o
 }
 
+/** One layout per fanout for {@link decodeNode}, which copies what it needs out of it at once. */
+const decodeLayouts: NodeLayout[] = []
+
 /** Inverse of {@link encodeNode}; throws (the caller turns it into TreeCorruptError) on bad bytes. */
 export function decodeNode(bytes: Uint8Array, fanout: number): Children {
-  const r = new ByteReader(bytes)
-  const mask = readMask(r, fanout)
+  const layout = (decodeLayouts[fanout] ??= createNodeLayout(fanout))
+  readNodeLayout(bytes, bytes.length, fanout, layout)
   const children = emptyChildren(fanout)
   for (let i = 0; i < fanout; i++) {
-    if (((mask >>> i) & 1) === 0) continue
-    const hash = r.bytes(HASH_BYTES)
-    const count = r.varint()
-    if (count === 0) throw new Error('child with zero leaves')
-    children[i] = { hash, count }
+    const start = layout.start[i]!
+    if (start >= 0) children[i] = { hash: bytes.subarray(start, start + HASH_BYTES), count: layout.count[i]! }
   }
-  r.end()
   return children
 }
 
@@ -88,36 +76,27 @@ export const createNodeLayout = (fanout: number): NodeLayout => ({
 })
 
 /**
- * Fills `layout` from the first `length` bytes of `bytes`, an encoded node of `fanout` children,
- * with the checks {@link decodeNode} makes; throws on bad bytes.
+ * Fills `layout` from the first `length` bytes of `bytes`, an encoded node of `fanout` children.
+ * The one parser of stored nodes ({@link decodeNode} is built on it): throws a
+ * MalformedMessageError on truncation, trailing bytes, a varint that is not minimal or a count
+ * above Number.MAX_SAFE_INTEGER, and an Error on a child with zero leaves.
  */
 export function readNodeLayout(bytes: Uint8Array, length: number, fanout: number, layout: NodeLayout): void {
-  let at = fanout / 8
-  if (length < at) throw new Error('truncated')
+  const r = new ByteReader(bytes, length)
+  const mask = readMask(r, fanout)
   for (let i = 0; i < fanout; i++) {
-    if ((bytes[i >>> 3]! & (0x80 >>> (i & 7))) === 0) {
+    if (!has(mask, i)) {
       layout.start[i] = -1
       continue
     }
-    layout.start[i] = at
-    at += HASH_BYTES
-    let count = 0
-    let scale = 1
-    for (let n = 0; ; n++) {
-      if (at >= length || n === 8) throw new Error(at >= length ? 'truncated' : 'varint too long')
-      const byte = bytes[at++]!
-      count += (byte & 0x7f) * scale
-      if (byte < 0x80) {
-        if (byte === 0 && n > 0) throw new Error('non-minimal varint')
-        break
-      }
-      scale *= 0x80
-    }
+    layout.start[i] = r.offset
+    r.skip(HASH_BYTES)
+    const count = r.varint()
     if (count === 0) throw new Error('child with zero leaves')
-    layout.end[i] = at
+    layout.end[i] = r.offset
     layout.count[i] = count
   }
-  if (at !== length) throw new Error(`${length - at} trailing bytes`)
+  r.end()
 }
 
 export function totalCount(children: Children): number {

@@ -75,6 +75,8 @@ export const MIN_FRAME_BYTES = 4 * 1024
  * message that fits one frame is sent as it is, not copied into a frame.
  */
 export const FRAME_HEADROOM = 1
+/** The zero bytes written as that headroom (the channel overwrites them). */
+const HEADROOM = new Uint8Array(FRAME_HEADROOM)
 
 export interface Session {
   /** This side's next message, after FRAME_HEADROOM spare bytes. */
@@ -225,7 +227,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
 
   function build(): Uint8Array {
     const w = new ByteWriter(1024)
-    w.bytes(new Uint8Array(FRAME_HEADROOM))
+    w.bytes(HEADROOM)
     const size = () => w.length - FRAME_HEADROOM
     if (!sentHello) {
       sentHello = true

@@ -1,5 +1,6 @@
 import type { Database, RootDatabase, Transaction } from 'lmdb'
-import { decodeBucket, encodeBucket, mergeRecords, RECORD_BYTES, type StoredLeaf } from './bucket-codec.js'
+import { bit, has, or, writeMaskAt } from './bits.js'
+import { decodeBucket, encodeBucket, mergeRecords, type StoredLeaf } from './bucket-codec.js'
 import { ByteReader, ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
 import {
   BUCKET_MAX,
@@ -19,6 +20,7 @@ import {
   INNER_HASH_TAG,
   innerHash,
   pathOfKey,
+  RECORD_BYTES,
 } from './hash.js'
 import {
   type Children,
@@ -512,17 +514,24 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       touched[digit] = 1
       i = j
     }
+    // Which children are present now, and how many leaves they hold, in one pass.
+    let mask = 0
     let count = 0
     for (let d = 0; d < fanout; d++) {
-      if (touched[d] === 1) count += next[d]?.count ?? 0
-      else if (layout.start[d]! >= 0) count += layout.count[d]!
+      if (touched[d] === 1) {
+        const child = next[d]
+        if (child === undefined) continue
+        count += child.count
+      } else if (layout.start[d]! >= 0) count += layout.count[d]!
+      else continue
+      mask = or(mask, bit(d))
     }
     if (count === 0 || (depth > 0 && count <= BUCKET_MAX)) {
       // Shrunk into a bucket (or to nothing): its children are all buckets by now.
       db.removeSync(nodeKey(path, depth))
       const leaves: StoredLeaf[] = []
       for (let d = 0; d < fanout; d++) {
-        if (touched[d] === 1 ? next[d] === undefined : layout.start[d]! < 0) continue
+        if (!has(mask, d)) continue
         const under = childPath(path, depth, d)
         leaves.push(...readBucket(under, depth + 1))
         db.removeSync(bucketKey(under, depth + 1))
@@ -532,22 +541,11 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     // Mask, then each present child's entry: rewritten ones from `next`, the rest copied.
     const out = scratch(1 + maxEncodedNodeBytes(fanout))
     out[0] = INNER_HASH_TAG
-    let o = 1
-    for (let m = 0; m < fanout; m += 8) {
-      let byte = 0
-      for (let k = 0; k < 8; k++) {
-        const d = m + k
-        if (touched[d] === 1 ? next[d] !== undefined : layout.start[d]! >= 0) byte |= 0x80 >>> k
-      }
-      out[o++] = byte
-    }
+    let o = writeMaskAt(out, 1, mask, fanout)
     for (let d = 0; d < fanout; d++) {
-      if (touched[d] === 1) {
-        const child = next[d]
-        if (child !== undefined) o = encodeEntry(child, out, o)
-      } else if (layout.start[d]! >= 0) {
-        for (let b = layout.start[d]!; b < layout.end[d]!; b++) out[o++] = stored[b]!
-      }
+      if (!has(mask, d)) continue
+      if (touched[d] === 1) o = encodeEntry(next[d]!, out, o)
+      else for (let b = layout.start[d]!; b < layout.end[d]!; b++) out[o++] = stored[b]!
     }
     next.fill(undefined)
     db.putSync(nodeKey(path, depth), view(1, o))
@@ -593,7 +591,9 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       if (batch.length === 0) return
       const apply = () => {
         if (db.get(META_KEY) === undefined) db.putSync(META_KEY, meta)
-        refresh(batch, 0, batch.length, 0, readInner(ROOT_PATH, 0) === undefined ? 'empty' : 'inner')
+        // Only whether the root exists: refreshInner reads and checks it.
+        const root = db.getBinaryFast(nodeKey(ROOT_PATH, 0)) === undefined ? 'empty' : 'inner'
+        refresh(batch, 0, batch.length, 0, root)
       }
       // Inside the caller's transaction, write straight into it: an lmdb-js child transaction would
       // copy again every page the parent already dirtied, which halves the build rate. Outside

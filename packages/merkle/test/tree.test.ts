@@ -270,6 +270,13 @@ describe('verify', () => {
   })
 })
 
+/** `node` with its last child's count (a single byte) replaced by 2^56 - 1, an eight-byte varint. */
+const withHugeCount = (node: Buffer): Buffer =>
+  Buffer.concat([
+    node.subarray(0, node.length - 1),
+    Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+  ])
+
 describe('a batch over a corrupt inner node', () => {
   // Each way a stored inner node can be damaged, applied to a depth-1 node of a 3,000-leaf tree (about 94 leaves under each).
   const damage: Array<[string, (node: Buffer) => Buffer]> = [
@@ -280,29 +287,51 @@ describe('a batch over a corrupt inner node', () => {
       'with a count that never ends',
       (node) => Buffer.concat([node.subarray(0, node.length - 1), Buffer.alloc(9, 0x80)]),
     ],
+    ['with a count above Number.MAX_SAFE_INTEGER', (node) => withHugeCount(node)],
     ['emptied', () => Buffer.alloc(0)],
   ]
   test.each(
     damage,
   )('fails with TreeCorruptError when the node is %s, and the aborted batch leaves it as it was', (_, harm) => {
-    const name = uniqueName()
-    const tree = openMerkleTree(temp.env, { name, keysAreHashes: true })
-    applyInTxn(
-      tree,
-      Array.from({ length: 3000 }, (_, i) => ({ key: hashOf(`k${i}`), valueHash: hashOf(`${i}`) })),
-    )
-    const raw = temp.env.openDB<Uint8Array, Buffer>({
-      name: `merkle/${name}`,
-      keyEncoding: 'binary',
-      encoding: 'binary',
-    })
-    const nodeKey = [
-      ...raw.getKeys({ start: Buffer.from([0x4e, 1]), end: Buffer.from([0x4e, 2]), limit: 1 }),
-    ][0]!
-    const damaged = harm(Buffer.from(raw.get(nodeKey)!))
-    raw.putSync(nodeKey, damaged)
-    const key = hashOf('under the damaged node')
-    key[0] = nodeKey[2]! | (key[0]! & 0x07) // same first 5 bits: the change descends through it
+    const { tree, raw, nodeKey, damaged, key } = treeWithDamagedNode(harm)
+    expect(() => applyInTxn(tree, [{ key, valueHash: hashOf('x') }])).toThrow(TreeCorruptError)
+    expect(hex(raw.get(nodeKey)!)).toBe(hex(damaged))
+    expect(tree.verify().ok).toBe(false)
+  })
+})
+
+/**
+ * A tree of 3,000 keys whose first depth-1 inner node is replaced by `harm(node)`, and a key
+ * whose change descends through that node (same first 5 bits).
+ */
+function treeWithDamagedNode(harm: (node: Buffer) => Buffer) {
+  const name = uniqueName()
+  const tree = openMerkleTree(temp.env, { name, keysAreHashes: true })
+  applyInTxn(
+    tree,
+    Array.from({ length: 3000 }, (_, i) => ({ key: hashOf(`k${i}`), valueHash: hashOf(`${i}`) })),
+  )
+  const raw = temp.env.openDB<Uint8Array, Buffer>({
+    name: `merkle/${name}`,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+  })
+  const nodeKey = [
+    ...raw.getKeys({ start: Buffer.from([0x4e, 1]), end: Buffer.from([0x4e, 2]), limit: 1 }),
+  ][0]!
+  const damaged = harm(Buffer.from(raw.get(nodeKey)!))
+  raw.putSync(nodeKey, damaged)
+  const key = hashOf('under the damaged node')
+  key[0] = nodeKey[2]! | (key[0]! & 0x07)
+  return { tree, raw, nodeKey, damaged, key }
+}
+
+describe('a stored count above Number.MAX_SAFE_INTEGER', () => {
+  test('is refused by reads, by batches and by verify', () => {
+    const { tree, raw, nodeKey, damaged, key } = treeWithDamagedNode(withHugeCount)
+    // Reads decode the node (decodeNode), a batch patches it in place (readNodeLayout).
+    expect(() => tree.node({ path: key, depth: 1 })).toThrow(TreeCorruptError)
+    expect(() => tree.get(key)).toThrow(TreeCorruptError)
     expect(() => applyInTxn(tree, [{ key, valueHash: hashOf('x') }])).toThrow(TreeCorruptError)
     expect(hex(raw.get(nodeKey)!)).toBe(hex(damaged))
     expect(tree.verify().ok).toBe(false)

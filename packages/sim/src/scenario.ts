@@ -15,6 +15,7 @@ import {
   type ByzantineNode,
   CAUGHT_BY,
   DEFAULT_BYZANTINE_BEHAVIOURS,
+  type Equivocation,
   startByzantine,
 } from './byzantine.js'
 import {
@@ -192,12 +193,15 @@ function timeline(options: ScenarioOptions, plan: FaultPlan, ops: readonly Workl
   return items.sort((a, b) => a.atMs - b.atMs || rank[a.kind] - rank[b.kind])
 }
 
-/** What each honest node pulled from, and holds of, every register a Byzantine peer equivocated on. */
+/**
+ * What each honest node pulled from, and holds of, every register a Byzantine peer equivocated on
+ * (the checker's evidence), with whom the peer says it handed each version to (for the report).
+ */
 function equivocationEvidence(
   byzantine: readonly ByzantineNode[],
   cluster: Cluster,
   fromByzantine: readonly Received[],
-): EquivocationEvidence[] {
+): Array<{ evidence: EquivocationEvidence; handedTo: Equivocation['handedTo'] }> {
   return byzantine.flatMap((b) => {
     const signer = toHex(b.publicKey)
     return b.equivocations().map((e) => {
@@ -206,7 +210,7 @@ function equivocationEvidence(
         if (r.from === signer && r.store === e.store && r.key === e.key)
           received.set(`${r.node}/${r.hash}`, { node: r.node, version: r.hash })
       }
-      return {
+      const evidence: EquivocationEvidence = {
         name: b.name,
         peer: b.peerId.toString(),
         store: e.store,
@@ -218,21 +222,17 @@ function equivocationEvidence(
           return { node: n.name, version: valueHash === undefined ? undefined : toHex(valueHash) }
         }),
       }
+      return { evidence, handedTo: e.handedTo }
     })
   })
 }
 
 function equivocationReport(
-  evidence: readonly EquivocationEvidence[],
-  byzantine: readonly ByzantineNode[],
+  equivocations: ReturnType<typeof equivocationEvidence>,
   cluster: Cluster,
 ): EquivocationReport[] {
   const names = new Map(cluster.nodes.map((n) => [n.peerId.toString(), n.name]))
-  return evidence.map((e) => {
-    const handedTo = byzantine
-      .find((b) => b.name === e.name)!
-      .equivocations()
-      .find((q) => q.store === e.store && q.key === e.key)!.handedTo
+  return equivocations.map(({ evidence: e, handedTo }) => {
     const held = new Set(e.held.map((h) => h.version))
     const [winner] = held
     return {
@@ -521,7 +521,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const equivocations = equivocationEvidence(byzantine, cluster, fromByzantine)
     const check = checkInvariants({
       seed,
-      equivocations,
+      equivocations: equivocations.map((e) => e.evidence),
       final,
       earlier,
       acknowledged,
@@ -561,7 +561,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       samples,
       check,
       loopDelay: loopDelayMs,
-      equivocations: equivocationReport(equivocations, byzantine, cluster),
+      equivocations: equivocationReport(equivocations, cluster),
       names: new Map(byzantine.map((b) => [b.peerId.toString(), b.name])),
     })
     const files: string[] = []

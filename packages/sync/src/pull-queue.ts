@@ -15,7 +15,7 @@ export interface PullQueue<T> {
   readonly waiting: number
   /** Sessions running. */
   readonly running: number
-  /** Announcements dropped because they no longer differed when their turn came. */
+  /** Announcements dropped because `stillNeeded` said no when their turn came. */
   readonly skipped: number
 }
 

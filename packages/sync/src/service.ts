@@ -239,13 +239,10 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     this.announcedPulls = createPullQueue({
       concurrency: init.announcementPulls ?? 2,
       stillNeeded: (id, { announcement }) => {
-        const needed =
-          this.started &&
-          this.syncPeers.has(id) &&
-          !this.budgets.isBlocked(id) &&
-          differingStores(this.init.state, announcement, this.stores).length > 0
-        if (!needed) this.metrics.announcements.inc({ outcome: 'caught-up' })
-        return needed
+        if (!this.started || !this.syncPeers.has(id) || this.budgets.isBlocked(id)) return false
+        if (differingStores(this.init.state, announcement, this.stores).length > 0) return true
+        this.metrics.announcements.inc({ outcome: 'caught-up' })
+        return false
       },
       run: (_id, { peer }) =>
         this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }).catch(
@@ -465,7 +462,8 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
     // Gossipsub relays announcements across the mesh: sync only with an author we are connected
     // to (and that speaks provsync); a farther one is reached through the peers that pull from it.
     const author = this.syncPeers.get(message.from.toString())
-    if (differing.length > 0 && author !== undefined && !this.budgets.isBlocked(author.toString())) {
+    // The queue asks again, when the pull's turn comes, whether the peer is still there and unblocked.
+    if (differing.length > 0 && author !== undefined) {
       this.announcedPulls.offer(author.toString(), { peer: author, announcement: verdict.announcement })
     }
   }

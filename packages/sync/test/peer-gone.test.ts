@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -27,7 +28,7 @@ afterAll(async () => {
 })
 
 /** A libp2p node without provsync that opens a reconcile stream and never says hello. */
-async function openSilentStream(): Promise<Libp2p> {
+async function openSilentStream() {
   const raw = await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
@@ -37,18 +38,15 @@ async function openSilentStream(): Promise<Libp2p> {
   })
   raws.push(raw)
   await raw.dial(honest.multiaddrs()[0]!)
-  const stream = await raw.dialProtocol(honest.peerId, RECONCILE_PROTOCOL)
   // The session waits for hello; what ends it is up to each test.
-  ;(raw as Libp2p & { silent?: typeof stream }).silent = stream
-  return raw
+  const stream = await raw.dialProtocol(honest.peerId, RECONCILE_PROTOCOL)
+  return { raw, stream }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('a session whose stream ends before the message due', () => {
   it('is an offence when the peer closes the stream and stays connected', async () => {
-    const raw = await openSilentStream()
-    await (raw as Libp2p & { silent?: { close(): Promise<void> } }).silent!.close()
+    const { raw, stream } = await openSilentStream()
+    await stream.close()
     await waitFor(() => offences.some((o) => o.peer === raw.peerId.toString()), 'the offence', 5000)
     expect(offences.find((o) => o.peer === raw.peerId.toString())).toMatchObject({
       reason: 'unexpected-message',
@@ -57,7 +55,7 @@ describe('a session whose stream ends before the message due', () => {
   })
 
   it('is no offence when the peer goes away with its connection', async () => {
-    const raw = await openSilentStream()
+    const { raw } = await openSilentStream()
     await raw.stop()
     await waitFor(() => honest.libp2p.getConnections(raw.peerId).length === 0, 'the connection gone', 5000)
     await sleep(1500)

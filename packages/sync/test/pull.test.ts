@@ -13,7 +13,7 @@ import {
 } from '@provsync/sync'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs } from './helpers.js'
+import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs, waitFor } from './helpers.js'
 
 const dirs = tempDirs()
 const cleanups: Array<() => Promise<void>> = []
@@ -190,7 +190,7 @@ describe('pulling records', () => {
     const sync = puller.libp2p.services.provsync
     // The first session claims all 500 and pulls them 50 at a time, 100 ms per group.
     const doomed = sync.syncWith(failing.libp2p.peerId).catch((err: Error) => err)
-    while (puller.applyCalls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    await waitFor(() => puller.applyCalls.length > 0, 'the first apply group', 10_000)
     const rescue = sync.syncWith(healthy.libp2p.peerId)
     await new Promise((resolve) => setTimeout(resolve, 150))
     await failing.libp2p.stop()
@@ -209,7 +209,7 @@ describe('pulling records', () => {
     const sync = puller.libp2p.services.provsync
     const first = sync.syncWith(withholding.libp2p.peerId)
     // It has claimed all 500 and applies its first group when the second session starts.
-    while (puller.applyCalls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    await waitFor(() => puller.applyCalls.length > 0, 'the first apply group', 10_000)
     const second = sync.syncWith(honest.libp2p.peerId)
 
     const [fromWithholding, fromHonest] = await Promise.all([first, second])
