@@ -40,6 +40,13 @@ export {
   verifyRevocation,
   verifySupersession,
 } from './codec/records.js'
+export {
+  decodeCanonicalText,
+  encodeCanonicalText,
+  NonCanonicalTextError,
+  type TextProblem,
+  textProblem,
+} from './codec/text.js'
 export { STORE_NAMES, type StoreName } from './context.js'
 export {
   compileCriteria,

@@ -1,7 +1,5 @@
 import { MalformedRecordError, OversizedFieldError } from '../errors.js'
-
-const utf8 = new TextEncoder()
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+import { decodeCanonicalText, encodeCanonicalText } from './text.js'
 
 /** Appends fixed-width and length-prefixed fields; every variable field has a bound. */
 export class Writer {
@@ -38,10 +36,10 @@ export class Writer {
     return this
   }
 
-  /** A UTF-8 string with a u16 length prefix. */
+  /** A canonical text (see `text.ts`) as UTF-8 with a u16 length prefix. */
   text(field: string, value: string, limit: number, { nonEmpty = false } = {}): this {
     if (typeof value !== 'string') throw new MalformedRecordError(`${field} must be a string`)
-    const bytes = utf8.encode(value)
+    const bytes = encodeCanonicalText(field, value)
     if (bytes.length > limit) throw new OversizedFieldError(field, bytes.length, limit)
     if (nonEmpty && bytes.length === 0) throw new MalformedRecordError(`${field} must not be empty`)
     this.reserve(2 + bytes.length)
@@ -57,7 +55,10 @@ export class Writer {
   }
 }
 
-/** Reads what {@link Writer} wrote, refusing truncation, bad UTF-8 and out-of-bound lengths. */
+/**
+ * Reads what {@link Writer} wrote, refusing truncation, out-of-bound lengths and text that is not
+ * canonical, so whatever it accepts re-encodes to the same bytes.
+ */
 export class Reader {
   private offset = 0
   constructor(private readonly bytes: Uint8Array) {}
@@ -87,12 +88,7 @@ export class Reader {
     const size = (header[0]! << 8) | header[1]!
     if (size > limit) throw new OversizedFieldError(field, size, limit)
     if (nonEmpty && size === 0) throw new MalformedRecordError(`${field} must not be empty`)
-    try {
-      return strictUtf8.decode(this.take(size, field))
-    } catch (error) {
-      if (error instanceof MalformedRecordError) throw error
-      throw new MalformedRecordError(`${field} is not valid UTF-8`)
-    }
+    return decodeCanonicalText(field, this.take(size, field))
   }
 
   get position(): number {
