@@ -60,3 +60,4 @@ export {
 } from './service.js'
 export { isStoreName, type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 export { trustBundleHash } from './trust.js'
+export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'

@@ -1,4 +1,5 @@
-import { MalformedFrameError } from '@provsync/sync'
+import { textProblem } from '@provsync/crdt'
+import { MalformedFrameError, NonCanonicalFrameError, WireTextError } from '@provsync/sync'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { REFUSAL_CODES } from '../src/errors.js'
@@ -9,8 +10,10 @@ import {
   encodeMessage,
   type Message,
 } from '../src/wire/codec.js'
+import { Announcement, Frame } from '../src/wire/sync.generated.js'
 
-const name = fc.string({ minLength: 1, maxLength: 40 })
+const canonical = (text: string) => textProblem(text) === undefined
+const name = fc.string({ minLength: 1, maxLength: 40 }).filter(canonical)
 const key = fc.uint8Array({ minLength: 1, maxLength: 40 })
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({
@@ -24,7 +27,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     {
       type: fc.constant('refusal' as const),
       code: fc.constantFrom(...REFUSAL_CODES),
-      message: fc.string({ maxLength: 100 }),
+      message: fc.string({ maxLength: 100 }).filter(canonical),
       store: name,
     },
     { requiredKeys: ['type', 'code', 'message'] },
@@ -70,7 +73,7 @@ describe('wire codec', () => {
       decodeMessage(encodeMessage({ type: 'fetch', store: 'assertions', keys: [new Uint8Array()] })),
     ).toThrow(MalformedFrameError)
     expect(() =>
-      decodeMessage(encodeMessage({ type: 'reconcile', store: '', payload: new Uint8Array(1) })),
+      decodeMessage(Frame.encode({ reconcile: { store: '', payload: new Uint8Array(1) } })),
     ).toThrow(MalformedFrameError)
   })
 
@@ -141,5 +144,72 @@ describe('blame', () => {
     expect(offenceFor(new RefusedError('busy', 'x'))).toBeUndefined()
     expect(offenceFor(new UnexpectedEndError('x'))).toBeUndefined()
     expect(offenceFor(new Error('local failure'))).toBeUndefined()
+  })
+})
+
+describe('canonical frames (issue #17 item 4)', () => {
+  const hello = encodeMessage({ type: 'hello', networkId: 'net', trustHash: new Uint8Array(32), version: 1 })
+  const concat = (...parts: Array<Uint8Array | number[]>) => Uint8Array.from(parts.flatMap((p) => [...p]))
+  // Hello inside a Frame: field 1, length-delimited.
+  const frameOfHello = (body: Uint8Array | number[]) => concat([0x0a, body.length], body)
+  const helloBody = hello.subarray(2)
+
+  it.each([
+    ['a field written twice', frameOfHello(concat(helloBody, [0x18, 0x02]))],
+    [
+      'a default written out',
+      concat([0x12, 0x02, 0x08, 0x00]), // Welcome { version: 0 }, which encodes as an empty Welcome
+    ],
+    ['an unknown field', frameOfHello(concat(helloBody, [0x20, 0x01]))],
+    [
+      'fields out of order',
+      frameOfHello(
+        concat(helloBody.subarray(helloBody.length - 2), helloBody.subarray(0, helloBody.length - 2)),
+      ),
+    ],
+    ['a non-minimal varint', concat([0x12, 0x03, 0x08, 0x81, 0x00])],
+    ['two bodies', concat(hello, Frame.encode({ end: {} }))],
+    ['invalid UTF-8 in the network id', frameOfHello([0x0a, 0x02, 0x6e, 0xff])],
+  ])('refuses a frame with %s as NonCanonicalFrameError', (_, bytes) => {
+    expect(() => decodeMessage(bytes)).toThrow(NonCanonicalFrameError)
+  })
+
+  it.each([
+    [
+      'network id',
+      { type: 'hello', networkId: '\ufeffnet', trustHash: new Uint8Array(), version: 1 },
+      'byte-order-mark',
+    ],
+    ['store', { type: 'fetch', store: 'asser\ntions', keys: [] }, 'control-character'],
+    ['refusal message', { type: 'refusal', code: 'busy', message: 'cafe\u0301' }, 'not-nfc'],
+    ['refusal message', { type: 'refusal', code: 'busy', message: 'x'.repeat(1025) }, 'too-long'],
+  ] as Array<
+    [string, Message, string]
+  >)('refuses to decode or send a %s that is not canonical text', (field, message, problem) => {
+    expect(() => encodeMessage(message)).toThrow(
+      expect.objectContaining({ name: 'WireTextError', field, problem }),
+    )
+    expect(() => encodeMessage(message)).toThrow(WireTextError)
+    const raw =
+      message.type === 'hello'
+        ? Frame.encode({ hello: { ...message, trustHash: new Uint8Array() } })
+        : message.type === 'fetch'
+          ? Frame.encode({ fetchRequest: { store: message.store, keys: [] } })
+          : Frame.encode({
+              refusal: { code: 'busy', message: (message as { message: string }).message, store: '' },
+            })
+    expect(() => decodeMessage(raw)).toThrow(
+      expect.objectContaining({ name: 'NonCanonicalFrameError', field, problem }),
+    )
+  })
+
+  it('refuses an announcement whose network id starts with a byte-order mark, or that is not canonical', () => {
+    const raw = Announcement.encode({ networkId: '\ufeffnet', trustHash: new Uint8Array(), heads: [] })
+    expect(() => decodeAnnouncement(raw)).toThrow(NonCanonicalFrameError)
+    const good = encodeAnnouncement({ networkId: 'net', trustHash: new Uint8Array(1), heads: [] })
+    expect(() => decodeAnnouncement(concat(good, [0x20, 0x01]))).toThrow(NonCanonicalFrameError)
+    expect(() =>
+      encodeAnnouncement({ networkId: 'n\u0000t', trustHash: new Uint8Array(), heads: [] }),
+    ).toThrow(WireTextError)
   })
 })

@@ -1,5 +1,38 @@
-import { MalformedFrameError, REFUSAL_CODES, type RefusalCode } from '../errors.js'
+import { type TextProblem, textProblem } from '@provsync/crdt'
+import { MalformedFrameError, REFUSAL_CODES, type RefusalCode, SyncError } from '../errors.js'
 import { Announcement, Frame } from './sync.generated.js'
+
+/** Why a frame is not canonical: a text field's problem (see crdt's `codec/text.ts`) or its bounds. */
+export type WireTextProblem = TextProblem | 'empty' | 'too-long'
+
+/**
+ * A frame or announcement that decodes but is not the one canonical encoding of what it says: its
+ * protobuf bytes differ from the re-encoding of the decoded fields (fields out of order or
+ * repeated, defaults written out, unknown fields, non-minimal varints, two bodies, text that is
+ * not UTF-8), or a text field breaks the text rules. Blamed like any malformed frame.
+ */
+export class NonCanonicalFrameError extends MalformedFrameError {
+  static override name = 'NonCanonicalFrameError'
+  override name = 'NonCanonicalFrameError'
+  constructor(
+    readonly field: string,
+    readonly problem: WireTextProblem | 'encoding',
+  ) {
+    super(`${field} is not canonical: ${problem}`)
+  }
+}
+
+/** A local caller asked to send text the wire does not carry; nothing was sent. */
+export class WireTextError extends SyncError {
+  static override name = 'WireTextError'
+  override name = 'WireTextError'
+  constructor(
+    readonly field: string,
+    readonly problem: WireTextProblem,
+  ) {
+    super(`cannot send ${field}: ${problem}`)
+  }
+}
 
 export const PROTOCOL_VERSION = 1
 
@@ -19,7 +52,9 @@ export type MessageType = Message['type']
 const MAX_NAME_CHARS = 128
 const MAX_TEXT_CHARS = 1024
 
+/** Encodes one frame; WireTextError if a text field is not canonical or out of bounds. */
 export function encodeMessage(message: Message): Uint8Array {
+  checkOutgoingText(message)
   switch (message.type) {
     case 'hello':
       return Frame.encode({
@@ -56,7 +91,10 @@ export function encodeMessage(message: Message): Uint8Array {
   }
 }
 
-/** Decodes and validates one frame; anything else is a MalformedFrameError, never a crash. */
+/**
+ * Decodes and validates one frame: only the canonical encoding of a message is accepted (see
+ * {@link NonCanonicalFrameError}); anything else is a MalformedFrameError, never a crash.
+ */
 export function decodeMessage(bytes: Uint8Array): Message {
   let frame: Frame
   try {
@@ -64,56 +102,48 @@ export function decodeMessage(bytes: Uint8Array): Message {
   } catch (err) {
     throw malformed(`frame does not decode: ${(err as Error).message}`, err)
   }
+  if (!sameBytes(Frame.encode(frame), bytes)) throw new NonCanonicalFrameError('frame', 'encoding')
+  return messageOf(frame)
+}
+
+function messageOf(frame: Frame): Message {
   const { hello, welcome, refusal, reconcile, offer, pulled, fetchRequest, records, end } = frame
   if (hello !== undefined) {
-    return {
-      type: 'hello',
-      networkId: checkName(hello.networkId, 'network id'),
-      trustHash: hello.trustHash,
-      version: hello.version,
-    }
+    const networkId = checkName(hello.networkId, 'network id')
+    return { type: 'hello', networkId, trustHash: hello.trustHash, version: hello.version }
   }
   if (welcome !== undefined) return { type: 'welcome', version: welcome.version }
-  if (refusal !== undefined) {
-    const code = (REFUSAL_CODES as readonly string[]).includes(refusal.code)
-      ? (refusal.code as RefusalCode)
-      : 'unknown'
-    const message = refusal.message.slice(0, MAX_TEXT_CHARS)
-    return refusal.store === ''
-      ? { type: 'refusal', code, message }
-      : { type: 'refusal', code, message, store: checkName(refusal.store, 'store') }
-  }
+  if (refusal !== undefined) return refusalOf(refusal)
   if (reconcile !== undefined) {
     return { type: 'reconcile', store: checkName(reconcile.store, 'store'), payload: reconcile.payload }
   }
   if (offer !== undefined) {
-    return {
-      type: 'offer',
-      store: checkName(offer.store, 'store'),
-      keys: checkKeys(offer.keys),
-      last: offer.last,
-    }
+    const store = checkName(offer.store, 'store')
+    return { type: 'offer', store, keys: checkKeys(offer.keys), last: offer.last }
   }
   if (pulled !== undefined) {
-    return {
-      type: 'pulled',
-      store: checkName(pulled.store, 'store'),
-      applied: pulled.applied,
-      refused: pulled.refused,
-    }
+    const store = checkName(pulled.store, 'store')
+    return { type: 'pulled', store, applied: pulled.applied, refused: pulled.refused }
   }
   if (fetchRequest !== undefined) {
-    return {
-      type: 'fetch',
-      store: checkName(fetchRequest.store, 'store'),
-      keys: checkKeys(fetchRequest.keys),
-    }
+    const store = checkName(fetchRequest.store, 'store')
+    return { type: 'fetch', store, keys: checkKeys(fetchRequest.keys) }
   }
   if (records !== undefined) {
     return { type: 'records', records: records.records, last: records.last, missing: records.missing }
   }
   if (end !== undefined) return { type: 'end' }
   throw malformed('frame carries no message')
+}
+
+/** A refusal code this release does not know reads as 'unknown' (a later release may add codes). */
+function refusalOf(refusal: NonNullable<Frame['refusal']>): Message {
+  const raw = checkText(refusal.code, 'refusal code', MAX_NAME_CHARS, true)
+  const code = (REFUSAL_CODES as readonly string[]).includes(raw) ? (raw as RefusalCode) : 'unknown'
+  const message = checkText(refusal.message, 'refusal message', MAX_TEXT_CHARS, false)
+  return refusal.store === ''
+    ? { type: 'refusal', code, message }
+    : { type: 'refusal', code, message, store: checkName(refusal.store, 'store') }
 }
 
 export interface WireHead {
@@ -128,7 +158,10 @@ export interface WireAnnouncement {
   heads: WireHead[]
 }
 
+/** Encodes a head announcement; WireTextError if the network id or a store name is not canonical. */
 export function encodeAnnouncement(announcement: WireAnnouncement): Uint8Array {
+  outgoingName('network id', announcement.networkId)
+  for (const head of announcement.heads) outgoingName('store', head.store)
   return Announcement.encode({
     networkId: announcement.networkId,
     trustHash: wireBytes(announcement.trustHash),
@@ -148,6 +181,8 @@ export function decodeAnnouncement(bytes: Uint8Array, maxHeads = 16): WireAnnoun
   } catch (err) {
     throw malformed(`announcement does not decode: ${(err as Error).message}`, err)
   }
+  if (!sameBytes(Announcement.encode(decoded), bytes))
+    throw new NonCanonicalFrameError('announcement', 'encoding')
   const stores = new Set<string>()
   const heads = decoded.heads.map((h) => {
     const store = checkName(h.store, 'store')
@@ -159,9 +194,46 @@ export function decodeAnnouncement(bytes: Uint8Array, maxHeads = 16): WireAnnoun
   return { networkId: checkName(decoded.networkId, 'network id'), trustHash: decoded.trustHash, heads }
 }
 
-function checkName(value: string, what: string): string {
-  if (value.length === 0 || value.length > MAX_NAME_CHARS) throw malformed(`${what} is empty or too long`)
+/** The problem of a text field, or undefined: canonical text (crdt's rules) within its bounds. */
+function wireTextProblem(value: string, maxChars: number, nonEmpty: boolean): WireTextProblem | undefined {
+  if (nonEmpty && value.length === 0) return 'empty'
+  if (value.length > maxChars) return 'too-long'
+  return textProblem(value)
+}
+
+function checkText(value: string, what: string, maxChars: number, nonEmpty: boolean): string {
+  const problem = wireTextProblem(value, maxChars, nonEmpty)
+  if (problem !== undefined) throw new NonCanonicalFrameError(what, problem)
   return value
+}
+
+function checkName(value: string, what: string): string {
+  return checkText(value, what, MAX_NAME_CHARS, true)
+}
+
+/** The text fields of an outgoing message, checked by the rules its receiver applies. */
+function checkOutgoingText(message: Message): void {
+  const fields: Array<[string, string, number, boolean]> = []
+  if (message.type === 'hello') fields.push(['network id', message.networkId, MAX_NAME_CHARS, true])
+  if ('store' in message && message.store !== undefined)
+    fields.push(['store', message.store, MAX_NAME_CHARS, true])
+  if (message.type === 'refusal') {
+    fields.push(['refusal code', message.code, MAX_NAME_CHARS, true])
+    fields.push(['refusal message', message.message, MAX_TEXT_CHARS, false])
+  }
+  for (const [field, value, maxChars, nonEmpty] of fields) outgoingText(field, value, maxChars, nonEmpty)
+}
+
+function outgoingText(field: string, value: string, maxChars: number, nonEmpty: boolean): void {
+  if (typeof value !== 'string') throw new WireTextError(field, 'invalid-utf8')
+  const problem = wireTextProblem(value, maxChars, nonEmpty)
+  if (problem !== undefined) throw new WireTextError(field, problem)
+}
+
+const outgoingName = (field: string, value: string) => outgoingText(field, value, MAX_NAME_CHARS, true)
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0
 }
 
 function checkKeys(keys: Uint8Array[]): Uint8Array[] {
