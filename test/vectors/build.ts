@@ -5,13 +5,18 @@
  */
 import {
   type AnyRecord,
+  assertionKey,
   blake3,
   type Coordinate,
   encodeAssertion,
   encodeRevocation,
   encodeSupersession,
+  networkTag,
+  openNodeState,
   recordHash,
   type Signer,
+  STORE_NAMES,
+  type StoreName,
   signAssertion,
   signerFromSeed,
   signRevocation,
@@ -341,4 +346,60 @@ export function signedRevocation(operator: Signer, subject: Uint8Array): Uint8Ar
     VECTOR_NETWORK,
   )
   return encodeRevocation(record, VECTOR_NETWORK)
+}
+
+// ---- the stores: tree keys and roots of the record vectors
+
+export interface StoreVectors {
+  networkTag: string
+  /** Tree key of each record vector, by name (assertion registers are keyed by asserter ‖ coordinate). */
+  treeKeys: Record<string, string>
+  /** Root of each store's tree after applying that store's record vectors to a fresh node. */
+  roots: Record<string, string>
+}
+
+const STORE_OF: Record<AnyRecord['type'], StoreName> = {
+  assertion: 'assertions',
+  supersession: 'supersessions',
+  revocation: 'revocations',
+}
+
+/** Applies each store's records to its own fresh node in `dataDir(store)`; the operator (seed 3) is trusted. */
+export async function buildStoreVectors(
+  records: RecordVector[],
+  dataDir: (store: StoreName) => string,
+): Promise<StoreVectors> {
+  const treeKeys: Record<string, string> = {}
+  for (const r of records) {
+    const fields = r.fields as { asserter?: string; coordinate?: Coordinate }
+    treeKeys[r.name] =
+      r.type === 'assertion' ? hex(assertionKey(unhex(fields.asserter!), fields.coordinate!)) : r.hash
+  }
+  const roots: Record<string, string> = {}
+  for (const store of STORE_NAMES) {
+    const state = await openNodeState({
+      dataDir: dataDir(store),
+      networkId: VECTOR_NETWORK,
+      trust: [vectorSigner(3).publicKey],
+      seed: new Uint8Array(32).fill(9),
+      wallClock: () => VECTOR_MS + 60_000,
+      verifyThreads: 0,
+    })
+    try {
+      const mine = records.filter((r) => STORE_OF[r.type] === store)
+      const outcomes = await state.apply(
+        store,
+        mine.map((r) => unhex(r.hex)),
+        { from: vectorSigner(5).publicKey },
+      )
+      const refused = outcomes.find((o) => o.status === 'refused')
+      if (refused !== undefined) throw new Error(`vector record refused: ${refused.detail}`)
+      const absent = mine.find((r) => state.tree(store).get(unhex(treeKeys[r.name]!)) === undefined)
+      if (absent !== undefined) throw new Error(`${absent.name} is not in the tree under its key`)
+      roots[store] = hex(state.tree(store).root())
+    } finally {
+      await state.close()
+    }
+  }
+  return { networkTag: hex(networkTag(VECTOR_NETWORK)), treeKeys, roots }
 }

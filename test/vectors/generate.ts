@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SCHEMA_VERSION } from '@provsync/crdt'
 import { open } from 'lmdb'
-import { buildMerkleVectors, buildRecordVectors, buildSyncVectors } from './build.js'
+import { buildMerkleVectors, buildRecordVectors, buildStoreVectors, buildSyncVectors } from './build.js'
 import { DOWNGRADES, FIXTURE_SCHEMAS, writeScenario } from './lmdb.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -40,6 +40,7 @@ async function writeVectors(): Promise<void> {
     writeJson(join(here, 'v1/records.json'), records)
     writeJson(join(here, 'v1/merkle.json'), merkle)
     writeJson(join(here, 'v1/sync.json'), buildSyncVectors(merkle, records))
+    writeJson(join(here, 'v1/stores.json'), await buildStoreVectors(records, (store) => join(scratch, store)))
   } finally {
     await env.close()
     rmSync(scratch, { recursive: true, force: true })

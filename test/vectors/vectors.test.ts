@@ -26,12 +26,14 @@ import { decodeAnnouncement, decodeMessage } from '../../packages/sync/src/wire/
 import {
   buildMerkleVectors,
   buildRecordVectors,
+  buildStoreVectors,
   buildSyncVectors,
   buildTree,
   hex,
   type MerkleVectors,
   type RecordVector,
   SESSION_SPECS,
+  type StoreVectors,
   type SyncVectors,
   toPlain,
   unhex,
@@ -194,6 +196,25 @@ describe('frozen sync wire vectors (v1)', () => {
     const frame = sync.frames.find((f) => f.name === 'records')!
     const decoded = decodeMessage(unhex(frame.hex))
     expect(decoded.type === 'records' && decoded.records.map(hex)).toEqual(records.map((r) => r.hex))
+  })
+})
+
+describe('frozen store vectors (v1)', () => {
+  it('the record vectors sit under the committed tree keys and give the committed store roots', async () => {
+    const stores = load<StoreVectors>('v1/stores.json')
+    const dir = mkdtempSync(join(tmpdir(), 'provsync-store-vectors-'))
+    try {
+      const built = await buildStoreVectors(records, (store) => join(dir, store))
+      expect(built.networkTag, `${BUMP}: the network tag changed`).toBe(stores.networkTag)
+      for (const [name, key] of Object.entries(stores.treeKeys)) {
+        expect(built.treeKeys[name], `${BUMP}: tree key of ${name} changed`).toBe(key)
+      }
+      for (const [store, root] of Object.entries(stores.roots)) {
+        expect(built.roots[store], `${BUMP}: root of the ${store} store changed`).toBe(root)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
