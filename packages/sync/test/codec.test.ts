@@ -136,6 +136,8 @@ describe('blame', () => {
     } = await import('@provsync/sync')
     expect(offenceFor(new FrameTooLargeError(10, 1))).toBe('oversized-frame')
     expect(offenceFor(new MalformedFrameError('x'))).toBe('malformed-frame')
+    expect(offenceFor(new NonCanonicalFrameError('network id', 'byte-order-mark'))).toBe('malformed-frame')
+    expect(offenceFor(new WireTextError('store', 'control-character'))).toBeUndefined()
     expect(offenceFor(new NetworkMismatchError('a', 'b'))).toBe('wrong-network')
     expect(offenceFor(new ProtocolViolationError('lying-tree', 'x'))).toBe('lying-tree')
     expect(offenceFor(new BudgetExceededError('time', 'x'))).toBe('timeout')
