@@ -97,7 +97,7 @@ export {
   type RevokeRequest,
   type ViewEntry,
 } from './state.js'
-export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries } from './supersessions.js'
+export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries, TimeBound } from './supersessions.js'
 export {
   acquireSharedVerifier,
   type BatchVerifier,
