@@ -16,6 +16,8 @@ export interface CommandSpec {
   readonly summary: string
   /** Required positional arguments, in order. */
   readonly positionals: readonly string[]
+  /** Optional positional arguments after the required ones. */
+  readonly optionalPositionals?: readonly string[]
   readonly options: Readonly<Record<string, OptionSpec>>
   /** Paragraphs shown after the options in `--help`. */
   readonly details?: string
@@ -64,8 +66,9 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
     const missing = spec.positionals.slice(positionals.length).map((p) => `<${p}>`)
     throw new UsageError(command, `missing ${missing.join(' ')}`)
   }
-  if (positionals.length > spec.positionals.length) {
-    throw new UsageError(command, `unexpected argument '${positionals[spec.positionals.length]}'`)
+  const most = spec.positionals.length + (spec.optionalPositionals?.length ?? 0)
+  if (positionals.length > most) {
+    throw new UsageError(command, `unexpected argument '${positionals[most]}'`)
   }
   return { command, values: parsed.values as Record<string, OptionValue>, positionals, help: false }
 }
@@ -117,7 +120,10 @@ function parseArgsMessage(err: unknown): string {
 
 export function helpText(spec: CommandSpec): string {
   const options = { ...spec.options, help: HELP_OPTION }
-  const args = spec.positionals.map((p) => `<${p}>`).join(' ')
+  const args = [
+    ...spec.positionals.map((p) => `<${p}>`),
+    ...(spec.optionalPositionals ?? []).map((p) => `[<${p}>]`),
+  ].join(' ')
   const lines = [
     `Usage: provsync ${spec.name}${args ? ` ${args}` : ''} [options]`,
     '',

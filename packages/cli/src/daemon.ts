@@ -119,6 +119,16 @@ function metricsOptions(options: DaemonOptions): { metricsPort?: number; metrics
   return { metricsPort: options.metricsPort, metricsHost: options.metricsHost ?? '127.0.0.1' }
 }
 
+/** The network id and trust a data directory was last started with; refuses a directory without them. */
+export async function readNodeConfig(dataDir: string): Promise<NodeConfig> {
+  const config = await readConfig(dataDir, true)
+  if (config === undefined)
+    throw new CliError(
+      `${join(dataDir, NODE_CONFIG_FILE)} is missing: ${dataDir} is not a provsync data directory`,
+    )
+  return config
+}
+
 async function readConfig(dataDir: string, required: boolean): Promise<NodeConfig | undefined> {
   let text: string
   try {

@@ -107,6 +107,7 @@ export {
   type VerifyItem,
   type VerifyJob,
 } from './verify-pool.js'
+export { type StateCheck, type StoreCheck, type VerifyStateOptions, verifyState } from './verify-state.js'
 export {
   type AssertionEvidence,
   type CauseType,
