@@ -139,3 +139,69 @@ describe('command-line conventions', () => {
     await expect(plan(['--config', join(dir, 'none.json')])).rejects.toThrow(/no such file/)
   })
 })
+
+describe('shell completion', () => {
+  it('bash completes every command and each command’s flags, and parses as bash', async () => {
+    const { code, stdout } = await run(['completion', 'bash'])
+    expect(code).toBe(0)
+    expect(stdout).toContain('record view audit gate supersede supersessions peers')
+    expect(stdout).toMatch(/ {4}node\) flags="--data-dir --config --listen/)
+    const { spawnSync } = await import('node:child_process')
+    expect(spawnSync('bash', ['-n'], { input: stdout }).status).toBe(0)
+  })
+
+  it('zsh describes the commands; an unknown shell is a usage error', async () => {
+    const zsh = await run(['completion', 'zsh'])
+    expect(zsh.stdout).toMatch(/^#compdef provsync\n/)
+    expect(zsh.stdout).toContain("'backup:Copy the running node")
+    const fish = await run(['completion', 'fish'])
+    expect(fish.code).toBe(ExitCode.usage)
+    expect(fish.stderr).toBe(
+      "provsync completion: <shell> must be bash or zsh, got 'fish' (see provsync completion --help)\n",
+    )
+  })
+})
+
+describe('the new commands on the command line', () => {
+  it('say no node runs at the data directory, exit 3', async () => {
+    const empty = join(dir, 'empty')
+    const target = 'ab'.repeat(32)
+    for (const argv of [
+      ['record', 'v', 'd', 'o', '1'],
+      ['view'],
+      ['supersessions', target],
+      ['peers'],
+      ['backup', join(dir, 'copy')],
+    ]) {
+      const { code, stderr } = await run([...argv, '--data-dir', empty])
+      expect({ argv, code }).toEqual({ argv, code: ExitCode.noNode })
+      expect(stderr).toMatch(/^provsync: no node running at /)
+    }
+  })
+
+  it('refuse bad arguments in one line naming the argument, exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['record', 'v', 'd', 'o', 'x'], "<run> must be a non-negative integer, got 'x'"],
+      [['supersede', 'zz', '--kind', 'invalidate'], '<target> must be a 32-byte record hash'],
+      [
+        ['supersede', 'ab'.repeat(32), '--kind', 'delete'],
+        "--kind must be one of invalidate, replace, correct, got 'delete'",
+      ],
+      [
+        ['supersede', 'ab'.repeat(32), '--kind', 'replace', '--reason', 'r'],
+        '--kind replace needs --replacement <hash>',
+      ],
+      [['supersessions'], 'give <target> or --agent <key>'],
+      [['supersessions', '--agent', 'ab'.repeat(32), '--from', 'yesterday'], '--from must be an ISO date'],
+      [['view', '--limit', '0'], '--limit must be between 1 and 10000'],
+      [['connect', 'nowhere'], "<multiaddr> 'nowhere' is not a multiaddr"],
+      [['unblock', 'nobody'], '<peer> must be an Ed25519 peer id'],
+    ]
+    for (const [argv, message] of cases) {
+      const { code, stderr } = await run(argv)
+      expect({ argv, code }).toEqual({ argv, code: ExitCode.usage })
+      expect(stderr).toContain(message)
+      expect(stderr.split('\n')).toHaveLength(2)
+    }
+  })
+})
