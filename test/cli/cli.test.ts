@@ -237,7 +237,7 @@ describe('provsync against running nodes', () => {
     const bad = await provsync(['gate', ...coordinate, 'latest', ...at(a)])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toBe(
-      "provsync: provsync gate: <run> must be a non-negative integer, got 'latest' (see provsync gate --help)\n",
+      "provsync gate: <run> must be a non-negative integer, got 'latest' (see provsync gate --help)\n",
     )
   })
 

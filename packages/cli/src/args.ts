@@ -16,6 +16,8 @@ export interface CommandSpec {
   readonly summary: string
   /** Required positional arguments, in order. */
   readonly positionals: readonly string[]
+  /** Optional positional arguments after the required ones. */
+  readonly optionalPositionals?: readonly string[]
   readonly options: Readonly<Record<string, OptionSpec>>
   /** Paragraphs shown after the options in `--help`. */
   readonly details?: string
@@ -46,7 +48,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: attachNegativeValues(argv, options),
       options: Object.fromEntries(
         Object.entries(options).map(([name, o]) => [
           name,
@@ -64,10 +66,39 @@ export function parseCommandArgs(spec: CommandSpec, argv: readonly string[]): Pa
     const missing = spec.positionals.slice(positionals.length).map((p) => `<${p}>`)
     throw new UsageError(command, `missing ${missing.join(' ')}`)
   }
-  if (positionals.length > spec.positionals.length) {
-    throw new UsageError(command, `unexpected argument '${positionals[spec.positionals.length]}'`)
+  const most = spec.positionals.length + (spec.optionalPositionals?.length ?? 0)
+  if (positionals.length > most) {
+    throw new UsageError(command, `unexpected argument '${positionals[most]}'`)
   }
   return { command, values: parsed.values as Record<string, OptionValue>, positionals, help: false }
+}
+
+/**
+ * `--since -5` hands node:util a value that looks like an option, which it reports as "takes no
+ * value"; joined as `--since=-5` the value reaches the command's converter, which names the flag
+ * and says what it expects.
+ */
+function attachNegativeValues(argv: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const takesValue = new Set<string>()
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue
+    takesValue.add(`--${name}`)
+    if (o.short !== undefined) takesValue.add(`-${o.short}`)
+  }
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!
+    const next = argv[i + 1]
+    if (token === '--') {
+      out.push(...argv.slice(i))
+      break
+    }
+    if (takesValue.has(token) && next !== undefined && /^-\d/.test(next)) {
+      out.push(token.startsWith('--') ? `${token}=${next}` : `${token}${next}`)
+      i++
+    } else out.push(token)
+  }
+  return out
 }
 
 // node:util messages are long and mention `parseArgs`; keep the part a user acts on.
@@ -89,7 +120,10 @@ function parseArgsMessage(err: unknown): string {
 
 export function helpText(spec: CommandSpec): string {
   const options = { ...spec.options, help: HELP_OPTION }
-  const args = spec.positionals.map((p) => `<${p}>`).join(' ')
+  const args = [
+    ...spec.positionals.map((p) => `<${p}>`),
+    ...(spec.optionalPositionals ?? []).map((p) => `[<${p}>]`),
+  ].join(' ')
   const lines = [
     `Usage: provsync ${spec.name}${args ? ` ${args}` : ''} [options]`,
     '',

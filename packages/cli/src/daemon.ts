@@ -18,6 +18,8 @@ export interface DaemonOptions {
   readonly listen?: readonly string[]
   readonly bootstrap?: readonly string[]
   readonly metricsPort?: number
+  /** Bind address of the metrics endpoint (default 127.0.0.1); passed to sync as `metricsHost`. */
+  readonly metricsHost?: string
   readonly mdns?: boolean
   readonly announceDebounceMs?: number
   readonly antiEntropyMs?: number
@@ -57,7 +59,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
   )
   try {
-    const stored = await readConfig(options.dataDir)
+    // A damaged node.json is only in the way when it is needed: with --network given, it is rewritten.
+    const stored = await readConfig(options.dataDir, options.networkId === undefined)
     const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
     const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
     const node = await createNode({
@@ -67,7 +70,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       listen: [...(options.listen ?? ['/ip4/0.0.0.0/tcp/0'])],
       bootstrap: [...(options.bootstrap ?? [])],
       ...(options.mdns ? { mdns: true } : {}),
-      ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+      ...metricsOptions(options),
       sync: {
         ...(options.announceDebounceMs !== undefined
           ? {
@@ -106,7 +109,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 }
 
-async function readConfig(dataDir: string): Promise<NodeConfig | undefined> {
+/**
+ * The metrics endpoint's options for createNode. `metricsHost` is the bind address option of
+ * sync's createNode (serveMetrics already takes a host); it is built as a separate object so the
+ * CLI compiles against a sync that does not declare it yet.
+ */
+function metricsOptions(options: DaemonOptions): { metricsPort?: number; metricsHost?: string } {
+  if (options.metricsPort === undefined) return {}
+  return { metricsPort: options.metricsPort, metricsHost: options.metricsHost ?? '127.0.0.1' }
+}
+
+/** The network id and trust a data directory was last started with; refuses a directory without them. */
+export async function readNodeConfig(dataDir: string): Promise<NodeConfig> {
+  const config = await readConfig(dataDir, true)
+  if (config === undefined)
+    throw new CliError(
+      `${join(dataDir, NODE_CONFIG_FILE)} is missing: ${dataDir} is not a provsync data directory`,
+    )
+  return config
+}
+
+async function readConfig(dataDir: string, required: boolean): Promise<NodeConfig | undefined> {
   let text: string
   try {
     text = await readFile(join(dataDir, NODE_CONFIG_FILE), 'utf8')
@@ -120,8 +143,9 @@ async function readConfig(dataDir: string): Promise<NodeConfig | undefined> {
       throw new Error('bad key')
     return { networkId: value.networkId, trust: value.trust }
   } catch {
+    if (!required) return undefined
     throw new CliError(
-      `${join(dataDir, NODE_CONFIG_FILE)} is damaged; pass --network and --trust to rewrite it`,
+      `${join(dataDir, NODE_CONFIG_FILE)} is damaged; start with --network <id> (and --trust <file>) to rewrite it`,
     )
   }
 }

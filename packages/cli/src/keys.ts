@@ -106,6 +106,11 @@ export async function readKeyFile(file: string, kind: KeyKind): Promise<KeyPair>
       code === 'ENOENT' ? 'no such key file' : `cannot read: ${(err as Error).message}`,
     )
   }
+  // A public key file is told so before its (harmless) mode is complained about.
+  if (/^[0-9a-fA-F]{64}$/.test(text.trim())) {
+    const secret = file.endsWith('.pub') ? ` (the secret key is ${file.slice(0, -4)})` : ''
+    throw new KeyFileError(file, `is a public key; give the secret ${kind} key file${secret}`)
+  }
   if ((mode & 0o077) !== 0) {
     throw new KeyFileError(
       file,

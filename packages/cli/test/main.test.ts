@@ -62,7 +62,8 @@ describe('main', () => {
       const { code, stdout, stderr } = await run(...argv)
       expect({ argv, code }).toEqual({ argv, code: ExitCode.usage })
       expect(stdout).toBe('')
-      expect(stderr).toMatch(/^provsync: .*\(see provsync[^\n]*--help\)\n$/)
+      expect(stderr).toMatch(/^provsync[ :].*\(see provsync[^\n]*--help\)\n$/)
+      expect(stderr).not.toMatch(/^provsync: provsync/)
     }
   })
 

@@ -104,7 +104,7 @@ export {
   type RevokeRequest,
   type ViewEntry,
 } from './state.js'
-export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries } from './supersessions.js'
+export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries, TimeBound } from './supersessions.js'
 export {
   acquireSharedVerifier,
   type BatchVerifier,
@@ -114,6 +114,7 @@ export {
   type VerifyItem,
   type VerifyJob,
 } from './verify-pool.js'
+export { type StateCheck, type StoreCheck, type VerifyStateOptions, verifyState } from './verify-state.js'
 export {
   type AssertionEvidence,
   type CauseType,

@@ -13,6 +13,35 @@ export interface StoredSupersession {
   readonly inForce: boolean
 }
 
+/** A bound of a time range: an HLC timestamp, or a wall time in milliseconds. */
+export type TimeBound = Timestamp | number
+
+const TIMESTAMP_BYTES = 16
+
+/** The encoded lower bound: a wall time starts at its first timestamp. */
+function lowerBound(bound: TimeBound | undefined): Uint8Array {
+  if (bound === undefined) return new Uint8Array(0)
+  if (typeof bound !== 'number') return encodeTimestamp(bound)
+  return encodeTimestamp({ wallMs: checkWallMs('from', bound), counter: 0, nodeId: new Uint8Array(8) })
+}
+
+/** The encoded upper bound: a wall time ends after its last timestamp (bug: it dropped that ms). */
+function upperBound(bound: TimeBound | undefined): Uint8Array {
+  if (bound === undefined) return new Uint8Array(TIMESTAMP_BYTES).fill(0xff)
+  if (typeof bound !== 'number') return encodeTimestamp(bound)
+  return encodeTimestamp({
+    wallMs: checkWallMs('to', bound),
+    counter: 0xffff,
+    nodeId: new Uint8Array(8).fill(0xff),
+  })
+}
+
+function checkWallMs(argument: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value >= 2 ** 48)
+    throw new InvalidArgumentError(argument, 'must be a wall time in ms (a non-negative integer below 2^48)')
+  return value
+}
+
 export type ChainEnd = 'head' | 'invalidated' | 'cycle' | 'missing' | 'too-long'
 
 export interface Chain {
@@ -32,9 +61,13 @@ export interface SupersessionQueries {
   get(target: Uint8Array): StoredSupersession | undefined
   all(target: Uint8Array): StoredSupersession[]
   isSuperseded(target: Uint8Array): boolean
+  /**
+   * `from` and `to` are inclusive bounds: an HLC timestamp, or a wall time in milliseconds,
+   * which covers that whole millisecond (every counter and node id in it).
+   */
   byAgent(
     agent: Uint8Array,
-    options?: { from?: Timestamp; to?: Timestamp; limit?: number },
+    options?: { from?: TimeBound; to?: TimeBound; limit?: number },
   ): StoredSupersession[]
   chain(target: Uint8Array, options?: { exists?: (hash: Uint8Array) => boolean; maxLength?: number }): Chain
 }
@@ -104,15 +137,8 @@ export function createSupersessionQueries(ctx: Context): SupersessionQueries {
       if (!Number.isSafeInteger(limit) || limit < 0)
         throw new InvalidArgumentError('limit', 'must be a non-negative integer')
       // Newest first: a reverse range needs start > end.
-      const start = concat(
-        agent,
-        options.to === undefined ? new Uint8Array(16).fill(0xff) : encodeTimestamp(options.to),
-        new Uint8Array(HASH_BYTES + 1).fill(0xff),
-      )
-      const end = concat(
-        agent,
-        options.from === undefined ? new Uint8Array(0) : encodeTimestamp(options.from),
-      )
+      const start = concat(agent, upperBound(options.to), new Uint8Array(HASH_BYTES + 1).fill(0xff))
+      const end = concat(agent, lowerBound(options.from))
       const out: StoredSupersession[] = []
       for (const key of ctx.dbs.supByAgent.getKeys({ start, end, reverse: true })) {
         if (out.length >= limit) break

@@ -20,7 +20,8 @@ export const USAGE = `usage: provsync sim [options]
   --transport <t>       memory | tcp (default memory)
   --partitions <n>      random partitions, healed before the end (default 1)
   --crashes <n>         random crash/restart pairs (default 1)
-  --lossy-links <n>     links with random loss and delay (default 2)
+  --lossy-links <n>     links with random loss and delay (default 2 on memory, 0 on tcp:
+                        loss and delay need the memory transport)
   --skewed <n>          nodes with a skewed clock (default 1)
   --no-revoke           do not revoke the Byzantine peers during the run
   --report-dir <dir>    write <name>.json and <name>.svg there (default sim-report)
@@ -94,7 +95,7 @@ export function scenariosFromArgs(argv: readonly string[]): {
         random: {
           partitions: positiveInt('--partitions', values.partitions, 1),
           crashes: positiveInt('--crashes', values.crashes, 1),
-          lossyLinks: positiveInt('--lossy-links', values['lossy-links'], 2),
+          lossyLinks: positiveInt('--lossy-links', values['lossy-links'], transport === 'tcp' ? 0 : 2),
           skewedNodes: positiveInt('--skewed', values.skewed, 1),
         },
       },

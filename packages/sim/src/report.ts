@@ -184,53 +184,148 @@ export function describeFault(event: FaultEvent): string {
 interface Panel {
   readonly title: string
   readonly top: number
-  readonly yMax: number
+  readonly ticks: readonly number[]
   readonly yLabel: (v: number) => string
   readonly points: ReadonlyArray<readonly [number, number]>
   readonly colour: string
   readonly step: boolean
 }
 
+/** Integer ticks from 0 for a count: at most five, evenly spaced, the last at or above `max`. */
+export function countTicks(max: number): number[] {
+  const top = Math.max(1, Math.ceil(max))
+  const step = Math.max(1, Math.ceil(top / 4))
+  return Array.from({ length: Math.ceil(top / step) + 1 }, (_, i) => i * step)
+}
+
+function byteTicks(max: number): number[] {
+  const top = niceMax(max)
+  return [0, 0.25, 0.5, 0.75, 1].map((f) => f * top)
+}
+
 function renderPanel(panel: Panel, x: (t: number) => number, plotWidth: number): string {
-  const y = (v: number): number => panel.top + PANEL - (v / panel.yMax) * PANEL
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * panel.yMax)
+  const yMax = panel.ticks[panel.ticks.length - 1]!
+  const y = (v: number): number => panel.top + PANEL - (v / yMax) * PANEL
   const path: string[] = []
   panel.points.forEach(([t, v], i) => {
     if (panel.step && i > 0) path.push(`${x(t).toFixed(1)},${y(panel.points[i - 1]![1]).toFixed(1)}`)
     path.push(`${x(t).toFixed(1)},${y(v).toFixed(1)}`)
   })
   return [
-    `<text x="${MARGIN.left}" y="${panel.top - 8}" class="title">${escapeXml(panel.title)}</text>`,
     `<rect x="${MARGIN.left}" y="${panel.top}" width="${plotWidth}" height="${PANEL}" class="frame"/>`,
-    ...ticks.map(
+    ...panel.ticks.map(
       (v) =>
         `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>` +
         `<text x="${MARGIN.left - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${escapeXml(panel.yLabel(v))}</text>`,
     ),
     `<polyline class="series" stroke="${panel.colour}" points="${path.join(' ')}"/>`,
+    // The title sits inside the frame, on a white band so the grid does not cross it.
+    `<rect x="${MARGIN.left + 1}" y="${panel.top + 1}" width="${Math.min(plotWidth - 2, panel.title.length * 7.5 + 12)}" height="20" fill="#fff" opacity="0.85"/>`,
+    `<text x="${MARGIN.left + 8}" y="${panel.top + 15}" class="title">${escapeXml(panel.title)}</text>`,
   ].join('\n')
+}
+
+/** Width of a label in the 10 px font, generously estimated so placed labels never touch. */
+function labelWidth(text: string): number {
+  return text.length * 6 + 8
+}
+
+/**
+ * Places event labels in rows under the first panel: each goes in the first row where it does
+ * not overlap a label already there, so no two labels overlap whatever the event density.
+ */
+export function placeLabels(xs: readonly number[], texts: readonly string[]): number[] {
+  const rowEnds: number[] = []
+  return xs.map((px, i) => {
+    const start = px
+    let row = rowEnds.findIndex((end) => end <= start)
+    if (row === -1) row = rowEnds.push(0) - 1
+    rowEnds[row] = start + labelWidth(texts[i]!)
+    return row
+  })
+}
+
+const SERIES = {
+  roots: '#1f77b4',
+  bytes: '#ff7f0e',
+  converged: '#27ae60',
+} as const
+
+/** One row of legend entries: the two series, the convergence line and each event type present. */
+function renderLegend(report: SimReport, top: number): string {
+  const types = [...new Set(report.events.map((e) => e.type))]
+  const entries: Array<[string, string, boolean]> = [
+    ['distinct root sets', SERIES.roots, false],
+    ['bytes received', SERIES.bytes, false],
+    ['converged', SERIES.converged, false],
+    ...types.map((t): [string, string, boolean] => [t, MARKER_COLOURS[t], true]),
+  ]
+  let px = MARGIN.left
+  let row = 0
+  const out: string[] = []
+  for (const [name, colour, dashed] of entries) {
+    const width = 28 + labelWidth(name)
+    if (px + width > WIDTH - MARGIN.right) {
+      px = MARGIN.left
+      row++
+    }
+    const ly = top + row * 14
+    out.push(
+      `<line x1="${px}" x2="${px + 20}" y1="${ly - 3}" y2="${ly - 3}" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="4 3"' : ''}/>` +
+        `<text x="${px + 24}" y="${ly}" class="label">${escapeXml(name)}</text>`,
+    )
+    px += width
+  }
+  return out.join('\n')
+}
+
+/** Every byte the report counts: on TCP the harness sees only the streams, so their sum is the floor. */
+export function totalBytesIn(report: SimReport): number {
+  const streams = Object.values(report.bytes.byProtocol).reduce((sum, n) => sum + n, 0)
+  return Math.max(report.bytes.totalIn, streams)
+}
+
+interface Layout {
+  readonly plotWidth: number
+  readonly x: (t: number) => number
+  readonly rootsTop: number
+  readonly bytesTop: number
+  readonly legendTop: number
+  readonly height: number
+  readonly rows: number[]
+}
+
+function layout(report: SimReport): Layout {
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right
+  const tMax = Math.max(1, ...report.timeline.map((s) => s.tMs), ...report.events.map((e) => e.tMs))
+  const x = (t: number): number => MARGIN.left + (t / tMax) * plotWidth
+  const rows = placeLabels(
+    report.events.map((e) => x(e.tMs)),
+    report.events.map((e) => e.label),
+  )
+  const rowCount = Math.max(0, ...rows.map((r) => r + 1))
+  const rootsTop = MARGIN.top + 24
+  const bytesTop = rootsTop + PANEL + Math.max(MARGIN.gap, 30 + rowCount * 12)
+  const legendTop = bytesTop + PANEL + 40
+  return { plotWidth, x, rootsTop, bytesTop, legendTop, height: legendTop + 50, rows }
 }
 
 /**
  * Two panels over the run's time axis: distinct root sets among honest nodes (1 means converged)
- * and cumulative bytes received, with every fault event as a labelled vertical line.
+ * and cumulative bytes received, with every fault event as a labelled vertical line, and a legend.
  */
 export function renderChart(report: SimReport): string {
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right
+  const { plotWidth, x, rootsTop, bytesTop, legendTop, height, rows } = layout(report)
   const tMax = Math.max(1, ...report.timeline.map((s) => s.tMs), ...report.events.map((e) => e.tMs))
-  const x = (t: number): number => MARGIN.left + (t / tMax) * plotWidth
-  const rootsTop = MARGIN.top + 20
-  const bytesTop = rootsTop + PANEL + MARGIN.gap
-  const height = bytesTop + PANEL + MARGIN.bottom
-  const maxRoots = Math.max(2, ...report.timeline.map((s) => s.distinctRoots))
-  const maxBytes = niceMax(Math.max(0, ...report.timeline.map((s) => s.bytesIn)))
+  const total = totalBytesIn(report)
+  const maxBytes = Math.max(total, ...report.timeline.map((s) => s.bytesIn))
   const verdict = report.check.ok ? 'all invariants hold' : `${report.check.violations.length} violation(s)`
   const markers = report.events.map((event, i) => {
     const px = x(event.tMs).toFixed(1)
     const colour = MARKER_COLOURS[event.type]
     return (
       `<line x1="${px}" x2="${px}" y1="${rootsTop}" y2="${bytesTop + PANEL}" stroke="${colour}" class="marker"/>` +
-      `<text x="${px}" y="${rootsTop + PANEL + 14 + (i % 3) * 11}" fill="${colour}" class="label">${escapeXml(event.label)}</text>`
+      `<text x="${px}" y="${rootsTop + PANEL + 14 + rows[i]! * 12}" fill="${colour}" class="label">${escapeXml(event.label)}</text>`
     )
   })
   const converged = x(report.convergedAtMs).toFixed(1)
@@ -240,17 +335,20 @@ export function renderChart(report: SimReport): string {
     '<style>.title{font-size:13px;font-weight:bold}.tick,.label{font-size:10px}.frame{fill:none;stroke:#444}' +
       '.grid{stroke:#ddd}.series{fill:none;stroke-width:2}.marker{stroke-dasharray:4 3;stroke-width:1}</style>',
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
-    `<text x="${MARGIN.left}" y="24" class="title">${escapeXml(
-      `${report.scenario} (seed ${report.seed}, ${report.nodes.honest} honest + ${report.nodes.byzantine} Byzantine, ${report.transport}): ${verdict}, converged ${report.convergeMsAfterHeal.toFixed(0)} ms after the last heal`,
+    `<text x="${MARGIN.left}" y="22" class="title">${escapeXml(
+      `${report.scenario} (seed ${report.seed}, ${report.nodes.honest} honest + ${report.nodes.byzantine} Byzantine, ${report.transport})`,
+    )}</text>`,
+    `<text x="${MARGIN.left}" y="40" class="label">${escapeXml(
+      `${verdict}; converged ${report.convergeMsAfterHeal.toFixed(0)} ms after the last heal; ${formatBytes(total)} received in all`,
     )}</text>`,
     renderPanel(
       {
         title: 'distinct root sets among honest nodes (1 = converged)',
         top: rootsTop,
-        yMax: maxRoots,
-        yLabel: (v) => v.toFixed(v % 1 === 0 ? 0 : 1),
+        ticks: countTicks(Math.max(2, ...report.timeline.map((s) => s.distinctRoots))),
+        yLabel: (v) => String(v),
         points: report.timeline.map((s) => [s.tMs, s.distinctRoots] as const),
-        colour: '#1f77b4',
+        colour: SERIES.roots,
         step: true,
       },
       x,
@@ -258,23 +356,25 @@ export function renderChart(report: SimReport): string {
     ),
     renderPanel(
       {
-        title: 'bytes received by all nodes (cumulative)',
+        title: `bytes received by all nodes, cumulative (${formatBytes(total)} in all)`,
         top: bytesTop,
-        yMax: maxBytes,
+        ticks: byteTicks(maxBytes),
         yLabel: formatBytes,
         points: report.timeline.map((s) => [s.tMs, s.bytesIn] as const),
-        colour: '#ff7f0e',
+        colour: SERIES.bytes,
         step: false,
       },
       x,
       plotWidth,
     ),
     ...markers,
-    `<line x1="${converged}" x2="${converged}" y1="${rootsTop}" y2="${rootsTop + PANEL}" stroke="#27ae60" stroke-width="2"/>`,
+    `<line x1="${converged}" x2="${converged}" y1="${rootsTop}" y2="${rootsTop + PANEL}" stroke="${SERIES.converged}" stroke-width="2"/>`,
     ...xTicks.map(
       (t) =>
         `<text x="${x(t).toFixed(1)}" y="${bytesTop + PANEL + 16}" class="tick" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`,
     ),
+    `<text x="${MARGIN.left + plotWidth / 2}" y="${bytesTop + PANEL + 30}" class="tick" text-anchor="middle">time since the workload started</text>`,
+    renderLegend(report, legendTop),
     '</svg>',
     '',
   ].join('\n')

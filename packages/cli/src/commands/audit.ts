@@ -88,11 +88,13 @@ export function formatAudit(view: AuditView): string {
   else {
     lines.push(
       table([
-        ['  asserter', 'run', 'revoked', 'via'],
+        ['  asserter', 'run', 'in force', 'via'],
         ...view.evidence.map((e) => [
           `  ${describeKey(e.asserter)}`,
           e.run,
-          e.revoked ? 'yes' : 'no',
+          e.removedBy === null
+            ? 'yes'
+            : `no: ${e.removedBy.kind === 'revoke' ? 'revoked' : 'invalidated'} by ledger #${e.removedBy.ledgerSeq}`,
           e.via === undefined ? '-' : describeKey(e.via),
         ]),
       ]),

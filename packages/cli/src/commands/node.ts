@@ -1,12 +1,11 @@
 import type { OffenceEvent, ProvsyncNode, SyncReport } from '@provsync/sync'
-import { flagOption, listOption, stringOption } from '../args.js'
-import { UsageError } from '../errors.js'
 import { toHex } from '../hex.js'
 import { type Io, terminalProgress } from '../io.js'
-import { createLog, LOG_LEVELS, type Log } from '../log.js'
-import { loadTrust } from '../trust.js'
-import { parseChoice, parseInteger } from '../values.js'
-import { type Command, DEFAULT_DATA_DIR, dataDirOf, dataDirOption, jsonOption, printView } from './command.js'
+import { createLog, LOG_FORMATS, LOG_LEVELS, type Log } from '../log.js'
+import { envName, resolveSettings } from '../settings.js'
+import { explainStartError } from '../start-errors.js'
+import { type Command, DEFAULT_DATA_DIR, dataDirOption, jsonOption, printView } from './command.js'
+import { DEFAULT_LISTEN, DEFAULT_METRICS_HOST, planNode } from './node-options.js'
 
 export const node: Command = {
   spec: {
@@ -16,12 +15,18 @@ export const node: Command = {
     positionals: [],
     options: {
       'data-dir': dataDirOption,
+      config: {
+        type: 'string',
+        short: 'c',
+        value: '<file>',
+        description: 'read settings from a JSON file, flag names as keys (default $PROVSYNC_CONFIG)',
+      },
       listen: {
         type: 'string',
         multiple: true,
         short: 'l',
         value: '<multiaddr>',
-        description: 'listen address (default /ip4/0.0.0.0/tcp/0)',
+        description: `listen address (default ${DEFAULT_LISTEN.join(', ')})`,
       },
       bootstrap: {
         type: 'string',
@@ -48,10 +53,20 @@ export const node: Command = {
         value: '<port>',
         description: 'serve Prometheus metrics at /metrics',
       },
+      'metrics-host': {
+        type: 'string',
+        value: '<address>',
+        description: `bind address of the metrics port (default ${DEFAULT_METRICS_HOST})`,
+      },
       'log-level': {
         type: 'string',
         value: '<level>',
         description: `${LOG_LEVELS.join(', ')} (default info)`,
+      },
+      'log-format': {
+        type: 'string',
+        value: '<format>',
+        description: `${LOG_FORMATS.join(' or ')}: one line per event on stderr (default text)`,
       },
       mdns: { type: 'boolean', description: 'discover peers on the local network' },
       'announce-ms': { type: 'string', value: '<ms>', description: 'debounce of head announcements' },
@@ -63,46 +78,23 @@ export const node: Command = {
       json: { ...jsonOption, description: 'print the ready line as JSON' },
     },
     details: `
-With no options it starts a node on ./${DEFAULT_DATA_DIR}. The network id and trust bundle are
-remembered in <dir>/node.json, so a restart needs neither. Other commands (status, audit, gate,
-revoke, ledger, verify) talk to the running node over <dir>/control.sock. Stop it with Ctrl-C.`,
+With no options it starts a node on ./${DEFAULT_DATA_DIR}, listening on TCP port 4001 on every
+interface. The network id and trust bundle are remembered in <dir>/node.json, so a restart needs
+neither. Other commands talk to the running node over <dir>/control.sock. Stop it with Ctrl-C.
+
+Every option can also come from the environment (${envName('metrics-port')}=9090; lists
+comma-separated; flags 1/0) or from --config <file> (JSON: {"listen": ["/ip4/0.0.0.0/tcp/4001"],
+"metrics-port": 9090}). Precedence: flag > environment > config file > default.
+libp2p's own debug lines follow its DEBUG variable (DEBUG='libp2p:*').`,
   },
   async run(args, io) {
-    const command = args.command
-    const logLevel = parseChoice(
-      command,
-      '--log-level',
-      stringOption(args, 'log-level') ?? 'info',
-      LOG_LEVELS,
-    )
-    const metricsText = stringOption(args, 'metrics-port')
-    const announceText = stringOption(args, 'announce-ms')
-    const antiEntropyText = stringOption(args, 'anti-entropy-ms')
-    const network = stringOption(args, 'network')
-    if (network !== undefined && network.trim() === '')
-      throw new UsageError(command, '--network must not be empty')
-    const trustSources = listOption(args, 'trust')
-    const trust = trustSources.length === 0 ? undefined : await loadTrust(trustSources)
-    const log = createLog(io.stderr, logLevel)
+    const settings = resolveSettings(args, node.spec.options, io.env, io.cwd)
+    const plan = await planNode(args, settings, io)
+    const log = createLog(io.stderr, plan.logLevel, plan.logFormat)
     // Loaded here, not at the top: the client commands never pay for libp2p and LMDB.
     const { startDaemon } = await import('../daemon.js')
-    if (logLevel === 'debug') (await import('@libp2p/logger')).enable('provsync*')
-    const daemon = await startDaemon({
-      dataDir: dataDirOf(args, io),
-      ...(network !== undefined ? { networkId: network } : {}),
-      ...(trust !== undefined ? { trust } : {}),
-      listen: listOption(args, 'listen'),
-      bootstrap: listOption(args, 'bootstrap'),
-      mdns: flagOption(args, 'mdns'),
-      ...(metricsText !== undefined
-        ? { metricsPort: parseInteger(command, '--metrics-port', metricsText, 0, 65535) }
-        : {}),
-      ...(announceText !== undefined
-        ? { announceDebounceMs: parseInteger(command, '--announce-ms', announceText, 1, 3_600_000) }
-        : {}),
-      ...(antiEntropyText !== undefined
-        ? { antiEntropyMs: parseInteger(command, '--anti-entropy-ms', antiEntropyText, 10, 86_400_000) }
-        : {}),
+    const daemon = await startDaemon(plan.daemon).catch((err: unknown) => {
+      throw explainStartError(err, plan.daemon as Parameters<typeof explainStartError>[1])
     })
     const { node: provsyncNode } = daemon
     const ready = {
@@ -111,14 +103,16 @@ revoke, ledger, verify) talk to the running node over <dir>/control.sock. Stop i
       publicKey: toHex(provsyncNode.publicKey),
       networkId: daemon.networkId,
       addresses: provsyncNode.multiaddrs().map((a) => a.toString()),
-      dataDir: dataDirOf(args, io),
+      dataDir: plan.daemon.dataDir,
       control: daemon.control.path,
       trustedOperators: daemon.trust.length,
       metricsPort: provsyncNode.metricsServer?.port ?? null,
+      metricsHost:
+        provsyncNode.metricsServer === undefined ? null : (plan.daemon.metricsHost ?? DEFAULT_METRICS_HOST),
     }
     printView(args, io, ready, readyText)
     if (daemon.trust.length === 0) log.warn('no trust bundle: this node obeys no revocations (see --trust)')
-    const detach = watch(daemon.node, io, log, listOption(args, 'bootstrap').length)
+    const detach = watch(daemon.node, io, log, plan.daemon.bootstrap?.length ?? 0)
     await untilAborted(io.signal)
     log.info('stopping')
     detach()
@@ -135,6 +129,7 @@ function readyText(ready: {
   control: string
   trustedOperators: number
   metricsPort: number | null
+  metricsHost: string | null
 }): string {
   const lines = [
     `provsync node ${ready.peerId} on network ${JSON.stringify(ready.networkId)}`,
@@ -143,7 +138,10 @@ function readyText(ready: {
     `  control    ${ready.control}`,
     `  trust      ${ready.trustedOperators} operator key${ready.trustedOperators === 1 ? '' : 's'}`,
   ]
-  if (ready.metricsPort !== null) lines.push(`  metrics    http://127.0.0.1:${ready.metricsPort}/metrics`)
+  if (ready.metricsPort !== null)
+    lines.push(
+      `  metrics    http://${ready.metricsHost ?? DEFAULT_METRICS_HOST}:${ready.metricsPort}/metrics`,
+    )
   return `${lines.join('\n')}\n`
 }
 
@@ -173,7 +171,12 @@ function watch(provsyncNode: ProvsyncNode, io: Io, log: Log, bootstrapCount: num
   }
   const onOffence = (evt: CustomEvent<OffenceEvent>): void => {
     const o = evt.detail
-    log.warn(`offence by ${o.peer}: ${o.reason} (${o.detail})${o.blocked ? ', peer blocked' : ''}`)
+    log.warn(`offence by ${o.peer}: ${o.reason} (${o.detail})${o.blocked ? ', peer blocked' : ''}`, {
+      event: 'offence',
+      peer: o.peer.toString(),
+      reason: o.reason,
+      blocked: o.blocked,
+    })
   }
   const onConnect = (evt: CustomEvent<{ toString(): string }>): void => log.info(`connected to ${evt.detail}`)
   const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void =>

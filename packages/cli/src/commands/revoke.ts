@@ -70,7 +70,9 @@ ${
       const keyFile = stringOption(args, 'operator-key')
       if (keyFile === undefined) throw new UsageError(command, '--operator-key <file> is required')
       const subject =
-        peer !== undefined ? await parsePeer(command, peer) : parseKeyOrFile(command, '--signer', signer!, io)
+        peer !== undefined
+          ? await parsePeer(command, '--peer', peer)
+          : parseKeyOrFile(command, '--signer', signer!, io)
       const operator = await readKeyFile(resolve(io.cwd, keyFile), 'operator')
       const view = await sendRevocation(args, io, {
         action,
@@ -113,18 +115,18 @@ async function sendRevocation(
   })
 }
 
-async function parsePeer(command: string, text: string): Promise<Uint8Array> {
+export async function parsePeer(command: string, name: string, text: string): Promise<Uint8Array> {
   // libp2p's peer-id code loads only when a peer id is given: it is most of a client's startup.
   const { keyOfPeerId } = await import('../identity.js')
   const key = keyOfPeerId(text)
   if (key === undefined)
-    throw new UsageError(command, `--peer must be an Ed25519 peer id (12D3Koo...), got '${text}'`)
+    throw new UsageError(command, `${name} must be an Ed25519 peer id (12D3Koo...), got '${text}'`)
   return key
 }
 
 /** A peer id or a hex public key, as `gate --ignore` takes. */
 export async function parseKeyOrPeer(command: string, name: string, text: string): Promise<Uint8Array> {
-  return /^[0-9a-fA-F]{64}$/.test(text) ? parseHexKey(command, name, text) : parsePeer(command, text)
+  return /^[0-9a-fA-F]{64}$/.test(text) ? parseHexKey(command, name, text) : parsePeer(command, name, text)
 }
 
 function parseKeyOrFile(command: string, name: string, text: string, io: Io): Uint8Array {

@@ -1,18 +1,19 @@
 import {
-  assertionKey,
   type Coordinate,
-  decodeAssertion,
   decodeRevocation,
   type GatePolicy,
   type HistoryEntry,
   MAX_RECORD_BYTES,
   recordHash,
   STORE_NAMES,
-  type StoreName,
+  type StateCheck,
+  verifyState,
 } from '@provsync/crdt'
-import type { PeerSyncStatus, ProvsyncNode } from '@provsync/sync'
+import type { ProvsyncNode } from '@provsync/sync'
 import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
+import { backup, connect, unblock } from './admin.js'
+import { auditEvidence } from './evidence.js'
 import {
   asParams,
   bigintText,
@@ -24,8 +25,11 @@ import {
   type Params,
   text,
 } from './params.js'
+import { peerViews } from './peers.js'
+import { supersessionsOf, viewPage } from './read.js'
 import type { ControlHandler } from './server.js'
 import { componentView, gateView, historyView, hlcText, keyView, ledgerEntryView } from './views.js'
+import { applySupersession, recordEvidence } from './write.js'
 
 /** What the handlers read: the running node and what the daemon observed about its peers. */
 export interface NodeContext {
@@ -46,31 +50,49 @@ export class RevocationRefusedError extends CliError {
   }
 }
 
-export const METHODS = ['status', 'clock', 'audit', 'gate', 'revocation', 'ledger', 'verify'] as const
-export type Method = (typeof METHODS)[number]
+type MethodHandler = (ctx: NodeContext, params: Params, call: HandlerCall) => unknown
 
-/** Dispatches control requests to the handlers below. */
+interface HandlerCall {
+  progress: (stage: string, done: number, total: number) => void
+  signal: AbortSignal | undefined
+}
+
+/**
+ * The control methods, one line each: a new method is a line here and a function elsewhere.
+ * Each takes the node, the request's JSON params and the call (progress, abort) and returns JSON.
+ */
+export const METHOD_TABLE: Readonly<Record<string, MethodHandler>> = {
+  status: (ctx) => status(ctx),
+  clock: (ctx) => clock(ctx),
+  audit: (ctx, params) => audit(ctx, params),
+  gate: (ctx, params) => gate(ctx, params),
+  revocation: (ctx, params) => applyRevocation(ctx, params),
+  ledger: (ctx, params) => ledger(ctx, params),
+  verify: (ctx, _params, call) => verify(ctx, call.progress, call.signal),
+  record: (ctx, params) => recordEvidence(ctx, params),
+  supersession: (ctx, params) => applySupersession(ctx, params),
+  view: (ctx, params) => viewPage(ctx, params),
+  supersessions: (ctx, params) => supersessionsOf(ctx, params),
+  peers: (ctx) => ({ peers: peerViews(ctx) }),
+  unblock: (ctx, params) => unblock(ctx, params),
+  connect: (ctx, params, call) => connect(ctx, params, call.signal),
+  backup: (ctx, params) => backup(ctx, params),
+}
+
+export const METHODS = Object.keys(METHOD_TABLE)
+export type Method = keyof typeof METHOD_TABLE
+
+/** Dispatches control requests to the handlers of {@link METHOD_TABLE}. */
 export function createControlHandler(ctx: NodeContext): ControlHandler {
   return async (request, { progress, signal }) => {
     const params = asParams(request.params)
-    switch (request.method as Method) {
-      case 'status':
-        return status(ctx)
-      case 'clock':
-        return clock(ctx)
-      case 'audit':
-        return audit(ctx, params)
-      case 'gate':
-        return gate(ctx, params)
-      case 'revocation':
-        return applyRevocation(ctx, params)
-      case 'ledger':
-        return ledger(ctx, params)
-      case 'verify':
-        return verify(ctx, (stage, done, total) => progress({ stage, done, total }), signal)
-      default:
-        throw new InvalidRequestError(`unknown method ${JSON.stringify(request.method)}`)
-    }
+    const handler = Object.hasOwn(METHOD_TABLE, request.method) ? METHOD_TABLE[request.method] : undefined
+    if (handler === undefined)
+      throw new InvalidRequestError(`unknown method ${JSON.stringify(request.method)}`)
+    return handler(ctx, params, {
+      progress: (stage, done, total) => progress({ stage, done, total }),
+      signal,
+    })
   }
 }
 
@@ -78,26 +100,7 @@ export function status(ctx: NodeContext) {
   const { node } = ctx
   const now = ctx.now?.() ?? Date.now()
   const state = node.state
-  const connected = new Set(node.libp2p.getPeers().map((p) => p.toString()))
-  const known = new Map<string, PeerSyncStatus | undefined>(node.sync.peers().map((p) => [p.peer, p]))
-  for (const peer of connected) if (!known.has(peer)) known.set(peer, undefined)
-  const peers = [...known]
-    .map(([peer, sync]) => {
-      const heads = ctx.peerHeads.get(peer)
-      const lastSyncMs = sync?.lastSyncMs ?? null
-      const stale = heads !== undefined && (lastSyncMs === null || heads.atMs > lastSyncMs)
-      return {
-        peer,
-        connected: connected.has(peer),
-        lastSyncMs,
-        lagMs: lastSyncMs === null ? null : Math.max(0, now - lastSyncMs),
-        /** Stores the peer's last announcement differed in, when no sync has happened since. */
-        pendingStores: stale ? [...heads.differing] : [],
-        blockedUntilMs: sync?.blockedUntilMs ?? null,
-        offences: Object.fromEntries(Object.entries(sync?.offences ?? {}).filter(([, n]) => n > 0)),
-      }
-    })
-    .sort((a, b) => a.peer.localeCompare(b.peer))
+  const peers = peerViews(ctx)
   return {
     peerId: node.peerId.toString(),
     publicKey: toHex(node.publicKey),
@@ -136,14 +139,7 @@ export function audit(ctx: NodeContext, params: Params) {
   const historyLimit = integer(params, 'historyLimit', 1000, 1, 100_000)
   const component = state.view.get(coordinate)
   const local = state.view.local(coordinate)
-  const evidence = state.assertions.evidence(coordinate).map((e) => ({
-    asserter: keyView(e.asserter),
-    ...(e.via !== undefined ? { via: keyView(e.via) } : {}),
-    run: e.run.toString(),
-    hlc: hlcText(e.hlc),
-    record: toHex(e.hash),
-    revoked: state.revocations.isRevoked(e.asserter),
-  }))
+  const evidence = auditEvidence(state, coordinate)
   // The history index by coordinate pages through this coordinate's entries only; only the
   // last `historyLimit` of them are kept and rendered.
   const history: HistoryEntry[] = []
@@ -226,118 +222,14 @@ export function ledger(ctx: NodeContext, params: Params) {
   }
 }
 
-export interface StoreVerifyReport {
-  readonly store: StoreName
-  readonly ok: boolean
-  readonly leaves: number
-  readonly nodes: number
-  readonly root: string
-  /** First mismatches found (at most 20 per store). */
-  readonly mismatches: string[]
-  readonly mismatchCount: number
-}
-
-const VERIFY_BATCH = 256
-const MAX_REPORTED = 20
-
 /**
- * Recomputes every store's tree from its leaves (merkle's `verify`) and checks every leaf against
- * the record it stands for: the record is there, hashes to the leaf's value, and (assertions) sits
- * under its (asserter, coordinate) register key; then checks every stored record against the tree.
- * Yields between batches so the node keeps syncing.
+ * crdt's whole-state check (every tree against its records and back, the view's count, the
+ * ledger), streaming progress; it yields between batches so the node keeps syncing.
  */
-export async function verify(
+export function verify(
   ctx: NodeContext,
   progress: (stage: string, done: number, total: number) => void,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; stores: StoreVerifyReport[] }> {
-  const state = ctx.node.state
-  const total = STORE_NAMES.reduce((n, store) => n + state.tree(store).count(), 0)
-  let done = 0
-  const stores: StoreVerifyReport[] = []
-  for (const store of STORE_NAMES) {
-    const tree = state.tree(store)
-    progress(`verifying ${store}`, done, total)
-    const report = tree.verify()
-    const mismatches = [...report.mismatches]
-    let count = report.mismatches.length
-    const note = (message: string): void => {
-      count++
-      if (mismatches.length < MAX_REPORTED) mismatches.push(message)
-    }
-    let batch: { key: Uint8Array; valueHash: Uint8Array }[] = []
-    const check = (): void => {
-      const records = state.getRecords(
-        store,
-        batch.map((leaf) => leaf.key),
-      )
-      batch.forEach((leaf, i) => {
-        const problem = leafProblem(store, leaf, records[i], state.networkId)
-        if (problem !== undefined) note(`${store} leaf ${toHex(leaf.key)}: ${problem}`)
-      })
-      done += batch.length
-      batch = []
-    }
-    for (const leaf of tree.leaves()) {
-      batch.push(leaf)
-      if (batch.length < VERIFY_BATCH) continue
-      check()
-      progress(`verifying ${store}`, done, total)
-      await new Promise((r) => setImmediate(r))
-      signal?.throwIfAborted()
-    }
-    check()
-    // The other direction: every stored record the tree should cover is in it, and records kept
-    // only for audit (a revoked signer's) are not.
-    let seen = 0
-    for (const stored of state.records(store)) {
-      const leaf = tree.get(stored.key)
-      if (stored.replicated && (leaf === undefined || toHex(leaf) !== toHex(stored.valueHash)))
-        note(
-          `${store} record ${toHex(stored.key)}: stored but ${leaf === undefined ? 'missing from' : 'different in'} the tree`,
-        )
-      if (!stored.replicated && leaf !== undefined)
-        note(`${store} record ${toHex(stored.key)}: kept for audit only but present in the tree`)
-      if (++seen % VERIFY_BATCH === 0) {
-        await new Promise((r) => setImmediate(r))
-        signal?.throwIfAborted()
-      }
-    }
-    stores.push({
-      store,
-      ok: count === 0,
-      leaves: report.leaves,
-      nodes: report.nodes,
-      root: toHex(tree.root()),
-      mismatches,
-      mismatchCount: count,
-    })
-  }
-  progress('verified', done, total)
-  return { ok: stores.every((s) => s.ok), stores }
-}
-
-function leafProblem(
-  store: StoreName,
-  leaf: { key: Uint8Array; valueHash: Uint8Array },
-  record: Uint8Array | undefined,
-  networkId: string,
-): string | undefined {
-  if (record === undefined) return 'no record stored for this leaf'
-  const hash = toHex(recordHash(record))
-  if (hash !== toHex(leaf.valueHash))
-    return `record hashes to ${hash}, the tree holds ${toHex(leaf.valueHash)}`
-  if (store === 'assertions') {
-    let key: string
-    try {
-      const assertion = decodeAssertion(record, networkId)
-      key = toHex(assertionKey(assertion.asserter, assertion.coordinate))
-    } catch (err) {
-      return `record does not decode: ${(err as Error).message}`
-    }
-    if (key !== toHex(leaf.key)) return `assertion belongs under register key ${key}`
-  } else if (hash !== toHex(leaf.key)) {
-    return `record hash ${hash} is not its key`
-  }
-  return undefined
+): Promise<StateCheck> {
+  return verifyState(ctx.node.state, { onProgress: progress, ...(signal !== undefined ? { signal } : {}) })
 }

@@ -1,0 +1,41 @@
+import { audit } from './audit.js'
+import { backup } from './backup.js'
+import type { Command } from './command.js'
+import { completion } from './completion.js'
+import { gate } from './gate.js'
+import { keygen } from './keygen.js'
+import { ledger } from './ledger.js'
+import { node } from './node.js'
+import { connect, peers, unblock } from './peers.js'
+import { record } from './record.js'
+import { reinstate, revoke } from './revoke.js'
+import { status } from './status.js'
+import { supersede } from './supersede.js'
+import { supersessions } from './supersessions.js'
+import { verify } from './verify.js'
+import { view } from './view.js'
+
+/**
+ * Every `provsync` command, in the order `--help` lists them. A new command is one line here
+ * (its module exports a `Command`): help, "did you mean", and shell completion follow.
+ */
+export const COMMANDS: readonly Command[] = [
+  node,
+  keygen,
+  status,
+  record,
+  view,
+  audit,
+  gate,
+  supersede,
+  supersessions,
+  peers,
+  unblock,
+  connect,
+  revoke,
+  reinstate,
+  ledger,
+  backup,
+  verify,
+  completion,
+]

@@ -1,0 +1,99 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assertBuilt, provsync, startNode } from './helpers.js'
+
+// Bugs 1 and 9 with the real binary: where a node listens by default, and the one line each
+// failure to start prints.
+let dir: string
+let busy: Server
+let busyPort: number
+
+beforeAll(async () => {
+  assertBuilt()
+  dir = await mkdtemp(join(tmpdir(), 'provsync-node-errors-'))
+  busy = createServer()
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve))
+  busyPort = (busy.address() as { port: number }).port
+})
+
+afterAll(async () => {
+  await new Promise((resolve) => busy.close(resolve))
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('provsync node start-up', () => {
+  it('without --listen listens on TCP port 4001 and prints its peer id and addresses (bug 1)', async () => {
+    const node = await startNode(['--data-dir', join(dir, 'default')])
+    try {
+      expect(node.ready.peerId).toMatch(/^12D3Koo/)
+      expect(node.ready.addresses.length).toBeGreaterThan(0)
+      for (const address of node.ready.addresses)
+        expect(address).toMatch(new RegExp(`/tcp/4001/p2p/${node.ready.peerId}$`))
+    } finally {
+      expect(await node.stop()).toBe(0)
+    }
+  })
+
+  it('a P2P address in use is one line naming the address and --listen, exit 5', async () => {
+    const address = `/ip4/127.0.0.1/tcp/${busyPort}`
+    const result = await provsync(['node', '--data-dir', join(dir, 'p2p'), '--listen', address])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toBe(
+      `provsync: cannot listen on ${address}: the address is in use (choose another with --listen)\n`,
+    )
+  })
+
+  it('a metrics port in use is one line naming --metrics-port, exit 5', async () => {
+    const result = await provsync([
+      'node',
+      '--data-dir',
+      join(dir, 'metrics'),
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--metrics-port',
+      String(busyPort),
+    ])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toBe(
+      `provsync: cannot serve metrics on 127.0.0.1:${busyPort}: the address is in use (choose another with --metrics-port)\n`,
+    )
+  })
+
+  it('a damaged node.json asks for --network, and --network then rewrites it', async () => {
+    const data = join(dir, 'damaged')
+    await mkdir(data, { mode: 0o700 })
+    await writeFile(join(data, 'node.json'), '{not json')
+    const refused = await provsync(['node', '--data-dir', data, '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(refused.code).toBe(5)
+    expect(refused.stderr).toBe(
+      `provsync: ${join(data, 'node.json')} is damaged; start with --network <id> (and --trust <file>) to rewrite it\n`,
+    )
+    const node = await startNode([
+      '--data-dir',
+      data,
+      '--network',
+      'again',
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+    ])
+    expect(node.ready.networkId).toBe('again')
+    expect(await node.stop()).toBe(0)
+  })
+
+  it('-k given a .pub file says it is a public key, not to chmod it', async () => {
+    const keygen = await provsync(['keygen', '--operator', '--out', 'ops.key'], { cwd: dir })
+    expect(keygen.code).toBe(0)
+    const pub = join(dir, 'ops.key.pub')
+    const result = await provsync(
+      ['revoke', '--signer', '00'.repeat(32), '--reason', 'r', '-k', pub, '-d', join(dir, 'none')],
+      { cwd: dir },
+    )
+    expect(result.code).toBe(5)
+    expect(result.stderr).toBe(
+      `provsync: ${pub}: is a public key; give the secret operator key file (the secret key is ${join(dir, 'ops.key')})\n`,
+    )
+  })
+})

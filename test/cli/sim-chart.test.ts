@@ -1,0 +1,111 @@
+import { renderChart, type SimReport } from '@provsync/sim'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { countTicks, placeLabels, totalBytesIn } from '../../packages/sim/src/report.js'
+
+// The simulation's SVG reads without the README: a legend, integer ticks for counts, labels that
+// never overlap, titles inside the frames, and on TCP a byte total that covers the breakdown.
+function report(overrides: Partial<SimReport> = {}): SimReport {
+  return {
+    scenario: 'chart',
+    seed: 's',
+    transport: 'tcp',
+    nodes: { honest: 3, byzantine: 1 },
+    workload: { operations: 10, acknowledged: 10, recordsPerSecond: 5, writeMs: 2_000 },
+    lastHealMs: 1_500,
+    convergedAtMs: 2_100,
+    convergeMsAfterHeal: 100,
+    durationMs: 2_500,
+    rounds: 12,
+    sessions: { ok: 5, failed: 0, errors: {} },
+    bytes: {
+      totalIn: 0,
+      syncIn: 600,
+      perNode: {},
+      perRecordPerNode: 33,
+      syncPerRecordPerNode: 20,
+      byProtocol: { '/provsync/reconcile/1.0.0': 3000, '/provsync/fetch/1.0.0': 2500 },
+      meanRecordBytes: 170,
+    },
+    pulls: { records: 40, applied: 30, perRecordPerNode: 1.3 },
+    refusals: {},
+    offences: {},
+    blamedHonest: {},
+    links: [],
+    equivocations: [],
+    faults: [],
+    events: Array.from({ length: 8 }, (_, i) => ({
+      tMs: 500 + i * 10,
+      type: i % 2 === 0 ? ('crash' as const) : ('restart' as const),
+      label: `${i % 2 === 0 ? 'crash' : 'restart'} n${i}`,
+      distinctRoots: 1,
+    })),
+    timeline: [
+      { tMs: 0, distinctRoots: 1, bytesIn: 0, records: 0 },
+      { tMs: 1000, distinctRoots: 3, bytesIn: 4000, records: 5 },
+      { tMs: 2500, distinctRoots: 1, bytesIn: 5500, records: 10 },
+    ],
+    eventLoopDelayMs: { p50: 1, p99: 5, max: 9 },
+    check: { ok: true, seed: 's', checked: [], violations: [] },
+    ...overrides,
+  }
+}
+
+describe('the simulation chart', () => {
+  it('ticks a count axis with integers only', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500 }), (max) => {
+        const ticks = countTicks(max)
+        expect(ticks.every(Number.isInteger)).toBe(true)
+        expect(ticks[0]).toBe(0)
+        expect(ticks[ticks.length - 1]).toBeGreaterThanOrEqual(max)
+        expect(ticks.length).toBeLessThanOrEqual(6)
+      }),
+    )
+  })
+
+  it('places event labels so that no two in a row overlap', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(900), fc.string({ minLength: 1, maxLength: 20 })), { maxLength: 30 }),
+        (events) => {
+          const sorted = [...events].sort((a, b) => a[0] - b[0])
+          const rows = placeLabels(
+            sorted.map((e) => e[0]),
+            sorted.map((e) => e[1]),
+          )
+          for (let i = 0; i < sorted.length; i++)
+            for (let j = i + 1; j < sorted.length; j++) {
+              if (rows[i] !== rows[j]) continue
+              expect(sorted[i]![0] + sorted[i]![1].length * 6 + 8).toBeLessThanOrEqual(sorted[j]![0])
+            }
+        },
+      ),
+    )
+  })
+
+  it('has a legend, integer root ticks and titles inside the panel frames', () => {
+    const svg = renderChart(report())
+    for (const entry of ['distinct root sets', 'bytes received', 'converged', 'crash', 'restart'])
+      expect(svg).toMatch(new RegExp(`class="label">${entry}</text>`))
+    const rootTicks = [...svg.matchAll(/class="tick" text-anchor="end">([^<]+)</g)].map((m) => m[1]!)
+    expect(rootTicks.slice(0, 4)).toEqual(['0', '1', '2', '3'])
+    const frames = [
+      ...svg.matchAll(/<rect x="70" y="(\d+(?:\.\d+)?)" width="\d+" height="200" class="frame"/g),
+    ].map((m) => Number(m[1]))
+    const titles = [...svg.matchAll(/<text x="78" y="([\d.]+)" class="title">/g)].map((m) => Number(m[1]))
+    expect(titles).toHaveLength(2)
+    titles.forEach((y, i) => {
+      expect(y).toBeGreaterThan(frames[i]!)
+      expect(y).toBeLessThan(frames[i]! + 200)
+    })
+  })
+
+  it('on TCP the byte total counts every byte of the per-protocol breakdown', () => {
+    expect(totalBytesIn(report())).toBe(5500)
+    expect(renderChart(report())).toContain('5 KiB in all')
+    expect(totalBytesIn(report({ transport: 'memory', bytes: { ...report().bytes, totalIn: 9000 } }))).toBe(
+      9000,
+    )
+  })
+})
