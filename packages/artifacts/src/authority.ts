@@ -38,6 +38,13 @@ export class Authority {
     this.trustedHex = new Set(trusted.map(toHex))
   }
 
+  /** Forgets every record (the store reloads them after a failed transaction). */
+  clear(): void {
+    this.slots.clear()
+    this.epochs.length = 0
+    this.seen.clear()
+  }
+
   setTrusted(trusted: readonly Uint8Array[]): void {
     this.trustedHex = new Set(trusted.map(toHex))
   }

@@ -64,6 +64,12 @@ export {
 export { type Materialized, materialize } from './materialize.js'
 export { checkScope, coveredByAny, covers, isScope, MAX_SCOPE_LENGTH, MAX_SCOPE_SEGMENTS } from './scope.js'
 export { type CurrentResult, compareVersions, describeWinner, selectWinner, type Version } from './select.js'
+export type { ApplyOptions, ApplyOutcome } from './store/apply.js'
+export type { ApplyCounters } from './store/context.js'
+export type { ViewCause, ViewChange, ViewChangeKind } from './store/history.js'
+export type { CurrentOptions, HistoryEntry, ListEntry } from './store/queries.js'
+export { type ArtifactStore, type ArtifactStoreOptions, openArtifactStore } from './store/store.js'
+export type { StoredVersion } from './store/view.js'
 export {
   type BundleContent,
   decodeBundleContent,

@@ -1,0 +1,36 @@
+import type { BatchVerifier } from '@provsync/crdt'
+import type { MerkleTree } from '@provsync/merkle'
+import type { Authority, RevocationSource } from '../authority.js'
+import type { ArtifactRefusal } from '../errors.js'
+import type { Databases } from './db.js'
+
+/** Counts of what `apply` did, refusals by reason. */
+export interface ApplyCounters {
+  applied: number
+  duplicate: number
+  refused: Record<ArtifactRefusal, number>
+}
+
+/** Everything the store's modules share. */
+export interface Context {
+  readonly dbs: Databases
+  readonly networkId: string
+  readonly tag: Uint8Array
+  readonly nodeKey: Uint8Array
+  readonly authority: Authority
+  readonly revocations: RevocationSource
+  readonly wallClock: () => number
+  readonly freshness: (scope: string) => boolean
+  readonly refuseExpiredFamilies: ReadonlySet<string>
+  readonly verifier: BatchVerifier
+  readonly maxScopes: number
+  readonly maxBatch: number
+  /** Exact scope → its tree (opened on first use, outside write transactions). */
+  readonly trees: Map<string, MerkleTree>
+  /** Grants, withdrawals and scope epochs by trusted operators: replicated to every node. */
+  readonly operatorTree: MerkleTree
+  readonly counters: ApplyCounters
+  /** Per publisher (hex): the admissibility status last applied, so `refresh` redoes only changes. */
+  readonly publisherStatus: Map<string, string>
+  closed: boolean
+}
