@@ -9,3 +9,10 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0
 }
+
+/** A plain copy of `bytes[start, end)` (Buffer's `slice` is a view; lmdb-js reuses its buffers). */
+export function copy(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  const out = new Uint8Array(end - start)
+  out.set(bytes.subarray(start, end))
+  return out
+}

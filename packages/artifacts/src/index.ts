@@ -48,6 +48,15 @@ export {
   type Withdrawal,
 } from './codec/types.js'
 export {
+  createDecisionCache,
+  DECISION_FAMILY,
+  type DecisionCache,
+  type DecisionCacheOptions,
+  type DecisionCounters,
+  type DecisionEntry,
+  type DecisionGet,
+} from './decisions.js'
+export {
   ArtifactError,
   type ArtifactRefusal,
   ArtifactRefusedError,

@@ -85,7 +85,9 @@ export class Reader {
 
   bytes(field: string, n: number): Uint8Array {
     this.need(field, n)
-    const out = this.data.slice(this.offset, this.offset + n)
+    // A plain copy: never a Buffer view of LMDB's reused memory.
+    const out = new Uint8Array(n)
+    out.set(this.data.subarray(this.offset, this.offset + n))
     this.offset += n
     return out
   }

@@ -83,7 +83,9 @@ export function versionKey(view: Uint8Array, epoch: bigint, version: bigint, has
 
 /** The record hash at the end of a version key. */
 export function hashOfVersionKey(key: Uint8Array): Uint8Array {
-  return key.slice(key.length - 32)
+  const out = new Uint8Array(32)
+  out.set(key.subarray(key.length - 32))
+  return out
 }
 
 /** [start, end) of the version keys of one view key. */

@@ -1,4 +1,4 @@
-import { toHex } from '../bytes.js'
+import { copy, toHex } from '../bytes.js'
 import { utf8 } from '../codec/text.js'
 import type { Context } from './context.js'
 import { concatBytes, prefixRange } from './db.js'
@@ -14,8 +14,9 @@ export function holds(ctx: Context, scope: string): boolean {
 /** Recomputes every (scope, family, name) a publisher has versions in. */
 export function recomputePublisher(ctx: Context, publisher: Uint8Array, cause: ViewCause): number {
   let changed = 0
-  for (const key of [...ctx.dbs.byPublisher.getKeys(prefixRange(publisher))]) {
-    if (recomputeView(ctx, key.subarray(32), cause)) changed++
+  const views = Array.from(ctx.dbs.byPublisher.getKeys(prefixRange(publisher)), (key) => copy(key, 32))
+  for (const view of views) {
+    if (recomputeView(ctx, view, cause)) changed++
   }
   return changed
 }
@@ -25,8 +26,8 @@ export function viewKeysUnder(ctx: Context, prefix: string): Uint8Array[] {
   const out = new Map<string, Uint8Array>()
   for (const p of [`${prefix}\u0000`, `${prefix}/`]) {
     for (const key of ctx.dbs.versions.getKeys(prefixRange(utf8(p)))) {
-      const view = key.subarray(0, key.length - 49)
-      out.set(toHex(view), view.slice())
+      const view = copy(key, 0, key.length - 49)
+      out.set(toHex(view), view)
     }
   }
   return [...out.values()]
@@ -43,9 +44,10 @@ export function dropScope(ctx: Context, scope: string): number {
   const cause: ViewCause = { type: 'drop-scope', scope }
   const tree = ctx.trees.get(scope)
   let dropped = 0
-  for (const key of [...ctx.dbs.versions.getKeys(prefixRange(utf8(`${scope}\u0000`)))]) {
-    const view = key.subarray(0, key.length - 49).slice()
-    const hash = key.slice(key.length - 32)
+  const keys = Array.from(ctx.dbs.versions.getKeys(prefixRange(utf8(`${scope}\u0000`))), (k) => copy(k))
+  for (const key of keys) {
+    const view = copy(key, 0, key.length - 49)
+    const hash = copy(key, key.length - 32)
     const bytes = ctx.dbs.records.get(hash)
     if (bytes !== undefined) {
       ctx.dbs.byPublisher.removeSync(concatBytes(decodeStored(ctx, bytes).record.publisher, view))
@@ -88,7 +90,7 @@ export function publishers(ctx: Context): Uint8Array[] {
   let last = ''
   for (const key of ctx.dbs.byPublisher.getKeys()) {
     const hex = toHex(key.subarray(0, 32))
-    if (hex !== last) out.set(hex, key.slice(0, 32))
+    if (hex !== last) out.set(hex, copy(key, 0, 32))
     last = hex
   }
   return [...out.values()]
@@ -117,11 +119,11 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
   const now = ctx.wallClock()
   const touched = new Map<string, Uint8Array>()
   let pruned = 0
-  for (const key of [...ctx.dbs.versions.getKeys()]) {
+  for (const key of Array.from(ctx.dbs.versions.getKeys(), (k) => copy(k))) {
     const view = key.subarray(0, key.length - 49)
     const [, f] = new TextDecoder().decode(view).split('\u0000')
     if (f !== family) continue
-    const hash = key.slice(key.length - 32)
+    const hash = copy(key, key.length - 32)
     const bytes = ctx.dbs.records.get(hash)
     if (bytes === undefined) continue
     const a = decodeStored(ctx, bytes).record
@@ -130,7 +132,7 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
     ctx.dbs.records.removeSync(hash)
     const tree = ctx.trees.get(a.scope)
     if (tree?.get(hash) !== undefined) tree.update([{ key: hash, valueHash: null }])
-    touched.set(toHex(view), view.slice())
+    touched.set(toHex(view), copy(view))
     pruned++
   }
   for (const view of touched.values()) {
@@ -144,7 +146,7 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
 function cleanPublisherIndex(ctx: Context, view: Uint8Array): void {
   const still = new Set<string>()
   for (const key of ctx.dbs.versions.getKeys(prefixRange(concatBytes(view, new Uint8Array([0]))))) {
-    const bytes = ctx.dbs.records.get(key.slice(key.length - 32))
+    const bytes = ctx.dbs.records.get(copy(key, key.length - 32))
     if (bytes !== undefined) still.add(toHex(decodeStored(ctx, bytes).record.publisher))
   }
   for (const publisher of publishers(ctx)) {

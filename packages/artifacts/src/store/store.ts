@@ -74,6 +74,8 @@ export interface ArtifactStore {
   refresh(): number
   /** Deletes expired versions of `family` (the decision cache prunes `decision`). */
   pruneExpired(family: string): number
+  /** The minimum authority epoch of `scope` (what a publisher signs at, at least). */
+  minEpoch(scope: string): bigint
   readonly counters: Readonly<ApplyCounters>
   close(): Promise<void>
 }
@@ -174,6 +176,7 @@ function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
     getScopeRecords: open((scope: string, keys: readonly Uint8Array[]) => byKey(keys, ctx.trees.get(scope))),
     getOperatorRecords: open((keys: readonly Uint8Array[]) => byKey(keys, ctx.operatorTree)),
     refresh: open(() => write(() => refreshAll(ctx))),
+    minEpoch: open((scope: string) => ctx.authority.minEpoch(scope)),
     pruneExpired: open((family: string) => write(() => pruneExpiredVersions(ctx, family))),
     async close() {
       if (ctx.closed) return

@@ -18,7 +18,8 @@ export interface StoredVersion extends Version {
 
 /** Decodes bytes this store wrote itself (no canonical re-encode: they were checked on the way in). */
 export function decodeStored(ctx: Context, bytes: Uint8Array): Decoded<Artifact> {
-  return decodeRecord(bytes, ctx.networkId, ctx.tag, false) as Decoded<Artifact>
+  // Copied: lmdb-js may reuse the buffer of a read for the next one.
+  return decodeRecord(new Uint8Array(bytes), ctx.networkId, ctx.tag, false) as Decoded<Artifact>
 }
 
 function asStored(d: Decoded<Artifact>): StoredVersion {
