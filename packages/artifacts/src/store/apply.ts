@@ -5,7 +5,7 @@ import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../code
 import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from '../errors.js'
 import type { Context } from './context.js'
 import { dropUnheldScopes, holds, recomputePublisher, recomputeUnder } from './maintenance.js'
-import { addVersion, ensureTree } from './view.js'
+import { addVersion, ensureTree, writeTransaction } from './view.js'
 
 /** What `apply` did with one record. `key` is the record hash (the tree key). */
 export interface ApplyOutcome {
@@ -147,27 +147,20 @@ export async function applyBatch(
   return out
 }
 
-function commit(
-  ctx: Context,
-  decoded: (Decoded | undefined)[],
-  operator: number[],
-  artifacts: number[],
-  from: string,
-) {
-  try {
-    ctx.dbs.env.transactionSync(() => {
+function commit(ctx: Context, decoded: (Decoded | undefined)[], operator: number[], artifacts: number[], from: string) {
+  writeTransaction(
+    ctx,
+    () => {
       for (const i of operator) {
         const d = decoded[i] as Decoded<OperatorRecord>
         applyOperator(ctx, d, { type: 'operator', record: toHex(d.hash) })
       }
       if (operator.length > 0) dropUnheldScopes(ctx)
       for (const i of artifacts) addVersion(ctx, decoded[i] as Decoded<Artifact>, { type: 'apply', from })
-    })
-  } catch (error) {
+    },
     // Nothing was applied: forget what this batch taught the in-memory authority.
-    reloadAuthority(ctx)
-    throw error
-  }
+    () => reloadAuthority(ctx),
+  )
 }
 
 function count(ctx: Context, out: ApplyOutcome[]): void {

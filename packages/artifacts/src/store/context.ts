@@ -3,6 +3,7 @@ import type { MerkleTree } from '@provsync/merkle'
 import type { Authority, RevocationSource } from '../authority.js'
 import type { ArtifactRefusal } from '../errors.js'
 import type { Databases } from './db.js'
+import type { StoredVersion } from './view.js'
 
 /** Counts of what `apply` did, refusals by reason. */
 export interface ApplyCounters {
@@ -32,5 +33,9 @@ export interface Context {
   readonly counters: ApplyCounters
   /** Per publisher (hex): the admissibility status last applied, so `refresh` redoes only changes. */
   readonly publisherStatus: Map<string, string>
+  /** Decoded current versions by view id (`scope\0family\0name`), null for none; bounded. */
+  readonly viewCache: Map<string, StoredVersion | null>
+  /** Tree leaves added by the transaction under way, written once per scope when it ends. */
+  readonly pendingLeaves: Map<string, Uint8Array[]>
   closed: boolean
 }

@@ -4,7 +4,7 @@ import type { Context } from './context.js'
 import { concatBytes, prefixRange } from './db.js'
 import type { ViewCause } from './history.js'
 import { appendChange } from './history.js'
-import { decodeStored, recomputeView, storedWinner } from './view.js'
+import { decodeStored, recomputeView, storedWinner, viewId } from './view.js'
 
 /** Whether this node holds `scope` now: a live `hold` grant of its own key covers it. */
 export function holds(ctx: Context, scope: string): boolean {
@@ -58,6 +58,7 @@ export function dropScope(ctx: Context, scope: string): number {
     const before = storedWinner(ctx, view)
     if (before !== undefined) {
       ctx.dbs.view.removeSync(view)
+      ctx.viewCache.delete(viewId(view))
       appendChange(ctx, view, before, undefined, cause)
     }
     dropped++

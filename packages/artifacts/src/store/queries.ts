@@ -4,7 +4,7 @@ import { type CurrentResult, compareVersions, describeWinner } from '../select.j
 import type { Context } from './context.js'
 import { versionRange, viewKey } from './db.js'
 import { refreshAll, viewKeysUnder } from './maintenance.js'
-import { type StoredVersion, storedVersions, storedWinner } from './view.js'
+import { type StoredVersion, storedVersions, storedWinner, writeTransaction } from './view.js'
 
 export interface CurrentOptions {
   /** Answer from local state when the scope is not fresh (no peer reachable); marked `stale`. */
@@ -27,12 +27,14 @@ export interface ListEntry {
  * The winner of a view key, re-derived first when its publisher's status moved since the last
  * refresh (revoked, grant withdrawn or expired), so nothing revoked is answered from the view.
  */
-function liveWinner(ctx: Context, view: Uint8Array): StoredVersion | undefined {
-  const winner = storedWinner(ctx, view)
+function liveWinner(ctx: Context, scope: string, family: string, name: string): StoredVersion | undefined {
+  const id = `${scope}\u0000${family}\u0000${name}`
+  const cached = ctx.viewCache.get(id)
+  const winner = cached === undefined ? storedWinner(ctx, viewKey(scope, family, name), id) : (cached ?? undefined)
   if (winner === undefined) return undefined
   if (isAdmissible(winner.artifact, ctx.authority, ctx.revocations, ctx.wallClock())) return winner
-  ctx.dbs.env.transactionSync(() => refreshAll(ctx, winner.artifact.publisher))
-  return storedWinner(ctx, view)
+  writeTransaction(ctx, () => refreshAll(ctx, winner.artifact.publisher), () => {})
+  return storedWinner(ctx, viewKey(scope, family, name), id)
 }
 
 export function current(
@@ -45,7 +47,7 @@ export function current(
   const fresh = ctx.freshness(scope)
   const allowStale = options.allowStale === true
   if (!fresh && !allowStale) return { status: 'stale' } as const
-  return describeWinner(liveWinner(ctx, viewKey(scope, family, name)), ctx.wallClock(), fresh, allowStale)
+  return describeWinner(liveWinner(ctx, scope, family, name), ctx.wallClock(), fresh, allowStale)
 }
 
 /** Every stored version of (scope, family, name), newest (epoch, version) first. */

@@ -20,7 +20,7 @@ import {
   list,
   materializeFamily,
 } from './queries.js'
-import { ensureTree } from './view.js'
+import { ensureTree, writeTransaction } from './view.js'
 
 export interface ArtifactStoreOptions {
   readonly networkId: string
@@ -100,6 +100,8 @@ function makeContext(options: ArtifactStoreOptions, env: RootDatabase): Context 
     operatorTree: openMerkleTree(env, { name: 'artifacts/operator', keysAreHashes: true }),
     counters: { applied: 0, duplicate: 0, refused },
     publisherStatus: new Map(),
+    viewCache: new Map(),
+    pendingLeaves: new Map(),
     closed: false,
   }
 }
@@ -131,7 +133,7 @@ export async function openArtifactStore(options: ArtifactStoreOptions): Promise<
   for (const scope of ctx.dbs.scopes.getKeys()) ensureTree(ctx, scope as string)
   reloadAuthority(ctx)
   // Revocations or time may have moved while closed: re-derive (publisher statuses start unknown).
-  env.transactionSync(() => refreshAll(ctx))
+  writeTransaction(ctx, () => refreshAll(ctx), () => {})
   return makeStore(ctx, ownEnv)
 }
 
@@ -143,7 +145,7 @@ function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
       if (ctx.closed) throw new StoreClosedError()
       return fn(...args)
     }
-  const write = <T>(fn: () => T): T => ctx.dbs.env.transactionSync(fn)
+  const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => {})
   const byKey = (keys: readonly Uint8Array[], tree: MerkleTree | undefined) =>
     keys.map((k) => (tree?.get(k) === undefined ? undefined : ctx.dbs.records.get(k)))
   return {

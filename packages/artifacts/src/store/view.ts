@@ -52,9 +52,54 @@ export function storedVersions(ctx: Context, view: Uint8Array): StoredVersion[] 
   return out
 }
 
-export function storedWinner(ctx: Context, view: Uint8Array): StoredVersion | undefined {
+/** Entries kept in the view cache before it is emptied and refilled. */
+export const MAX_VIEW_CACHE = 65_536
+const textDecoder = new TextDecoder()
+
+export function viewId(view: Uint8Array): string {
+  return textDecoder.decode(view)
+}
+
+function cacheView(ctx: Context, id: string, winner: StoredVersion | null): void {
+  if (ctx.viewCache.size >= MAX_VIEW_CACHE) ctx.viewCache.clear()
+  ctx.viewCache.set(id, winner)
+}
+
+/** The stored winner of a view key, through the cache of decoded views. */
+export function storedWinner(ctx: Context, view: Uint8Array, id = viewId(view)): StoredVersion | undefined {
+  const cached = ctx.viewCache.get(id)
+  if (cached !== undefined) return cached ?? undefined
   const bytes = ctx.dbs.view.get(view)
-  return bytes === undefined ? undefined : asStored(decodeStored(ctx, bytes))
+  const winner = bytes === undefined ? undefined : asStored(decodeStored(ctx, bytes))
+  cacheView(ctx, id, winner ?? null)
+  return winner
+}
+
+/**
+ * Runs `fn` in one write transaction. If it fails, nothing was written, and the in-memory
+ * state derived during it (view cache, publisher statuses, authority) is dropped or reloaded.
+ */
+export function writeTransaction<T>(ctx: Context, fn: () => T, onFailure: () => void): T {
+  try {
+    return ctx.dbs.env.transactionSync(() => {
+      const result = fn()
+      flushLeaves(ctx)
+      return result
+    })
+  } catch (error) {
+    ctx.viewCache.clear()
+    ctx.pendingLeaves.clear()
+    ctx.publisherStatus.clear()
+    onFailure()
+    throw error
+  }
+}
+
+function flushLeaves(ctx: Context): void {
+  for (const [scope, hashes] of ctx.pendingLeaves) {
+    ctx.trees.get(scope)!.update(hashes.map((h) => ({ key: h, valueHash: h })))
+  }
+  ctx.pendingLeaves.clear()
 }
 
 function setWinner(
@@ -68,6 +113,7 @@ function setWinner(
   if (before === undefined && after === undefined) return false
   if (after === undefined) ctx.dbs.view.removeSync(view)
   else ctx.dbs.view.putSync(view, after.bytes)
+  cacheView(ctx, viewId(view), after ?? null)
   appendChange(ctx, view, before, after, cause)
   return true
 }
@@ -100,7 +146,9 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   ctx.dbs.versions.putSync(versionKey(view, a.epoch, a.version, d.hash), new Uint8Array(0))
   ctx.dbs.byPublisher.putSync(concatBytes(a.publisher, view), new Uint8Array(0))
   if (ctx.dbs.scopes.get(a.scope) === undefined) ctx.dbs.scopes.putSync(a.scope, new Uint8Array(0))
-  ctx.trees.get(a.scope)!.update([{ key: d.hash, valueHash: d.hash }])
+  let pending = ctx.pendingLeaves.get(a.scope)
+  if (pending === undefined) ctx.pendingLeaves.set(a.scope, (pending = []))
+  pending.push(d.hash)
   const before = storedWinner(ctx, view)
   const incoming = asStored(d)
   if (before === undefined || compareVersions(incoming, before) < 0)
