@@ -1,3 +1,4 @@
+import { type StreamingJob, streamingJob } from '@provsync/crdt'
 import { toHex } from '../bytes.js'
 import { checkArtifact, checkOperatorRecord } from '../checks.js'
 import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
@@ -28,14 +29,20 @@ function refused(reason: ArtifactRefusal, detail: string, key?: Uint8Array): App
     : { status: 'refused', reason, detail, key }
 }
 
-/** Decodes every record; refusals and duplicates are settled here. */
-function decodeAll(
-  ctx: Context,
-  records: readonly Uint8Array[],
-  out: ApplyOutcome[],
-): (Decoded | undefined)[] {
+/** Signatures being verified on the workers while the main thread decodes and checks. */
+interface EarlyJob {
+  readonly job: StreamingJob
+  /** Record index → index in the job. */
+  readonly index: Map<number, number>
+}
+
+/**
+ * Decodes every record; refusals and duplicates are settled here. Artifacts of a scope this node
+ * holds already go to the verifier as they are decoded, so verification overlaps the rest.
+ */
+function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutcome[], early: EarlyJob) {
   const seen = new Set<string>()
-  return records.map((bytes, i) => {
+  const decoded = records.map((bytes, i) => {
     try {
       const d = decodeRecord(bytes, ctx.networkId, ctx.tag)
       const hex = toHex(d.hash)
@@ -44,6 +51,10 @@ function decodeAll(
         return undefined
       }
       seen.add(hex)
+      if (d.record.kind === 'artifact' && holds(ctx, d.record.scope)) {
+        early.index.set(i, early.index.size)
+        early.job.push(verifyItem(d.bytes, ctx.networkId))
+      }
       return d
     } catch (error) {
       if (!(error instanceof ArtifactRefusedError)) throw error
@@ -51,24 +62,30 @@ function decodeAll(
       return undefined
     }
   })
+  early.job.flush()
+  return decoded
 }
 
-/** Verifies the signatures of `indices` (one batch over the verifier's workers); marks the bad ones. */
+/** Verifies the signatures of `indices` (early results where started); marks the bad ones. */
 function verifyAll(
   ctx: Context,
   decoded: (Decoded | undefined)[],
   indices: number[],
   out: ApplyOutcome[],
+  early?: EarlyJob,
 ): number[] {
-  const job = ctx.verifier.start(indices.map((i) => verifyItem(decoded[i]!.bytes, ctx.networkId)))
-  return indices.filter((i, k) => {
-    if (job.result(k)) return true
+  const late = early === undefined ? indices : indices.filter((i) => !early.index.has(i))
+  const job = ctx.verifier.start(late.map((i) => verifyItem(decoded[i]!.bytes, ctx.networkId)))
+  const lateIndex = new Map(late.map((i, k) => [i, k]))
+  return indices.filter((i) => {
+    const e = early?.index.get(i)
+    if (e !== undefined ? early!.job.result(e) : job.result(lateIndex.get(i)!)) return true
     out[i] = refused('bad-signature', 'the signature does not verify', decoded[i]!.hash)
     return false
   })
 }
 
-function checkAll(ctx: Context, decoded: (Decoded | undefined)[], out: ApplyOutcome[]) {
+function checkAll(ctx: Context, decoded: (Decoded | undefined)[], out: ApplyOutcome[], early: EarlyJob) {
   const operator: number[] = []
   const artifacts: number[] = []
   decoded.forEach((d, i) => {
@@ -97,7 +114,7 @@ function checkAll(ctx: Context, decoded: (Decoded | undefined)[], out: ApplyOutc
     if (!check.ok) out[i] = refused(check.reason, check.detail, decoded[i]!.hash)
     return check.ok
   })
-  return { operator: verifiedOperator, artifacts: verifyAll(ctx, decoded, passed, out) }
+  return { operator: verifiedOperator, artifacts: verifyAll(ctx, decoded, passed, out, early) }
 }
 
 function applyOperator(
@@ -129,8 +146,9 @@ export async function applyBatch(
     throw new InvalidArgumentError('from', 'expected a 32-byte key')
   }
   const out: ApplyOutcome[] = new Array(records.length)
-  const decoded = decodeAll(ctx, records, out)
-  const { operator, artifacts } = checkAll(ctx, decoded, out)
+  const early: EarlyJob = { job: streamingJob(ctx.verifier), index: new Map() }
+  const decoded = decodeAll(ctx, records, out, early)
+  const { operator, artifacts } = checkAll(ctx, decoded, out, early)
   const accepted = artifacts.filter((i) => {
     try {
       ensureTree(ctx, (decoded[i]!.record as Artifact).scope)
@@ -147,7 +165,13 @@ export async function applyBatch(
   return out
 }
 
-function commit(ctx: Context, decoded: (Decoded | undefined)[], operator: number[], artifacts: number[], from: string) {
+function commit(
+  ctx: Context,
+  decoded: (Decoded | undefined)[],
+  operator: number[],
+  artifacts: number[],
+  from: string,
+) {
   writeTransaction(
     ctx,
     () => {

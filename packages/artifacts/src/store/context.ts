@@ -37,5 +37,9 @@ export interface Context {
   readonly viewCache: Map<string, StoredVersion | null>
   /** Tree leaves added by the transaction under way, written once per scope when it ends. */
   readonly pendingLeaves: Map<string, Uint8Array[]>
+  /** Exact scopes stored (the `scopes` sub-database, in memory). */
+  readonly storedScopes: Set<string>
+  /** The last history sequence number (written to the metadata once per transaction). */
+  seq: number
   closed: boolean
 }

@@ -48,7 +48,7 @@ export function appendChange(
   after: Version | undefined,
   cause: ViewCause,
 ): void {
-  const seq = ((ctx.dbs.meta.get('seq') as number | undefined) ?? 0) + 1
+  const seq = ++ctx.seq
   const change: ViewChange = {
     seq,
     ...parseViewKey(view),
@@ -59,7 +59,6 @@ export function appendChange(
     atMs: ctx.wallClock(),
   }
   ctx.dbs.history.putSync(seq, change)
-  ctx.dbs.meta.putSync('seq', seq)
 }
 
 export function changesSince(ctx: Context, since = 0, limit = 1000): ViewChange[] {

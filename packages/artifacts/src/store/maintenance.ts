@@ -64,13 +64,14 @@ export function dropScope(ctx: Context, scope: string): number {
     dropped++
   }
   ctx.dbs.scopes.removeSync(scope)
+  ctx.storedScopes.delete(scope)
   return dropped
 }
 
 /** Drops every stored scope this node no longer holds (its hold grant ended). */
 export function dropUnheldScopes(ctx: Context): string[] {
   const dropped: string[] = []
-  for (const scope of [...ctx.dbs.scopes.getKeys()] as string[]) {
+  for (const scope of [...ctx.storedScopes]) {
     if (!holds(ctx, scope)) {
       dropScope(ctx, scope)
       dropped.push(scope)

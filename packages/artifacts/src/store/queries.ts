@@ -30,10 +30,15 @@ export interface ListEntry {
 function liveWinner(ctx: Context, scope: string, family: string, name: string): StoredVersion | undefined {
   const id = `${scope}\u0000${family}\u0000${name}`
   const cached = ctx.viewCache.get(id)
-  const winner = cached === undefined ? storedWinner(ctx, viewKey(scope, family, name), id) : (cached ?? undefined)
+  const winner =
+    cached === undefined ? storedWinner(ctx, viewKey(scope, family, name), id) : (cached ?? undefined)
   if (winner === undefined) return undefined
   if (isAdmissible(winner.artifact, ctx.authority, ctx.revocations, ctx.wallClock())) return winner
-  writeTransaction(ctx, () => refreshAll(ctx, winner.artifact.publisher), () => {})
+  writeTransaction(
+    ctx,
+    () => refreshAll(ctx, winner.artifact.publisher),
+    () => {},
+  )
   return storedWinner(ctx, viewKey(scope, family, name), id)
 }
 

@@ -20,7 +20,7 @@ import {
   list,
   materializeFamily,
 } from './queries.js'
-import { ensureTree, writeTransaction } from './view.js'
+import { ensureTree, reloadScopesAndSeq, writeTransaction } from './view.js'
 
 export interface ArtifactStoreOptions {
   readonly networkId: string
@@ -102,6 +102,8 @@ function makeContext(options: ArtifactStoreOptions, env: RootDatabase): Context 
     publisherStatus: new Map(),
     viewCache: new Map(),
     pendingLeaves: new Map(),
+    storedScopes: new Set(),
+    seq: 0,
     closed: false,
   }
 }
@@ -130,10 +132,15 @@ export async function openArtifactStore(options: ArtifactStoreOptions): Promise<
     throw new InvalidArgumentError('dataDir', `schema ${String(stored)}, this code reads ${SCHEMA_VERSION}`)
   }
   if (stored === undefined) await ctx.dbs.meta.put('schema', SCHEMA_VERSION)
-  for (const scope of ctx.dbs.scopes.getKeys()) ensureTree(ctx, scope as string)
+  reloadScopesAndSeq(ctx)
+  for (const scope of ctx.storedScopes) ensureTree(ctx, scope)
   reloadAuthority(ctx)
   // Revocations or time may have moved while closed: re-derive (publisher statuses start unknown).
-  writeTransaction(ctx, () => refreshAll(ctx), () => {})
+  writeTransaction(
+    ctx,
+    () => refreshAll(ctx),
+    () => {},
+  )
   return makeStore(ctx, ownEnv)
 }
 
@@ -162,18 +169,16 @@ function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
     list: open((scope: string, options?: { family?: string } & CurrentOptions) => list(ctx, scope, options)),
     materialize: open((scope: string, family: string) => materializeFamily(ctx, scope, family)),
     viewChanges: open((since?: number, limit?: number) => changesSince(ctx, since, limit)),
-    scopes: open(() => [...ctx.dbs.scopes.getKeys()] as string[]),
+    scopes: open(() => [...ctx.storedScopes].sort()),
     scopeRoots: open((prefixes?: readonly string[]) => {
       const out = new Map<string, Uint8Array>()
-      for (const scope of ctx.dbs.scopes.getKeys() as Iterable<string>) {
+      for (const scope of ctx.storedScopes) {
         if (prefixes === undefined || coveredByAny(prefixes, scope))
           out.set(scope, ctx.trees.get(scope)!.root())
       }
       return out
     }),
-    tree: open((scope: string) =>
-      ctx.dbs.scopes.get(scope) === undefined ? undefined : ctx.trees.get(scope),
-    ),
+    tree: open((scope: string) => (ctx.storedScopes.has(scope) ? ctx.trees.get(scope) : undefined)),
     operatorTree: open(() => ctx.operatorTree),
     getScopeRecords: open((scope: string, keys: readonly Uint8Array[]) => byKey(keys, ctx.trees.get(scope))),
     getOperatorRecords: open((keys: readonly Uint8Array[]) => byKey(keys, ctx.operatorTree)),

@@ -82,17 +82,27 @@ export function storedWinner(ctx: Context, view: Uint8Array, id = viewId(view)):
 export function writeTransaction<T>(ctx: Context, fn: () => T, onFailure: () => void): T {
   try {
     return ctx.dbs.env.transactionSync(() => {
+      const seq = ctx.seq
       const result = fn()
       flushLeaves(ctx)
+      if (ctx.seq !== seq) ctx.dbs.meta.putSync('seq', ctx.seq)
       return result
     })
   } catch (error) {
+    reloadScopesAndSeq(ctx)
     ctx.viewCache.clear()
     ctx.pendingLeaves.clear()
     ctx.publisherStatus.clear()
     onFailure()
     throw error
   }
+}
+
+/** Reads the stored scopes and the history sequence number into memory. */
+export function reloadScopesAndSeq(ctx: Context): void {
+  ctx.seq = (ctx.dbs.meta.get('seq') as number | undefined) ?? 0
+  ctx.storedScopes.clear()
+  for (const scope of ctx.dbs.scopes.getKeys()) ctx.storedScopes.add(scope as string)
 }
 
 function flushLeaves(ctx: Context): void {
@@ -145,7 +155,10 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   ctx.dbs.records.putSync(d.hash, d.bytes)
   ctx.dbs.versions.putSync(versionKey(view, a.epoch, a.version, d.hash), new Uint8Array(0))
   ctx.dbs.byPublisher.putSync(concatBytes(a.publisher, view), new Uint8Array(0))
-  if (ctx.dbs.scopes.get(a.scope) === undefined) ctx.dbs.scopes.putSync(a.scope, new Uint8Array(0))
+  if (!ctx.storedScopes.has(a.scope)) {
+    ctx.dbs.scopes.putSync(a.scope, new Uint8Array(0))
+    ctx.storedScopes.add(a.scope)
+  }
   let pending = ctx.pendingLeaves.get(a.scope)
   if (pending === undefined) ctx.pendingLeaves.set(a.scope, (pending = []))
   pending.push(d.hash)
