@@ -1,4 +1,5 @@
 import { type StreamingJob, streamingJob } from '@provsync/crdt'
+import type { Authority } from '../authority.js'
 import { toHex } from '../bytes.js'
 import { checkArtifact, checkOperatorRecord } from '../checks.js'
 import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
@@ -29,6 +30,36 @@ function refused(reason: ArtifactRefusal, detail: string, key?: Uint8Array): App
     : { status: 'refused', reason, detail, key }
 }
 
+/**
+ * Answers that do not change within a batch's checks (scope held, publisher allowed, minimum
+ * epoch), computed once per distinct argument instead of once per record.
+ */
+function batchMemo(ctx: Context) {
+  const nowMs = ctx.wallClock()
+  const held = new Map<string, boolean>()
+  const allowed = new Map<string, boolean>()
+  const epochs = new Map<string, bigint>()
+  const a = ctx.authority
+  const authority = Object.create(a) as Authority
+  authority.allows = (subject, right, scope, now, revocations) => {
+    const id = `${toHex(subject)}/${right}/${scope}/${now}`
+    let ok = allowed.get(id)
+    if (ok === undefined) allowed.set(id, (ok = a.allows(subject, right, scope, now, revocations)))
+    return ok
+  }
+  authority.minEpoch = (scope) => {
+    let min = epochs.get(scope)
+    if (min === undefined) epochs.set(scope, (min = a.minEpoch(scope)))
+    return min
+  }
+  const holdsScope = (scope: string) => {
+    let ok = held.get(scope)
+    if (ok === undefined) held.set(scope, (ok = holds(ctx, scope)))
+    return ok
+  }
+  return { nowMs, authority, holds: holdsScope }
+}
+
 /** Signatures being verified on the workers while the main thread decodes and checks. */
 interface EarlyJob {
   readonly job: StreamingJob
@@ -41,17 +72,20 @@ interface EarlyJob {
  * holds already go to the verifier as they are decoded, so verification overlaps the rest.
  */
 function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutcome[], early: EarlyJob) {
+  const memo = batchMemo(ctx)
   const seen = new Set<string>()
   const decoded = records.map((bytes, i) => {
     try {
-      const d = decodeRecord(bytes, ctx.networkId, ctx.tag)
+      // The decoder is strict (every field bounded and checked, flags and order canonical), so
+      // what it accepts re-encodes identically (a property test asserts it); no second encode.
+      const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false)
       const hex = toHex(d.hash)
       if (seen.has(hex) || ctx.dbs.records.get(d.hash) !== undefined) {
         out[i] = { status: 'duplicate', key: d.hash }
         return undefined
       }
       seen.add(hex)
-      if (d.record.kind === 'artifact' && holds(ctx, d.record.scope)) {
+      if (d.record.kind === 'artifact' && memo.holds(d.record.scope)) {
         early.index.set(i, early.index.size)
         early.job.push(verifyItem(d.bytes, ctx.networkId))
       }
@@ -101,12 +135,12 @@ function checkAll(ctx: Context, decoded: (Decoded | undefined)[], out: ApplyOutc
   const verifiedOperator = verifyAll(ctx, decoded, operator, out)
   // Operator records of this batch count for its artifacts (a grant and the first artifact it allows).
   for (const i of verifiedOperator) ctx.authority.add(decoded[i] as Decoded<OperatorRecord>)
-  const nowMs = ctx.wallClock()
+  const memo = batchMemo(ctx)
   const checkCtx = {
-    authority: ctx.authority,
+    authority: memo.authority,
     revocations: ctx.revocations,
-    holds: (scope: string) => holds(ctx, scope),
-    nowMs,
+    holds: memo.holds,
+    nowMs: memo.nowMs,
     refuseExpiredFamilies: ctx.refuseExpiredFamilies,
   }
   const passed = artifacts.filter((i) => {
