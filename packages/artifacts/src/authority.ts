@@ -33,6 +33,8 @@ export class Authority {
   private readonly epochs: Decoded<ScopeEpoch>[] = []
   private readonly seen = new Set<string>()
   private trustedHex: Set<string>
+  /** Hex of keys seen, by object: reads pass the same key objects again and again. */
+  private readonly hexOf = new WeakMap<Uint8Array, string>()
 
   constructor(trusted: readonly Uint8Array[]) {
     this.trustedHex = new Set(trusted.map(toHex))
@@ -49,12 +51,18 @@ export class Authority {
     this.trustedHex = new Set(trusted.map(toHex))
   }
 
+  private hex(key: Uint8Array): string {
+    let hex = this.hexOf.get(key)
+    if (hex === undefined) this.hexOf.set(key, (hex = toHex(key)))
+    return hex
+  }
+
   isTrusted(operator: Uint8Array): boolean {
-    return this.trustedHex.has(toHex(operator))
+    return this.trustedHex.has(this.hex(operator))
   }
 
   private slot(subject: Uint8Array, right: Right): Slot {
-    const id = `${toHex(subject)}/${right}`
+    const id = `${this.hex(subject)}/${right}`
     let slot = this.slots.get(id)
     if (slot === undefined) this.slots.set(id, (slot = { grants: [], withdrawals: [] }))
     return slot
