@@ -87,19 +87,35 @@ async function measureApply(store: ArtifactStore, batches: number) {
   const sample = verifyItem(pending[0]![0]!, NET)
   let applyMs = 0
   let verifyMs = 0
+  let applyCpuUs = 0
+  let verifyCpuUs = 0
+  const cpu = (since: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(since)
+    return used.user + used.system
+  }
   for (const batch of pending.slice(1)) {
     const applyStart = performance.now()
+    const applyCpu = process.cpuUsage()
     const outcomes = await store.apply(batch, { from: nodeKey })
     applyMs += performance.now() - applyStart
+    applyCpuUs += cpu(applyCpu)
     if (outcomes.some((o) => o.status !== 'applied'))
       throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
     const verifyStart = performance.now()
+    const verifyCpu = process.cpuUsage()
     for (let i = 0; i < BATCH; i++) {
       if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
     }
     verifyMs += performance.now() - verifyStart
+    verifyCpuUs += cpu(verifyCpu)
   }
-  return { applyRate: (batches * BATCH * 1000) / applyMs, verifyRate: (batches * BATCH * 1000) / verifyMs }
+  const records = batches * BATCH
+  return {
+    applyRate: (records * 1000) / applyMs,
+    verifyRate: (records * 1000) / verifyMs,
+    applyCpuUs: applyCpuUs / records,
+    verifyCpuUs: verifyCpuUs / records,
+  }
 }
 
 await runSuite('artifacts', async (ctx) => {
@@ -112,8 +128,11 @@ await runSuite('artifacts', async (ctx) => {
     ctx.record('artifact_apply_verify_ratio_nosync', applyRate / verifyRate, 'ratio')
   }, true)
   await withStore(async (store) => {
-    const { applyRate, verifyRate } = await measureApply(store, batches)
+    const { applyRate, verifyRate, applyCpuUs, verifyCpuUs } = await measureApply(store, batches)
     ctx.record('artifact_apply_per_s', Math.round(applyRate), 'artifacts/s')
+    // CPU time (all threads) is far less sensitive than wall time to other processes on the machine.
+    ctx.record('apply_cpu_us_per_artifact', applyCpuUs, 'µs')
+    ctx.record('verify_cpu_us', verifyCpuUs, 'µs')
     ctx.record('ed25519_verify_per_s', Math.round(verifyRate), 'verifies/s')
     ctx.record('artifact_apply_verify_ratio', applyRate / verifyRate, 'ratio')
     ctx.record('load_average_1m', loadavg()[0]!, 'runnable')

@@ -103,10 +103,16 @@ function scopeBytes(field: string, scope: string): Uint8Array {
   }
 }
 
+const latin1 = new TextDecoder('latin1')
+
+/** Scopes and families are ASCII: a byte outside the grammar fails the check, whatever it decodes to. */
 function readScope(reader: Reader, field: string): string {
-  const scope = new TextDecoder().decode(reader.short(field, MAX_SCOPE_LENGTH))
-  scopeBytes(field, scope)
-  return scope
+  const scope = latin1.decode(reader.short(field, MAX_SCOPE_LENGTH))
+  try {
+    return checkScope(scope)
+  } catch (error) {
+    throw new MalformedRecordError(field, (error as Error).message)
+  }
 }
 
 function rightCode(right: Right): number {
@@ -229,7 +235,7 @@ function writeArtifact(w: Writer, a: Artifact): void {
 
 function readArtifact(r: Reader): Omit<Artifact, 'hlc' | 'signature' | 'publisher'> {
   const scope = readScope(r, 'scope')
-  const family = checkFamily(new TextDecoder().decode(r.short('family', 64)))
+  const family = checkFamily(latin1.decode(r.short('family', 64)))
   const name = readTextField(r, 'name', 1, MAX_NAME_BYTES)
   const version = r.u64('version')
   const epoch = r.u64('epoch')

@@ -46,6 +46,18 @@ export function signedMessage(networkId: string, body: Uint8Array): Uint8Array {
   return out
 }
 
+let lastSigner: Uint8Array | undefined
+let lastNodeId: Uint8Array | undefined
+
+/** nodeIdFor with the last signer remembered: a batch usually comes from one publisher. */
+function cachedNodeId(signer: Uint8Array): Uint8Array {
+  if (lastSigner === undefined || lastNodeId === undefined || !sameBytes(lastSigner, signer)) {
+    lastSigner = signer
+    lastNodeId = nodeIdFor(signer)
+  }
+  return lastNodeId
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0
 }
@@ -85,7 +97,7 @@ export function decodeRecord(
   }
   const signature = r.bytes('signature', SIGNATURE_BYTES)
   r.end()
-  if (!sameBytes(hlc.nodeId, nodeIdFor(signer))) {
+  if (!sameBytes(hlc.nodeId, cachedNodeId(signer))) {
     throw new MalformedRecordError('hlc', "the HLC node id is not the signer's")
   }
   const signerField = kind === 'artifact' ? { publisher: signer } : { operator: signer }
