@@ -160,3 +160,33 @@ describe('artifact store', () => {
     expect(m.gap).toEqual({ after: 4n, newest: 6n })
   })
 })
+
+describe('atomicity', () => {
+  it('a batch whose transaction fails leaves nothing applied, in LMDB or in memory', async () => {
+    let fail = false
+    const store = await openStore(node.publicKey, {
+      faults: {
+        beforeCommit: () => {
+          if (fail) throw new Error('injected')
+        },
+      },
+    })
+    await store.apply(setup().slice(0, 2), { from })
+    const roots = store.scopeRoots()
+    const operatorRoot = hex(store.operatorTree().root())
+    fail = true
+    // p1's grant and p1's artifact in one batch: neither may survive the failed commit.
+    const batch = [grant(p1, 'publish', ['cluster']).bytes, artifact(p1, { version: 9n }).bytes]
+    await expect(store.apply(batch, { from })).rejects.toThrow('injected')
+    expect(store.scopeRoots()).toEqual(roots)
+    expect(hex(store.operatorTree().root())).toBe(operatorRoot)
+    expect(store.history('cluster/c1', 'cluster_snapshot', 'main')).toEqual([])
+    expect(store.viewChanges()).toEqual([])
+    fail = false
+    // The in-memory authority forgot p1's grant: p1's artifact alone is refused.
+    const [outcome] = await store.apply([artifact(p1, { version: 10n }).bytes], { from })
+    expect(outcome).toMatchObject({ status: 'refused', reason: 'no-publish-grant' })
+    expect((await store.apply(batch, { from })).map((o) => o.status)).toEqual(['applied', 'applied'])
+    expect(store.viewChanges().map((c) => c.seq)).toEqual([1])
+  })
+})

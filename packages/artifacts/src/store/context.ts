@@ -41,5 +41,7 @@ export interface Context {
   readonly storedScopes: Set<string>
   /** The last history sequence number (written to the metadata once per transaction). */
   seq: number
+  /** Test hook: runs inside every write transaction, after its writes, before it commits. */
+  readonly faults?: { readonly beforeCommit?: () => void } | undefined
   closed: boolean
 }

@@ -45,6 +45,8 @@ export interface ArtifactStoreOptions {
   readonly noSync?: boolean
   /** Families refused when they arrive expired; default `decision`. */
   readonly refuseExpiredFamilies?: Iterable<string>
+  /** Test hook: `beforeCommit` runs inside each write transaction (throw to abort it). */
+  readonly faults?: { readonly beforeCommit?: () => void }
 }
 
 export interface ArtifactStore {
@@ -103,6 +105,7 @@ function makeContext(options: ArtifactStoreOptions, env: RootDatabase): Context 
     viewCache: new Map(),
     pendingLeaves: new Map(),
     storedScopes: new Set(),
+    faults: options.faults,
     seq: 0,
     closed: false,
   }

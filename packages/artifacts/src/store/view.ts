@@ -86,6 +86,7 @@ export function writeTransaction<T>(ctx: Context, fn: () => T, onFailure: () => 
       const result = fn()
       flushLeaves(ctx)
       if (ctx.seq !== seq) ctx.dbs.meta.putSync('seq', ctx.seq)
+      ctx.faults?.beforeCommit?.()
       return result
     })
   } catch (error) {
