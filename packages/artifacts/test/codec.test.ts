@@ -124,6 +124,20 @@ describe('records', () => {
   })
 })
 
+describe('records: length changes', () => {
+  it('refuses every truncation and every extension, typed', () => {
+    const a = artifact(publishers[0]!, { version: 2n, expiresAt: 7 })
+    fc.assert(
+      fc.property(fc.nat(a.bytes.length - 1), fc.uint8Array({ minLength: 1, maxLength: 8 }), (cut, extra) => {
+        expect(() => decodeRecord(a.bytes.subarray(0, cut), NET, TAG, false)).toThrow(ArtifactRefusedError)
+        expect(() => decodeRecord(new Uint8Array([...a.bytes, ...extra]), NET, TAG, false)).toThrow(
+          ArtifactRefusedError,
+        )
+      }),
+    )
+  })
+})
+
 describe('scopes', () => {
   it('validates segments and counts', () => {
     expect(checkScope('cluster/c1/role/edge')).toBe('cluster/c1/role/edge')
