@@ -190,3 +190,24 @@ describe('atomicity', () => {
     expect(store.viewChanges().map((c) => c.seq)).toEqual([1])
   })
 })
+
+describe('trust rotation in the store', () => {
+  it('a new bundle without the old operator drops its grants; with it, nothing changes', async () => {
+    const store = await openStore(node.publicKey)
+    await store.apply([...setup(), artifact(p0, { version: 1n }).bytes], { from })
+    const other = seeded(99)
+    expect(store.setTrust([operator.publicKey, other.publicKey])).toBe(0)
+    expect(store.current('cluster/c1', 'cluster_snapshot', 'main').status).toBe('current')
+    expect(store.operatorTree().count()).toBe(3)
+    store.setTrust([other.publicKey])
+    // The node's hold grant was the old operator's: it holds nothing now, and the scope is dropped.
+    expect(store.operatorTree().count()).toBe(0)
+    expect(store.scopes()).toEqual([])
+    expect(store.current('cluster/c1', 'cluster_snapshot', 'main').status).toBe('none')
+    // Operator records of the old operator are refused from now on.
+    const [late] = await store.apply([grant(p0, 'publish', ['x']).bytes], { from })
+    expect(late).toMatchObject({ status: 'refused', reason: 'untrusted-operator' })
+    store.setTrust([operator.publicKey])
+    expect(store.operatorTree().count()).toBe(3)
+  })
+})

@@ -1,6 +1,6 @@
 import { type StreamingJob, streamingJob } from '@provsync/crdt'
 import type { Authority } from '../authority.js'
-import { toHex } from '../bytes.js'
+import { copy, toHex } from '../bytes.js'
 import { checkArtifact, checkOperatorRecord } from '../checks.js'
 import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
 import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../codec/types.js'
@@ -157,6 +157,7 @@ function applyOperator(
   cause: { type: 'operator'; record: string },
 ) {
   ctx.dbs.records.putSync(d.hash, d.bytes)
+  ctx.dbs.operators.putSync(d.hash, new Uint8Array(0))
   ctx.operatorTree.update([{ key: d.hash, valueHash: d.hash }])
   const r = d.record
   if (r.kind === 'scope-epoch') recomputeUnder(ctx, r.scope, cause)
@@ -229,10 +230,10 @@ function count(ctx: Context, out: ApplyOutcome[]): void {
   }
 }
 
-/** Rebuilds the in-memory authority from the stored operator records. */
+/** Rebuilds the in-memory authority from the stored operator records (it counts the trusted ones). */
 export function reloadAuthority(ctx: Context): void {
   ctx.authority.clear()
-  for (const { key } of ctx.operatorTree.leaves()) {
+  for (const key of Array.from(ctx.dbs.operators.getKeys(), (k) => copy(k))) {
     const bytes = ctx.dbs.records.get(key)
     if (bytes === undefined) continue
     const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false) as Decoded<AnyRecord>

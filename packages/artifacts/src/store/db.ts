@@ -15,6 +15,8 @@ export interface Databases {
   readonly view: Bin
   /** publisher ‖ view key → empty: what a publisher's status change recomputes. */
   readonly byPublisher: Bin
+  /** record hash → empty: every stored operator record (in the operator tree while its operator is trusted). */
+  readonly operators: Bin
   /** exact scope → empty: the scopes this node stores (each has a Merkle tree). */
   readonly scopes: Database<Uint8Array, string>
   /** seq → view change (msgpack). */
@@ -52,6 +54,7 @@ export function openDatabases(env: RootDatabase): Databases {
     versions: bin('versions'),
     view: bin('view'),
     byPublisher: bin('byPublisher'),
+    operators: bin('operators'),
     scopes: env.openDB<Uint8Array, string>({ name: 'artifacts/scopes', encoding: 'binary' }),
     history: env.openDB<unknown, number>({ name: 'artifacts/history', keyEncoding: 'uint32' }),
     meta: env.openDB<unknown, string>({ name: 'artifacts/meta' }),

@@ -33,6 +33,16 @@ export function viewKeysUnder(ctx: Context, prefix: string): Uint8Array[] {
   return [...out.values()]
 }
 
+/** The view key of every stored (scope, family, name). */
+function allViewKeys(ctx: Context): Uint8Array[] {
+  const out = new Map<string, Uint8Array>()
+  for (const key of ctx.dbs.versions.getKeys()) {
+    const view = copy(key, 0, key.length - 49)
+    out.set(toHex(view), view)
+  }
+  return [...out.values()]
+}
+
 export function recomputeUnder(ctx: Context, prefix: string, cause: ViewCause): number {
   let changed = 0
   for (const view of viewKeysUnder(ctx, prefix)) if (recomputeView(ctx, view, cause)) changed++
@@ -154,4 +164,27 @@ function cleanPublisherIndex(ctx: Context, view: Uint8Array): void {
   for (const publisher of publishers(ctx)) {
     if (!still.has(toHex(publisher))) ctx.dbs.byPublisher.removeSync(concatBytes(publisher, view))
   }
+}
+
+/**
+ * Puts the trust bundle `keys` in force: operator records move in or out of the operator tree by
+ * whether their operator is trusted now, and every current version is re-derived (grants and
+ * epochs of operators no longer trusted stop counting). Inside a write transaction.
+ */
+export function applyTrust(ctx: Context, keys: readonly Uint8Array[]): number {
+  ctx.authority.setTrusted(keys)
+  for (const key of Array.from(ctx.dbs.operators.getKeys(), (k) => copy(k))) {
+    const bytes = ctx.dbs.records.get(key)
+    if (bytes === undefined) continue
+    const operator = copy(bytes, bytes.length - 64 - 16 - 32, bytes.length - 64 - 16)
+    const trusted = ctx.authority.isTrusted(operator)
+    if (trusted !== (ctx.operatorTree.get(key) !== undefined)) {
+      ctx.operatorTree.update([{ key, valueHash: trusted ? key : null }])
+    }
+  }
+  ctx.publisherStatus.clear()
+  let changed = 0
+  for (const view of allViewKeys(ctx)) if (recomputeView(ctx, view, { type: 'trust' })) changed++
+  dropUnheldScopes(ctx)
+  return changed
 }

@@ -10,7 +10,7 @@ import { type ApplyOptions, type ApplyOutcome, applyBatch, reloadAuthority } fro
 import type { ApplyCounters, Context } from './context.js'
 import { openDatabases, openEnvironment, SCHEMA_VERSION } from './db.js'
 import { changesSince, type ViewChange } from './history.js'
-import { pruneExpiredVersions, refreshAll } from './maintenance.js'
+import { applyTrust, pruneExpiredVersions, refreshAll } from './maintenance.js'
 import {
   type CurrentOptions,
   current,
@@ -74,6 +74,11 @@ export interface ArtifactStore {
   getOperatorRecords(keys: readonly Uint8Array[]): (Uint8Array | undefined)[]
   /** Re-derives after revocations or time moved (grant expiry); drops scopes no longer held. */
   refresh(): number
+  /**
+   * Puts a new trust bundle's operator keys in force (after `followTrustChain` accepted it):
+   * operator records and every current version are re-derived. Returns the view changes.
+   */
+  setTrust(keys: readonly Uint8Array[]): number
   /** Deletes expired versions of `family` (the decision cache prunes `decision`). */
   pruneExpired(family: string): number
   /** The minimum authority epoch of `scope` (what a publisher signs at, at least). */
@@ -144,10 +149,11 @@ export async function openArtifactStore(options: ArtifactStoreOptions): Promise<
     () => refreshAll(ctx),
     () => {},
   )
-  return makeStore(ctx, ownEnv)
+  return makeStore(ctx, ownEnv, options.trust)
 }
 
-function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
+function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Array[]): ArtifactStore {
+  let trust = [...initialTrust]
   /** Wraps a method so it throws StoreClosedError once the store is closed. */
   const open =
     <A extends unknown[], R>(fn: (...args: A) => R) =>
@@ -155,7 +161,7 @@ function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
       if (ctx.closed) throw new StoreClosedError()
       return fn(...args)
     }
-  const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => {})
+  const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => reloadAuthority(ctx))
   const byKey = (keys: readonly Uint8Array[], tree: MerkleTree | undefined) =>
     keys.map((k) => (tree?.get(k) === undefined ? undefined : ctx.dbs.records.get(k)))
   return {
@@ -186,6 +192,19 @@ function makeStore(ctx: Context, ownEnv: boolean): ArtifactStore {
     getScopeRecords: open((scope: string, keys: readonly Uint8Array[]) => byKey(keys, ctx.trees.get(scope))),
     getOperatorRecords: open((keys: readonly Uint8Array[]) => byKey(keys, ctx.operatorTree)),
     refresh: open(() => write(() => refreshAll(ctx))),
+    setTrust: open((keys: readonly Uint8Array[]) => {
+      const previous = trust
+      const changed = writeTransaction(
+        ctx,
+        () => applyTrust(ctx, keys),
+        () => {
+          ctx.authority.setTrusted(previous)
+          reloadAuthority(ctx)
+        },
+      )
+      trust = [...keys]
+      return changed
+    }),
     minEpoch: open((scope: string) => ctx.authority.minEpoch(scope)),
     pruneExpired: open((family: string) => write(() => pruneExpiredVersions(ctx, family))),
     async close() {
