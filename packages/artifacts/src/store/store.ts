@@ -2,6 +2,7 @@ import { acquireSharedVerifier, networkTag } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import type { RootDatabase } from 'lmdb'
 import { Authority, NO_REVOCATIONS, type RevocationSource } from '../authority.js'
+import { copy } from '../bytes.js'
 import { type ArtifactRefusal, InvalidArgumentError, REFUSAL_REASONS, StoreClosedError } from '../errors.js'
 import type { Materialized } from '../materialize.js'
 import { coveredByAny } from '../scope.js'
@@ -163,7 +164,10 @@ function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Ar
     }
   const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => reloadAuthority(ctx))
   const byKey = (keys: readonly Uint8Array[], tree: MerkleTree | undefined) =>
-    keys.map((k) => (tree?.get(k) === undefined ? undefined : ctx.dbs.records.get(k)))
+    keys.map((k) => {
+      const bytes = tree?.get(k) === undefined ? undefined : ctx.dbs.records.get(k)
+      return bytes === undefined ? undefined : copy(bytes)
+    })
   return {
     networkId: ctx.networkId,
     nodeKey: ctx.nodeKey,
