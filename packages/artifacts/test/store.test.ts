@@ -43,6 +43,8 @@ describe('artifact store', () => {
       hex(v1.bytes),
       'none',
     ])
+    // Plain copies, never views of LMDB's reused read buffers: each keeps its own bytes.
+    expect(store.getScopeRecords('cluster/c1', [v1.hash, v2.hash])).toEqual([v1.bytes, v2.bytes])
     expect(store.operatorTree().count()).toBe(3)
   })
 
