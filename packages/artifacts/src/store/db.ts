@@ -20,7 +20,7 @@ export interface Databases {
   /** exact scope → empty: the scopes this node stores (each has a Merkle tree). */
   readonly scopes: Database<Uint8Array, string>
   /** seq → view change (msgpack). */
-  readonly history: Database<unknown, number>
+  readonly history: Database<Uint8Array, number>
   readonly meta: Database<unknown, string>
 }
 
@@ -56,7 +56,11 @@ export function openDatabases(env: RootDatabase): Databases {
     byPublisher: bin('byPublisher'),
     operators: bin('operators'),
     scopes: env.openDB<Uint8Array, string>({ name: 'artifacts/scopes', encoding: 'binary' }),
-    history: env.openDB<unknown, number>({ name: 'artifacts/history', keyEncoding: 'uint32' }),
+    history: env.openDB<Uint8Array, number>({
+      name: 'artifacts/history',
+      keyEncoding: 'uint32',
+      encoding: 'binary',
+    }),
     meta: env.openDB<unknown, string>({ name: 'artifacts/meta' }),
   }
 }

@@ -1,4 +1,6 @@
 import { toHex } from '../bytes.js'
+import { utf8 } from '../codec/text.js'
+import { Reader, Writer } from '../codec/wire.js'
 import { compareVersions, type Version } from '../select.js'
 import type { Context } from './context.js'
 import { parseViewKey } from './db.js'
@@ -40,6 +42,71 @@ export function classifyChange(
   return cause.type === 'apply' ? 'advance' : 'restore'
 }
 
+const KINDS: readonly ViewChangeKind[] = ['advance', 'fallback', 'restore', 'drop']
+const CAUSES: readonly ViewCause['type'][] = ['apply', 'operator', 'refresh', 'drop-scope', 'prune', 'trust']
+
+function causeDetail(cause: ViewCause): string {
+  switch (cause.type) {
+    case 'apply':
+      return cause.from
+    case 'operator':
+      return cause.record
+    case 'refresh':
+      return cause.publisher
+    case 'drop-scope':
+      return cause.scope
+    case 'prune':
+      return cause.family
+    case 'trust':
+      return ''
+  }
+}
+
+function causeOf(type: ViewCause['type'], detail: string): ViewCause {
+  const field = {
+    apply: 'from',
+    operator: 'record',
+    refresh: 'publisher',
+    'drop-scope': 'scope',
+    prune: 'family',
+  }
+  return (type === 'trust' ? { type } : { type, [field[type]]: detail }) as ViewCause
+}
+
+/**
+ * A view change as stored: kind, cause type, wall ms, before and after hashes (flag + 32 bytes),
+ * the view key and the cause's detail (each u16-length-prefixed). Compact, and cheap to write.
+ */
+function encodeChange(
+  kind: ViewChangeKind,
+  cause: ViewCause,
+  atMs: number,
+  view: Uint8Array,
+  before?: Version,
+  after?: Version,
+) {
+  const w = new Writer().u8(KINDS.indexOf(kind)).u8(CAUSES.indexOf(cause.type)).u64(BigInt(atMs))
+  for (const v of [before, after]) {
+    w.u8(v === undefined ? 0 : 1)
+    if (v !== undefined) w.bytes(v.hash)
+  }
+  return w
+    .short('view', view, 0xffff)
+    .short('cause', utf8(causeDetail(cause)), 0xffff)
+    .finish()
+}
+
+function decodeChange(seq: number, bytes: Uint8Array): ViewChange {
+  const r = new Reader(bytes)
+  const kind = KINDS[r.u8('kind')]!
+  const type = CAUSES[r.u8('cause')]!
+  const atMs = Number(r.u64('atMs'))
+  const [before, after] = [0, 1].map(() => (r.u8('hash') === 1 ? toHex(r.bytes('hash', 32)) : null))
+  const view = parseViewKey(r.short('view', 0xffff))
+  const detail = new TextDecoder().decode(r.short('cause', 0xffff))
+  return { seq, ...view, kind, before: before!, after: after!, cause: causeOf(type, detail), atMs }
+}
+
 /** Appends a view change; call inside the write transaction that made it. */
 export function appendChange(
   ctx: Context,
@@ -49,20 +116,14 @@ export function appendChange(
   cause: ViewCause,
 ): void {
   const seq = ++ctx.seq
-  const change: ViewChange = {
-    seq,
-    ...parseViewKey(view),
-    kind: classifyChange(before, after, cause),
-    before: before === undefined ? null : toHex(before.hash),
-    after: after === undefined ? null : toHex(after.hash),
-    cause,
-    atMs: ctx.wallClock(),
-  }
-  ctx.dbs.history.putSync(seq, change)
+  const kind = classifyChange(before, after, cause)
+  ctx.dbs.history.putSync(seq, encodeChange(kind, cause, ctx.wallClock(), view, before, after))
 }
 
 export function changesSince(ctx: Context, since = 0, limit = 1000): ViewChange[] {
   const out: ViewChange[] = []
-  for (const { value } of ctx.dbs.history.getRange({ start: since + 1, limit })) out.push(value as ViewChange)
+  for (const { key, value } of ctx.dbs.history.getRange({ start: since + 1, limit })) {
+    out.push(decodeChange(key, value))
+  }
   return out
 }
