@@ -1,0 +1,180 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type ArtifactStore,
+  createDecisionCache,
+  DECISION_FAMILY,
+  openArtifactStore,
+  signArtifact,
+  signGrant,
+  verifyItem,
+} from '@provsync/artifacts'
+import { generateSigner, type Signer, verifySignature } from '@provsync/crdt'
+import { open } from 'lmdb'
+import { rate, runSuite } from '../../../bench/lib.js'
+
+const NET = 'bench-net'
+const BATCH = 1000
+const operator = generateSigner()
+const publisher = generateSigner()
+const nodeKey = generateSigner().publicKey
+let tick = 0
+const at = () => ({ wallMs: Date.now(), counter: tick++ % 60_000 })
+
+function grants(): Uint8Array[] {
+  return [
+    signGrant({ subject: nodeKey, right: 'hold', scopes: ['bench'], epoch: 1n }, operator, NET, at()).bytes,
+    signGrant(
+      { subject: publisher.publicKey, right: 'publish', scopes: ['bench'], epoch: 1n },
+      operator,
+      NET,
+      at(),
+    ).bytes,
+  ]
+}
+
+function artifacts(
+  signer: Signer,
+  family: string,
+  start: number,
+  count: number,
+  expiresAt?: number,
+): Uint8Array[] {
+  return Array.from({ length: count }, (_, k) => {
+    const i = start + k
+    const content = new TextEncoder().encode(`{"config":${i},"pad":"${'x'.repeat(200)}"}`)
+    const input = {
+      scope: `bench/s${i % 4}`,
+      family,
+      name: `item-${i}`,
+      version: 1n,
+      epoch: 1n,
+      content,
+      expiresAt,
+    }
+    return signArtifact(input, signer, NET, at()).bytes
+  })
+}
+
+async function withStore<T>(
+  body: (store: ArtifactStore, dir: string) => Promise<T>,
+  noSync = false,
+): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'provsync-artifacts-bench-'))
+  const store = await openArtifactStore({
+    networkId: NET,
+    nodeKey,
+    trust: [operator.publicKey],
+    dataDir: dir,
+    noSync,
+  })
+  try {
+    await store.apply(grants(), { from: nodeKey })
+    return await body(store, dir)
+  } finally {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Apply batches of new artifacts, alternating with single-thread verification of as many signatures. */
+async function measureApply(store: ArtifactStore, batches: number) {
+  const pending = Array.from({ length: batches + 1 }, (_, b) =>
+    artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH),
+  )
+  await store.apply(pending[0]!, { from: nodeKey })
+  const sample = verifyItem(pending[0]![0]!, NET)
+  let applyMs = 0
+  let verifyMs = 0
+  let applyCpuUs = 0
+  let verifyCpuUs = 0
+  const cpu = (since: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(since)
+    return used.user + used.system
+  }
+  for (const batch of pending.slice(1)) {
+    const applyStart = performance.now()
+    const applyCpu = process.cpuUsage()
+    const outcomes = await store.apply(batch, { from: nodeKey })
+    applyMs += performance.now() - applyStart
+    applyCpuUs += cpu(applyCpu)
+    if (outcomes.some((o) => o.status !== 'applied'))
+      throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
+    const verifyStart = performance.now()
+    const verifyCpu = process.cpuUsage()
+    for (let i = 0; i < BATCH; i++) {
+      if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
+    }
+    verifyMs += performance.now() - verifyStart
+    verifyCpuUs += cpu(verifyCpu)
+  }
+  const records = batches * BATCH
+  return {
+    applyRate: (records * 1000) / applyMs,
+    verifyRate: (records * 1000) / verifyMs,
+    applyCpuUs: applyCpuUs / records,
+    verifyCpuUs: verifyCpuUs / records,
+  }
+}
+
+await runSuite('artifacts', async (ctx) => {
+  const batches = ctx.quick ? 4 : 20
+  const minMs = ctx.quick ? 300 : 1500
+  // Without the fsync of each commit: what the pipeline itself costs (the durable figure counts).
+  await withStore(async (store) => {
+    const { applyRate, verifyRate } = await measureApply(store, batches)
+    ctx.record('artifact_apply_per_s_nosync', Math.round(applyRate), 'artifacts/s')
+    ctx.record('artifact_apply_verify_ratio_nosync', applyRate / verifyRate, 'ratio')
+  }, true)
+  await withStore(async (store) => {
+    const { applyRate, verifyRate, applyCpuUs, verifyCpuUs } = await measureApply(store, batches)
+    ctx.record('artifact_apply_per_s', Math.round(applyRate), 'artifacts/s')
+    // CPU time (all threads) is far less sensitive than wall time to other processes on the machine.
+    ctx.record('apply_cpu_us_per_artifact', applyCpuUs, 'µs')
+    ctx.record('verify_cpu_us', verifyCpuUs, 'µs')
+    ctx.record('ed25519_verify_per_s', Math.round(verifyRate), 'verifies/s')
+    ctx.record('artifact_apply_verify_ratio', applyRate / verifyRate, 'ratio')
+    ctx.record('load_average_1m', loadavg()[0]!, 'runnable')
+  })
+
+  // Decision cache hits against raw lmdb-js gets of the same keys and values, in the same run.
+  const keys = ctx.quick ? 2_000 : 20_000
+  await withStore(async (store, dir) => {
+    const expiresAt = Date.now() + 3_600_000
+    for (let start = 0; start < keys; start += BATCH) {
+      const batch = artifacts(publisher, DECISION_FAMILY, start, Math.min(BATCH, keys - start), expiresAt)
+      await store.apply(batch, { from: nodeKey })
+    }
+    const cache = createDecisionCache({ store, signer: publisher, scope: 'bench/s0' })
+    const names = Array.from({ length: keys / 4 }, (_, i) => `item-${i * 4}`)
+    const raw = open({ path: join(dir, 'raw'), noSubdir: false, keyEncoding: 'binary', encoding: 'binary' })
+    const rawKeys = names.map((n) => new TextEncoder().encode(`bench/s0\u0000${DECISION_FAMILY}\u0000${n}`))
+    await raw.transaction(() => {
+      for (const [i, k] of rawKeys.entries())
+        raw.put(k, store.history('bench/s0', DECISION_FAMILY, names[i]!)[0]!.version.bytes)
+    })
+    let i = 0
+    let j = 0
+    let hitRate = 0
+    let rawRate = 0
+    for (let round = 0; round < 3; round++) {
+      hitRate += rate(
+        () => {
+          if (cache.get(names[(i = (i + 7919) % names.length)]!).status !== 'hit') throw new Error('miss')
+        },
+        { minMs: minMs / 3 },
+      )
+      rawRate += rate(
+        () => {
+          if (raw.get(rawKeys[(j = (j + 7919) % rawKeys.length)]!) === undefined) throw new Error('missing')
+        },
+        { minMs: minMs / 3 },
+      )
+    }
+    await raw.close()
+    ctx.record('decision_get_per_s', Math.round(hitRate / 3), 'gets/s')
+    ctx.record('lmdb_raw_gets_per_s', Math.round(rawRate / 3), 'gets/s')
+    ctx.record('decision_get_ratio', hitRate / rawRate, 'ratio')
+  }, true)
+})

@@ -1,0 +1,221 @@
+import { blake3, nodeIdFor, type Signer, verifySignature } from '@provsync/crdt'
+import { decodeTimestamp, TIMESTAMP_BYTES, type Timestamp } from '@provsync/hlc'
+import { ArtifactRefusedError, MalformedRecordError, OversizedFieldError } from '../errors.js'
+import {
+  encodeBody,
+  encodeRecord,
+  KEY_BYTES,
+  KINDS,
+  MAX_INLINE_BYTES,
+  MAX_RECORD_BYTES,
+  READERS,
+  RECORD_VERSION,
+  SIGNATURE_BYTES,
+} from './records.js'
+import { utf8 } from './text.js'
+import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from './types.js'
+import { Reader } from './wire.js'
+
+const DOMAIN = utf8('provsync/artifacts/v1')
+const tags = new Map<string, Uint8Array>()
+
+/** A decoded record with its canonical bytes and content address (BLAKE3 of the bytes). */
+export interface Decoded<T extends AnyRecord = AnyRecord> {
+  readonly record: T
+  readonly bytes: Uint8Array
+  readonly hash: Uint8Array
+}
+
+function networkBytes(networkId: string): Uint8Array {
+  let bytes = tags.get(networkId)
+  if (bytes === undefined) {
+    bytes = utf8(networkId)
+    if (tags.size > 64) tags.clear()
+    tags.set(networkId, bytes)
+  }
+  return bytes
+}
+
+/** What the signature covers: domain ‖ 0 ‖ network id ‖ 0 ‖ the record up to its signature. */
+export function signedMessage(networkId: string, body: Uint8Array): Uint8Array {
+  const net = networkBytes(networkId)
+  const out = new Uint8Array(DOMAIN.length + net.length + 2 + body.length)
+  out.set(DOMAIN)
+  out.set(net, DOMAIN.length + 1)
+  out.set(body, DOMAIN.length + net.length + 2)
+  return out
+}
+
+let lastSigner: Uint8Array | undefined
+let lastNodeId: Uint8Array | undefined
+
+/** nodeIdFor with the last signer remembered: a batch usually comes from one publisher. */
+function cachedNodeId(signer: Uint8Array): Uint8Array {
+  if (lastSigner === undefined || lastNodeId === undefined || !sameBytes(lastSigner, signer)) {
+    lastSigner = signer
+    lastNodeId = nodeIdFor(signer)
+  }
+  return lastNodeId
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0
+}
+
+function readHeader(bytes: Uint8Array, networkTag: Uint8Array): Reader {
+  if (!(bytes instanceof Uint8Array)) throw new MalformedRecordError('record', 'not bytes')
+  if (bytes.length > MAX_RECORD_BYTES) throw new OversizedFieldError('record', bytes.length, MAX_RECORD_BYTES)
+  const r = new Reader(bytes)
+  if (!KINDS.has(r.u8('tag'))) throw new MalformedRecordError('tag', 'unknown record kind')
+  if (r.u8('version') !== RECORD_VERSION) throw new MalformedRecordError('version', 'unknown version')
+  if (!sameBytes(r.bytes('network', 8), networkTag)) {
+    throw new ArtifactRefusedError('wrong-network', 'the record belongs to another network')
+  }
+  return r
+}
+
+/**
+ * Decodes a record of network `networkId`, refusing (typed) anything but a canonical encoding:
+ * the bytes must re-encode identically (`canonical: false` skips that for bytes this node stored
+ * itself). The signature is not checked here ({@link verifyDecoded}).
+ */
+export function decodeRecord(
+  bytes: Uint8Array,
+  networkId: string,
+  tag: Uint8Array,
+  canonical = true,
+): Decoded {
+  const r = readHeader(bytes, tag)
+  const kind = KINDS.get(bytes[0]!)!
+  const fields = READERS[kind](r)
+  const signer = r.bytes('signer', KEY_BYTES)
+  let hlc: Timestamp
+  try {
+    hlc = decodeTimestamp(r.bytes('hlc', TIMESTAMP_BYTES))
+  } catch (error) {
+    throw new MalformedRecordError('hlc', (error as Error).message)
+  }
+  const signature = r.bytes('signature', SIGNATURE_BYTES)
+  r.end()
+  if (!sameBytes(hlc.nodeId, cachedNodeId(signer))) {
+    throw new MalformedRecordError('hlc', "the HLC node id is not the signer's")
+  }
+  const signerField = kind === 'artifact' ? { publisher: signer } : { operator: signer }
+  const record = { ...fields, ...signerField, hlc, signature } as AnyRecord
+  if (canonical && !sameBytes(encodeRecord(record, networkId), bytes)) {
+    throw new MalformedRecordError('record', 'not the canonical encoding')
+  }
+  return { record, bytes, hash: blake3(bytes) }
+}
+
+/** Checks a decoded record's signature against its signer key. */
+export function verifyDecoded(decoded: Decoded, networkId: string): boolean {
+  const { bytes } = decoded
+  const body = bytes.subarray(0, bytes.length - SIGNATURE_BYTES)
+  const signer = bytes.subarray(body.length - TIMESTAMP_BYTES - KEY_BYTES, body.length - TIMESTAMP_BYTES)
+  return verifySignature(signer, signedMessage(networkId, body), bytes.subarray(body.length))
+}
+
+/** The item a batch verifier checks for an encoded record. */
+export function verifyItem(bytes: Uint8Array, networkId: string) {
+  const end = bytes.length - SIGNATURE_BYTES
+  return {
+    publicKey: bytes.subarray(end - TIMESTAMP_BYTES - KEY_BYTES, end - TIMESTAMP_BYTES),
+    message: signedMessage(networkId, bytes.subarray(0, end)),
+    signature: bytes.subarray(end),
+  }
+}
+
+/** The HLC a signer issues at: wall time and counter, with the signer's node id. */
+export type IssueTime = Pick<Timestamp, 'wallMs' | 'counter'>
+
+function sign<T extends AnyRecord>(
+  fields: Omit<T, 'signature' | 'hlc'>,
+  signer: Signer,
+  networkId: string,
+  at: IssueTime,
+): Decoded<T> {
+  const hlc = { wallMs: at.wallMs, counter: at.counter, nodeId: nodeIdFor(signer.publicKey) }
+  const unsigned = { ...fields, hlc, signature: new Uint8Array(SIGNATURE_BYTES) } as unknown as T
+  const signature = signer.sign(signedMessage(networkId, encodeBody(unsigned, networkId)))
+  const record = { ...unsigned, signature }
+  const bytes = encodeRecord(record, networkId)
+  return { record, bytes, hash: blake3(bytes) }
+}
+
+export type GrantInput = Omit<Grant, 'kind' | 'operator' | 'signature' | 'hlc'>
+export type WithdrawalInput = Omit<Withdrawal, 'kind' | 'operator' | 'signature' | 'hlc'>
+export type ScopeEpochInput = Omit<ScopeEpoch, 'kind' | 'operator' | 'signature' | 'hlc'>
+
+export function signGrant(
+  input: GrantInput,
+  operator: Signer,
+  networkId: string,
+  at: IssueTime,
+): Decoded<Grant> {
+  const scopes = [...input.scopes].sort()
+  return sign<Grant>(
+    { ...input, scopes, kind: 'grant', operator: operator.publicKey },
+    operator,
+    networkId,
+    at,
+  )
+}
+
+export function signWithdrawal(input: WithdrawalInput, operator: Signer, networkId: string, at: IssueTime) {
+  return sign<Withdrawal>(
+    { ...input, kind: 'withdrawal', operator: operator.publicKey },
+    operator,
+    networkId,
+    at,
+  )
+}
+
+export function signScopeEpoch(input: ScopeEpochInput, operator: Signer, networkId: string, at: IssueTime) {
+  return sign<ScopeEpoch>(
+    { ...input, kind: 'scope-epoch', operator: operator.publicKey },
+    operator,
+    networkId,
+    at,
+  )
+}
+
+/** What a publisher fills in; content over MAX_INLINE_BYTES needs the blob id it is stored under. */
+export interface ArtifactInput {
+  scope: string
+  family: string
+  name: string
+  version: bigint
+  epoch: bigint
+  base?: bigint | undefined
+  expiresAt?: number | undefined
+  tombstone?: boolean
+  content?: Uint8Array
+  blobId?: Uint8Array
+}
+
+export function signArtifact(input: ArtifactInput, publisher: Signer, networkId: string, at: IssueTime) {
+  const content = input.tombstone ? new Uint8Array(0) : (input.content ?? new Uint8Array(0))
+  const inline = !input.tombstone && content.length <= MAX_INLINE_BYTES
+  const blob =
+    !input.tombstone && !inline ? { id: input.blobId ?? new Uint8Array(0), size: content.length } : undefined
+  const fields: Omit<Artifact, 'signature' | 'hlc'> = {
+    kind: 'artifact',
+    ...{
+      scope: input.scope,
+      family: input.family,
+      name: input.name,
+      version: input.version,
+      epoch: input.epoch,
+    },
+    ...{ base: input.base, expiresAt: input.expiresAt, tombstone: input.tombstone === true },
+    ...{
+      contentHash: blake3(content),
+      contentSize: content.length,
+      content: inline ? content : undefined,
+      blob,
+    },
+    publisher: publisher.publicKey,
+  }
+  return sign<Artifact>(fields, publisher, networkId, at)
+}

@@ -1,0 +1,93 @@
+export { Authority, NO_REVOCATIONS, type RevocationSource } from './authority.js'
+export {
+  type CheckContext,
+  type CheckResult,
+  checkArtifact,
+  checkOperatorRecord,
+  isAdmissible,
+} from './checks.js'
+export {
+  checkFamily,
+  EMPTY_HASH,
+  encodeRecord,
+  MAX_GRANT_SCOPES,
+  MAX_INLINE_BYTES,
+  MAX_NAME_BYTES,
+  MAX_REASON_BYTES,
+  MAX_RECORD_BYTES,
+  RECORD_VERSION,
+  recordKindOf,
+} from './codec/records.js'
+export {
+  type ArtifactInput,
+  type Decoded,
+  decodeRecord,
+  type GrantInput,
+  type IssueTime,
+  type ScopeEpochInput,
+  signArtifact,
+  signedMessage,
+  signGrant,
+  signScopeEpoch,
+  signWithdrawal,
+  verifyDecoded,
+  verifyItem,
+  type WithdrawalInput,
+} from './codec/signed.js'
+export { checkText } from './codec/text.js'
+export {
+  type AnyRecord,
+  type Artifact,
+  type BlobRef,
+  type Grant,
+  type RecordKind,
+  RIGHTS,
+  type Right,
+  type ScopeEpoch,
+  signerOf,
+  type Withdrawal,
+} from './codec/types.js'
+export {
+  createDecisionCache,
+  DECISION_FAMILY,
+  type DecisionCache,
+  type DecisionCacheOptions,
+  type DecisionCounters,
+  type DecisionEntry,
+  type DecisionGet,
+} from './decisions.js'
+export {
+  ArtifactError,
+  type ArtifactRefusal,
+  ArtifactRefusedError,
+  InvalidArgumentError,
+  InvalidScopeError,
+  InvalidTextError,
+  MalformedRecordError,
+  OversizedFieldError,
+  REFUSAL_REASONS,
+  StoreClosedError,
+  TrustChainError,
+  type TrustLinkRefusal,
+} from './errors.js'
+export { type Materialized, materialize } from './materialize.js'
+export { checkScope, coveredByAny, covers, isScope, MAX_SCOPE_LENGTH, MAX_SCOPE_SEGMENTS } from './scope.js'
+export { type CurrentResult, compareVersions, describeWinner, selectWinner, type Version } from './select.js'
+export type { ApplyOptions, ApplyOutcome } from './store/apply.js'
+export type { ApplyCounters } from './store/context.js'
+export type { ViewCause, ViewChange, ViewChangeKind } from './store/history.js'
+export type { CurrentOptions, HistoryEntry, ListEntry } from './store/queries.js'
+export { type ArtifactStore, type ArtifactStoreOptions, openArtifactStore } from './store/store.js'
+export type { StoredVersion } from './store/view.js'
+export {
+  type BundleContent,
+  decodeBundleContent,
+  followTrustChain,
+  MAX_BUNDLE_KEYS,
+  MAX_BUNDLE_SIGNATURES,
+  signTrustBundle,
+  TRUST_BUNDLE_FAMILY,
+  type TrustBundle,
+  type TrustChainResult,
+  verifyTrustLink,
+} from './trust.js'

@@ -1,0 +1,243 @@
+import { type StreamingJob, streamingJob } from '@provsync/crdt'
+import type { Authority } from '../authority.js'
+import { copy, toHex } from '../bytes.js'
+import { checkArtifact, checkOperatorRecord } from '../checks.js'
+import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
+import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../codec/types.js'
+import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from '../errors.js'
+import type { Context } from './context.js'
+import { dropUnheldScopes, holds, recomputePublisher, recomputeUnder } from './maintenance.js'
+import { addVersion, ensureTree, writeTransaction } from './view.js'
+
+/** What `apply` did with one record. `key` is the record hash (the tree key). */
+export interface ApplyOutcome {
+  readonly status: 'applied' | 'duplicate' | 'refused'
+  readonly reason?: ArtifactRefusal
+  readonly key?: Uint8Array
+  readonly detail?: string
+}
+
+export interface ApplyOptions {
+  /** The peer the records came from (this node's own key for local acts). */
+  readonly from: Uint8Array
+}
+
+type OperatorRecord = Grant | Withdrawal | ScopeEpoch
+
+function refused(reason: ArtifactRefusal, detail: string, key?: Uint8Array): ApplyOutcome {
+  return key === undefined
+    ? { status: 'refused', reason, detail }
+    : { status: 'refused', reason, detail, key }
+}
+
+/**
+ * Answers that do not change within a batch's checks (scope held, publisher allowed, minimum
+ * epoch), computed once per distinct argument instead of once per record.
+ */
+function batchMemo(ctx: Context) {
+  const nowMs = ctx.wallClock()
+  const held = new Map<string, boolean>()
+  const allowed = new Map<string, boolean>()
+  const epochs = new Map<string, bigint>()
+  const a = ctx.authority
+  const authority = Object.create(a) as Authority
+  authority.allows = (subject, right, scope, now, revocations) => {
+    const id = `${toHex(subject)}/${right}/${scope}/${now}`
+    let ok = allowed.get(id)
+    if (ok === undefined) allowed.set(id, (ok = a.allows(subject, right, scope, now, revocations)))
+    return ok
+  }
+  authority.minEpoch = (scope) => {
+    let min = epochs.get(scope)
+    if (min === undefined) epochs.set(scope, (min = a.minEpoch(scope)))
+    return min
+  }
+  const holdsScope = (scope: string) => {
+    let ok = held.get(scope)
+    if (ok === undefined) held.set(scope, (ok = holds(ctx, scope)))
+    return ok
+  }
+  return { nowMs, authority, holds: holdsScope }
+}
+
+/** Signatures being verified on the workers while the main thread decodes and checks. */
+interface EarlyJob {
+  readonly job: StreamingJob
+  /** Record index → index in the job. */
+  readonly index: Map<number, number>
+}
+
+/**
+ * Decodes every record; refusals and duplicates are settled here. Artifacts of a scope this node
+ * holds already go to the verifier as they are decoded, so verification overlaps the rest.
+ */
+function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutcome[], early: EarlyJob) {
+  const memo = batchMemo(ctx)
+  const seen = new Set<string>()
+  const decoded = records.map((bytes, i) => {
+    try {
+      // The decoder is strict (every field bounded and checked, flags and order canonical), so
+      // what it accepts re-encodes identically (a property test asserts it); no second encode.
+      const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false)
+      const hex = toHex(d.hash)
+      if (seen.has(hex) || ctx.dbs.records.get(d.hash) !== undefined) {
+        out[i] = { status: 'duplicate', key: d.hash }
+        return undefined
+      }
+      seen.add(hex)
+      if (d.record.kind === 'artifact' && memo.holds(d.record.scope)) {
+        early.index.set(i, early.index.size)
+        early.job.push(verifyItem(d.bytes, ctx.networkId))
+      }
+      return d
+    } catch (error) {
+      if (!(error instanceof ArtifactRefusedError)) throw error
+      out[i] = refused(error.reason, error.detail)
+      return undefined
+    }
+  })
+  early.job.flush()
+  return decoded
+}
+
+/** Verifies the signatures of `indices` (early results where started); marks the bad ones. */
+function verifyAll(
+  ctx: Context,
+  decoded: (Decoded | undefined)[],
+  indices: number[],
+  out: ApplyOutcome[],
+  early?: EarlyJob,
+): number[] {
+  const late = early === undefined ? indices : indices.filter((i) => !early.index.has(i))
+  const job = ctx.verifier.start(late.map((i) => verifyItem(decoded[i]!.bytes, ctx.networkId)))
+  const lateIndex = new Map(late.map((i, k) => [i, k]))
+  return indices.filter((i) => {
+    const e = early?.index.get(i)
+    if (e !== undefined ? early!.job.result(e) : job.result(lateIndex.get(i)!)) return true
+    out[i] = refused('bad-signature', 'the signature does not verify', decoded[i]!.hash)
+    return false
+  })
+}
+
+function checkAll(ctx: Context, decoded: (Decoded | undefined)[], out: ApplyOutcome[], early: EarlyJob) {
+  const operator: number[] = []
+  const artifacts: number[] = []
+  decoded.forEach((d, i) => {
+    if (d === undefined) return
+    if (d.record.kind === 'artifact') {
+      artifacts.push(i)
+      return
+    }
+    const check = checkOperatorRecord(d.record, ctx.authority)
+    if (check.ok) operator.push(i)
+    else out[i] = refused(check.reason, check.detail, d.hash)
+  })
+  const verifiedOperator = verifyAll(ctx, decoded, operator, out)
+  // Operator records of this batch count for its artifacts (a grant and the first artifact it allows).
+  for (const i of verifiedOperator) ctx.authority.add(decoded[i] as Decoded<OperatorRecord>)
+  const memo = batchMemo(ctx)
+  const checkCtx = {
+    authority: memo.authority,
+    revocations: ctx.revocations,
+    holds: memo.holds,
+    nowMs: memo.nowMs,
+    refuseExpiredFamilies: ctx.refuseExpiredFamilies,
+  }
+  const passed = artifacts.filter((i) => {
+    const check = checkArtifact(decoded[i]!.record as Artifact, checkCtx)
+    if (!check.ok) out[i] = refused(check.reason, check.detail, decoded[i]!.hash)
+    return check.ok
+  })
+  return { operator: verifiedOperator, artifacts: verifyAll(ctx, decoded, passed, out, early) }
+}
+
+function applyOperator(
+  ctx: Context,
+  d: Decoded<OperatorRecord>,
+  cause: { type: 'operator'; record: string },
+) {
+  ctx.dbs.records.putSync(d.hash, d.bytes)
+  ctx.dbs.operators.putSync(d.hash, new Uint8Array(0))
+  ctx.operatorTree.update([{ key: d.hash, valueHash: d.hash }])
+  const r = d.record
+  if (r.kind === 'scope-epoch') recomputeUnder(ctx, r.scope, cause)
+  else if (r.right === 'publish') recomputePublisher(ctx, r.subject, cause)
+}
+
+/**
+ * Applies a batch atomically: every record decoded, checked and verified first, then one write
+ * transaction stores the accepted ones with their trees, views and history. Never throws for
+ * bad records (they are `refused` outcomes, counted by reason).
+ */
+export async function applyBatch(
+  ctx: Context,
+  records: readonly Uint8Array[],
+  options: ApplyOptions,
+): Promise<ApplyOutcome[]> {
+  if (!Array.isArray(records) || records.length > ctx.maxBatch) {
+    throw new InvalidArgumentError('records', `expected an array of at most ${ctx.maxBatch} records`)
+  }
+  if (!(options?.from instanceof Uint8Array) || options.from.length !== 32) {
+    throw new InvalidArgumentError('from', 'expected a 32-byte key')
+  }
+  const out: ApplyOutcome[] = new Array(records.length)
+  const early: EarlyJob = { job: streamingJob(ctx.verifier), index: new Map() }
+  const decoded = decodeAll(ctx, records, out, early)
+  const { operator, artifacts } = checkAll(ctx, decoded, out, early)
+  const accepted = artifacts.filter((i) => {
+    try {
+      ensureTree(ctx, (decoded[i]!.record as Artifact).scope)
+      return true
+    } catch (error) {
+      if (!(error instanceof ArtifactRefusedError)) throw error
+      out[i] = refused(error.reason, error.detail, decoded[i]!.hash)
+      return false
+    }
+  })
+  commit(ctx, decoded, operator, accepted, toHex(options.from))
+  for (const i of [...operator, ...accepted]) out[i] = { status: 'applied', key: decoded[i]!.hash }
+  count(ctx, out)
+  return out
+}
+
+function commit(
+  ctx: Context,
+  decoded: (Decoded | undefined)[],
+  operator: number[],
+  artifacts: number[],
+  from: string,
+) {
+  writeTransaction(
+    ctx,
+    () => {
+      for (const i of operator) {
+        const d = decoded[i] as Decoded<OperatorRecord>
+        applyOperator(ctx, d, { type: 'operator', record: toHex(d.hash) })
+      }
+      if (operator.length > 0) dropUnheldScopes(ctx)
+      for (const i of artifacts) addVersion(ctx, decoded[i] as Decoded<Artifact>, { type: 'apply', from })
+    },
+    // Nothing was applied: forget what this batch taught the in-memory authority.
+    () => reloadAuthority(ctx),
+  )
+}
+
+function count(ctx: Context, out: ApplyOutcome[]): void {
+  for (const o of out) {
+    if (o.status === 'applied') ctx.counters.applied++
+    else if (o.status === 'duplicate') ctx.counters.duplicate++
+    else ctx.counters.refused[o.reason!]++
+  }
+}
+
+/** Rebuilds the in-memory authority from the stored operator records (it counts the trusted ones). */
+export function reloadAuthority(ctx: Context): void {
+  ctx.authority.clear()
+  for (const key of Array.from(ctx.dbs.operators.getKeys(), (k) => copy(k))) {
+    const bytes = ctx.dbs.records.get(key)
+    if (bytes === undefined) continue
+    const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false) as Decoded<AnyRecord>
+    if (d.record.kind !== 'artifact') ctx.authority.add(d as Decoded<OperatorRecord>)
+  }
+  ctx.publisherStatus.clear()
+}

@@ -1,0 +1,129 @@
+import { toHex } from '../bytes.js'
+import { utf8 } from '../codec/text.js'
+import { Reader, Writer } from '../codec/wire.js'
+import { compareVersions, type Version } from '../select.js'
+import type { Context } from './context.js'
+import { parseViewKey } from './db.js'
+
+/** Why the view changed: an applied batch, an operator record, a revocation refresh, a dropped scope. */
+export type ViewCause =
+  | { readonly type: 'apply'; readonly from: string }
+  | { readonly type: 'operator'; readonly record: string }
+  | { readonly type: 'refresh'; readonly publisher: string }
+  | { readonly type: 'drop-scope'; readonly scope: string }
+  | { readonly type: 'prune'; readonly family: string }
+  | { readonly type: 'trust' }
+
+export type ViewChangeKind = 'advance' | 'fallback' | 'restore' | 'drop'
+
+/** One change of a current version, append-only, as durability's history. */
+export interface ViewChange {
+  readonly seq: number
+  readonly scope: string
+  readonly family: string
+  readonly name: string
+  readonly kind: ViewChangeKind
+  /** Record hashes (hex) of the winner before and after; null for none. */
+  readonly before: string | null
+  readonly after: string | null
+  readonly cause: ViewCause
+  /** This node's wall clock when the change was made. */
+  readonly atMs: number
+}
+
+export function classifyChange(
+  before: Version | undefined,
+  after: Version | undefined,
+  cause: ViewCause,
+): ViewChangeKind {
+  if (cause.type === 'drop-scope' || cause.type === 'prune') return 'drop'
+  if (after === undefined) return 'fallback'
+  if (before !== undefined && compareVersions(after, before) > 0) return 'fallback'
+  return cause.type === 'apply' ? 'advance' : 'restore'
+}
+
+const KINDS: readonly ViewChangeKind[] = ['advance', 'fallback', 'restore', 'drop']
+const CAUSES: readonly ViewCause['type'][] = ['apply', 'operator', 'refresh', 'drop-scope', 'prune', 'trust']
+
+function causeDetail(cause: ViewCause): string {
+  switch (cause.type) {
+    case 'apply':
+      return cause.from
+    case 'operator':
+      return cause.record
+    case 'refresh':
+      return cause.publisher
+    case 'drop-scope':
+      return cause.scope
+    case 'prune':
+      return cause.family
+    case 'trust':
+      return ''
+  }
+}
+
+function causeOf(type: ViewCause['type'], detail: string): ViewCause {
+  const field = {
+    apply: 'from',
+    operator: 'record',
+    refresh: 'publisher',
+    'drop-scope': 'scope',
+    prune: 'family',
+  }
+  return (type === 'trust' ? { type } : { type, [field[type]]: detail }) as ViewCause
+}
+
+/**
+ * A view change as stored: kind, cause type, wall ms, before and after hashes (flag + 32 bytes),
+ * the view key and the cause's detail (each u16-length-prefixed). Compact, and cheap to write.
+ */
+function encodeChange(
+  kind: ViewChangeKind,
+  cause: ViewCause,
+  atMs: number,
+  view: Uint8Array,
+  before?: Version,
+  after?: Version,
+) {
+  const w = new Writer().u8(KINDS.indexOf(kind)).u8(CAUSES.indexOf(cause.type)).u64(BigInt(atMs))
+  for (const v of [before, after]) {
+    w.u8(v === undefined ? 0 : 1)
+    if (v !== undefined) w.bytes(v.hash)
+  }
+  return w
+    .short('view', view, 0xffff)
+    .short('cause', utf8(causeDetail(cause)), 0xffff)
+    .finish()
+}
+
+function decodeChange(seq: number, bytes: Uint8Array): ViewChange {
+  const r = new Reader(bytes)
+  const kind = KINDS[r.u8('kind')]!
+  const type = CAUSES[r.u8('cause')]!
+  const atMs = Number(r.u64('atMs'))
+  const [before, after] = [0, 1].map(() => (r.u8('hash') === 1 ? toHex(r.bytes('hash', 32)) : null))
+  const view = parseViewKey(r.short('view', 0xffff))
+  const detail = new TextDecoder().decode(r.short('cause', 0xffff))
+  return { seq, ...view, kind, before: before!, after: after!, cause: causeOf(type, detail), atMs }
+}
+
+/** Appends a view change; call inside the write transaction that made it. */
+export function appendChange(
+  ctx: Context,
+  view: Uint8Array,
+  before: Version | undefined,
+  after: Version | undefined,
+  cause: ViewCause,
+): void {
+  const seq = ++ctx.seq
+  const kind = classifyChange(before, after, cause)
+  ctx.dbs.history.putSync(seq, encodeChange(kind, cause, ctx.wallClock(), view, before, after))
+}
+
+export function changesSince(ctx: Context, since = 0, limit = 1000): ViewChange[] {
+  const out: ViewChange[] = []
+  for (const { key, value } of ctx.dbs.history.getRange({ start: since + 1, limit })) {
+    out.push(decodeChange(key, value))
+  }
+  return out
+}
