@@ -384,14 +384,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     getRecords(store, keys) {
       checkOpen()
       checkStore(store)
-      const db =
-        store === 'assertions'
-          ? dbs.asRecords
-          : store === 'supersessions'
-            ? dbs.supRecords
-            : store === 'invalidations'
-              ? dbs.invRecords
-              : dbs.rvRecords
+      const db = recordsDb(dbs, store)
       return keys.map((key) => {
         if (!(key instanceof Uint8Array) || key.length !== 32) return undefined
         const bytes = db.get(key)
@@ -574,6 +567,13 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       await dbs.env.close()
     },
   }
+}
+
+/** The database holding a store's records by tree key. */
+function recordsDb(dbs: Databases, store: StoreName) {
+  if (store === 'assertions') return dbs.asRecords
+  if (store === 'supersessions') return dbs.supRecords
+  return store === 'invalidations' ? dbs.invRecords : dbs.rvRecords
 }
 
 export type { ApplyOptions, ApplyOutcome }

@@ -4,8 +4,8 @@ import { Announcement, Frame } from './sync.generated.js'
 export const PROTOCOL_VERSION = 1
 
 export type Message =
-  | { type: 'hello'; networkId: string; trustHash: Uint8Array; version: number }
-  | { type: 'welcome'; version: number }
+  | { type: 'hello'; networkId: string; trustHash: Uint8Array; version: number; stores?: string[] }
+  | { type: 'welcome'; version: number; stores?: string[] }
   | { type: 'refusal'; code: RefusalCode | 'unknown'; message: string; store?: string }
   | { type: 'reconcile'; store: string; payload: Uint8Array }
   | { type: 'offer'; store: string; keys: Uint8Array[]; last: boolean }
@@ -17,6 +17,15 @@ export type Message =
 export type MessageType = Message['type']
 
 const MAX_NAME_CHARS = 128
+/** Most store names a hello or welcome may list. */
+export const MAX_STORES = 16
+/** The stores of the first release: the only ones an announcement's `heads` may name. */
+export const FIRST_RELEASE_STORES: readonly string[] = ['revocations', 'supersessions', 'assertions']
+
+/** An empty list is what a first-release node sends: no `stores` at all. */
+function storeList(stores: string[]): { stores?: string[] } {
+  return stores.length === 0 ? {} : { stores: stores.map((store) => checkName(store, 'store')) }
+}
 const MAX_TEXT_CHARS = 1024
 
 export function encodeMessage(message: Message): Uint8Array {
@@ -27,10 +36,11 @@ export function encodeMessage(message: Message): Uint8Array {
           networkId: message.networkId,
           trustHash: wireBytes(message.trustHash),
           version: message.version,
+          stores: message.stores ?? [],
         },
       })
     case 'welcome':
-      return Frame.encode({ welcome: { version: message.version } })
+      return Frame.encode({ welcome: { version: message.version, stores: message.stores ?? [] } })
     case 'refusal':
       return Frame.encode({
         refusal: { code: message.code, message: message.message, store: message.store ?? '' },
@@ -60,7 +70,9 @@ export function encodeMessage(message: Message): Uint8Array {
 export function decodeMessage(bytes: Uint8Array): Message {
   let frame: Frame
   try {
-    frame = Frame.decode(bytes)
+    frame = Frame.decode(bytes, {
+      limits: { hello: { stores: MAX_STORES }, welcome: { stores: MAX_STORES } },
+    })
   } catch (err) {
     throw malformed(`frame does not decode: ${(err as Error).message}`, err)
   }
@@ -71,9 +83,11 @@ export function decodeMessage(bytes: Uint8Array): Message {
       networkId: checkName(hello.networkId, 'network id'),
       trustHash: hello.trustHash,
       version: hello.version,
+      ...storeList(hello.stores),
     }
   }
-  if (welcome !== undefined) return { type: 'welcome', version: welcome.version }
+  if (welcome !== undefined)
+    return { type: 'welcome', version: welcome.version, ...storeList(welcome.stores) }
   if (refusal !== undefined) {
     const code = (REFUSAL_CODES as readonly string[]).includes(refusal.code)
       ? (refusal.code as RefusalCode)
@@ -132,24 +146,25 @@ export function encodeAnnouncement(announcement: WireAnnouncement): Uint8Array {
   return Announcement.encode({
     networkId: announcement.networkId,
     trustHash: wireBytes(announcement.trustHash),
-    heads: announcement.heads.map((h) => ({
-      store: h.store,
-      root: wireBytes(h.root),
-      count: BigInt(h.count),
-    })),
+    heads: announcement.heads.filter((h) => FIRST_RELEASE_STORES.includes(h.store)).map(wireHead),
+    extensionHeads: announcement.heads.filter((h) => !FIRST_RELEASE_STORES.includes(h.store)).map(wireHead),
   })
+}
+
+function wireHead(h: WireHead) {
+  return { store: h.store, root: wireBytes(h.root), count: BigInt(h.count) }
 }
 
 /** Decodes a head announcement; MalformedFrameError for anything a well-behaved peer would not send. */
 export function decodeAnnouncement(bytes: Uint8Array, maxHeads = 16): WireAnnouncement {
   let decoded: Announcement
   try {
-    decoded = Announcement.decode(bytes, { limits: { heads: maxHeads } })
+    decoded = Announcement.decode(bytes, { limits: { heads: maxHeads, extensionHeads: maxHeads } })
   } catch (err) {
     throw malformed(`announcement does not decode: ${(err as Error).message}`, err)
   }
   const stores = new Set<string>()
-  const heads = decoded.heads.map((h) => {
+  const heads = [...decoded.heads, ...decoded.extensionHeads].map((h) => {
     const store = checkName(h.store, 'store')
     if (stores.has(store)) throw malformed(`store ${store} announced twice`)
     stores.add(store)
