@@ -2,6 +2,7 @@ import { helpText, parseCommandArgs } from './args.js'
 import { audit } from './commands/audit.js'
 import type { Command } from './commands/command.js'
 import { gate } from './commands/gate.js'
+import { invalidate, lift } from './commands/invalidate.js'
 import { keygen } from './commands/keygen.js'
 import { ledger } from './commands/ledger.js'
 import { node } from './commands/node.js'
@@ -20,6 +21,8 @@ export const COMMANDS: readonly Command[] = [
   gate,
   revoke,
   reinstate,
+  invalidate,
+  lift,
   ledger,
   verify,
 ]

@@ -52,7 +52,9 @@ export const ledger: Command = {
 function effect(entry: LedgerEntryView): string {
   const r = entry.result
   if (r === null) return 'pending'
-  return entry.kind === 'reinstate' ? `restored ${r.restored}` : `invalidated ${r.invalidated}`
+  return entry.kind === 'reinstate' || entry.kind === 'lift'
+    ? `restored ${r.restored}`
+    : `invalidated ${r.invalidated}`
 }
 
 function source(entry: LedgerEntryView): string {
@@ -71,12 +73,13 @@ export function formatLedger(view: LedgerView): string {
     `#${e.seq}`,
     e.kind,
     e.subjectKind,
-    e.subject?.peer ?? JSON.stringify(e.criteria),
+    e.subject?.peer ?? e.target ?? JSON.stringify(e.criteria),
+    e.origin,
     effect(e),
     source(e),
     e.hlc,
     e.reason,
   ])
   const more = view.more ? '\n(more entries: use --since or --limit)' : ''
-  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'effect', 'source', 'hlc', 'reason'], ...rows])}${more}\n`
+  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'origin', 'effect', 'source', 'hlc', 'reason'], ...rows])}${more}\n`
 }

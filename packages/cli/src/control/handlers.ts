@@ -13,6 +13,7 @@ import {
 import type { PeerSyncStatus, ProvsyncNode } from '@provsync/sync'
 import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
+import { applyInvalidation } from './invalidation.js'
 import {
   asParams,
   bigintText,
@@ -46,7 +47,16 @@ export class RevocationRefusedError extends CliError {
   }
 }
 
-export const METHODS = ['status', 'clock', 'audit', 'gate', 'revocation', 'ledger', 'verify'] as const
+export const METHODS = [
+  'status',
+  'clock',
+  'audit',
+  'gate',
+  'revocation',
+  'invalidation',
+  'ledger',
+  'verify',
+] as const
 export type Method = (typeof METHODS)[number]
 
 /** Dispatches control requests to the handlers below. */
@@ -64,6 +74,8 @@ export function createControlHandler(ctx: NodeContext): ControlHandler {
         return gate(ctx, params)
       case 'revocation':
         return applyRevocation(ctx, params)
+      case 'invalidation':
+        return applyInvalidation(ctx, params)
       case 'ledger':
         return ledger(ctx, params)
       case 'verify':
