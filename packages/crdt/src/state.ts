@@ -273,10 +273,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
   }
-  const checkStore = (store: StoreName) => {
-    if (!STORE_NAMES.includes(store))
-      throw new InvalidArgumentError('store', `unknown store ${JSON.stringify(store)}`)
-  }
   const notify = (store: StoreName) => {
     for (const listener of listeners) {
       try {
@@ -331,11 +327,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
       throw new InvalidArgumentError(name, 'must be a non-negative integer')
     }
-  }
-
-  function firstRefusal(result: { errors: (RecordRefusedError | undefined)[] }): void {
-    const error = result.errors[0]
-    if (error !== undefined) throw error
   }
 
   function localEvidence(coordId: Uint8Array): LocalEvidence | undefined {
@@ -567,6 +558,16 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       await dbs.env.close()
     },
   }
+}
+
+function checkStore(store: StoreName): void {
+  if (!STORE_NAMES.includes(store))
+    throw new InvalidArgumentError('store', `unknown store ${JSON.stringify(store)}`)
+}
+
+function firstRefusal(result: { errors: (RecordRefusedError | undefined)[] }): void {
+  const error = result.errors[0]
+  if (error !== undefined) throw error
 }
 
 /** The database holding a store's records by tree key. */

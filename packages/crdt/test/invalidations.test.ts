@@ -4,6 +4,7 @@ import {
   type InvalidationCriteria,
   invalidationHash,
   type NodeState,
+  RecordRefusedError,
   signInvalidation,
   toHex,
 } from '@provsync/crdt'
@@ -80,6 +81,25 @@ describe('invalidation records', () => {
     }
     const lift = decodeInvalidation(liftBytes(invalidationHash(bytes)), NETWORK)
     expect(lift.action === 'lift' && toHex(lift.target)).toBe(toHex(invalidationHash(bytes)))
+  })
+})
+
+describe('decoding untrusted bytes', () => {
+  it('any bytes decode or fail with a typed refusal, never another error', () => {
+    const valid = invalidationBytes(pattern)
+    const mutated = fc
+      .tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 }))
+      .map(([at, value]) => Uint8Array.from(valid, (byte, i) => (i === at ? value : byte)))
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated), (bytes) => {
+        try {
+          decodeInvalidation(bytes, NETWORK)
+        } catch (error) {
+          expect(error).toBeInstanceOf(RecordRefusedError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
   })
 })
 

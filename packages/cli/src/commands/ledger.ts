@@ -74,12 +74,12 @@ export function formatLedger(view: LedgerView): string {
     e.kind,
     e.subjectKind,
     e.subject?.peer ?? e.target ?? JSON.stringify(e.criteria),
-    e.origin,
     effect(e),
     source(e),
+    e.origin,
     e.hlc,
     e.reason,
   ])
   const more = view.more ? '\n(more entries: use --since or --limit)' : ''
-  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'origin', 'effect', 'source', 'hlc', 'reason'], ...rows])}${more}\n`
+  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'effect', 'source', 'origin', 'hlc', 'reason'], ...rows])}${more}\n`
 }
