@@ -290,6 +290,25 @@ export function importedInvalidation(ctx: Context, entry: NewLedgerEntry): NewLe
   return invalidationEntry(record, entry.record!, invalidationHash(entry.record!), source, correlationId)
 }
 
+/**
+ * At open after the trust bundle changed: an invalidation or lift belongs in the tree exactly when
+ * its operator is trusted (the replicated set), as revocations are placed. Call inside a write
+ * transaction.
+ */
+export function placeInvalidationRecords(ctx: Context): number {
+  const changes: { key: Uint8Array; valueHash: Uint8Array | null }[] = []
+  const tree = ctx.trees.invalidations
+  for (const { key, value } of [...ctx.dbs.invRecords.getRange()]) {
+    const hash = copyBytes(key)
+    const record = tryDecode(ctx, value)
+    const trusted = record !== undefined && ctx.trust.has(toHex(record.operator))
+    if (trusted !== (tree.get(hash) !== undefined))
+      changes.push({ key: hash, valueHash: trusted ? hash : null })
+  }
+  if (changes.length > 0) tree.update(changes)
+  return changes.length
+}
+
 function describe(ctx: Context, id: Uint8Array): StoredInvalidation | undefined {
   const record = tryDecode(ctx, ctx.dbs.invRecords.get(id))
   if (record?.action !== 'invalidate') return undefined

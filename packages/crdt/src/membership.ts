@@ -5,6 +5,7 @@ import { decodeInvalidation } from './codec/invalidation.js'
 import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { PENDING_SIGNER_PLACEMENT, TRUST_BUNDLE } from './db.js'
+import { placeInvalidationRecords } from './invalidations.js'
 import { decodeCoordinateEntry } from './persisted.js'
 
 // The replicated set of a store — what its Merkle tree covers — is the stored records every
@@ -25,6 +26,7 @@ export function placeAtOpen(ctx: Context): void {
   if (!pending && ctx.dbs.meta.get(TRUST_BUNDLE) === bundle) return
   ctx.dbs.env.transactionSync(() => {
     placeRevocationRecords(ctx)
+    placeInvalidationRecords(ctx)
     ctx.dbs.meta.put(TRUST_BUNDLE, bundle)
     if (!pending) return
     for (const signer of ctx.revoked.keys()) placeSignerRecords(ctx, signer, false)

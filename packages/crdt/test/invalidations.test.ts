@@ -226,6 +226,9 @@ describe('networked invalidation', () => {
     // The operator leaves the bundle: its invalidations stop acting.
     const untrusted = await temp.open({ dataDir, trust: [stranger.publicKey] })
     expect(viewOf(untrusted)).toEqual([9n, 9n, 9n])
+    // ...and leave its tree: the replicated set is the trusted operators' records.
+    expect(untrusted.tree('invalidations').count()).toBe(0)
+    expect([...untrusted.records('invalidations')].map((r) => r.replicated)).toEqual([false, false, false])
   })
 })
 
