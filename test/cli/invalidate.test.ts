@@ -188,5 +188,9 @@ describe('provsync invalidate and lift against three running nodes', { timeout: 
       expect(entry).toMatchObject({ kind: 'lift', target: invalidationId, result: { restored: 2 } })
       expect(entry.seq).toBeGreaterThan((await entryOf(node, invalidationId)).seq)
     }
+    const lifts = await json(['ledger', '--kind', 'invalidation', ...at(c)])
+    expect(lifts.entries.map((e: { kind: string }) => e.kind)).toEqual(['lift'])
+    const invalidations = await json(['ledger', '--kind', 'criteria', ...at(c)])
+    expect(invalidations.entries.map((e: { id: string }) => e.id)).toEqual([invalidationId])
   })
 })

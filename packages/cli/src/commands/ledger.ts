@@ -23,8 +23,8 @@ export const ledger: Command = {
       },
       kind: {
         type: 'string',
-        value: '<peer|signer>',
-        description: 'only entries about peers, or about signers',
+        value: '<peer|signer|criteria|invalidation>',
+        description: 'only entries about peers, signers, criteria (invalidations) or invalidations (lifts)',
       },
       limit: { type: 'string', value: '<n>', description: 'at most n entries (default 1000)' },
       json: jsonOption,
@@ -40,7 +40,14 @@ export const ledger: Command = {
         ? { since: parseInteger(command, '--since', since, 0, Number.MAX_SAFE_INTEGER) }
         : {}),
       ...(kind !== undefined
-        ? { kind: parseChoice(command, '--kind', kind, ['peer', 'signer'] as const) }
+        ? {
+            kind: parseChoice(command, '--kind', kind, [
+              'peer',
+              'signer',
+              'criteria',
+              'invalidation',
+            ] as const),
+          }
         : {}),
       ...(limit !== undefined ? { limit: parseInteger(command, '--limit', limit, 1, 10_000) } : {}),
     })

@@ -228,7 +228,7 @@ export function ledger(ctx: NodeContext, params: Params) {
   const state = ctx.node.state
   const since = integer(params, 'since', 0, 0, Number.MAX_SAFE_INTEGER)
   const limit = integer(params, 'limit', 1000, 1, 10_000)
-  const kind = choice(params, 'kind', ['peer', 'signer'] as const)
+  const kind = choice(params, 'kind', ['peer', 'signer', 'criteria', 'invalidation'] as const)
   const matching = state.ledger.since(since).filter((e) => kind === undefined || e.subjectKind === kind)
   return {
     latestSeq: state.ledger.latestSeq(),
