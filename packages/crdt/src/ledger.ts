@@ -62,6 +62,7 @@ type StoredCriteria =
   | { type: 'prefix'; prefix: string }
   | { type: 'pattern'; pattern: string }
   | { type: 'older-than'; epoch: Uint8Array }
+  | { type: 'family'; family: string }
 
 interface StoredEntry {
   id: Uint8Array
@@ -385,6 +386,7 @@ export function parseExportedEntry(value: ExportedEntry): NewLedgerEntry {
     else if (c.type === 'older-than') stored.criteria = { type: 'older-than', epoch: fromHex(c.epoch!) }
     else if (c.type === 'prefix') stored.criteria = { type: 'prefix', prefix: String(c.prefix) }
     else if (c.type === 'pattern') stored.criteria = { type: 'pattern', pattern: String(c.pattern) }
+    else if (c.type === 'family') stored.criteria = { type: 'family', family: String(c.family) }
     else throw new Error(`unknown criteria ${c.type}`)
   }
   const entry = fromStored(0, stored, undefined)

@@ -74,6 +74,7 @@ describe('invalidation records', () => {
     for (const criteria of [
       { type: 'signer', key: A.publicKey },
       { type: 'prefix', prefix: 'vol/' },
+      { type: 'family', family: 'cluster_snapshot' },
       { type: 'older-than', epoch: { wallMs: BASE_MS, counter: 3, nodeId: new Uint8Array(8).fill(1) } },
     ] as InvalidationCriteria[]) {
       const lifted = decodeInvalidation(invalidationBytes(criteria), NETWORK)

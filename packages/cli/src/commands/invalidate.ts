@@ -51,6 +51,11 @@ export const invalidate: Command = {
         description: 'records whose key matches (* any run, ? one character)',
       },
       prefix: { type: 'string', value: '<text>', description: 'records whose key starts with this text' },
+      family: {
+        type: 'string',
+        value: '<name>',
+        description: 'artifacts of this family (matches no durability record)',
+      },
       'older-than': {
         type: 'string',
         value: '<time>',
@@ -113,11 +118,14 @@ function reasonOf(args: ParsedArgs): string {
 
 async function criteriaOf(args: ParsedArgs): Promise<InvalidationCriteria> {
   const command = args.command
-  const given = (['signer', 'pattern', 'prefix', 'older-than'] as const).filter(
+  const given = (['signer', 'pattern', 'prefix', 'older-than', 'family'] as const).filter(
     (name) => stringOption(args, name) !== undefined,
   )
   if (given.length !== 1) {
-    throw new UsageError(command, 'give exactly one of --signer, --pattern, --prefix or --older-than')
+    throw new UsageError(
+      command,
+      'give exactly one of --signer, --pattern, --prefix, --older-than or --family',
+    )
   }
   const name = given[0]!
   const value = stringOption(args, name)!
@@ -126,6 +134,7 @@ async function criteriaOf(args: ParsedArgs): Promise<InvalidationCriteria> {
   if (value === '' || Buffer.byteLength(value) > MAX_PATTERN_BYTES) {
     throw new UsageError(command, `--${name} must be 1 to ${MAX_PATTERN_BYTES} bytes`)
   }
+  if (name === 'family') return { type: 'family', family: value }
   return name === 'pattern' ? { type: 'pattern', pattern: value } : { type: 'prefix', prefix: value }
 }
 

@@ -16,7 +16,7 @@ import { Reader, Writer } from './wire.js'
 export const INVALIDATION_TAG = 0x04
 
 export type InvalidationAction = 'invalidate' | 'lift'
-const CRITERIA_TYPES = ['signer', 'prefix', 'pattern', 'older-than'] as const
+const CRITERIA_TYPES = ['signer', 'prefix', 'pattern', 'older-than', 'family'] as const
 
 export interface InvalidationBase {
   readonly reason: string
@@ -54,6 +54,8 @@ function writeCriteria(writer: Writer, criteria: InvalidationCriteria): void {
     writer.text('criteria prefix', criteria.prefix, MAX_PATTERN_BYTES, { nonEmpty: true })
   else if (criteria.type === 'pattern')
     writer.text('criteria pattern', criteria.pattern, MAX_PATTERN_BYTES, { nonEmpty: true })
+  else if (criteria.type === 'family')
+    writer.text('criteria family', criteria.family, MAX_PATTERN_BYTES, { nonEmpty: true })
   else writer.fixed('criteria epoch', encodeHlc(criteria.epoch), 16)
 }
 
@@ -65,6 +67,8 @@ function readCriteria(reader: Reader): InvalidationCriteria {
     return { type, prefix: reader.text('criteria prefix', MAX_PATTERN_BYTES, { nonEmpty: true }) }
   if (type === 'pattern')
     return { type, pattern: reader.text('criteria pattern', MAX_PATTERN_BYTES, { nonEmpty: true }) }
+  if (type === 'family')
+    return { type, family: reader.text('criteria family', MAX_PATTERN_BYTES, { nonEmpty: true }) }
   return { type, epoch: decodeTimestamp(reader.fixed('criteria epoch', 16)) }
 }
 
