@@ -218,6 +218,7 @@ describe('provsync against running nodes', () => {
       ['revocations', 2],
       ['supersessions', 0],
       ['assertions', 2],
+      ['invalidations', 0],
     ])
   })
 

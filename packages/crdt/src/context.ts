@@ -5,9 +5,20 @@ import type { Matchable } from './criteria.js'
 import type { Databases } from './db.js'
 import type { Signer } from './signing.js'
 
-export type StoreName = 'revocations' | 'supersessions' | 'assertions'
-/** Sync order: revocations first, so a revoked signer's records are refused, not applied. */
-export const STORE_NAMES: readonly StoreName[] = ['revocations', 'supersessions', 'assertions']
+export type StoreName = 'revocations' | 'supersessions' | 'assertions' | 'invalidations'
+/**
+ * Sync order: revocations first, so a revoked signer's records are refused, not applied.
+ * `invalidations` (networked invalidation) came in a later release: it is last, and the sync layer
+ * offers it only to peers that name it in their hello.
+ */
+export const STORE_NAMES: readonly StoreName[] = [
+  'revocations',
+  'supersessions',
+  'assertions',
+  'invalidations',
+]
+/** The stores of the first release, which every node syncs. */
+export const LEGACY_STORE_NAMES: readonly StoreName[] = ['revocations', 'supersessions', 'assertions']
 
 export interface ActiveRule {
   readonly seq: number

@@ -14,12 +14,16 @@ export type InvalidationCriteria =
   | { readonly type: 'prefix'; readonly prefix: string }
   | { readonly type: 'pattern'; readonly pattern: string }
   | { readonly type: 'older-than'; readonly epoch: Timestamp }
+  /** Artifacts of a family (`cluster_snapshot`, ...); matches no record of the three first stores. */
+  | { readonly type: 'family'; readonly family: string }
 
 /** The parts of a record a criterion looks at. */
 export interface Matchable {
   readonly signer: Uint8Array
   readonly hlc: Timestamp
   readonly keyText: string
+  /** An artifact's family; absent for records that are not artifacts. */
+  readonly family?: string
 }
 
 export function validateCriteria(criteria: InvalidationCriteria): void {
@@ -36,6 +40,9 @@ export function validateCriteria(criteria: InvalidationCriteria): void {
       return
     case 'pattern':
       checkText('criteria.pattern', criteria.pattern)
+      return
+    case 'family':
+      checkText('criteria.family', criteria.family)
       return
     case 'older-than':
       if (
@@ -84,6 +91,8 @@ export function compileCriteria(criteria: InvalidationCriteria): (record: Matcha
     }
     case 'older-than':
       return (r) => compareTimestamps(r.hlc, criteria.epoch) < 0
+    case 'family':
+      return (r) => r.family === criteria.family
   }
 }
 
@@ -97,5 +106,7 @@ export function describeCriteria(criteria: InvalidationCriteria): string {
       return `key pattern ${JSON.stringify(criteria.pattern)}`
     case 'older-than':
       return `HLC older than ${criteria.epoch.wallMs}.${criteria.epoch.counter}`
+    case 'family':
+      return `artifact family ${JSON.stringify(criteria.family)}`
   }
 }

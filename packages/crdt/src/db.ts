@@ -38,6 +38,8 @@ export interface Databases {
   readonly ledgerResults: Obj // seq → what applying the entry did
   readonly ledgerIds: Database<number, Uint8Array> // entry id → seq
   readonly rules: Obj // ledger seq → active invalidation criterion
+  readonly invRecords: Bin // hash → signed invalidation or lift record (networked invalidation)
+  readonly invLifts: Bin // invalidation id ‖ lift hash → '': the lifts naming an invalidation
 }
 
 const BINARY_DBS = [
@@ -50,6 +52,8 @@ const BINARY_DBS = [
   'rvRecords',
   'rvBySubject',
   'historyByCoord',
+  'invRecords',
+  'invLifts',
 ] as const
 
 export function dbName(key: string): string {

@@ -8,6 +8,17 @@ export {
   MAX_COORDINATE_PART_BYTES,
 } from './codec/coordinate.js'
 export {
+  decodeInvalidation,
+  encodeInvalidation,
+  INVALIDATION_TAG,
+  type Invalidation,
+  type InvalidationAction,
+  invalidationHash,
+  signInvalidation,
+  type UnsignedInvalidation,
+  verifyInvalidationBytes,
+} from './codec/invalidation.js'
+export {
   type AnyRecord,
   type Assertion,
   assertRun,
@@ -47,7 +58,7 @@ export {
   type TextProblem,
   textProblem,
 } from './codec/text.js'
-export { STORE_NAMES, type StoreName } from './context.js'
+export { LEGACY_STORE_NAMES, STORE_NAMES, type StoreName } from './context.js'
 export {
   compileCriteria,
   describeCriteria,
@@ -88,8 +99,16 @@ export {
   locallyVerifiedOnly,
 } from './gate.js'
 export type { ApplyOptions, ApplyOutcome } from './ingest.js'
+export { type InvalidationApi, invalidationInForce, type StoredInvalidation } from './invalidations.js'
 export { assertionKey, coordinateId, networkTag, nodeIdFor } from './keys.js'
-export type { LedgerEntry, LedgerKind, LedgerResult, LedgerSource, LedgerSubjectKind } from './ledger.js'
+export type {
+  LedgerEntry,
+  LedgerKind,
+  LedgerOrigin,
+  LedgerResult,
+  LedgerSource,
+  LedgerSubjectKind,
+} from './ledger.js'
 export type { LedgerApi, LedgerTotals } from './ledger-api.js'
 export type { RecordRange, StoredRecord } from './membership.js'
 export { latestRevocation, type StoredRevocation } from './revocations.js'

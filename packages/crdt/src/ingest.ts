@@ -54,7 +54,7 @@ export interface IngestResult {
   readonly ledgerAppended: number
 }
 
-const TYPE_OF: Record<StoreName, RecordType> = {
+const TYPE_OF: Partial<Record<StoreName, RecordType>> = {
   supersessions: 'supersession',
   assertions: 'assertion',
   revocations: 'revocation',
@@ -134,7 +134,7 @@ export async function ingest(
     outcomes[index] = refusal(error)
     errors[index] = error
   }
-  const type = TYPE_OF[store]
+  const type = TYPE_OF[store]!
   const candidates: Candidate[] = []
   const job = streamingJob(verifier)
   records.forEach((bytes, index) => {

@@ -1,9 +1,11 @@
 import { toHex } from './bytes.js'
+import { decodeInvalidation } from './codec/invalidation.js'
 import { decodeRevocation, type Revocation, recordHash, verifyRevocation } from './codec/records.js'
 import type { Context, StoreName } from './context.js'
 import { compileCriteria, type InvalidationCriteria, validateCriteria } from './criteria.js'
 import { lastKey } from './durability.js'
 import { InvalidArgumentError, LedgerImportError } from './errors.js'
+import { importedInvalidation, storeInvalidation } from './invalidations.js'
 import {
   appendEntries,
   applyEntry,
@@ -104,6 +106,8 @@ export function createLedgerApi(ctx: Context, hooks: LedgerHooks): LedgerApi {
       // A revocation entry is rebuilt from its signed record: only the record is trusted, and
       // only if it verifies and its operator is in this node's trust bundle.
       const parsed = parseExport(bytes, networkId).map((entry): NewLedgerEntry => {
+        if (entry.kind === 'lift' || (entry.kind === 'invalidate' && entry.record !== undefined))
+          return importedInvalidation(ctx, entry)
         if (entry.kind === 'invalidate') return entry
         const record = entry.record === undefined ? undefined : tryDecodeRevocation(entry.record, networkId)
         if (record === undefined || !verifyRevocation(record, networkId)) {
@@ -134,6 +138,16 @@ export function createLedgerApi(ctx: Context, hooks: LedgerHooks): LedgerApi {
         for (const entry of fresh) {
           if (entry.record === undefined) continue
           const hash = recordHash(entry.record)
+          if (entry.kind === 'invalidate' || entry.kind === 'lift') {
+            const stored = storeInvalidation(
+              ctx,
+              decodeInvalidation(entry.record, networkId),
+              entry.record,
+              hash,
+            )
+            if (stored === 'applied') ctx.trees.invalidations.update([{ key: hash, valueHash: hash }])
+            continue
+          }
           if (
             storeRevocation(ctx, decodeRevocation(entry.record, networkId), entry.record, hash) === 'applied'
           ) {
@@ -146,7 +160,10 @@ export function createLedgerApi(ctx: Context, hooks: LedgerHooks): LedgerApi {
       if (added > 0) hooks.afterLedgerAppend()
       // Everything, not only what was added: the records may have come back from a backup.
       const viewChanges = hooks.watchRoots(() => replay(ctx, 1))
-      if (added > 0) notify('revocations')
+      if (added > 0) {
+        notify('revocations')
+        notify('invalidations')
+      }
       return { added, viewChanges }
     },
     invalidate(criteria, request) {

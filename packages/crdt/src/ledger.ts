@@ -6,12 +6,15 @@ import { decodeSupersession } from './codec/records.js'
 import { admissible, type Context } from './context.js'
 import { compileCriteria, type InvalidationCriteria, type Matchable } from './criteria.js'
 import { type Cause, type HistoryWriter, historyWriter, lastKey, recompute } from './durability.js'
+import { applyNetworkedInvalidation, isNetworkedInvalidation } from './invalidations.js'
 import { placeSignerRecords } from './membership.js'
 import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
 import { refreshSubject } from './revocations.js'
 
-export type LedgerKind = 'revoke' | 'reinstate' | 'invalidate'
-export type LedgerSubjectKind = 'peer' | 'signer' | 'criteria'
+export type LedgerKind = 'revoke' | 'reinstate' | 'invalidate' | 'lift'
+export type LedgerSubjectKind = 'peer' | 'signer' | 'criteria' | 'invalidation'
+/** `networked`: a signed record that replicates; `local`: this node's own unsigned policy. */
+export type LedgerOrigin = 'local' | 'networked'
 
 /** Where a ledger entry came from. */
 export type LedgerSource =
@@ -38,6 +41,10 @@ export interface LedgerEntry {
   /** The revoked or reinstated key. */
   readonly subject?: Uint8Array | undefined
   readonly criteria?: InvalidationCriteria | undefined
+  /** A lift: the id (record hash) of the invalidation it lifts. */
+  readonly target?: Uint8Array | undefined
+  /** Whether the entry applies a signed, replicated record or a local-only invalidation. */
+  readonly origin: LedgerOrigin
   readonly reason: string
   /** The operator key (hex) of a revocation, or the actor named by an invalidation. */
   readonly actor: string
@@ -55,6 +62,7 @@ type StoredCriteria =
   | { type: 'prefix'; prefix: string }
   | { type: 'pattern'; pattern: string }
   | { type: 'older-than'; epoch: Uint8Array }
+  | { type: 'family'; family: string }
 
 interface StoredEntry {
   id: Uint8Array
@@ -62,6 +70,7 @@ interface StoredEntry {
   subjectKind: LedgerSubjectKind
   subject?: Uint8Array
   criteria?: StoredCriteria
+  target?: Uint8Array
   reason: string
   actor: string
   source: { type: LedgerSource['type']; peer?: Uint8Array }
@@ -70,7 +79,7 @@ interface StoredEntry {
   record?: Uint8Array
 }
 
-export type NewLedgerEntry = Omit<LedgerEntry, 'seq' | 'result'>
+export type NewLedgerEntry = Omit<LedgerEntry, 'seq' | 'result' | 'origin'>
 
 function storeCriteria(criteria: InvalidationCriteria): StoredCriteria {
   if (criteria.type === 'older-than') return { type: 'older-than', epoch: encodeTimestamp(criteria.epoch) }
@@ -110,6 +119,7 @@ function toStored(entry: NewLedgerEntry): StoredEntry {
   }
   if (entry.subject !== undefined) stored.subject = entry.subject
   if (entry.criteria !== undefined) stored.criteria = storeCriteria(entry.criteria)
+  if (entry.target !== undefined) stored.target = entry.target
   if (entry.record !== undefined) stored.record = entry.record
   return stored
 }
@@ -122,6 +132,8 @@ function fromStored(seq: number, stored: StoredEntry, result: LedgerResult | und
     subjectKind: stored.subjectKind,
     subject: stored.subject === undefined ? undefined : copyBytes(stored.subject),
     criteria: stored.criteria === undefined ? undefined : loadCriteria(stored.criteria),
+    target: stored.target === undefined ? undefined : copyBytes(stored.target),
+    origin: stored.record === undefined ? 'local' : 'networked',
     reason: stored.reason,
     actor: stored.actor,
     source:
@@ -184,7 +196,7 @@ function recordsSignedBy(ctx: Context, key: Uint8Array): number {
 }
 
 /** Every record a criterion could match, as (what to match, coordinate to recompute). */
-function* candidates(
+export function* candidates(
   ctx: Context,
   criteria: InvalidationCriteria,
 ): Iterable<[Matchable, Uint8Array | undefined]> {
@@ -223,7 +235,9 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
     let invalidated = 0
     let restored = 0
     let viewChanges = 0
-    if (entry.kind === 'invalidate') {
+    if (isNetworkedInvalidation(entry)) {
+      ;({ invalidated, restored, viewChanges } = applyNetworkedInvalidation(ctx, entry, history))
+    } else if (entry.kind === 'invalidate') {
       const criteria = entry.criteria!
       const test = compileCriteria(criteria)
       const active = ctx.rules.some((rule) => rule.seq === entry.seq)
@@ -323,6 +337,7 @@ interface ExportedEntry {
   subjectKind: LedgerSubjectKind
   subject?: string
   criteria?: unknown
+  target?: string
   reason: string
   actor: string
   source: { type: LedgerSource['type']; peer?: string }
@@ -350,7 +365,7 @@ export function exportEntries(ctx: Context): Uint8Array {
 
 /** Parses one exported entry back; throws on any malformed field (the caller wraps the error). */
 export function parseExportedEntry(value: ExportedEntry): NewLedgerEntry {
-  const kinds: LedgerKind[] = ['revoke', 'reinstate', 'invalidate']
+  const kinds: LedgerKind[] = ['revoke', 'reinstate', 'invalidate', 'lift']
   if (!kinds.includes(value.kind)) throw new Error(`unknown kind ${value.kind}`)
   const stored: StoredEntry = {
     id: fromHex(value.id),
@@ -364,15 +379,17 @@ export function parseExportedEntry(value: ExportedEntry): NewLedgerEntry {
   }
   if (value.subject !== undefined) stored.subject = fromHex(value.subject)
   if (value.record !== undefined) stored.record = fromHex(value.record)
+  if (value.target !== undefined) stored.target = fromHex(value.target)
   if (value.criteria !== undefined) {
     const c = value.criteria as Record<string, string>
     if (c.type === 'signer') stored.criteria = { type: 'signer', key: fromHex(c.key!) }
     else if (c.type === 'older-than') stored.criteria = { type: 'older-than', epoch: fromHex(c.epoch!) }
     else if (c.type === 'prefix') stored.criteria = { type: 'prefix', prefix: String(c.prefix) }
     else if (c.type === 'pattern') stored.criteria = { type: 'pattern', pattern: String(c.pattern) }
+    else if (c.type === 'family') stored.criteria = { type: 'family', family: String(c.family) }
     else throw new Error(`unknown criteria ${c.type}`)
   }
   const entry = fromStored(0, stored, undefined)
-  const { seq: _seq, result: _result, ...rest } = entry
+  const { seq: _seq, result: _result, origin: _origin, ...rest } = entry
   return rest
 }

@@ -1,9 +1,11 @@
 import type { TreeChange } from '@provsync/merkle'
 import { coordinatesOf } from './assertions.js'
 import { blake3, concat, copyBytes, equalBytes, HASH_BYTES, toHex } from './bytes.js'
+import { decodeInvalidation } from './codec/invalidation.js'
 import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { PENDING_SIGNER_PLACEMENT, TRUST_BUNDLE } from './db.js'
+import { placeInvalidationRecords } from './invalidations.js'
 import { decodeCoordinateEntry } from './persisted.js'
 
 // The replicated set of a store — what its Merkle tree covers — is the stored records every
@@ -24,6 +26,7 @@ export function placeAtOpen(ctx: Context): void {
   if (!pending && ctx.dbs.meta.get(TRUST_BUNDLE) === bundle) return
   ctx.dbs.env.transactionSync(() => {
     placeRevocationRecords(ctx)
+    placeInvalidationRecords(ctx)
     ctx.dbs.meta.put(TRUST_BUNDLE, bundle)
     if (!pending) return
     for (const signer of ctx.revoked.keys()) placeSignerRecords(ctx, signer, false)
@@ -121,7 +124,9 @@ export function* storedRecords(
       ? ctx.dbs.asRecords
       : store === 'supersessions'
         ? ctx.dbs.supRecords
-        : ctx.dbs.rvRecords
+        : store === 'invalidations'
+          ? ctx.dbs.invRecords
+          : ctx.dbs.rvRecords
   const options = {
     ...(range.start === undefined ? {} : { start: range.start }),
     ...(range.limit === undefined ? {} : { limit: range.limit }),
@@ -138,6 +143,8 @@ export function* storedRecords(
 
 function isReplicated(ctx: Context, store: StoreName, bytes: Uint8Array): boolean {
   if (store === 'revocations') return ctx.trust.has(toHex(decodeRevocation(bytes, ctx.networkId).operator))
+  if (store === 'invalidations')
+    return ctx.trust.has(toHex(decodeInvalidation(bytes, ctx.networkId).operator))
   const signer =
     store === 'assertions'
       ? decodeAssertion(bytes, ctx.networkId).asserter

@@ -37,8 +37,22 @@ import {
 import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
 import { decideGate, type GateDecision, type GatePolicy } from './gate.js'
 import { type ApplyOptions, type ApplyOutcome, ingest } from './ingest.js'
+import {
+  createInvalidationApi,
+  type InvalidationApi,
+  ingestInvalidations,
+  networkedEntriesOutOfLine,
+} from './invalidations.js'
 import { assertionKey, coordinateId, isPublicKey, nodeIdFor } from './keys.js'
-import { applyPending, type LedgerEntry, loadRules, readEntry, reconcileSubjects } from './ledger.js'
+import {
+  applyEntry,
+  applyPending,
+  type LedgerEntry,
+  type LedgerSource,
+  loadRules,
+  readEntry,
+  reconcileSubjects,
+} from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
 import { copyEvidence, decodeCoordinateEntry } from './persisted.js'
@@ -160,6 +174,8 @@ export interface NodeState {
     records(subject: Uint8Array): StoredRevocation[]
   }
   readonly ledger: LedgerApi
+  /** Networked invalidation: operator-signed invalidations and lifts (the `invalidations` store). */
+  readonly invalidations: InvalidationApi
   close(): Promise<void>
 }
 
@@ -240,6 +256,7 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
   loadRules(ctx)
   applyPending(ctx)
   reconcileSubjects(ctx)
+  for (const entry of networkedEntriesOutOfLine(ctx)) applyEntry(ctx, entry)
   placeAtOpen(ctx)
   return createNodeState(ctx, options)
 }
@@ -255,10 +272,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
-  }
-  const checkStore = (store: StoreName) => {
-    if (!STORE_NAMES.includes(store))
-      throw new InvalidArgumentError('store', `unknown store ${JSON.stringify(store)}`)
   }
   const notify = (store: StoreName) => {
     for (const listener of listeners) {
@@ -289,10 +302,13 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
     }
     const isSelf = toHex(applyOptions.from) === selfHex
-    const ingesting = ingest(ctx, verifier, store, records, {
-      ...applyOptions,
-      source: isSelf ? { type: 'local' } : { type: 'peer', peer: copyBytes(applyOptions.from) },
-    })
+    const source: LedgerSource = isSelf
+      ? { type: 'local' }
+      : { type: 'peer', peer: copyBytes(applyOptions.from) }
+    const ingesting =
+      store === 'invalidations'
+        ? ingestInvalidations(ctx, records, { ...applyOptions, source })
+        : ingest(ctx, verifier, store, records, { ...applyOptions, source })
     // close() waits for commits in flight, so none lands on a closed environment.
     inFlight.add(ingesting)
     const result = await ingesting.finally(() => inFlight.delete(ingesting))
@@ -311,11 +327,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
       throw new InvalidArgumentError(name, 'must be a non-negative integer')
     }
-  }
-
-  function firstRefusal(result: { errors: (RecordRefusedError | undefined)[] }): void {
-    const error = result.errors[0]
-    if (error !== undefined) throw error
   }
 
   function localEvidence(coordId: Uint8Array): LocalEvidence | undefined {
@@ -364,8 +375,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     getRecords(store, keys) {
       checkOpen()
       checkStore(store)
-      const db =
-        store === 'assertions' ? dbs.asRecords : store === 'supersessions' ? dbs.supRecords : dbs.rvRecords
+      const db = recordsDb(dbs, store)
       return keys.map((key) => {
         if (!(key instanceof Uint8Array) || key.length !== 32) return undefined
         const bytes = db.get(key)
@@ -539,6 +549,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       watchRoots,
       afterLedgerAppend: () => options.faults?.afterLedgerAppend?.(),
     }),
+    invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     async close() {
       if (closed) return
       closed = true
@@ -547,6 +558,23 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       await dbs.env.close()
     },
   }
+}
+
+function checkStore(store: StoreName): void {
+  if (!STORE_NAMES.includes(store))
+    throw new InvalidArgumentError('store', `unknown store ${JSON.stringify(store)}`)
+}
+
+function firstRefusal(result: { errors: (RecordRefusedError | undefined)[] }): void {
+  const error = result.errors[0]
+  if (error !== undefined) throw error
+}
+
+/** The database holding a store's records by tree key. */
+function recordsDb(dbs: Databases, store: StoreName) {
+  if (store === 'assertions') return dbs.asRecords
+  if (store === 'supersessions') return dbs.supRecords
+  return store === 'invalidations' ? dbs.invRecords : dbs.rvRecords
 }
 
 export type { ApplyOptions, ApplyOutcome }

@@ -281,7 +281,7 @@ function lyingState(
   versions: ForgedRecords['versions'],
   versionBPeers: ReadonlySet<string>,
 ): LyingState {
-  const stores: StoreName[] = ['revocations', 'supersessions', 'assertions']
+  const stores: StoreName[] = ['revocations', 'supersessions', 'assertions', 'invalidations']
   // Mirrors crdt's tree layout: reconciliation refuses a peer whose trees are keyed differently,
   // and assertion register keys are hashes exactly when crdt makes them 32 bytes long.
   const probe = assertionKey(new Uint8Array(32), { volume: 'v', destination: 'd', origin: 'o' })

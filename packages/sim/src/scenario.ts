@@ -20,6 +20,7 @@ import {
 } from './byzantine.js'
 import {
   type Acknowledgement,
+  type ByzantineExpectation,
   type CheckResult,
   checkInvariants,
   type EquivocationEvidence,
@@ -213,7 +214,7 @@ function equivocationEvidence(
       const evidence: EquivocationEvidence = {
         name: b.name,
         peer: b.peerId.toString(),
-        store: e.store,
+        store: e.store as EquivocationEvidence['store'],
         key: e.key,
         versions: e.versions,
         received: [...received.values()],
@@ -531,7 +532,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         : {
             byzantine: {
               peerIds: byzantine.map((b) => b.peerId.toString()),
-              forged: byzantine.flatMap((b) => b.forged),
+              forged: byzantine.flatMap((b) => b.forged) as ByzantineExpectation['forged'],
               behaviours: behaviours.flatMap((b) => {
                 const reasons = CAUGHT_BY[b]
                 return reasons === undefined ? [] : [{ name: b, reasons }]

@@ -2,7 +2,12 @@ import type { Message as PubSubMessage } from '@libp2p/gossipsub'
 import { MalformedFrameError } from './errors.js'
 import { isStoreName, type StoreName, type SyncedState } from './state.js'
 import { bytesEqual } from './trust.js'
-import { decodeAnnouncement, type WireAnnouncement, type WireHead } from './wire/codec.js'
+import {
+  decodeAnnouncement,
+  FIRST_RELEASE_STORES,
+  type WireAnnouncement,
+  type WireHead,
+} from './wire/codec.js'
 
 export type HeadsAnnouncement = WireAnnouncement
 export type Head = WireHead
@@ -46,6 +51,9 @@ export function checkAnnouncement(
   if (!bytesEqual(announcement.trustHash, trustHash)) return { ok: false, reason: 'another trust bundle' }
   for (const head of announcement.heads) {
     if (!isStoreName(head.store) || !stores.includes(head.store)) {
+      // A store of a later release travels in the extension heads: skipped, as a node of the first
+      // release skips that field. A first-release store we do not sync is still refused.
+      if (!FIRST_RELEASE_STORES.includes(head.store)) continue
       return { ok: false, reason: `unknown store ${head.store}` }
     }
     if (head.root.byteLength !== ROOT_BYTES)

@@ -38,6 +38,7 @@ import {
 import { type FramedStream, framedStream } from './framing.js'
 import { peerPublicKey } from './identity.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
+import { sharedStores } from './negotiate.js'
 import {
   DEFAULT_PROTOCOL_LIMITS,
   emptyTally,
@@ -479,6 +480,7 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       remote: { id, key: remoteKey },
       limits: this.limits,
       offendingRefusals: this.offendingRefusals,
+      stores: this.stores,
       mayPull: (store) => {
         const allowed = this.allowlist.get(store)
         return allowed === undefined || allowed.has(id) || allowed.has(toHex(remoteKey))
@@ -530,8 +532,9 @@ class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncServ
       session = this.session(peer, 'outbound')
       stream = await this.components.connectionManager.openStream(peer, RECONCILE_PROTOCOL, { signal })
       const framed = session.frame(stream)
-      await greet(framed, session.ctx, { signal })
-      const result = await initiateExchange(framed, session.ctx, this.stores, { signal })
+      const remoteStores = await greet(framed, session.ctx, { signal })
+      const stores = sharedStores(this.stores, remoteStores)
+      const result = await initiateExchange(framed, session.ctx, stores, { signal })
       await stream.close({ signal })
       report.rounds = result.rounds
       fillTally(report, result.pulled)

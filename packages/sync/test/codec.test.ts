@@ -194,7 +194,7 @@ describe('canonical frames (issue #17 item 4)', () => {
     expect(() => encodeMessage(message)).toThrow(WireTextError)
     const raw =
       message.type === 'hello'
-        ? Frame.encode({ hello: { ...message, trustHash: new Uint8Array() } })
+        ? Frame.encode({ hello: { ...message, trustHash: new Uint8Array(), stores: [] } })
         : message.type === 'fetch'
           ? Frame.encode({ fetchRequest: { store: message.store, keys: [] } })
           : Frame.encode({

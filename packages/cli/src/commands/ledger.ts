@@ -23,8 +23,8 @@ export const ledger: Command = {
       },
       kind: {
         type: 'string',
-        value: '<peer|signer>',
-        description: 'only entries about peers, or about signers',
+        value: '<peer|signer|criteria|invalidation>',
+        description: 'only entries about peers, signers, criteria (invalidations) or invalidations (lifts)',
       },
       limit: { type: 'string', value: '<n>', description: 'at most n entries (default 1000)' },
       json: jsonOption,
@@ -40,7 +40,14 @@ export const ledger: Command = {
         ? { since: parseInteger(command, '--since', since, 0, Number.MAX_SAFE_INTEGER) }
         : {}),
       ...(kind !== undefined
-        ? { kind: parseChoice(command, '--kind', kind, ['peer', 'signer'] as const) }
+        ? {
+            kind: parseChoice(command, '--kind', kind, [
+              'peer',
+              'signer',
+              'criteria',
+              'invalidation',
+            ] as const),
+          }
         : {}),
       ...(limit !== undefined ? { limit: parseInteger(command, '--limit', limit, 1, 10_000) } : {}),
     })
@@ -52,7 +59,9 @@ export const ledger: Command = {
 function effect(entry: LedgerEntryView): string {
   const r = entry.result
   if (r === null) return 'pending'
-  return entry.kind === 'reinstate' ? `restored ${r.restored}` : `invalidated ${r.invalidated}`
+  return entry.kind === 'reinstate' || entry.kind === 'lift'
+    ? `restored ${r.restored}`
+    : `invalidated ${r.invalidated}`
 }
 
 function source(entry: LedgerEntryView): string {
@@ -71,12 +80,13 @@ export function formatLedger(view: LedgerView): string {
     `#${e.seq}`,
     e.kind,
     e.subjectKind,
-    e.subject?.peer ?? JSON.stringify(e.criteria),
+    e.subject?.peer ?? e.target ?? JSON.stringify(e.criteria),
     effect(e),
     source(e),
+    e.origin,
     e.hlc,
     e.reason,
   ])
   const more = view.more ? '\n(more entries: use --since or --limit)' : ''
-  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'effect', 'source', 'hlc', 'reason'], ...rows])}${more}\n`
+  return `${summary}\n${table([['seq', 'kind', 'subject', '', 'effect', 'source', 'origin', 'hlc', 'reason'], ...rows])}${more}\n`
 }

@@ -3,6 +3,7 @@ import { backup } from './backup.js'
 import type { Command } from './command.js'
 import { completion } from './completion.js'
 import { gate } from './gate.js'
+import { invalidate, lift } from './invalidate.js'
 import { keygen } from './keygen.js'
 import { ledger } from './ledger.js'
 import { node } from './node.js'
@@ -34,6 +35,8 @@ export const COMMANDS: readonly Command[] = [
   connect,
   revoke,
   reinstate,
+  invalidate,
+  lift,
   ledger,
   backup,
   verify,

@@ -14,6 +14,7 @@ import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
 import { backup, connect, unblock } from './admin.js'
 import { auditEvidence } from './evidence.js'
+import { applyInvalidation } from './invalidation.js'
 import {
   asParams,
   bigintText,
@@ -67,6 +68,7 @@ export const METHOD_TABLE: Readonly<Record<string, MethodHandler>> = {
   audit: (ctx, params) => audit(ctx, params),
   gate: (ctx, params) => gate(ctx, params),
   revocation: (ctx, params) => applyRevocation(ctx, params),
+  invalidation: (ctx, params) => applyInvalidation(ctx, params),
   ledger: (ctx, params) => ledger(ctx, params),
   verify: (ctx, _params, call) => verify(ctx, call.progress, call.signal),
   record: (ctx, params) => recordEvidence(ctx, params),
@@ -212,7 +214,7 @@ export function ledger(ctx: NodeContext, params: Params) {
   const state = ctx.node.state
   const since = integer(params, 'since', 0, 0, Number.MAX_SAFE_INTEGER)
   const limit = integer(params, 'limit', 1000, 1, 10_000)
-  const kind = choice(params, 'kind', ['peer', 'signer'] as const)
+  const kind = choice(params, 'kind', ['peer', 'signer', 'criteria', 'invalidation'] as const)
   const matching = state.ledger.since(since).filter((e) => kind === undefined || e.subjectKind === kind)
   return {
     latestSeq: state.ledger.latestSeq(),

@@ -90,6 +90,10 @@ export interface LedgerEntryView {
   readonly subjectKind: string
   readonly subject?: KeyView
   readonly criteria?: unknown
+  /** A lift: the invalidation it lifts. */
+  readonly target?: string
+  /** `networked`: a signed record that replicates; `local`: this node's own invalidation. */
+  readonly origin: string
   readonly reason: string
   readonly actor: string
   readonly source: { type: string; peer?: KeyView }
@@ -106,6 +110,8 @@ export function ledgerEntryView(entry: LedgerEntry): LedgerEntryView {
     subjectKind: entry.subjectKind,
     ...(entry.subject !== undefined ? { subject: keyView(entry.subject) } : {}),
     ...(entry.criteria !== undefined ? { criteria: criteriaView(entry.criteria) } : {}),
+    ...(entry.target !== undefined ? { target: toHex(entry.target) } : {}),
+    origin: entry.origin,
     reason: entry.reason,
     actor: entry.actor,
     source:

@@ -85,6 +85,8 @@ export interface SessionContext {
   limits: ProtocolLimits
   /** Refusal reasons from `apply` that a well-behaved peer never relays. */
   offendingRefusals: ReadonlySet<string>
+  /** The stores this node syncs, named in its hello and welcome (see negotiate.ts). */
+  stores?: readonly StoreName[]
   /** May the remote pull this store from us (the per-store allowlist)? */
   mayPull(store: StoreName): boolean
   /** Spends one request from the remote's rate budget. */

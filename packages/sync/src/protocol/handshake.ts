@@ -1,24 +1,25 @@
 import type { AbortOptions } from '@libp2p/interface'
 import { NetworkMismatchError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
+import { advertisedStores } from '../negotiate.js'
 import { bytesEqual } from '../trust.js'
 import { PROTOCOL_VERSION } from '../wire/codec.js'
 import { receive, type SessionContext, send, unexpected } from './context.js'
 
-/** Opens a conversation: our network id and trust hash go first, before anything else. */
+/**
+ * Opens a conversation: our network id and trust hash go first, before anything else. Returns the
+ * stores the remote named in its welcome (undefined: a first-release node).
+ */
 export async function greet(
   framed: FramedStream,
   ctx: SessionContext,
   options: AbortOptions = {},
-): Promise<void> {
-  await send(
-    framed,
-    { type: 'hello', networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION },
-    ctx,
-    options,
-  )
+): Promise<string[] | undefined> {
+  const stores = advertisedStores(ctx.stores)
+  const hello = { networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION }
+  await send(framed, { type: 'hello', ...hello, ...(stores === undefined ? {} : { stores }) }, ctx, options)
   const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-  if (answer?.type === 'welcome') return
+  if (answer?.type === 'welcome') return answer.stores
   if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
   throw unexpected(answer, 'welcome')
 }
@@ -43,5 +44,11 @@ export async function admit(
     ).catch(() => {})
     throw new NetworkMismatchError(ctx.networkId, hello.networkId)
   }
-  await send(framed, { type: 'welcome', version: PROTOCOL_VERSION }, ctx, options)
+  const stores = advertisedStores(ctx.stores)
+  await send(
+    framed,
+    { type: 'welcome', version: PROTOCOL_VERSION, ...(stores === undefined ? {} : { stores }) },
+    ctx,
+    options,
+  )
 }

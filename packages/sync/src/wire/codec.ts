@@ -37,8 +37,8 @@ export class WireTextError extends SyncError {
 export const PROTOCOL_VERSION = 1
 
 export type Message =
-  | { type: 'hello'; networkId: string; trustHash: Uint8Array; version: number }
-  | { type: 'welcome'; version: number }
+  | { type: 'hello'; networkId: string; trustHash: Uint8Array; version: number; stores?: string[] }
+  | { type: 'welcome'; version: number; stores?: string[] }
   | { type: 'refusal'; code: RefusalCode | 'unknown'; message: string; store?: string }
   | { type: 'reconcile'; store: string; payload: Uint8Array }
   | { type: 'offer'; store: string; keys: Uint8Array[]; last: boolean }
@@ -50,6 +50,15 @@ export type Message =
 export type MessageType = Message['type']
 
 const MAX_NAME_CHARS = 128
+/** Most store names a hello or welcome may list. */
+export const MAX_STORES = 16
+/** The stores of the first release: the only ones an announcement's `heads` may name. */
+export const FIRST_RELEASE_STORES: readonly string[] = ['revocations', 'supersessions', 'assertions']
+
+/** An empty list is what a first-release node sends: no `stores` at all. */
+function storeList(stores: string[]): { stores?: string[] } {
+  return stores.length === 0 ? {} : { stores: stores.map((store) => checkName(store, 'store')) }
+}
 const MAX_TEXT_CHARS = 1024
 
 /** Encodes one frame; WireTextError if a text field is not canonical or out of bounds. */
@@ -62,10 +71,11 @@ export function encodeMessage(message: Message): Uint8Array {
           networkId: message.networkId,
           trustHash: wireBytes(message.trustHash),
           version: message.version,
+          stores: message.stores ?? [],
         },
       })
     case 'welcome':
-      return Frame.encode({ welcome: { version: message.version } })
+      return Frame.encode({ welcome: { version: message.version, stores: message.stores ?? [] } })
     case 'refusal':
       return Frame.encode({
         refusal: { code: message.code, message: message.message, store: message.store ?? '' },
@@ -98,7 +108,9 @@ export function encodeMessage(message: Message): Uint8Array {
 export function decodeMessage(bytes: Uint8Array): Message {
   let frame: Frame
   try {
-    frame = Frame.decode(bytes)
+    frame = Frame.decode(bytes, {
+      limits: { hello: { stores: MAX_STORES }, welcome: { stores: MAX_STORES } },
+    })
   } catch (err) {
     throw malformed(`frame does not decode: ${(err as Error).message}`, err)
   }
@@ -110,9 +122,16 @@ function messageOf(frame: Frame): Message {
   const { hello, welcome, refusal, reconcile, offer, pulled, fetchRequest, records, end } = frame
   if (hello !== undefined) {
     const networkId = checkName(hello.networkId, 'network id')
-    return { type: 'hello', networkId, trustHash: hello.trustHash, version: hello.version }
+    return {
+      type: 'hello',
+      networkId,
+      trustHash: hello.trustHash,
+      version: hello.version,
+      ...storeList(hello.stores),
+    }
   }
-  if (welcome !== undefined) return { type: 'welcome', version: welcome.version }
+  if (welcome !== undefined)
+    return { type: 'welcome', version: welcome.version, ...storeList(welcome.stores) }
   if (refusal !== undefined) return refusalOf(refusal)
   if (reconcile !== undefined) {
     return { type: 'reconcile', store: checkName(reconcile.store, 'store'), payload: reconcile.payload }
@@ -165,26 +184,27 @@ export function encodeAnnouncement(announcement: WireAnnouncement): Uint8Array {
   return Announcement.encode({
     networkId: announcement.networkId,
     trustHash: wireBytes(announcement.trustHash),
-    heads: announcement.heads.map((h) => ({
-      store: h.store,
-      root: wireBytes(h.root),
-      count: BigInt(h.count),
-    })),
+    heads: announcement.heads.filter((h) => FIRST_RELEASE_STORES.includes(h.store)).map(wireHead),
+    extensionHeads: announcement.heads.filter((h) => !FIRST_RELEASE_STORES.includes(h.store)).map(wireHead),
   })
+}
+
+function wireHead(h: WireHead) {
+  return { store: h.store, root: wireBytes(h.root), count: BigInt(h.count) }
 }
 
 /** Decodes a head announcement; MalformedFrameError for anything a well-behaved peer would not send. */
 export function decodeAnnouncement(bytes: Uint8Array, maxHeads = 16): WireAnnouncement {
   let decoded: Announcement
   try {
-    decoded = Announcement.decode(bytes, { limits: { heads: maxHeads } })
+    decoded = Announcement.decode(bytes, { limits: { heads: maxHeads, extensionHeads: maxHeads } })
   } catch (err) {
     throw malformed(`announcement does not decode: ${(err as Error).message}`, err)
   }
   if (!sameBytes(Announcement.encode(decoded), bytes))
     throw new NonCanonicalFrameError('announcement', 'encoding')
   const stores = new Set<string>()
-  const heads = decoded.heads.map((h) => {
+  const heads = [...decoded.heads, ...decoded.extensionHeads].map((h) => {
     const store = checkName(h.store, 'store')
     if (stores.has(store)) throw malformed(`store ${store} announced twice`)
     stores.add(store)

@@ -9,6 +9,7 @@ export interface Hello {
   networkId: string
   trustHash: Uint8Array<ArrayBuffer>
   version: number
+  stores: string[]
 }
 
 export namespace Hello {
@@ -36,6 +37,13 @@ export namespace Hello {
           w.uint32(obj.version)
         }
 
+        if (obj.stores != null && obj.stores.length > 0) {
+          for (const value of obj.stores) {
+            w.uint32(34)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -43,7 +51,8 @@ export namespace Hello {
         const obj: any = {
           networkId: '',
           trustHash: uint8ArrayAlloc(0),
-          version: 0
+          version: 0,
+          stores: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -64,6 +73,14 @@ export namespace Hello {
               obj.version = reader.uint32()
               break
             }
+            case 4: {
+              if (opts.limits?.stores != null && obj.stores.length === opts.limits.stores) {
+                throw new MaxLengthError('Decode error - repeated field "stores" had too many elements')
+              }
+
+              obj.stores.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -73,6 +90,10 @@ export namespace Hello {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stores: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -98,6 +119,21 @@ export namespace Hello {
                 field: `${prefix}.version`,
                 value: reader.uint32()
               }
+              break
+            }
+            case 4: {
+              if (opts.limits?.stores != null && obj.stores === opts.limits.stores) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stores" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stores[]`,
+                index: obj.stores,
+                value: reader.string()
+              }
+
+              obj.stores++
+
               break
             }
             default: {
@@ -127,6 +163,12 @@ export namespace Hello {
     value: number
   }
 
+  export interface HelloStoresFieldEvent {
+    field: '$.stores[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -135,13 +177,14 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent | HelloStoresFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
 
 export interface Welcome {
   version: number
+  stores: string[]
 }
 
 export namespace Welcome {
@@ -159,12 +202,20 @@ export namespace Welcome {
           w.uint32(obj.version)
         }
 
+        if (obj.stores != null && obj.stores.length > 0) {
+          for (const value of obj.stores) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          version: 0
+          version: 0,
+          stores: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -177,6 +228,14 @@ export namespace Welcome {
               obj.version = reader.uint32()
               break
             }
+            case 2: {
+              if (opts.limits?.stores != null && obj.stores.length === opts.limits.stores) {
+                throw new MaxLengthError('Decode error - repeated field "stores" had too many elements')
+              }
+
+              obj.stores.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -186,6 +245,10 @@ export namespace Welcome {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          stores: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -197,6 +260,21 @@ export namespace Welcome {
                 field: `${prefix}.version`,
                 value: reader.uint32()
               }
+              break
+            }
+            case 2: {
+              if (opts.limits?.stores != null && obj.stores === opts.limits.stores) {
+                throw new MaxLengthError('Streaming decode error - repeated field "stores" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.stores[]`,
+                index: obj.stores,
+                value: reader.string()
+              }
+
+              obj.stores++
+
               break
             }
             default: {
@@ -216,6 +294,12 @@ export namespace Welcome {
     value: number
   }
 
+  export interface WelcomeStoresFieldEvent {
+    field: '$.stores[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Welcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Welcome.codec())
   }
@@ -224,7 +308,7 @@ export namespace Welcome {
     return decodeMessage(buf, Welcome.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent | WelcomeStoresFieldEvent> {
     return streamMessage(buf, Welcome.codec(), opts)
   }
 }
@@ -1552,9 +1636,21 @@ export namespace Frame {
     value: number
   }
 
+  export interface FrameHelloStoresFieldEvent {
+    field: '$.hello.stores[]'
+    index: number
+    value: string
+  }
+
   export interface FrameWelcomeVersionFieldEvent {
     field: '$.welcome.version'
     value: number
+  }
+
+  export interface FrameWelcomeStoresFieldEvent {
+    field: '$.welcome.stores[]'
+    index: number
+    value: string
   }
 
   export interface FrameRefusalCodeFieldEvent {
@@ -1648,7 +1744,7 @@ export namespace Frame {
     return decodeMessage(buf, Frame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameWelcomeVersionFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameHelloStoresFieldEvent | FrameWelcomeVersionFieldEvent | FrameWelcomeStoresFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
     return streamMessage(buf, Frame.codec(), opts)
   }
 }
@@ -1792,6 +1888,7 @@ export interface Announcement {
   networkId: string
   trustHash: Uint8Array<ArrayBuffer>
   heads: Head[]
+  extensionHeads: Head[]
 }
 
 export namespace Announcement {
@@ -1821,6 +1918,13 @@ export namespace Announcement {
           }
         }
 
+        if (obj.extensionHeads != null && obj.extensionHeads.length > 0) {
+          for (const value of obj.extensionHeads) {
+            w.uint32(34)
+            Head.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1828,7 +1932,8 @@ export namespace Announcement {
         const obj: any = {
           networkId: '',
           trustHash: uint8ArrayAlloc(0),
-          heads: []
+          heads: [],
+          extensionHeads: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1855,6 +1960,16 @@ export namespace Announcement {
               }))
               break
             }
+            case 4: {
+              if (opts.limits?.extensionHeads != null && obj.extensionHeads.length === opts.limits.extensionHeads) {
+                throw new MaxLengthError('Decode error - repeated field "extensionHeads" had too many elements')
+              }
+
+              obj.extensionHeads.push(Head.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.extensionHeads$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1865,7 +1980,8 @@ export namespace Announcement {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          heads: 0
+          heads: 0,
+          extensionHeads: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1903,6 +2019,24 @@ export namespace Announcement {
               }
 
               obj.heads++
+
+              break
+            }
+            case 4: {
+              if (opts.limits?.extensionHeads != null && obj.extensionHeads === opts.limits.extensionHeads) {
+                throw new MaxLengthError('Streaming decode error - repeated field "extensionHeads" had too many elements')
+              }
+
+              for (const evt of Head.codec().stream(reader, reader.uint32(), `${prefix}.extensionHeads[]`, {
+                limits: opts.limits?.extensionHeads$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.extensionHeads
+                }
+              }
+
+              obj.extensionHeads++
 
               break
             }
@@ -1946,6 +2080,24 @@ export namespace Announcement {
     index: number
   }
 
+  export interface AnnouncementExtensionHeadsStoreFieldEvent {
+    field: '$.extensionHeads[].store'
+    value: string
+    index: number
+  }
+
+  export interface AnnouncementExtensionHeadsRootFieldEvent {
+    field: '$.extensionHeads[].root'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface AnnouncementExtensionHeadsCountFieldEvent {
+    field: '$.extensionHeads[].count'
+    value: bigint
+    index: number
+  }
+
   export function encode (obj: Partial<Announcement>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Announcement.codec())
   }
@@ -1954,7 +2106,7 @@ export namespace Announcement {
     return decodeMessage(buf, Announcement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announcement>): Generator<AnnouncementNetworkIdFieldEvent | AnnouncementTrustHashFieldEvent | AnnouncementHeadsStoreFieldEvent | AnnouncementHeadsRootFieldEvent | AnnouncementHeadsCountFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announcement>): Generator<AnnouncementNetworkIdFieldEvent | AnnouncementTrustHashFieldEvent | AnnouncementHeadsStoreFieldEvent | AnnouncementHeadsRootFieldEvent | AnnouncementHeadsCountFieldEvent | AnnouncementExtensionHeadsStoreFieldEvent | AnnouncementExtensionHeadsRootFieldEvent | AnnouncementExtensionHeadsCountFieldEvent> {
     return streamMessage(buf, Announcement.codec(), opts)
   }
 }
