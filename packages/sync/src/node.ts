@@ -12,8 +12,8 @@ import { type NodeState, type OpenNodeStateOptions, openNodeState } from '@provs
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { Registry } from 'prom-client'
 import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
+import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './index.js'
 import { type MetricsServer, serveMetrics } from './metrics.js'
-import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './service.js'
 
 export interface ProvsyncNodeOptions {
   /** Holds the LMDB environment and the identity key (so the peer id survives restarts). */

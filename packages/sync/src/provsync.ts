@@ -1,0 +1,333 @@
+import {
+  type AbortOptions,
+  type Connection,
+  type PeerId,
+  type Startable,
+  type Stream,
+  serviceCapabilities,
+  serviceDependencies,
+} from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import { AntiEntropy } from './anti-entropy.js'
+import { createPeerBudgets, type PeerBudgets } from './budget.js'
+import { createPullClaims } from './claims.js'
+import {
+  DEFAULT_ANNOUNCE_DEBOUNCE_MS,
+  DEFAULT_ANNOUNCE_MAX_WAIT_FACTOR,
+  DEFAULT_ANNOUNCEMENT_PULLS,
+  DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
+  DEFAULT_ANTI_ENTROPY_JITTER,
+  DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_MAX_OUTBOUND_STREAMS,
+  DEFAULT_MAX_WRITE_BUFFER_BYTES,
+  DEFAULT_OFFENDING_REFUSALS,
+  DEFAULT_SYNC_ON_CONNECT,
+  FETCH_PROTOCOL,
+  headsTopic,
+  RECONCILE_PROTOCOL,
+} from './constants.js'
+import { type OffenceReason, PeerBlockedError, SyncError } from './errors.js'
+import { Heads } from './heads.js'
+import type {
+  PeerRef,
+  PeerSyncStatus,
+  ProvsyncComponents,
+  ProvsyncEvents,
+  ProvsyncService,
+  ProvsyncServiceInit,
+  SyncReason,
+  SyncReport,
+} from './index.js'
+import { componentLog, type SyncLog } from './logging.js'
+import { createSyncMetrics, type SyncMetrics } from './metrics.js'
+import { OffenceAccounting } from './offences.js'
+import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
+import { Sessions } from './sessions.js'
+import { type StoreName, SYNC_ORDER } from './state.js'
+import { toHex, trustBundleHash } from './trust.js'
+
+/** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
+export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncService, Startable {
+  readonly [Symbol.toStringTag] = '@provsync/sync'
+  readonly [serviceCapabilities]: string[] = ['@provsync/sync']
+  readonly [serviceDependencies]: string[] = ['@libp2p/identify', '@libp2p/pubsub']
+
+  readonly networkId: string
+  readonly topic: string
+  readonly metrics: SyncMetrics
+  private readonly log: SyncLog
+  private readonly stores: readonly StoreName[]
+  private readonly budgets: PeerBudgets
+  private readonly allowlist: Map<StoreName, Set<string>>
+  private readonly offenceAccounting: OffenceAccounting
+  private readonly sessions: Sessions
+  private readonly heads: Heads
+  private readonly antiEntropy: AntiEntropy | undefined
+  private readonly running = new Map<string, Promise<SyncReport>>()
+  private readonly rerun = new Set<string>()
+  private readonly lastSync = new Map<string, number>()
+  private readonly syncPeers = new Map<string, PeerId>()
+  private started = false
+  private topologyId: string | undefined
+  private stopController = new AbortController()
+
+  constructor(
+    private readonly components: ProvsyncComponents,
+    private readonly init: ProvsyncServiceInit,
+  ) {
+    super()
+    const { logger } = components
+    this.log = componentLog(logger, 'provsync:sync')
+    this.networkId = init.state.networkId
+    this.topic = headsTopic(this.networkId)
+    const trustHash = trustBundleHash(init.trust)
+    this.stores = init.stores ?? SYNC_ORDER
+    this.budgets = createPeerBudgets(init.budgets)
+    this.allowlist = allowlistOf(init.allowlist)
+    this.metrics = this.createMetrics()
+    this.offenceAccounting = new OffenceAccounting({
+      budgets: this.budgets,
+      metrics: this.metrics,
+      connectionManager: components.connectionManager,
+      log: componentLog(logger, 'provsync:sync:offences'),
+      running: () => this.started,
+      onOffence: (peer, reason, detail, outcome) =>
+        this.safeDispatchEvent('peer:offence', { detail: { peer, reason, detail, ...outcome } }),
+      onBlocked: (peer, untilMs) => this.safeDispatchEvent('peer:blocked', { detail: { peer, untilMs } }),
+    })
+    this.sessions = this.createSessions(trustHash)
+    this.heads = this.createHeads(trustHash)
+    this.antiEntropy = this.createAntiEntropy()
+    // A single calculated gauge is what libp2p's metrics API serves; the labelled series stay in
+    // the prom-client registry (createNode hands libp2p's metrics the same registry).
+    components.metrics?.registerMetric('provsync_sessions_running', {
+      help: 'Outbound sync sessions running now',
+      calculate: () => this.running.size,
+    })
+  }
+
+  private createMetrics(): SyncMetrics {
+    return createSyncMetrics(
+      this.init.registry,
+      () => {
+        const now = Date.now()
+        return new Map([...this.lastSync].map(([peer, at]) => [peer, (now - at) / 1000]))
+      },
+      () => [...this.syncPeers.values()].filter((p) => this.budgets.isBlocked(p.toString())).length,
+    )
+  }
+
+  private createSessions(trustHash: Uint8Array): Sessions {
+    const { init, components } = this
+    return new Sessions({
+      connectionManager: components.connectionManager,
+      state: init.state,
+      networkId: this.networkId,
+      trustHash,
+      stores: this.stores,
+      limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
+      budgets: this.budgets,
+      offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
+      maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
+      claims: createPullClaims(),
+      metrics: this.metrics,
+      offences: this.offenceAccounting,
+      log: {
+        reconcile: componentLog(components.logger, 'provsync:sync:reconcile'),
+        fetch: componentLog(components.logger, 'provsync:sync:fetch'),
+      },
+      mayPull: (store, id, key) => {
+        const allowed = this.allowlist.get(store)
+        return allowed === undefined || allowed.has(id) || allowed.has(toHex(key))
+      },
+      onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
+      onFinished: (detail) => this.safeDispatchEvent('sync:finished', { detail }),
+      onSynced: (peer) => this.lastSync.set(peer.toString(), Date.now()),
+    })
+  }
+
+  private createHeads(trustHash: Uint8Array): Heads {
+    const { init, components } = this
+    const debounceMs =
+      (init.announce === false ? undefined : init.announce?.debounceMs) ?? DEFAULT_ANNOUNCE_DEBOUNCE_MS
+    return new Heads({
+      pubsub: components.pubsub,
+      state: init.state,
+      networkId: this.networkId,
+      trustHash,
+      stores: this.stores,
+      topic: this.topic,
+      metrics: this.metrics,
+      log: componentLog(components.logger, 'provsync:sync:announce'),
+      announce:
+        init.announce === false
+          ? false
+          : {
+              debounceMs,
+              maxWaitMs: init.announce?.maxWaitMs ?? debounceMs * DEFAULT_ANNOUNCE_MAX_WAIT_FACTOR,
+            },
+      concurrency: init.announcementPulls ?? DEFAULT_ANNOUNCEMENT_PULLS,
+      directPeer: (id) => this.syncPeers.get(id),
+      mayPull: (id) => this.started && this.syncPeers.has(id) && !this.budgets.isBlocked(id),
+      pull: (peer) => this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }),
+      offend: (peer, detail) => this.offenceAccounting.offend(peer, 'invalid-announcement', detail),
+      onAnnounced: (detail) => this.safeDispatchEvent('heads:announced', { detail }),
+      onReceived: (peer, announcement, differing) =>
+        this.safeDispatchEvent('heads:received', { detail: { peer, announcement, differing } }),
+    })
+  }
+
+  private createAntiEntropy(): AntiEntropy | undefined {
+    const { antiEntropy } = this.init
+    if (antiEntropy === false) return undefined
+    return new AntiEntropy({
+      intervalMs: antiEntropy?.intervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
+      jitter: antiEntropy?.jitter ?? DEFAULT_ANTI_ENTROPY_JITTER,
+      peers: () =>
+        [...this.syncPeers.entries()]
+          .filter(([id]) => !this.budgets.isBlocked(id))
+          .map(([id, peer]) => ({ peer, lastSyncMs: this.lastSync.get(id) })),
+      request: (peer) => this.requestSync(peer, 'anti-entropy'),
+      log: componentLog(this.components.logger, 'provsync:sync:anti-entropy'),
+    })
+  }
+
+  async start(): Promise<void> {
+    this.stopController = new AbortController()
+    const handlerOptions = {
+      maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: this.init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS,
+    }
+    for (const [protocol, kind] of [
+      [RECONCILE_PROTOCOL, 'reconcile'],
+      [FETCH_PROTOCOL, 'fetch'],
+    ] as const) {
+      await this.components.registrar.handle(
+        protocol,
+        (stream, connection) => this.onInbound(kind, stream, connection),
+        handlerOptions,
+      )
+    }
+    this.components.events.addEventListener('peer:connect', this.onPeerConnect)
+    this.started = true
+  }
+
+  async afterStart(): Promise<void> {
+    this.topologyId = await this.components.registrar.register(RECONCILE_PROTOCOL, {
+      onConnect: (peer) => {
+        this.syncPeers.set(peer.toString(), peer)
+        // One side initiates on connect, so a fresh pair runs one exchange, not two.
+        const onConnect = this.init.syncOnConnect ?? DEFAULT_SYNC_ON_CONNECT
+        if (onConnect && this.components.peerId.toString() < peer.toString())
+          this.requestSync(peer, 'connect')
+      },
+      onDisconnect: (peer) => {
+        this.syncPeers.delete(peer.toString())
+        this.heads.drop(peer.toString())
+      },
+    })
+    this.heads.start()
+    if (this.started) this.antiEntropy?.start()
+  }
+
+  async stop(): Promise<void> {
+    this.started = false
+    const stopped = new SyncError('sync service stopped')
+    this.stopController.abort(stopped)
+    this.antiEntropy?.stop()
+    this.heads.stop()
+    if (this.topologyId !== undefined) this.components.registrar.unregister(this.topologyId)
+    this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
+    this.sessions.abortAll(stopped)
+    await Promise.allSettled([...this.running.values()])
+    await this.components.registrar.unhandle(RECONCILE_PROTOCOL)
+    await this.components.registrar.unhandle(FETCH_PROTOCOL)
+  }
+
+  isBlocked(peer: PeerId): boolean {
+    return this.budgets.isBlocked(peer.toString())
+  }
+
+  unblock(peer: PeerId): void {
+    this.budgets.unblock(peer.toString())
+  }
+
+  offences(peer?: PeerId): Record<OffenceReason, number> {
+    return this.budgets.offences(peer?.toString())
+  }
+
+  peers(): PeerSyncStatus[] {
+    const ids = new Set([...this.syncPeers.keys(), ...this.lastSync.keys()])
+    return [...ids].sort().map((peer) => {
+      const status: PeerSyncStatus = { peer, offences: this.budgets.offences(peer) }
+      const last = this.lastSync.get(peer)
+      if (last !== undefined) status.lastSyncMs = last
+      const blocked = this.budgets.blockedUntil(peer)
+      if (blocked !== undefined) status.blockedUntilMs = blocked
+      return status
+    })
+  }
+
+  async syncWith(peer: PeerId, options: AbortOptions & { reason?: SyncReason } = {}): Promise<SyncReport> {
+    const id = peer.toString()
+    const blockedUntil = this.budgets.blockedUntil(id)
+    if (blockedUntil !== undefined) throw new PeerBlockedError(id, blockedUntil)
+    const running = this.running.get(id)
+    if (running !== undefined) {
+      // A session is under way; run one more afterwards so changes made meanwhile are not missed.
+      await running.catch(() => {})
+      return this.syncWith(peer, options)
+    }
+    const session = this.sessions.runOutbound(peer, options.reason ?? 'manual', options)
+    this.running.set(id, session)
+    try {
+      return await session
+    } finally {
+      this.running.delete(id)
+    }
+  }
+
+  async announce(options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    await this.heads.announce()
+  }
+
+  private onInbound(kind: 'reconcile' | 'fetch', stream: Stream, connection: Connection): Promise<void> {
+    return this.sessions.onInbound(kind, stream, connection, this.stopController.signal)
+  }
+
+  private requestSync(peer: PeerId, reason: SyncReason): void {
+    if (!this.started || this.budgets.isBlocked(peer.toString())) return
+    const id = peer.toString()
+    if (this.running.has(id)) {
+      this.rerun.add(id)
+      return
+    }
+    this.syncWith(peer, { reason, signal: this.stopController.signal })
+      .catch((err: Error) => this.log('background sync with %p failed - %s', peer, err.message))
+      .finally(() => {
+        if (this.rerun.delete(id)) this.requestSync(peer, reason)
+      })
+  }
+
+  private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail
+    if (this.budgets.isBlocked(peer.toString())) {
+      this.components.connectionManager.closeConnections(peer).catch(() => {})
+    }
+  }
+}
+
+function allowlistOf(allowlist: ProvsyncServiceInit['allowlist']): Map<StoreName, Set<string>> {
+  return new Map(
+    Object.entries(allowlist ?? {}).map(([store, peers]) => [
+      store as StoreName,
+      new Set((peers ?? []).map(peerRefKey)),
+    ]),
+  )
+}
+
+function peerRefKey(ref: PeerRef): string {
+  if (ref instanceof Uint8Array) return toHex(ref)
+  return ref.toString()
+}
