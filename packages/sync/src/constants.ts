@@ -40,3 +40,8 @@ export const DEFAULT_OFFENDING_REFUSALS: readonly string[] = [
   'unknown-kind',
   'invalid-run',
 ]
+
+/** Peers with a `provsync_last_sync_age_seconds` series at once (the most recently synced). */
+export const MAX_PEER_SERIES = 256
+/** Peers whose last failure `peers()` keeps (the most recent ones). */
+export const MAX_FAILURES_KEPT = 1024

@@ -114,6 +114,28 @@ export class PeerBlockedError extends SyncError {
   }
 }
 
+/** This node applied a revocation of the peer's key: it refuses the peer until reinstated. */
+export class PeerRevokedError extends SyncError {
+  static override name = 'PeerRevokedError'
+  override name = 'PeerRevokedError'
+  constructor(readonly peer: string) {
+    super(`peer ${peer} is revoked`)
+  }
+}
+
+/** A listen address (P2P or metrics) is taken by another process. */
+export class AddressInUseError extends SyncError {
+  static override name = 'AddressInUseError'
+  override name = 'AddressInUseError'
+  constructor(
+    /** The address in use: a multiaddr for P2P, `host:port` for metrics. */
+    readonly address: string,
+    options?: ErrorOptions,
+  ) {
+    super(`address ${address} is already in use`, options)
+  }
+}
+
 /** The remote peer id does not carry an Ed25519 key, so it cannot be an asserter. */
 export class UnsupportedPeerKeyError extends SyncError {
   static override name = 'UnsupportedPeerKeyError'

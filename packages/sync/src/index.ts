@@ -34,6 +34,7 @@ export {
   RECONCILE_PROTOCOL,
 } from './constants.js'
 export {
+  AddressInUseError,
   BudgetExceededError,
   FrameTooLargeError,
   IdentityKeyError,
@@ -42,6 +43,7 @@ export {
   OFFENCE_REASONS,
   type OffenceReason,
   PeerBlockedError,
+  PeerRevokedError,
   ProtocolViolationError,
   REFUSAL_CODES,
   type RefusalCode,
@@ -54,6 +56,8 @@ export { encodeLength } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed } from './identity.js'
 export {
   type MetricsServer,
+  type Readiness,
+  type ServeMetricsOptions,
   type SyncMetrics,
   serveMetrics,
 } from './metrics.js'
@@ -71,7 +75,8 @@ export interface ProvsyncServiceInit {
   /** Operator public keys of the trust bundle; peers must hold the same set. */
   trust: readonly Uint8Array[]
   /**
-   * Per-store allowlist of peers that may pull it; others get an `unauthorized` refusal.
+   * Per-store allowlist of peers that may pull it. A store a peer may not pull is not offered to
+   * it: its reconciliation is refused, which is no offence (the peer cannot know our allowlist).
    *
    * @default undefined (any peer of the network may pull every store)
    */
@@ -200,11 +205,20 @@ export interface OffenceEvent {
   blocked: boolean
 }
 
+/** A failed attempt to reach or sync with a peer that was not the peer's offence. */
+export interface PeerFailure {
+  peer: PeerId
+  atMs: number
+  reason: string
+}
+
 export interface ProvsyncEvents {
   'sync:started': CustomEvent<SyncStarted>
   'sync:finished': CustomEvent<SyncReport>
   'peer:offence': CustomEvent<OffenceEvent>
   'peer:blocked': CustomEvent<{ peer: PeerId; untilMs: number }>
+  /** A dial or an outbound session failed without the peer being to blame; also its `lastFailure`. */
+  'peer:failure': CustomEvent<PeerFailure>
   'heads:announced': CustomEvent<HeadsAnnouncement>
   'heads:received': CustomEvent<{ peer: PeerId; announcement: HeadsAnnouncement; differing: StoreName[] }>
 }
@@ -214,6 +228,8 @@ export interface PeerSyncStatus {
   lastSyncMs?: number
   blockedUntilMs?: number
   offences: Record<OffenceReason, number>
+  /** The last failure to reach or sync with this peer that was not its offence. */
+  lastFailure?: { atMs: number; reason: string }
 }
 
 export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
@@ -226,7 +242,14 @@ export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
   announce(options?: AbortOptions): Promise<void>
   isBlocked(peer: PeerId): boolean
   unblock(peer: PeerId): void
+  /** Whether this node applied a revocation of the peer's key (and no reinstatement since). */
+  isRevoked(peer: PeerId): boolean
+  /** Blocked or revoked: its connections are closed and refused. */
+  isRefused(peer: PeerId): boolean
   offences(peer?: PeerId): Record<OffenceReason, number>
+  /** Notes a failure to reach `peer` (e.g. a dial): logged, kept as its `lastFailure`, `peer:failure`. */
+  noteFailure(peer: PeerId, reason: string): void
+  /** Connected peers and peers synced with or failed to reach, with their status. */
   peers(): PeerSyncStatus[]
 }
 

@@ -24,10 +24,13 @@ import {
   DEFAULT_SYNC_ON_CONNECT,
   FETCH_PROTOCOL,
   headsTopic,
+  MAX_FAILURES_KEPT,
+  MAX_PEER_SERIES,
   RECONCILE_PROTOCOL,
 } from './constants.js'
-import { type OffenceReason, PeerBlockedError, SyncError } from './errors.js'
+import { type OffenceReason, PeerBlockedError, PeerRevokedError, SyncError } from './errors.js'
 import { Heads } from './heads.js'
+import { peerPublicKey } from './identity.js'
 import type {
   PeerRef,
   PeerSyncStatus,
@@ -69,6 +72,8 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private readonly syncPeers = new Map<string, PeerId>()
   private started = false
   private topologyId: string | undefined
+  private unsubscribeState: (() => void) | undefined
+  private readonly failures = new Map<string, { atMs: number; reason: string }>()
   private stopController = new AbortController()
 
   constructor(
@@ -107,14 +112,20 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   }
 
   private createMetrics(): SyncMetrics {
-    return createSyncMetrics(
-      this.init.registry,
-      () => {
+    return createSyncMetrics(this.init.registry, {
+      // One series per connected peer, the most recently synced first, at most MAX_PEER_SERIES:
+      // a peer that disconnects loses its series at the next scrape.
+      lastSyncAgeSeconds: () => {
         const now = Date.now()
-        return new Map([...this.lastSync].map(([peer, at]) => [peer, (now - at) / 1000]))
+        const connected = [...this.lastSync].filter(([peer]) => this.syncPeers.has(peer))
+        const recent = connected.sort(([, a], [, b]) => b - a).slice(0, MAX_PEER_SERIES)
+        return new Map(recent.map(([peer, at]) => [peer, (now - at) / 1000]))
       },
-      () => [...this.syncPeers.values()].filter((p) => this.budgets.isBlocked(p.toString())).length,
-    )
+      blockedCount: () =>
+        [...this.syncPeers.values()].filter((p) => this.budgets.isBlocked(p.toString())).length,
+      state: this.init.state,
+      stores: this.stores,
+    })
   }
 
   private createSessions(trustHash: Uint8Array): Sessions {
@@ -142,7 +153,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       },
       onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
       onFinished: (detail) => this.safeDispatchEvent('sync:finished', { detail }),
-      onSynced: (peer) => this.lastSync.set(peer.toString(), Date.now()),
+      onSynced: (peer) =>
+        remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
+      onFailure: (peer, err) => this.noteFailure(peer, err.message),
     })
   }
 
@@ -209,6 +222,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       )
     }
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
+    this.unsubscribeState = this.init.state.onChange((store) => {
+      if (store === 'revocations') this.closeRevoked()
+    })
     this.started = true
   }
 
@@ -238,6 +254,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.heads.stop()
     if (this.topologyId !== undefined) this.components.registrar.unregister(this.topologyId)
     this.components.events.removeEventListener('peer:connect', this.onPeerConnect)
+    this.unsubscribeState?.()
     this.sessions.abortAll(stopped)
     await Promise.allSettled([...this.running.values()])
     await this.components.registrar.unhandle(RECONCILE_PROTOCOL)
@@ -252,18 +269,42 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.budgets.unblock(peer.toString())
   }
 
+  /** Whether this node applied a revocation of the peer's key (and no reinstatement since). */
+  isRevoked(peer: PeerId): boolean {
+    const revocations = this.init.state.revocations
+    if (revocations === undefined) return false
+    try {
+      return revocations.isRevoked(peerPublicKey(peer))
+    } catch {
+      return false // not an Ed25519 peer: it cannot be an asserter, nor revoked
+    }
+  }
+
+  isRefused(peer: PeerId): boolean {
+    return this.isBlocked(peer) || this.isRevoked(peer)
+  }
+
+  noteFailure(peer: PeerId, reason: string): void {
+    const atMs = Date.now()
+    remember(this.failures, peer.toString(), { atMs, reason }, MAX_FAILURES_KEPT)
+    this.log.warn('failed to reach or sync with %p - %s', peer, reason)
+    this.safeDispatchEvent('peer:failure', { detail: { peer, atMs, reason } })
+  }
+
   offences(peer?: PeerId): Record<OffenceReason, number> {
     return this.budgets.offences(peer?.toString())
   }
 
   peers(): PeerSyncStatus[] {
-    const ids = new Set([...this.syncPeers.keys(), ...this.lastSync.keys()])
+    const ids = new Set([...this.syncPeers.keys(), ...this.lastSync.keys(), ...this.failures.keys()])
     return [...ids].sort().map((peer) => {
       const status: PeerSyncStatus = { peer, offences: this.budgets.offences(peer) }
       const last = this.lastSync.get(peer)
       if (last !== undefined) status.lastSyncMs = last
       const blocked = this.budgets.blockedUntil(peer)
       if (blocked !== undefined) status.blockedUntilMs = blocked
+      const failure = this.failures.get(peer)
+      if (failure !== undefined) status.lastFailure = { ...failure }
       return status
     })
   }
@@ -272,6 +313,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     const id = peer.toString()
     const blockedUntil = this.budgets.blockedUntil(id)
     if (blockedUntil !== undefined) throw new PeerBlockedError(id, blockedUntil)
+    if (this.isRevoked(peer)) throw new PeerRevokedError(id)
     const running = this.running.get(id)
     if (running !== undefined) {
       // A session is under way; run one more afterwards so changes made meanwhile are not missed.
@@ -292,12 +334,21 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     await this.heads.announce()
   }
 
-  private onInbound(kind: 'reconcile' | 'fetch', stream: Stream, connection: Connection): Promise<void> {
+  private async onInbound(
+    kind: 'reconcile' | 'fetch',
+    stream: Stream,
+    connection: Connection,
+  ): Promise<void> {
+    if (this.isRevoked(connection.remotePeer)) {
+      stream.abort(new PeerRevokedError(connection.remotePeer.toString()))
+      await connection.close().catch(() => {})
+      return
+    }
     return this.sessions.onInbound(kind, stream, connection, this.stopController.signal)
   }
 
   private requestSync(peer: PeerId, reason: SyncReason): void {
-    if (!this.started || this.budgets.isBlocked(peer.toString())) return
+    if (!this.started || this.isRefused(peer)) return
     const id = peer.toString()
     if (this.running.has(id)) {
       this.rerun.add(id)
@@ -312,7 +363,15 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 
   private readonly onPeerConnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail
-    if (this.budgets.isBlocked(peer.toString())) {
+    if (this.isRefused(peer)) this.components.connectionManager.closeConnections(peer).catch(() => {})
+  }
+
+  /** After a revocation: closes the connections of every peer whose key is now revoked. */
+  private closeRevoked(): void {
+    for (const connection of this.components.connectionManager.getConnections()) {
+      const peer = connection.remotePeer
+      if (!this.isRevoked(peer)) continue
+      this.log.warn('closing the connections of revoked peer %p', peer)
       this.components.connectionManager.closeConnections(peer).catch(() => {})
     }
   }
@@ -325,6 +384,16 @@ function allowlistOf(allowlist: ProvsyncServiceInit['allowlist']): Map<StoreName
       new Set((peers ?? []).map(peerRefKey)),
     ]),
   )
+}
+
+/** Sets `key` as the newest entry of `map`, forgetting the oldest past `max`. */
+function remember<T>(map: Map<string, T>, key: string, value: T, max: number): void {
+  map.delete(key)
+  map.set(key, value)
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break
+    map.delete(oldest)
+  }
 }
 
 function peerRefKey(ref: PeerRef): string {

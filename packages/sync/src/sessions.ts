@@ -10,7 +10,7 @@ import { peerPublicKey } from './identity.js'
 import type { SyncDirection, SyncReason, SyncReport, SyncStarted } from './index.js'
 import type { SyncLog } from './logging.js'
 import type { SyncMetrics } from './metrics.js'
-import type { OffenceAccounting } from './offences.js'
+import { type OffenceAccounting, offenceFor } from './offences.js'
 import { emptyTally, type ProtocolLimits, type PullTally, type SessionContext } from './protocol/context.js'
 import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
@@ -38,6 +38,8 @@ export interface SessionsInit {
   onFinished(report: SyncReport): void
   /** A session with `peer` completed: the time of its last successful exchange. */
   onSynced(peer: PeerId): void
+  /** An outbound session failed and the remote is not to blame (unreachable, refused us, gone). */
+  onFailure(peer: PeerId, err: Error): void
 }
 
 /** One session's context and the streams it opened, closed and measured together. */
@@ -87,6 +89,8 @@ export class Sessions {
       report.error = err as Error
       stream?.abort(err as Error)
       init.offences.blame(peer, err)
+      if (offenceFor(err) === undefined && options.signal?.aborted !== true)
+        init.onFailure(peer, err as Error)
       init.metrics.sessions.inc({ direction: 'outbound', outcome: 'error' })
       throw err
     } finally {

@@ -9,6 +9,7 @@ import {
 import { ProtocolViolationError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { isStoreName, type StoreName } from '../state.js'
+import type { Message } from '../wire/codec.js'
 import {
   addTally,
   emptyTally,
@@ -154,44 +155,7 @@ async function serveExchange(
       return tally
     }
     if (message.type === 'reconcile') {
-      const { store, payload } = message
-      if (!isStoreName(store)) throw violation('unexpected-message', `reconcile of unknown store ${store}`)
-      if (!ctx.mayPull(store)) {
-        ctx.offend('unauthorized', `reconcile of ${store}`)
-        await send(
-          framed,
-          { type: 'refusal', code: 'unauthorized', message: `may not pull ${store}`, store },
-          ctx,
-          options,
-        )
-        continue
-      }
-      if (!ctx.takeRequest()) {
-        ctx.offend('rate-limited', 'reconcile')
-        await send(
-          framed,
-          { type: 'refusal', code: 'rate-limited', message: 'too many requests' },
-          ctx,
-          options,
-        )
-        return tally
-      }
-      let responder = responders.get(store)
-      if (responder === undefined) {
-        responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
-        responders.set(store, responder)
-      }
-      let answer: Uint8Array
-      try {
-        answer = responder.respond(payload)
-      } catch (err) {
-        throw violation(
-          'malformed-frame',
-          `${store}: reconciliation request rejected: ${(err as Error).message}`,
-          err,
-        )
-      }
-      await send(framed, { type: 'reconcile', store, payload: answer }, ctx, options)
+      if (!(await answerReconcile(framed, ctx, responders, message, options))) return tally
       continue
     }
     if (message.type === 'offer') {
@@ -217,6 +181,54 @@ async function serveExchange(
     }
     throw unexpected(message, 'reconcile, offer or end')
   }
+}
+
+/**
+ * Answers one reconciliation request; false when the session ends (the remote ran out of
+ * requests). A store the remote may not pull is refused, and that is no offence: the initiator
+ * cannot know our allowlist, so an honest peer asks for every store it syncs.
+ */
+async function answerReconcile(
+  framed: FramedStream,
+  ctx: SessionContext,
+  responders: Map<StoreName, Responder>,
+  message: Extract<Message, { type: 'reconcile' }>,
+  options: AbortOptions,
+): Promise<boolean> {
+  const { store, payload } = message
+  if (!isStoreName(store)) throw violation('unexpected-message', `reconcile of unknown store ${store}`)
+  if (!ctx.mayPull(store)) {
+    ctx.log('refused reconcile of %s: not on its allowlist', store)
+    await send(
+      framed,
+      { type: 'refusal', code: 'unauthorized', message: `may not pull ${store}`, store },
+      ctx,
+      options,
+    )
+    return true
+  }
+  if (!ctx.takeRequest()) {
+    ctx.offend('rate-limited', 'reconcile')
+    await send(framed, { type: 'refusal', code: 'rate-limited', message: 'too many requests' }, ctx, options)
+    return false
+  }
+  let responder = responders.get(store)
+  if (responder === undefined) {
+    responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
+    responders.set(store, responder)
+  }
+  let answer: Uint8Array
+  try {
+    answer = responder.respond(payload)
+  } catch (err) {
+    throw violation(
+      'malformed-frame',
+      `${store}: reconciliation request rejected: ${(err as Error).message}`,
+      err,
+    )
+  }
+  await send(framed, { type: 'reconcile', store, payload: answer }, ctx, options)
+  return true
 }
 
 function violation(
