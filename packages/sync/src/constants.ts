@@ -26,6 +26,10 @@ export const DEFAULT_MAX_INBOUND_STREAMS = 32
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
 /** Bytes a stream may queue for a slow reader before it is reset (yamux's own default is unbounded). */
 export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+/** Bytes one peer can make this node hold in the buffers of the streams it opens. */
+export const DEFAULT_MAX_BUFFERED_BYTES_PER_PEER = 16 * 1024 * 1024
+/** The smallest share of that bound one inbound stream gets (read and write buffer each). */
+export const MIN_STREAM_BUFFER_BYTES = 256 * 1024
 /** How long after a stream ended mid-session its connection may take to close, if the peer went away. */
 export const PEER_GONE_GRACE_MS = 500
 

@@ -95,10 +95,11 @@ export class BudgetExceededError extends SyncError {
   static override name = 'BudgetExceededError'
   override name = 'BudgetExceededError'
   constructor(
-    readonly budget: 'sessions' | 'bytes' | 'rate' | 'time',
+    readonly budget: 'sessions' | 'bytes' | 'rate' | 'time' | 'buffer',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message)
+    super(message, options)
   }
 }
 
@@ -157,6 +158,7 @@ export type OffenceReason =
   | 'too-many-sessions'
   | 'rate-limited'
   | 'session-bytes'
+  | 'buffered-bytes'
   | 'timeout'
   | 'lying-tree'
   | 'unrequested-record'
@@ -172,6 +174,7 @@ export const OFFENCE_REASONS: readonly OffenceReason[] = [
   'too-many-sessions',
   'rate-limited',
   'session-bytes',
+  'buffered-bytes',
   'timeout',
   'lying-tree',
   'unrequested-record',

@@ -145,6 +145,15 @@ export interface ProvsyncServiceInit {
    */
   maxWriteBufferBytes?: number
   /**
+   * Bytes one peer can make this node hold (requests buffered while we are busy, answers queued
+   * while it does not read) on the streams it opens. Each inbound stream gets an equal share over
+   * `budgets.maxSessionsPerPeer` for its read and its write buffer (at least 256 KiB each); a
+   * stream past its share is reset, a `buffered-bytes` offence of the peer.
+   *
+   * @default 16 MiB
+   */
+  maxBufferedBytesPerPeer?: number
+  /**
    * Refusal reasons of crdt's `apply` that count as offences of the peer that sent the record.
    *
    * @default DEFAULT_OFFENDING_REFUSALS

@@ -15,6 +15,7 @@ import type { SyncMetrics } from './metrics.js'
 
 const BUDGET_OFFENCES: Record<BudgetExceededError['budget'], OffenceReason> = {
   bytes: 'session-bytes',
+  buffer: 'buffered-bytes',
   time: 'timeout',
   rate: 'rate-limited',
   sessions: 'too-many-sessions',

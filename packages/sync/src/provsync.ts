@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type AbortOptions,
   type Connection,
@@ -17,6 +18,7 @@ import {
   DEFAULT_ANNOUNCEMENT_PULLS,
   DEFAULT_ANTI_ENTROPY_INTERVAL_MS,
   DEFAULT_ANTI_ENTROPY_JITTER,
+  DEFAULT_MAX_BUFFERED_BYTES_PER_PEER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_OUTBOUND_STREAMS,
   DEFAULT_MAX_WRITE_BUFFER_BYTES,
@@ -26,9 +28,10 @@ import {
   headsTopic,
   MAX_FAILURES_KEPT,
   MAX_PEER_SERIES,
+  MIN_STREAM_BUFFER_BYTES,
   RECONCILE_PROTOCOL,
 } from './constants.js'
-import { type OffenceReason, PeerBlockedError, PeerRevokedError, SyncError } from './errors.js'
+import { type OffenceReason, PeerBlockedError, PeerRevokedError, RefusedError, SyncError } from './errors.js'
 import { Heads } from './heads.js'
 import { peerPublicKey } from './identity.js'
 import type {
@@ -73,6 +76,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private started = false
   private topologyId: string | undefined
   private unsubscribeState: (() => void) | undefined
+  private readonly backoff = new Map<string, number>()
   private readonly failures = new Map<string, { atMs: number; reason: string }>()
   private stopController = new AbortController()
 
@@ -140,6 +144,13 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
       maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
+      inboundStreamBufferBytes: Math.max(
+        MIN_STREAM_BUFFER_BYTES,
+        Math.floor(
+          (init.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER) /
+            (2 * this.budgets.limits.maxSessionsPerPeer),
+        ),
+      ),
       claims: createPullClaims(),
       metrics: this.metrics,
       offences: this.offenceAccounting,
@@ -320,12 +331,35 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       await running.catch(() => {})
       return this.syncWith(peer, options)
     }
-    const session = this.sessions.runOutbound(peer, options.reason ?? 'manual', options)
+    const session = this.backOffThenRun(peer, options.reason ?? 'manual', options)
     this.running.set(id, session)
     try {
       return await session
     } finally {
       this.running.delete(id)
+    }
+  }
+
+  /**
+   * Runs a session, first waiting out a back-off the peer asked for: after a `rate-limited`
+   * refusal we hold off twice the refusal window we would give a peer, so an honest node is never
+   * the one that keeps sending past a refusal.
+   */
+  private async backOffThenRun(peer: PeerId, reason: SyncReason, options: AbortOptions): Promise<SyncReport> {
+    const id = peer.toString()
+    const waitMs = (this.backoff.get(id) ?? 0) - Date.now()
+    if (waitMs > 0)
+      await sleep(waitMs, undefined, options.signal === undefined ? {} : { signal: options.signal })
+    this.backoff.delete(id)
+    try {
+      return await this.sessions.runOutbound(peer, reason, options)
+    } catch (err) {
+      if (err instanceof RefusedError && err.code === 'rate-limited') {
+        const backoffMs = 2 * this.budgets.limits.rateLimitBackoffMs
+        this.log('%p refused us as rate-limited: backing off %d ms', peer, backoffMs)
+        remember(this.backoff, id, Date.now() + backoffMs, this.budgets.limits.maxTrackedPeers)
+      }
+      throw err
     }
   }
 

@@ -27,6 +27,8 @@ export interface SessionsInit {
   budgets: PeerBudgets
   offendingRefusals: ReadonlySet<string>
   maxWriteBufferBytes: number
+  /** Read and write buffer bound of each stream a peer opens (its share of the per-peer bound). */
+  inboundStreamBufferBytes: number
   claims: PullClaims
   metrics: SyncMetrics
   offences: OffenceAccounting
@@ -124,7 +126,10 @@ export class Sessions {
     let session: Session | undefined
     try {
       session = this.session(peer, 'inbound', kind)
+      // What the peer can make us hold on a stream it opened: its share of the per-peer bound.
+      stream.maxReadBufferLength = init.inboundStreamBufferBytes
       const framed = session.frame(stream)
+      stream.maxWriteBufferLength = Math.min(init.maxWriteBufferBytes, init.inboundStreamBufferBytes)
       await admit(framed, session.ctx, { signal })
       if (kind === 'fetch') {
         await serveFetch(framed, session.ctx, { signal })

@@ -6,7 +6,7 @@ import {
   type ReconcileResult,
   type Responder,
 } from '@provsync/merkle'
-import { ProtocolViolationError } from '../errors.js'
+import { ProtocolViolationError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { isStoreName, type StoreName } from '../state.js'
 import type { Message } from '../wire/codec.js'
@@ -95,7 +95,10 @@ async function reconcileStore(
     for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
       await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
       const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-      if (answer?.type === 'refusal' && answer.store === store) return undefined
+      if (answer?.type === 'refusal') {
+        if (answer.code === 'unauthorized' && answer.store === store) return undefined
+        throw new RefusedError(answer.code, answer.message, answer.store)
+      }
       if (answer?.type !== 'reconcile' || answer.store !== store)
         throw unexpected(answer, `reconcile of ${store}`)
       try {
@@ -207,8 +210,9 @@ async function answerReconcile(
     )
     return true
   }
-  if (!ctx.takeRequest()) {
-    ctx.offend('rate-limited', 'reconcile')
+  const verdict = ctx.takeRequest()
+  if (verdict !== 'ok') {
+    if (verdict === 'offence') ctx.offend('rate-limited', 'reconcile requests past a rate-limited refusal')
     await send(framed, { type: 'refusal', code: 'rate-limited', message: 'too many requests' }, ctx, options)
     return false
   }
