@@ -11,7 +11,8 @@
  *     happened. Every view advances to run 99 and the gate would let east delete its copy of run 99.
  *  4. The operator revokes mallory at the verifier. The revocation travels the whole line; every
  *     view falls back to run 3 (the verifier's evidence, nothing is lost), the history records the
- *     revocation as a forward act, and the gate refuses run 99 while it still allows run 3.
+ *     revocation as a forward act, and the gate refuses run 99 while it still allows run 3. Every
+ *     node that applied the revocation closes mallory's connections and refuses it from then on.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -139,8 +140,12 @@ async function main(): Promise<void> {
     if (refused.allowed || !allowed.allowed) throw new Error('the gate did not change its answer')
     say(`   east gate for run 99: REFUSE, nothing covers it (best left: ${evidenceOf(refused)})`)
     say(`   east gate for run 3:  ALLOW, on the evidence: ${evidenceOf(allowed)}`)
-    await waitFor('all four nodes hold the same records', () => converged(nodes))
-    say('the story played out: convergence, revocation, fall-back. All stores converged on all four nodes.')
+    // A node that applied the revocation cuts mallory off, so only the honest three must agree.
+    await waitFor('the three honest nodes hold the same records', () => converged(honest))
+    await waitFor('west cut mallory off', () => west.libp2p.getConnections(mallory.peerId).length === 0)
+    say(
+      'the story played out: convergence, revocation, fall-back. The honest nodes converged; mallory is cut off.',
+    )
   } finally {
     await Promise.allSettled(nodes.map((n) => n.stop()))
     await rm(dir, { recursive: true, force: true })

@@ -33,9 +33,10 @@ import {
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
-import { createNode, framedStream, type ProvsyncNode, provsync, type SyncedState } from '@provsync/sync'
+import { createNode, type ProvsyncNode, provsync, type SyncedState } from '@provsync/sync'
 import { createLibp2p } from 'libp2p'
 import { rate, rateAsync, runSuite } from '../../../bench/lib.js'
+import { framedStream } from '../src/framing.js'
 
 const NETWORK = 'provsync-bench'
 const RAW_PROTOCOL = '/provsync-bench/raw/1.0.0'

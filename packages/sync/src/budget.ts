@@ -10,6 +10,16 @@ export interface BudgetLimits {
   requestsPerSecond: number
   /** Requests a peer may make in a burst above the sustained rate. */
   requestBurst: number
+  /**
+   * After a `rate-limited` refusal, how long the peer must hold off: every request in this window
+   * is refused too. An honest peer backs off (provsync's syncWith waits twice this).
+   */
+  rateLimitBackoffMs: number
+  /**
+   * Requests tolerated inside the back-off window (those already in flight on other streams when
+   * the refusal went out); the next one is a `rate-limited` offence: the peer kept sending.
+   */
+  requestsPastRefusal: number
   /** Offences within `offenceWindowMs` that block a peer. */
   offenceThreshold: number
   offenceWindowMs: number
@@ -24,6 +34,8 @@ export const DEFAULT_BUDGET_LIMITS: BudgetLimits = {
   maxBytesPerSession: 256 * 1024 * 1024,
   requestsPerSecond: 200,
   requestBurst: 400,
+  rateLimitBackoffMs: 1_000,
+  requestsPastRefusal: 32,
   offenceThreshold: 3,
   offenceWindowMs: 60_000,
   blockMs: 10 * 60_000,
@@ -41,9 +53,12 @@ export interface OffenceOutcome {
   blocked: boolean
 }
 
+/** A request's fate: served, refused as rate-limited, or refused and an offence (sent past a refusal). */
+export type RequestVerdict = 'ok' | 'refused' | 'offence'
+
 export interface PeerBudgets {
   openSession(peer: string): SessionGrant
-  takeRequest(peer: string): boolean
+  takeRequest(peer: string): RequestVerdict
   offend(peer: string, reason: OffenceReason): OffenceOutcome
   isBlocked(peer: string): boolean
   blockedUntil(peer: string): number | undefined
@@ -59,6 +74,9 @@ interface PeerEntry {
   sessions: number
   tokens: number
   refilledAt: number
+  /** Until when the peer must hold off after a refusal, and how many requests it sent meanwhile. */
+  backoffUntil: number
+  pastRefusal: number
   recentOffences: number[]
   offences: Record<OffenceReason, number>
   blockedUntil: number
@@ -90,6 +108,8 @@ export function createPeerBudgets(
         sessions: 0,
         tokens: cfg.requestBurst,
         refilledAt: now(),
+        backoffUntil: 0,
+        pastRefusal: 0,
         recentOffences: [],
         offences: emptyOffenceCounts(),
         blockedUntil: 0,
@@ -122,9 +142,20 @@ export function createPeerBudgets(
       const t = now()
       e.tokens = Math.min(cfg.requestBurst, e.tokens + ((t - e.refilledAt) * cfg.requestsPerSecond) / 1000)
       e.refilledAt = t
-      if (e.tokens < 1) return false
+      if (t < e.backoffUntil) {
+        // Told to hold off: a few requests already in flight are expected, more is an offence.
+        if (++e.pastRefusal <= cfg.requestsPastRefusal) return 'refused'
+        e.pastRefusal = 0
+        e.backoffUntil = t + cfg.rateLimitBackoffMs
+        return 'offence'
+      }
+      if (e.tokens < 1) {
+        e.backoffUntil = t + cfg.rateLimitBackoffMs
+        e.pastRefusal = 0
+        return 'refused'
+      }
       e.tokens -= 1
-      return true
+      return 'ok'
     },
     offend(peer, reason) {
       const e = entry(peer)

@@ -95,10 +95,11 @@ export class BudgetExceededError extends SyncError {
   static override name = 'BudgetExceededError'
   override name = 'BudgetExceededError'
   constructor(
-    readonly budget: 'sessions' | 'bytes' | 'rate' | 'time',
+    readonly budget: 'sessions' | 'bytes' | 'rate' | 'time' | 'buffer',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message)
+    super(message, options)
   }
 }
 
@@ -111,6 +112,28 @@ export class PeerBlockedError extends SyncError {
     readonly untilMs: number,
   ) {
     super(`peer ${peer} is blocked until ${new Date(untilMs).toISOString()}`)
+  }
+}
+
+/** This node applied a revocation of the peer's key: it refuses the peer until reinstated. */
+export class PeerRevokedError extends SyncError {
+  static override name = 'PeerRevokedError'
+  override name = 'PeerRevokedError'
+  constructor(readonly peer: string) {
+    super(`peer ${peer} is revoked`)
+  }
+}
+
+/** A listen address (P2P or metrics) is taken by another process. */
+export class AddressInUseError extends SyncError {
+  static override name = 'AddressInUseError'
+  override name = 'AddressInUseError'
+  constructor(
+    /** The address in use: a multiaddr for P2P, `host:port` for metrics. */
+    readonly address: string,
+    options?: ErrorOptions,
+  ) {
+    super(`address ${address} is already in use`, options)
   }
 }
 
@@ -135,6 +158,7 @@ export type OffenceReason =
   | 'too-many-sessions'
   | 'rate-limited'
   | 'session-bytes'
+  | 'buffered-bytes'
   | 'timeout'
   | 'lying-tree'
   | 'unrequested-record'
@@ -150,6 +174,7 @@ export const OFFENCE_REASONS: readonly OffenceReason[] = [
   'too-many-sessions',
   'rate-limited',
   'session-bytes',
+  'buffered-bytes',
   'timeout',
   'lying-tree',
   'unrequested-record',

@@ -166,9 +166,13 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
       }
       bytesWritten += bytes.byteLength
       checkBudget()
-      if (!accepted) await stream.onDrain(opts)
-      // send() also says yes while bytes pile up behind a send in progress; wait for them too.
-      if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
+      try {
+        if (!accepted) await stream.onDrain(opts)
+        // send() also says yes while bytes pile up behind a send in progress; wait for them too.
+        if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
+      } catch (err) {
+        throw overfull(err) ?? err
+      }
     },
   }
 }
@@ -184,7 +188,13 @@ function idle(stream: Stream, options: AbortOptions): Promise<void> {
       else reject(err)
     }
     const onIdle = (): void => done()
-    const onClose = (): void => done(new UnexpectedEndError('stream closed while writing'))
+    const onClose = (evt: Event): void => {
+      const error = (evt as Event & { error?: Error }).error
+      done(
+        (error === undefined ? undefined : overfull(error)) ??
+          new UnexpectedEndError('stream closed while writing'),
+      )
+    }
     const onAbort = (): void => done(options.signal?.reason)
     if (stream.writeBufferLength === 0) return resolve()
     if (stream.status !== 'open') return reject(new UnexpectedEndError('stream closed while writing'))
@@ -194,8 +204,19 @@ function idle(stream: Stream, options: AbortOptions): Promise<void> {
   })
 }
 
+/**
+ * libp2p resets a stream whose read buffer (the remote kept sending while we paused) or write
+ * buffer (the remote stopped reading) passed its limit: a budget the remote exhausted.
+ */
+function overfull(err: unknown): BudgetExceededError | undefined {
+  if ((err as Error | undefined)?.name !== 'StreamBufferError') return undefined
+  return new BudgetExceededError('buffer', `stream reset: ${(err as Error).message}`, { cause: err })
+}
+
 function wrapFailure(err: Error): Error {
   if (err instanceof SyncError) return err
+  const budget = overfull(err)
+  if (budget !== undefined) return budget
   const wrapped = new UnexpectedEndError(`stream failed: ${err.message}`)
   wrapped.cause = err
   return wrapped

@@ -1,23 +1,40 @@
 /**
  * @provsync/sync: the libp2p service that keeps provsync stores converged, and `createNode`,
  * a ready-made node (libp2p + LMDB stores + the service).
+ *
+ * Laid out as js-libp2p lays out a service: this module holds the init, the components and the
+ * service interfaces and the factory; the class lives in `provsync.ts`, its defaults in
+ * `constants.ts`.
  */
+import type { GossipSub } from '@libp2p/gossipsub'
+import type {
+  AbortOptions,
+  ComponentLogger,
+  Libp2pEvents,
+  Metrics,
+  PeerId,
+  TypedEventTarget,
+} from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Registry } from 'prom-client'
+import type { HeadsAnnouncement } from './announce.js'
+import type { BudgetLimits } from './budget.js'
+import type { OffenceReason } from './errors.js'
+import type { SyncMetrics } from './metrics.js'
+import type { ProtocolLimits } from './protocol/context.js'
+import { Provsync } from './provsync.js'
+import type { StoreName, SyncedState } from './state.js'
+
+export type { Head, HeadsAnnouncement } from './announce.js'
+export { type BudgetLimits, DEFAULT_BUDGET_LIMITS } from './budget.js'
 export {
-  checkAnnouncement,
-  differingStores,
-  type Head,
-  type HeadsAnnouncement,
-  localHeads,
-} from './announce.js'
+  DEFAULT_OFFENDING_REFUSALS,
+  FETCH_PROTOCOL,
+  headsTopic,
+  RECONCILE_PROTOCOL,
+} from './constants.js'
 export {
-  type BudgetLimits,
-  createPeerBudgets,
-  DEFAULT_BUDGET_LIMITS,
-  type OffenceOutcome,
-  type PeerBudgets,
-} from './budget.js'
-export { createDebouncer, type Debouncer, jittered, type Timers } from './debounce.js'
-export {
+  AddressInUseError,
   BudgetExceededError,
   FrameTooLargeError,
   IdentityKeyError,
@@ -26,6 +43,7 @@ export {
   OFFENCE_REASONS,
   type OffenceReason,
   PeerBlockedError,
+  PeerRevokedError,
   ProtocolViolationError,
   REFUSAL_CODES,
   type RefusalCode,
@@ -34,30 +52,221 @@ export {
   UnexpectedEndError,
   UnsupportedPeerKeyError,
 } from './errors.js'
-export { DEFAULT_MAX_FRAME_BYTES, encodeLength, type FramedStream, framedStream } from './framing.js'
-export { IDENTITY_FILE, loadOrCreateIdentity, peerPublicKey, privateKeySeed } from './identity.js'
-export { createSyncMetrics, type MetricsServer, type SyncMetrics, serveMetrics } from './metrics.js'
+export { encodeLength } from './framing.js'
+export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed } from './identity.js'
+export {
+  type MetricsServer,
+  type Readiness,
+  type ServeMetricsOptions,
+  type SyncMetrics,
+  serveMetrics,
+} from './metrics.js'
 export { createNode, DEFAULT_PUBSUB_OPTIONS, type ProvsyncNode, type ProvsyncNodeOptions } from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
-export {
-  DEFAULT_OFFENDING_REFUSALS,
-  FETCH_PROTOCOL,
-  headsTopic,
-  type OffenceEvent,
-  offenceFor,
-  type PeerRef,
-  type PeerSyncStatus,
-  type ProvsyncComponents,
-  type ProvsyncEvents,
-  type ProvsyncService,
-  type ProvsyncServiceInit,
-  provsync,
-  RECONCILE_PROTOCOL,
-  type SyncDirection,
-  type SyncReason,
-  type SyncReport,
-  type SyncStarted,
-} from './service.js'
-export { isStoreName, type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
+export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 export { trustBundleHash } from './trust.js'
 export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'
+
+/** Peers allowed to pull a store: peer ids (strings or PeerId) or raw Ed25519 public keys. */
+export type PeerRef = string | PeerId | Uint8Array
+
+export interface ProvsyncServiceInit {
+  /** The node's stores (crdt `openNodeState`), or anything honouring the ingest contract. */
+  state: SyncedState
+  /** Operator public keys of the trust bundle; peers must hold the same set. */
+  trust: readonly Uint8Array[]
+  /**
+   * Per-store allowlist of peers that may pull it. A store a peer may not pull is not offered to
+   * it: its reconciliation is refused, which is no offence (the peer cannot know our allowlist).
+   *
+   * @default undefined (any peer of the network may pull every store)
+   */
+  allowlist?: Partial<Record<StoreName, readonly PeerRef[]>>
+  /**
+   * Stores to sync, in sync order.
+   *
+   * @default SYNC_ORDER (revocations, supersessions, assertions)
+   */
+  stores?: readonly StoreName[]
+  /**
+   * Head announcements after local changes (debounced; at most `maxWaitMs` under a stream of
+   * changes); false disables them.
+   *
+   * @default { debounceMs: 500, maxWaitMs: 4 × debounceMs }
+   */
+  announce?: false | { debounceMs?: number; maxWaitMs?: number }
+  /**
+   * Sessions that peers' announcements start at once. More announcers wait their turn, each with
+   * its latest announcement, and are skipped if our roots match it by then.
+   *
+   * @default 2
+   */
+  announcementPulls?: number
+  /**
+   * Periodic exchange with a random connected peer not exchanged with within the interval; false
+   * disables it.
+   *
+   * @default { intervalMs: 30_000, jitter: 0.2 }
+   */
+  antiEntropy?: false | { intervalMs?: number; jitter?: number }
+  /**
+   * Sync with a peer as soon as it connects (the side with the lower peer id starts).
+   *
+   * @default true
+   */
+  syncOnConnect?: boolean
+  /**
+   * Per-peer budgets: sessions, bytes, request rate, offence threshold and block time.
+   *
+   * @default DEFAULT_BUDGET_LIMITS
+   */
+  budgets?: Partial<BudgetLimits>
+  /**
+   * Protocol limits: frame size, keys per request, pipeline depth, timeouts.
+   *
+   * @default DEFAULT_PROTOCOL_LIMITS
+   */
+  limits?: Partial<ProtocolLimits>
+  /**
+   * Inbound streams per connection and protocol, enforced by the libp2p registrar.
+   *
+   * @default 32
+   */
+  maxInboundStreams?: number
+  /**
+   * Outbound streams per connection and protocol, enforced by the libp2p registrar.
+   *
+   * @default 64
+   */
+  maxOutboundStreams?: number
+  /**
+   * Bytes a stream may queue for a slow reader before it is reset (yamux's own default is unbounded).
+   *
+   * @default 4 MiB
+   */
+  maxWriteBufferBytes?: number
+  /**
+   * Bytes one peer can make this node hold (requests buffered while we are busy, answers queued
+   * while it does not read) on the streams it opens. Each inbound stream gets an equal share over
+   * `budgets.maxSessionsPerPeer` for its read and its write buffer (at least 256 KiB each); a
+   * stream past its share is reset, a `buffered-bytes` offence of the peer.
+   *
+   * @default 16 MiB
+   */
+  maxBufferedBytesPerPeer?: number
+  /**
+   * Refusal reasons of crdt's `apply` that count as offences of the peer that sent the record.
+   *
+   * @default DEFAULT_OFFENDING_REFUSALS
+   */
+  offendingRefusals?: readonly string[]
+  /**
+   * Registry the sync metrics are registered in.
+   *
+   * @default a registry of this service's own
+   */
+  registry?: Registry
+}
+
+/** What the service takes from libp2p; libp2p refuses to start without the required ones. */
+export interface ProvsyncComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
+  /** The gossipsub service, registered as `pubsub` in libp2p's services. */
+  pubsub: GossipSub
+  /** libp2p's metrics, when the node has them. */
+  metrics?: Metrics
+}
+
+export type SyncDirection = 'outbound' | 'inbound'
+export type SyncReason = 'manual' | 'announcement' | 'anti-entropy' | 'connect'
+
+export interface SyncStarted {
+  peer: PeerId
+  direction: SyncDirection
+  reason: SyncReason | 'remote'
+}
+
+export interface SyncReport extends SyncStarted {
+  rounds: number
+  bytesIn: number
+  bytesOut: number
+  /** Records this node pulled and what became of them. */
+  pulled: number
+  applied: number
+  refused: number
+  refusedByReason: Record<string, number>
+  /** Time spent applying what was pulled (verification and transactions); the rest is transfer. */
+  applyMs: number
+  /** Records the remote applied from our offer (outbound sessions). */
+  remoteApplied: number
+  durationMs: number
+  error?: Error
+}
+
+export interface OffenceEvent {
+  peer: PeerId
+  reason: OffenceReason
+  detail: string
+  recent: number
+  blocked: boolean
+}
+
+/** A failed attempt to reach or sync with a peer that was not the peer's offence. */
+export interface PeerFailure {
+  peer: PeerId
+  atMs: number
+  reason: string
+}
+
+export interface ProvsyncEvents {
+  'sync:started': CustomEvent<SyncStarted>
+  'sync:finished': CustomEvent<SyncReport>
+  'peer:offence': CustomEvent<OffenceEvent>
+  'peer:blocked': CustomEvent<{ peer: PeerId; untilMs: number }>
+  /** A dial or an outbound session failed without the peer being to blame; also its `lastFailure`. */
+  'peer:failure': CustomEvent<PeerFailure>
+  'heads:announced': CustomEvent<HeadsAnnouncement>
+  'heads:received': CustomEvent<{ peer: PeerId; announcement: HeadsAnnouncement; differing: StoreName[] }>
+}
+
+export interface PeerSyncStatus {
+  peer: string
+  lastSyncMs?: number
+  blockedUntilMs?: number
+  offences: Record<OffenceReason, number>
+  /** The last failure to reach or sync with this peer that was not its offence. */
+  lastFailure?: { atMs: number; reason: string }
+}
+
+export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
+  readonly networkId: string
+  readonly topic: string
+  readonly metrics: SyncMetrics
+  /** One exchange with `peer`: both sides pull what they lack; resolves when both pulls are done. */
+  syncWith(peer: PeerId, options?: AbortOptions & { reason?: SyncReason }): Promise<SyncReport>
+  /** Publishes this node's roots now instead of after the debounce. */
+  announce(options?: AbortOptions): Promise<void>
+  isBlocked(peer: PeerId): boolean
+  unblock(peer: PeerId): void
+  /** Whether this node applied a revocation of the peer's key (and no reinstatement since). */
+  isRevoked(peer: PeerId): boolean
+  /** Blocked or revoked: its connections are closed and refused. */
+  isRefused(peer: PeerId): boolean
+  offences(peer?: PeerId): Record<OffenceReason, number>
+  /** Notes a failure to reach `peer` (e.g. a dial): logged, kept as its `lastFailure`, `peer:failure`. */
+  noteFailure(peer: PeerId, reason: string): void
+  /** Connected peers and peers synced with or failed to reach, with their status. */
+  peers(): PeerSyncStatus[]
+}
+
+/**
+ * The provsync libp2p service. Add it to `services` next to identify and gossipsub (as `pubsub`):
+ * `services: { identify: identify(), pubsub: gossipsub(), provsync: provsync({ state, trust }) }`.
+ */
+export function provsync(init: ProvsyncServiceInit): (components: ProvsyncComponents) => ProvsyncService {
+  return (components) => new Provsync(components, init)
+}

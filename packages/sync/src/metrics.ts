@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Counter, Gauge, Registry } from 'prom-client'
+import { AddressInUseError } from './errors.js'
+import type { StoreName, SyncedState } from './state.js'
 
 /** The sync layer's Prometheus metrics, in a registry of their own so several nodes share a process. */
 export interface SyncMetrics {
@@ -15,16 +17,104 @@ export interface SyncMetrics {
   blockedPeers: Gauge
   announcements: Counter<'outcome'>
   lastSyncAge: Gauge<'peer'>
+  revocationsApplied: Counter
+  invalidationsApplied: Counter
+  entriesInvalidated: Counter
+  ledgerSequence: Gauge
+  storeRecords: Gauge<'store'>
+  viewCoordinates: Gauge
+}
+
+/** What the metrics read from the node when scraped. */
+export interface MetricSources {
+  /** Seconds since the last sync, per peer: only the peers that should have a series. */
+  lastSyncAgeSeconds(): Map<string, number>
+  blockedCount(): number
+  state?: SyncedState
+  stores?: readonly StoreName[]
+}
+
+/** Sets a counter to a running total kept elsewhere (the ledger's), so it never goes down by itself. */
+function totalCounter(
+  name: string,
+  help: string,
+  registers: Registry[],
+  total: () => number | undefined,
+): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const value = total()
+      if (value === undefined) return
+      this.reset()
+      this.inc(value)
+    },
+  })
+}
+
+function stateMetrics(registers: Registry[], sources: MetricSources) {
+  const { state } = sources
+  const totals = () => state?.ledger?.totals()
+  return {
+    revocationsApplied: totalCounter(
+      'provsync_revocations_applied_total',
+      'Revocations this node applied (its ledger)',
+      registers,
+      () => totals()?.revocations,
+    ),
+    invalidationsApplied: totalCounter(
+      'provsync_invalidations_applied_total',
+      'Invalidations by criteria this node applied (its ledger)',
+      registers,
+      () => totals()?.invalidations,
+    ),
+    entriesInvalidated: totalCounter(
+      'provsync_entries_invalidated_total',
+      'Entries revocations and invalidations took out of force',
+      registers,
+      () => totals()?.invalidated,
+    ),
+    ledgerSequence: new Gauge({
+      name: 'provsync_ledger_sequence',
+      help: 'Latest sequence number of the revocation ledger',
+      registers,
+      collect() {
+        if (state?.ledger !== undefined) this.set(state.ledger.latestSeq())
+      },
+    }),
+    storeRecords: new Gauge({
+      name: 'provsync_store_records',
+      help: 'Records in each store (its Merkle tree)',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        for (const store of sources.stores ?? []) {
+          if (state !== undefined) this.set({ store }, state.tree(store).count())
+        }
+      },
+    }),
+    viewCoordinates: new Gauge({
+      name: 'provsync_view_coordinates',
+      help: 'Coordinates with a component in the durability view',
+      registers,
+      collect() {
+        if (state?.view !== undefined) this.set(state.view.count())
+      },
+    }),
+  }
 }
 
 export function createSyncMetrics(
   registry: Registry = new Registry(),
-  lastSyncAgeSeconds: () => Map<string, number> = () => new Map(),
-  blockedCount: () => number = () => 0,
+  sources: MetricSources = { lastSyncAgeSeconds: () => new Map(), blockedCount: () => 0 },
 ): SyncMetrics {
+  const { lastSyncAgeSeconds, blockedCount } = sources
   const registers = [registry]
   return {
     registry,
+    ...stateMetrics(registers, sources),
     sessions: new Counter({
       name: 'provsync_sync_sessions_total',
       help: 'Sync sessions by direction and outcome',
@@ -83,7 +173,7 @@ export function createSyncMetrics(
     }),
     lastSyncAge: new Gauge({
       name: 'provsync_last_sync_age_seconds',
-      help: 'Seconds since the last successful sync with each peer',
+      help: 'Seconds since the last successful sync with each connected peer (series bounded)',
       labelNames: ['peer'],
       registers,
       collect() {
@@ -96,31 +186,67 @@ export function createSyncMetrics(
 
 export interface MetricsServer {
   readonly port: number
+  readonly host: string
   close(): Promise<void>
 }
 
-/** Serves the registry at `/metrics` in the Prometheus text format. */
+/** Whether the node can do its work: `reason` is one line, served with a 503 when not ready. */
+export type Readiness = { ready: true } | { ready: false; reason: string }
+
+export interface ServeMetricsOptions {
+  /**
+   * Address to bind.
+   *
+   * @default '127.0.0.1'
+   */
+  host?: string
+  /**
+   * Answers `/readyz`: 200 when ready, 503 with the reason otherwise.
+   *
+   * @default always ready
+   */
+  readiness?: () => Readiness | Promise<Readiness>
+}
+
+async function answer(registry: Registry, url: string | undefined, options: ServeMetricsOptions) {
+  const path = (url ?? '').split('?')[0]
+  if (path === '/metrics') {
+    return { status: 200, type: registry.contentType, body: await registry.metrics() }
+  }
+  if (path === '/healthz') return { status: 200, type: 'text/plain', body: 'ok\n' }
+  if (path === '/readyz') {
+    const state = (await options.readiness?.()) ?? { ready: true }
+    const line = state.ready ? 'ready' : `not ready: ${state.reason.split('\n')[0]}`
+    return { status: state.ready ? 200 : 503, type: 'text/plain', body: `${line}\n` }
+  }
+  return { status: 404, type: 'text/plain', body: 'not found\n' }
+}
+
+/**
+ * Serves the registry at `/metrics` in the Prometheus text format, `/healthz` (the process
+ * answers: 200) and `/readyz` (200 when `readiness` says so, else 503 and its reason).
+ */
 export async function serveMetrics(
   registry: Registry,
   port: number,
-  host = '127.0.0.1',
+  options: ServeMetricsOptions = {},
 ): Promise<MetricsServer> {
+  const host = options.host ?? '127.0.0.1'
   const server: Server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end()
-      return
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (err: Error) => res.writeHead(500).end(err.message),
+    answer(registry, req.url, options).then(
+      ({ status, type, body }) => res.writeHead(status, { 'content-type': type }).end(body),
+      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
     )
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new AddressInUseError(`${host}:${port}`, { cause: err }) : err),
+    )
     server.listen(port, host, () => resolve())
   })
   return {
     port: (server.address() as AddressInfo).port,
+    host,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }

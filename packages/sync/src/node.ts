@@ -2,18 +2,20 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, type GossipsubOpts, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
-import type { AbortOptions, ConnectionGater, PeerId } from '@libp2p/interface'
+import type { AbortOptions, ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { memory } from '@libp2p/memory'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { type NodeState, type OpenNodeStateOptions, openNodeState } from '@provsync/crdt'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { Registry } from 'prom-client'
+import { AddressInUseError } from './errors.js'
 import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
-import { type MetricsServer, serveMetrics } from './metrics.js'
-import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './service.js'
+import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './index.js'
+import { type MetricsServer, type Readiness, serveMetrics } from './metrics.js'
 
 export interface ProvsyncNodeOptions {
   /** Holds the LMDB environment and the identity key (so the peer id survives restarts). */
@@ -27,8 +29,12 @@ export interface ProvsyncNodeOptions {
   bootstrap?: Array<string | Multiaddr>
   /** Discover peers on the local network with mDNS (default false). */
   mdns?: boolean
-  /** Serve Prometheus metrics on this port at /metrics (0 picks a free port). */
+  /** Serve Prometheus metrics on this port at /metrics, with /healthz and /readyz (0 picks a free port). */
   metricsPort?: number
+  /** Address the metrics endpoint binds (default 127.0.0.1). */
+  metricsHost?: string
+  /** Extra readiness check for /readyz, asked after the node's own (started, stores open). */
+  readiness?: () => Readiness | Promise<Readiness>
   /** Sync service options beyond state and trust. */
   sync?: Omit<ProvsyncServiceInit, 'state' | 'trust' | 'registry'>
   /** Extra options for crdt's `openNodeState`. */
@@ -101,9 +107,89 @@ export interface ProvsyncNode {
   stop(options?: AbortOptions): Promise<void>
 }
 
+/** libp2p's listen failure names each address and its error in text only: find one in use. */
+function addressInUse(err: unknown): AddressInUseError | undefined {
+  const match = /^\s*(\S+): Error: listen EADDRINUSE/m.exec((err as Error | undefined)?.message ?? '')
+  return match === null ? undefined : new AddressInUseError(match[1]!, { cause: err })
+}
+
+type NodeParts = { state: NodeState; libp2p?: Libp2p<ProvsyncServices>; metricsServer?: MetricsServer }
+
+/** Releases whatever a failed start opened, then throws the start's error (typed when it can be). */
+async function abandon(parts: NodeParts, err: unknown): Promise<never> {
+  await parts.metricsServer?.close().catch(() => {})
+  await Promise.resolve(parts.libp2p?.stop()).catch(() => {})
+  await parts.state.close().catch(() => {})
+  throw addressInUse(err) ?? err
+}
+
+function libp2pOptions(
+  options: ProvsyncNodeOptions,
+  parts: { privateKey: PrivateKey; state: NodeState; registry: Registry; refused: (peer: PeerId) => boolean },
+): Libp2pOptions<ProvsyncServices> {
+  const listen = options.listen ?? ['/ip4/0.0.0.0/tcp/0']
+  const { refused } = parts
+  return {
+    ...options.libp2p,
+    start: false,
+    privateKey: parts.privateKey,
+    addresses: { ...options.libp2p?.addresses, listen },
+    transports:
+      options.libp2p?.transports ??
+      (listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()]),
+    connectionEncrypters: options.libp2p?.connectionEncrypters ?? [noise()],
+    streamMuxers: options.libp2p?.streamMuxers ?? [
+      yamux({
+        maxInboundStreams: 256,
+        maxOutboundStreams: 256,
+        streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 },
+      }),
+    ],
+    connectionGater: bothGaters(
+      { denyInboundEncryptedConnection: refused, denyOutboundConnection: refused, denyDialPeer: refused },
+      options.libp2p?.connectionGater,
+    ),
+    peerDiscovery: [...(options.mdns === true ? [mdns()] : []), ...(options.libp2p?.peerDiscovery ?? [])],
+    ...(options.metricsPort !== undefined
+      ? { metrics: prometheusMetrics({ registry: parts.registry, preserveExistingMetrics: true }) }
+      : {}),
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({ ...DEFAULT_PUBSUB_OPTIONS, ...options.pubsub }),
+      provsync: provsync({
+        ...options.sync,
+        state: parts.state,
+        trust: options.trust,
+        registry: parts.registry,
+      }),
+    },
+  }
+}
+
+/** Dials the bootstrap peers not connected; a failure is logged and kept as the peer's `lastFailure`. */
+function bootstrapper(libp2p: Libp2p<ProvsyncServices>, addresses: Multiaddr[]): () => Promise<void> {
+  return async () => {
+    await Promise.allSettled(
+      addresses.map(async (address) => {
+        const id = address.getComponents().find((c) => c.name === 'p2p')?.value
+        if (id !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === id)) return
+        try {
+          await libp2p.dial(address, { signal: AbortSignal.timeout(5_000) })
+        } catch (err) {
+          const reason = `dial ${address.toString()}: ${(err as Error).message}`
+          if (id !== undefined) libp2p.services.provsync.noteFailure(peerIdFromString(id), reason)
+          else libp2p.logger.forComponent('provsync:sync:warn')('bootstrap failed - %s', reason)
+        }
+      }),
+    )
+  }
+}
+
 /**
  * Starts a node: identity and stores from `dataDir`, libp2p over TCP + noise + yamux with identify
- * and gossipsub, the provsync service, and optionally mDNS and a metrics endpoint.
+ * and gossipsub, the provsync service, and optionally mDNS and a metrics endpoint. A start that
+ * fails releases everything it opened (listeners, stores, the metrics server) before it throws;
+ * a listen address in use is an `AddressInUseError` naming it.
  */
 export async function createNode(options: ProvsyncNodeOptions): Promise<ProvsyncNode> {
   const privateKey = await loadOrCreateIdentity(options.dataDir)
@@ -114,87 +200,53 @@ export async function createNode(options: ProvsyncNodeOptions): Promise<Provsync
     trust: options.trust,
     seed: privateKeySeed(privateKey),
   })
-  const listen = options.listen ?? ['/ip4/0.0.0.0/tcp/0']
   const registry = new Registry()
+  const parts: NodeParts = { state }
   let service: ProvsyncService | undefined
-  let libp2p: Libp2p<ProvsyncServices>
-  try {
-    libp2p = await createLibp2p({
-      ...options.libp2p,
-      privateKey,
-      addresses: { ...options.libp2p?.addresses, listen },
-      transports:
-        options.libp2p?.transports ??
-        (listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()]),
-      connectionEncrypters: options.libp2p?.connectionEncrypters ?? [noise()],
-      streamMuxers: options.libp2p?.streamMuxers ?? [
-        yamux({
-          maxInboundStreams: 256,
-          maxOutboundStreams: 256,
-          streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 },
-        }),
-      ],
-      connectionGater: bothGaters(
-        {
-          denyInboundEncryptedConnection: (peer) => service?.isBlocked(peer) ?? false,
-          denyOutboundConnection: (peer) => service?.isBlocked(peer) ?? false,
-          denyDialPeer: (peer) => service?.isBlocked(peer) ?? false,
-        },
-        options.libp2p?.connectionGater,
-      ),
-      peerDiscovery: [...(options.mdns === true ? [mdns()] : []), ...(options.libp2p?.peerDiscovery ?? [])],
-      ...(options.metricsPort !== undefined
-        ? { metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }) }
-        : {}),
-      services: {
-        identify: identify(),
-        pubsub: gossipsub({ ...DEFAULT_PUBSUB_OPTIONS, ...options.pubsub }),
-        provsync: provsync({ ...options.sync, state, trust: options.trust, registry }),
-      },
-    })
-  } catch (err) {
-    await state.close()
-    throw err
-  }
-  service = libp2p.services.provsync
-  const metricsServer =
-    options.metricsPort === undefined ? undefined : await serveMetrics(registry, options.metricsPort)
-
-  const bootstrap = (options.bootstrap ?? []).map((a) => (typeof a === 'string' ? multiaddr(a) : a))
-  const redial = async (): Promise<void> => {
-    await Promise.allSettled(
-      bootstrap.map(async (address) => {
-        const peer = address.getComponents().find((c) => c.name === 'p2p')?.value
-        if (peer !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === peer))
-          return
-        await libp2p.dial(address, { signal: AbortSignal.timeout(5_000) })
-      }),
-    )
-  }
-  await redial()
-  const redialTimer =
-    bootstrap.length === 0 ? undefined : setInterval(() => void redial(), options.bootstrapRetryMs ?? 5_000)
-  redialTimer?.unref()
-
   let stopped = false
-  return {
-    peerId: libp2p.peerId,
-    publicKey: state.publicKey,
-    libp2p,
-    state,
-    sync: libp2p.services.provsync,
-    ...(metricsServer !== undefined ? { metricsServer } : {}),
-    multiaddrs: () => libp2p.getMultiaddrs(),
-    async dial(address, dialOptions) {
-      await libp2p.dial(typeof address === 'string' ? multiaddr(address) : address, dialOptions)
-    },
-    async stop() {
-      if (stopped) return
-      stopped = true
-      if (redialTimer !== undefined) clearInterval(redialTimer)
-      await metricsServer?.close()
-      await libp2p.stop()
-      await state.close()
-    },
+  try {
+    const refused = (peer: PeerId): boolean => service?.isRefused(peer) ?? false
+    const libp2p = await createLibp2p(libp2pOptions(options, { privateKey, state, registry, refused }))
+    parts.libp2p = libp2p
+    service = libp2p.services.provsync
+    await libp2p.start()
+    if (options.metricsPort !== undefined) {
+      const readiness = async (): Promise<Readiness> => {
+        if (stopped || libp2p.status !== 'started')
+          return { ready: false, reason: `node is ${stopped ? 'stopped' : libp2p.status}` }
+        return (await options.readiness?.()) ?? { ready: true }
+      }
+      const host = options.metricsHost ?? '127.0.0.1'
+      parts.metricsServer = await serveMetrics(registry, options.metricsPort, { host, readiness })
+    }
+    const bootstrap = (options.bootstrap ?? []).map((a) => (typeof a === 'string' ? multiaddr(a) : a))
+    const redial = bootstrapper(libp2p, bootstrap)
+    await redial()
+    const redialTimer =
+      bootstrap.length === 0 ? undefined : setInterval(() => void redial(), options.bootstrapRetryMs ?? 5_000)
+    redialTimer?.unref()
+    const { metricsServer } = parts
+    return {
+      peerId: libp2p.peerId,
+      publicKey: state.publicKey,
+      libp2p,
+      state,
+      sync: service,
+      ...(metricsServer !== undefined ? { metricsServer } : {}),
+      multiaddrs: () => libp2p.getMultiaddrs(),
+      async dial(address, dialOptions) {
+        await libp2p.dial(typeof address === 'string' ? multiaddr(address) : address, dialOptions)
+      },
+      async stop() {
+        if (stopped) return
+        stopped = true
+        if (redialTimer !== undefined) clearInterval(redialTimer)
+        await metricsServer?.close()
+        await libp2p.stop()
+        await state.close()
+      },
+    }
+  } catch (err) {
+    return abandon(parts, err)
   }
 }

@@ -12,7 +12,9 @@ export const SYNC_ORDER: readonly StoreName[] = STORE_NAMES
 export type SyncedState = Pick<
   NodeState,
   'networkId' | 'publicKey' | 'tree' | 'getRecords' | 'apply' | 'onChange'
->
+> &
+  /** Optional: revoked peers are refused, and ledger and view figures become metrics. */
+  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view'>>
 
 export function isStoreName(value: string): value is StoreName {
   return (SYNC_ORDER as readonly string[]).includes(value)

@@ -53,7 +53,7 @@ describe('per-peer budgets', () => {
           for (const gap of gaps) {
             c.advance(gap)
             elapsed += gap
-            if (budgets.takeRequest('p')) accepted++
+            if (budgets.takeRequest('p') === 'ok') accepted++
           }
           expect(accepted).toBeLessThanOrEqual(burst + (rate * elapsed) / 1000 + 1e-9)
         },
@@ -61,16 +61,41 @@ describe('per-peer budgets', () => {
     )
   })
 
-  it('refills: a peer that waits gets requests again', () => {
+  it('refills: a peer that backs off for the window after a refusal gets requests again', () => {
     const c = clock()
-    const budgets = createPeerBudgets({ requestsPerSecond: 10, requestBurst: 2 }, c.now)
+    const budgets = createPeerBudgets(
+      { requestsPerSecond: 10, requestBurst: 2, rateLimitBackoffMs: 500 },
+      c.now,
+    )
     expect([budgets.takeRequest('p'), budgets.takeRequest('p'), budgets.takeRequest('p')]).toEqual([
-      true,
-      true,
-      false,
+      'ok',
+      'ok',
+      'refused',
     ])
     c.advance(100)
-    expect(budgets.takeRequest('p')).toBe(true)
+    expect(budgets.takeRequest('p')).toBe('refused')
+    c.advance(400)
+    expect(budgets.takeRequest('p')).toBe('ok')
+  })
+
+  it('counts an offence only for requests sent past a refusal beyond the in-flight allowance', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 1, max: 40 }), (allowance, extra) => {
+        const c = clock()
+        const limits = {
+          requestsPerSecond: 1,
+          requestBurst: 1,
+          rateLimitBackoffMs: 1_000,
+          requestsPastRefusal: allowance,
+        }
+        const budgets = createPeerBudgets(limits, c.now)
+        expect(budgets.takeRequest('p')).toBe('ok')
+        expect(budgets.takeRequest('p')).toBe('refused')
+        const verdicts = Array.from({ length: allowance + extra }, () => budgets.takeRequest('p'))
+        expect(verdicts.slice(0, allowance).every((v) => v === 'refused')).toBe(true)
+        expect(verdicts[allowance]).toBe('offence')
+      }),
+    )
   })
 
   it('blocks a peer when its offences in the window reach the threshold, until blockMs passes', () => {

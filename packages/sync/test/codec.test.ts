@@ -125,8 +125,8 @@ describe('wire codec', () => {
 
 describe('blame', () => {
   it('maps each failure the remote causes to its offence, and nothing else', async () => {
+    const { offenceFor } = await import('../src/offences.js')
     const {
-      offenceFor,
       FrameTooLargeError,
       NetworkMismatchError,
       ProtocolViolationError,

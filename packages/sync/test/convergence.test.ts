@@ -111,7 +111,7 @@ describe('convergence over TCP', () => {
     expect(startedWith).toContain(b.peerId.toString())
   })
 
-  it('an operator revocation made at one node reaches every node; views fall back and the gate refuses', async () => {
+  it('an operator revocation made at one node reaches every other node, which cut the revoked peer off; views fall back and the gate refuses', async () => {
     const aDir = await dirs.make()
     const a = await node({ dataDir: aDir })
     const b = await node()
@@ -134,9 +134,12 @@ describe('convergence over TCP', () => {
       operator,
     )
 
+    // Every other node applies it and cuts the revoked peer off (a hears of it no more).
     await waitFor(
-      () => [a, b, c].every((n) => n.state.revocations.isRevoked(a.publicKey)),
-      'the revocation everywhere',
+      () =>
+        [b, c].every((n) => n.state.revocations.isRevoked(a.publicKey)) &&
+        a.libp2p.getConnections().every((conn) => conn.status !== 'open'),
+      'the revocation everywhere, and a cut off',
     )
     // Rule 5: each node falls back to its best remaining evidence, not to nothing.
     await waitFor(() => b.state.view.get(coordinate(2))?.run === 3n, 'b to fall back to c’s run 3')
@@ -233,6 +236,8 @@ describe('convergence over TCP', () => {
     })
     const b = await node({ sync: { announce: false, syncOnConnect: false, antiEntropy: false } })
     await b.dial(a.multiaddrs()[0]!)
+    // Rounds count from the end of a first exchange: before it, a has not exchanged with b at all.
+    await b.sync.syncWith(a.peerId)
     const rounds: number[] = []
     a.sync.addEventListener('sync:started', ({ detail }) => {
       if (detail.reason === 'anti-entropy') rounds.push(Date.now())

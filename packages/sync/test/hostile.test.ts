@@ -329,6 +329,31 @@ describe('a hostile peer', () => {
     }
   })
 
+  it('a read flood (requests sent without reading the answers) is an offence, bounded per peer', async () => {
+    const h = await rawNode()
+    const keys = [...honest.state.tree('assertions').leaves({ limit: 1024 })].map((l) => l.key)
+    const request = encodeFrame(encodeMessage({ type: 'fetch', store: 'assertions', keys }))
+    const seen = watchOffences(h)
+    await untilCutOff(h, async () => {
+      // As many fetch streams as the session budget admits, each pushing 300 requests (MBs) and
+      // reading nothing: the honest node must not hold all of it.
+      await Promise.allSettled(
+        Array.from({ length: SESSIONS_PER_PEER }, async () => {
+          const stream = await openStream(h, FETCH_PROTOCOL)
+          const framed = framedStream(stream)
+          await send(framed, hello())
+          await framed.read({ signal: AbortSignal.timeout(10_000) })
+          stream.pause()
+          for (let i = 0; i < 300 && stream.status === 'open'; i++) stream.send(request)
+          await Promise.race([ended(stream), sleep(15_000)])
+        }),
+      )
+    })
+    const flood = seen.filter((o) => o.reason === 'buffered-bytes')
+    expect(flood.length).toBeGreaterThanOrEqual(1)
+    expect(flood[0]!.detail).toMatch(/buffer length/)
+  })
+
   it('a lying tree (keys it cannot deliver) is refused and counted', async () => {
     const h = await lyingResponder(() => [])
     await untilCutOff(h, async () => {

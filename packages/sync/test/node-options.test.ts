@@ -66,7 +66,11 @@ describe('createNode libp2p options', () => {
     await waitFor(() => asked === 1, 'the caller gater being asked', 5000)
     await gated.libp2p.hangUp(peer.peerId)
     // Offences past the threshold block the peer; the node's gater then refuses it first.
-    const service = gated.sync as unknown as { offend(peer: PeerId, reason: string, detail: string): void }
+    const service = (
+      gated.sync as unknown as {
+        offenceAccounting: { offend(peer: PeerId, reason: string, detail: string): void }
+      }
+    ).offenceAccounting
     for (let i = 0; i < 100 && !gated.sync.isBlocked(peer.peerId); i++)
       service.offend(peer.peerId, 'malformed-frame', 'test')
     expect(gated.sync.isBlocked(peer.peerId)).toBe(true)

@@ -89,8 +89,8 @@ export interface SessionContext {
   stores?: readonly StoreName[]
   /** May the remote pull this store from us (the per-store allowlist)? */
   mayPull(store: StoreName): boolean
-  /** Spends one request from the remote's rate budget. */
-  takeRequest(): boolean
+  /** Spends one request from the remote's rate budget: refused, or an offence if sent past a refusal. */
+  takeRequest(): 'ok' | 'refused' | 'offence'
   offend(reason: OffenceReason, detail: string): void
   /** Opens a fetch stream to the remote, handshake done. */
   openFetch(options: AbortOptions): Promise<FramedStream>

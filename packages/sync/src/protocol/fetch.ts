@@ -88,9 +88,10 @@ export async function serveFetch(
       )
       throw new ProtocolViolationError('unexpected-message', `fetch of ${keys.length} keys`)
     }
-    if (!ctx.takeRequest()) {
+    const verdict = ctx.takeRequest()
+    if (verdict !== 'ok') {
       await refuse(framed, ctx, 'rate-limited', 'too many requests', options, store)
-      ctx.offend('rate-limited', 'fetch')
+      if (verdict === 'offence') ctx.offend('rate-limited', 'fetch requests past a rate-limited refusal')
       return
     }
     await answerFetch(framed, ctx, store, keys, options)

@@ -6,9 +6,10 @@ import {
   type ReconcileResult,
   type Responder,
 } from '@provsync/merkle'
-import { ProtocolViolationError } from '../errors.js'
+import { ProtocolViolationError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { isStoreName, type StoreName } from '../state.js'
+import type { Message } from '../wire/codec.js'
 import {
   addTally,
   emptyTally,
@@ -94,7 +95,10 @@ async function reconcileStore(
     for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
       await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
       const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-      if (answer?.type === 'refusal' && answer.store === store) return undefined
+      if (answer?.type === 'refusal') {
+        if (answer.code === 'unauthorized' && answer.store === store) return undefined
+        throw new RefusedError(answer.code, answer.message, answer.store)
+      }
       if (answer?.type !== 'reconcile' || answer.store !== store)
         throw unexpected(answer, `reconcile of ${store}`)
       try {
@@ -154,44 +158,7 @@ async function serveExchange(
       return tally
     }
     if (message.type === 'reconcile') {
-      const { store, payload } = message
-      if (!isStoreName(store)) throw violation('unexpected-message', `reconcile of unknown store ${store}`)
-      if (!ctx.mayPull(store)) {
-        ctx.offend('unauthorized', `reconcile of ${store}`)
-        await send(
-          framed,
-          { type: 'refusal', code: 'unauthorized', message: `may not pull ${store}`, store },
-          ctx,
-          options,
-        )
-        continue
-      }
-      if (!ctx.takeRequest()) {
-        ctx.offend('rate-limited', 'reconcile')
-        await send(
-          framed,
-          { type: 'refusal', code: 'rate-limited', message: 'too many requests' },
-          ctx,
-          options,
-        )
-        return tally
-      }
-      let responder = responders.get(store)
-      if (responder === undefined) {
-        responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
-        responders.set(store, responder)
-      }
-      let answer: Uint8Array
-      try {
-        answer = responder.respond(payload)
-      } catch (err) {
-        throw violation(
-          'malformed-frame',
-          `${store}: reconciliation request rejected: ${(err as Error).message}`,
-          err,
-        )
-      }
-      await send(framed, { type: 'reconcile', store, payload: answer }, ctx, options)
+      if (!(await answerReconcile(framed, ctx, responders, message, options))) return tally
       continue
     }
     if (message.type === 'offer') {
@@ -217,6 +184,55 @@ async function serveExchange(
     }
     throw unexpected(message, 'reconcile, offer or end')
   }
+}
+
+/**
+ * Answers one reconciliation request; false when the session ends (the remote ran out of
+ * requests). A store the remote may not pull is refused, and that is no offence: the initiator
+ * cannot know our allowlist, so an honest peer asks for every store it syncs.
+ */
+async function answerReconcile(
+  framed: FramedStream,
+  ctx: SessionContext,
+  responders: Map<StoreName, Responder>,
+  message: Extract<Message, { type: 'reconcile' }>,
+  options: AbortOptions,
+): Promise<boolean> {
+  const { store, payload } = message
+  if (!isStoreName(store)) throw violation('unexpected-message', `reconcile of unknown store ${store}`)
+  if (!ctx.mayPull(store)) {
+    ctx.log('refused reconcile of %s: not on its allowlist', store)
+    await send(
+      framed,
+      { type: 'refusal', code: 'unauthorized', message: `may not pull ${store}`, store },
+      ctx,
+      options,
+    )
+    return true
+  }
+  const verdict = ctx.takeRequest()
+  if (verdict !== 'ok') {
+    if (verdict === 'offence') ctx.offend('rate-limited', 'reconcile requests past a rate-limited refusal')
+    await send(framed, { type: 'refusal', code: 'rate-limited', message: 'too many requests' }, ctx, options)
+    return false
+  }
+  let responder = responders.get(store)
+  if (responder === undefined) {
+    responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
+    responders.set(store, responder)
+  }
+  let answer: Uint8Array
+  try {
+    answer = responder.respond(payload)
+  } catch (err) {
+    throw violation(
+      'malformed-frame',
+      `${store}: reconciliation request rejected: ${(err as Error).message}`,
+      err,
+    )
+  }
+  await send(framed, { type: 'reconcile', store, payload: answer }, ctx, options)
+  return true
 }
 
 function violation(

@@ -1,0 +1,51 @@
+/** Protocol ids, the announcement topic and every default of the service's init, in one place. */
+
+export const RECONCILE_PROTOCOL = '/provsync/reconcile/1.0.0'
+export const FETCH_PROTOCOL = '/provsync/fetch/1.0.0'
+
+/** The gossipsub topic head announcements of a network travel on. */
+export function headsTopic(networkId: string): string {
+  return `/provsync/heads/1.0.0/${networkId}`
+}
+
+/** Quiet time after a local change before the roots are announced. */
+export const DEFAULT_ANNOUNCE_DEBOUNCE_MS = 500
+/** Longest wait for an announcement under a stream of changes, as a multiple of the debounce. */
+export const DEFAULT_ANNOUNCE_MAX_WAIT_FACTOR = 4
+/** Interval of the periodic exchange with a random peer. */
+export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 30_000
+/** Fraction by which each anti-entropy interval varies at random. */
+export const DEFAULT_ANTI_ENTROPY_JITTER = 0.2
+/** Sessions that peers' announcements start at once. */
+export const DEFAULT_ANNOUNCEMENT_PULLS = 2
+/** One side of a new connection starts an exchange. */
+export const DEFAULT_SYNC_ON_CONNECT = true
+/** Inbound streams per connection and protocol, enforced by the registrar. */
+export const DEFAULT_MAX_INBOUND_STREAMS = 32
+/** Outbound streams per connection and protocol, enforced by the registrar. */
+export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
+/** Bytes a stream may queue for a slow reader before it is reset (yamux's own default is unbounded). */
+export const DEFAULT_MAX_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+/** Bytes one peer can make this node hold in the buffers of the streams it opens. */
+export const DEFAULT_MAX_BUFFERED_BYTES_PER_PEER = 16 * 1024 * 1024
+/** The smallest share of that bound one inbound stream gets (read and write buffer each). */
+export const MIN_STREAM_BUFFER_BYTES = 256 * 1024
+/** How long after a stream ended mid-session its connection may take to close, if the peer went away. */
+export const PEER_GONE_GRACE_MS = 500
+
+/** Refusal reasons from crdt's `apply` that an honest peer never relays, so they count as offences. */
+export const DEFAULT_OFFENDING_REFUSALS: readonly string[] = [
+  'malformed',
+  'bad-signature',
+  'oversized',
+  'far-future',
+  'untrusted-operator',
+  'wrong-network',
+  'unknown-kind',
+  'invalid-run',
+]
+
+/** Peers with a `provsync_last_sync_age_seconds` series at once (the most recently synced). */
+export const MAX_PEER_SERIES = 256
+/** Peers whose last failure `peers()` keeps (the most recent ones). */
+export const MAX_FAILURES_KEPT = 1024

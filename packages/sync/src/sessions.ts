@@ -1,0 +1,260 @@
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { PeerBudgets } from './budget.js'
+import type { PullClaims } from './claims.js'
+import { FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+import { startDeadline } from './deadline.js'
+import { SyncError } from './errors.js'
+import { type FramedStream, framedStream } from './framing.js'
+import { peerPublicKey } from './identity.js'
+import type { SyncDirection, SyncReason, SyncReport, SyncStarted } from './index.js'
+import type { SyncLog } from './logging.js'
+import type { SyncMetrics } from './metrics.js'
+import { sharedStores } from './negotiate.js'
+import { type OffenceAccounting, offenceFor } from './offences.js'
+import { emptyTally, type ProtocolLimits, type PullTally, type SessionContext } from './protocol/context.js'
+import { serveFetch } from './protocol/fetch.js'
+import { admit, greet } from './protocol/handshake.js'
+import { initiateExchange, respondExchange } from './protocol/reconcile.js'
+import type { StoreName, SyncedState } from './state.js'
+
+export interface SessionsInit {
+  connectionManager: ConnectionManager
+  state: SyncedState
+  networkId: string
+  trustHash: Uint8Array
+  stores: readonly StoreName[]
+  limits: ProtocolLimits
+  budgets: PeerBudgets
+  offendingRefusals: ReadonlySet<string>
+  maxWriteBufferBytes: number
+  /** Read and write buffer bound of each stream a peer opens (its share of the per-peer bound). */
+  inboundStreamBufferBytes: number
+  claims: PullClaims
+  metrics: SyncMetrics
+  offences: OffenceAccounting
+  /** Logs of reconciliation sessions (`provsync:sync:reconcile`) and fetch streams (`:fetch`). */
+  log: { reconcile: SyncLog; fetch: SyncLog }
+  /** May `peer` (id, raw key) pull `store` from us? */
+  mayPull(store: StoreName, id: string, key: Uint8Array): boolean
+  onStarted(detail: SyncStarted): void
+  onFinished(report: SyncReport): void
+  /** A session with `peer` completed: the time of its last successful exchange. */
+  onSynced(peer: PeerId): void
+  /** An outbound session failed and the remote is not to blame (unreachable, refused us, gone). */
+  onFailure(peer: PeerId, err: Error): void
+}
+
+/** One session's context and the streams it opened, closed and measured together. */
+interface Session {
+  ctx: SessionContext
+  frame(stream: Stream): FramedStream
+  finish(report: SyncReport): void
+}
+
+/**
+ * Runs sessions: an outbound exchange we start, and the inbound reconcile and fetch streams a
+ * peer opens. Each one is budgeted per peer and bounded in time; failures go to offence accounting.
+ */
+export class Sessions {
+  private readonly openStreams = new Set<Stream>()
+
+  constructor(private readonly init: SessionsInit) {}
+
+  /** Aborts every stream still open (the service stops). */
+  abortAll(reason: Error): void {
+    for (const stream of this.openStreams) stream.abort(reason)
+  }
+
+  async runOutbound(peer: PeerId, reason: SyncReason, options: AbortOptions): Promise<SyncReport> {
+    const { init } = this
+    const started = performance.now()
+    const report = emptyReport(peer, 'outbound', reason)
+    init.onStarted({ peer, direction: 'outbound', reason })
+    const sessionDeadline = startDeadline(init.limits.sessionTimeoutMs, options.signal)
+    const signal = sessionDeadline.signal
+    let session: Session | undefined
+    let stream: Stream | undefined
+    try {
+      session = this.session(peer, 'outbound')
+      stream = await init.connectionManager.openStream(peer, RECONCILE_PROTOCOL, { signal })
+      const framed = session.frame(stream)
+      const remoteStores = await greet(framed, session.ctx, { signal })
+      const stores = sharedStores(init.stores, remoteStores)
+      const result = await initiateExchange(framed, session.ctx, stores, { signal })
+      await stream.close({ signal })
+      report.rounds = result.rounds
+      fillTally(report, result.pulled)
+      report.remoteApplied = result.pushed.applied
+      init.onSynced(peer)
+      init.metrics.sessions.inc({ direction: 'outbound', outcome: 'ok' })
+      return report
+    } catch (err) {
+      report.error = err as Error
+      stream?.abort(err as Error)
+      init.offences.blame(peer, err)
+      if (offenceFor(err) === undefined && options.signal?.aborted !== true)
+        init.onFailure(peer, err as Error)
+      init.metrics.sessions.inc({ direction: 'outbound', outcome: 'error' })
+      throw err
+    } finally {
+      sessionDeadline.clear()
+      session?.finish(report)
+      report.durationMs = performance.now() - started
+      init.onFinished(report)
+    }
+  }
+
+  async onInbound(
+    kind: 'reconcile' | 'fetch',
+    stream: Stream,
+    connection: Connection,
+    parent: AbortSignal,
+  ): Promise<void> {
+    const { init } = this
+    const peer = connection.remotePeer
+    const grant = init.budgets.openSession(peer.toString())
+    if (!grant.ok) {
+      stream.abort(new SyncError(grant.reason))
+      if (grant.reason === 'too-many-sessions')
+        init.offences.offend(peer, 'too-many-sessions', `${kind} stream`)
+      else connection.close().catch(() => {})
+      return
+    }
+    const started = performance.now()
+    const report = emptyReport(peer, 'inbound', 'remote')
+    const sessionDeadline = startDeadline(init.limits.sessionTimeoutMs, parent)
+    const signal = sessionDeadline.signal
+    let session: Session | undefined
+    try {
+      session = this.session(peer, 'inbound', kind)
+      // What the peer can make us hold on a stream it opened: its share of the per-peer bound.
+      stream.maxReadBufferLength = init.inboundStreamBufferBytes
+      const framed = session.frame(stream)
+      stream.maxWriteBufferLength = Math.min(init.maxWriteBufferBytes, init.inboundStreamBufferBytes)
+      await admit(framed, session.ctx, { signal })
+      if (kind === 'fetch') {
+        await serveFetch(framed, session.ctx, { signal })
+      } else {
+        init.onStarted({ peer, direction: 'inbound', reason: 'remote' })
+        fillTally(report, await respondExchange(framed, session.ctx, { signal }))
+        init.onSynced(peer)
+        init.metrics.sessions.inc({ direction: 'inbound', outcome: 'ok' })
+      }
+      await stream.close({ signal })
+    } catch (err) {
+      report.error = err as Error
+      stream.abort(err as Error)
+      init.offences.blame(peer, err)
+      if (kind === 'reconcile') init.metrics.sessions.inc({ direction: 'inbound', outcome: 'error' })
+    } finally {
+      sessionDeadline.clear()
+      grant.release()
+      this.openStreams.delete(stream)
+      session?.finish(report)
+      if (kind === 'reconcile') {
+        report.durationMs = performance.now() - started
+        init.onFinished(report)
+      }
+    }
+  }
+
+  private session(
+    peer: PeerId,
+    direction: SyncDirection,
+    kind: 'reconcile' | 'fetch' = 'reconcile',
+  ): Session {
+    const { init } = this
+    const id = peer.toString()
+    const remoteKey = peerPublicKey(peer)
+    const streams: Array<{ stream: Stream; framed: FramedStream }> = []
+    const log = init.log[kind]
+    const ctx: SessionContext = {
+      state: init.state,
+      networkId: init.networkId,
+      trustHash: init.trustHash,
+      remote: { id, key: remoteKey },
+      limits: init.limits,
+      offendingRefusals: init.offendingRefusals,
+      stores: init.stores,
+      mayPull: (store) => init.mayPull(store, id, remoteKey),
+      takeRequest: () => init.budgets.takeRequest(id),
+      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      claims: init.claims,
+      openFetch: async (options) => {
+        const stream = await init.connectionManager.openStream(peer, FETCH_PROTOCOL, options)
+        // Room for the answers of the whole pipeline: they keep arriving while a group is applied.
+        const framed = this.frame(stream, init.limits.pipelineDepth * 4 * init.limits.maxFrameBytes)
+        streams.push({ stream, framed })
+        await greet(framed, ctx, options)
+        return framed
+      },
+      onRound: (store) => init.metrics.rounds.inc({ store }),
+      onPulled: (store, tally) => this.countPulled(store, tally),
+      log: (format, ...args) => log(`${direction} %p ${format}`, peer, ...args),
+    }
+    return {
+      ctx,
+      frame: (stream) => {
+        const framed = this.frame(stream)
+        streams.push({ stream, framed })
+        return framed
+      },
+      finish: (report) => {
+        for (const { stream, framed } of streams) {
+          report.bytesIn += framed.bytesRead
+          report.bytesOut += framed.bytesWritten
+          this.openStreams.delete(stream)
+          if (stream.status === 'open') stream.close().catch((err: Error) => stream.abort(err))
+        }
+        init.metrics.bytes.inc({ direction: 'in' }, report.bytesIn)
+        init.metrics.bytes.inc({ direction: 'out' }, report.bytesOut)
+      },
+    }
+  }
+
+  private frame(stream: Stream, maxBufferedBytes?: number): FramedStream {
+    this.openStreams.add(stream)
+    stream.maxWriteBufferLength = this.init.maxWriteBufferBytes
+    return framedStream(stream, {
+      maxFrameBytes: this.init.limits.maxFrameBytes,
+      maxSessionBytes: this.init.budgets.limits.maxBytesPerSession,
+      ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }),
+    })
+  }
+
+  private countPulled(store: StoreName, tally: PullTally): void {
+    const { metrics } = this.init
+    metrics.recordsPulled.inc({ store }, tally.pulled)
+    metrics.recordsApplied.inc({ store }, tally.applied)
+    for (const [reason, n] of Object.entries(tally.refusedByReason)) {
+      metrics.recordsRefused.inc({ store, reason }, n)
+    }
+  }
+}
+
+function emptyReport(peer: PeerId, direction: SyncDirection, reason: SyncReport['reason']): SyncReport {
+  return {
+    peer,
+    direction,
+    reason,
+    rounds: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    pulled: 0,
+    applied: 0,
+    refused: 0,
+    refusedByReason: {},
+    applyMs: 0,
+    remoteApplied: 0,
+    durationMs: 0,
+  }
+}
+
+function fillTally(report: SyncReport, tally: PullTally = emptyTally()): void {
+  report.pulled = tally.pulled
+  report.applied = tally.applied
+  report.refused = tally.refused
+  report.refusedByReason = { ...tally.refusedByReason }
+  report.applyMs = tally.applyMs
+}

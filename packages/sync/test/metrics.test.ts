@@ -1,0 +1,79 @@
+import type { ProvsyncNode } from '@provsync/sync'
+import { afterEach, describe, expect, it } from 'vitest'
+import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
+
+const dirs = tempDirs()
+const nodes: ProvsyncNode[] = []
+const operator = generateSigner()
+const trust = [operator.publicKey]
+const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()))
+  await dirs.cleanup()
+})
+
+async function get(n: ProvsyncNode, path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${n.metricsServer!.port}${path}`)
+  return { status: res.status, text: await res.text() }
+}
+
+/** The value of one series in Prometheus text, undefined when absent. */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.split(' ')[1])
+}
+
+describe('metrics endpoint over TCP', () => {
+  it('serves the node figures operators graph, health and readiness', async () => {
+    let ready = true
+    const a = await startNode({
+      dataDir: await dirs.make(),
+      trust,
+      sync: quiet,
+      metricsPort: 0,
+      readiness: () => (ready ? { ready: true } : { ready: false, reason: 'disk full\nsecond line' }),
+    })
+    nodes.push(a)
+    expect(a.metricsServer?.host).toBe('127.0.0.1')
+    a.state.advanceVerified(coordinate(1), 1n)
+    a.state.advanceVerified(coordinate(2), 1n)
+    await a.state.revocations.revoke(
+      { subject: generateSigner().publicKey, subjectKind: 'signer', reason: 'test' },
+      operator,
+    )
+    const { status, text } = await get(a, '/metrics')
+    expect(status).toBe(200)
+    expect(value(text, 'provsync_revocations_applied_total')).toBe(1)
+    expect(value(text, 'provsync_invalidations_applied_total')).toBe(0)
+    expect(value(text, 'provsync_entries_invalidated_total')).toBe(0)
+    expect(value(text, 'provsync_ledger_sequence')).toBe(1)
+    expect(value(text, 'provsync_store_records{store="assertions"}')).toBe(2)
+    expect(value(text, 'provsync_store_records{store="revocations"}')).toBe(1)
+    expect(value(text, 'provsync_view_coordinates')).toBe(2)
+
+    expect(await get(a, '/healthz')).toEqual({ status: 200, text: 'ok\n' })
+    expect(await get(a, '/readyz')).toEqual({ status: 200, text: 'ready\n' })
+    ready = false
+    expect(await get(a, '/readyz')).toEqual({ status: 503, text: 'not ready: disk full\n' })
+  })
+
+  it('drops a peer series when the peer disconnects', async () => {
+    const a = await startNode({ dataDir: await dirs.make(), trust, sync: quiet, metricsPort: 0 })
+    const b = await startNode({ dataDir: await dirs.make(), trust, sync: quiet })
+    nodes.push(a, b)
+    await a.dial(b.multiaddrs()[0]!)
+    await a.sync.syncWith(b.peerId)
+    const series = `provsync_last_sync_age_seconds{peer="${b.peerId}"}`
+    expect(value((await get(a, '/metrics')).text, series)).toBeGreaterThanOrEqual(0)
+    await b.stop()
+    // The series goes once a learns of the disconnect (its topology's onDisconnect), within seconds.
+    const deadline = Date.now() + 10_000
+    while (value((await get(a, '/metrics')).text, series) !== undefined && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(value((await get(a, '/metrics')).text, series)).toBeUndefined()
+    // What peers() says of b stays: the series is bounded, the status is not the metric.
+    expect(a.sync.peers().find((p) => p.peer === b.peerId.toString())?.lastSyncMs).toBeGreaterThan(0)
+  })
+})
