@@ -1,6 +1,15 @@
 import { type TextProblem, textProblem } from '@provsync/crdt'
 import { MalformedFrameError, REFUSAL_CODES, type RefusalCode, SyncError } from '../errors.js'
-import { Announcement, Frame } from './sync.generated.js'
+import { extendsCanonical, soleFieldBody } from './extensions.js'
+import { Announcement, Frame, Hello, Welcome } from './sync.generated.js'
+
+/** Frame's tags of its hello (field 1) and welcome (field 2) bodies, both length-delimited. */
+const HELLO_TAG = 0x0a
+const WELCOME_TAG = 0x12
+/** The highest field number this release knows in each extensible message (sync.proto). */
+const HELLO_FIELDS = 4
+const WELCOME_FIELDS = 2
+const ANNOUNCEMENT_FIELDS = 4
 
 /** Why a frame is not canonical: a text field's problem (see crdt's `codec/text.ts`) or its bounds. */
 export type WireTextProblem = TextProblem | 'empty' | 'too-long'
@@ -114,8 +123,20 @@ export function decodeMessage(bytes: Uint8Array): Message {
   } catch (err) {
     throw malformed(`frame does not decode: ${(err as Error).message}`, err)
   }
-  if (!sameBytes(Frame.encode(frame), bytes)) throw new NonCanonicalFrameError('frame', 'encoding')
+  if (!isCanonicalFrame(frame, bytes)) throw new NonCanonicalFrameError('frame', 'encoding')
   return messageOf(frame)
+}
+
+/** Hello and welcome may carry a later release's fields after their own (see extensions.ts). */
+function isCanonicalFrame(frame: Frame, bytes: Uint8Array): boolean {
+  if (frame.hello !== undefined || frame.welcome !== undefined) {
+    const body = soleFieldBody(bytes, frame.hello !== undefined ? HELLO_TAG : WELCOME_TAG)
+    if (body === undefined) return false
+    return frame.hello !== undefined
+      ? extendsCanonical(Hello.encode(frame.hello), body, HELLO_FIELDS)
+      : extendsCanonical(Welcome.encode(frame.welcome!), body, WELCOME_FIELDS)
+  }
+  return sameBytes(Frame.encode(frame), bytes)
 }
 
 function messageOf(frame: Frame): Message {
@@ -201,8 +222,14 @@ export function decodeAnnouncement(bytes: Uint8Array, maxHeads = 16): WireAnnoun
   } catch (err) {
     throw malformed(`announcement does not decode: ${(err as Error).message}`, err)
   }
-  if (!sameBytes(Announcement.encode(decoded), bytes))
+  if (!extendsCanonical(Announcement.encode(decoded), bytes, ANNOUNCEMENT_FIELDS))
     throw new NonCanonicalFrameError('announcement', 'encoding')
+  // One place for each head, as encodeAnnouncement puts it: a first-release store's head in
+  // `heads` (which first-release nodes read), any other in `extensionHeads` (which they skip).
+  for (const h of decoded.heads)
+    if (!FIRST_RELEASE_STORES.includes(h.store)) throw new NonCanonicalFrameError('heads', 'encoding')
+  for (const h of decoded.extensionHeads)
+    if (FIRST_RELEASE_STORES.includes(h.store)) throw new NonCanonicalFrameError('extensionHeads', 'encoding')
   const stores = new Set<string>()
   const heads = [...decoded.heads, ...decoded.extensionHeads].map((h) => {
     const store = checkName(h.store, 'store')
