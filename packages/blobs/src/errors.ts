@@ -108,3 +108,29 @@ function describe(attempts: Readonly<Record<string, string>>): string {
   if (entries.length === 0) return ' and no peer was asked'
   return ` and no peer delivered it: ${entries.map(([p, e]) => `${p}: ${e}`).join('; ')}`
 }
+
+/** The serving peer refused a request with a typed refusal. */
+export class BlobRefusedError extends BlobError {
+  static override name = 'BlobRefusedError'
+  override name = 'BlobRefusedError'
+  constructor(
+    readonly code: string,
+    readonly peer: string,
+    message: string,
+  ) {
+    super(`${peer} refused (${code}): ${message}`)
+  }
+}
+
+/** A peer broke the blob protocol; `reason` is the offence it is blamed for. */
+export class BlobProtocolError extends BlobError {
+  static override name = 'BlobProtocolError'
+  override name = 'BlobProtocolError'
+  constructor(
+    readonly reason: string,
+    readonly peer: string,
+    message: string,
+  ) {
+    super(`${peer}: ${message}`)
+  }
+}

@@ -116,6 +116,7 @@ export class BlobStore {
   private readonly files: ChunkFiles
   private readonly index: ChunkIndex
   private source: ChunkSource | undefined
+  private observer: StoreObserver | undefined
   private closed = false
 
   constructor(
@@ -128,6 +129,7 @@ export class BlobStore {
     this.files = new ChunkFiles(join(options.path, 'chunks'))
     this.index = new ChunkIndex(env)
     this.source = options.source
+    this.observer = options.observer
   }
 
   /** Adopts chunk files a crash left unindexed (as least recently used), drops stale entries, evicts. */
@@ -143,9 +145,10 @@ export class BlobStore {
     this.evict()
   }
 
-  /** Sets where missing manifests and chunks come from (the blob service). */
-  setSource(source: ChunkSource | undefined): void {
+  /** Sets where missing manifests and chunks come from and who observes the store (the blob service). */
+  attach(source: ChunkSource | undefined, observer: StoreObserver | undefined): void {
     this.source = source
+    this.observer = observer
   }
 
   /** Cuts `source` into chunks, stores them pinned, and returns the blob's reference and manifest. */
@@ -174,7 +177,7 @@ export class BlobStore {
       this.index.putManifest(manifest, flags)
       for (const [hex, bytes] of sizes) this.index.addChunk(Buffer.from(hex, 'hex'), bytes)
     })
-    this.options.observer?.stored?.(size)
+    this.observer?.stored?.(size)
     return { ref: { id: manifest.id, size }, manifest }
   }
 
@@ -234,7 +237,7 @@ export class BlobStore {
     }
     if (bytes !== undefined) {
       this.files.remove(hash)
-      this.options.observer?.corrupt?.(bytes.byteLength)
+      this.observer?.corrupt?.(bytes.byteLength)
     }
     if (this.index.chunk(hash)?.present === true) this.index.transaction(() => this.index.markAbsent(hash))
     return undefined
@@ -298,7 +301,7 @@ export class BlobStore {
       return hashes
     })
     for (const hash of evicted) this.files.remove(hash)
-    if (bytes > 0) this.options.observer?.evicted?.(bytes)
+    if (bytes > 0) this.observer?.evicted?.(bytes)
     return bytes
   }
 
@@ -338,7 +341,7 @@ export class BlobStore {
           const hash = chunkHashAt(manifest, index)
           this.files.write(hash, bytes)
           batch.push([hash, bytes.byteLength])
-          this.options.observer?.fetched?.(bytes.byteLength)
+          this.observer?.fetched?.(bytes.byteLength)
           deliver(index, bytes)
           if (batch.length >= 16) commit()
         },
@@ -346,7 +349,7 @@ export class BlobStore {
       )
     } finally {
       commit()
-      this.options.observer?.fetchSeconds?.((performance.now() - started) / 1000)
+      this.observer?.fetchSeconds?.((performance.now() - started) / 1000)
     }
   }
 

@@ -16,6 +16,7 @@ export {
   type OffenceOutcome,
   type PeerBudgets,
 } from './budget.js'
+export { type Deadline, startDeadline, withDeadline } from './deadline.js'
 export { createDebouncer, type Debouncer, jittered, type Timers } from './debounce.js'
 export {
   BudgetExceededError,
