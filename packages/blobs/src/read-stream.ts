@@ -1,18 +1,74 @@
-import { BlobRangeError } from './errors.js'
+import { BlobError, BlobRangeError } from './errors.js'
 import { toHex } from './ids.js'
 import type { BlobStore, ReadOptions } from './store.js'
 
 const READ_AHEAD_BYTES = 8 * 1024 * 1024
 const MIN_READ_AHEAD_CHUNKS = 4
 
+/** Chunks of one window, filled as they are verified, taken in order by the reader. */
+class Window {
+  readonly slots: Array<Uint8Array | undefined>
+  readonly done: Promise<void>
+  private wake: (() => void) | undefined
+  private settled = false
+
+  constructor(
+    store: BlobStore,
+    id: Uint8Array,
+    readonly first: number,
+    count: number,
+    options: ReadOptions,
+  ) {
+    this.slots = new Array(count)
+    this.done = store.rangeInto(
+      id,
+      first,
+      count,
+      (index, bytes) => {
+        this.slots[index - first] = bytes
+        this.notify()
+      },
+      options,
+    )
+    const settle = (): void => {
+      this.settled = true
+      this.notify()
+    }
+    this.done.then(settle, settle)
+  }
+
+  /** Chunk `i` of the window once it arrived; rethrows the window's failure otherwise. */
+  async take(i: number): Promise<Uint8Array> {
+    while (this.slots[i] === undefined) {
+      if (this.settled) {
+        await this.done
+        throw new BlobError(`window at chunk ${this.first} ended without chunk ${this.first + i}`)
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+    }
+    const chunk = this.slots[i]!
+    this.slots[i] = undefined
+    return chunk
+  }
+
+  private notify(): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+}
+
 /**
- * Streams `[start, end)` of a blob window by window, fetching the next window while the reader
- * consumes this one: at most two windows are held. Stopping the read aborts the window ahead.
+ * Streams `[start, end)` of a blob: each chunk is yielded as soon as it is verified, in order,
+ * while the next window is fetched ahead; at most two windows are held. Stopping the read aborts
+ * the fetches under way.
  */
 export async function* readBlob(
   store: BlobStore,
   id: Uint8Array,
-  options: ReadOptions & { readAheadChunks?: number },
+  options: ReadOptions & { readAheadChunks?: number | undefined },
 ): AsyncGenerator<Uint8Array> {
   const manifest = await store.manifest(id, options)
   const start = options.start ?? 0
@@ -30,31 +86,31 @@ export async function* readBlob(
   const cs = manifest.chunkSize
   const first = Math.floor(start / cs)
   const last = Math.floor((end - 1) / cs)
-  const window = options.readAheadChunks ?? Math.max(MIN_READ_AHEAD_CHUNKS, READ_AHEAD_BYTES / cs)
+  const size = options.readAheadChunks ?? Math.max(MIN_READ_AHEAD_CHUNKS, READ_AHEAD_BYTES / cs)
   const controller = new AbortController()
   const onAbort = (): void => controller.abort(options.signal?.reason)
   options.signal?.addEventListener('abort', onAbort, { once: true })
-  const fetchWindow = (from: number): Promise<Uint8Array[]> => {
-    const pending = store.range(id, from, Math.min(window, last - from + 1), {
+  const windowAt = (from: number): Window => {
+    const w = new Window(store, id, from, Math.min(size, last - from + 1), {
       ...options,
       signal: controller.signal,
     })
-    pending.catch(() => {}) // a window abandoned by an early stop must not become an unhandled rejection
-    return pending
+    w.done.catch(() => {}) // a window abandoned by an early stop must not become an unhandled rejection
+    return w
   }
   try {
-    let next = fetchWindow(first)
-    for (let c = first; c <= last; ) {
-      const chunks = await next
-      const after = c + chunks.length
-      if (after <= last) next = fetchWindow(after)
-      for (let i = 0; i < chunks.length; i++) {
-        const offset = (c + i) * cs
-        const chunk = chunks[i]!
-        chunks[i] = undefined as unknown as Uint8Array // let the reader's copy be the only one
+    let current = windowAt(first)
+    while (true) {
+      const after = current.first + current.slots.length
+      const next = after <= last ? windowAt(after) : undefined
+      for (let i = 0; i < current.slots.length; i++) {
+        const chunk = await current.take(i)
+        const offset = (current.first + i) * cs
         yield chunk.subarray(Math.max(0, start - offset), Math.min(chunk.byteLength, end - offset))
       }
-      c = after
+      await current.done
+      if (next === undefined) return
+      current = next
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort)

@@ -198,24 +198,42 @@ export class BlobStore {
     count: number,
     options: FetchOptions = {},
   ): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(count)
+    await this.rangeInto(
+      id,
+      firstChunk,
+      count,
+      (index, bytes) => {
+        out[index - firstChunk] = bytes
+      },
+      options,
+    )
+    return out
+  }
+
+  /**
+   * Hands each chunk of `firstChunk .. firstChunk + count - 1` to `deliver` as soon as it is verified:
+   * held ones first, then fetched ones as they arrive (in any order). Resolves when all were delivered.
+   */
+  async rangeInto(
+    id: Uint8Array,
+    firstChunk: number,
+    count: number,
+    deliver: (index: number, bytes: Uint8Array) => void,
+    options: FetchOptions = {},
+  ): Promise<void> {
     const manifest = await this.manifest(id, options)
     const ok = Number.isInteger(firstChunk) && Number.isInteger(count) && firstChunk >= 0 && count >= 0
     if (!ok || firstChunk + count > manifest.chunkCount) {
       throw new BlobRangeError(toHex(id), `chunks ${firstChunk} + ${count} of ${manifest.chunkCount}`)
     }
-    const out: Uint8Array[] = new Array(count)
     const missing: number[] = []
-    for (let i = 0; i < count; i++) {
-      const bytes = this.localChunk(manifest, firstChunk + i)
-      if (bytes === undefined) missing.push(firstChunk + i)
-      else out[i] = bytes
+    for (let i = firstChunk; i < firstChunk + count; i++) {
+      const bytes = this.localChunk(manifest, i)
+      if (bytes === undefined) missing.push(i)
+      else deliver(i, bytes)
     }
-    if (missing.length > 0) {
-      await this.fetch(manifest, missing, options, (index, bytes) => {
-        out[index - firstChunk] = bytes
-      })
-    }
-    return out
+    if (missing.length > 0) await this.fetch(manifest, missing, options, deliver)
   }
 
   /** The bytes `[start, end)` of the blob as a stream of pieces, fetching what is missing ahead. */
