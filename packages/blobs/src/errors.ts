@@ -19,31 +19,6 @@ export class MalformedManifestError extends BlobError {
   override name = 'MalformedManifestError'
 }
 
-/** A manifest whose chunk hashes and shape do not hash to the blob id it was asked for. */
-export class ManifestMismatchError extends BlobError {
-  static override name = 'ManifestMismatchError'
-  override name = 'ManifestMismatchError'
-  constructor(
-    readonly blobId: string,
-    readonly peer?: string,
-  ) {
-    super(`manifest does not hash to blob ${blobId}${peer === undefined ? '' : ` (from ${peer})`}`)
-  }
-}
-
-/** Chunk bytes whose hash (or length) is not the one the manifest lists at that index. */
-export class ChunkMismatchError extends BlobError {
-  static override name = 'ChunkMismatchError'
-  override name = 'ChunkMismatchError'
-  constructor(
-    readonly blobId: string,
-    readonly index: number,
-    readonly peer?: string,
-  ) {
-    super(`chunk ${index} of blob ${blobId} fails its hash${peer === undefined ? '' : ` (from ${peer})`}`)
-  }
-}
-
 /** The blob (its manifest) is neither held here nor obtainable from any peer tried. */
 export class BlobNotFoundError extends BlobError {
   static override name = 'BlobNotFoundError'

@@ -8,6 +8,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { toHex } from './ids.js'
 
@@ -41,6 +42,20 @@ export class ChunkFiles {
       writeFileSync(tmp, bytes)
     }
     renameSync(tmp, path)
+  }
+
+  /** As `write`, on libuv's thread pool, so hashing the next chunk overlaps the write of this one. */
+  async writeAsync(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
+    const path = this.pathOf(hash)
+    const tmp = `${path}.${process.pid}.${this.tmpCounter++}.tmp`
+    try {
+      await writeFile(tmp, bytes)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(join(path, '..'), { recursive: true })
+      await writeFile(tmp, bytes)
+    }
+    await rename(tmp, path)
   }
 
   /** The file's bytes, or undefined when there is none. */

@@ -26,11 +26,9 @@ export {
   BlobRefusedError,
   BlobStoreClosedError,
   BlobTooLargeError,
-  ChunkMismatchError,
   ChunkUnavailableError,
   InvalidChunkSizeError,
   MalformedManifestError,
-  ManifestMismatchError,
 } from './errors.js'
 export {
   assertChunkSize,

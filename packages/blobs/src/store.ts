@@ -26,6 +26,9 @@ import {
 import { readBlob } from './read-stream.js'
 import type { ChunkSource } from './source.js'
 
+/** Chunk files `put` writes at once while it hashes the next chunks. */
+const PUT_WRITES_IN_FLIGHT = 4
+
 export interface BlobStoreOptions {
   /** Directory of the store: chunk files under `chunks/`, the LMDB index under `index/` (unless `env`). */
   path: string
@@ -158,19 +161,26 @@ export class BlobStore {
     assertChunkSize(chunkSize)
     const hashes: Uint8Array[] = []
     const sizes = new Map<string, number>()
+    const writes: Promise<void>[] = []
     let size = 0
-    for await (const chunk of chunksOf(source, chunkSize)) {
-      options.signal?.throwIfAborted()
-      size += chunk.byteLength
-      if (size > this.maxBlobBytes) throw new BlobTooLargeError(size, this.maxBlobBytes)
-      const hash = hashChunk(chunk)
-      hashes.push(hash)
-      const key = toHex(hash)
-      if (!sizes.has(key)) {
+    try {
+      for await (const chunk of chunksOf(source, chunkSize)) {
+        options.signal?.throwIfAborted()
+        size += chunk.byteLength
+        if (size > this.maxBlobBytes) throw new BlobTooLargeError(size, this.maxBlobBytes)
+        const hash = hashChunk(chunk)
+        hashes.push(hash)
+        const key = toHex(hash)
+        if (sizes.has(key)) continue
         sizes.set(key, chunk.byteLength)
-        if (!this.files.exists(hash)) this.files.write(hash, chunk)
+        if (this.files.exists(hash)) continue
+        writes.push(this.files.writeAsync(hash, chunk))
+        if (writes.length >= PUT_WRITES_IN_FLIGHT) await writes.shift()
       }
+    } finally {
+      await Promise.allSettled(writes)
     }
+    await Promise.all(writes)
     const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
     const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
     this.index.transaction(() => {
