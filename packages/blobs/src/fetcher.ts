@@ -52,8 +52,8 @@ export async function fetchManifest(
   throw new BlobNotFoundError(toHex(id), attempts)
 }
 
-/** Receives verified chunks: stores them and hands them to the reader. */
-export type AcceptChunk = (index: number, bytes: Uint8Array) => void
+/** Receives verified chunks: stores them and hands them to the reader; may hold the fetch back. */
+export type AcceptChunk = (index: number, bytes: Uint8Array) => void | Promise<void>
 
 /**
  * Fetches the chunks at `wanted` from the candidate peers in turn. Each delivered chunk is checked
@@ -110,7 +110,7 @@ async function fetchFrom(
     }
     pending.delete(index)
     missing.delete(index)
-    accept(index, bytes)
+    await accept(index, bytes)
     if (pending.size === 0) return undefined
   }
   if (pending.size === 0) return undefined

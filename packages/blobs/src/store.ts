@@ -28,6 +28,10 @@ import type { ChunkSource } from './source.js'
 
 /** Chunk files `put` writes at once while it hashes the next chunks. */
 const PUT_WRITES_IN_FLIGHT = 4
+/** Fetched chunk files being written at once while the next chunks arrive. */
+const FETCH_WRITES_IN_FLIGHT = 8
+/** Fetched chunks recorded in the index per transaction. */
+const INDEX_BATCH_CHUNKS = 16
 
 export interface BlobStoreOptions {
   /** Directory of the store: chunk files under `chunks/`, the LMDB index under `index/` (unless `env`). */
@@ -350,33 +354,36 @@ export class BlobStore {
     deliver: (index: number, bytes: Uint8Array) => void,
   ): Promise<void> {
     const started = performance.now()
-    const batch: Array<[Uint8Array, number]> = []
-    const commit = (): void => {
-      if (batch.length === 0 || this.closed) return
+    // Files are written on the thread pool while the next chunks arrive; the index records a chunk
+    // only once its file is in place, a batch at a time.
+    const inFlight: Promise<void>[] = []
+    const batch: Array<{ hash: Uint8Array; size: number; written: Promise<void> }> = []
+    const commit = async (): Promise<void> => {
       const entries = batch.splice(0)
+      const results = await Promise.allSettled(entries.map((e) => e.written))
+      if (entries.length === 0 || this.closed) return
       this.index.transaction(() => {
-        for (const [hash, size] of entries) this.index.addChunk(hash, size)
+        entries.forEach((e, i) => {
+          if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size)
+        })
       })
       this.evict()
     }
+    const accept = async (index: number, bytes: Uint8Array): Promise<void> => {
+      const hash = chunkHashAt(manifest, index)
+      const written = this.files.writeAsync(hash, bytes)
+      written.catch(() => {}) // awaited in commit; a failed write only leaves the chunk unrecorded
+      inFlight.push(written)
+      batch.push({ hash, size: bytes.byteLength, written })
+      this.observer?.fetched?.(bytes.byteLength)
+      deliver(index, bytes)
+      if (inFlight.length >= FETCH_WRITES_IN_FLIGHT) await inFlight.shift()!.catch(() => {})
+      if (batch.length >= INDEX_BATCH_CHUNKS) await commit()
+    }
     try {
-      await fetchChunks(
-        this.fetchContext(manifest.id),
-        manifest,
-        wanted,
-        options.from ?? [],
-        (index, bytes) => {
-          const hash = chunkHashAt(manifest, index)
-          this.files.write(hash, bytes)
-          batch.push([hash, bytes.byteLength])
-          this.observer?.fetched?.(bytes.byteLength)
-          deliver(index, bytes)
-          if (batch.length >= 16) commit()
-        },
-        options,
-      )
+      await fetchChunks(this.fetchContext(manifest.id), manifest, wanted, options.from ?? [], accept, options)
     } finally {
-      commit()
+      await commit()
       this.observer?.fetchSeconds?.((performance.now() - started) / 1000)
     }
   }

@@ -73,7 +73,9 @@ describe('a fetch killed with SIGKILL', () => {
     const servedBeforeResume = await served()
     const store = await stores.open({ path: dir })
     const held = store.status(ref.id).held
-    expect(held * 16 * KiB).toBeGreaterThanOrEqual(seen)
+    // Every chunk the child had read was verified; all but the last few file writes in flight were in place.
+    expect(held * 16 * KiB).toBeGreaterThanOrEqual(seen - 8 * 16 * KiB)
+    expect(held).toBeGreaterThan(0)
     const reader = await blobNode(store)
     nodes.push(reader)
     await reader.dial(multiaddr(address))
