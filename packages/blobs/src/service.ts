@@ -48,6 +48,9 @@ import { type ServeContext, serveStream } from './protocol/server.js'
 import type { BlobOffenceReason, ChunkSource, DeliveredChunk } from './source.js'
 import type { BlobStore, PutOptions, PutResult } from './store.js'
 
+/** yamux's largest stream window, plus room for one frame in transit. */
+const MAX_MUXER_WINDOW_BYTES = 16 * 1024 * 1024 + 128 * 1024
+
 /** Blob offences as sync's per-peer budgets count them (blocking is shared logic). */
 const BUDGET_REASON: Record<BlobOffenceReason, OffenceReason> = {
   'bad-manifest': 'invalid-record',
@@ -259,6 +262,10 @@ export class Blobs
       BLOB_PROTOCOL,
       options,
     )
+    // While the reader is busy (hashing, writing) the framed reader pauses the stream, but yamux
+    // keeps accepting up to its window (16 MiB at most) into the stream's read buffer, whose default
+    // limit (4 MiB) would then abort a healthy fetch. Flow control bounds it; let the buffer hold it.
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_MUXER_WINDOW_BYTES)
     const conv = new Conversation(this.frame(stream), peer, this.limits, options.signal)
     const done = async (ok: boolean): Promise<void> => {
       this.openStreams.delete(stream)
