@@ -163,4 +163,26 @@ describe('/provsync/blob/1.0.0 over TCP + noise + yamux', () => {
     expect(server.services.blobs.offences(client.peerId)).toEqual({ 'malformed-frame': 2 })
     expect(server.services.blobs.isBlocked(client.peerId)).toBe(true)
   })
+
+  it('refuses a stream beyond the per-peer limit and counts the offence', async () => {
+    const a = await holder(randomBytes(20 * KiB))
+    const server = await track(blobNode(a.store, { limits: { maxStreamsPerPeer: 2 } }))
+    const client = await track(
+      createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+      }),
+    )
+    const offence = new Promise<string>((resolve) => {
+      server.services.blobs.addEventListener('blob:offence', (evt) => resolve(evt.detail.reason), {
+        once: true,
+      })
+    })
+    // Streams that never say hello hold their slot until their deadline: the third is one too many.
+    for (let i = 0; i < 3; i++) await client.dialProtocol(server.getMultiaddrs()[0]!, BLOB_PROTOCOL)
+    expect(await offence).toBe('too-many-streams')
+    expect(server.services.blobs.offences(client.peerId)).toEqual({ 'too-many-streams': 1 })
+  })
 })
