@@ -83,6 +83,16 @@ function startPeer(args: string[]): { child: ChildProcess; lines: AsyncIterator<
   return { child, lines }
 }
 
+/** Asks a peer to exit and waits for it; kills it if it does not go within 10 s. */
+async function stopPeer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.stdin!.write('exit\n')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
 async function nextJson<T>(lines: AsyncIterator<string>): Promise<T> {
   const { value, done } = await lines.next()
   if (done === true) throw new Error('bench peer ended without an answer')
@@ -160,9 +170,10 @@ await runSuite('blobs', async (ctx) => {
     server.child.stdin!.write('rss\n')
     ctx.record('blob_serve_peak_rss_mib', (await nextJson<{ rssMiB: number }>(server.lines)).rssMiB, 'MiB')
   } finally {
-    server.child.stdin!.write('exit\n')
+    await stopPeer(server.child)
   }
   const storage = await compareStorage(join(work, 'storage'), ctx.quick ? 64 : 256)
   for (const [name, value, unit] of storage) ctx.record(name, value, unit)
 })
 rmSync(work, { recursive: true, force: true })
+process.exit(0)

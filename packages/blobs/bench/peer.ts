@@ -86,3 +86,5 @@ async function fetch(addr: string, idHex: string): Promise<void> {
 
 if (role === 'serve') await serve(rest.map(Number))
 else await fetch(rest[0]!, rest[1]!)
+// stdin and libp2p's timers would otherwise keep the process alive after its work is done.
+process.exit(0)
