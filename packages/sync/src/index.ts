@@ -26,13 +26,20 @@ import { Provsync } from './provsync.js'
 import type { StoreName, SyncedState } from './state.js'
 
 export type { Head, HeadsAnnouncement } from './announce.js'
-export { type BudgetLimits, DEFAULT_BUDGET_LIMITS } from './budget.js'
+export {
+  type BudgetLimits,
+  createPeerBudgets,
+  DEFAULT_BUDGET_LIMITS,
+  type OffenceOutcome,
+  type PeerBudgets,
+} from './budget.js'
 export {
   DEFAULT_OFFENDING_REFUSALS,
   FETCH_PROTOCOL,
   headsTopic,
   RECONCILE_PROTOCOL,
 } from './constants.js'
+export { type Deadline, startDeadline, withDeadline } from './deadline.js'
 export {
   AddressInUseError,
   BudgetExceededError,
@@ -52,7 +59,7 @@ export {
   UnexpectedEndError,
   UnsupportedPeerKeyError,
 } from './errors.js'
-export { encodeLength } from './framing.js'
+export { encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed } from './identity.js'
 export {
   type MetricsServer,

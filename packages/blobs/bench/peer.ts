@@ -1,0 +1,90 @@
+/**
+ * One side of the blobs bench, in a process of its own so each side's peak RSS is its own.
+ * `serve <dir> <MiB...>`: puts one blob per size (generated, never held whole in memory), serves
+ * them and a plain stream (`/provsync-bench/plain/1.0.0`: the client sends a u64 byte count, gets
+ * that many bytes), prints `{ addr, ids }`, then answers `rss` and `exit` on stdin.
+ * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`.
+ */
+import { createInterface } from 'node:readline'
+import { multiaddr } from '@multiformats/multiaddr'
+import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
+import { framedStream } from '@provsync/sync'
+import { createLibp2p } from 'libp2p'
+import { benchNodeOptions, PLAIN_PROTOCOL } from './common.js'
+
+const MiB = 1024 * 1024
+const [role, dir, ...rest] = process.argv.slice(2) as [string, string, ...string[]]
+
+/** Deterministic, incompressible-looking content, generated a MiB at a time. */
+async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array> {
+  let x = seed
+  for (let o = 0; o < size; o += MiB) {
+    const piece = new Uint8Array(Math.min(MiB, size - o))
+    const words = new Uint32Array(piece.buffer, 0, piece.byteLength >>> 2)
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      words[i] = x >>> 0
+    }
+    yield piece
+  }
+}
+
+async function serve(sizesMiB: number[]): Promise<void> {
+  const store = await openBlobStore({ path: dir, noSync: true })
+  const ids: string[] = []
+  for (const [i, mib] of sizesMiB.entries()) {
+    ids.push(toHex((await store.put(generated(mib * MiB, 0x9e3779b9 + i))).ref.id))
+  }
+  const node = await createLibp2p({
+    ...benchNodeOptions(),
+    services: {
+      blobs: blobs({ store, networkId: 'bench', trust: [], limits: { bytesPerPeerPerSecond: Infinity } }),
+    },
+  })
+  await node.handle(PLAIN_PROTOCOL, async (stream) => {
+    const request = await new Promise<Uint8Array>((resolve) => {
+      stream.addEventListener('message', (evt) => resolve(evt.data.subarray()), { once: true })
+    })
+    const total = Number(new DataView(request.buffer, request.byteOffset).getBigUint64(0))
+    // Written as sync's bench writes its raw stream: 60,000-byte frames with backpressure.
+    const writer = framedStream(stream, { maxFrameBytes: 64 * 1024 })
+    const piece = new Uint8Array(60_000)
+    for (let sent = 0; sent < total; sent += piece.byteLength) await writer.write(piece)
+    await stream.close()
+  })
+  process.stdout.write(`${JSON.stringify({ addr: node.getMultiaddrs()[0]!.toString(), ids })}\n`)
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line === 'rss')
+      process.stdout.write(`${JSON.stringify({ rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`)
+    if (line === 'exit') break
+  }
+  await node.stop()
+  await store.close()
+}
+
+async function fetch(addr: string, idHex: string): Promise<void> {
+  const store = await openBlobStore({ path: dir, noSync: true })
+  const node = await createLibp2p({
+    ...benchNodeOptions(),
+    services: { blobs: blobs({ store, networkId: 'bench', trust: [] }) },
+  })
+  const connection = await node.dial(multiaddr(addr))
+  const started = performance.now()
+  let bytes = 0
+  for await (const piece of node.services.blobs.read(parseBlobId(idHex), { from: [connection.remotePeer] })) {
+    bytes += piece.byteLength
+  }
+  const seconds = (performance.now() - started) / 1000
+  process.stdout.write(
+    `${JSON.stringify({ bytes, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  )
+  await node.stop()
+  await store.close()
+}
+
+if (role === 'serve') await serve(rest.map(Number))
+else await fetch(rest[0]!, rest[1]!)
+// stdin and libp2p's timers would otherwise keep the process alive after its work is done.
+process.exit(0)

@@ -1,0 +1,228 @@
+import type { Database, RootDatabase } from 'lmdb'
+import { HASH_BYTES } from './constants.js'
+import { decodeManifest, encodeManifest, type Manifest } from './ids.js'
+
+/** Flags a blob carries on this node. */
+export const BLOB_PINNED = 1
+export const BLOB_SHAREABLE = 2
+/** Produced here by `put` (always pinned too). */
+export const BLOB_LOCAL = 4
+
+export interface ChunkEntry {
+  size: number
+  present: boolean
+  /** Pinned blobs that list this chunk: a chunk with pins is never evicted. */
+  pins: number
+  /** LRU position of a present, unpinned chunk. */
+  seq: number
+}
+
+export interface IndexTotals {
+  pinnedBytes: number
+  unpinnedBytes: number
+  chunks: number
+}
+
+const ENTRY_BYTES = 17
+
+function encodeEntry(e: ChunkEntry): Uint8Array {
+  const out = new Uint8Array(ENTRY_BYTES)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, e.size)
+  view.setUint32(4, e.pins)
+  view.setFloat64(8, e.seq)
+  out[16] = e.present ? 1 : 0
+  return out
+}
+
+function decodeEntry(bytes: Uint8Array): ChunkEntry {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return {
+    size: view.getUint32(0),
+    pins: view.getUint32(4),
+    seq: view.getFloat64(8),
+    present: bytes[16] === 1,
+  }
+}
+
+function lruKey(seq: number, hash: Uint8Array): Uint8Array {
+  const key = new Uint8Array(8 + HASH_BYTES)
+  new DataView(key.buffer).setFloat64(0, seq)
+  key.set(hash, 8)
+  return key
+}
+
+/** Every distinct chunk hash of a manifest (a blob of repeated content lists one hash many times). */
+export function distinctHashes(manifest: Manifest): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>()
+  for (let i = 0; i < manifest.chunkCount; i++) {
+    const hash = manifest.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)
+    seen.set(Buffer.from(hash).toString('latin1'), hash)
+  }
+  return [...seen.values()]
+}
+
+/**
+ * The LMDB side of the store: manifests, blob flags, one entry per chunk (size, presence, pins,
+ * LRU position), the LRU order of unpinned chunks and byte totals. Mutations run inside the
+ * caller's `transactionSync`, so each change of state commits whole or not at all.
+ */
+export class ChunkIndex {
+  private readonly manifests: Database<Uint8Array, Uint8Array>
+  private readonly blobFlags: Database<number, Uint8Array>
+  private readonly chunks: Database<Uint8Array, Uint8Array>
+  private readonly lru: Database<Uint8Array, Uint8Array>
+  private readonly meta: Database<number, string>
+
+  constructor(readonly root: RootDatabase) {
+    const binary = { keyEncoding: 'binary', encoding: 'binary' } as const
+    this.manifests = root.openDB({ name: 'blobs/manifests', ...binary })
+    this.blobFlags = root.openDB({ name: 'blobs/flags', keyEncoding: 'binary' })
+    this.chunks = root.openDB({ name: 'blobs/chunks', ...binary })
+    this.lru = root.openDB({ name: 'blobs/lru', ...binary })
+    this.meta = root.openDB({ name: 'blobs/meta' })
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.root.transactionSync(fn)
+  }
+
+  manifest(id: Uint8Array): Manifest | undefined {
+    const bytes = this.manifests.get(id)
+    return bytes === undefined ? undefined : decodeManifest(bytes)
+  }
+
+  flags(id: Uint8Array): number {
+    return this.blobFlags.get(id) ?? 0
+  }
+
+  /** Stores a verified manifest (once) and sets flags; pinning it pins its chunks. */
+  putManifest(manifest: Manifest, flags: number): void {
+    if (this.manifests.get(manifest.id) === undefined)
+      this.manifests.putSync(manifest.id, encodeManifest(manifest))
+    this.setFlags(manifest, flags, 0)
+  }
+
+  setFlags(manifest: Manifest, set: number, clear: number): void {
+    const before = this.flags(manifest.id)
+    const after = (before | set) & ~clear
+    if (after === before) return
+    this.blobFlags.putSync(manifest.id, after)
+    const wasPinned = (before & BLOB_PINNED) !== 0
+    const isPinned = (after & BLOB_PINNED) !== 0
+    if (wasPinned !== isPinned)
+      for (const hash of distinctHashes(manifest)) this.adjustPins(hash, isPinned ? 1 : -1)
+  }
+
+  chunk(hash: Uint8Array): ChunkEntry | undefined {
+    const bytes = this.chunks.get(hash)
+    return bytes === undefined ? undefined : decodeEntry(bytes)
+  }
+
+  /** Records a chunk whose file is in place; an unpinned one enters the LRU as the newest. */
+  addChunk(hash: Uint8Array, size: number): void {
+    const e = this.chunk(hash) ?? { size, present: false, pins: 0, seq: 0 }
+    if (e.present) {
+      this.touch(hash)
+      return
+    }
+    e.present = true
+    e.size = size
+    if (e.pins > 0) this.addTotal('pinnedBytes', size)
+    else this.enterLru(hash, e)
+    this.addTotal('chunks', 1)
+    this.chunks.putSync(hash, encodeEntry(e))
+  }
+
+  /** Moves an unpinned present chunk to the newest end of the LRU. */
+  touch(hash: Uint8Array): void {
+    const e = this.chunk(hash)
+    if (e === undefined || !e.present || e.pins > 0) return
+    this.lru.removeSync(lruKey(e.seq, hash))
+    this.unpinnedLru(hash, e)
+  }
+
+  /** The chunk's file is gone or corrupt: it is no longer held (its pins stay). */
+  markAbsent(hash: Uint8Array): void {
+    const e = this.chunk(hash)
+    if (e === undefined || !e.present) return
+    if (e.pins > 0) this.addTotal('pinnedBytes', -e.size)
+    else {
+      this.lru.removeSync(lruKey(e.seq, hash))
+      this.addTotal('unpinnedBytes', -e.size)
+    }
+    this.addTotal('chunks', -1)
+    e.present = false
+    if (e.pins === 0) this.chunks.removeSync(hash)
+    else this.chunks.putSync(hash, encodeEntry(e))
+  }
+
+  /** Drops least recently used unpinned chunks until their bytes fit `budget`; returns their hashes. */
+  evict(budget: number): Uint8Array[] {
+    const evicted: Uint8Array[] = []
+    while (this.totals().unpinnedBytes > budget) {
+      let oldest: Uint8Array | undefined
+      for (const key of this.lru.getKeys({ limit: 1 })) oldest = key
+      if (oldest === undefined) break
+      const hash = Uint8Array.from(oldest.subarray(8))
+      this.markAbsent(hash)
+      evicted.push(hash)
+    }
+    return evicted
+  }
+
+  totals(): IndexTotals {
+    return {
+      pinnedBytes: this.meta.get('pinnedBytes') ?? 0,
+      unpinnedBytes: this.meta.get('unpinnedBytes') ?? 0,
+      chunks: this.meta.get('chunks') ?? 0,
+    }
+  }
+
+  /** Hex names of every chunk the index holds as present. */
+  presentChunks(): Set<string> {
+    const out = new Set<string>()
+    for (const { key, value } of this.chunks.getRange()) {
+      if (decodeEntry(value).present) out.add(Buffer.from(key).toString('hex'))
+    }
+    return out
+  }
+
+  private adjustPins(hash: Uint8Array, delta: 1 | -1): void {
+    const e = this.chunk(hash) ?? { size: 0, present: false, pins: 0, seq: 0 }
+    const before = e.pins
+    e.pins = Math.max(0, e.pins + delta)
+    if (e.present && before === 0 && e.pins > 0) {
+      this.lru.removeSync(lruKey(e.seq, hash))
+      this.addTotal('unpinnedBytes', -e.size)
+      this.addTotal('pinnedBytes', e.size)
+    } else if (e.present && before > 0 && e.pins === 0) {
+      this.addTotal('pinnedBytes', -e.size)
+      this.enterLru(hash, e)
+    }
+    if (!e.present && e.pins === 0) this.chunks.removeSync(hash)
+    else this.chunks.putSync(hash, encodeEntry(e))
+  }
+
+  private enterLru(hash: Uint8Array, e: ChunkEntry): void {
+    this.addTotal('unpinnedBytes', e.size)
+    e.seq = this.nextSeq()
+    this.lru.putSync(lruKey(e.seq, hash), new Uint8Array(0))
+  }
+
+  private unpinnedLru(hash: Uint8Array, e: ChunkEntry): void {
+    e.seq = this.nextSeq()
+    this.lru.putSync(lruKey(e.seq, hash), new Uint8Array(0))
+    this.chunks.putSync(hash, encodeEntry(e))
+  }
+
+  private nextSeq(): number {
+    const seq = (this.meta.get('seq') ?? 0) + 1
+    this.meta.putSync('seq', seq)
+    return seq
+  }
+
+  private addTotal(name: keyof IndexTotals, delta: number): void {
+    this.meta.putSync(name, (this.meta.get(name) ?? 0) + delta)
+  }
+}

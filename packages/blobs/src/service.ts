@@ -1,0 +1,348 @@
+import {
+  type AbortOptions,
+  type Connection,
+  type Logger,
+  type PeerId,
+  type Startable,
+  type Stream,
+  serviceCapabilities,
+} from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import {
+  createPeerBudgets,
+  framedStream,
+  type OffenceReason,
+  type PeerBudgets,
+  trustBundleHash,
+} from '@provsync/sync'
+import { TypedEventEmitter } from 'main-event'
+import { ByteRate } from './byte-rate.js'
+import type { BlobSource } from './chunker.js'
+import {
+  BLOB_PROTOCOL,
+  DEFAULT_BYTES_PER_PEER_PER_SECOND,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CHUNKS_PER_REQUEST,
+  DEFAULT_MAX_STREAMS_PER_PEER,
+  DEFAULT_PIPELINE_DEPTH,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './constants.js'
+import { BlobError, BlobProtocolError } from './errors.js'
+import { type Manifest, toHex } from './ids.js'
+import type {
+  BlobComponents,
+  BlobLimits,
+  BlobOffenceEvent,
+  BlobService,
+  BlobServiceEvents,
+  BlobServiceInit,
+  PeerRef,
+  ServiceFetchOptions,
+  ServiceReadOptions,
+} from './index.js'
+import { type BlobMetrics, createBlobMetrics } from './metrics.js'
+import { maxManifestBytes, requestChunks, requestManifest } from './protocol/client.js'
+import { Conversation } from './protocol/conversation.js'
+import { admit, greet, type NetworkIdentity } from './protocol/handshake.js'
+import { type ServeContext, serveStream } from './protocol/server.js'
+import type { BlobOffenceReason, ChunkSource, DeliveredChunk } from './source.js'
+import type { BlobStore, PutOptions, PutResult } from './store.js'
+
+/** yamux's largest stream window, plus room for one frame in transit. */
+const MAX_MUXER_WINDOW_BYTES = 16 * 1024 * 1024 + 128 * 1024
+
+/** Blob offences as sync's per-peer budgets count them (blocking is shared logic). */
+const BUDGET_REASON: Record<BlobOffenceReason, OffenceReason> = {
+  'bad-manifest': 'invalid-record',
+  'bad-chunk': 'invalid-record',
+  'unrequested-chunk': 'unrequested-record',
+  truncated: 'invalid-record',
+  'oversized-chunk': 'oversized-frame',
+  'malformed-frame': 'malformed-frame',
+  'unexpected-message': 'unexpected-message',
+  timeout: 'timeout',
+  unauthorized: 'unauthorized',
+  'rate-limited': 'rate-limited',
+  'too-many-streams': 'too-many-sessions',
+  'wrong-network': 'wrong-network',
+}
+
+/** Offences a BlobProtocolError names; any other failure (a reset, a refusal) blames no one. */
+const BLAMED = new Set<string>(Object.keys(BUDGET_REASON))
+
+export class Blobs
+  extends TypedEventEmitter<BlobServiceEvents>
+  implements BlobService, Startable, ChunkSource
+{
+  readonly [Symbol.toStringTag] = '@provsync/blobs'
+  readonly [serviceCapabilities]: string[] = ['@provsync/blobs']
+  readonly store: BlobStore
+  readonly metrics: BlobMetrics
+  readonly limits: BlobLimits
+  private readonly log: Logger
+  private readonly identity: NetworkIdentity
+  private readonly budgets: PeerBudgets
+  private readonly rate: ByteRate
+  private readonly providers = new Map<string, Set<string>>()
+  private readonly counts = new Map<string, Record<string, number>>()
+  private readonly openStreams = new Set<Stream>()
+  private stopController = new AbortController()
+
+  constructor(
+    private readonly components: BlobComponents,
+    private readonly init: BlobServiceInit,
+  ) {
+    super()
+    this.store = init.store
+    this.log = components.logger.forComponent('provsync:blobs')
+    this.identity = { networkId: init.networkId, trustHash: trustBundleHash(init.trust) }
+    this.limits = {
+      maxChunksPerRequest: init.limits?.maxChunksPerRequest ?? DEFAULT_MAX_CHUNKS_PER_REQUEST,
+      pipelineDepth: init.limits?.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH,
+      bytesPerPeerPerSecond: init.limits?.bytesPerPeerPerSecond ?? DEFAULT_BYTES_PER_PEER_PER_SECOND,
+      maxStreamsPerPeer: init.limits?.maxStreamsPerPeer ?? DEFAULT_MAX_STREAMS_PER_PEER,
+      requestTimeoutMs: init.limits?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: init.limits?.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    }
+    this.budgets = createPeerBudgets({ ...init.budgets, maxSessionsPerPeer: this.limits.maxStreamsPerPeer })
+    this.rate = new ByteRate(this.limits.bytesPerPeerPerSecond)
+    this.metrics = createBlobMetrics(init.registry, this.store)
+    this.store.attach(this, {
+      stored: (n) => this.metrics.storedBytes.inc(n),
+      fetched: (n) => this.metrics.fetchedBytes.inc(n),
+      evicted: (n) => this.metrics.evictedBytes.inc(n),
+      corrupt: (n) => this.metrics.corruptBytes.inc(n),
+      fetchSeconds: (s) => this.metrics.fetchSeconds.observe(s),
+    })
+  }
+
+  async start(): Promise<void> {
+    this.stopController = new AbortController()
+    await this.components.registrar.handle(
+      BLOB_PROTOCOL,
+      (stream, connection) => this.onInbound(stream, connection),
+      {
+        maxInboundStreams: this.init.maxInboundStreams ?? 32,
+        maxOutboundStreams: this.init.maxOutboundStreams ?? 64,
+      },
+    )
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort(new BlobError('blob service stopped'))
+    for (const stream of this.openStreams) stream.abort(new BlobError('blob service stopped'))
+    await this.components.registrar.unhandle(BLOB_PROTOCOL)
+    this.store.attach(undefined, undefined)
+  }
+
+  put(source: BlobSource, options?: PutOptions): Promise<PutResult> {
+    return this.store.put(source, options)
+  }
+
+  manifest(id: Uint8Array, options: ServiceFetchOptions = {}): Promise<Manifest> {
+    return this.store.manifest(id, { ...options, from: peerStrings(options.from) })
+  }
+
+  range(
+    id: Uint8Array,
+    firstChunk: number,
+    count: number,
+    options: ServiceFetchOptions = {},
+  ): Promise<Uint8Array[]> {
+    return this.store.range(id, firstChunk, count, { ...options, from: peerStrings(options.from) })
+  }
+
+  read(id: Uint8Array, options: ServiceReadOptions = {}): AsyncGenerator<Uint8Array> {
+    return this.store.read(id, { ...options, from: peerStrings(options.from) })
+  }
+
+  addProvider(id: Uint8Array, peer: PeerRef): void {
+    const key = toHex(id)
+    let set = this.providers.get(key)
+    if (set === undefined) this.providers.set(key, (set = new Set()))
+    set.add(peer.toString())
+  }
+
+  isBlocked(peer: PeerRef): boolean {
+    return this.budgets.isBlocked(peer.toString())
+  }
+
+  offences(peer?: PeerRef): Record<string, number> {
+    const key = peer === undefined ? '*' : peer.toString()
+    return { ...(this.counts.get(key) ?? {}) }
+  }
+
+  // ChunkSource: how the store reaches peers.
+
+  candidates(id: Uint8Array, hints: readonly string[]): string[] {
+    const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
+    const ordered = [...hints, ...(this.providers.get(toHex(id)) ?? []), ...connected]
+    const self = this.components.peerId.toString()
+    return [...new Set(ordered)].filter((p) => p !== self && !this.budgets.isBlocked(p))
+  }
+
+  async fetchManifest(peer: string, id: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
+    const { conv, done } = await this.open(peer, options)
+    let ok = false
+    try {
+      const manifest = await requestManifest(conv, id, maxManifestBytes(this.store.maxBlobBytes))
+      ok = true
+      return manifest
+    } catch (err) {
+      throw this.failed(peer, err)
+    } finally {
+      await done(ok)
+    }
+  }
+
+  async *fetchChunks(
+    peer: string,
+    manifest: Manifest,
+    indices: readonly number[],
+    options: AbortOptions = {},
+  ): AsyncGenerator<DeliveredChunk> {
+    const { conv, done } = await this.open(peer, options)
+    let ok = false
+    try {
+      yield* requestChunks(
+        conv,
+        manifest,
+        indices,
+        this.limits.maxChunksPerRequest,
+        this.limits.pipelineDepth,
+      )
+      ok = true
+    } catch (err) {
+      throw this.failed(peer, err)
+    } finally {
+      // A conversation cut short (a lie found, a failure, the reader gone) is reset, not drained.
+      await done(ok)
+    }
+  }
+
+  blame(peer: string, reason: BlobOffenceReason, detail: string): void {
+    if (reason === 'bad-chunk' || reason === 'bad-manifest' || reason === 'unrequested-chunk') {
+      this.metrics.verificationFailures.inc({ peer, reason })
+    }
+    this.offend(peer, reason, detail)
+  }
+
+  private offend(peer: string, reason: BlobOffenceReason, detail: string): void {
+    this.metrics.offences.inc({ reason })
+    for (const key of [peer, '*']) {
+      const counts = this.counts.get(key) ?? {}
+      counts[reason] = (counts[reason] ?? 0) + 1
+      this.counts.set(key, counts)
+    }
+    const outcome = this.budgets.offend(peer, BUDGET_REASON[reason])
+    this.log('offence by %s: %s (%s)', peer, reason, detail)
+    const event: BlobOffenceEvent = { peer, reason, detail, blocked: outcome.blocked }
+    this.safeDispatchEvent('blob:offence', { detail: event })
+    if (outcome.blocked) {
+      for (const c of this.components.connectionManager.getConnections(peerIdFromString(peer))) {
+        c.close().catch(() => {})
+      }
+    }
+  }
+
+  /** Blames the peer for a protocol offence it committed; returns the error for the caller to throw. */
+  private failed(peer: string, err: unknown): unknown {
+    if (err instanceof BlobProtocolError && BLAMED.has(err.reason)) {
+      this.blame(peer, err.reason as BlobOffenceReason, err.message)
+    }
+    return err
+  }
+
+  private async open(
+    peer: string,
+    options: AbortOptions,
+  ): Promise<{ conv: Conversation; done: (ok: boolean) => Promise<void> }> {
+    const stream = await this.components.connectionManager.openStream(
+      peerIdFromString(peer),
+      BLOB_PROTOCOL,
+      options,
+    )
+    // While the reader is busy (hashing, writing) the framed reader pauses the stream, but yamux
+    // keeps accepting up to its window (16 MiB at most) into the stream's read buffer, whose default
+    // limit (4 MiB) would then abort a healthy fetch. Flow control bounds it; let the buffer hold it.
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_MUXER_WINDOW_BYTES)
+    const conv = new Conversation(this.frame(stream), peer, this.limits, options.signal)
+    const done = async (ok: boolean): Promise<void> => {
+      this.openStreams.delete(stream)
+      if (stream.status !== 'open') return
+      if (ok) await stream.close(options).catch((err: Error) => stream.abort(err))
+      else stream.abort(new BlobError('blob conversation ended early'))
+    }
+    try {
+      await greet(conv, this.identity)
+    } catch (err) {
+      await done(false)
+      throw this.failed(peer, err)
+    }
+    return { conv, done }
+  }
+
+  private frame(stream: Stream): ReturnType<typeof framedStream> {
+    this.openStreams.add(stream)
+    stream.maxWriteBufferLength = this.init.maxWriteBufferBytes ?? 4 * 1024 * 1024
+    // Room for the answers of the whole pipeline, so the sender is held only by muxer flow control.
+    return framedStream(stream, { maxBufferedBytes: 2 * 1024 * 1024 })
+  }
+
+  private async onInbound(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const grant = this.budgets.openSession(peer)
+    if (!grant.ok) {
+      this.metrics.refusals.inc({ reason: grant.reason === 'blocked' ? 'blocked' : 'busy' })
+      stream.abort(new BlobError(grant.reason))
+      if (grant.reason === 'too-many-sessions') this.offend(peer, 'too-many-streams', 'one stream too many')
+      else connection.close().catch(() => {})
+      return
+    }
+    const conv = new Conversation(this.frame(stream), peer, this.limits, this.stopController.signal)
+    try {
+      await admit(conv, this.identity)
+      await serveStream(conv, this.serveContext(connection.remotePeer))
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+      this.failed(peer, err)
+    } finally {
+      grant.release()
+      this.openStreams.delete(stream)
+    }
+  }
+
+  private serveContext(remote: PeerId): ServeContext {
+    const peer = remote.toString()
+    const mayFetch = this.init.mayFetch ?? ((_peer: PeerId, id: Uint8Array) => this.store.isShareable(id))
+    return {
+      store: this.store,
+      maxChunksPerRequest: this.limits.maxChunksPerRequest,
+      mayFetch: async (id) => mayFetch(remote, id),
+      throttle: (bytes) => sleep(this.rate.delayFor(peer, bytes), this.stopController.signal),
+      offend: (reason, detail) => this.offend(peer, reason, detail),
+      refused: (reason) => this.metrics.refusals.inc({ reason }),
+      served: (bytes) => this.metrics.servedBytes.inc(bytes),
+    }
+  }
+}
+
+function peerStrings(peers: readonly PeerRef[] | undefined): string[] {
+  return (peers ?? []).map((p) => p.toString())
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

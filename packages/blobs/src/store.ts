@@ -1,0 +1,409 @@
+import { join } from 'node:path'
+import type { AbortOptions } from '@libp2p/interface'
+import { open, type RootDatabase } from 'lmdb'
+import { BLOB_LOCAL, BLOB_PINNED, BLOB_SHAREABLE, ChunkIndex } from './chunk-index.js'
+import { type BlobSource, chunksOf } from './chunker.js'
+import {
+  DEFAULT_BUDGET_BYTES,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MAX_BLOB_BYTES,
+  DEFAULT_MAX_PEERS_PER_READ,
+  HASH_BYTES,
+} from './constants.js'
+import { BlobNotFoundError, BlobRangeError, BlobStoreClosedError, BlobTooLargeError } from './errors.js'
+import { type FetchContext, fetchChunks, fetchManifest } from './fetcher.js'
+import { ChunkFiles } from './files.js'
+import {
+  assertChunkSize,
+  type BlobRef,
+  buildManifest,
+  chunkHashAt,
+  chunkMatches,
+  hashChunk,
+  type Manifest,
+  toHex,
+} from './ids.js'
+import { readBlob } from './read-stream.js'
+import type { ChunkSource } from './source.js'
+
+/** Chunk files `put` writes at once while it hashes the next chunks. */
+const PUT_WRITES_IN_FLIGHT = 4
+/** Fetched chunk files being written at once while the next chunks arrive. */
+const FETCH_WRITES_IN_FLIGHT = 8
+/** Fetched chunks recorded in the index per transaction. */
+const INDEX_BATCH_CHUNKS = 16
+
+export interface BlobStoreOptions {
+  /** Directory of the store: chunk files under `chunks/`, the LMDB index under `index/` (unless `env`). */
+  path: string
+  /** An LMDB environment to keep the index in (the node's own), instead of one of the store's. @default undefined */
+  env?: RootDatabase
+  /** Bytes of fetched, unpinned chunks kept before the least recently used are evicted. @default 1 GiB */
+  budgetBytes?: number
+  /** Largest blob accepted, put or fetched. @default 64 GiB */
+  maxBlobBytes?: number
+  /** Peers one fetch tries before it gives up. @default 8 */
+  maxPeersPerRead?: number
+  /** Chunks a streamed read asks for at once (one more window is fetched ahead). @default 8 MiB of chunks, at least 4 */
+  readAheadChunks?: number
+  /** Skip fsync on index commits (an own environment only; tests and benchmarks). @default false */
+  noSync?: boolean
+  /** Where missing manifests and chunks come from; the blob service sets itself. @default undefined */
+  source?: ChunkSource
+  /** Called with what the store did, for metrics. @default undefined */
+  observer?: StoreObserver
+}
+
+export interface StoreObserver {
+  stored?(bytes: number): void
+  fetched?(bytes: number): void
+  evicted?(bytes: number): void
+  corrupt?(bytes: number): void
+  fetchSeconds?(seconds: number): void
+}
+
+export interface PutOptions extends AbortOptions {
+  /** Bytes per chunk, a power of two from 16 KiB to 1 MiB. @default 256 KiB */
+  chunkSize?: number
+  /** May peers fetch it (see the service's `mayFetch`)? @default true */
+  shareable?: boolean
+}
+
+export interface PutResult {
+  ref: BlobRef
+  manifest: Manifest
+}
+
+export interface FetchOptions extends AbortOptions {
+  /** Peers to ask first, by peer id: the peer the referencing record came from. @default [] */
+  from?: readonly string[]
+}
+
+export interface ReadOptions extends FetchOptions {
+  /** First byte. @default 0 */
+  start?: number
+  /** Byte after the last one. @default the blob's size */
+  end?: number
+}
+
+export interface BlobStatus {
+  /** The manifest is held here. */
+  manifest: boolean
+  chunks: number
+  held: number
+  pinned: boolean
+  shareable: boolean
+  local: boolean
+}
+
+export interface BlobStoreStats {
+  pinnedBytes: number
+  unpinnedBytes: number
+  chunks: number
+  budgetBytes: number
+}
+
+/** Opens (or creates) a blob store in `options.path`. */
+export async function openBlobStore(options: BlobStoreOptions): Promise<BlobStore> {
+  const env =
+    options.env ??
+    open({ path: join(options.path, 'index'), noSync: options.noSync === true, compression: false })
+  const store = new BlobStore(options, env, options.env === undefined)
+  store.recover()
+  return store
+}
+
+/**
+ * Blobs on one node: chunks in files named by their hash, manifests, pins and the LRU in LMDB.
+ * Every chunk is checked against its manifest before it is stored and every time it is read.
+ */
+export class BlobStore {
+  readonly budgetBytes: number
+  readonly maxBlobBytes: number
+  private readonly files: ChunkFiles
+  private readonly index: ChunkIndex
+  private source: ChunkSource | undefined
+  private observer: StoreObserver | undefined
+  private closed = false
+
+  constructor(
+    private readonly options: BlobStoreOptions,
+    private readonly env: RootDatabase,
+    private readonly ownsEnv: boolean,
+  ) {
+    this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
+    this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES
+    this.files = new ChunkFiles(join(options.path, 'chunks'))
+    this.index = new ChunkIndex(env)
+    this.source = options.source
+    this.observer = options.observer
+  }
+
+  /** Adopts chunk files a crash left unindexed (as least recently used), drops stale entries, evicts. */
+  recover(): void {
+    const onDisk = this.files.sweep()
+    const indexed = this.index.presentChunks()
+    this.index.transaction(() => {
+      for (const [hex, size] of onDisk) {
+        if (!indexed.has(hex)) this.index.addChunk(Uint8Array.from(Buffer.from(hex, 'hex')), size)
+      }
+      for (const hex of indexed) if (!onDisk.has(hex)) this.index.markAbsent(Buffer.from(hex, 'hex'))
+    })
+    this.evict()
+  }
+
+  /** Sets where missing manifests and chunks come from and who observes the store (the blob service). */
+  attach(source: ChunkSource | undefined, observer: StoreObserver | undefined): void {
+    this.source = source
+    this.observer = observer
+  }
+
+  /** Cuts `source` into chunks, stores them pinned, and returns the blob's reference and manifest. */
+  async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    this.assertOpen()
+    const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
+    assertChunkSize(chunkSize)
+    const hashes: Uint8Array[] = []
+    const sizes = new Map<string, number>()
+    const writes: Promise<void>[] = []
+    let size = 0
+    try {
+      for await (const chunk of chunksOf(source, chunkSize)) {
+        options.signal?.throwIfAborted()
+        size += chunk.byteLength
+        if (size > this.maxBlobBytes) throw new BlobTooLargeError(size, this.maxBlobBytes)
+        const hash = hashChunk(chunk)
+        hashes.push(hash)
+        const key = toHex(hash)
+        if (sizes.has(key)) continue
+        sizes.set(key, chunk.byteLength)
+        if (this.files.exists(hash)) continue
+        writes.push(this.files.writeAsync(hash, chunk))
+        if (writes.length >= PUT_WRITES_IN_FLIGHT) await writes.shift()
+      }
+    } finally {
+      await Promise.allSettled(writes)
+    }
+    await Promise.all(writes)
+    const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
+    const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
+    this.index.transaction(() => {
+      this.index.putManifest(manifest, flags)
+      for (const [hex, bytes] of sizes) this.index.addChunk(Buffer.from(hex, 'hex'), bytes)
+    })
+    this.observer?.stored?.(size)
+    return { ref: { id: manifest.id, size }, manifest }
+  }
+
+  /** The blob's manifest: held here, or fetched from peers and verified against the id. */
+  async manifest(id: Uint8Array, options: FetchOptions = {}): Promise<Manifest> {
+    this.assertOpen()
+    const held = this.index.manifest(id)
+    if (held !== undefined) return held
+    const manifest = await fetchManifest(this.fetchContext(id), id, options.from ?? [], options)
+    this.index.transaction(() => this.index.putManifest(manifest, 0))
+    return manifest
+  }
+
+  /** Chunks `firstChunk .. firstChunk + count - 1`, each verified; missing ones are fetched. */
+  async range(
+    id: Uint8Array,
+    firstChunk: number,
+    count: number,
+    options: FetchOptions = {},
+  ): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = new Array(count)
+    await this.rangeInto(
+      id,
+      firstChunk,
+      count,
+      (index, bytes) => {
+        out[index - firstChunk] = bytes
+      },
+      options,
+    )
+    return out
+  }
+
+  /**
+   * Hands each chunk of `firstChunk .. firstChunk + count - 1` to `deliver` as soon as it is verified:
+   * held ones first, then fetched ones as they arrive (in any order). Resolves when all were delivered.
+   */
+  async rangeInto(
+    id: Uint8Array,
+    firstChunk: number,
+    count: number,
+    deliver: (index: number, bytes: Uint8Array) => void,
+    options: FetchOptions = {},
+  ): Promise<void> {
+    const manifest = await this.manifest(id, options)
+    const ok = Number.isInteger(firstChunk) && Number.isInteger(count) && firstChunk >= 0 && count >= 0
+    if (!ok || firstChunk + count > manifest.chunkCount) {
+      throw new BlobRangeError(toHex(id), `chunks ${firstChunk} + ${count} of ${manifest.chunkCount}`)
+    }
+    const missing: number[] = []
+    for (let i = firstChunk; i < firstChunk + count; i++) {
+      const bytes = this.localChunk(manifest, i)
+      if (bytes === undefined) missing.push(i)
+      else deliver(i, bytes)
+    }
+    if (missing.length > 0) await this.fetch(manifest, missing, options, deliver)
+  }
+
+  /** The bytes `[start, end)` of the blob as a stream of pieces, fetching what is missing ahead. */
+  read(id: Uint8Array, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    return readBlob(this, id, { ...options, readAheadChunks: this.options.readAheadChunks })
+  }
+
+  /** Chunk `index` if held here and intact; a corrupt or vanished file is forgotten (and refetched later). */
+  localChunk(manifest: Manifest, index: number): Uint8Array | undefined {
+    this.assertOpen()
+    const hash = chunkHashAt(manifest, index)
+    const bytes = this.files.read(hash)
+    if (bytes !== undefined && chunkMatches(manifest, index, bytes)) {
+      const entry = this.index.chunk(hash)
+      if (entry === undefined || !entry.present) {
+        this.index.transaction(() => this.index.addChunk(hash, bytes.byteLength))
+      } else if (entry.pins === 0) this.index.transaction(() => this.index.touch(hash))
+      return bytes
+    }
+    if (bytes !== undefined) {
+      this.files.remove(hash)
+      this.observer?.corrupt?.(bytes.byteLength)
+    }
+    if (this.index.chunk(hash)?.present === true) this.index.transaction(() => this.index.markAbsent(hash))
+    return undefined
+  }
+
+  /** The manifest if held here (no fetch). */
+  localManifest(id: Uint8Array): Manifest | undefined {
+    this.assertOpen()
+    return this.index.manifest(id)
+  }
+
+  status(id: Uint8Array): BlobStatus {
+    const manifest = this.localManifest(id)
+    const flags = this.index.flags(id)
+    let held = 0
+    for (let i = 0; i < (manifest?.chunkCount ?? 0); i++) {
+      if (this.index.chunk(chunkHashAt(manifest!, i))?.present === true) held++
+    }
+    return {
+      manifest: manifest !== undefined,
+      chunks: manifest?.chunkCount ?? 0,
+      held,
+      pinned: (flags & BLOB_PINNED) !== 0,
+      shareable: (flags & BLOB_SHAREABLE) !== 0,
+      local: (flags & BLOB_LOCAL) !== 0,
+    }
+  }
+
+  /** Keeps the blob's chunks (held now or fetched later) out of eviction. */
+  async pin(id: Uint8Array, options: FetchOptions = {}): Promise<void> {
+    const manifest = await this.manifest(id, options)
+    this.index.transaction(() => this.index.setFlags(manifest, BLOB_PINNED, 0))
+  }
+
+  /** Lets the blob's chunks be evicted again (least recently used first). */
+  unpin(id: Uint8Array): void {
+    const manifest = this.requireManifest(id)
+    this.index.transaction(() => this.index.setFlags(manifest, 0, BLOB_PINNED))
+    this.evict()
+  }
+
+  /** Marks the blob as one peers may fetch (the default `mayFetch`), or not. */
+  setShareable(id: Uint8Array, shareable: boolean): void {
+    const manifest = this.requireManifest(id)
+    this.index.transaction(() =>
+      this.index.setFlags(manifest, shareable ? BLOB_SHAREABLE : 0, shareable ? 0 : BLOB_SHAREABLE),
+    )
+  }
+
+  isShareable(id: Uint8Array): boolean {
+    return (this.index.flags(id) & BLOB_SHAREABLE) !== 0
+  }
+
+  /** Evicts least recently used unpinned chunks down to the budget; returns the bytes evicted. */
+  evict(): number {
+    let bytes = 0
+    const evicted = this.index.transaction(() => {
+      const before = this.index.totals().unpinnedBytes
+      const hashes = this.index.evict(this.budgetBytes)
+      bytes = before - this.index.totals().unpinnedBytes
+      return hashes
+    })
+    for (const hash of evicted) this.files.remove(hash)
+    if (bytes > 0) this.observer?.evicted?.(bytes)
+    return bytes
+  }
+
+  stats(): BlobStoreStats {
+    return { ...this.index.totals(), budgetBytes: this.budgetBytes }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.ownsEnv) await this.env.close()
+  }
+
+  private async fetch(
+    manifest: Manifest,
+    wanted: number[],
+    options: FetchOptions,
+    deliver: (index: number, bytes: Uint8Array) => void,
+  ): Promise<void> {
+    const started = performance.now()
+    // Files are written on the thread pool while the next chunks arrive; the index records a chunk
+    // only once its file is in place, a batch at a time.
+    const inFlight: Promise<void>[] = []
+    const batch: Array<{ hash: Uint8Array; size: number; written: Promise<void> }> = []
+    const commit = async (): Promise<void> => {
+      const entries = batch.splice(0)
+      const results = await Promise.allSettled(entries.map((e) => e.written))
+      if (entries.length === 0 || this.closed) return
+      this.index.transaction(() => {
+        entries.forEach((e, i) => {
+          if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size)
+        })
+      })
+      this.evict()
+    }
+    const accept = async (index: number, bytes: Uint8Array): Promise<void> => {
+      const hash = chunkHashAt(manifest, index)
+      const written = this.files.writeAsync(hash, bytes)
+      written.catch(() => {}) // awaited in commit; a failed write only leaves the chunk unrecorded
+      inFlight.push(written)
+      batch.push({ hash, size: bytes.byteLength, written })
+      this.observer?.fetched?.(bytes.byteLength)
+      deliver(index, bytes)
+      if (inFlight.length >= FETCH_WRITES_IN_FLIGHT) await inFlight.shift()!.catch(() => {})
+      if (batch.length >= INDEX_BATCH_CHUNKS) await commit()
+    }
+    try {
+      await fetchChunks(this.fetchContext(manifest.id), manifest, wanted, options.from ?? [], accept, options)
+    } finally {
+      await commit()
+      this.observer?.fetchSeconds?.((performance.now() - started) / 1000)
+    }
+  }
+
+  private fetchContext(id: Uint8Array): FetchContext {
+    if (this.source === undefined) throw new BlobNotFoundError(toHex(id))
+    return {
+      source: this.source,
+      maxBlobBytes: this.maxBlobBytes,
+      maxPeers: this.options.maxPeersPerRead ?? DEFAULT_MAX_PEERS_PER_READ,
+    }
+  }
+
+  private requireManifest(id: Uint8Array): Manifest {
+    const manifest = this.localManifest(id)
+    if (manifest === undefined) throw new BlobNotFoundError(toHex(id))
+    return manifest
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BlobStoreClosedError()
+  }
+}

@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import {
+  BlobNotFoundError,
+  BlobRangeError,
+  BlobStoreClosedError,
+  BlobTooLargeError,
+  chunkHashAt,
+  hashChunk,
+  InvalidChunkSizeError,
+  toHex,
+} from '@provsync/blobs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { collect, randomBytes, tempStores } from './helpers.js'
+
+const stores = tempStores()
+afterEach(() => stores.cleanup())
+const KiB = 1024
+
+describe('put and local reads', () => {
+  it('puts bytes and reads them back whole, by chunk range and by byte range', async () => {
+    const store = await stores.open()
+    const bytes = randomBytes(100 * KiB + 7)
+    const { ref, manifest } = await store.put(bytes, { chunkSize: 16 * KiB })
+    expect(ref.size).toBe(bytes.byteLength)
+    expect(manifest.chunkCount).toBe(7)
+    expect(toHex((await store.manifest(ref.id)).id)).toBe(toHex(ref.id))
+    const range = await store.range(ref.id, 2, 3)
+    expect(Buffer.concat(range).equals(Buffer.from(bytes.subarray(32 * KiB, 80 * KiB)))).toBe(true)
+    expect((await collect(store.read(ref.id))).equals(Buffer.from(bytes))).toBe(true)
+    const part = await collect(store.read(ref.id, { start: 16 * KiB - 3, end: 50 * KiB + 1 }))
+    expect(part.equals(Buffer.from(bytes.subarray(16 * KiB - 3, 50 * KiB + 1)))).toBe(true)
+    expect((await collect(store.read(ref.id, { start: 5, end: 5 }))).byteLength).toBe(0)
+  })
+
+  it('puts a stream of uneven pieces with the same id as the bytes', async () => {
+    const store = await stores.open()
+    const bytes = randomBytes(70 * KiB, 3)
+    async function* pieces() {
+      for (let o = 0; o < bytes.byteLength; o += 5000) yield bytes.slice(o, o + 5000)
+    }
+    const a = await store.put(pieces(), { chunkSize: 32 * KiB })
+    const b = await store.put(bytes, { chunkSize: 32 * KiB })
+    expect(toHex(a.ref.id)).toBe(toHex(b.ref.id))
+    expect(store.stats().pinnedBytes).toBe(bytes.byteLength)
+  })
+
+  it('an empty blob has an id, a manifest and no chunks', async () => {
+    const store = await stores.open()
+    const { ref, manifest } = await store.put(new Uint8Array(0))
+    expect(manifest.chunkCount).toBe(0)
+    expect((await collect(store.read(ref.id))).byteLength).toBe(0)
+  })
+
+  it('refuses bad chunk sizes, ranges outside the blob, oversized blobs, unknown ids and use after close', async () => {
+    const store = await stores.open({ maxBlobBytes: 40 * KiB })
+    await expect(store.put(randomBytes(10), { chunkSize: 1000 })).rejects.toThrow(InvalidChunkSizeError)
+    await expect(store.put(randomBytes(41 * KiB), { chunkSize: 16 * KiB })).rejects.toThrow(BlobTooLargeError)
+    const { ref } = await store.put(randomBytes(20 * KiB), { chunkSize: 16 * KiB })
+    await expect(store.range(ref.id, 1, 2)).rejects.toThrow(BlobRangeError)
+    await expect(store.range(ref.id, -1, 1)).rejects.toThrow(BlobRangeError)
+    await expect(collect(store.read(ref.id, { start: 0, end: 20 * KiB + 1 }))).rejects.toThrow(BlobRangeError)
+    await expect(store.manifest(new Uint8Array(32))).rejects.toThrow(BlobNotFoundError)
+    await store.close()
+    await expect(store.manifest(ref.id)).rejects.toThrow(BlobStoreClosedError)
+  })
+
+  it('stores a chunk shared by two blobs once', async () => {
+    const store = await stores.open()
+    const a = randomBytes(32 * KiB, 5)
+    const b = Buffer.concat([a.subarray(0, 16 * KiB), randomBytes(16 * KiB, 6)])
+    await store.put(a, { chunkSize: 16 * KiB })
+    await store.put(b, { chunkSize: 16 * KiB })
+    expect(store.stats().chunks).toBe(3)
+    expect(store.stats().pinnedBytes).toBe(48 * KiB)
+  })
+})
+
+describe('on-disk damage and crashes', () => {
+  it('never returns a corrupt chunk file: it is dropped and reported missing', async () => {
+    const dir = stores.dir()
+    const store = await stores.open({ path: dir })
+    const { ref, manifest } = await store.put(randomBytes(48 * KiB), { chunkSize: 16 * KiB })
+    const hex = toHex(chunkHashAt(manifest, 1))
+    writeFileSync(join(dir, 'chunks', hex.slice(0, 2), hex), randomBytes(16 * KiB, 99))
+    expect(store.localChunk(manifest, 1)).toBeUndefined()
+    expect(store.status(ref.id).held).toBe(2)
+    await expect(store.range(ref.id, 0, 3)).rejects.toThrow(BlobNotFoundError)
+  })
+
+  it('after a crash, removes temporary files and adopts whole chunk files the index missed', async () => {
+    const dir = stores.dir()
+    const first = await stores.open({ path: dir })
+    const { manifest } = await first.put(randomBytes(32 * KiB, 8), { chunkSize: 16 * KiB })
+    await first.close()
+    const hex = toHex(chunkHashAt(manifest, 0))
+    const orphan = randomBytes(16 * KiB, 77)
+    const orphanHex = toHex(hashChunk(orphan))
+    mkdirSync(join(dir, 'chunks', orphanHex.slice(0, 2)), { recursive: true })
+    writeFileSync(join(dir, 'chunks', orphanHex.slice(0, 2), orphanHex), orphan)
+    const tmp = join(dir, 'chunks', hex.slice(0, 2), `${hex}.123.0.tmp`)
+    writeFileSync(tmp, randomBytes(100))
+    const second = await stores.open({ path: dir })
+    expect(existsSync(tmp)).toBe(false)
+    expect(second.stats()).toMatchObject({ chunks: 3, pinnedBytes: 32 * KiB, unpinnedBytes: 16 * KiB })
+    expect(second.localChunk(manifest, 0)).toBeDefined()
+  })
+})
