@@ -47,6 +47,7 @@ export {
   globToRegExp,
   type InvalidationCriteria,
   type Matchable,
+  validateCriteria,
 } from './criteria.js'
 export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './db.js'
 export type { Cause, HistoryEntry } from './durability.js'
@@ -76,9 +77,11 @@ export {
   type GateDecision,
   type GateEvidence,
   type GateInput,
+  type GateOptions,
   type GatePolicy,
   ignoring,
   locallyVerifiedOnly,
+  validatePolicy,
 } from './gate.js'
 export type { ApplyOptions, ApplyOutcome } from './ingest.js'
 export { assertionKey, coordinateId, networkTag, nodeIdFor } from './keys.js'
@@ -117,4 +120,5 @@ export {
   type LocalEvidence,
   type Provenance,
   sameComponent,
+  sameProvenance,
 } from './view.js'
