@@ -2,6 +2,7 @@
 // With --tests only those test files run (a quick look while writing tests; the score can only
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
+// MUTATE_CONCURRENCY=1 runs one test worker instead of two.
 // Runs StrykerJS over the pure cores of each package (stryker.config.mjs), with that package's own
 // tests, writes Stryker's JSON report to reports/mutation/<package>.json and prints the score per
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
@@ -81,6 +82,7 @@ for (const pkg of asked.length > 0 ? asked : packages) {
     mutate: files.length > 0 ? files : PURE_CORES[pkg],
     vitest: { ...config.vitest, dir: `packages/${pkg}` },
     ...(tests.length > 0 ? { testFiles: tests } : {}),
+    ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
     jsonReporter: { fileName: `reports/mutation/${pkg}${partial ? '.partial' : ''}.json` },
   })
   const results = await stryker.runMutationTest()

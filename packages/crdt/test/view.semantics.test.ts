@@ -47,6 +47,7 @@ describe('view: provenance at the top run is the first to assert it', () => {
   it('the earliest HLC wins over the smaller key', () => {
     const c = deriveComponent(undefined, [ev(LOW, 5n, ts(20)), ev(HIGH, 5n, ts(10)), ev(MID, 5n, ts(30))])
     expect(c).toEqual({ run: 5n, provenance: asserted(HIGH), corroborators: [LOW, MID, HIGH], hlc: ts(10) })
+    expect(c?.provenance).not.toHaveProperty('via')
   })
 
   it('the HLC counter and node id order it too, then the key', () => {
