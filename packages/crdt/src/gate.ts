@@ -67,7 +67,9 @@ export function describeEvidence(
 }
 
 /** "1 distinct asserter", "2 distinct asserters". */
-const asserters = (n: number): string => `${n} distinct asserter${n === 1 ? '' : 's'}`
+function asserters(n: number): string {
+  return `${n} distinct asserter${n === 1 ? '' : 's'}`
+}
 
 // Copies: the evidence may be views into buffers read from LMDB.
 function fromAssertion(item: AssertionEvidence): GateEvidence {
@@ -85,6 +87,7 @@ function fromAssertion(item: AssertionEvidence): GateEvidence {
 // Strongest first: higher run, then the first to assert it, then key order, then record hash, so
 // the order (and the evidence and reason a decision names) is a function of the evidence alone.
 function strongestFirst(a: AssertionEvidence, b: AssertionEvidence): number {
+  // Stryker disable next-line EqualityOperator: equivalent, the runs differ here, so > and >= agree
   if (a.run !== b.run) return a.run > b.run ? -1 : 1
   return (
     compareTimestamps(a.hlc, b.hlc) || compareBytes(a.asserter, b.asserter) || compareBytes(a.hash, b.hash)
@@ -172,5 +175,6 @@ function distinctAsserters(sorted: readonly AssertionEvidence[]): AssertionEvide
   return sorted.filter((item, i) => sorted.findIndex((o) => equalBytes(o.asserter, item.asserter)) === i)
 }
 
-const present = (items: readonly (GateEvidence | undefined)[]): GateEvidence[] =>
-  items.filter((e): e is GateEvidence => e !== undefined)
+function present(items: readonly (GateEvidence | undefined)[]): GateEvidence[] {
+  return items.filter((e): e is GateEvidence => e !== undefined)
+}

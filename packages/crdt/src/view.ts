@@ -81,12 +81,23 @@ function byFirstAsserted(a: AssertionEvidence, b: AssertionEvidence): number {
 
 function uniqueSorted(keys: Uint8Array[]): Uint8Array[] {
   const sorted = [...keys].sort(compareBytes)
+  // Stryker disable next-line ConditionalExpression: equivalent, sorted[-1] is undefined and equals no key
   return sorted.filter((key, i) => i === 0 || !equalBytes(key, sorted[i - 1]))
 }
 
+type ProvenanceKeys = {
+  readonly type: string
+  readonly asserter?: Uint8Array | undefined
+  readonly via?: Uint8Array | undefined
+}
+
+/**
+ * The same asserter and relay. A local provenance has neither, and an asserted one always has an
+ * asserter, so equal keys also mean an equal type.
+ */
 export function sameProvenance(a: Provenance, b: Provenance): boolean {
-  if (a.type === 'local' || b.type === 'local') return a.type === b.type
-  return equalBytes(a.asserter, b.asserter) && equalBytes(a.via, b.via)
+  const [x, y]: ProvenanceKeys[] = [a, b]
+  return equalBytes(x!.asserter, y!.asserter) && equalBytes(x!.via, y!.via)
 }
 
 export function sameComponent(a: Component | undefined, b: Component | undefined): boolean {

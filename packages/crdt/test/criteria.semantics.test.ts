@@ -100,6 +100,7 @@ describe('criteria: validation', () => {
     ['an empty pattern', { type: 'pattern', pattern: '' }, 'criteria.pattern'],
     ['a pattern over 256 bytes (in UTF-8)', { type: 'pattern', pattern: longBytes }, 'criteria.pattern'],
     ['an epoch missing', { type: 'older-than' }, 'criteria.epoch'],
+    ['an epoch that is null', { type: 'older-than', epoch: null }, 'criteria.epoch'],
     ['an epoch that is a number', { type: 'older-than', epoch: 5 }, 'criteria.epoch'],
     [
       'an epoch with a fractional wall time',
@@ -134,6 +135,15 @@ describe('criteria: validation', () => {
       'criteria.prefix: longer than 256 bytes',
     )
     expect(() => validateCriteria({ type: 'prefix', prefix: '' })).toThrow('must be a non-empty string')
+    expect(() => validateCriteria(null as unknown as InvalidationCriteria)).toThrow(
+      'criteria: must be an object',
+    )
+    expect(() => validateCriteria({ type: 'signer', key: new Uint8Array(3) })).toThrow(
+      'criteria.key: must be a 32-byte public key',
+    )
+    expect(() =>
+      validateCriteria({ type: 'older-than', epoch: null } as unknown as InvalidationCriteria),
+    ).toThrow('criteria.epoch: must be an HLC timestamp')
     expect(() => validateCriteria({ type: 'hash' } as unknown as InvalidationCriteria)).toThrow(
       'unknown criteria "hash"',
     )

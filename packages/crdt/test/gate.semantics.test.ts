@@ -1,5 +1,6 @@
 import {
   type AssertionEvidence,
+  anyEvidence,
   atLeastAsserters,
   decideGate,
   describeEvidence,
@@ -9,6 +10,7 @@ import {
   InvalidRunError,
   ignoring,
   type LocalEvidence,
+  locallyVerifiedOnly,
   toHex,
   validatePolicy,
 } from '@provsync/crdt'
@@ -45,6 +47,24 @@ const gate = (
 ) => decideGate({ coordinate: c, run, policy, local: l, assertions, describeKey })
 
 describe('gate: the reason and evidence it names', () => {
+  it('the named policies decide as their names say', () => {
+    const peers = [ev(A, 6n), ev(B, 6n)]
+    expect(gate(5n, anyEvidence, undefined, peers)).toMatchObject({ allowed: true, policy: { type: 'any' } })
+    expect(gate(5n, locallyVerifiedOnly, undefined, peers)).toMatchObject({
+      allowed: false,
+      policy: { type: 'local-only' },
+    })
+    expect(gate(5n, atLeastAsserters(2), undefined, peers)).toMatchObject({
+      allowed: true,
+      policy: { type: 'min-asserters', k: 2 },
+    })
+    expect(gate(5n, atLeastAsserters(3), undefined, peers).allowed).toBe(false)
+    expect(gate(5n, ignoring([A, B]), undefined, peers)).toMatchObject({
+      allowed: false,
+      policy: { type: 'ignore', asserters: [A, B] },
+    })
+  })
+
   it('any evidence: local evidence that covers the run decides first', () => {
     const d = gate(5n, { type: 'any' }, local(6n), [ev(A, 9n)])
     expect(d.allowed).toBe(true)
@@ -281,6 +301,13 @@ describe('gate: refusals of a bad call', () => {
       InvalidArgumentError,
     )
     expect(() => validatePolicy({ type: 'ignore', asserters: [] } as GatePolicy)).not.toThrow()
+  })
+
+  it('says why a policy is refused', () => {
+    expect(() => validatePolicy(null as unknown as GatePolicy)).toThrow('policy: must be an object')
+    expect(() => validatePolicy({ type: 'ignore', asserters: 'x' } as unknown as GatePolicy)).toThrow(
+      'policy.asserters: must be an array of public keys',
+    )
   })
 
   it('names the unknown policy type', () => {
