@@ -87,10 +87,12 @@ function fromAssertion(item: AssertionEvidence): GateEvidence {
 // Strongest first: higher run, then the first to assert it, then key order, then record hash, so
 // the order (and the evidence and reason a decision names) is a function of the evidence alone.
 function strongestFirst(a: AssertionEvidence, b: AssertionEvidence): number {
-  // Stryker disable next-line EqualityOperator: equivalent, the runs differ here, so > and >= agree
-  if (a.run !== b.run) return a.run > b.run ? -1 : 1
+  const byRun = Number(b.run > a.run) - Number(a.run > b.run)
   return (
-    compareTimestamps(a.hlc, b.hlc) || compareBytes(a.asserter, b.asserter) || compareBytes(a.hash, b.hash)
+    byRun ||
+    compareTimestamps(a.hlc, b.hlc) ||
+    compareBytes(a.asserter, b.asserter) ||
+    compareBytes(a.hash, b.hash)
   )
 }
 

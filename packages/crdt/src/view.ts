@@ -58,8 +58,9 @@ export function deriveComponent(
   for (const item of evidence) {
     if (!admissible(item)) continue
     kept.push(item)
-    // Stryker disable next-line EqualityOperator: equivalent, `>=` only reassigns the same run
-    if (top === undefined || item.run > top) top = item.run
+    if (top === undefined) top = item.run
+    // Stryker disable next-line EqualityOperator: `>=` is equivalent (it reassigns the same run); `<=` is killed, see README
+    else if (item.run > top) top = item.run
   }
   if (top === undefined) return undefined
   const atTop = kept.filter((item) => item.run === top).sort(byFirstAsserted)
@@ -81,8 +82,8 @@ function byFirstAsserted(a: AssertionEvidence, b: AssertionEvidence): number {
 
 function uniqueSorted(keys: Uint8Array[]): Uint8Array[] {
   const sorted = [...keys].sort(compareBytes)
-  // Stryker disable next-line ConditionalExpression: equivalent, sorted[-1] is undefined and equals no key
-  return sorted.filter((key, i) => i === 0 || !equalBytes(key, sorted[i - 1]))
+  // sorted[-1] is undefined, which equals no key: the first key is always kept.
+  return sorted.filter((key, i) => !equalBytes(key, sorted[i - 1]))
 }
 
 type ProvenanceKeys = {
