@@ -105,6 +105,14 @@ describe('control handlers', () => {
     )
   })
 
+  it('gate names a peer by its peer id in the reason, as in the evidence lines', () => {
+    const d = gate(ctx, { ...coordinate, run: '4', policy: { type: 'min-asserters', k: 1 } })
+    const peer = node.peerId.toString()
+    expect(d.reason).toContain(`1 distinct asserter (need 1): asserted by ${peer} at run 4`)
+    expect(d.reason).not.toContain(hex(node.publicKey))
+    expect(d.evidence[0]).toMatchObject({ asserter: { peer } })
+  })
+
   it('refuses malformed parameters with InvalidRequestError, for any input', async () => {
     const handler = createControlHandler(ctx)
     const noop = { progress() {}, signal: new AbortController().signal }

@@ -45,14 +45,7 @@ export function validateCriteria(criteria: InvalidationCriteria): void {
       checkText('criteria.family', criteria.family)
       return
     case 'older-than':
-      if (
-        typeof criteria.epoch !== 'object' ||
-        !Number.isSafeInteger(criteria.epoch?.wallMs) ||
-        !Number.isSafeInteger(criteria.epoch?.counter) ||
-        !(criteria.epoch?.nodeId instanceof Uint8Array)
-      ) {
-        throw new InvalidArgumentError('criteria.epoch', 'must be an HLC timestamp')
-      }
+      if (!isHlc(criteria.epoch)) throw new InvalidArgumentError('criteria.epoch', 'must be an HLC timestamp')
       return
     default:
       throw new InvalidArgumentError(
@@ -60,6 +53,12 @@ export function validateCriteria(criteria: InvalidationCriteria): void {
         `unknown criteria ${JSON.stringify((criteria as { type: unknown }).type)}`,
       )
   }
+}
+
+function isHlc(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const { wallMs, counter, nodeId } = value as Record<string, unknown>
+  return Number.isSafeInteger(wallMs) && Number.isSafeInteger(counter) && nodeId instanceof Uint8Array
 }
 
 function checkText(argument: string, value: unknown): void {

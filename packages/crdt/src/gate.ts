@@ -40,7 +40,15 @@ export interface GateDecision {
   readonly evidence: readonly GateEvidence[]
 }
 
-export interface GateInput {
+export interface GateOptions {
+  /**
+   * How the reason names a peer's key (asserter or relay), e.g. as its libp2p peer id; default hex.
+   * One form everywhere: the CLI passes the same formatter its evidence lines use.
+   */
+  readonly describeKey?: ((key: Uint8Array) => string) | undefined
+}
+
+export interface GateInput extends GateOptions {
   readonly coordinate: Coordinate
   readonly run: bigint
   readonly policy: GatePolicy
@@ -49,10 +57,18 @@ export interface GateInput {
   readonly assertions: readonly AssertionEvidence[]
 }
 
-export function describeEvidence(evidence: GateEvidence): string {
+export function describeEvidence(
+  evidence: GateEvidence,
+  describeKey: (key: Uint8Array) => string = toHex,
+): string {
   if (evidence.source === 'local') return `locally verified at run ${evidence.run}`
-  const via = evidence.via === undefined ? '' : ` via ${toHex(evidence.via)}`
-  return `asserted by ${toHex(evidence.asserter)}${via} at run ${evidence.run}`
+  const via = evidence.via === undefined ? '' : ` via ${describeKey(evidence.via)}`
+  return `asserted by ${describeKey(evidence.asserter)}${via} at run ${evidence.run}`
+}
+
+/** "1 distinct asserter", "2 distinct asserters". */
+function asserters(n: number): string {
+  return `${n} distinct asserter${n === 1 ? '' : 's'}`
 }
 
 // Copies: the evidence may be views into buffers read from LMDB.
@@ -68,10 +84,16 @@ function fromAssertion(item: AssertionEvidence): GateEvidence {
   }
 }
 
-// Strongest first: higher run, then the first to assert it, then key order.
+// Strongest first: higher run, then the first to assert it, then key order, then record hash, so
+// the order (and the evidence and reason a decision names) is a function of the evidence alone.
 function strongestFirst(a: AssertionEvidence, b: AssertionEvidence): number {
-  if (a.run !== b.run) return a.run > b.run ? -1 : 1
-  return compareTimestamps(a.hlc, b.hlc) || compareBytes(a.asserter, b.asserter)
+  const byRun = Number(b.run > a.run) - Number(a.run > b.run)
+  return (
+    byRun ||
+    compareTimestamps(a.hlc, b.hlc) ||
+    compareBytes(a.asserter, b.asserter) ||
+    compareBytes(a.hash, b.hash)
+  )
 }
 
 export function validatePolicy(policy: GatePolicy): void {
@@ -99,73 +121,62 @@ export function validatePolicy(policy: GatePolicy): void {
   }
 }
 
-/** The gate's decision, a pure function of the evidence. */
+/** The gate's decision, a pure function of the evidence (its order does not matter). */
 export function decideGate(input: GateInput): GateDecision {
   const { coordinate, run, policy, local } = input
   assertRun(run)
   validatePolicy(policy)
+  const describeKey = input.describeKey ?? toHex
+  const describe = (evidence: GateEvidence): string => describeEvidence(evidence, describeKey)
   const where = `run ${run} of ${formatCoordinate(coordinate)}`
   const decision = (allowed: boolean, reason: string, evidence: GateEvidence[]): GateDecision => ({
     allowed,
     coordinate,
     run,
     policy,
-    reason,
+    reason: `${where} ${allowed ? 'is durable' : 'not gated'}: ${reason}`,
     evidence,
   })
-  let assertions = input.assertions
-  if (policy.type === 'ignore') {
-    assertions = assertions.filter((item) => !policy.asserters.some((key) => equalBytes(key, item.asserter)))
-  }
-  const covering = assertions.filter((item) => item.run >= run).sort(strongestFirst)
+  // Stryker disable next-line ArrayDeclaration: equivalent, a seeded string is never equal to a 32-byte key
+  const ignored = policy.type === 'ignore' ? policy.asserters : []
+  const assertions = input.assertions
+    .filter((item) => !ignored.some((key) => equalBytes(key, item.asserter)))
+    .sort(strongestFirst)
+  const covering = assertions.filter((item) => item.run >= run)
   const localEvidence: GateEvidence | undefined =
     local === undefined ? undefined : { source: 'local', run: local.run, hlc: local.hlc }
-  const localCovers = local !== undefined && local.run >= run
 
   if (policy.type === 'min-asserters') {
-    const distinct = covering.filter(
-      (item, i) => covering.findIndex((o) => equalBytes(o.asserter, item.asserter)) === i,
-    )
-    const evidence = distinct.map(fromAssertion)
-    const names = evidence.map(describeEvidence).join('; ')
-    if (distinct.length >= policy.k) {
-      return decision(
-        true,
-        `${where} is durable: ${distinct.length} distinct asserters (need ${policy.k}): ${names}`,
-        evidence,
-      )
-    }
-    return decision(
-      false,
-      `${where} not gated: ${distinct.length} distinct asserters cover it, need ${policy.k}${names ? `: ${names}` : ''}`,
-      evidence,
-    )
+    const evidence = distinctAsserters(covering).map(fromAssertion)
+    const names = evidence.map(describe).join('; ')
+    const allowed = evidence.length >= policy.k
+    const count = allowed
+      ? `${asserters(evidence.length)} (need ${policy.k}): ${names}`
+      : `${asserters(evidence.length)} ${evidence.length === 1 ? 'covers' : 'cover'} it, need ${policy.k}${names ? `: ${names}` : ''}`
+    return decision(allowed, count, evidence)
   }
+  if (localEvidence !== undefined && localEvidence.run >= run)
+    return decision(true, describe(localEvidence), [localEvidence])
 
-  if (localCovers)
-    return decision(true, `${where} is durable: ${describeEvidence(localEvidence!)}`, [localEvidence!])
-
+  const best = covering[0] === undefined ? undefined : fromAssertion(covering[0])
   if (policy.type === 'local-only') {
-    const best = [localEvidence, covering[0] === undefined ? undefined : fromAssertion(covering[0])].filter(
-      (e): e is GateEvidence => e !== undefined,
-    )
     const localText =
       local === undefined ? 'no local evidence' : `locally verified only up to run ${local.run}`
-    const other =
-      covering[0] === undefined ? '' : ` (also ${describeEvidence(fromAssertion(covering[0]))}, not accepted)`
-    return decision(false, `${where} not gated: ${localText}${other}`, best)
+    const other = best === undefined ? '' : ` (also ${describe(best)}, not accepted)`
+    return decision(false, `${localText}${other}`, present([localEvidence, best]))
   }
-
-  const best = covering[0]
-  if (best !== undefined) {
-    const evidence = fromAssertion(best)
-    return decision(true, `${where} is durable: ${describeEvidence(evidence)}`, [evidence])
-  }
-  const highest = [...assertions].sort(strongestFirst)[0]
-  const considered = [localEvidence, highest === undefined ? undefined : fromAssertion(highest)].filter(
-    (e): e is GateEvidence => e !== undefined,
-  )
+  if (best !== undefined) return decision(true, describe(best), [best])
+  const considered = present([localEvidence, assertions[0] && fromAssertion(assertions[0])])
   const bestText =
-    considered.length === 0 ? 'no evidence' : `best evidence: ${considered.map(describeEvidence).join('; ')}`
-  return decision(false, `${where} not gated: nothing covers it (${bestText})`, considered)
+    considered.length === 0 ? 'no evidence' : `best evidence: ${considered.map(describe).join('; ')}`
+  return decision(false, `nothing covers it (${bestText})`, considered)
+}
+
+/** The first (strongest) evidence of each asserter, in the order given. */
+function distinctAsserters(sorted: readonly AssertionEvidence[]): AssertionEvidence[] {
+  return sorted.filter((item, i) => sorted.findIndex((o) => equalBytes(o.asserter, item.asserter)) === i)
+}
+
+function present(items: readonly (GateEvidence | undefined)[]): GateEvidence[] {
+  return items.filter((e): e is GateEvidence => e !== undefined)
 }

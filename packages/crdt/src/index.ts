@@ -65,6 +65,7 @@ export {
   globToRegExp,
   type InvalidationCriteria,
   type Matchable,
+  validateCriteria,
 } from './criteria.js'
 export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './db.js'
 export type { Cause, HistoryEntry } from './durability.js'
@@ -94,9 +95,11 @@ export {
   type GateDecision,
   type GateEvidence,
   type GateInput,
+  type GateOptions,
   type GatePolicy,
   ignoring,
   locallyVerifiedOnly,
+  validatePolicy,
 } from './gate.js'
 export type { ApplyOptions, ApplyOutcome } from './ingest.js'
 export { type InvalidationApi, invalidationInForce, type StoredInvalidation } from './invalidations.js'
@@ -144,4 +147,5 @@ export {
   type LocalEvidence,
   type Provenance,
   sameComponent,
+  sameProvenance,
 } from './view.js'

@@ -35,7 +35,7 @@ import {
   recompute,
 } from './durability.js'
 import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
-import { decideGate, type GateDecision, type GatePolicy } from './gate.js'
+import { decideGate, type GateDecision, type GateOptions, type GatePolicy } from './gate.js'
 import { type ApplyOptions, type ApplyOutcome, ingest } from './ingest.js'
 import {
   createInvalidationApi,
@@ -165,7 +165,7 @@ export interface NodeState {
     /** One coordinate's entries after sequence number `since`, oldest first; reads an index. */
     byCoordinate(coordinate: Coordinate, options?: { since?: number; limit?: number }): HistoryEntry[]
   }
-  gate(coordinate: Coordinate, run: bigint, policy?: GatePolicy): GateDecision
+  gate(coordinate: Coordinate, run: bigint, policy?: GatePolicy, options?: GateOptions): GateDecision
   readonly revocations: {
     /** Signs with `operator` (which must be in the trust bundle) and applies it here. */
     revoke(request: RevokeRequest, operator: Signer): Promise<LedgerEntry>
@@ -526,10 +526,11 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         return out
       },
     },
-    gate(coordinate, runId, policy = { type: 'any' }) {
+    gate(coordinate, runId, policy = { type: 'any' }, gateOptions = {}) {
       checkOpen()
       const coordId = coordinateId(coordinate)
       return decideGate({
+        ...gateOptions,
         coordinate,
         run: runId,
         policy,

@@ -53,11 +53,14 @@ export function deriveComponent(
   admissible: (evidence: AssertionEvidence) => boolean = () => true,
 ): Component | undefined {
   let top: bigint | undefined = local?.run
+  // Stryker disable next-line ArrayDeclaration: equivalent, a seeded element has no run, so it never reaches atTop
   const kept: AssertionEvidence[] = []
   for (const item of evidence) {
     if (!admissible(item)) continue
     kept.push(item)
-    if (top === undefined || item.run > top) top = item.run
+    if (top === undefined) top = item.run
+    // Stryker disable next-line EqualityOperator: `>=` is equivalent (it reassigns the same run); `<=` is killed, see README
+    else if (item.run > top) top = item.run
   }
   if (top === undefined) return undefined
   const atTop = kept.filter((item) => item.run === top).sort(byFirstAsserted)
@@ -79,12 +82,23 @@ function byFirstAsserted(a: AssertionEvidence, b: AssertionEvidence): number {
 
 function uniqueSorted(keys: Uint8Array[]): Uint8Array[] {
   const sorted = [...keys].sort(compareBytes)
-  return sorted.filter((key, i) => i === 0 || !equalBytes(key, sorted[i - 1]))
+  // sorted[-1] is undefined, which equals no key: the first key is always kept.
+  return sorted.filter((key, i) => !equalBytes(key, sorted[i - 1]))
 }
 
+type ProvenanceKeys = {
+  readonly type: string
+  readonly asserter?: Uint8Array | undefined
+  readonly via?: Uint8Array | undefined
+}
+
+/**
+ * The same asserter and relay. A local provenance has neither, and an asserted one always has an
+ * asserter, so equal keys also mean an equal type.
+ */
 export function sameProvenance(a: Provenance, b: Provenance): boolean {
-  if (a.type === 'local' || b.type === 'local') return a.type === b.type
-  return equalBytes(a.asserter, b.asserter) && equalBytes(a.via, b.via)
+  const [x, y]: ProvenanceKeys[] = [a, b]
+  return equalBytes(x!.asserter, y!.asserter) && equalBytes(x!.via, y!.via)
 }
 
 export function sameComponent(a: Component | undefined, b: Component | undefined): boolean {

@@ -117,7 +117,7 @@ describe('gate', () => {
     expect(state.gate(c, 8n, atLeastAsserters(2))).toMatchObject({ allowed: true })
     const tooFew = state.gate(c, 9n, atLeastAsserters(2))
     expect(tooFew.allowed).toBe(false)
-    expect(tooFew.reason).toContain('1 distinct asserters cover it, need 2')
+    expect(tooFew.reason).toContain('1 distinct asserter covers it, need 2')
 
     const ignoringA = state.gate(c, 8n, ignoring([A.publicKey]))
     expect(ignoringA.allowed).toBe(true)

@@ -17,7 +17,9 @@ export interface Timestamp {
 
 /** Total order: wall, then counter, then node id bytes (unsigned, lexicographic). */
 export function compareTimestamps(a: Timestamp, b: Timestamp): -1 | 0 | 1 {
+  // Stryker disable next-line EqualityOperator: equivalent, the values differ here, so < and <= agree
   if (a.wallMs !== b.wallMs) return a.wallMs < b.wallMs ? -1 : 1
+  // Stryker disable next-line EqualityOperator: equivalent, the values differ here, so < and <= agree
   if (a.counter !== b.counter) return a.counter < b.counter ? -1 : 1
   return compareNodeIds(a.nodeId, b.nodeId)
 }
@@ -27,6 +29,7 @@ function compareNodeIds(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
   for (let i = 0; i < length; i++) {
     const x = a[i]!
     const y = b[i]!
+    // Stryker disable next-line EqualityOperator: equivalent, the bytes differ here, so < and <= agree
     if (x !== y) return x < y ? -1 : 1
   }
   if (a.length === b.length) return 0
@@ -65,5 +68,6 @@ export function assertNodeId(nodeId: unknown): asserts nodeId is Uint8Array {
 }
 
 export function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  // Stryker disable next-line ConditionalExpression: equivalent, Number.isInteger is false for every non-number
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
 }

@@ -12,6 +12,7 @@ import {
 import type { ProvsyncNode } from '@provsync/sync'
 import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
+import { peerIdOfKey } from '../identity.js'
 import { backup, connect, unblock } from './admin.js'
 import { auditEvidence } from './evidence.js'
 import { applyInvalidation } from './invalidation.js'
@@ -172,7 +173,10 @@ function policyParams(value: unknown): GatePolicy {
 export function gate(ctx: NodeContext, params: Params) {
   const coordinate = coordinateParams(params)
   const run = bigintText(params, 'run')
-  return gateView(ctx.node.state.gate(coordinate, run, policyParams(params.policy)))
+  // The reason names peers as the evidence lines do: by peer id.
+  return gateView(
+    ctx.node.state.gate(coordinate, run, policyParams(params.policy), { describeKey: peerIdOfKey }),
+  )
 }
 
 /**

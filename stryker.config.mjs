@@ -1,0 +1,40 @@
+// @ts-check
+// Mutation testing of the pure cores (issue #18). Run it with `npm run mutate [-- <package> [file...]]`
+// (scripts/mutate.mjs), which sets `mutate`, `vitest.dir` and the report path per package; this file
+// holds what every package shares. Equivalent mutants are marked in the source with a
+// `// Stryker disable next-line <mutator>: <reason>` comment, never excluded here.
+
+/** The pure cores, per package: the files `npm run mutate` mutates. */
+export const PURE_CORES = {
+  hlc: ['packages/hlc/src/*.ts', '!packages/hlc/src/index.ts'],
+  merkle: [
+    'packages/merkle/src/{bits,bucket-codec,canonical,node-codec,path,reconcile,session,wire,hash,bytes}.ts',
+  ],
+  crdt: [
+    'packages/crdt/src/{view,gate,criteria,assertions,bytes,keys}.ts',
+    'packages/crdt/src/codec/*.ts',
+    'packages/crdt/src/ledger.ts',
+  ],
+  sync: ['packages/sync/src/{budget,claims,pull-queue,announce,framing}.ts'],
+  sim: ['packages/sim/src/checker.ts'],
+}
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+const config = {
+  testRunner: 'vitest',
+  coverageAnalysis: 'perTest',
+  vitest: { configFile: 'vitest.config.ts', related: true },
+  // The machine is shared: two test workers at most.
+  concurrency: 2,
+  timeoutMS: 20_000,
+  reporters: ['json', 'clear-text', 'progress'],
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  // No type checker: a mutant that does not compile still runs under vitest (esbuild strips types).
+  checkers: [],
+  ignorePatterns: ['dist', 'reports', 'bench/results', 'coverage', '.provsync', '.scratch', 'sim-report'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+  thresholds: { high: 95, low: 90 },
+}
+
+export default config
