@@ -118,3 +118,10 @@ export {
   type Provenance,
   sameComponent,
 } from './view.js'
+export {
+  classifyWriteError,
+  WriteFailedError,
+  type WriteFailureCode,
+  type WriteHealth,
+  WritesSuspendedError,
+} from './write-health.js'
