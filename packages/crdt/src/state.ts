@@ -47,7 +47,7 @@ import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
 import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
 import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
-import { guardWrites, type WriteHealth } from './write-health.js'
+import { guardWrites, type WriteHealth, writeGuardOptions } from './write-health.js'
 
 export interface NodeStateOptions {
   /** Data directory; one LMDB environment lives in it. */
@@ -265,11 +265,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
-  const writes = guardWrites(dbs.env, dbs.meta, {
-    dataDir: options.dataDir,
-    ...(options.writeProbeMs === undefined ? {} : { probeMs: options.writeProbeMs }),
-    ...(options.writeResumeFreeBytes === undefined ? {} : { resumeFreeBytes: options.writeResumeFreeBytes }),
-  })
+  const writes = guardWrites(dbs.env, dbs.meta, writeGuardOptions(options))
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()

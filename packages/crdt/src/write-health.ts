@@ -219,3 +219,16 @@ export function guardWrites(
     },
   }
 }
+
+/** The guard options a node state passes on from its own. */
+export function writeGuardOptions(options: {
+  dataDir: string
+  writeProbeMs?: number
+  writeResumeFreeBytes?: number
+}): WriteGuardOptions {
+  return {
+    dataDir: options.dataDir,
+    ...(options.writeProbeMs === undefined ? {} : { probeMs: options.writeProbeMs }),
+    ...(options.writeResumeFreeBytes === undefined ? {} : { resumeFreeBytes: options.writeResumeFreeBytes }),
+  }
+}

@@ -22,7 +22,7 @@ const variant = process.argv[2] ?? 'txn-range'
 const scans = Number(process.argv[3] ?? 20000)
 const ENTRIES = 3000
 const dir = mkdtempSync(join(tmpdir(), 'lmdb-range-'))
-const env = open({ path: dir, mapSize: 2 ** 28 })
+const env = open({ path: dir, mapSize: 2 ** 28, noSync: true })
 const db = env.openDB({ name: 'd', keyEncoding: 'binary', encoding: 'binary' })
 const keys = []
 env.transactionSync(() => {
@@ -42,6 +42,30 @@ const variants = {
     const txn = db.useReadTransaction()
     let n = 0
     for (const _ of db.getRange({ transaction: txn })) n++
+    txn.done()
+    return n
+  },
+  // A write between scans, as on a node that applies records between sessions: each scan then
+  // runs in a fresh read transaction.
+  'write-txn-range': () => {
+    db.putSync(keys[0], Buffer.alloc(100, 1))
+    const txn = db.useReadTransaction()
+    let n = 0
+    for (const _ of db.getRange({ transaction: txn, start: sorted[0], end: sorted[300] })) n++
+    txn.done()
+    return n
+  },
+  'write-range': () => {
+    db.putSync(keys[0], Buffer.alloc(100, 1))
+    let n = 0
+    for (const _ of db.getRange({ start: sorted[0], end: sorted[300] })) n++
+    return n
+  },
+  'write-txn-gets': () => {
+    db.putSync(keys[0], Buffer.alloc(100, 1))
+    const txn = db.useReadTransaction()
+    let n = 0
+    for (let i = 0; i < 300; i++) if (db.getBinaryFast(sorted[i], { transaction: txn }) !== undefined) n++
     txn.done()
     return n
   },
@@ -106,6 +130,8 @@ for (let i = 0; i < Number(process.env.WARMUP ?? 500); i++) {
 globalThis.gc?.()
 await tick()
 const samples = []
+// Anonymous memory outside V8's heap (Anonymous minus heapTotal): native allocations.
+const native = []
 const heapBefore = process.memoryUsage().heapUsed
 const SAMPLE = Number(process.env.SAMPLE ?? 5000)
 for (let i = 0; i < scans; i++) {
@@ -113,6 +139,7 @@ for (let i = 0; i < scans; i++) {
     globalThis.gc?.()
     await tick()
     samples.push(anonKiB())
+    native.push(samples.at(-1) - Math.round(process.memoryUsage().heapTotal / 1024))
     if (process.env.VERBOSE) {
       const m = process.memoryUsage()
       console.error(
@@ -149,6 +176,7 @@ console.log(
     scans,
     anon_kib_per_1k_scans: Math.round((num / den) * 1000 * 10) / 10,
     anon_kib_samples: samples,
+    native_kib_samples: native,
     heap_delta_kib: Math.round((process.memoryUsage().heapUsed - heapBefore) / 1024),
   }),
 )
