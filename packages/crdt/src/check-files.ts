@@ -213,6 +213,9 @@ function walk(dir: string, file: string, timeoutMs: number): Promise<WalkResult>
  * format version, page size, roots and last page in range, the file long enough for the meta LMDB
  * would pick), then, unless `walk: false`, every entry of every sub-database, read by a child
  * process. Never throws for a damaged file: the report's `damage` names the file and the reason.
+ * Cost measured on a 1 GB file (760,000 values of 1 KB, 2 vCPU at load ~18): meta pages 1.6 ms
+ * (9 ms with a cold page cache), the walk 15-17 s. So a node checks the meta pages at every start
+ * and walks on `verify --offline` (or after an unclean stop).
  */
 export async function checkDataFiles(
   dir: string,
