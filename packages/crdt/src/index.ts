@@ -1,6 +1,12 @@
 export { registerWins } from './assertions.js'
 export { blake3, fromHex, toHex } from './bytes.js'
 export {
+  type CheckDataFilesOptions,
+  checkDataFiles,
+  DamagedDataFileError,
+  type DataFileReport,
+} from './check-files.js'
+export {
   type Coordinate,
   decodeCoordinate,
   encodeCoordinate,
@@ -149,3 +155,10 @@ export {
   sameComponent,
   sameProvenance,
 } from './view.js'
+export {
+  classifyWriteError,
+  WriteFailedError,
+  type WriteFailureCode,
+  type WriteHealth,
+  WritesSuspendedError,
+} from './write-health.js'

@@ -158,13 +158,6 @@ export async function ingest(
   return { outcomes, errors, changed, ledgerAppended: ledgerEntries }
 }
 
-/**
- * Batches this large are written in a child transaction of lmdb-js's write thread, which commits
- * and flushes while this thread verifies the next batch; smaller ones commit at once on this
- * thread, which costs less than the hand-off between threads.
- */
-const ASYNC_COMMIT_MIN_RECORDS = 256
-
 /** For each coordinate, the position of the last candidate that touches it. */
 function lastTouches(candidates: readonly Candidate[]): Map<string, number> {
   const last = new Map<string, number>()
@@ -269,10 +262,12 @@ async function commit(
     if (changes.length > 0) ctx.trees[store].update(changes)
     return { changed: changes.length > 0, ledgerEntries: appendEntries(ctx, ledger).length }
   }
-  const result =
-    candidates.length >= ASYNC_COMMIT_MIN_RECORDS
-      ? await ctx.dbs.env.childTransaction(write)
-      : ctx.dbs.env.transactionSync(write)
+  // Every batch commits synchronously on this thread. lmdb-js's asynchronous commit (a child
+  // transaction on its write thread) that fails on a full disk rejects with a bare "Commit failed"
+  // and also rejects a second promise no caller holds, which ends the process; later batches then
+  // alternate between success and failure and close() never resolves (lmdb 3.5.6, measured on a
+  // full tmpfs). A synchronous commit throws the cause (EIO) here and leaves nothing behind.
+  const result = ctx.dbs.env.transactionSync(write)
   for (const subject of subjects) refreshSubject(ctx, subject)
   if (latest !== undefined) {
     try {

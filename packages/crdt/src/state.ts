@@ -61,6 +61,7 @@ import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
 import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
 import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
+import { guardWrites, type WriteHealth, writeGuardOptions } from './write-health.js'
 
 export interface NodeStateOptions {
   /** Data directory; one LMDB environment lives in it. */
@@ -92,6 +93,10 @@ export interface NodeStateOptions {
    * and before its effects are applied; a test process can kill itself there.
    */
   readonly faults?: { readonly afterLedgerAppend?: () => void }
+  /** While writes are suspended (disk full, I/O error), how often a probe write is tried; default 5,000 ms. */
+  readonly writeProbeMs?: number
+  /** After a full disk, the free bytes the probe waits for before it tries; default 64 MiB. */
+  readonly writeResumeFreeBytes?: number
 }
 
 export interface AdvanceResult {
@@ -176,6 +181,14 @@ export interface NodeState {
   readonly ledger: LedgerApi
   /** Networked invalidation: operator-signed invalidations and lifts (the `invalidations` store). */
   readonly invalidations: InvalidationApi
+  /**
+   * Whether the state takes writes. After a failed write (disk full, I/O error, map full) it
+   * refuses new records with WritesSuspendedError, keeps answering reads and the gate, and
+   * resumes by itself once a periodic probe write commits.
+   */
+  writeHealth(): WriteHealth
+  /** Fires when writes stop or resume. */
+  onWriteHealth(listener: (health: WriteHealth) => void): () => void
   close(): Promise<void>
 }
 
@@ -269,6 +282,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
+  const writes = guardWrites(dbs.env, dbs.meta, writeGuardOptions(options))
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
@@ -301,6 +315,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     if (records.length > maxBatch) {
       throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
     }
+    writes.check()
     const isSelf = toHex(applyOptions.from) === selfHex
     const source: LedgerSource = isSelf
       ? { type: 'local' }
@@ -551,9 +566,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       afterLedgerAppend: () => options.faults?.afterLedgerAppend?.(),
     }),
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
+    writeHealth: () => writes.health(),
+    onWriteHealth: (listener) => writes.onChange(listener),
     async close() {
       if (closed) return
       closed = true
+      writes.close()
       await Promise.allSettled(inFlight)
       await verifier.close()
       await dbs.env.close()

@@ -37,7 +37,6 @@ import {
 import {
   BUCKET_KEY_TAG,
   bucketKey,
-  bucketRange,
   childPath,
   digitAt,
   fanoutAt,
@@ -686,16 +685,42 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       }
       return
     }
-    const { start, end } = bucketRange(path, depth)
     const from = after !== undefined && sharesPrefix(after, path, depth) ? after : undefined
-    if (from === undefined) {
-      for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
-        scope.check?.()
-        yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
-      }
-      return
+    for (const leaf of bucketsBelow(path, depth, located.children, from, scope)) {
+      if (from === undefined || compareBytes(leaf.path, from) > 0) yield leaf
     }
-    for (const leaf of leavesFrom(from, end, scope)) if (compareBytes(leaf.path, from) > 0) yield leaf
+  }
+
+  /**
+   * The leaves of every bucket below the inner node at (`path`, `depth`), in path order, read by
+   * point gets down the inner nodes rather than by a range read over the bucket keys. lmdb-js
+   * range reads (`getRange`, with or without an explicit read transaction) keep native memory per
+   * iterator, about 0.1 KiB each after a write renewed the read transaction, and grow V8's heap;
+   * point gets in the same transaction do not (packages/merkle/bench/lmdb-range-growth.mjs).
+   * With `from`, subtrees wholly before it are skipped.
+   */
+  function* bucketsBelow(
+    path: Uint8Array,
+    depth: number,
+    children: Children,
+    from: Uint8Array | undefined,
+    scope: ReadScope,
+  ): Generator<StoredLeaf> {
+    const low = from === undefined ? 0 : digitAt(from, depth)
+    for (let digit = low; digit < children.length; digit++) {
+      const child = children[digit]
+      if (child === undefined) continue
+      const below = childPath(path, depth, digit)
+      const after = digit === low ? from : undefined
+      if (child.count <= BUCKET_MAX) {
+        const value = readBucketValue(below, depth + 1, scope)
+        yield* decodeStoredBucket(value, () => `bucket ${where(below, depth + 1)}`)
+        continue
+      }
+      const inner = readInner(below, depth + 1, scope)
+      if (inner === undefined) throw new TreeCorruptError(`node ${where(below, depth + 1)}`, 'missing')
+      yield* bucketsBelow(below, depth + 1, inner, after, scope)
+    }
   }
 }
 
