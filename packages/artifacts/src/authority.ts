@@ -35,6 +35,12 @@ export class Authority {
   private trustedHex: Set<string>
   /** Hex of keys seen, by object: reads pass the same key objects again and again. */
   private readonly hexOf = new WeakMap<Uint8Array, string>()
+  private gen = 0
+
+  /** Moves whenever an answer may change other than by time or revocation (a record added, trust set, cleared). */
+  get generation(): number {
+    return this.gen
+  }
 
   constructor(trusted: readonly Uint8Array[]) {
     this.trustedHex = new Set(trusted.map(toHex))
@@ -42,12 +48,14 @@ export class Authority {
 
   /** Forgets every record (the store reloads them after a failed transaction). */
   clear(): void {
+    this.gen++
     this.slots.clear()
     this.epochs.length = 0
     this.seen.clear()
   }
 
   setTrusted(trusted: readonly Uint8Array[]): void {
+    this.gen++
     this.trustedHex = new Set(trusted.map(toHex))
   }
 
@@ -73,6 +81,7 @@ export class Authority {
     const id = toHex(decoded.hash)
     if (this.seen.has(id)) return false
     this.seen.add(id)
+    this.gen++
     const r = decoded.record
     if (r.kind === 'scope-epoch') this.epochs.push(decoded as Decoded<ScopeEpoch>)
     else if (r.kind === 'grant') this.slot(r.subject, r.right).grants.push(decoded as Decoded<Grant>)
@@ -111,6 +120,16 @@ export class Authority {
   ): boolean {
     const grant = this.liveGrant(subject, right, nowMs, revocations)
     return grant?.scopes.some((prefix) => covers(prefix, scope)) === true
+  }
+
+  /**
+   * Until when `subject`'s publish grant covering `scope` stays live, if it is live now (Infinity
+   * for a grant without expiry): with the generation, what an admissibility answer may be cached on.
+   */
+  publishUntil(subject: Uint8Array, scope: string, nowMs: number, revocations: RevocationSource) {
+    const grant = this.liveGrant(subject, 'publish', nowMs, revocations)
+    if (grant?.scopes.some((prefix) => covers(prefix, scope)) !== true) return undefined
+    return grant.expiresAt ?? Number.POSITIVE_INFINITY
   }
 
   /** The minimum authority epoch of `scope`: the highest set on any prefix covering it. */

@@ -1,4 +1,6 @@
+import type { Authority } from '../authority.js'
 import { isAdmissible } from '../checks.js'
+import type { Artifact } from '../codec/types.js'
 import { type Materialized, materialize } from '../materialize.js'
 import { type CurrentResult, compareVersions, describeWinner } from '../select.js'
 import type { Context } from './context.js'
@@ -23,17 +25,50 @@ export interface ListEntry {
   readonly result: CurrentResult
 }
 
+/** An admissible answer, valid while the authority's generation holds and until `until` (grant expiry). */
+interface AdmitMemo {
+  readonly authority: Authority
+  readonly generation: number
+  readonly until: number
+}
+
+/**
+ * Admissible answers per decoded artifact. A decision hit spent most of its time in the
+ * admissibility join (grant slot lookup, trusted-operator scan, scope cover, epoch scan); the
+ * answer only moves with the authority's generation, the grant's expiry and revocation, and
+ * revocation is still asked on every read.
+ */
+const admitted = new WeakMap<Artifact, AdmitMemo>()
+
+function admissibleNow(ctx: Context, a: Artifact, nowMs: number): boolean {
+  if (ctx.revocations.isRevoked(a.publisher)) return false
+  const authority = ctx.authority
+  const memo = admitted.get(a)
+  if (memo !== undefined && memo.authority === authority && memo.generation === authority.generation)
+    return nowMs < memo.until
+  const until = authority.publishUntil(a.publisher, a.scope, nowMs, ctx.revocations)
+  if (until === undefined || a.epoch < authority.minEpoch(a.scope)) return false
+  admitted.set(a, { authority, generation: authority.generation, until })
+  return true
+}
+
 /**
  * The winner of a view key, re-derived first when its publisher's status moved since the last
  * refresh (revoked, grant withdrawn or expired), so nothing revoked is answered from the view.
  */
-function liveWinner(ctx: Context, scope: string, family: string, name: string): StoredVersion | undefined {
+function liveWinner(
+  ctx: Context,
+  scope: string,
+  family: string,
+  name: string,
+  nowMs: number,
+): StoredVersion | undefined {
   const id = `${scope}\u0000${family}\u0000${name}`
   const cached = ctx.viewCache.get(id)
   const winner =
     cached === undefined ? storedWinner(ctx, viewKey(scope, family, name), id) : (cached ?? undefined)
   if (winner === undefined) return undefined
-  if (isAdmissible(winner.artifact, ctx.authority, ctx.revocations, ctx.wallClock())) return winner
+  if (admissibleNow(ctx, winner.artifact, nowMs)) return winner
   writeTransaction(
     ctx,
     () => refreshAll(ctx, winner.artifact.publisher),
@@ -52,7 +87,8 @@ export function current(
   const fresh = ctx.freshness(scope)
   const allowStale = options.allowStale === true
   if (!fresh && !allowStale) return { status: 'stale' } as const
-  return describeWinner(liveWinner(ctx, scope, family, name), ctx.wallClock(), fresh, allowStale)
+  const now = ctx.wallClock()
+  return describeWinner(liveWinner(ctx, scope, family, name, now), now, fresh, allowStale)
 }
 
 /** Every stored version of (scope, family, name), newest (epoch, version) first. */

@@ -66,12 +66,17 @@ function cacheView(ctx: Context, id: string, winner: StoredVersion | null): void
 }
 
 /** The stored winner of a view key, through the cache of decoded views. */
-export function storedWinner(ctx: Context, view: Uint8Array, id = viewId(view)): StoredVersion | undefined {
+export function storedWinner(
+  ctx: Context,
+  view: Uint8Array,
+  id = viewId(view),
+  cacheNone = true,
+): StoredVersion | undefined {
   const cached = ctx.viewCache.get(id)
   if (cached !== undefined) return cached ?? undefined
   const bytes = ctx.dbs.view.get(view)
   const winner = bytes === undefined ? undefined : asStored(decodeStored(ctx, bytes))
-  cacheView(ctx, id, winner ?? null)
+  if (winner !== undefined || cacheNone) cacheView(ctx, id, winner ?? null)
   return winner
 }
 
@@ -119,12 +124,13 @@ function setWinner(
   before: StoredVersion | undefined,
   after: StoredVersion | undefined,
   cause: ViewCause,
+  id = viewId(view),
 ) {
   if (before?.hash !== undefined && after !== undefined && equalBytes(before.hash, after.hash)) return false
   if (before === undefined && after === undefined) return false
   if (after === undefined) ctx.dbs.view.removeSync(view)
   else ctx.dbs.view.putSync(view, after.bytes)
-  cacheView(ctx, viewId(view), after ?? null)
+  cacheView(ctx, id, after ?? null)
   appendChange(ctx, view, before, after, cause)
   return true
 }
@@ -153,9 +159,18 @@ export function recomputeView(ctx: Context, view: Uint8Array, cause: ViewCause):
 export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause): void {
   const a = d.record
   const view = viewKey(a.scope, a.family, a.name)
+  // The view id from the record's own strings: decoding the key's bytes back (viewId) twice per
+  // artifact showed in the apply profile.
+  const id = `${a.scope}\u0000${a.family}\u0000${a.name}`
+  // No winner yet: the new version becomes it and setWinner caches it, so no entry for "none"
+  // first (one Map insert fewer per new name).
+  const before = storedWinner(ctx, view, id, false)
   ctx.dbs.records.putSync(d.hash, d.bytes)
   ctx.dbs.versions.putSync(versionKey(view, a.epoch, a.version, d.hash), new Uint8Array(0))
-  ctx.dbs.byPublisher.putSync(concatBytes(a.publisher, view), new Uint8Array(0))
+  // The winner's own version keeps its (publisher, view) entry stored: a republish by the same
+  // publisher (a decision refreshed under its key) skips that put.
+  if (before === undefined || !equalBytes(before.artifact.publisher, a.publisher))
+    ctx.dbs.byPublisher.putSync(concatBytes(a.publisher, view), new Uint8Array(0))
   if (!ctx.storedScopes.has(a.scope)) {
     ctx.dbs.scopes.putSync(a.scope, new Uint8Array(0))
     ctx.storedScopes.add(a.scope)
@@ -163,8 +178,7 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   let pending = ctx.pendingLeaves.get(a.scope)
   if (pending === undefined) ctx.pendingLeaves.set(a.scope, (pending = []))
   pending.push(d.hash)
-  const before = storedWinner(ctx, view)
   const incoming = asStored(d)
   if (before === undefined || compareVersions(incoming, before) < 0)
-    setWinner(ctx, view, before, incoming, cause)
+    setWinner(ctx, view, before, incoming, cause, id)
 }
