@@ -134,7 +134,7 @@ describe('checkDataFiles', () => {
     expect(report.ok).toBe(false)
     // LMDB read the noise as an empty main database: the meta page's entry count tells.
     expect(report.damage?.reason).toMatch(
-      /^(reading its sub-databases (crashed the reader \(SIG\w+\)|failed: )|the main database holds 20 entries, reading it found \d+$)/,
+      /^(reading its sub-databases (crashed the reader \(SIG\w+\)|failed: )|the main database holds \d+ entries, reading it found \d+$)/,
     )
   })
 })
