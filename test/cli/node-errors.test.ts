@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,4 +96,33 @@ describe('provsync node start-up', () => {
       `provsync: ${pub}: is a public key; give the secret operator key file (the secret key is ${join(dir, 'ops.key')})\n`,
     )
   })
+
+  it.each([
+    ['noise over both meta pages', (file: Buffer) => noise(file, 0, 2 * 4096)],
+    ['noise over every page after the metas', (file: Buffer) => noise(file, 2 * 4096, file.length)],
+  ])('a data file with %s is one line naming the file, exit 5, never a crash', async (_, damage) => {
+    const dataDir = join(dir, `damaged-${damage.toString().length}-${Math.random()}`)
+    const node = await startNode(['--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(await node.stop()).toBe(0)
+    const file = join(dataDir, 'data.mdb')
+    const bytes = await readFile(file)
+    damage(bytes)
+    await writeFile(file, bytes)
+    const result = await provsync(['node', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toMatch(new RegExp(`^provsync: damaged data file ${escape(file)}: [^\n]+\n$`))
+  })
 })
+
+/** Seeded noise over bytes [from, to) of a file's contents. */
+function noise(bytes: Buffer, from: number, to: number): void {
+  let x = 0x9e3779b9
+  for (let i = from; i < Math.min(to, bytes.length); i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    bytes[i] = x & 0xff
+  }
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

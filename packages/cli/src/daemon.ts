@@ -71,6 +71,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bootstrap: [...(options.bootstrap ?? [])],
       ...(options.mdns ? { mdns: true } : {}),
       ...metricsOptions(options),
+      // An operator's node walks a data file of up to 64 MiB before LMDB reads it (see createNode).
+      dataCheck: 'auto',
       sync: {
         ...(options.announceDebounceMs !== undefined
           ? {

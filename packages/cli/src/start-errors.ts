@@ -41,6 +41,9 @@ const WHY: Record<string, string> = {
  */
 export function explainStartError(err: unknown, ctx: StartContext): unknown {
   if (err instanceof CliError) return err
+  // crdt's DamagedDataFileError already names the file and the damage (by name: --help stays
+  // free of crdt's imports).
+  if (err instanceof Error && err.name === 'DamagedDataFileError') return new CliError(err.message)
   const sys = systemError(err)
   if (sys === undefined || WHY[sys.code!] === undefined) return err
   const why = WHY[sys.code!]!
