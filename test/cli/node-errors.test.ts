@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, provsync, startNode } from './helpers.js'
+import { assertBuilt, eventually, provsync, startNode } from './helpers.js'
 
 // Bugs 1 and 9 with the real binary: where a node listens by default, and the one line each
 // failure to start prints.
@@ -97,6 +97,34 @@ describe('provsync node start-up', () => {
     )
   })
 
+  it('logs an unreachable bootstrap peer at the default level, naming it and why (bug 10)', async () => {
+    const other = await startNode(['--data-dir', join(dir, 'gone'), '--listen', '/ip4/127.0.0.1/tcp/0'])
+    const address = other.ready.addresses[0]!
+    expect(await other.stop()).toBe(0)
+    const node = await startNode([
+      '--data-dir',
+      join(dir, 'lonely'),
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+      '--bootstrap',
+      address,
+    ])
+    try {
+      await eventually(
+        'a warning about the bootstrap peer',
+        async () => node.stderr(),
+        (text) => text.includes(`cannot sync with ${other.ready.peerId}: `),
+      )
+      const line = node
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes(`cannot sync with ${other.ready.peerId}`))
+      expect(line).toMatch(/warn/i)
+    } finally {
+      expect(await node.stop()).toBe(0)
+    }
+  })
+
   it.each([
     ['noise over both meta pages', (file: Buffer) => noise(file, 0, 2 * 4096)],
     ['noise over every page after the metas', (file: Buffer) => noise(file, 2 * 4096, file.length)],
@@ -110,7 +138,7 @@ describe('provsync node start-up', () => {
     await writeFile(file, bytes)
     const result = await provsync(['node', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
     expect(result.code).toBe(5)
-    expect(result.stderr).toMatch(new RegExp(`^provsync: damaged data file ${escape(file)}: [^\n]+\n$`))
+    expect(result.stderr).toMatch(new RegExp(`^provsync: damaged data file ${escapeRegExp(file)}: [^\n]+\n$`))
   })
 })
 
@@ -125,4 +153,4 @@ function noise(bytes: Buffer, from: number, to: number): void {
   }
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

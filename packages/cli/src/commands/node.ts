@@ -1,4 +1,4 @@
-import type { OffenceEvent, ProvsyncNode, SyncReport } from '@provsync/sync'
+import type { OffenceEvent, PeerFailure, ProvsyncNode, SyncReport } from '@provsync/sync'
 import { toHex } from '../hex.js'
 import { type Io, terminalProgress } from '../io.js'
 import { createLog, LOG_FORMATS, LOG_LEVELS, type Log } from '../log.js'
@@ -178,17 +178,35 @@ function watch(provsyncNode: ProvsyncNode, io: Io, log: Log, bootstrapCount: num
       blocked: o.blocked,
     })
   }
+  // Failures that are nobody's offence (an unreachable bootstrap peer, a peer of another network)
+  // are logged at the default level too: before, they showed only as "never" in status.
+  const onFailure = (evt: CustomEvent<PeerFailure>): void => {
+    const f = evt.detail
+    log.warn(`cannot sync with ${f.peer}: ${f.reason}`, {
+      event: 'peer-failure',
+      peer: f.peer.toString(),
+      reason: f.reason,
+    })
+  }
   const onConnect = (evt: CustomEvent<{ toString(): string }>): void => log.info(`connected to ${evt.detail}`)
   const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void =>
     log.info(`disconnected from ${evt.detail}`)
   sync.addEventListener('sync:finished', onFinished)
   sync.addEventListener('peer:offence', onOffence)
+  sync.addEventListener('peer:failure', onFailure)
+  const stopWriteHealth = provsyncNode.state.onWriteHealth((health) =>
+    health.writable
+      ? log.info('writes resumed')
+      : log.error(`writes suspended: ${health.cause ?? health.code} (reads and the gate still answer)`),
+  )
   libp2p.addEventListener('peer:connect', onConnect)
   libp2p.addEventListener('peer:disconnect', onDisconnect)
   return () => {
     progress.end()
     sync.removeEventListener('sync:finished', onFinished)
     sync.removeEventListener('peer:offence', onOffence)
+    sync.removeEventListener('peer:failure', onFailure)
+    stopWriteHealth()
     libp2p.removeEventListener('peer:connect', onConnect)
     libp2p.removeEventListener('peer:disconnect', onDisconnect)
   }
