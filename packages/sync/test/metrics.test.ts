@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { ProvsyncNode } from '@provsync/sync'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
@@ -75,5 +76,20 @@ describe('metrics endpoint over TCP', () => {
     expect(value((await get(a, '/metrics')).text, series)).toBeUndefined()
     // What peers() says of b stays: the series is bounded, the status is not the metric.
     expect(a.sync.peers().find((p) => p.peer === b.peerId.toString())?.lastSyncMs).toBeGreaterThan(0)
+  })
+
+  it('serves every series the Grafana dashboard in docs/ops queries', async () => {
+    const a = await startNode({ dataDir: await dirs.make(), trust, sync: quiet, metricsPort: 0 })
+    nodes.push(a)
+    const dashboard = readFileSync(
+      new URL('../../../docs/ops/grafana-dashboard.json', import.meta.url),
+      'utf8',
+    )
+    const queried = [...new Set(dashboard.match(/provsync_[a-z_]+/g) ?? [])]
+    expect(queried.length).toBeGreaterThan(8)
+    const { text } = await get(a, '/metrics')
+    const served = new Set([...text.matchAll(/^# TYPE (provsync_[a-z_]+) /gm)].map((m) => m[1]))
+    const bases = (name: string) => [name, name.replace(/_(bucket|sum|count)$/, '')]
+    expect(queried.filter((name) => !bases(name).some((b) => served.has(b)))).toEqual([])
   })
 })
