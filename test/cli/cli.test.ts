@@ -136,6 +136,24 @@ describe('provsync against running nodes', () => {
         result: { invalidated: 1, viewChanges: 1 },
       },
     })
+    // A node that applied a peer's revocation closes its connections and refuses it (bug 5).
+    const hid = h.peerId.toString()
+    const peers = await eventually(
+      'A drops the revoked peer',
+      () => json(['peers', ...at(a)]),
+      (p) =>
+        p.peers.some(
+          (x: { peer: string; revoked: boolean; connected: boolean }) =>
+            x.peer === hid && x.revoked && !x.connected,
+        ),
+    )
+    expect(peers.peers.find((x: { peer: string }) => x.peer === hid)).toMatchObject({
+      revoked: true,
+      connected: false,
+    })
+    await new Promise((r) => setTimeout(r, 6_000)) // past H's bootstrap redial (every 5 s)
+    const still = await json(['peers', ...at(a)])
+    expect(still.peers.find((x: { peer: string }) => x.peer === hid)).toMatchObject({ connected: false })
   })
 
   it('the revocation reaches B: ledger, fallen-back view, revoke in history, and the gate changes its answer', async () => {
@@ -191,6 +209,15 @@ describe('provsync against running nodes', () => {
       (x) => x.component.run === '9',
     )
     expect((await json(['ledger', ...at(b)])).totals).toMatchObject({ revocations: 1, reinstatements: 1 })
+    await eventually(
+      'the reinstated peer reconnects to A',
+      () => json(['peers', ...at(a)]),
+      (p) =>
+        p.peers.some(
+          (x: { peer: string; revoked: boolean; connected: boolean }) =>
+            x.peer === h.peerId.toString() && !x.revoked && x.connected,
+        ),
+    )
   })
 
   it('refuses a revocation signed by a key outside the trust bundle, exit 4, one line', async () => {
