@@ -1,3 +1,4 @@
+import { createPublicKey, verify as nodeVerify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fromHex, signerFromSeed, toHex } from '@provsync/crdt'
 import { describe, expect, it } from 'vitest'
@@ -55,6 +56,17 @@ describe('committed vectors', () => {
     const keys = v.publicKeys.map(fromHex)
     const verified = verifyEnvelope(openEnvelope(v.envelope), keys, { threshold: keys.length })
     expect(toHex(verified.payload)).toBe(v.payloadHex)
+  })
+
+  it.each(vectors.map((v) => [v.name, v] as const))('%s: signatures verify with node:crypto too', (_, v) => {
+    const env = openEnvelope(v.envelope)
+    const message = fromHex(v.paeHex)
+    env.signatures.forEach((s, i) => {
+      const x = Buffer.from(fromHex(v.publicKeys[i]!)).toString('base64url')
+      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' })
+      expect(s.keyid).toBe(v.publicKeys[i])
+      expect(nodeVerify(null, message, key, Buffer.from(s.sig, 'base64'))).toBe(true)
+    })
   })
 })
 
