@@ -50,11 +50,11 @@ export class TempDirs {
     return dir
   }
 
-  async node(): Promise<NodeState> {
+  async node(trust: Uint8Array[] = [operator.publicKey]): Promise<NodeState> {
     const node = await openNodeState({
       dataDir: join(this.dir(), 'node'),
       networkId: NETWORK,
-      trust: [operator.publicKey],
+      trust,
       noSync: true,
       verifyThreads: 1,
     })
