@@ -94,13 +94,23 @@ export async function importBundle(
     threshold: options.threshold,
     networkId: state.networkId,
   })
+  return importInspected(state, path, bundle, options.registry)
+}
+
+/** Steps 2–5 of an import, after the verifying pass (exported for tests of a changed file). */
+export async function importInspected(
+  state: NodeState,
+  path: string,
+  bundle: InspectedBundle,
+  registryPath: string,
+): Promise<ImportResult> {
   const signers = bundle.verified.signers.map(toHex)
   const record: ImportRecord = {
     sequence: bundle.manifest.sequence,
     signers,
     exporter: bundle.manifest.exporter,
   }
-  const registry = await loadRegistry(options.registry)
+  const registry = await loadRegistry(registryPath)
   checkReplay(registry, bundle.bundleHash, record)
   let ledger = { entries: bundle.ledgerEntries, added: 0, viewChanges: 0 }
   if (bundle.ledger !== undefined && bundle.ledgerEntries > 0) {
@@ -111,7 +121,7 @@ export async function importBundle(
     }
   }
   const records = await applyParts(state, path, bundle, fromHex(signers[0]!))
-  await recordImport(options.registry, registry, bundle.bundleHash, record)
+  await recordImport(registryPath, registry, bundle.bundleHash, record)
   const provenance = `imported from bundle ${bundle.bundleHash}, signed by ${signers[0]}`
   return { bundleHash: bundle.bundleHash, signers, provenance, records, ledger }
 }

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import { STORE_NAMES, toHex } from '@provsync/crdt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { IMPORT_BATCH, importBundle, inspectBundle } from '../src/index.js'
+import { IMPORT_BATCH, importBundle, inspectBundle, SignatureThresholdError } from '../src/index.js'
 import { exportTo, peers, sourceNode } from './fixtures.js'
-import { coordinate, operator, snapshot, TempDirs } from './helpers.js'
+import { coordinate, operator, signerN, snapshot, TempDirs } from './helpers.js'
 
 describe('export on one node, import on another', () => {
   const temp = new TempDirs()
@@ -62,5 +62,39 @@ describe('export on one node, import on another', () => {
     expect(result.manifest.parts.map((p) => p.size)).toEqual(
       exported.result.manifest.parts.map((p) => p.size),
     )
+  })
+
+  it('exports ledger entries after --since-ledger only', async () => {
+    const later = await exportTo(temp, source, [operator], ['revocations'])
+    const since = await (await import('../src/index.js')).exportBundle(source, `${later.path}.since`, {
+      signers: [operator],
+      density: 'lite',
+      sinceLedger: 1,
+    })
+    const full = await inspectBundle(later.path, { trustedKeys: [operator.publicKey] })
+    const none = await inspectBundle(`${later.path}.since`, { trustedKeys: [operator.publicKey] })
+    expect(full.ledgerEntries).toBe(1)
+    expect(none.ledgerEntries).toBe(0)
+    expect(since.manifest.sinceLedger).toBe(1)
+  })
+
+  it('needs the threshold of distinct trusted signers', async () => {
+    const second = signerN(30)
+    const two = await exportTo(temp, source, [operator, second], ['revocations'])
+    const keys = [operator.publicKey, second.publicKey]
+    const target = await temp.node()
+    const registry = join(temp.dir(), 'bundles.json')
+    const refused = await importBundle(target, two.path, {
+      trustedKeys: [operator.publicKey],
+      threshold: 2,
+      registry,
+    })
+      .then(() => undefined)
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(SignatureThresholdError)
+    expect(target.tree('revocations').count()).toBe(0)
+    const result = await importBundle(target, two.path, { trustedKeys: keys, threshold: 2, registry })
+    expect(result.signers).toEqual(keys.map(toHex))
+    expect(target.tree('revocations').count()).toBe(1)
   })
 })

@@ -2,12 +2,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { blake3, type NodeState, STORE_NAMES, toHex } from '@provsync/crdt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { importInspected } from '../src/import.js'
 import {
   BadRecordError,
+  BundleChangedError,
   BundleError,
   BundleFormatError,
   ExtraDataError,
   importBundle,
+  inspectBundle,
   LedgerRefusedError,
   MissingPartError,
   PartMismatchError,
@@ -194,3 +197,29 @@ describe('replayed bundles', () => {
 function blake3Hex(bytes: Uint8Array): string {
   return toHex(blake3(bytes))
 }
+
+describe('a bundle file changed after the verifying pass', () => {
+  const temp = new TempDirs()
+  afterAll(() => temp.cleanup())
+
+  it('stops at the changed batch, before applying it; what was applied is authenticated', async () => {
+    const source = await sourceNode(temp, 10)
+    const bundle = await exportTo(temp, source)
+    const target = await temp.node()
+    const before = snapshot(target)
+    const inspected = await inspectBundle(bundle.path, { trustedKeys: [operator.publicKey] })
+    const changed = new Uint8Array(bundle.bytes)
+    changed[partsOffset(changed) + 3]! ^= 1
+    writeFileSync(bundle.path, changed)
+    const registry = join(temp.dir(), 'bundles.json')
+    const error = await importInspected(target, bundle.path, inspected, registry).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BundleChangedError)
+    expect(error).toMatchObject({ part: 0, batch: 0 })
+    // The ledger part was held in memory since the verifying pass: it is imported, as signed.
+    expect(target.ledger.since().map((e) => e.source.type)).toEqual(['import'])
+    expect(before.ledger).toBe(0)
+    // The changed revocations part and every part after it were not applied.
+    expect(target.tree('assertions').count()).toBe(0)
+    expect(existsSync(registry)).toBe(false)
+  })
+})
