@@ -1,0 +1,223 @@
+import { createReadStream } from 'node:fs'
+import {
+  blake3,
+  decodeRecord,
+  type StoreName,
+  toHex,
+  verifyAssertion,
+  verifyRevocation,
+  verifySupersession,
+} from '@provsync/crdt'
+import { createBLAKE3 } from 'hash-wasm'
+import { type Envelope, encodeEnvelope, openEnvelope, type VerifiedEnvelope, verifyEnvelope } from './dsse.js'
+import {
+  BadRecordError,
+  BundleFormatError,
+  EnvelopeFormatError,
+  ExtraDataError,
+  MissingPartError,
+  PartMismatchError,
+  UnsupportedPartError,
+  WrongNetworkBundleError,
+} from './errors.js'
+import {
+  type BundleManifest,
+  IMPORT_BATCH,
+  MAGIC,
+  MAX_ENVELOPE_BYTES,
+  MAX_LEDGER_PART_BYTES,
+  PAYLOAD_TYPE,
+  type PartEntry,
+  parseManifest,
+} from './format.js'
+import { ledgerEntryCount } from './ledger-part.js'
+import { ByteSource, ShortReadError, tap } from './source.js'
+
+export interface InspectOptions {
+  readonly trustedKeys: readonly Uint8Array[]
+  /** Distinct trusted signatures required; default 1. */
+  readonly threshold?: number
+  /** When set, a bundle of another network is refused. */
+  readonly networkId?: string
+}
+
+export interface InspectedBundle {
+  readonly envelope: Envelope
+  readonly envelopeBytes: Uint8Array
+  readonly verified: VerifiedEnvelope
+  readonly manifest: BundleManifest
+  /** BLAKE3 of the signed manifest, hex. */
+  readonly bundleHash: string
+  /** Per part: BLAKE3 of each batch of IMPORT_BATCH frames (records parts), for the apply pass. */
+  readonly batchDigests: string[][]
+  /** The ledger part's bytes (verified against the manifest), when the bundle has one. */
+  readonly ledger?: Uint8Array
+  readonly ledgerEntries: number
+}
+
+const STORE_TYPE: Partial<Record<StoreName, string>> = {
+  revocations: 'revocation',
+  supersessions: 'supersession',
+  assertions: 'assertion',
+}
+
+export function bundleSource(path: string): ByteSource {
+  return new ByteSource(createReadStream(path, { highWaterMark: 1 << 20 }))
+}
+
+/** Reads magic, envelope length and envelope bytes. */
+export async function readHeader(source: ByteSource): Promise<Uint8Array> {
+  try {
+    const magic = await source.readExact(MAGIC.length)
+    if (!magic.every((b, i) => b === MAGIC[i])) throw new BundleFormatError('bad magic')
+    const length = new DataView((await source.readExact(4)).buffer).getUint32(0)
+    if (length > MAX_ENVELOPE_BYTES) throw new BundleFormatError(`envelope of ${length} bytes is too large`)
+    return await source.readExact(length)
+  } catch (error) {
+    if (error instanceof ShortReadError) throw new BundleFormatError('truncated header')
+    throw error
+  }
+}
+
+function checkRecord(
+  bytes: Uint8Array,
+  store: StoreName,
+  networkId: string,
+  part: number,
+  index: number,
+): void {
+  let any: ReturnType<typeof decodeRecord>
+  try {
+    any = decodeRecord(bytes, networkId)
+  } catch (error) {
+    throw new BadRecordError(part, index, (error as Error).message)
+  }
+  if (any.type !== STORE_TYPE[store])
+    throw new BadRecordError(part, index, `a ${any.type} in the ${store} part`)
+  const ok =
+    any.type === 'assertion'
+      ? verifyAssertion(any.record, networkId)
+      : any.type === 'supersession'
+        ? verifySupersession(any.record, networkId)
+        : verifyRevocation(any.record, networkId)
+  if (!ok) throw new BadRecordError(part, index, 'signature does not verify')
+}
+
+/** Frames of one records part: each record decoded and verified; returns the batch digests. */
+async function readFrames(inner: ByteSource, entry: PartEntry, part: number, networkId: string) {
+  const digests: string[] = []
+  const batch = await createBLAKE3()
+  batch.init()
+  let index = 0
+  while (await inner.hasMore()) {
+    let head: Uint8Array
+    let record: Uint8Array
+    try {
+      head = await inner.readExact(2)
+      record = await inner.readExact(new DataView(head.buffer).getUint16(0))
+    } catch (error) {
+      if (error instanceof ShortReadError) throw new BadRecordError(part, index, 'truncated frame')
+      throw error
+    }
+    checkRecord(record, entry.store!, networkId, part, index)
+    batch.update(head).update(record)
+    if (++index % IMPORT_BATCH === 0) digests.push(batch.digest('hex')) && batch.init()
+  }
+  if (index % IMPORT_BATCH !== 0) digests.push(batch.digest('hex'))
+  if (index !== entry.count) {
+    throw new BadRecordError(part, index, `part holds ${index} records, the manifest says ${entry.count}`)
+  }
+  return digests
+}
+
+/**
+ * Streams one part: its size and BLAKE3 are checked against the manifest and its content by
+ * `consume`. A content error in a part whose bytes do not match the manifest is reported as the
+ * mismatch (the cause), and a part cut short as missing.
+ */
+async function checkPart<T>(
+  source: ByteSource,
+  entry: PartEntry,
+  part: number,
+  consume: (inner: ByteSource) => Promise<T>,
+): Promise<T> {
+  const hasher = await createBLAKE3()
+  hasher.init()
+  let seen = 0
+  const inner = new ByteSource(
+    tap(source.take(entry.size), (c) => hasher.update(c) && void (seen += c.length)),
+  )
+  let result: T | undefined
+  let problem: unknown
+  try {
+    result = await consume(inner)
+  } catch (error) {
+    problem = error
+  }
+  try {
+    await inner.drain()
+  } catch (error) {
+    if (!(error instanceof ShortReadError)) throw error
+  }
+  if (seen < entry.size) throw new MissingPartError(part, entry.size - seen)
+  const actual = hasher.digest('hex')
+  if (actual !== entry.blake3) throw new PartMismatchError(part, 'blake3', entry.blake3, actual)
+  if (problem !== undefined) throw problem
+  return result as T
+}
+
+async function checkParts(source: ByteSource, manifest: BundleManifest, networkId: string) {
+  const batchDigests: string[][] = []
+  let ledger: Uint8Array | undefined
+  let ledgerEntries = 0
+  for (const [i, entry] of manifest.parts.entries()) {
+    if (entry.kind === 'records') {
+      batchDigests.push(await checkPart(source, entry, i, (inner) => readFrames(inner, entry, i, networkId)))
+    } else if (entry.kind === 'ledger') {
+      if (ledger !== undefined) throw new BundleFormatError(`part ${i}: a second ledger part`)
+      if (entry.size > MAX_LEDGER_PART_BYTES) throw new BundleFormatError(`part ${i}: ledger part too large`)
+      ledger = await checkPart(source, entry, i, (inner) => inner.readExact(entry.size))
+      ledgerEntries = ledgerEntryCount(ledger, networkId)
+      batchDigests.push([])
+    } else {
+      throw new UnsupportedPartError(i, entry.kind)
+    }
+  }
+  const extra = await source.drain()
+  if (extra > 0) throw new ExtraDataError(extra)
+  return { batchDigests, ledger, ledgerEntries }
+}
+
+/**
+ * The verifying pass over a bundle file, streaming: the envelope is verified against the trusted
+ * keys first, then every part is checked against the signed manifest (size, BLAKE3) and every
+ * record decoded and its signature verified. Nothing is kept but the ledger part and one small
+ * digest per batch of records. Throws a `BundleError` naming the first problem.
+ */
+export async function inspectBundle(path: string, options: InspectOptions): Promise<InspectedBundle> {
+  const source = bundleSource(path)
+  const envelopeBytes = await readHeader(source)
+  const envelope = openEnvelope(envelopeBytes)
+  // A bundle's envelope is canonical (as encodeEnvelope writes it), and each counted signature
+  // names its key: no bit of the file can change without the bundle being refused.
+  if (Buffer.compare(encodeEnvelope(envelope), envelopeBytes) !== 0) {
+    throw new EnvelopeFormatError('envelope is not in canonical form')
+  }
+  const verified = verifyEnvelope(envelope, options.trustedKeys, {
+    threshold: options.threshold,
+    payloadType: PAYLOAD_TYPE,
+    strictKeyIds: true,
+  })
+  const manifest = parseManifest(verified.payload)
+  const networkId = options.networkId ?? manifest.networkId
+  if (manifest.networkId !== networkId) throw new WrongNetworkBundleError(manifest.networkId, networkId)
+  const parts = await checkParts(source, manifest, networkId)
+  return {
+    envelope,
+    envelopeBytes,
+    verified,
+    manifest,
+    bundleHash: toHex(blake3(verified.payload)),
+    ...parts,
+  }
+}
