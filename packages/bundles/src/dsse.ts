@@ -54,12 +54,16 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, signers: 
   }
 }
 
-const BASE64 =
-  /^(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9\-_]{4})*(?:[A-Za-z0-9+/\-_]{2}(?:==)?|[A-Za-z0-9+/\-_]{3}=?)?$/
+// Standard and URL-safe Base64, each matched on its own: one pattern with two overlapping
+// alternatives per quantum backtracked exponentially on a long payload with one bad character (a
+// tampered bundle spun the importer's CPU for minutes). Each of these has one way to match.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
+const BASE64URL = /^(?:[A-Za-z0-9\-_]{4})*(?:[A-Za-z0-9\-_]{2}(?:==)?|[A-Za-z0-9\-_]{3}=?)?$/
 
 function decodeBase64(text: string, field: string): Uint8Array {
-  if (!BASE64.test(text)) throw new EnvelopeFormatError(`${field} is not Base64`)
-  return new Uint8Array(Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64'))
+  if (BASE64.test(text)) return new Uint8Array(Buffer.from(text, 'base64'))
+  if (BASE64URL.test(text)) return new Uint8Array(Buffer.from(text, 'base64url'))
+  throw new EnvelopeFormatError(`${field} is not Base64`)
 }
 
 /** Parses a JSON envelope (bytes or text), checking the required fields; ignores unknown fields. */

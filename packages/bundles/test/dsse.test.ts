@@ -145,6 +145,13 @@ describe('openEnvelope', () => {
     ['no signatures', '{"payload":"","payloadType":"t"}'],
     ['a signature without sig', '{"payload":"","payloadType":"t","signatures":[{"keyid":"k"}]}'],
     ['payload not Base64', '{"payload":"!!","payloadType":"t","signatures":[]}'],
+    // A long payload with one bad character in the middle: the pattern that checked Base64 once
+    // backtracked exponentially on it, and the import never returned (a tampered bundle).
+    [
+      'a long payload with one bad character',
+      `{"payload":"${'QUJD'.repeat(200)}]${'QUJD'.repeat(200)}","payloadType":"t","signatures":[]}`,
+    ],
+    ['a payload mixing standard and URL-safe Base64', '{"payload":"ab+-","payloadType":"t","signatures":[]}'],
   ])('refuses %s with EnvelopeFormatError', (_, input) => {
     expect(() => openEnvelope(input)).toThrow(EnvelopeFormatError)
   })
