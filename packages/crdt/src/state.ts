@@ -338,12 +338,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     return result
   }
 
-  function checkCount(name: string, value: unknown): void {
-    if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      throw new InvalidArgumentError(name, 'must be a non-negative integer')
-    }
-  }
-
   function localEvidence(coordId: Uint8Array): LocalEvidence | undefined {
     return readCoordinateEntry(ctx, coordId)?.local
   }
@@ -487,60 +481,8 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         return record
       },
     },
-    view: {
-      get(coordinate) {
-        checkOpen()
-        return readCoordinateEntry(ctx, coordinateId(coordinate))?.component
-      },
-      local(coordinate) {
-        checkOpen()
-        return localEvidence(coordinateId(coordinate))
-      },
-      *entries() {
-        checkOpen()
-        for (const { value } of dbs.coordinates.getRange()) {
-          const entry = publicEntry(decodeCoordinateEntry(value))
-          if (entry.component !== undefined)
-            yield { coordinate: entry.coordinate, component: entry.component }
-        }
-      },
-      count() {
-        checkOpen()
-        return (dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
-      },
-    },
-    history: {
-      since(seq = 0, limit = 10_000) {
-        checkOpen()
-        const out: HistoryEntry[] = []
-        for (const { key, value } of dbs.history.getRange({ start: seq + 1, limit })) {
-          out.push(decodeHistory(key, value))
-        }
-        return out
-      },
-      latestSeq: () => lastKey(dbs.history),
-      byCoordinate(coordinate, range = {}) {
-        checkOpen()
-        const since = range.since ?? 0
-        const limit = range.limit ?? 10_000
-        checkCount('since', since)
-        checkCount('limit', limit)
-        const coordId = coordinateId(coordinate)
-        const out: HistoryEntry[] = []
-        const keys = dbs.historyByCoord.getKeys({
-          start: historyIndexKey(coordId, since + 1),
-          end: historyIndexKey(coordId, Number.MAX_SAFE_INTEGER),
-          limit,
-        })
-        for (const key of keys) {
-          const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
-          const seq = view.getUint32(32) * 2 ** 32 + view.getUint32(36)
-          const stored = dbs.history.get(seq)
-          if (stored !== undefined) out.push(decodeHistory(seq, stored))
-        }
-        return out
-      },
-    },
+    view: createViewApi(ctx, checkOpen),
+    history: createHistoryApi(ctx, checkOpen),
     gate(coordinate, runId, policy = { type: 'any' }, gateOptions = {}) {
       checkOpen()
       const coordId = coordinateId(coordinate)
@@ -575,6 +517,75 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       await Promise.allSettled(inFlight)
       await verifier.close()
       await dbs.env.close()
+    },
+  }
+}
+
+function checkCount(name: string, value: unknown): void {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new InvalidArgumentError(name, 'must be a non-negative integer')
+  }
+}
+
+/** The materialized view: each coordinate's component and this node's own evidence. */
+function createViewApi(ctx: Context, checkOpen: () => void): NodeState['view'] {
+  const { dbs } = ctx
+  return {
+    get(coordinate) {
+      checkOpen()
+      return readCoordinateEntry(ctx, coordinateId(coordinate))?.component
+    },
+    local(coordinate) {
+      checkOpen()
+      return readCoordinateEntry(ctx, coordinateId(coordinate))?.local
+    },
+    *entries() {
+      checkOpen()
+      for (const { value } of dbs.coordinates.getRange()) {
+        const entry = publicEntry(decodeCoordinateEntry(value))
+        if (entry.component !== undefined) yield { coordinate: entry.coordinate, component: entry.component }
+      }
+    },
+    count() {
+      checkOpen()
+      return (dbs.meta.get(VIEW_COUNT) as number | undefined) ?? 0
+    },
+  }
+}
+
+/** The view's change history, in sequence and by coordinate. */
+function createHistoryApi(ctx: Context, checkOpen: () => void): NodeState['history'] {
+  const { dbs } = ctx
+  return {
+    since(seq = 0, limit = 10_000) {
+      checkOpen()
+      const out: HistoryEntry[] = []
+      for (const { key, value } of dbs.history.getRange({ start: seq + 1, limit })) {
+        out.push(decodeHistory(key, value))
+      }
+      return out
+    },
+    latestSeq: () => lastKey(dbs.history),
+    byCoordinate(coordinate, range = {}) {
+      checkOpen()
+      const since = range.since ?? 0
+      const limit = range.limit ?? 10_000
+      checkCount('since', since)
+      checkCount('limit', limit)
+      const coordId = coordinateId(coordinate)
+      const out: HistoryEntry[] = []
+      const keys = dbs.historyByCoord.getKeys({
+        start: historyIndexKey(coordId, since + 1),
+        end: historyIndexKey(coordId, Number.MAX_SAFE_INTEGER),
+        limit,
+      })
+      for (const key of keys) {
+        const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+        const seq = view.getUint32(32) * 2 ** 32 + view.getUint32(36)
+        const stored = dbs.history.get(seq)
+        if (stored !== undefined) out.push(decodeHistory(seq, stored))
+      }
+      return out
     },
   }
 }

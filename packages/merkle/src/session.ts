@@ -109,14 +109,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
   const keysAreHashes = tree.keysAreHashes
   // One snapshot for the whole session: a batch committed between two messages must not change
   // what this side already told the peer.
-  const reader = tree.snapshot()
-  let localCount: number
-  try {
-    localCount = reader.count()
-  } catch (error) {
-    reader.release()
-    throw error
-  }
+  const { reader, localCount } = openSnapshot(tree)
   let peerCount: number | undefined
   let budget = limits.maxMessageBytes
   let frameBytes = limits.maxFrameBytes
@@ -133,10 +126,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
   let enumHeadSeen = false // initiator: enumeration[0] has produced a key
   let enumDone = true
 
-  const localOnly: Uint8Array[] = []
-  const localOnlySubtrees: Position[] = []
-  const remoteOnly: Uint8Array[] = []
-  const differing: Uint8Array[] = []
+  const found = newFound()
 
   if (initiator) toDescribe.push(ROOT)
   const keyContext = (pos: Position): KeyContext => ({ keysAreHashes, path: pos.path, depth: pos.depth })
@@ -144,7 +134,6 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
   const wholeKeys = keyContext(ROOT)
 
   const positionOf = (leafKey: Uint8Array): Uint8Array => (keysAreHashes ? leafKey : pathOfKey(leafKey))
-  const copy = (bytes: Uint8Array) => new Uint8Array(bytes)
 
   /** The shallowest depth whose nodes hold about one leaf: there, leaves are cheaper than children. */
   function leafDepth(): number {
@@ -199,7 +188,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       const child = { path: childPath(pos.path, pos.depth, i), depth: pos.depth + 1 }
       if (differs) (writing ? toDescribe : expected).push(child)
       else if (has(answererOnly, i) === (describer === 'initiator')) enumeration.push(child)
-      else if (initiator) localOnlySubtrees.push(child)
+      else if (initiator) found.localOnlySubtrees.push(child)
     }
   }
 
@@ -219,11 +208,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     }
   }
 
-  // Parts of a message are written apart (their counts go first) and reused from message to message:
-  // a fresh writer per part grew by doubling, and each was copied again when joined.
-  const answers = new ByteWriter(256)
-  const descriptions = new ByteWriter(1024)
-  const keys = new ByteWriter(1024)
+  const parts = newMessageParts()
 
   function build(): Uint8Array {
     const w = new ByteWriter(1024)
@@ -240,11 +225,11 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       w.varint(frameBytes)
     }
     // Answers first: the peer must read them before the descriptions they release.
-    answers.reset()
+    parts.answers.reset()
     let answered = 0
-    while (owed.length > 0 && size() + answers.length + itemReserve() < budget) {
+    while (owed.length > 0 && size() + parts.answers.length + itemReserve(keysAreHashes) < budget) {
       const answer = owed.shift()!
-      writeOwed(answers, answer)
+      writeOwed(parts.answers, answer)
       answered++
       if (answer.kind === 'children') {
         onChildrenAnswer(
@@ -258,28 +243,27 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       } else if (answer.kind === 'expand') toDescribe.push(answer.pos)
     }
     w.varint(answered)
-    w.append(answers)
-    descriptions.reset()
+    w.append(parts.answers)
+    parts.descriptions.reset()
     let described = 0
-    while (toDescribe.length > 0 && size() + descriptions.length + itemReserve() < budget) {
-      describe(descriptions, toDescribe.shift()!)
+    while (
+      toDescribe.length > 0 &&
+      size() + parts.descriptions.length + itemReserve(keysAreHashes) < budget
+    ) {
+      describe(parts.descriptions, toDescribe.shift()!)
       described++
     }
     w.varint(described)
-    w.append(descriptions)
+    w.append(parts.descriptions)
     if (!initiator) writeEnumeration(w, size)
     // The message goes out at once (the channel cuts frames from it): no exact-size copy.
     return w.written()
   }
 
-  function itemReserve(): number {
-    return 16 + 2 * LEAF_LIST_MAX * (maxKeyBytes(keysAreHashes) + WIRE_HASH_BYTES)
-  }
-
   function writeEnumeration(w: ByteWriter, size: () => number): void {
-    keys.reset()
+    parts.keys.reset()
     let n = 0
-    const room = () => size() + keys.length + maxKeyBytes(keysAreHashes) + 16 < budget
+    const room = () => size() + parts.keys.length + maxKeyBytes(keysAreHashes) + 16 < budget
     while (enumeration.length > 0 && room()) {
       const head = enumeration[0]!
       let exhausted = true
@@ -288,7 +272,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
           exhausted = false
           break
         }
-        writeKey(keys, leaf.key, wholeKeys)
+        writeKey(parts.keys, leaf.key, wholeKeys)
         enumAfter = copy(leaf.path)
         n++
       }
@@ -297,7 +281,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       enumAfter = undefined
     }
     w.varint(n)
-    w.append(keys)
+    w.append(parts.keys)
     w.u8(enumeration.length === 0 ? 1 : 0)
   }
 
@@ -372,15 +356,15 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
     let changed = n > 0
     statuses.forEach((status, i) => {
       const key = copy(mine.leaves[i]!.key)
-      if (status === LEAF_DIFFERS) differing.push(key)
-      else if (status === LEAF_MISSING) localOnly.push(key)
+      if (status === LEAF_DIFFERS) found.differing.push(key)
+      else if (status === LEAF_MISSING) found.localOnly.push(key)
       changed ||= status !== LEAF_SAME
     })
     const theirs = readLeafKeys(r, n, mine.pos)
     for (const leaf of theirs) {
       if (mine.leaves.some((l) => equalBytes(l.path, leaf.path)))
         throw new InconsistentPeerError('peer lists as missing a key we sent')
-      remoteOnly.push(copy(leaf.key))
+      found.remoteOnly.push(copy(leaf.key))
     }
     if (!isRoot && !changed)
       throw new InconsistentPeerError('peer says a node it reported different has equal leaves')
@@ -452,14 +436,14 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
       const order = t === undefined ? 1 : m.done ? -1 : compareBytes(t.path, m.value.path)
       if (order < 0) {
         statuses.push(LEAF_MISSING)
-        if (initiator) remoteOnly.push(copy(t!.key))
+        if (initiator) found.remoteOnly.push(copy(t!.key))
         changed = true
         i++
         continue
       }
       const leaf = m.value as TreeLeaf
       if (order > 0) {
-        if (initiator) localOnly.push(copy(leaf.key))
+        if (initiator) found.localOnly.push(copy(leaf.key))
         else onlyMine.push(leaf.key)
         changed = true
       } else {
@@ -467,7 +451,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
         statuses.push(same ? LEAF_SAME : LEAF_DIFFERS)
         if (!same) {
           changed = true
-          if (initiator) differing.push(copy(leaf.key))
+          if (initiator) found.differing.push(copy(leaf.key))
         }
         i++
       }
@@ -496,7 +480,7 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
         throw new InconsistentPeerError('keys out of order')
       enumAfter = copy(path)
       enumHeadSeen = true
-      remoteOnly.push(copy(key))
+      found.remoteOnly.push(copy(key))
     }
     const flag = r.u8()
     if (flag > 1) throw new MalformedMessageError(`unknown enumeration flag ${flag}`)
@@ -543,15 +527,62 @@ export function createSession(tree: MerkleTree, role: Role, limits: SessionLimit
         enumDone
       )
     },
-    result() {
-      const mine = localOnly.slice()
-      for (const pos of localOnlySubtrees) for (const leaf of reader.leavesAt(pos)) mine.push(copy(leaf.key))
-      const sorted = (keys: Uint8Array[]) => keys.sort(compareBytes)
-      return {
-        localOnly: sorted(mine),
-        remoteOnly: sorted(remoteOnly.slice()),
-        differing: sorted(differing.slice()),
-      }
-    },
+    result: () => collectResult(found, reader),
   }
 }
+
+/**
+ * One snapshot for the whole session: a batch committed between two messages must not change
+ * what this side already told the peer. Released again if counting its leaves fails.
+ */
+function openSnapshot(tree: MerkleTree) {
+  const reader = tree.snapshot()
+  try {
+    return { reader, localCount: reader.count() }
+  } catch (error) {
+    reader.release()
+    throw error
+  }
+}
+
+type Snapshot = ReturnType<MerkleTree['snapshot']>
+
+/** Keys found to differ, as the initiator learns them. */
+interface Found {
+  localOnly: Uint8Array[]
+  /** Subtrees only this side has: their keys are listed when the result is asked for. */
+  localOnlySubtrees: Position[]
+  remoteOnly: Uint8Array[]
+  differing: Uint8Array[]
+}
+
+function newFound(): Found {
+  return { localOnly: [], localOnlySubtrees: [], remoteOnly: [], differing: [] }
+}
+
+function collectResult(found: Found, reader: Snapshot): ReconcileResult {
+  const mine = found.localOnly.slice()
+  for (const pos of found.localOnlySubtrees)
+    for (const leaf of reader.leavesAt(pos)) mine.push(copy(leaf.key))
+  const sorted = (keys: Uint8Array[]) => keys.sort(compareBytes)
+  return {
+    localOnly: sorted(mine),
+    remoteOnly: sorted(found.remoteOnly.slice()),
+    differing: sorted(found.differing.slice()),
+  }
+}
+
+/**
+ * Parts of a message are written apart (their counts go first) and reused from message to message:
+ * a fresh writer per part grew by doubling, and each was copied again when joined.
+ */
+function newMessageParts() {
+  return { answers: new ByteWriter(256), descriptions: new ByteWriter(1024), keys: new ByteWriter(1024) }
+}
+
+/** Room kept free for one more item (a description or an answer) in a message. */
+function itemReserve(keysAreHashes: boolean): number {
+  return 16 + 2 * LEAF_LIST_MAX * (maxKeyBytes(keysAreHashes) + WIRE_HASH_BYTES)
+}
+
+const copy = (bytes: Uint8Array) => new Uint8Array(bytes)

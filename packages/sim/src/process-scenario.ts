@@ -15,6 +15,7 @@ import { seedIdentity } from './cluster.js'
 import { ScenarioConfigError } from './errors.js'
 import {
   applyFault,
+  type FaultEvent,
   type FaultPlan,
   HEALTHY,
   type LinkState,
@@ -22,9 +23,9 @@ import {
   validateFaultPlan,
 } from './faults.js'
 import { createNamespaces, type Namespaces, netnsAddress } from './netns.js'
-import { createRng } from './prng.js'
+import { createRng, type Rng } from './prng.js'
 import { type NodeProcess, spawnNodeProcess } from './process.js'
-import { planWorkload } from './workload.js'
+import { planWorkload, type WorkloadOp } from './workload.js'
 
 export interface ProcessScenarioOptions {
   readonly seed: string | number
@@ -59,10 +60,7 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
-export async function runProcessScenario(options: ProcessScenarioOptions): Promise<ProcessScenarioResult> {
-  const seed = String(options.seed)
-  const network = options.network ?? 'loopback'
-  const plan = options.faults ?? []
+function validateProcessScenario(options: ProcessScenarioOptions, plan: FaultPlan): void {
   validateFaultPlan(plan, options.nodes)
   for (const [i, event] of plan.entries()) {
     if (event.type === 'link' || event.type === 'skew') {
@@ -72,8 +70,141 @@ export async function runProcessScenario(options: ProcessScenarioOptions): Promi
       )
     }
   }
-  if ((options.lossPct ?? 0) > 0 && network !== 'netns')
+  if ((options.lossPct ?? 0) > 0 && options.network !== 'netns')
     throw new ScenarioConfigError('lossPct', 'packet loss needs network: netns')
+}
+
+/** What the node processes are started from; `processes` is the caller's, so it can stop them. */
+interface ProcessClusterInput {
+  readonly options: ProcessScenarioOptions
+  readonly seed: string
+  readonly rng: Rng
+  readonly dir: string
+  readonly network: 'loopback' | 'netns'
+  readonly namespaces: Namespaces | undefined
+  readonly processes: Array<NodeProcess | undefined>
+}
+
+/** The node processes, and the partition state each one's gater enforces. */
+interface ProcessCluster {
+  start(i: number): Promise<void>
+  /** Moves the partition state on by `fault` (before a restart, which reads it). */
+  applyFault(fault: FaultEvent): void
+  /** Tells every running node whom it cannot reach now. */
+  sendLinks(): Promise<void>
+}
+
+/** Seeds each node's identity and address, then starts every node process. */
+async function startProcessCluster(input: ProcessClusterInput): Promise<ProcessCluster> {
+  const { options, rng, dir, network, namespaces, processes } = input
+  const operator = signerFromSeed(rng.fork('operator').bytes(32))
+  const peerIds = await Promise.all(
+    Array.from({ length: options.nodes }, (_, i) =>
+      seedIdentity(join(dir, `n${i}`), rng.fork(`identity-${i}`).bytes(32)),
+    ),
+  )
+  const hosts = await Promise.all(
+    peerIds.map(async (_, i) =>
+      network === 'netns' ? { ip: netnsAddress(i), port: 4001 } : { ip: '127.0.0.1', port: await freePort() },
+    ),
+  )
+  const addressOf = (i: number) => `/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}/p2p/${peerIds[i]}`
+  const configOf = (i: number): ChildConfig => ({
+    dataDir: join(dir, `n${i}`),
+    networkId: `proc-${input.seed}`,
+    trust: [toHex(operator.publicKey)],
+    listen: [`/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}`],
+    bootstrap: peerIds
+      .map((_, j) => j)
+      .filter((j) => j !== i)
+      .map(addressOf),
+    name: `n${i}`,
+  })
+  let links: LinkState = HEALTHY
+  const unreachableFrom = (i: number): string[] =>
+    peerIds.flatMap((peer, j) => (j !== i && !reachable(links, i, j) ? [peer.toString()] : []))
+  const start = async (i: number): Promise<void> => {
+    const child = await spawnNodeProcess(
+      configOf(i),
+      namespaces === undefined ? {} : { netns: namespaces.names[i]! },
+    )
+    processes[i] = child
+    await child.call({ cmd: 'links', unreachable: unreachableFrom(i) })
+  }
+  await Promise.all(peerIds.map((_, i) => start(i)))
+  return {
+    start,
+    applyFault(fault) {
+      links = applyFault(links, fault)
+    },
+    async sendLinks() {
+      await Promise.all(processes.map((p, i) => p?.call({ cmd: 'links', unreachable: unreachableFrom(i) })))
+    },
+  }
+}
+
+type ProcessTimelineItem =
+  | { readonly atMs: number; readonly fault: FaultEvent; readonly op: undefined }
+  | { readonly atMs: number; readonly fault: undefined; readonly op: WorkloadOp }
+
+/** Faults and ops by time; a fault goes before an op at the same instant. */
+function processTimeline(plan: FaultPlan, ops: readonly WorkloadOp[]): ProcessTimelineItem[] {
+  return [
+    ...plan.map((fault) => ({ atMs: fault.atMs, fault, op: undefined })),
+    ...ops.map((op) => ({ atMs: op.atMs, fault: undefined, op })),
+  ].sort((a, b) => a.atMs - b.atMs || (a.fault === undefined ? 1 : 0) - (b.fault === undefined ? 1 : 0))
+}
+
+/** SIGKILLs a node, preferably while it applies a pulled batch; says whether it was. */
+async function killMidBatch(child: NodeProcess): Promise<boolean> {
+  // Wait (briefly) for the node to start applying a pulled batch, then kill it there.
+  const midBatch = await Promise.race([child.applying().then(() => true), sleep(1_000).then(() => false)])
+  child.kill('SIGKILL')
+  await child.exited
+  return midBatch
+}
+
+/** Runs one workload op on its node's process; returns what the node acknowledged, if anything. */
+async function playProcessOp(child: NodeProcess, op: WorkloadOp): Promise<Acknowledgement | undefined> {
+  if (op.type === 'verify') {
+    const result = await child.call({ cmd: 'verify', coordinate: op.coordinate, run: op.run.toString() })
+    if (result.status === 'applied' && result.asserted === true) {
+      return {
+        store: 'assertions',
+        key: result.key as string,
+        signer: child.key,
+        node: `n${op.node}`,
+      }
+    }
+  } else if (op.type === 'supersede') {
+    const result = await child.call({ cmd: 'supersede', target: toHex(op.target), reason: op.reason })
+    return {
+      store: 'supersessions',
+      key: result.key as string,
+      signer: child.key,
+      node: `n${op.node}`,
+    }
+  }
+  return undefined
+}
+
+/** Milliseconds until every live node reports the same roots, or -1 after `timeoutMs`. */
+async function awaitEqualRoots(live: readonly NodeProcess[], timeoutMs: number): Promise<number> {
+  const timelineEnd = performance.now()
+  const deadline = timelineEnd + timeoutMs
+  while (performance.now() < deadline) {
+    const roots = await Promise.all(live.map((n) => n.call({ cmd: 'roots' })))
+    if (new Set(roots.map((r) => r.roots)).size === 1) return performance.now() - timelineEnd
+    await sleep(100)
+  }
+  return -1
+}
+
+export async function runProcessScenario(options: ProcessScenarioOptions): Promise<ProcessScenarioResult> {
+  const seed = String(options.seed)
+  const network = options.network ?? 'loopback'
+  const plan = options.faults ?? []
+  validateProcessScenario(options, plan)
   const rng = createRng(seed)
   const durationMs = options.durationMs ?? 3_000
   const dir = await mkdtemp(join(tmpdir(), 'provsync-proc-'))
@@ -84,44 +215,7 @@ export async function runProcessScenario(options: ProcessScenarioOptions): Promi
       namespaces = await createNamespaces(options.nodes)
       if ((options.lossPct ?? 0) > 0) await namespaces.setLoss(options.lossPct!)
     }
-    const operator = signerFromSeed(rng.fork('operator').bytes(32))
-    const peerIds = await Promise.all(
-      Array.from({ length: options.nodes }, (_, i) =>
-        seedIdentity(join(dir, `n${i}`), rng.fork(`identity-${i}`).bytes(32)),
-      ),
-    )
-    const hosts = await Promise.all(
-      peerIds.map(async (_, i) =>
-        network === 'netns'
-          ? { ip: netnsAddress(i), port: 4001 }
-          : { ip: '127.0.0.1', port: await freePort() },
-      ),
-    )
-    const addressOf = (i: number) => `/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}/p2p/${peerIds[i]}`
-    const configOf = (i: number): ChildConfig => ({
-      dataDir: join(dir, `n${i}`),
-      networkId: `proc-${seed}`,
-      trust: [toHex(operator.publicKey)],
-      listen: [`/ip4/${hosts[i]!.ip}/tcp/${hosts[i]!.port}`],
-      bootstrap: peerIds
-        .map((_, j) => j)
-        .filter((j) => j !== i)
-        .map(addressOf),
-      name: `n${i}`,
-    })
-    let links: LinkState = HEALTHY
-    const unreachableFrom = (i: number): string[] =>
-      peerIds.flatMap((peer, j) => (j !== i && !reachable(links, i, j) ? [peer.toString()] : []))
-    const start = async (i: number): Promise<void> => {
-      const child = await spawnNodeProcess(
-        configOf(i),
-        namespaces === undefined ? {} : { netns: namespaces.names[i]! },
-      )
-      processes[i] = child
-      await child.call({ cmd: 'links', unreachable: unreachableFrom(i) })
-    }
-    await Promise.all(peerIds.map((_, i) => start(i)))
-
+    const cluster = await startProcessCluster({ options, seed, rng, dir, network, namespaces, processes })
     const ops = planWorkload(
       {
         nodes: options.nodes,
@@ -131,70 +225,31 @@ export async function runProcessScenario(options: ProcessScenarioOptions): Promi
       },
       rng.fork('workload'),
     )
-    const items = [
-      ...plan.map((fault) => ({ atMs: fault.atMs, fault, op: undefined })),
-      ...ops.map((op) => ({ atMs: op.atMs, fault: undefined, op })),
-    ].sort((a, b) => a.atMs - b.atMs || (a.fault === undefined ? 1 : 0) - (b.fault === undefined ? 1 : 0))
     const acknowledged: Acknowledgement[] = []
     const kills: Array<{ node: number; midBatch: boolean }> = []
     const began = performance.now()
-    for (const item of items) {
+    for (const item of processTimeline(plan, ops)) {
       await sleep(item.atMs - (performance.now() - began))
       if (item.fault !== undefined) {
         const fault = item.fault
-        links = applyFault(links, fault)
+        cluster.applyFault(fault)
         if (fault.type === 'crash') {
-          const child = processes[fault.node]!
-          // Wait (briefly) for the node to start applying a pulled batch, then kill it there.
-          const midBatch = await Promise.race([
-            child.applying().then(() => true),
-            sleep(1_000).then(() => false),
-          ])
-          child.kill('SIGKILL')
-          await child.exited
+          const midBatch = await killMidBatch(processes[fault.node]!)
           processes[fault.node] = undefined
           kills.push({ node: fault.node, midBatch })
         } else if (fault.type === 'restart') {
-          await start(fault.node)
+          await cluster.start(fault.node)
         }
-        await Promise.all(processes.map((p, i) => p?.call({ cmd: 'links', unreachable: unreachableFrom(i) })))
+        await cluster.sendLinks()
         continue
       }
-      const op = item.op!
-      const child = processes[op.node]
+      const child = processes[item.op.node]
       if (child === undefined) continue
-      if (op.type === 'verify') {
-        const result = await child.call({ cmd: 'verify', coordinate: op.coordinate, run: op.run.toString() })
-        if (result.status === 'applied' && result.asserted === true) {
-          acknowledged.push({
-            store: 'assertions',
-            key: result.key as string,
-            signer: child.key,
-            node: `n${op.node}`,
-          })
-        }
-      } else if (op.type === 'supersede') {
-        const result = await child.call({ cmd: 'supersede', target: toHex(op.target), reason: op.reason })
-        acknowledged.push({
-          store: 'supersessions',
-          key: result.key as string,
-          signer: child.key,
-          node: `n${op.node}`,
-        })
-      }
+      const ack = await playProcessOp(child, item.op)
+      if (ack !== undefined) acknowledged.push(ack)
     }
     const live = processes.filter((p): p is NodeProcess => p !== undefined)
-    const timelineEnd = performance.now()
-    const deadline = timelineEnd + (options.convergeTimeoutMs ?? 60_000)
-    let convergeMs = -1
-    while (performance.now() < deadline) {
-      const roots = await Promise.all(live.map((n) => n.call({ cmd: 'roots' })))
-      if (new Set(roots.map((r) => r.roots)).size === 1) {
-        convergeMs = performance.now() - timelineEnd
-        break
-      }
-      await sleep(100)
-    }
+    const convergeMs = await awaitEqualRoots(live, options.convergeTimeoutMs ?? 60_000)
     const knownKeys = live.map((n) => n.key)
     const final = (await Promise.all(live.map((n) => n.call({ cmd: 'snapshot', knownKeys })))).map(
       (r) => r.snapshot as NodeSnapshot,

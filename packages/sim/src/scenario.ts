@@ -44,7 +44,7 @@ import {
   validateFaultPlan,
 } from './faults.js'
 import { createMemoryNetwork, type LinkTable, type MemoryNetwork } from './links.js'
-import { createRng } from './prng.js'
+import { createRng, type Rng } from './prng.js'
 import {
   type AppliedEvent,
   describeFault,
@@ -254,29 +254,65 @@ function equivocationReport(
   })
 }
 
-export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+/** The run's fixed inputs, derived once from its options. */
+interface RunSetup {
+  readonly options: ScenarioOptions
+  readonly plan: FaultPlan
+  readonly seed: string
+  readonly rng: Rng
+  readonly name: string
+  readonly transport: Transport
+  readonly honest: number
+  readonly byzCount: number
+  readonly behaviours: readonly ByzantineBehaviour[]
+  readonly ops: readonly WorkloadOp[]
+  readonly baseDir: string
+  readonly runId: string
+  readonly operators: Signer[]
+}
+
+async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
   const plan = validateScenario(options)
   const seed = String(options.seed)
   const rng = createRng(seed)
   const name = options.name ?? `sim-${seed}`
-  const transport = options.transport ?? 'memory'
   const honest = options.nodes
-  const byzCount = options.byzantine === undefined ? 0 : (options.byzantine.count ?? 1)
-  // One list for the peers and the checker, so defaulted behaviours are checked too.
-  const behaviours = options.byzantine?.behaviours ?? DEFAULT_BYZANTINE_BEHAVIOURS
   const ops = planWorkload(
     { ...options.workload, nodes: honest, operators: options.operators ?? 1 },
     rng.fork('workload'),
   )
-  const items = timeline(options, plan, ops)
   const baseDir = options.dir ?? (await mkdtemp(join(scratchDir(), 'provsync-sim-')))
   await mkdir(baseDir, { recursive: true })
-  // Memory addresses are process-wide: the run id keeps concurrent runs (and replays) apart.
-  const runId = `${name}-${randomBytes(4).toString('hex')}`
-  const operators: Signer[] = Array.from({ length: options.operators ?? 1 }, (_, i) =>
-    signerFromSeed(rng.fork(`operator-${i}`).bytes(32)),
-  )
+  return {
+    options,
+    plan,
+    seed,
+    rng,
+    name,
+    transport: options.transport ?? 'memory',
+    honest,
+    byzCount: options.byzantine === undefined ? 0 : (options.byzantine.count ?? 1),
+    // One list for the peers and the checker, so defaulted behaviours are checked too.
+    behaviours: options.byzantine?.behaviours ?? DEFAULT_BYZANTINE_BEHAVIOURS,
+    ops,
+    baseDir,
+    // Memory addresses are process-wide: the run id keeps concurrent runs (and replays) apart.
+    runId: `${name}-${randomBytes(4).toString('hex')}`,
+    operators: Array.from({ length: options.operators ?? 1 }, (_, i) =>
+      signerFromSeed(rng.fork(`operator-${i}`).bytes(32)),
+    ),
+  }
+}
 
+/** The fault plan's link state as the network sees it: which honest nodes reach which, and how. */
+interface Partitions {
+  readonly table: LinkTable
+  /** Honest peer id to node index; filled once the cluster has started. */
+  readonly indexOf: Map<string, number>
+  apply(fault: FaultEvent): void
+}
+
+function createPartitions(): Partitions {
   let links: LinkState = HEALTHY
   const indexOf = new Map<string, number>()
   const table: LinkTable = {
@@ -293,22 +329,43 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       return ia === undefined || ib === undefined ? NO_FAULT : linkFault(links, ia, ib)
     },
   }
+  return {
+    table,
+    indexOf,
+    apply(fault) {
+      links = applyFault(links, fault)
+    },
+  }
+}
+
+/** The honest cluster and what it reports back while it runs. */
+interface ClusterParts {
+  readonly cluster: Cluster
+  readonly memory: MemoryNetwork | undefined
+  readonly refusals: Refusal[]
+  /** Public keys (hex) of the Byzantine peers, filled as they start. */
+  readonly byzantineKeys: Set<string>
+  /** Records honest nodes pulled straight from a Byzantine peer: the evidence of whom it told what. */
+  readonly fromByzantine: Received[]
+}
+
+async function createRunCluster(setup: RunSetup, partitions: Partitions): Promise<ClusterParts> {
+  const { rng, transport, options } = setup
   const memory: MemoryNetwork | undefined =
     transport === 'memory'
-      ? await createMemoryNetwork(`/memory/${runId}-`, table, rng.fork('links'))
+      ? await createMemoryNetwork(`/memory/${setup.runId}-`, partitions.table, rng.fork('links'))
       : undefined
   const refusals: Refusal[] = []
-  // Records honest nodes pulled straight from a Byzantine peer: the evidence of whom it told what.
   const byzantineKeys = new Set<string>()
   const fromByzantine: Received[] = []
   const cluster: Cluster = await createCluster({
-    runId,
-    baseDir,
-    networkId: `sim-${seed}`,
-    nodes: honest,
+    runId: setup.runId,
+    baseDir: setup.baseDir,
+    networkId: `sim-${setup.seed}`,
+    nodes: setup.honest,
     transport,
-    operators,
-    table,
+    operators: setup.operators,
+    table: partitions.table,
     memory,
     rng: rng.fork('cluster'),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
@@ -317,43 +374,243 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       if (byzantineKeys.has(r.from) && r.status !== 'refused') fromByzantine.push(r)
     },
   })
-  for (const n of cluster.nodes) indexOf.set(n.peerId.toString(), n.index)
-  for (const f of plan) if (f.type === 'skew' && f.atMs <= 0) cluster.nodes[f.node]!.skewMs = f.offsetMs
+  for (const n of cluster.nodes) partitions.indexOf.set(n.peerId.toString(), n.index)
+  for (const f of setup.plan) if (f.type === 'skew' && f.atMs <= 0) cluster.nodes[f.node]!.skewMs = f.offsetMs
+  return { cluster, memory, refusals, byzantineKeys, fromByzantine }
+}
 
-  const byzantine: ByzantineNode[] = []
-  const acknowledged: Acknowledgement[] = []
-  const revocationIds: string[] = []
-  const earlier: HistorySnapshot[] = []
-  const samples: Sample[] = []
-  const events: AppliedEvent[] = []
-  let opsDone = 0
-  let started = performance.now()
-  const now = (): number => performance.now() - started
-  const running = () => cluster.nodes.filter((n) => n.node !== undefined)
-  const bytesIn = (): number =>
-    memory?.totalBytesReceived() ?? cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
-  const distinctRoots = (): number => new Set(running().map((n) => rootTriple(n.node!.state))).size
-  const progress = (phase: Progress['phase'], event?: string): void =>
-    options.onProgress?.({
+/** Writes `<name>.json` and `<name>.svg` under `reportDir`, when given; returns their paths. */
+async function writeReportFiles(
+  reportDir: string | undefined,
+  name: string,
+  report: SimReport,
+): Promise<string[]> {
+  if (reportDir === undefined) return []
+  await mkdir(reportDir, { recursive: true })
+  const json = join(reportDir, `${name}.json`)
+  const svg = join(reportDir, `${name}.svg`)
+  await writeFile(json, reportJson(report))
+  await writeFile(svg, renderChart(report))
+  return [json, svg]
+}
+
+/** What the checker is told of the Byzantine peers: who they are, what they forged, what catches them. */
+function byzantineExpectation(
+  byzantine: readonly ByzantineNode[],
+  behaviours: readonly ByzantineBehaviour[],
+): ByzantineExpectation {
+  return {
+    peerIds: byzantine.map((b) => b.peerId.toString()),
+    forged: byzantine.flatMap((b) => b.forged) as ByzantineExpectation['forged'],
+    behaviours: behaviours.flatMap((b) => {
+      const reasons = CAUGHT_BY[b]
+      return reasons === undefined ? [] : [{ name: b, reasons }]
+    }),
+  }
+}
+
+/** One scenario run in progress: the cluster, its Byzantine peers and what is measured of them. */
+class ScenarioRun {
+  readonly cluster: Cluster
+  private readonly memory: MemoryNetwork | undefined
+  private readonly refusals: Refusal[]
+  private readonly byzantineKeys: Set<string>
+  private readonly fromByzantine: Received[]
+  private readonly byzantine: ByzantineNode[] = []
+  private readonly acknowledged: Acknowledgement[] = []
+  private readonly revocationIds: string[] = []
+  private readonly earlier: HistorySnapshot[] = []
+  private readonly samples: Sample[] = []
+  private readonly events: AppliedEvent[] = []
+  private readonly attacks: Promise<void>[] = []
+  // Every node shares this thread: the loop's delay tells whether the harness itself was the limit.
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 })
+  private sampler: ReturnType<typeof setInterval> | undefined
+  private opsDone = 0
+  private started = performance.now()
+  private writeMs = 0
+  private convergedAtMs = -1
+
+  constructor(
+    private readonly setup: RunSetup,
+    private readonly partitions: Partitions,
+    parts: ClusterParts,
+  ) {
+    this.cluster = parts.cluster
+    this.memory = parts.memory
+    this.refusals = parts.refusals
+    this.byzantineKeys = parts.byzantineKeys
+    this.fromByzantine = parts.fromByzantine
+    this.loopDelay.enable()
+  }
+
+  // ---- measures ---------------------------------------------------------------------------
+
+  now(): number {
+    return performance.now() - this.started
+  }
+
+  private running() {
+    return this.cluster.nodes.filter((n) => n.node !== undefined)
+  }
+
+  private bytesIn(): number {
+    return (
+      this.memory?.totalBytesReceived() ?? this.cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
+    )
+  }
+
+  private distinctRoots(): number {
+    return new Set(this.running().map((n) => rootTriple(n.node!.state))).size
+  }
+
+  progress(phase: Progress['phase'], event?: string): void {
+    this.setup.options.onProgress?.({
       phase,
-      tMs: now(),
-      opsDone,
-      opsTotal: ops.length,
-      distinctRoots: distinctRoots(),
-      bytesIn: bytesIn(),
+      tMs: this.now(),
+      opsDone: this.opsDone,
+      opsTotal: this.setup.ops.length,
+      distinctRoots: this.distinctRoots(),
+      bytesIn: this.bytesIn(),
       ...(event === undefined ? {} : { event }),
     })
+  }
 
-  const firstRunning = (preferred: number): number | undefined => {
+  private firstRunning(preferred: number): number | undefined {
+    const { honest } = this.setup
     for (let k = 0; k < honest; k++) {
       const i = (preferred + k) % honest
-      if (cluster.nodes[i]!.node !== undefined) return i
+      if (this.cluster.nodes[i]!.node !== undefined) return i
     }
     return undefined
   }
 
-  async function applyFaultEvent(fault: FaultEvent): Promise<void> {
-    links = applyFault(links, fault)
+  // ---- Byzantine peers --------------------------------------------------------------------
+
+  async startByzantine(): Promise<void> {
+    const { setup, cluster } = this
+    const coordinates: Coordinate[] = setup.ops.flatMap((op) => (op.type === 'verify' ? [op.coordinate] : []))
+    // A seeded half of the honest nodes is told version B of each equivocated register, the rest A.
+    const versionBPeers = setup.rng
+      .fork('equivocation')
+      .shuffle(cluster.nodes.map((n) => n.peerId.toString()))
+      .slice(0, Math.floor(setup.honest / 2))
+    for (let j = 0; j < setup.byzCount; j++) {
+      const b = await startByzantine({
+        name: `byz${j}`,
+        dataDir: join(setup.baseDir, `byz${j}`),
+        networkId: `sim-${setup.seed}`,
+        trust: cluster.trust,
+        listen: setup.transport === 'memory' ? `/memory/${setup.runId}-byz${j}` : '/ip4/127.0.0.1/tcp/0',
+        behaviours: setup.behaviours,
+        victims: cluster.nodes.map((n) => n.publicKey),
+        coordinates: [...new Map(coordinates.map((c) => [c.origin, c])).values()],
+        versionBPeers,
+        rng: setup.rng.fork(`byzantine-${j}`),
+      })
+      this.byzantine.push(b)
+      this.byzantineKeys.add(toHex(b.publicKey))
+      await Promise.allSettled(cluster.nodes.map((n) => b.dial(cluster.addressOf(n.index))))
+    }
+  }
+
+  private async byzantineAct(act: 'phase' | 'attack' | 'revoke'): Promise<void> {
+    if (act === 'phase') for (const b of this.byzantine) b.switchPhase()
+    // Attacks run beside the timeline, as a real attacker's would.
+    if (act === 'attack') this.attacks.push(...this.byzantine.map((b) => b.attack()))
+    if (act === 'revoke') await this.revokeByzantine()
+  }
+
+  private async revokeByzantine(): Promise<void> {
+    const actor = this.firstRunning(0)
+    if (actor === undefined) return
+    const operator = this.setup.operators[0]!
+    for (const b of this.byzantine) {
+      const entry = await this.cluster.nodes[actor]!.node!.state.revocations.revoke(
+        { subject: b.publicKey, subjectKind: 'peer', reason: `revoke Byzantine ${b.name}` },
+        operator,
+      )
+      this.revocationIds.push(toHex(entry.id))
+      this.acknowledged.push({
+        store: 'revocations',
+        key: toHex(entry.id),
+        signer: toHex(operator.publicKey),
+        node: this.cluster.nodes[actor]!.name,
+      })
+    }
+  }
+
+  // ---- timeline ---------------------------------------------------------------------------
+
+  /** Starts the timeline's clock and the periodic samples. */
+  startSampling(): void {
+    this.started = performance.now()
+    this.sampler = setInterval(() => this.sample(), this.setup.options.sampleMs ?? 100)
+    this.sampler.unref()
+  }
+
+  private sample(): void {
+    this.samples.push({
+      tMs: this.now(),
+      distinctRoots: this.distinctRoots(),
+      bytesIn: this.bytesIn(),
+      records: this.acknowledged.length,
+    })
+  }
+
+  async playTimeline(items: readonly TimelineItem[]): Promise<void> {
+    let lastYield = performance.now()
+    for (const item of items) {
+      const wait = item.atMs - this.now()
+      // Behind schedule, ops would run back to back on microtasks and starve every node's I/O:
+      // yield to the loop after each 10 ms of writing, so writes and sync interleave.
+      if (wait > 0) {
+        await sleep(wait)
+        lastYield = performance.now()
+      } else if (performance.now() - lastYield > 10) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        lastYield = performance.now()
+      }
+      await this.playItem(item)
+      this.writeMs = this.now()
+    }
+  }
+
+  private async playItem(item: TimelineItem): Promise<void> {
+    if (item.kind === 'fault') {
+      this.recordEvent(item.fault.type, describeFault(item.fault))
+      await this.applyFaultEvent(item.fault)
+      this.progress('running', `${item.fault.type} at ${item.atMs} ms`)
+    } else if (item.kind === 'byzantine') {
+      this.recordEvent('byzantine', `byzantine ${item.act}`)
+      await this.byzantineAct(item.act)
+      this.progress('running', `byzantine ${item.act}`)
+    } else await this.playOp(item.op)
+  }
+
+  private recordEvent(type: AppliedEvent['type'], label: string): void {
+    this.events.push({ tMs: this.now(), type, label, distinctRoots: this.distinctRoots() })
+  }
+
+  private async playOp(op: WorkloadOp): Promise<void> {
+    // Operator acts go through any running node; a crashed node's own writes are lost.
+    const node = op.type === 'revoke' || op.type === 'reinstate' ? this.firstRunning(op.node) : op.node
+    if (node !== undefined) {
+      const ack = await this.cluster.execute({ ...op, node })
+      if (ack !== undefined) {
+        this.acknowledged.push(ack)
+        if (ack.store === 'revocations') this.revocationIds.push(ack.key)
+      }
+    }
+    this.opsDone++
+    if (this.opsDone % 500 === 0) this.progress('running')
+  }
+
+  // ---- faults -----------------------------------------------------------------------------
+
+  private async applyFaultEvent(fault: FaultEvent): Promise<void> {
+    const { cluster } = this
+    this.partitions.apply(fault)
     if (fault.type === 'crash') await cluster.crash(fault.node)
     else if (fault.type === 'restart') await cluster.start(fault.node)
     else if (fault.type === 'skew') {
@@ -366,222 +623,133 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await cluster.enforce()
     if (fault.type === 'partition' || fault.type === 'crash') {
       // history-prefix reads only the history, so that is all these mid-run snapshots take.
-      if (earlier.length < honest * 6)
-        for (const n of running()) earlier.push(snapshotHistory(n.node!.state, { name: n.name, atMs: now() }))
+      if (this.earlier.length < this.setup.honest * 6)
+        for (const n of this.running())
+          this.earlier.push(snapshotHistory(n.node!.state, { name: n.name, atMs: this.now() }))
     }
   }
 
-  async function byzantineAct(act: 'phase' | 'attack' | 'revoke'): Promise<void> {
-    if (act === 'phase') for (const b of byzantine) b.switchPhase()
-    // Attacks run beside the timeline, as a real attacker's would.
-    if (act === 'attack') attacks.push(...byzantine.map((b) => b.attack()))
-    if (act === 'revoke') {
-      const actor = firstRunning(0)
-      if (actor === undefined) return
-      for (const b of byzantine) {
-        const entry = await cluster.nodes[actor]!.node!.state.revocations.revoke(
-          { subject: b.publicKey, subjectKind: 'peer', reason: `revoke Byzantine ${b.name}` },
-          operators[0]!,
-        )
-        revocationIds.push(toHex(entry.id))
-        acknowledged.push({
-          store: 'revocations',
-          key: toHex(entry.id),
-          signer: toHex(operators[0]!.publicKey),
-          node: cluster.nodes[actor]!.name,
-        })
-      }
-    }
-  }
+  // ---- quiescence -------------------------------------------------------------------------
 
-  const attacks: Promise<void>[] = []
-  // Every node shares this thread: the loop's delay tells whether the harness itself was the limit.
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 })
-  loopDelay.enable()
-  let sampler: ReturnType<typeof setInterval> | undefined
-  let writeMs = 0
-  let convergedAtMs = -1
-  try {
-    progress('starting')
-    await cluster.startAll()
-    const coordinates: Coordinate[] = ops.flatMap((op) => (op.type === 'verify' ? [op.coordinate] : []))
-    // A seeded half of the honest nodes is told version B of each equivocated register, the rest A.
-    const versionBPeers = rng
-      .fork('equivocation')
-      .shuffle(cluster.nodes.map((n) => n.peerId.toString()))
-      .slice(0, Math.floor(honest / 2))
-    for (let j = 0; j < byzCount; j++) {
-      const b = await startByzantine({
-        name: `byz${j}`,
-        dataDir: join(baseDir, `byz${j}`),
-        networkId: `sim-${seed}`,
-        trust: cluster.trust,
-        listen: transport === 'memory' ? `/memory/${runId}-byz${j}` : '/ip4/127.0.0.1/tcp/0',
-        behaviours,
-        victims: cluster.nodes.map((n) => n.publicKey),
-        coordinates: [...new Map(coordinates.map((c) => [c.origin, c])).values()],
-        versionBPeers,
-        rng: rng.fork(`byzantine-${j}`),
-      })
-      byzantine.push(b)
-      byzantineKeys.add(toHex(b.publicKey))
-      await Promise.allSettled(cluster.nodes.map((n) => b.dial(cluster.addressOf(n.index))))
-    }
-    started = performance.now()
-    sampler = setInterval(
-      () =>
-        samples.push({
-          tMs: now(),
-          distinctRoots: distinctRoots(),
-          bytesIn: bytesIn(),
-          records: acknowledged.length,
-        }),
-      options.sampleMs ?? 100,
-    )
-    sampler.unref()
-    progress('running')
-    let lastYield = performance.now()
-    for (const item of items) {
-      const wait = item.atMs - now()
-      // Behind schedule, ops would run back to back on microtasks and starve every node's I/O:
-      // yield to the loop after each 10 ms of writing, so writes and sync interleave.
-      if (wait > 0) {
-        await sleep(wait)
-        lastYield = performance.now()
-      } else if (performance.now() - lastYield > 10) {
-        await new Promise<void>((resolve) => setImmediate(resolve))
-        lastYield = performance.now()
-      }
-      if (item.kind === 'fault') {
-        events.push({
-          tMs: now(),
-          type: item.fault.type,
-          label: describeFault(item.fault),
-          distinctRoots: distinctRoots(),
-        })
-        await applyFaultEvent(item.fault)
-        progress('running', `${item.fault.type} at ${item.atMs} ms`)
-      } else if (item.kind === 'byzantine') {
-        events.push({
-          tMs: now(),
-          type: 'byzantine',
-          label: `byzantine ${item.act}`,
-          distinctRoots: distinctRoots(),
-        })
-        await byzantineAct(item.act)
-        progress('running', `byzantine ${item.act}`)
-      } else {
-        const op = item.op
-        // Operator acts go through any running node; a crashed node's own writes are lost.
-        const node = op.type === 'revoke' || op.type === 'reinstate' ? firstRunning(op.node) : op.node
-        if (node !== undefined) {
-          const ack = await cluster.execute({ ...op, node })
-          if (ack !== undefined) {
-            acknowledged.push(ack)
-            if (ack.store === 'revocations') revocationIds.push(ack.key)
-          }
-        }
-        opsDone++
-        if (opsDone % 500 === 0) progress('running')
-      }
-      writeMs = now()
-    }
-    for (const n of cluster.nodes) if (n.node === undefined) await cluster.start(n.index)
-    await Promise.allSettled(attacks)
-    progress('converging')
-    const deadline = now() + (options.convergeTimeoutMs ?? 60_000)
+  /** Restarts crashed nodes, waits for the attacks, then for equal roots held `settleMs`. */
+  async converge(): Promise<void> {
+    const { options } = this.setup
+    for (const n of this.cluster.nodes) if (n.node === undefined) await this.cluster.start(n.index)
+    await Promise.allSettled(this.attacks)
+    this.progress('converging')
+    const deadline = this.now() + (options.convergeTimeoutMs ?? 60_000)
     const settle = options.settleMs ?? 400
     let equalSince = -1
-    while (now() < deadline) {
-      if (distinctRoots() === 1) {
-        if (equalSince < 0) equalSince = now()
-        if (now() - equalSince >= settle) break
+    while (this.now() < deadline) {
+      if (this.distinctRoots() === 1) {
+        if (equalSince < 0) equalSince = this.now()
+        if (this.now() - equalSince >= settle) break
       } else equalSince = -1
       await sleep(100)
     }
-    convergedAtMs = equalSince >= 0 && now() - equalSince >= settle ? equalSince : -1
-    samples.push({
-      tMs: now(),
-      distinctRoots: distinctRoots(),
-      bytesIn: bytesIn(),
-      records: acknowledged.length,
-    })
-    clearInterval(sampler)
+    this.convergedAtMs = equalSince >= 0 && this.now() - equalSince >= settle ? equalSince : -1
+    this.sample()
+    clearInterval(this.sampler)
+  }
+
+  /** Stops the loop-delay measure and returns its figures in milliseconds. */
+  stopLoopDelay(): SimReport['eventLoopDelayMs'] {
     // Measured up to quiescence: reading snapshots for the checker blocks the loop on purpose.
-    loopDelay.disable()
-    const loopDelayMs = {
-      p50: loopDelay.percentile(50) / 1e6,
-      p99: loopDelay.percentile(99) / 1e6,
-      max: loopDelay.max / 1e6,
+    this.loopDelay.disable()
+    return {
+      p50: this.loopDelay.percentile(50) / 1e6,
+      p99: this.loopDelay.percentile(99) / 1e6,
+      max: this.loopDelay.max / 1e6,
     }
-    progress('checking')
+  }
+
+  // ---- checking and report ----------------------------------------------------------------
+
+  check(): { check: CheckResult; equivocations: ReturnType<typeof equivocationEvidence> } {
+    const { setup, cluster, byzantine } = this
     const knownKeys = [...cluster.nodes.map((n) => n.publicKey), ...byzantine.map((b) => b.publicKey)]
     const final = cluster.nodes.map((n) =>
-      snapshotNode(n.node!.state, { name: n.name, peerId: n.peerId.toString(), atMs: now(), knownKeys }),
+      snapshotNode(n.node!.state, { name: n.name, peerId: n.peerId.toString(), atMs: this.now(), knownKeys }),
     )
-    const equivocations = equivocationEvidence(byzantine, cluster, fromByzantine)
+    const equivocations = equivocationEvidence(byzantine, cluster, this.fromByzantine)
     const check = checkInvariants({
-      seed,
+      seed: setup.seed,
       equivocations: equivocations.map((e) => e.evidence),
       final,
-      earlier,
-      acknowledged,
-      revocations: revocationIds,
-      ...(byzCount === 0
+      earlier: this.earlier,
+      acknowledged: this.acknowledged,
+      revocations: this.revocationIds,
+      ...(setup.byzCount === 0
         ? {}
-        : {
-            byzantine: {
-              peerIds: byzantine.map((b) => b.peerId.toString()),
-              forged: byzantine.flatMap((b) => b.forged) as ByzantineExpectation['forged'],
-              behaviours: behaviours.flatMap((b) => {
-                const reasons = CAUGHT_BY[b]
-                return reasons === undefined ? [] : [{ name: b, reasons }]
-              }),
-            },
-            refusals,
-          }),
-      ...(options.forgeryReasons === undefined ? {} : { forgeryReasons: options.forgeryReasons }),
+        : { byzantine: byzantineExpectation(byzantine, setup.behaviours), refusals: this.refusals }),
+      ...(setup.options.forgeryReasons === undefined ? {} : { forgeryReasons: setup.options.forgeryReasons }),
     })
-    const report = buildReport({
-      name,
-      seed,
-      transport,
-      honest,
-      byzCount,
-      ops: ops.length,
-      acknowledged: acknowledged.length,
-      writeMs,
-      lastHeal: lastHealMs(plan),
-      convergedAtMs,
-      durationMs: now(),
+    return { check, equivocations }
+  }
+
+  report(
+    check: CheckResult,
+    equivocations: ReturnType<typeof equivocationEvidence>,
+    loopDelay: SimReport['eventLoopDelayMs'],
+  ): SimReport {
+    const { setup, cluster } = this
+    return buildReport({
+      name: setup.name,
+      seed: setup.seed,
+      transport: setup.transport,
+      honest: setup.honest,
+      byzCount: setup.byzCount,
+      ops: setup.ops.length,
+      acknowledged: this.acknowledged.length,
+      writeMs: this.writeMs,
+      lastHeal: lastHealMs(setup.plan),
+      convergedAtMs: this.convergedAtMs,
+      durationMs: this.now(),
       cluster,
-      memory,
-      refusals,
-      plan,
-      events,
-      samples,
+      memory: this.memory,
+      refusals: this.refusals,
+      plan: setup.plan,
+      events: this.events,
+      samples: this.samples,
       check,
-      loopDelay: loopDelayMs,
+      loopDelay,
       equivocations: equivocationReport(equivocations, cluster),
-      names: new Map(byzantine.map((b) => [b.peerId.toString(), b.name])),
+      names: new Map(this.byzantine.map((b) => [b.peerId.toString(), b.name])),
     })
-    const files: string[] = []
-    if (options.reportDir !== undefined) {
-      await mkdir(options.reportDir, { recursive: true })
-      const json = join(options.reportDir, `${name}.json`)
-      const svg = join(options.reportDir, `${name}.svg`)
-      await writeFile(json, reportJson(report))
-      await writeFile(svg, renderChart(report))
-      files.push(json, svg)
-    }
-    progress('done')
+  }
+
+  /** Stops everything the run started and, unless kept, removes its data. */
+  async close(): Promise<void> {
+    if (this.sampler !== undefined) clearInterval(this.sampler)
+    this.loopDelay.disable()
+    await Promise.allSettled(this.byzantine.map((b) => b.stop()))
+    await this.cluster.stopAll()
+    this.memory?.close()
+    if (this.setup.options.keepData !== true) await rm(this.setup.baseDir, { recursive: true, force: true })
+  }
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const setup = await prepareRun(options)
+  const items = timeline(options, setup.plan, setup.ops)
+  const partitions = createPartitions()
+  const run = new ScenarioRun(setup, partitions, await createRunCluster(setup, partitions))
+  try {
+    run.progress('starting')
+    await run.cluster.startAll()
+    await run.startByzantine()
+    run.startSampling()
+    run.progress('running')
+    await run.playTimeline(items)
+    await run.converge()
+    const loopDelay = run.stopLoopDelay()
+    run.progress('checking')
+    const { check, equivocations } = run.check()
+    const report = run.report(check, equivocations, loopDelay)
+    const files = await writeReportFiles(options.reportDir, setup.name, report)
+    run.progress('done')
     return { report, check, files }
   } finally {
-    if (sampler !== undefined) clearInterval(sampler)
-    loopDelay.disable()
-    await Promise.allSettled(byzantine.map((b) => b.stop()))
-    await cluster.stopAll()
-    memory?.close()
-    if (options.keepData !== true) await rm(baseDir, { recursive: true, force: true })
+    await run.close()
   }
 }

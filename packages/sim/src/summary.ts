@@ -35,27 +35,8 @@ export interface ReportInput {
 
 export function buildReport(input: ReportInput): SimReport {
   const { cluster, memory } = input
-  const reference = cluster.nodes.find((n) => n.node !== undefined)?.node?.state
-  let records = 0
-  let recordBytes = 0
-  if (reference !== undefined) {
-    for (const store of STORES) {
-      const keys = [...reference.tree(store).leaves()].map((l) => l.key)
-      records += keys.length
-      for (const bytes of reference.getRecords(store, keys)) recordBytes += bytes?.length ?? 0
-    }
-  }
-  const perNode = Object.fromEntries(
-    cluster.nodes.map((n) => [
-      n.name,
-      {
-        bytesIn: memory?.bytesReceived(n.peerId.toString()) ?? n.stats.syncBytesIn,
-        bytesOut: n.stats.syncBytesOut,
-        sessions: n.stats.sessionsOk + n.stats.sessionsFailed,
-        rounds: n.stats.rounds,
-      },
-    ]),
-  )
+  const { records, recordBytes } = storedRecords(cluster)
+  const perNode = perNodeTraffic(cluster, memory)
   const honestIn = Object.values(perNode).reduce((sum, t) => sum + t.bytesIn, 0)
   const syncIn = cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
   const byProtocol = sumProtocolBytes(cluster.nodes.map((n) => n.traffic.received()))
@@ -68,21 +49,7 @@ export function buildReport(input: ReportInput): SimReport {
     return out
   }
   const honestPeers = new Set(cluster.nodes.map((n) => n.peerId.toString()))
-  const names = new Map([
-    ...(input.names ?? []),
-    ...cluster.nodes.map((n) => [n.peerId.toString(), n.name] as const),
-  ])
-  const nameOf = (peer: string): string => names.get(peer) ?? peer
-  const links = (memory?.linkCounters() ?? [])
-    .filter((c) => c.lost > 0 || c.resets > 0)
-    .map((c) => ({
-      link: c.peers.map(nameOf).sort().join('-'),
-      chunks: c.chunks,
-      lost: c.lost,
-      retransmitted: c.retransmitted,
-      resets: c.resets,
-    }))
-    .sort((a, b) => a.link.localeCompare(b.link))
+  const links = lossyLinks(cluster, memory, input.names)
   // Sync's offence reasons, less 'wrong-network': a record refusal shares that word and the
   // tally cannot tell the two apart, so it counts as a refusal.
   const offenceReasons = new Set<string>(OFFENCE_REASONS.filter((r) => r !== 'wrong-network'))
@@ -134,4 +101,57 @@ export function buildReport(input: ReportInput): SimReport {
     eventLoopDelayMs: input.loopDelay,
     check: input.check,
   }
+}
+
+/** Records and their bytes in the first running node's stores (every honest node holds the same after convergence). */
+function storedRecords(cluster: Cluster): { records: number; recordBytes: number } {
+  const reference = cluster.nodes.find((n) => n.node !== undefined)?.node?.state
+  let records = 0
+  let recordBytes = 0
+  if (reference !== undefined) {
+    for (const store of STORES) {
+      const keys = [...reference.tree(store).leaves()].map((l) => l.key)
+      records += keys.length
+      for (const bytes of reference.getRecords(store, keys)) recordBytes += bytes?.length ?? 0
+    }
+  }
+  return { records, recordBytes }
+}
+
+/** Each node's sync traffic, sessions and rounds, by node name. */
+function perNodeTraffic(cluster: Cluster, memory: MemoryNetwork | undefined) {
+  return Object.fromEntries(
+    cluster.nodes.map((n) => [
+      n.name,
+      {
+        bytesIn: memory?.bytesReceived(n.peerId.toString()) ?? n.stats.syncBytesIn,
+        bytesOut: n.stats.syncBytesOut,
+        sessions: n.stats.sessionsOk + n.stats.sessionsFailed,
+        rounds: n.stats.rounds,
+      },
+    ]),
+  )
+}
+
+/** The in-memory links that lost chunks or were reset, named by their ends, sorted. */
+function lossyLinks(
+  cluster: Cluster,
+  memory: MemoryNetwork | undefined,
+  extraNames: ReadonlyMap<string, string> | undefined,
+): SimReport['links'] {
+  const names = new Map([
+    ...(extraNames ?? []),
+    ...cluster.nodes.map((n) => [n.peerId.toString(), n.name] as const),
+  ])
+  const nameOf = (peer: string): string => names.get(peer) ?? peer
+  return (memory?.linkCounters() ?? [])
+    .filter((c) => c.lost > 0 || c.resets > 0)
+    .map((c) => ({
+      link: c.peers.map(nameOf).sort().join('-'),
+      chunks: c.chunks,
+      lost: c.lost,
+      retransmitted: c.retransmitted,
+      resets: c.resets,
+    }))
+    .sort((a, b) => a.link.localeCompare(b.link))
 }
