@@ -13,7 +13,7 @@ import type { SyncedState } from '@provsync/sync'
 import { open } from 'lmdb'
 import { runSyncedStateTests, type SyncedStateFixture } from '../../sync/test/acceptance/synced-state.js'
 
-const capabilities = { ingests: false, verifies: false }
+const capabilities = { ingests: false, verifies: false, revokes: false }
 const PEER_B = 'peer-b'
 
 /** The state as a peer of audience B sees it: every read runs inside `as(PEER_B)`. */

@@ -7,9 +7,9 @@ import { runSyncedStateTests } from './synced-state.js'
 
 runSyncedStateTests(
   'crdt openNodeState',
-  async (networkId) => {
+  async (networkId, trust) => {
     const dir = await mkdtemp(join(tmpdir(), 'provsync-accept-'))
-    const state = await openNodeState({ dataDir: dir, networkId, verifyThreads: 0, noSync: true })
+    const state = await openNodeState({ dataDir: dir, networkId, trust, verifyThreads: 0, noSync: true })
     return {
       state,
       async put(records) {
@@ -24,5 +24,5 @@ runSyncedStateTests(
       },
     }
   },
-  { ingests: true, verifies: true },
+  { ingests: true, verifies: true, revokes: true },
 )

@@ -13,16 +13,20 @@
  *   answers one outcome per record, stores none and changes no root.
  * - `verifies: true`: invalid records (forged signature, foreign network) are refused with their
  *   reason and change nothing, and do not stop the valid records of the same call.
+ * - `revokes: true`: a revocation by a trusted operator (`SUITE_OPERATOR`, passed to the factory)
+ *   is stored and refuses the revoked signer's later records; one by anyone else is refused.
  */
 import {
   assertionKey,
   type Coordinate,
   encodeAssertion,
+  encodeRevocation,
   encodeSupersession,
   recordHash,
   type Signer,
   signAssertion,
   signerFromSeed,
+  signRevocation,
   signSupersession,
   toHex,
 } from '@provsync/crdt'
@@ -48,12 +52,32 @@ export interface SyncedStateCapabilities {
   readonly ingests: boolean
   /** `apply` refuses forged and foreign records with a reason. */
   readonly verifies: boolean
+  /** `apply` obeys revocations signed by the trusted operators it was opened with, and only those. */
+  readonly revokes: boolean
 }
 
 /** The network every fixture is opened on. */
 export const SUITE_NETWORK = 'acceptance-net'
 
 const peer = signerFromSeed(new Uint8Array(32).fill(7))
+/** The operator every fixture is opened trusting. */
+export const SUITE_OPERATOR = signerFromSeed(new Uint8Array(32).fill(5))
+
+function revocation(operator: Signer, subject: Uint8Array): SuiteRecord {
+  const record = signRevocation(
+    {
+      action: 'revoke',
+      subjectKind: 'peer',
+      subject,
+      reason: 'acceptance',
+      hlc: { wallMs: Date.now() - 500, counter: 0 },
+    },
+    operator,
+    SUITE_NETWORK,
+  )
+  const bytes = encodeRevocation(record, SUITE_NETWORK)
+  return { store: 'revocations', key: recordHash(bytes), bytes }
+}
 
 function supersession(signer: Signer, i: number, networkId = SUITE_NETWORK): SuiteRecord {
   const target = new Uint8Array(32).fill(i + 1)
@@ -114,13 +138,14 @@ function byStore(records: readonly SuiteRecord[]): Map<StoreName, Uint8Array[]> 
   return out
 }
 
-type Factory = (networkId: string) => Promise<SyncedStateFixture>
+/** Opens a fresh, empty state on `networkId`, trusting the revocations of `trust`. */
+type Factory = (networkId: string, trust: readonly Uint8Array[]) => Promise<SyncedStateFixture>
 
 export function runSyncedStateTests(name: string, factory: Factory, capabilities: SyncedStateCapabilities) {
   describe(`SyncedState acceptance: ${name}`, () => {
     const open: SyncedStateFixture[] = []
     const fresh = async () => {
-      const fixture = await factory(SUITE_NETWORK)
+      const fixture = await factory(SUITE_NETWORK, [SUITE_OPERATOR.publicKey])
       open.push(fixture)
       return fixture
     }
@@ -131,6 +156,7 @@ export function runSyncedStateTests(name: string, factory: Factory, capabilities
     if (capabilities.ingests) registerIngest(fresh)
     else registerTakesNothing(fresh)
     if (capabilities.verifies) registerVerify(fresh)
+    if (capabilities.revokes) registerRevoke(fresh)
   })
 }
 
@@ -324,5 +350,26 @@ function registerVerify(fresh: Fresh): void {
     )
     expect(outcomes.map((o) => o.status)).toEqual(['applied', 'refused', 'applied'])
     expectTreesHold(state, good)
+  })
+}
+
+function registerRevoke(fresh: Fresh): void {
+  test("a trusted operator's revocation refuses the signer's later records; an untrusted one is refused", async () => {
+    const { state } = await fresh()
+    const stranger = signerFromSeed(new Uint8Array(32).fill(11))
+    const untrusted = revocation(stranger, peer.publicKey)
+    const [refused] = await state.apply('revocations', [untrusted.bytes], { from: stranger.publicKey })
+    expect([refused?.status, refused?.reason]).toEqual(['refused', 'untrusted-operator'])
+    const [before] = validRecords(1).filter((r) => r.store === 'supersessions')
+    await state.apply('supersessions', [before!.bytes], { from: peer.publicKey })
+    const trusted = revocation(SUITE_OPERATOR, peer.publicKey)
+    const [revoked] = await state.apply('revocations', [trusted.bytes], { from: SUITE_OPERATOR.publicKey })
+    expect(revoked?.status).toBe('applied')
+    expect(leavesOf(state, 'revocations').map((l) => l.key)).toEqual([toHex(trusted.key)])
+    const roots0 = roots(state)
+    const after = supersession(peer, 30)
+    const [outcome] = await state.apply('supersessions', [after.bytes], { from: peer.publicKey })
+    expect([outcome?.status, outcome?.reason]).toEqual(['refused', 'revoked-signer'])
+    expect(roots(state)).toEqual(roots0)
   })
 }
