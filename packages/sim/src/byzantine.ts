@@ -266,7 +266,8 @@ export function forgeRecords(
   }
 }
 
-interface LyingState extends SyncedState {
+/** The lying store behind a Byzantine peer; exported for the SyncedState acceptance suite. */
+export interface LyingState extends SyncedState {
   /** Replaces what each audience is served (0: version A, 1: version B), in one transaction. */
   serve(audiences: readonly [readonly ServedRecord[], readonly ServedRecord[]]): void
   /** Runs `act` as a conversation with `peer`: trees and records are that peer's audience's. */
@@ -274,7 +275,7 @@ interface LyingState extends SyncedState {
   equivocations(): Equivocation[]
 }
 
-function lyingState(
+export function lyingState(
   env: RootDatabase,
   networkId: string,
   publicKey: Uint8Array,

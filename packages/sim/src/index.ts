@@ -13,6 +13,8 @@ export {
   type Equivocation,
   type ForgedRecords,
   forgeRecords,
+  type LyingState,
+  lyingState,
   type ServedRecord,
   servedTo,
   startByzantine,
