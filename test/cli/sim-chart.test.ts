@@ -1,7 +1,7 @@
 import { renderChart, type SimReport } from '@provsync/sim'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { countTicks, placeLabels, totalBytesIn } from '../../packages/sim/src/report.js'
+import { byteTicks, countTicks, placeLabels, totalBytesIn } from '../../packages/sim/src/report.js'
 
 // The simulation's SVG reads without the README: a legend, integer ticks for counts, labels that
 // never overlap, titles inside the frames, and on TCP a byte total that covers the breakdown.
@@ -103,9 +103,42 @@ describe('the simulation chart', () => {
 
   it('on TCP the byte total counts every byte of the per-protocol breakdown', () => {
     expect(totalBytesIn(report())).toBe(5500)
-    expect(renderChart(report())).toContain('5 KiB in all')
+    expect(renderChart(report())).toContain('5.4 KiB received by the honest nodes')
     expect(totalBytesIn(report({ transport: 'memory', bytes: { ...report().bytes, totalIn: 9000 } }))).toBe(
       9000,
     )
+  })
+
+  it('keeps every series below its panel title, whatever the values', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3_000), fc.nat(6), fc.nat(10_000_000)), { minLength: 2 }),
+        (points) => {
+          const timeline = points.map(([tMs, distinctRoots, bytesIn]) => ({
+            tMs,
+            distinctRoots,
+            bytesIn,
+            records: 0,
+          }))
+          const svg = renderChart(report({ timeline }))
+          const frames = [
+            ...svg.matchAll(/<rect x="70" y="([\d.]+)" width="\d+" height="200" class="frame"/g),
+          ]
+          const series = [...svg.matchAll(/<polyline class="series" stroke="[^"]+" points="([^"]*)"/g)]
+          series.forEach((m, i) => {
+            const top = Number(frames[i]![1])
+            for (const point of m[1]!.split(' ').filter(Boolean))
+              expect(Number(point.split(',')[1])).toBeGreaterThanOrEqual(top + 24)
+          })
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
+
+  it('labels bytes in round binary units', () => {
+    expect(byteTicks(439 * 1024)).toEqual([0, 125, 250, 375, 500].map((k) => k * 1024))
+    expect(byteTicks(3 * 1024 * 1024)).toEqual([0, 1.25, 2.5, 3.75, 5].map((m) => m * 1024 * 1024))
+    expect(byteTicks(700)).toEqual([0, 250, 500, 750, 1000])
   })
 })

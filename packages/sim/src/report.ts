@@ -151,7 +151,7 @@ function niceMax(value: number): number {
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KiB`
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(1))} KiB`
   return `${bytes} B`
 }
 
@@ -198,14 +198,23 @@ export function countTicks(max: number): number[] {
   return Array.from({ length: Math.ceil(top / step) + 1 }, (_, i) => i * step)
 }
 
-function byteTicks(max: number): number[] {
-  const top = niceMax(max)
-  return [0, 0.25, 0.5, 0.75, 1].map((f) => f * top)
+/** Five ticks from 0 in round binary units (0, 256 KiB, 512 KiB ...), the last at or above `max`. */
+export function byteTicks(max: number): number[] {
+  let unit = 1
+  while (max / unit >= 1024 && unit < 1024 ** 3) unit *= 1024
+  const top = niceMax(Math.max(1, max / unit))
+  const quarter = top / 4
+  // A quarter that is not a whole number of units (1/4 of 1) reads badly: use halves there.
+  const steps = Number.isInteger(quarter) || top >= 4 ? [0, 0.25, 0.5, 0.75, 1] : [0, 0.5, 1]
+  return steps.map((f) => f * top * unit)
 }
+
+/** The top of a panel kept free of data, so its title never sits on the series. */
+const TITLE_BAND = 24
 
 function renderPanel(panel: Panel, x: (t: number) => number, plotWidth: number): string {
   const yMax = panel.ticks[panel.ticks.length - 1]!
-  const y = (v: number): number => panel.top + PANEL - (v / yMax) * PANEL
+  const y = (v: number): number => panel.top + PANEL - (v / yMax) * (PANEL - TITLE_BAND)
   const path: string[] = []
   panel.points.forEach(([t, v], i) => {
     if (panel.step && i > 0) path.push(`${x(t).toFixed(1)},${y(panel.points[i - 1]![1]).toFixed(1)}`)
@@ -219,8 +228,8 @@ function renderPanel(panel: Panel, x: (t: number) => number, plotWidth: number):
         `<text x="${MARGIN.left - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${escapeXml(panel.yLabel(v))}</text>`,
     ),
     `<polyline class="series" stroke="${panel.colour}" points="${path.join(' ')}"/>`,
-    // The title sits inside the frame, on a white band so the grid does not cross it.
-    `<rect x="${MARGIN.left + 1}" y="${panel.top + 1}" width="${Math.min(plotWidth - 2, panel.title.length * 7.5 + 12)}" height="20" fill="#fff" opacity="0.85"/>`,
+    // The title sits inside the frame, in a band above the highest tick that no data reaches.
+    `<rect x="${MARGIN.left + 1}" y="${panel.top + 1}" width="${Math.min(plotWidth - 2, panel.title.length * 7.5 + 12)}" height="${TITLE_BAND - 4}" fill="#fff"/>`,
     `<text x="${MARGIN.left + 8}" y="${panel.top + 15}" class="title">${escapeXml(panel.title)}</text>`,
   ].join('\n')
 }
@@ -318,7 +327,8 @@ export function renderChart(report: SimReport): string {
   const { plotWidth, x, rootsTop, bytesTop, legendTop, height, rows } = layout(report)
   const tMax = Math.max(1, ...report.timeline.map((s) => s.tMs), ...report.events.map((e) => e.tMs))
   const total = totalBytesIn(report)
-  const maxBytes = Math.max(total, ...report.timeline.map((s) => s.bytesIn))
+  const allBytes = Math.max(0, ...report.timeline.map((s) => s.bytesIn))
+  const maxBytes = Math.max(total, allBytes)
   const verdict = report.check.ok ? 'all invariants hold' : `${report.check.violations.length} violation(s)`
   const markers = report.events.map((event, i) => {
     const px = x(event.tMs).toFixed(1)
@@ -339,8 +349,10 @@ export function renderChart(report: SimReport): string {
       `${report.scenario} (seed ${report.seed}, ${report.nodes.honest} honest + ${report.nodes.byzantine} Byzantine, ${report.transport})`,
     )}</text>`,
     `<text x="${MARGIN.left}" y="40" class="label">${escapeXml(
-      `${verdict}; converged ${report.convergeMsAfterHeal.toFixed(0)} ms after the last heal; ${formatBytes(total)} received in all`,
+      `${verdict}; converged ${report.convergeMsAfterHeal.toFixed(0)} ms after the last heal; ${formatBytes(total)} received by the honest nodes`,
     )}</text>`,
+    // Markers first: the panels' title bands are drawn over them, the series on top.
+    ...markers,
     renderPanel(
       {
         title: 'distinct root sets among honest nodes (1 = converged)',
@@ -356,7 +368,7 @@ export function renderChart(report: SimReport): string {
     ),
     renderPanel(
       {
-        title: `bytes received by all nodes, cumulative (${formatBytes(total)} in all)`,
+        title: `bytes received, cumulative: ${formatBytes(allBytes)} by every node, Byzantine included (${formatBytes(total)} by the honest)`,
         top: bytesTop,
         ticks: byteTicks(maxBytes),
         yLabel: formatBytes,
@@ -367,7 +379,6 @@ export function renderChart(report: SimReport): string {
       x,
       plotWidth,
     ),
-    ...markers,
     `<line x1="${converged}" x2="${converged}" y1="${rootsTop}" y2="${rootsTop + PANEL}" stroke="${SERIES.converged}" stroke-width="2"/>`,
     ...xTicks.map(
       (t) =>
