@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, eventually, json, provsync, type RunningNode, startNode } from './helpers.js'
+import {
+  assertBuilt,
+  at,
+  eventually,
+  json,
+  provsync,
+  type RunningNode,
+  startLine,
+  startNode,
+} from './helpers.js'
 
 // The `provsync` binary against real nodes: two daemons started through the command (A and B,
 // B bootstrapping from A) and two library nodes that feed them evidence: an honest verifier V
@@ -17,25 +26,14 @@ let v: ProvsyncNode
 let h: ProvsyncNode
 let operatorKey: string
 
-const at = (node: RunningNode) => ['--data-dir', node.ready.dataDir]
-
 beforeAll(async () => {
   assertBuilt()
   dir = await mkdtemp(join(tmpdir(), 'provsync-cli-'))
   const keygen = await provsync(['keygen', '--operator', '--out', 'operator.key', '--json'], { cwd: dir })
   expect(keygen.code).toBe(0)
   operatorKey = join(dir, 'operator.key')
-  const common = ['--network', NETWORK, '--trust', `${operatorKey}.pub`, '--listen', '/ip4/127.0.0.1/tcp/0']
-  const fast = ['--announce-ms', '20', '--anti-entropy-ms', '300']
-  a = await startNode(['--data-dir', join(dir, 'a'), ...common, ...fast])
-  b = await startNode([
-    '--data-dir',
-    join(dir, 'b'),
-    ...common,
-    ...fast,
-    '--bootstrap',
-    a.ready.addresses[0]!,
-  ])
+  const flags = ['--network', NETWORK, '--trust', `${operatorKey}.pub`]
+  ;[a, b] = (await startLine(dir, ['a', 'b'], flags)) as [RunningNode, RunningNode]
   const trust = [new Uint8Array(Buffer.from(JSON.parse(keygen.stdout).publicKey, 'hex'))]
   const library = (name: string) =>
     createNode({

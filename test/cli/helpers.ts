@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
@@ -115,4 +116,35 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`${what}: not within 15 s, last: ${JSON.stringify(value)}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** The `--data-dir` flags that point a command at a running node. */
+export const at = (node: RunningNode): string[] => ['--data-dir', node.ready.dataDir]
+
+/** Fast announcements and anti-entropy on loopback, so a test's nodes converge in well under a second. */
+export const FAST_LOOPBACK = [
+  '--listen',
+  '/ip4/127.0.0.1/tcp/0',
+  '--announce-ms',
+  '20',
+  '--anti-entropy-ms',
+  '300',
+]
+
+/**
+ * Starts daemons in a line under `dir`, one per name, each bootstrapping from the one before
+ * (A, then B from A, then C from B), all with `flags` and {@link FAST_LOOPBACK}.
+ */
+export async function startLine(
+  dir: string,
+  names: readonly string[],
+  flags: readonly string[],
+): Promise<RunningNode[]> {
+  const nodes: RunningNode[] = []
+  for (const name of names) {
+    const previous = nodes.at(-1)
+    const bootstrap = previous === undefined ? [] : ['--bootstrap', previous.ready.addresses[0]!]
+    nodes.push(await startNode(['--data-dir', join(dir, name), ...flags, ...FAST_LOOPBACK, ...bootstrap]))
+  }
+  return nodes
 }

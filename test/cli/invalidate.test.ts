@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, eventually, json, provsync, type RunningNode, startNode } from './helpers.js'
+import { assertBuilt, at, eventually, json, provsync, type RunningNode, startLine } from './helpers.js'
 
 // The `provsync` binary against three daemons in a line, A - B - C (B bootstraps from A, C from
 // B), and a library node V bootstrapping from A that asserts three coordinates, two of which an
@@ -18,7 +18,6 @@ let operatorKey: string
 let strangerKey: string
 let invalidationId: string
 
-const at = (node: RunningNode) => ['--data-dir', node.ready.dataDir]
 const viewSize = async (node: RunningNode): Promise<number> =>
   (await json(['status', ...at(node)])).view.coordinates
 const entryOf = async (node: RunningNode, id: string) =>
@@ -32,25 +31,8 @@ beforeAll(async () => {
   expect((await provsync(['keygen', '--operator', '--out', 'stranger.key'], { cwd: dir })).code).toBe(0)
   operatorKey = join(dir, 'operator.key')
   strangerKey = join(dir, 'stranger.key')
-  const common = ['--network', NETWORK, '--trust', `${operatorKey}.pub`, '--listen', '/ip4/127.0.0.1/tcp/0']
-  const fast = ['--announce-ms', '20', '--anti-entropy-ms', '300']
-  a = await startNode(['--data-dir', join(dir, 'a'), ...common, ...fast])
-  b = await startNode([
-    '--data-dir',
-    join(dir, 'b'),
-    ...common,
-    ...fast,
-    '--bootstrap',
-    a.ready.addresses[0]!,
-  ])
-  c = await startNode([
-    '--data-dir',
-    join(dir, 'c'),
-    ...common,
-    ...fast,
-    '--bootstrap',
-    b.ready.addresses[0]!,
-  ])
+  const flags = ['--network', NETWORK, '--trust', `${operatorKey}.pub`]
+  ;[a, b, c] = (await startLine(dir, ['a', 'b', 'c'], flags)) as [RunningNode, RunningNode, RunningNode]
   v = await createNode({
     dataDir: join(dir, 'v'),
     networkId: NETWORK,

@@ -2,7 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertBuilt, eventually, json, provsync, type RunningNode, startNode } from './helpers.js'
+import {
+  assertBuilt,
+  at,
+  eventually,
+  json,
+  provsync,
+  type RunningNode,
+  startLine,
+  startNode,
+} from './helpers.js'
 
 // The operator's session with the real binary: three daemons in a line (C knows only B, B knows
 // A), evidence written on A and read on C, a supersession written on C and read on A, peers,
@@ -12,24 +21,15 @@ let a: RunningNode
 let b: RunningNode
 let c: RunningNode
 let restored: RunningNode | undefined
-const at = (node: RunningNode) => ['--data-dir', node.ready.dataDir]
-const common = [
-  '--network',
-  'operator',
-  '--listen',
-  '/ip4/127.0.0.1/tcp/0',
-  '--announce-ms',
-  '20',
-  '--anti-entropy-ms',
-  '300',
-]
 
 beforeAll(async () => {
   assertBuilt()
   dir = await mkdtemp(join(tmpdir(), 'provsync-operator-'))
-  a = await startNode(['--data-dir', join(dir, 'a'), ...common])
-  b = await startNode(['--data-dir', join(dir, 'b'), ...common, '--bootstrap', a.ready.addresses[0]!])
-  c = await startNode(['--data-dir', join(dir, 'c'), ...common, '--bootstrap', b.ready.addresses[0]!])
+  ;[a, b, c] = (await startLine(dir, ['a', 'b', 'c'], ['--network', 'operator'])) as [
+    RunningNode,
+    RunningNode,
+    RunningNode,
+  ]
 }, 120_000)
 
 afterAll(async () => {
