@@ -68,7 +68,13 @@ export {
   type SyncMetrics,
   serveMetrics,
 } from './metrics.js'
-export { createNode, DEFAULT_PUBSUB_OPTIONS, type ProvsyncNode, type ProvsyncNodeOptions } from './node.js'
+export {
+  createNode,
+  DEFAULT_PUBSUB_OPTIONS,
+  type NodeServiceParts,
+  type ProvsyncNode,
+  type ProvsyncNodeOptions,
+} from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
 export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 export { trustBundleHash } from './trust.js'

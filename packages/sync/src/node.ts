@@ -59,6 +59,37 @@ export interface ProvsyncNodeOptions {
    * refuses the peers the service has blocked. `services` and the identity stay the node's.
    */
   libp2p?: Omit<Libp2pOptions, 'services' | 'privateKey'>
+  /**
+   * Extra libp2p services beside identify, pubsub and provsync (blobs, artifacts), built from the
+   * node's own parts so they share its stores and metrics registry. They start and stop with
+   * libp2p and are reached as `node.libp2p.services[name]`; the three names above are reserved.
+   *
+   * @default none
+   */
+  services?: (parts: NodeServiceParts) => Record<string, ExtraServiceFactory>
+}
+
+/** A libp2p service factory; its components are libp2p's, typed by the service itself. */
+export type ExtraServiceFactory = (components: never) => unknown
+
+/** What an extra service gets from the node that runs it. */
+export interface NodeServiceParts {
+  readonly state: NodeState
+  /** The registry `/metrics` serves (when `metricsPort` is set). */
+  readonly registry: Registry
+}
+
+const RESERVED_SERVICES = new Set(['identify', 'pubsub', 'provsync'])
+
+function extraServices(
+  options: ProvsyncNodeOptions,
+  parts: NodeServiceParts,
+): Record<string, ExtraServiceFactory> {
+  const extra = options.services?.(parts) ?? {}
+  for (const name of Object.keys(extra)) {
+    if (RESERVED_SERVICES.has(name)) throw new TypeError(`createNode: service name "${name}" is reserved`)
+  }
+  return extra
 }
 
 /**
@@ -102,7 +133,7 @@ export type ProvsyncServices = {
   identify: Identify
   pubsub: GossipSub
   provsync: ProvsyncService
-}
+} & Record<string, unknown>
 
 export interface ProvsyncNode {
   readonly peerId: PeerId
@@ -164,6 +195,7 @@ function libp2pOptions(
       ? { metrics: prometheusMetrics({ registry: parts.registry, preserveExistingMetrics: true }) }
       : {}),
     services: {
+      ...extraServices(options, parts),
       identify: identify(),
       pubsub: gossipsub({ ...DEFAULT_PUBSUB_OPTIONS, ...options.pubsub }),
       provsync: provsync({

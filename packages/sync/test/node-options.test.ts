@@ -95,3 +95,38 @@ describe('createNode libp2p options', () => {
     expect(limited.libp2p.getConnections().length).toBeLessThanOrEqual(1)
   })
 })
+
+describe('createNode extra services', () => {
+  it('starts and stops an extra service with the node, built from its state and registry', async () => {
+    const events: string[] = []
+    let seen: { publicKey: Uint8Array; registry: unknown } | undefined
+    const started = await startNode({
+      dataDir: await dirs.make(),
+      trust,
+      services: ({ state, registry }) => {
+        seen = { publicKey: state.publicKey, registry }
+        return {
+          probe: () => ({
+            start: () => void events.push('start'),
+            stop: () => void events.push('stop'),
+          }),
+        }
+      },
+    })
+    expect(seen?.publicKey).toEqual(started.publicKey)
+    expect(started.libp2p.services.probe).toBeDefined()
+    expect(events).toEqual(['start'])
+    await started.stop()
+    expect(events).toEqual(['start', 'stop'])
+  })
+
+  it('refuses an extra service that takes a reserved name, and releases what it opened', async () => {
+    const dataDir = await dirs.make()
+    await expect(startNode({ dataDir, trust, services: () => ({ provsync: () => ({}) }) })).rejects.toThrow(
+      'createNode: service name "provsync" is reserved',
+    )
+    // the stores were closed: a second start on the same directory succeeds
+    const again = await startNode({ dataDir, trust })
+    stops.push(() => again.stop())
+  })
+})
