@@ -19,6 +19,16 @@ export const PURE_CORES = {
   sim: ['packages/sim/src/checker.ts'],
 }
 
+/**
+ * Test files per package, where a package's whole suite is not the one to run: sync's suite is
+ * mostly libp2p integration tests over TCP, which cover none of its pure cores' branches the unit
+ * tests miss and would make every mutant of a static line cost minutes. For the pure modules, their
+ * own unit tests are the package's tests. A package not listed runs its whole suite.
+ */
+export const PURE_CORE_TESTS = {
+  sync: ['packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts'],
+}
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   testRunner: 'vitest',

@@ -3,12 +3,14 @@
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
 // MUTATE_CONCURRENCY=1 runs one test worker instead of two.
+// A package listed in PURE_CORE_TESTS (stryker.config.mjs) runs those test files instead of its
+// whole suite (sync: the unit tests of its pure modules); that run still writes the full report.
 // Runs StrykerJS over the pure cores of each package (stryker.config.mjs), with that package's own
 // tests, writes Stryker's JSON report to reports/mutation/<package>.json and prints the score per
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
 import { mkdirSync } from 'node:fs'
 import { Stryker } from '@stryker-mutator/core'
-import config, { PURE_CORES } from '../stryker.config.mjs'
+import config, { PURE_CORE_TESTS, PURE_CORES } from '../stryker.config.mjs'
 
 const argv = process.argv.slice(2)
 const testsAt = argv.indexOf('--tests')
@@ -77,11 +79,12 @@ mkdirSync('reports/mutation', { recursive: true })
 let failed = false
 for (const pkg of asked.length > 0 ? asked : packages) {
   const partial = files.length > 0 || tests.length > 0
+  const testFiles = tests.length > 0 ? tests : (PURE_CORE_TESTS[pkg] ?? [])
   const stryker = new Stryker({
     ...config,
     mutate: files.length > 0 ? files : PURE_CORES[pkg],
     vitest: { ...config.vitest, dir: `packages/${pkg}` },
-    ...(tests.length > 0 ? { testFiles: tests } : {}),
+    ...(testFiles.length > 0 ? { testFiles } : {}),
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
     jsonReporter: { fileName: `reports/mutation/${pkg}${partial ? '.partial' : ''}.json` },
   })

@@ -12,7 +12,7 @@ import {
   SessionLimitError,
 } from '@provsync/merkle'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { ByteWriter } from '../src/bytes.js'
 import { hashOf, type TempEnv, tempEnv, uniqueName } from './helpers.js'
 import { reconcile } from './session-helpers.js'
@@ -23,6 +23,12 @@ let b: MerkleTree
 let honestRounds: number
 beforeAll(() => {
   temp = tempEnv()
+})
+// The trees and the honest session are built in the first test that runs (a beforeEach, not the
+// beforeAll): code run outside any test is static coverage for the mutation run (`npm run mutate`),
+// and every mutant it reaches would run the whole suite instead of the tests that cover it.
+beforeEach(() => {
+  if (a !== undefined) return
   a = openMerkleTree(temp.env, { name: uniqueName(), keysAreHashes: true })
   b = openMerkleTree(temp.env, { name: uniqueName(), keysAreHashes: true })
   const keys = Array.from({ length: 3000 }, (_, i) => hashOf(`k${i}`))
