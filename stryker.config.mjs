@@ -26,7 +26,10 @@ export const PURE_CORES = {
  * own unit tests are the package's tests. A package not listed runs its whole suite.
  */
 export const PURE_CORE_TESTS = {
-  sync: ['packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts'],
+  sync: [
+    'packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts',
+    'packages/sync/test/{budget,claims,pull-queue,framing}.semantics.test.ts',
+  ],
 }
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
