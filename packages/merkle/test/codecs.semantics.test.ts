@@ -1,3 +1,4 @@
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import { MalformedMessageError } from '@provsync/merkle'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
@@ -10,7 +11,7 @@ import {
   type StoredLeaf,
 } from '../src/bucket-codec.js'
 import { ByteReader, ByteWriter, compareBytes, equalBytes, toHex } from '../src/bytes.js'
-import { RECORD_BYTES } from '../src/hash.js'
+import { blake3, hashLeaves, hashRecords, RECORD_BYTES } from '../src/hash.js'
 import { encodeEntry, encodeNode, maxEncodedNodeBytes, presenceMask, totalCount } from '../src/node-codec.js'
 
 // The byte-level codecs the tree and the wire are built on, against plain models: LEB128 as
@@ -366,5 +367,28 @@ describe('buckets', () => {
       ),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('bucket hashes past the scratch buffer', () => {
+  test('buckets of any size hash as BLAKE3(0x00 ‖ records), before and after the buffer grows', () => {
+    const record = (i: number) => Uint8Array.from({ length: RECORD_BYTES }, (_, j) => (i * 31 + j) & 0xff)
+    const leafOf = (i: number) => ({ path: record(i).subarray(0, 32), valueHash: record(i).subarray(32) })
+    for (const n of [1, 64, 65, 200, 1000, 3, 64]) {
+      const leaves = Array.from({ length: n }, (_, i) => leafOf(i))
+      const records = Uint8Array.from(leaves.flatMap((l) => [...l.path, ...l.valueHash]))
+      const expected = toHex(nobleBlake3(Uint8Array.of(0, ...records)))
+      expect(toHex(hashLeaves(leaves)), `${n} leaves`).toBe(expected)
+      expect(toHex(hashRecords(records, 0, records.length)), `${n} records`).toBe(expected)
+      // A sub-range is the bucket of those leaves only.
+      const to = Math.max(1, n >> 1)
+      const part = toHex(nobleBlake3(Uint8Array.of(0, ...records.subarray(0, to * RECORD_BYTES))))
+      expect(toHex(hashLeaves(leaves, 0, to))).toBe(part)
+      expect(toHex(hashRecords(records, 0, to * RECORD_BYTES))).toBe(part)
+    }
+    expect(toHex(blake3(Uint8Array.of(1), Uint8Array.of(2, 3)))).toBe(
+      toHex(nobleBlake3(Uint8Array.of(1, 2, 3))),
+    )
+    expect(toHex(blake3())).toBe(toHex(nobleBlake3(new Uint8Array(0))))
   })
 })
