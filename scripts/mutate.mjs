@@ -5,6 +5,8 @@
 // MUTATE_CONCURRENCY=1 runs one test worker instead of two.
 // A package listed in PURE_CORE_TESTS (stryker.config.mjs) runs those test files instead of its
 // whole suite (sync: the unit tests of its pure modules); that run still writes the full report.
+// A test selection (--tests or PURE_CORE_TESTS) limits vitest's `include` through
+// scripts/vitest.mutate.config.ts, not Stryker's `testFiles`, which leaves static mutants inactive.
 // Runs StrykerJS over the pure cores of each package (stryker.config.mjs), with that package's own
 // tests, writes Stryker's JSON report to reports/mutation/<package>.json and prints the score per
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
@@ -79,12 +81,19 @@ mkdirSync('reports/mutation', { recursive: true })
 let failed = false
 for (const pkg of asked.length > 0 ? asked : packages) {
   const partial = files.length > 0 || tests.length > 0
-  const testFiles = tests.length > 0 ? tests : (PURE_CORE_TESTS[pkg] ?? [])
+  const selection = tests.length > 0 ? tests : (PURE_CORE_TESTS[pkg] ?? [])
+  // vitest reads `include` relative to its `dir` (the package); the test workers inherit the env.
+  if (selection.length > 0)
+    process.env.MUTATE_TEST_INCLUDE = selection.map((glob) => glob.replace(`packages/${pkg}/`, '')).join('\n')
+  else delete process.env.MUTATE_TEST_INCLUDE
   const stryker = new Stryker({
     ...config,
     mutate: files.length > 0 ? files : PURE_CORES[pkg],
-    vitest: { ...config.vitest, dir: `packages/${pkg}` },
-    ...(testFiles.length > 0 ? { testFiles } : {}),
+    vitest: {
+      ...config.vitest,
+      dir: `packages/${pkg}`,
+      ...(selection.length > 0 ? { configFile: 'scripts/vitest.mutate.config.ts' } : {}),
+    },
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
     jsonReporter: { fileName: `reports/mutation/${pkg}${partial ? '.partial' : ''}.json` },
   })
