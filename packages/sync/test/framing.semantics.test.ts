@@ -177,6 +177,18 @@ describe('framedStream: read backpressure', () => {
     expect(s.resumes).toBe(1)
   })
 
+  it('resumes at exactly half the bound, not above it', async () => {
+    const s = new ScriptedStream()
+    const f = framed(s, { maxFrameBytes: 10, maxBufferedBytes: 20 })
+    // Frames of 7, 7 and 10 bytes: 24 buffered, then 17, then exactly 10.
+    s.deliver(Uint8Array.of(...frameOf(6), ...frameOf(6), ...frameOf(9)))
+    expect(s.readStatus).toBe('paused')
+    await f.read()
+    expect(s.resumes).toBe(0)
+    await f.read()
+    expect(s.resumes).toBe(1)
+  })
+
   it('resumes a paused stream when no whole frame is buffered (the frame cannot come otherwise)', async () => {
     const s = new ScriptedStream()
     const f = framed(s, { maxFrameBytes: 100, maxBufferedBytes: 4 })
@@ -294,6 +306,67 @@ describe('framedStream: how a read ends', () => {
     // A frame that arrives is still read after an abort that came before it waited.
     s.deliver(frameOf(1))
     expect(await f.read()).toHaveLength(1)
+  })
+})
+
+describe('framedStream: no listener outlives the call that added it', () => {
+  /** Counts the abort listeners a signal holds. */
+  function countedSignal(controller: AbortController) {
+    let listeners = 0
+    const signal = controller.signal
+    const add = signal.addEventListener.bind(signal)
+    const remove = signal.removeEventListener.bind(signal)
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++
+      add(...args)
+    }) as typeof signal.addEventListener
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--
+      remove(...args)
+    }) as typeof signal.removeEventListener
+    return { signal, listening: () => listeners }
+  }
+
+  it('a read that waited and got its frame leaves no abort listener behind', async () => {
+    const s = new ScriptedStream()
+    const f = framed(s)
+    const { signal, listening } = countedSignal(new AbortController())
+    for (let i = 0; i < 3; i++) {
+      const reading = f.read({ signal })
+      await tick()
+      expect(listening()).toBe(1)
+      s.deliver(frameOf(1))
+      await reading
+      expect(listening()).toBe(0)
+    }
+  })
+
+  it('a write that waited for an idle stream leaves no listener on the signal or the stream', async () => {
+    const s = new ScriptedStream()
+    const f = framed(s, { maxFrameBytes: 10, maxBufferedBytes: 8 })
+    const streamListeners = new Map<string, number>()
+    const add = s.addEventListener.bind(s)
+    const remove = s.removeEventListener.bind(s)
+    s.addEventListener = ((type: string, ...rest: [EventListener, AddEventListenerOptions?]) => {
+      streamListeners.set(type, (streamListeners.get(type) ?? 0) + 1)
+      add(type, ...rest)
+    }) as typeof s.addEventListener
+    s.removeEventListener = ((type: string, ...rest: [EventListener]) => {
+      streamListeners.set(type, (streamListeners.get(type) ?? 0) - 1)
+      remove(type, ...rest)
+    }) as typeof s.removeEventListener
+    const { signal, listening } = countedSignal(new AbortController())
+    s.writeBufferLength = 9
+    const writing = f.write(Uint8Array.of(1), { signal })
+    await tick()
+    expect(listening()).toBe(1)
+    expect(streamListeners.get('idle')).toBe(1)
+    s.writeBufferLength = 0
+    s.emit('idle')
+    await writing
+    expect(listening()).toBe(0)
+    expect(streamListeners.get('idle')).toBe(0)
+    expect(streamListeners.get('close')).toBe(0)
   })
 })
 
