@@ -8,7 +8,8 @@ import {
   openMerkleTree,
 } from '@provsync/merkle'
 import { describe, expect, test } from 'vitest'
-import { ByteReader, ByteWriter } from '../src/bytes.js'
+import { ByteReader, ByteWriter, compareBytes } from '../src/bytes.js'
+import { LEAF_DIFFERS, LEAF_MISSING, LEAF_SAME, readStatuses, writeStatuses } from '../src/wire.js'
 import { hashOf, uniqueName, useTempEnv } from './helpers.js'
 
 // The session rules above the frames (session.ts): the hello each side opens with and what it
@@ -224,5 +225,119 @@ describe('answers that contradict the question', () => {
       w.u8(2) // enumeration flag: neither 0 nor 1
     })
     expect(() => reconciler.receive(reply)).toThrow(new MalformedMessageError('unknown enumeration flag 2'))
+  })
+})
+
+describe('leaf lists at the root', () => {
+  // Hashed keys are their own paths; a tree of at most two leaves is described by its leaves.
+  const sortedKeys = (...names: string[]) => names.map((n) => hashOf(n)).sort(compareBytes)
+  function treeOf(keys: Uint8Array[], value = 'v'): MerkleTree {
+    const t = openMerkleTree(temp.env, { name: uniqueName(), keysAreHashes: true })
+    t.update(keys.map((key) => ({ key, valueHash: hashOf(value) })))
+    return t
+  }
+  /** The responder's first message: hello, the answer to the root's leaf list, nothing else. */
+  function leafAnswer(o: { mode?: number; statuses?: number[]; keys?: Uint8Array[] }): Uint8Array {
+    return frame((w) => {
+      w.varint(5)
+      w.varint(1 << 20)
+      w.varint(1 << 20)
+      w.varint(1) // one answer
+      w.u8(o.mode ?? 0)
+      writeStatuses(w, o.statuses ?? [])
+      w.varint((o.keys ?? []).length)
+      for (const key of o.keys ?? []) w.bytes(key)
+      w.varint(0) // descriptions
+      w.varint(0) // streamed keys
+      w.u8(1) // enumeration done
+    })
+  }
+  const hex = (keys: Uint8Array[]) => keys.map((k) => Buffer.from(k).toString('hex'))
+
+  test('the initiator reads each status of its listed leaves, and the keys only the peer has', () => {
+    const [k0, k1] = sortedKeys('a', 'b')
+    const [x] = sortedKeys('x')
+    const reconciler = createReconciler(treeOf([k0!, k1!]))
+    reconciler.next()
+    reconciler.receive(leafAnswer({ statuses: [LEAF_DIFFERS, LEAF_MISSING], keys: [x!] }))
+    expect(reconciler.done).toBe(true)
+    const result = reconciler.result()
+    expect(hex(result.differing)).toEqual(hex([k0!]))
+    expect(hex(result.localOnly)).toEqual(hex([k1!]))
+    expect(hex(result.remoteOnly)).toEqual(hex([x!]))
+  })
+
+  test('the initiator refuses an unknown answer mode, a key of its own listed as missing, and keys out of order', () => {
+    const [k0, k1] = sortedKeys('a', 'b')
+    const [x, y] = sortedKeys('x', 'y')
+    const cases: Array<[Parameters<typeof leafAnswer>[0], Error]> = [
+      [{ mode: 2 }, new MalformedMessageError('unknown leaf answer mode 2')],
+      [
+        { statuses: [LEAF_SAME, LEAF_SAME], keys: [k1!] },
+        new InconsistentPeerError('peer lists as missing a key we sent'),
+      ],
+      [{ statuses: [LEAF_SAME, LEAF_SAME], keys: [y!, x!] }, new InconsistentPeerError('keys out of order')],
+      [{ statuses: [LEAF_SAME, LEAF_SAME], keys: [x!, x!] }, new InconsistentPeerError('keys out of order')],
+    ]
+    for (const [answer, error] of cases) {
+      const reconciler = createReconciler(treeOf([k0!, k1!]))
+      reconciler.next()
+      expect(() => reconciler.receive(leafAnswer(answer)), error.message).toThrow(error)
+    }
+  })
+
+  /** The initiator's first message: hello, then the root described by `leaves`. */
+  function leafRequest(leaves: Array<{ key: Uint8Array; value: string }>): Uint8Array {
+    return frame((w) => {
+      hello(w)
+      w.varint(0) // answers
+      w.varint(1) // the root
+      w.u8(leaves.length)
+      for (const leaf of leaves) {
+        w.bytes(leaf.key)
+        w.bytes(hashOf(leaf.value), 16)
+      }
+    })
+  }
+
+  test('the responder answers each listed leaf as same, differing or missing, then lists its own', () => {
+    const [k0, k1, k2] = sortedKeys('a', 'b', 'c')
+    const [x] = sortedKeys('x')
+    const responder = createResponder(treeOf([k0!, k1!, x!]))
+    // The initiator lists k0 (same value), k1 (another value) and k2 (the responder lacks it).
+    const listed = [
+      { key: k0!, value: 'v' },
+      { key: k1!, value: 'w' },
+      { key: k2!, value: 'v' },
+    ].sort((p, q) => compareBytes(p.key, q.key))
+    const r = new ByteReader(responder.respond(leafRequest(listed)))
+    r.u8()
+    // Its count, and the limits agreed: the smaller of its own (16 MiB, 4 MiB) and the initiator's.
+    expect([r.varint(), r.varint(), r.varint()]).toEqual([3, 1 << 20, 1 << 20])
+    expect(r.varint()).toBe(1) // one answer
+    expect(r.u8()).toBe(0) // statuses and keys
+    const expected = listed.map((l) =>
+      compareBytes(l.key, k2!) === 0 ? LEAF_MISSING : l.value === 'v' ? LEAF_SAME : LEAF_DIFFERS,
+    )
+    expect(readStatuses(r, 3)).toEqual(expected)
+    expect(r.varint()).toBe(1)
+    expect(hex([r.bytes(32)])).toEqual(hex([x!]))
+    expect(r.varint()).toBe(0) // descriptions
+    expect(r.varint()).toBe(0) // streamed keys
+    expect(r.u8()).toBe(1) // enumeration done
+    r.end()
+    expect(responder.done).toBe(true)
+  })
+
+  test('the responder refuses listed leaves out of order or repeated', () => {
+    const [k0, k1] = sortedKeys('a', 'b')
+    for (const order of [
+      [k1!, k0!],
+      [k0!, k0!],
+    ]) {
+      const responder = createResponder(treeOf([k0!]))
+      const request = leafRequest(order.map((key) => ({ key, value: 'v' })))
+      expect(() => responder.respond(request)).toThrow(new InconsistentPeerError('keys out of order'))
+    }
   })
 })
