@@ -14,6 +14,7 @@ import {
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { supersessionWins } from '../src/supersessions.js'
 import { BASE_MS, coordinate, hash32, NETWORK, signerN, supersessionBytes, TempDirs } from './helpers.js'
 
 const temp = new TempDirs()
@@ -118,6 +119,55 @@ describe('assertion registers', () => {
   })
 })
 
+describe('registers read back', () => {
+  it("a node's own advance is an assertion in its own register", async () => {
+    const state = await temp.open({ wallClock: () => BASE_MS + 100 })
+    const { key, status: advanced } = state.advanceVerified(C, 7n)
+    expect(advanced).toBe('applied')
+    expect(key).toEqual(assertionKey(state.publicKey, C))
+    const own = state.assertions.get(state.publicKey, C)!
+    expect([own.run, toHex(own.asserter), own.coordinate]).toEqual([7n, toHex(state.publicKey), C])
+    expect(state.assertions.evidence(C)).toEqual([
+      expect.objectContaining({ asserter: state.publicKey, run: 7n, via: undefined }),
+    ])
+  })
+
+  it('a coordinate or asserter with no register reads as none', async () => {
+    const state = await temp.open({ wallClock: () => BASE_MS + 100 })
+    await status(state, assertion(5n, BASE_MS))
+    expect(state.assertions.get(B.publicKey, C)).toBeUndefined()
+    expect(state.assertions.get(A.publicKey, coordinate(99))).toBeUndefined()
+    expect(state.assertions.evidence(coordinate(99))).toEqual([])
+  })
+
+  it('revoking an asserter counts exactly its registers and supersessions, and recomputes only its coordinates', async () => {
+    const operator = signerN(100)
+    const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS + 100 })
+    const at = (signer: typeof A, c: ReturnType<typeof coordinate>, run: bigint) =>
+      encodeAssertion(
+        signAssertion(
+          { coordinate: c, run, method: 'm', hlc: { wallMs: BASE_MS, counter: 0 } },
+          signer,
+          NETWORK,
+        ),
+        NETWORK,
+      )
+    await state.apply('assertions', [at(A, coordinate(1), 5n), at(A, coordinate(2), 6n)], {
+      from: A.publicKey,
+    })
+    await state.apply('assertions', [at(B, coordinate(1), 3n), at(B, coordinate(3), 2n)], {
+      from: B.publicKey,
+    })
+    await state.supersessions.put(supersessionBytes(A, hash32(1)))
+    const entry = await state.revocations.revoke(
+      { subject: A.publicKey, subjectKind: 'signer', reason: 'r' },
+      operator,
+    )
+    expect(entry.result).toEqual({ invalidated: 3, restored: 0, viewChanges: 2 })
+    expect([1, 2, 3].map((i) => state.view.get(coordinate(i))?.run)).toEqual([3n, undefined, 2n])
+  })
+})
+
 describe('supersession queries refuse bad arguments by name', () => {
   const refusal = (run: () => unknown) => {
     try {
@@ -163,6 +213,24 @@ describe('supersession queries refuse bad arguments by name', () => {
     expect(listed[0]!.record.hlc.wallMs).toBe(BASE_MS + 100)
     expect(state.supersessions.byAgent(A.publicKey, { limit: 101 })).toHaveLength(101)
     expect(state.supersessions.byAgent(A.publicKey, { limit: 0 })).toEqual([])
+  })
+
+  it('storing a supersession twice is a duplicate; every one of a target is listed strongest first', async () => {
+    const state = await temp.open({ wallClock: () => BASE_MS + 100 })
+    const first = supersessionBytes(A, hash32(1), { wallMs: BASE_MS + 3 })
+    expect((await state.supersessions.put(first)).status).toBe('applied')
+    expect((await state.supersessions.put(first)).status).toBe('duplicate')
+    const agents = [B, A, signerN(3), B, signerN(4)]
+    const times = [1, 5, 2, 4, 5]
+    for (const [i, agent] of agents.entries()) {
+      await state.supersessions.put(
+        supersessionBytes(agent, hash32(1), { wallMs: BASE_MS + times[i]!, reason: `r${i}` }),
+      )
+    }
+    const all = state.supersessions.all(hash32(1))
+    expect(all).toHaveLength(6)
+    for (let i = 1; i < all.length; i++) expect(supersessionWins(all[i - 1]!, all[i]!)).toBe(true)
+    expect(all.map((s) => s.record.hlc.wallMs - BASE_MS)).toEqual([5, 5, 4, 3, 2, 1])
   })
 
   it('a chain longer than maxLength links ends too-long at the last hash it reached', async () => {
