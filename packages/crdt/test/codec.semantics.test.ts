@@ -400,6 +400,67 @@ describe('refusals, each with its typed error and message', () => {
     expect(refusal(() => decodeCoordinate(emptyOrigin)).message).toBe('origin must not be empty')
   })
 
+  it('each fixed-width field of each record names itself when it has the wrong width', () => {
+    const { record } = assertionModel()
+    const short = new Uint8Array(31)
+    const sup = supersessionModel('replace', hash32(2)).record
+    const rev = revocationModel('revoke', 'peer').record
+    const cases: Array<[string, () => unknown]> = [
+      ['asserter', () => encodeAssertion({ ...record, asserter: short }, NETWORK)],
+      ['replacement', () => encodeSupersession({ ...sup, replacement: short }, NETWORK)],
+      ['agent', () => encodeSupersession({ ...sup, agent: short }, NETWORK)],
+      ['subject', () => encodeRevocation({ ...rev, subject: short }, NETWORK)],
+      ['operator', () => encodeRevocation({ ...rev, operator: short }, NETWORK)],
+    ]
+    for (const [field, encode] of cases) {
+      expect(refusal(encode)).toEqual({ type: 'MalformedRecordError', message: `${field} must be 32 bytes` })
+    }
+    expect(refusal(() => encodeRevocation({ ...rev, reason: 7 as unknown as string }, NETWORK)).message).toBe(
+      'reason must be a string',
+    )
+    expect(refusal(() => encodeSupersession({ ...sup, reason: 'r'.repeat(1025) }, NETWORK)).message).toBe(
+      'reason is 1025 bytes, limit 1024',
+    )
+  })
+
+  it('a run that is not a bigint is an invalid run, whatever its value', () => {
+    for (const run of [5, '5', undefined, null, 1.5]) {
+      expect(() =>
+        signAssertion(
+          {
+            coordinate: { volume: 'v', destination: 'd', origin: 'o' },
+            run: run as never,
+            method: '',
+            hlc: hlc(0),
+          },
+          A,
+          NETWORK,
+        ),
+      ).toThrow(InvalidRunError)
+    }
+  })
+
+  it('every coordinate part is bounded and non-empty, by name, on both sides', () => {
+    const parts = ['volume', 'destination', 'origin'] as const
+    const base = { volume: 'v', destination: 'd', origin: 'o' }
+    for (const part of parts) {
+      expect(refusal(() => encodeCoordinate({ ...base, [part]: '' }))).toEqual({
+        type: 'MalformedRecordError',
+        message: `${part} must not be empty`,
+      })
+      expect(refusal(() => encodeCoordinate({ ...base, [part]: 'x'.repeat(257) }))).toEqual({
+        type: 'OversizedFieldError',
+        message: `${part} is 257 bytes, limit 256`,
+      })
+      const wire = parts.flatMap((p) => (p === part ? [0, 0] : [0, 1, 0x61]))
+      expect(refusal(() => decodeCoordinate(Uint8Array.from(wire))).message).toBe(`${part} must not be empty`)
+      const long = parts.flatMap((p) => (p === part ? [1, 1, ...new Array(257).fill(0x61)] : [0, 1, 0x61]))
+      expect(refusal(() => decodeCoordinate(Uint8Array.from(long))).message).toBe(
+        `${part} is 257 bytes, limit 256`,
+      )
+    }
+  })
+
   it('an oversized field names the field, its size and its bound, on both sides', () => {
     const { record, fields } = assertionModel()
     const caught = (run: () => unknown) => {
@@ -707,6 +768,7 @@ describe('canonical text at every boundary of its rules', () => {
   it('a surrogate pair is one character; a high surrogate before anything else is alone', () => {
     expect(textProblem('\ud83d\ude00')).toBeUndefined()
     expect(textProblem('\udbff\udfff')).toBeUndefined()
+    expect(textProblem('\ud800\udc00')).toBeUndefined()
     expect(textProblem('\ud800\ud800')).toBe('lone-surrogate')
     expect(textProblem('\ud800\ue000')).toBe('lone-surrogate')
     expect(textProblem('\ud800\udbff')).toBe('lone-surrogate')
