@@ -11,7 +11,7 @@ export const PURE_CORES = {
     'packages/merkle/src/{bits,bucket-codec,canonical,node-codec,path,reconcile,session,wire,hash,bytes}.ts',
   ],
   crdt: [
-    'packages/crdt/src/{view,gate,criteria,assertions,bytes,keys}.ts',
+    'packages/crdt/src/{view,gate,criteria,assertions,supersessions,bytes,keys}.ts',
     'packages/crdt/src/codec/*.ts',
     'packages/crdt/src/ledger.ts',
   ],

