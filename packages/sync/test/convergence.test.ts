@@ -1,34 +1,26 @@
 import { anyEvidence, locallyVerifiedOnly, type Provenance, signerFromSeed } from '@provsync/crdt'
 import { loadOrCreateIdentity, type ProvsyncNode, privateKeySeed } from '@provsync/sync'
+import { hex, type TestNodeOptions, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   coordinate,
   generateSigner,
   load,
+  NETWORK,
   rootsEqual,
   signedAssertions,
-  startNode,
   tempDirs,
   waitFor,
 } from './helpers.js'
 
-const dirs = tempDirs()
-const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
 
-async function node(options: Partial<Parameters<typeof startNode>[0]> = {}): Promise<ProvsyncNode> {
-  const n = await startNode({ dataDir: await dirs.make(), trust, ...options })
-  nodes.push(n)
-  return n
-}
+const net = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+const { dirs, nodes } = net
+const node = (options: Partial<TestNodeOptions> = {}): Promise<ProvsyncNode> => net.start(options)
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
-
-const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex')
+afterEach(() => net.cleanup())
 
 function provenanceOf(n: ProvsyncNode, i: number): Provenance | undefined {
   return n.state.view.get(coordinate(i))?.provenance

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { ProvsyncNode } from '@provsync/sync'
+import { QUIET_SYNC as quiet, stopAll } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
 
@@ -7,12 +8,8 @@ const dirs = tempDirs()
 const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
-const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => stopAll(nodes, dirs))
 
 async function get(n: ProvsyncNode, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${n.metricsServer!.port}${path}`)
