@@ -24,6 +24,7 @@ export {
   coordinate,
   hlc,
   load,
+  openTestState,
   revocationBytes,
   type SignedAssertionsOptions,
   type SupersessionOptions,

@@ -4,7 +4,9 @@ import {
   encodeRevocation,
   encodeSupersession,
   type NodeState,
+  type NodeStateOptions,
   nodeIdFor,
+  openNodeState,
   type Signer,
   type StoreName,
   type SubjectKind,
@@ -15,6 +17,7 @@ import {
 } from '@provsync/crdt'
 import type { Timestamp } from '@provsync/hlc'
 import { BASE_MS, TEST_NETWORK } from './constants.js'
+import type { TempDirs } from './temp.js'
 
 /** A timestamp at `wallMs`; the node id is zero unless `signer` names it (signing sets it anyway). */
 export function hlc(wallMs: number, counter = 0, signer?: Signer): Timestamp {
@@ -148,4 +151,22 @@ export async function load(
     const refused = outcomes.filter((o) => o.status === 'refused')
     if (refused.length > 0) throw new Error(`load refused ${refused.length}: ${refused[0]?.reason}`)
   }
+}
+
+/**
+ * Opens a node state in a fresh directory of `temp` (network {@link TEST_NETWORK}, no verify
+ * threads unless `options` say otherwise); `temp.cleanup()` closes it before removing the files.
+ */
+export async function openTestState(
+  temp: TempDirs,
+  options: Partial<NodeStateOptions> = {},
+): Promise<NodeState> {
+  return temp.adopt(
+    await openNodeState({
+      dataDir: options.dataDir ?? temp.dir(),
+      networkId: TEST_NETWORK,
+      verifyThreads: 0,
+      ...options,
+    }),
+  )
 }
