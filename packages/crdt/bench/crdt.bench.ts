@@ -1,19 +1,17 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import {
   type Coordinate,
-  encodeAssertion,
   generateSigner,
   type NodeState,
   openNodeState,
   type Signer,
-  signAssertion,
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
+import { cpuMicrosSince, signedAssertions, tempDir } from '@provsync/testing'
 import { rate, runSuite, timeMs } from '../../../bench/lib.js'
 
 const NETWORK = 'bench-net'
@@ -24,21 +22,18 @@ function coordinate(i: number): Coordinate {
 }
 
 function signBatch(signer: Signer, start: number, count: number, run: bigint): Uint8Array[] {
-  const now = Date.now()
-  const out: Uint8Array[] = []
-  for (let i = start; i < start + count; i++) {
-    const record = signAssertion(
-      { coordinate: coordinate(i), run, method: 'sha256', hlc: { wallMs: now, counter: 0 } },
-      signer,
-      NETWORK,
-    )
-    out.push(encodeAssertion(record, NETWORK))
-  }
-  return out
+  return signedAssertions(signer, count, {
+    offset: start,
+    run,
+    networkId: NETWORK,
+    method: 'sha256',
+    coordinateOf: coordinate,
+    counterOf: () => 0,
+  })
 }
 
 async function withState<T>(body: (state: NodeState, dir: string) => Promise<T>, options = {}): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'provsync-bench-'))
+  const dir = tempDir('provsync-bench-')
   const operator = generateSigner()
   const state = await openNodeState({
     dataDir: dir,
@@ -102,16 +97,12 @@ await runSuite('crdt', async (ctx) => {
     let verifyMs = 0
     let applyCpuUs = 0
     let verifyCpuUs = 0
-    const cpu = (since: NodeJS.CpuUsage) => {
-      const used = process.cpuUsage(since)
-      return used.user + used.system
-    }
     for (const batch of pending.slice(2)) {
       const applyStart = performance.now()
       const applyCpu = process.cpuUsage()
       const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
       applyMs += performance.now() - applyStart
-      applyCpuUs += cpu(applyCpu)
+      applyCpuUs += cpuMicrosSince(applyCpu)
       if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
       const verifyStart = performance.now()
       const verifyCpu = process.cpuUsage()
@@ -119,7 +110,7 @@ await runSuite('crdt', async (ctx) => {
         if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
       }
       verifyMs += performance.now() - verifyStart
-      verifyCpuUs += cpu(verifyCpu)
+      verifyCpuUs += cpuMicrosSince(verifyCpu)
     }
     const records = batches * BATCH
     return {

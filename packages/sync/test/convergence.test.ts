@@ -1,6 +1,6 @@
 import { anyEvidence, locallyVerifiedOnly, type Provenance, signerFromSeed } from '@provsync/crdt'
 import { loadOrCreateIdentity, type ProvsyncNode, privateKeySeed } from '@provsync/sync'
-import { hex, type TestNodeOptions, TestNodes } from '@provsync/testing'
+import { hex, sleep, type TestNodeOptions, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   coordinate,
@@ -214,7 +214,7 @@ describe('convergence over TCP', () => {
       writers.forEach((w, i) => {
         for (let j = 0; j < 20; j++) w.state.advanceVerified(coordinate(1_000 * i + 100 * round + j), 1n)
       })
-      await new Promise((resolve) => setTimeout(resolve, 40))
+      await sleep(40)
     }
     await waitFor(() => rootsEqual(hub.state, ...writers.map((w) => w.state)), 'every node to converge')
     expect(hub.state.tree('assertions').count()).toBe(300)
@@ -238,7 +238,7 @@ describe('convergence over TCP', () => {
     const busyUntil = Date.now() + 1_500
     while (Date.now() < busyUntil) {
       await b.sync.syncWith(a.peerId)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
     }
     expect(rounds).toHaveLength(0)
     await waitFor(() => rounds.length > 0, 'an anti-entropy round once b went quiet', 3_000)

@@ -6,8 +6,11 @@ export { BASE_MS, DEFAULT_SIGNER_TAG, TEST_NETWORK } from './constants.js'
 export { cpuMicrosSince } from './cpu.js'
 export {
   createLibp2pWithProvsync,
+  type LoopbackTransportOptions,
+  loopbackTransport,
   type ProvsyncLibp2p,
   type ProvsyncLibp2pOptions,
+  type TransportConfig,
 } from './libp2p.js'
 export {
   FAST_SYNC,
@@ -19,6 +22,13 @@ export {
   TestNodes,
 } from './nodes.js'
 export { fillNoise, fillNoiseWords, mulberry32, noiseBytes, xorshift32 } from './prng.js'
+export {
+  type ApiCheck,
+  apiBlock,
+  checkReadmeApi,
+  declaredNames,
+  exportedNames,
+} from './readme.js'
 export {
   assertionBytes,
   coordinate,

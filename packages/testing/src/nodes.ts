@@ -70,10 +70,10 @@ export class TestNodes {
  * (the directories or stores the nodes ran on): the `afterEach` of a suite that starts nodes.
  */
 export async function stopAll(
-  nodes: Array<{ stop(): Promise<void> }>,
+  nodes: Array<{ stop(): Promise<void> | void }>,
   ...after: Array<{ cleanup(): Promise<void> }>
 ): Promise<void> {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
+  await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
   for (const a of after) await a.cleanup()
 }
 

@@ -108,6 +108,10 @@ export interface SignedAssertionsOptions {
   networkId?: string
   /** @default 'test' */
   method?: string
+  /** The coordinate of the `i`-th record (counted from `offset`). @default coordinate(i) */
+  coordinateOf?: (i: number) => Coordinate
+  /** The HLC counter of the `k`-th record of this call. @default k % 60,000 */
+  counterOf?: (k: number) => number
 }
 
 /** `count` encoded assertions by `signer` (distinct coordinates from `offset`), as a peer would ship them. */
@@ -119,12 +123,14 @@ export function signedAssertions(
   const out: Uint8Array[] = []
   const wallMs = options.wallMs ?? Date.now()
   const networkId = options.networkId ?? TEST_NETWORK
+  const coordinateOf = options.coordinateOf ?? coordinate
+  const counterOf = options.counterOf ?? ((k: number) => k % 60_000)
   for (let i = 0; i < count; i++) {
     const record = signAssertion(
       {
-        coordinate: coordinate((options.offset ?? 0) + i),
+        coordinate: coordinateOf((options.offset ?? 0) + i),
         run: options.run ?? 1n,
-        hlc: { wallMs, counter: i % 60_000 },
+        hlc: { wallMs, counter: counterOf(i) },
         method: options.method ?? 'test',
       },
       signer,
