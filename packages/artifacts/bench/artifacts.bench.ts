@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { type ArtifactStore, createDecisionCache, DECISION_FAMILY, verifyItem } from '@provsync/artifacts'
 import { verifySignature } from '@provsync/crdt'
-import { cpuMicrosSince } from '@provsync/testing'
+import { timeAlternating } from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
 import { artifacts, BATCH, NET, nodeKey, openBenchStore, publisher, rawDecisionCopy } from './fixtures.js'
 
@@ -26,26 +26,19 @@ async function measureApply(store: ArtifactStore, batches: number) {
   )
   await store.apply(pending[0]!, { from: nodeKey })
   const sample = verifyItem(pending[0]![0]!, NET)
-  let applyMs = 0
-  let verifyMs = 0
-  let applyCpuUs = 0
-  let verifyCpuUs = 0
-  for (const batch of pending.slice(1)) {
-    const applyStart = performance.now()
-    const applyCpu = process.cpuUsage()
-    const outcomes = await store.apply(batch, { from: nodeKey })
-    applyMs += performance.now() - applyStart
-    applyCpuUs += cpuMicrosSince(applyCpu)
-    if (outcomes.some((o) => o.status !== 'applied'))
-      throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
-    const verifyStart = performance.now()
-    const verifyCpu = process.cpuUsage()
-    for (let i = 0; i < BATCH; i++) {
-      if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
-    }
-    verifyMs += performance.now() - verifyStart
-    verifyCpuUs += cpuMicrosSince(verifyCpu)
-  }
+  const { applyMs, verifyMs, applyCpuUs, verifyCpuUs } = await timeAlternating(
+    pending.slice(1),
+    async (batch) => {
+      const outcomes = await store.apply(batch, { from: nodeKey })
+      if (outcomes.some((o) => o.status !== 'applied'))
+        throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
+    },
+    () => {
+      for (let i = 0; i < BATCH; i++) {
+        if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
+      }
+    },
+  )
   const records = batches * BATCH
   return {
     applyRate: (records * 1000) / applyMs,

@@ -11,7 +11,7 @@ import {
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
-import { cpuMicrosSince, signedAssertions, tempDir } from '@provsync/testing'
+import { signedAssertions, tempDir, timeAlternating } from '@provsync/testing'
 import { rate, runSuite, timeMs } from '../../../bench/lib.js'
 
 const NETWORK = 'bench-net'
@@ -93,25 +93,18 @@ await runSuite('crdt', async (ctx) => {
   async function measureApply(state: NodeState) {
     for (const batch of pending.slice(0, 2))
       await state.apply('assertions', batch, { from: signers[0]!.publicKey })
-    let applyMs = 0
-    let verifyMs = 0
-    let applyCpuUs = 0
-    let verifyCpuUs = 0
-    for (const batch of pending.slice(2)) {
-      const applyStart = performance.now()
-      const applyCpu = process.cpuUsage()
-      const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
-      applyMs += performance.now() - applyStart
-      applyCpuUs += cpuMicrosSince(applyCpu)
-      if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
-      const verifyStart = performance.now()
-      const verifyCpu = process.cpuUsage()
-      for (let i = 0; i < BATCH; i++) {
-        if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
-      }
-      verifyMs += performance.now() - verifyStart
-      verifyCpuUs += cpuMicrosSince(verifyCpu)
-    }
+    const { applyMs, verifyMs, applyCpuUs, verifyCpuUs } = await timeAlternating(
+      pending.slice(2),
+      async (batch) => {
+        const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
+        if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
+      },
+      () => {
+        for (let i = 0; i < BATCH; i++) {
+          if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
+        }
+      },
+    )
     const records = batches * BATCH
     return {
       applyRate: (records * 1000) / applyMs,

@@ -2,8 +2,9 @@
  * @provsync/testing: what provsync's tests, examples and benches share, written once. Private:
  * packages list it under devDependencies only, and no `src/` imports it.
  */
+
+export { type AlternatedTimes, cpuMicrosSince, timeAlternating } from './bench.js'
 export { BASE_MS, DEFAULT_SIGNER_TAG, TEST_NETWORK } from './constants.js'
-export { cpuMicrosSince } from './cpu.js'
 export {
   createLibp2pWithProvsync,
   type LoopbackTransportOptions,

@@ -15,9 +15,11 @@ import {
   seedN,
   signedAssertions,
   signerN,
+  sleep,
   supersessionBytes,
   TEST_NETWORK,
   TempDirs,
+  timeAlternating,
   waitFor,
   xorshift32,
 } from '../src/index.js'
@@ -131,5 +133,23 @@ describe('signers and records', () => {
       'origin-11',
       'origin-12',
     ])
+  })
+})
+
+describe('timeAlternating', () => {
+  it('runs apply then verify for each item and sums each side on its own', async () => {
+    const order: string[] = []
+    const times = await timeAlternating(
+      [1, 2],
+      async (n) => {
+        order.push(`apply ${n}`)
+        await sleep(15)
+      },
+      (n) => void order.push(`verify ${n}`),
+    )
+    expect(order).toEqual(['apply 1', 'verify 1', 'apply 2', 'verify 2'])
+    expect(times.applyMs).toBeGreaterThanOrEqual(28)
+    expect(times.verifyMs).toBeLessThan(times.applyMs)
+    expect(times.applyCpuUs).toBeGreaterThanOrEqual(0)
   })
 })
