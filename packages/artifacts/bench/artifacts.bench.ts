@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { type ArtifactStore, createDecisionCache, DECISION_FAMILY, verifyItem } from '@provsync/artifacts'
 import { verifySignature } from '@provsync/crdt'
-import { timeAlternating } from '@provsync/testing'
+import { perRecord, timeAlternating } from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
 import { artifacts, BATCH, NET, nodeKey, openBenchStore, publisher, rawDecisionCopy } from './fixtures.js'
 
@@ -26,7 +26,7 @@ async function measureApply(store: ArtifactStore, batches: number) {
   )
   await store.apply(pending[0]!, { from: nodeKey })
   const sample = verifyItem(pending[0]![0]!, NET)
-  const { applyMs, verifyMs, applyCpuUs, verifyCpuUs } = await timeAlternating(
+  const times = await timeAlternating(
     pending.slice(1),
     async (batch) => {
       const outcomes = await store.apply(batch, { from: nodeKey })
@@ -39,13 +39,7 @@ async function measureApply(store: ArtifactStore, batches: number) {
       }
     },
   )
-  const records = batches * BATCH
-  return {
-    applyRate: (records * 1000) / applyMs,
-    verifyRate: (records * 1000) / verifyMs,
-    applyCpuUs: applyCpuUs / records,
-    verifyCpuUs: verifyCpuUs / records,
-  }
+  return perRecord(times, batches * BATCH)
 }
 
 await runSuite('artifacts', async (ctx) => {

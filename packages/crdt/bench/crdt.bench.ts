@@ -11,7 +11,7 @@ import {
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
-import { signedAssertions, tempDir, timeAlternating } from '@provsync/testing'
+import { perRecord, signedAssertions, tempDir, timeAlternating } from '@provsync/testing'
 import { rate, runSuite, timeMs } from '../../../bench/lib.js'
 
 const NETWORK = 'bench-net'
@@ -93,7 +93,7 @@ await runSuite('crdt', async (ctx) => {
   async function measureApply(state: NodeState) {
     for (const batch of pending.slice(0, 2))
       await state.apply('assertions', batch, { from: signers[0]!.publicKey })
-    const { applyMs, verifyMs, applyCpuUs, verifyCpuUs } = await timeAlternating(
+    const times = await timeAlternating(
       pending.slice(2),
       async (batch) => {
         const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
@@ -105,13 +105,7 @@ await runSuite('crdt', async (ctx) => {
         }
       },
     )
-    const records = batches * BATCH
-    return {
-      applyRate: (records * 1000) / applyMs,
-      verifyRate: (records * 1000) / verifyMs,
-      applyCpuUs: applyCpuUs / records,
-      verifyCpuUs: verifyCpuUs / records,
-    }
+    return perRecord(times, batches * BATCH)
   }
 
   // The same batches into a store that skips the fsync of each commit: what the pipeline does

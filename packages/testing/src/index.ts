@@ -3,7 +3,7 @@
  * packages list it under devDependencies only, and no `src/` imports it.
  */
 
-export { type AlternatedTimes, cpuMicrosSince, timeAlternating } from './bench.js'
+export { type AlternatedTimes, cpuMicrosSince, perRecord, timeAlternating } from './bench.js'
 export { BASE_MS, DEFAULT_SIGNER_TAG, TEST_NETWORK } from './constants.js'
 export {
   createLibp2pWithProvsync,

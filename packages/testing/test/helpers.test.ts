@@ -11,6 +11,7 @@ import {
   hex,
   mulberry32,
   noiseBytes,
+  perRecord,
   revocationBytes,
   seedN,
   signedAssertions,
@@ -151,5 +152,7 @@ describe('timeAlternating', () => {
     expect(times.applyMs).toBeGreaterThanOrEqual(28)
     expect(times.verifyMs).toBeLessThan(times.applyMs)
     expect(times.applyCpuUs).toBeGreaterThanOrEqual(0)
+    const per = perRecord({ applyMs: 1000, verifyMs: 500, applyCpuUs: 10, verifyCpuUs: 20 }, 10)
+    expect(per).toEqual({ applyRate: 10, verifyRate: 20, applyCpuUs: 1, verifyCpuUs: 2 })
   })
 })
