@@ -20,6 +20,7 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { openNodeState } from '@provsync/crdt'
 import { privateKeySeed, provsync } from '@provsync/sync'
+import { waitFor } from '@provsync/testing'
 import { createLibp2p } from 'libp2p'
 
 const NETWORK = 'embed-example'
@@ -58,12 +59,8 @@ async function main(): Promise<void> {
     await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
     a.state.advanceVerified(coordinate, 7n, { method: 'checksum' })
     console.log(`a (${a.libp2p.peerId}) verified run 7 of db/replica-2/primary`)
+    await waitFor(() => b.state.view.get(coordinate)?.run === 7n, 'b to see run 7', 10_000)
 
-    const deadline = Date.now() + 10_000
-    while (b.state.view.get(coordinate)?.run !== 7n) {
-      if (Date.now() > deadline) throw new Error('b never saw run 7')
-      await new Promise((r) => setTimeout(r, 25))
-    }
     const component = b.state.view.get(coordinate)!
     const from =
       component.provenance.type === 'asserted' ? Buffer.from(component.provenance.asserter) : undefined

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { atLeastAsserters, type Coordinate, type GateDecision } from '@provsync/crdt'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { waitFor } from '@provsync/testing'
 
 const coordinate: Coordinate = { volume: 'photos', destination: 'offsite', origin: 'laptop-7' }
 const RUN = 5n
@@ -45,13 +46,12 @@ async function main(): Promise<void> {
     nodes.push(node)
     return node
   }
-  const waitForAsserters = async (agent: ProvsyncNode, n: number) => {
-    const deadline = Date.now() + 10_000
-    while (agent.state.assertions.evidence(coordinate).filter((e) => e.run >= RUN).length < n) {
-      if (Date.now() > deadline) throw new Error(`the agent never heard from ${n} asserters`)
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
+  const waitForAsserters = (agent: ProvsyncNode, n: number) =>
+    waitFor(
+      () => agent.state.assertions.evidence(coordinate).filter((e) => e.run >= RUN).length >= n,
+      `the agent to hear from ${n} asserters`,
+      10_000,
+    )
   try {
     const agent = await start('agent')
     const storageA = await start('storage-a', agent)

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Coordinate, type GateDecision, generateSigner, STORE_NAMES } from '@provsync/crdt'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { waitFor as poll } from '@provsync/testing'
 
 const NETWORK = 'quickstart'
 const COORDINATE: Coordinate = { volume: 'photos', destination: 'offsite', origin: 'laptop-7' }
@@ -31,13 +32,8 @@ function say(text: string): void {
 }
 
 /** Polls `check` until it holds; the story fails if it does not within the deadline. */
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + STEP_DEADLINE_MS
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${STEP_DEADLINE_MS / 1000}s`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+const waitFor = (what: string, check: () => boolean): Promise<void> =>
+  poll(check, what, { timeoutMs: STEP_DEADLINE_MS, intervalMs: 50 })
 
 function nameOf(key: Uint8Array): string {
   return names.get(Buffer.from(key).toString('hex')) ?? Buffer.from(key).toString('hex').slice(0, 12)

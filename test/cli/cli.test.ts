@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { sleep } from '@provsync/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertBuilt,
@@ -149,7 +150,7 @@ describe('provsync against running nodes', () => {
       revoked: true,
       connected: false,
     })
-    await new Promise((r) => setTimeout(r, 6_000)) // past H's bootstrap redial (every 5 s)
+    await sleep(6_000) // past H's bootstrap redial (every 5 s)
     const still = await json(['peers', ...at(a)])
     expect(still.peers.find((x: { peer: string }) => x.peer === hid)).toMatchObject({ connected: false })
   })

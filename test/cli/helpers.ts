@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import * as testing from '@provsync/testing'
 
 export const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 
@@ -104,18 +105,9 @@ export function startNode(args: readonly string[], options: { cwd?: string } = {
   })
 }
 
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-): Promise<T> {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const value = await probe()
-    if (ok(value)) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within 15 s, last: ${JSON.stringify(value)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+/** Probes until `ok` accepts the value (every 100 ms, for at most 15 s); see @provsync/testing. */
+export function eventually<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  return testing.eventually(what, probe, ok, { timeoutMs: 15_000, intervalMs: 100 })
 }
 
 /** The `--data-dir` flags that point a command at a running node. */

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fillNoise } from '@provsync/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, eventually, provsync, startNode } from './helpers.js'
 
@@ -126,8 +127,11 @@ describe('provsync node start-up', () => {
   })
 
   it.each([
-    ['noise over both meta pages', (file: Buffer) => noise(file, 0, 2 * 4096)],
-    ['noise over every page after the metas', (file: Buffer) => noise(file, 2 * 4096, file.length)],
+    ['noise over both meta pages', (file: Buffer) => fillNoise(file, 0x9e3779b9, 0, 2 * 4096)],
+    [
+      'noise over every page after the metas',
+      (file: Buffer) => fillNoise(file, 0x9e3779b9, 2 * 4096, file.length),
+    ],
   ])('a data file with %s is one line naming the file, exit 5, never a crash', async (_, damage) => {
     const dataDir = join(dir, `damaged-${damage.toString().length}-${Math.random()}`)
     const node = await startNode(['--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'])
@@ -141,16 +145,5 @@ describe('provsync node start-up', () => {
     expect(result.stderr).toMatch(new RegExp(`^provsync: damaged data file ${escapeRegExp(file)}: [^\n]+\n$`))
   })
 })
-
-/** Seeded noise over bytes [from, to) of a file's contents. */
-function noise(bytes: Buffer, from: number, to: number): void {
-  let x = 0x9e3779b9
-  for (let i = from; i < Math.min(to, bytes.length); i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 0xff
-  }
-}
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

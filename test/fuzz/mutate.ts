@@ -70,16 +70,7 @@ function apply(bytes: number[], m: Mutation): number[] {
 }
 
 /** A small seeded generator (mulberry32) for the long runner: same seed, same inputs. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
+export { mulberry32 as prng } from '@provsync/testing'
 
 export function randomMutations(next: () => number): Mutation[] {
   const int = (n: number) => Math.floor(next() * n)

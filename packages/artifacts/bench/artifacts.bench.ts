@@ -1,76 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import {
-  type ArtifactStore,
-  createDecisionCache,
-  DECISION_FAMILY,
-  openArtifactStore,
-  signArtifact,
-  signGrant,
-  verifyItem,
-} from '@provsync/artifacts'
-import { generateSigner, type Signer, verifySignature } from '@provsync/crdt'
-import { open } from 'lmdb'
+import { rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { type ArtifactStore, createDecisionCache, DECISION_FAMILY, verifyItem } from '@provsync/artifacts'
+import { verifySignature } from '@provsync/crdt'
+import { perRecord, timeAlternating } from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
-
-const NET = 'bench-net'
-const BATCH = 1000
-const operator = generateSigner()
-const publisher = generateSigner()
-const nodeKey = generateSigner().publicKey
-let tick = 0
-const at = () => ({ wallMs: Date.now(), counter: tick++ % 60_000 })
-
-function grants(): Uint8Array[] {
-  return [
-    signGrant({ subject: nodeKey, right: 'hold', scopes: ['bench'], epoch: 1n }, operator, NET, at()).bytes,
-    signGrant(
-      { subject: publisher.publicKey, right: 'publish', scopes: ['bench'], epoch: 1n },
-      operator,
-      NET,
-      at(),
-    ).bytes,
-  ]
-}
-
-function artifacts(
-  signer: Signer,
-  family: string,
-  start: number,
-  count: number,
-  expiresAt?: number,
-): Uint8Array[] {
-  return Array.from({ length: count }, (_, k) => {
-    const i = start + k
-    const content = new TextEncoder().encode(`{"config":${i},"pad":"${'x'.repeat(200)}"}`)
-    const input = {
-      scope: `bench/s${i % 4}`,
-      family,
-      name: `item-${i}`,
-      version: 1n,
-      epoch: 1n,
-      content,
-      expiresAt,
-    }
-    return signArtifact(input, signer, NET, at()).bytes
-  })
-}
+import { artifacts, BATCH, NET, nodeKey, openBenchStore, publisher, rawDecisionCopy } from './fixtures.js'
 
 async function withStore<T>(
   body: (store: ArtifactStore, dir: string) => Promise<T>,
   noSync = false,
 ): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'provsync-artifacts-bench-'))
-  const store = await openArtifactStore({
-    networkId: NET,
-    nodeKey,
-    trust: [operator.publicKey],
-    dataDir: dir,
-    noSync,
-  })
+  const { store, dir } = await openBenchStore(noSync)
   try {
-    await store.apply(grants(), { from: nodeKey })
     return await body(store, dir)
   } finally {
     await store.close()
@@ -85,37 +26,20 @@ async function measureApply(store: ArtifactStore, batches: number) {
   )
   await store.apply(pending[0]!, { from: nodeKey })
   const sample = verifyItem(pending[0]![0]!, NET)
-  let applyMs = 0
-  let verifyMs = 0
-  let applyCpuUs = 0
-  let verifyCpuUs = 0
-  const cpu = (since: NodeJS.CpuUsage) => {
-    const used = process.cpuUsage(since)
-    return used.user + used.system
-  }
-  for (const batch of pending.slice(1)) {
-    const applyStart = performance.now()
-    const applyCpu = process.cpuUsage()
-    const outcomes = await store.apply(batch, { from: nodeKey })
-    applyMs += performance.now() - applyStart
-    applyCpuUs += cpu(applyCpu)
-    if (outcomes.some((o) => o.status !== 'applied'))
-      throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
-    const verifyStart = performance.now()
-    const verifyCpu = process.cpuUsage()
-    for (let i = 0; i < BATCH; i++) {
-      if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
-    }
-    verifyMs += performance.now() - verifyStart
-    verifyCpuUs += cpu(verifyCpu)
-  }
-  const records = batches * BATCH
-  return {
-    applyRate: (records * 1000) / applyMs,
-    verifyRate: (records * 1000) / verifyMs,
-    applyCpuUs: applyCpuUs / records,
-    verifyCpuUs: verifyCpuUs / records,
-  }
+  const times = await timeAlternating(
+    pending.slice(1),
+    async (batch) => {
+      const outcomes = await store.apply(batch, { from: nodeKey })
+      if (outcomes.some((o) => o.status !== 'applied'))
+        throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
+    },
+    () => {
+      for (let i = 0; i < BATCH; i++) {
+        if (!verifySignature(sample.publicKey, sample.message, sample.signature)) throw new Error('bad')
+      }
+    },
+  )
+  return perRecord(times, batches * BATCH)
 }
 
 await runSuite('artifacts', async (ctx) => {
@@ -143,17 +67,12 @@ await runSuite('artifacts', async (ctx) => {
   await withStore(async (store, dir) => {
     const expiresAt = Date.now() + 3_600_000
     for (let start = 0; start < keys; start += BATCH) {
-      const batch = artifacts(publisher, DECISION_FAMILY, start, Math.min(BATCH, keys - start), expiresAt)
+      const batch = artifacts(publisher, DECISION_FAMILY, start, Math.min(BATCH, keys - start), { expiresAt })
       await store.apply(batch, { from: nodeKey })
     }
     const cache = createDecisionCache({ store, signer: publisher, scope: 'bench/s0' })
     const names = Array.from({ length: keys / 4 }, (_, i) => `item-${i * 4}`)
-    const raw = open({ path: join(dir, 'raw'), noSubdir: false, keyEncoding: 'binary', encoding: 'binary' })
-    const rawKeys = names.map((n) => new TextEncoder().encode(`bench/s0\u0000${DECISION_FAMILY}\u0000${n}`))
-    await raw.transaction(() => {
-      for (const [i, k] of rawKeys.entries())
-        raw.put(k, store.history('bench/s0', DECISION_FAMILY, names[i]!)[0]!.version.bytes)
-    })
+    const { raw, rawKeys } = await rawDecisionCopy(dir, store, names)
     let i = 0
     let j = 0
     let hitRate = 0

@@ -8,15 +8,14 @@ import {
   signArtifact,
   signGrant,
 } from '@provsync/artifacts'
-import { generateSigner, type Signer, signerFromSeed } from '@provsync/crdt'
+import { generateSigner, type Signer } from '@provsync/crdt'
+import { hex, signerN } from '@provsync/testing'
 
 export const NET = 'artifacts-test'
 
+/** This suite's signers: their own seed tag (0xa5), so no other suite shares a key with them. */
 export function seeded(n: number): Signer {
-  const seed = new Uint8Array(32)
-  seed[0] = n
-  seed[31] = 0xa5
-  return signerFromSeed(seed)
+  return signerN(n, 0xa5)
 }
 
 export const operator = seeded(1)
@@ -63,6 +62,6 @@ export function authorityWithPublishers(): Authority {
 }
 
 export function revokedSet(keys: Uint8Array[]): RevocationSource {
-  const hex = new Set(keys.map((k) => Buffer.from(k).toString('hex')))
-  return { isRevoked: (k) => hex.has(Buffer.from(k).toString('hex')) }
+  const revoked = new Set(keys.map(hex))
+  return { isRevoked: (k) => revoked.has(hex(k)) }
 }

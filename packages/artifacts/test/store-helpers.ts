@@ -1,27 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   type ArtifactStore,
   type ArtifactStoreOptions,
   openArtifactStore,
   type RevocationSource,
 } from '@provsync/artifacts'
+import { hex as hexOf, TempDirs } from '@provsync/testing'
 import { afterEach } from 'vitest'
 import { NET, operator } from './helpers.js'
 
-const dirs: string[] = []
-const stores: ArtifactStore[] = []
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()))
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const temp = new TempDirs('provsync-artifacts-')
+afterEach(() => temp.cleanup())
 
 export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'provsync-artifacts-'))
-  dirs.push(dir)
-  return dir
+  return temp.dir()
 }
 
 /** A mutable revocation set, as crdt's revocation state would be. */
@@ -30,11 +21,10 @@ export function mutableRevocations(): RevocationSource & {
   reinstate(k: Uint8Array): void
 } {
   const set = new Set<string>()
-  const hex = (k: Uint8Array) => Buffer.from(k).toString('hex')
   return {
-    isRevoked: (k) => set.has(hex(k)),
-    revoke: (k) => set.add(hex(k)),
-    reinstate: (k) => set.delete(hex(k)),
+    isRevoked: (k) => set.has(hexOf(k)),
+    revoke: (k) => set.add(hexOf(k)),
+    reinstate: (k) => set.delete(hexOf(k)),
   }
 }
 
@@ -42,19 +32,19 @@ export async function openStore(
   nodeKey: Uint8Array,
   options: Partial<ArtifactStoreOptions> = {},
 ): Promise<ArtifactStore> {
-  const store = await openArtifactStore({
-    networkId: NET,
-    nodeKey,
-    trust: [operator.publicKey],
-    dataDir: tempDir(),
-    noSync: true,
-    verifyThreads: 0,
-    ...options,
-  })
-  stores.push(store)
-  return store
+  return temp.adopt(
+    await openArtifactStore({
+      networkId: NET,
+      nodeKey,
+      trust: [operator.publicKey],
+      dataDir: tempDir(),
+      noSync: true,
+      verifyThreads: 0,
+      ...options,
+    }),
+  )
 }
 
 export function hex(bytes: Uint8Array | undefined): string {
-  return bytes === undefined ? 'none' : Buffer.from(bytes).toString('hex')
+  return bytes === undefined ? 'none' : hexOf(bytes)
 }

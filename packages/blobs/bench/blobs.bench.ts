@@ -20,6 +20,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId } from '@provsync/blobs'
+import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createBLAKE3 } from 'hash-wasm'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { runSuite } from '../../../bench/lib.js'
@@ -31,14 +32,7 @@ const work = mkdtempSync(join(tmpdir(), 'provsync-blobs-bench-'))
 
 function xorshiftBytes(size: number): Uint8Array {
   const out = new Uint8Array(size)
-  const words = new Uint32Array(out.buffer)
-  let x = 0x2545f491
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    words[i] = x >>> 0
-  }
+  fillNoiseWords(out, xorshift32(0x2545f491))
   return out
 }
 
@@ -113,7 +107,7 @@ async function plainMiBs(node: Libp2p, addr: string, bytes: number): Promise<num
 async function clientNode(name: string) {
   const store = await openBlobStore({ path: join(work, name), noSync: true, budgetBytes: 4 * 1024 * MiB })
   const node = await createLibp2p({
-    ...benchNodeOptions(),
+    ...(await benchNodeOptions()),
     services: { blobs: blobs({ store, networkId: 'bench', trust: [] }) },
   })
   return { store, node }

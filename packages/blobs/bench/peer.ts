@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync'
+import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createLibp2p } from 'libp2p'
 import { benchNodeOptions, PLAIN_PROTOCOL } from './common.js'
 
@@ -17,16 +18,10 @@ const [role, dir, ...rest] = process.argv.slice(2) as [string, string, ...string
 
 /** Deterministic, incompressible-looking content, generated a MiB at a time. */
 async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array> {
-  let x = seed
+  const next = xorshift32(seed)
   for (let o = 0; o < size; o += MiB) {
     const piece = new Uint8Array(Math.min(MiB, size - o))
-    const words = new Uint32Array(piece.buffer, 0, piece.byteLength >>> 2)
-    for (let i = 0; i < words.length; i++) {
-      x ^= x << 13
-      x ^= x >>> 17
-      x ^= x << 5
-      words[i] = x >>> 0
-    }
+    fillNoiseWords(piece, next)
     yield piece
   }
 }
@@ -38,7 +33,7 @@ async function serve(sizesMiB: number[]): Promise<void> {
     ids.push(toHex((await store.put(generated(mib * MiB, 0x9e3779b9 + i))).ref.id))
   }
   const node = await createLibp2p({
-    ...benchNodeOptions(),
+    ...(await benchNodeOptions()),
     services: {
       blobs: blobs({ store, networkId: 'bench', trust: [], limits: { bytesPerPeerPerSecond: Infinity } }),
     },
@@ -67,7 +62,7 @@ async function serve(sizesMiB: number[]): Promise<void> {
 async function fetch(addr: string, idHex: string): Promise<void> {
   const store = await openBlobStore({ path: dir, noSync: true })
   const node = await createLibp2p({
-    ...benchNodeOptions(),
+    ...(await benchNodeOptions()),
     services: { blobs: blobs({ store, networkId: 'bench', trust: [] }) },
   })
   const connection = await node.dial(multiaddr(addr))

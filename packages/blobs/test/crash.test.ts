@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { toHex } from '@provsync/blobs'
+import { stopAll } from '@provsync/testing'
 import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, randomBytes, tempStores } from './helpers.js'
@@ -10,10 +11,7 @@ import { blobNode } from './nodes.js'
 
 const stores = tempStores()
 const nodes: Libp2p[] = []
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await stores.cleanup()
-})
+afterEach(() => stopAll(nodes, stores))
 const KiB = 1024
 
 /** Starts the fetching child and resolves once it has read at least `killAt` bytes, then SIGKILLs it. */

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   type BlobOffenceReason,
   type BlobStore,
@@ -12,18 +9,11 @@ import {
   openBlobStore,
   toHex,
 } from '@provsync/blobs'
+import { noiseBytes, TempDirs } from '@provsync/testing'
 
 /** Pseudo-random bytes from a seed (xorshift), so blobs differ chunk by chunk. */
 export function randomBytes(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size)
-  let x = seed >>> 0 || 1
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 255
-  }
-  return out
+  return noiseBytes(size, seed)
 }
 
 export interface TempStores {
@@ -33,23 +23,12 @@ export interface TempStores {
 }
 
 export function tempStores(): TempStores {
-  const dirs: string[] = []
-  const stores: BlobStore[] = []
+  const temp = new TempDirs('provsync-blobs-')
   return {
-    dir() {
-      const dir = mkdtempSync(join(tmpdir(), 'provsync-blobs-'))
-      dirs.push(dir)
-      return dir
-    },
-    async open(options = {}) {
-      const store = await openBlobStore({ path: options.path ?? this.dir(), noSync: true, ...options })
-      stores.push(store)
-      return store
-    },
-    async cleanup() {
-      for (const s of stores) await s.close()
-      for (const d of dirs) rmSync(d, { recursive: true, force: true })
-    },
+    dir: () => temp.dir(),
+    open: async (options = {}) =>
+      temp.adopt(await openBlobStore({ path: options.path ?? temp.dir(), noSync: true, ...options })),
+    cleanup: () => temp.cleanup(),
   }
 }
 

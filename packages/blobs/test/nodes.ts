@@ -1,7 +1,4 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Connection, Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import {
   BLOB_PROTOCOL,
   type BlobMessage,
@@ -15,6 +12,7 @@ import {
   type Manifest,
 } from '@provsync/blobs'
 import { framedStream, trustBundleHash } from '@provsync/sync'
+import { loopbackTransport } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 
 export const NETWORK = 'blob-test-net'
@@ -22,19 +20,13 @@ export const TRUST = [new Uint8Array(32).fill(7)]
 
 export type BlobNode = Libp2p<{ blobs: BlobService }>
 
-function transportOptions() {
-  return {
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 } })],
-  }
-}
+const transportOptions = () =>
+  loopbackTransport({ yamux: { streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 } } })
 
 /** A real libp2p node over TCP + noise + yamux on 127.0.0.1 with the blob service. */
 export async function blobNode(store: BlobStore, init: Partial<BlobServiceInit> = {}): Promise<BlobNode> {
   return createLibp2p({
-    ...transportOptions(),
+    ...(await transportOptions()),
     services: { blobs: blobs({ store, networkId: NETWORK, trust: TRUST, ...init }) },
   })
 }
@@ -54,7 +46,7 @@ export type WireLie =
  * an endless chunk, or no answer at all.
  */
 export async function lyingNode(store: BlobStore, lie: WireLie, other: Manifest): Promise<Libp2p> {
-  const node = await createLibp2p(transportOptions())
+  const node = await createLibp2p(await transportOptions())
   await node.handle(BLOB_PROTOCOL, (stream: Stream, _c: Connection) => {
     lyingServe(stream, store, lie, other).catch(() => stream.abort(new Error('liar done')))
   })

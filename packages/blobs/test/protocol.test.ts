@@ -1,6 +1,3 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
 import {
   BLOB_PROTOCOL,
   BlobNotFoundError,
@@ -10,6 +7,7 @@ import {
   type Manifest,
 } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync'
+import { loopbackTransport, stopAll } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, randomBytes, tempStores } from './helpers.js'
@@ -17,10 +15,7 @@ import { blobNode, lyingNode, NETWORK, TRUST, trustBundleHash, type WireLie } fr
 
 const stores = tempStores()
 const nodes: Libp2p[] = []
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await stores.cleanup()
-})
+afterEach(() => stopAll(nodes, stores))
 const KiB = 1024
 
 async function track<T extends Libp2p>(node: Promise<T>): Promise<T> {
@@ -130,14 +125,7 @@ describe('/provsync/blob/1.0.0 over TCP + noise + yamux', () => {
   it('refuses a request for more chunks than the limit with a typed refusal, and blocks a repeat offender', async () => {
     const a = await holder(randomBytes(20 * KiB))
     const server = await track(blobNode(a.store, { budgets: { offenceThreshold: 2 } }))
-    const client = await track(
-      createLibp2p({
-        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-        transports: [tcp()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-      }),
-    )
+    const client = await track(createLibp2p(await loopbackTransport()))
     const codes: string[] = []
     const ask = async (): Promise<void> => {
       const stream = await client.dialProtocol(server.getMultiaddrs()[0]!, BLOB_PROTOCOL)
@@ -167,14 +155,7 @@ describe('/provsync/blob/1.0.0 over TCP + noise + yamux', () => {
   it('refuses a stream beyond the per-peer limit and counts the offence', async () => {
     const a = await holder(randomBytes(20 * KiB))
     const server = await track(blobNode(a.store, { limits: { maxStreamsPerPeer: 2 } }))
-    const client = await track(
-      createLibp2p({
-        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-        transports: [tcp()],
-        connectionEncrypters: [noise()],
-        streamMuxers: [yamux()],
-      }),
-    )
+    const client = await track(createLibp2p(await loopbackTransport()))
     const offence = new Promise<string>((resolve) => {
       server.services.blobs.addEventListener('blob:offence', (evt) => resolve(evt.detail.reason), {
         once: true,

@@ -1,70 +1,36 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type Coordinate,
-  encodeAssertion,
-  type NodeState,
-  nodeIdFor,
-  openNodeState,
-  type Signer,
-  STORE_NAMES,
-  signAssertion,
-  signerFromSeed,
-  toHex,
-} from '@provsync/crdt'
+import { type Coordinate, type NodeState, type Signer, STORE_NAMES, toHex } from '@provsync/crdt'
+import * as testing from '@provsync/testing'
+
+export { BASE_MS, coordinate } from '@provsync/testing'
 
 export const NETWORK = 'bundle-test-net'
-export const BASE_MS = Date.UTC(2026, 0, 1)
 
+/** This suite's signers: their own seed tag (0xb7), so no other suite shares a key with them. */
 export function signerN(n: number): Signer {
-  const seed = new Uint8Array(32)
-  seed[0] = n & 0xff
-  seed[1] = (n >> 8) & 0xff
-  seed[31] = 0xb7
-  return signerFromSeed(seed)
+  return testing.signerN(n, 0xb7)
 }
 
 export const operator = signerN(1)
 export const stranger = signerN(2)
 
-export function coordinate(i: number): Coordinate {
-  return { volume: 'vol', destination: 'dst', origin: `origin-${i}` }
-}
-
 export function assertion(signer: Signer, coord: Coordinate, run: bigint, counter = 0): Uint8Array {
-  const hlc = { wallMs: BASE_MS, counter, nodeId: nodeIdFor(signer.publicKey) }
-  return encodeAssertion(
-    signAssertion({ coordinate: coord, run, method: 'checksum', hlc }, signer, NETWORK),
-    NETWORK,
-  )
+  return testing.assertionBytes(signer, coord, run, testing.BASE_MS, counter, NETWORK)
 }
 
-export class TempDirs {
-  private readonly dirs: string[] = []
-  private readonly nodes: NodeState[] = []
-
-  dir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'provsync-bundles-'))
-    this.dirs.push(dir)
-    return dir
+export class TempDirs extends testing.TempDirs {
+  constructor() {
+    super('provsync-bundles-')
   }
 
-  async node(trust: Uint8Array[] = [operator.publicKey]): Promise<NodeState> {
-    const node = await openNodeState({
+  node(trust: Uint8Array[] = [operator.publicKey]): Promise<NodeState> {
+    return testing.openTestState(this, {
       dataDir: join(this.dir(), 'node'),
       networkId: NETWORK,
       trust,
       noSync: true,
       verifyThreads: 1,
     })
-    this.nodes.push(node)
-    return node
-  }
-
-  async cleanup(): Promise<void> {
-    for (const node of this.nodes.splice(0)) await node.close()
-    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   }
 }
 

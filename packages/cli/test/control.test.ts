@@ -12,6 +12,7 @@ import {
   RequestFailedError,
   serveControl,
 } from '@provsync/cli'
+import { sleep } from '@provsync/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
 let dir: string
@@ -89,7 +90,7 @@ describe('control channel', () => {
   it('gives up on a node that stays silent, and not on one that reports progress', async () => {
     await serve(async (request, { progress }) => {
       for (let i = 0; i < 8; i++) {
-        await new Promise((r) => setTimeout(r, 100))
+        await sleep(100)
         if (request.method === 'chatty') progress({ stage: 'working', done: i })
       }
       return 'done'
@@ -158,7 +159,7 @@ describe('control channel', () => {
 
   it('answers requests on one connection in order', async () => {
     const server = await serve(async (request) => {
-      await new Promise((r) => setTimeout(r, request.id === 1 ? 30 : 0))
+      await sleep(request.id === 1 ? 30 : 0)
       return request.id
     })
     const text = await new Promise<string>((resolve, reject) => {

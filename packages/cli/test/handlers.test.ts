@@ -16,6 +16,7 @@ import {
 } from '@provsync/cli'
 import { encodeRevocation, generateSigner, signRevocation } from '@provsync/crdt'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { hex } from '@provsync/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -26,7 +27,6 @@ let node: ProvsyncNode
 let ctx: NodeContext
 const operator = generateSigner()
 const coordinate = { volume: 'vol', destination: 'dst', origin: 'org' }
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'provsync-handlers-'))

@@ -10,6 +10,7 @@ import {
   signSupersession,
 } from '@provsync/crdt'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { hex } from '@provsync/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { peerViews } from '../src/control/peers.js'
 import { supersessionsOf, viewPage } from '../src/control/read.js'
@@ -21,7 +22,6 @@ let ctx: NodeContext
 const NETWORK = 'operator-handlers'
 const asserter = generateSigner()
 const agent = generateSigner()
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'provsync-op-handlers-'))

@@ -1,19 +1,17 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import {
   type Coordinate,
-  encodeAssertion,
   generateSigner,
   type NodeState,
   openNodeState,
   type Signer,
-  signAssertion,
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
+import { perRecord, signedAssertions, tempDir, timeAlternating } from '@provsync/testing'
 import { rate, runSuite, timeMs } from '../../../bench/lib.js'
 
 const NETWORK = 'bench-net'
@@ -24,21 +22,18 @@ function coordinate(i: number): Coordinate {
 }
 
 function signBatch(signer: Signer, start: number, count: number, run: bigint): Uint8Array[] {
-  const now = Date.now()
-  const out: Uint8Array[] = []
-  for (let i = start; i < start + count; i++) {
-    const record = signAssertion(
-      { coordinate: coordinate(i), run, method: 'sha256', hlc: { wallMs: now, counter: 0 } },
-      signer,
-      NETWORK,
-    )
-    out.push(encodeAssertion(record, NETWORK))
-  }
-  return out
+  return signedAssertions(signer, count, {
+    offset: start,
+    run,
+    networkId: NETWORK,
+    method: 'sha256',
+    coordinateOf: coordinate,
+    counterOf: () => 0,
+  })
 }
 
 async function withState<T>(body: (state: NodeState, dir: string) => Promise<T>, options = {}): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), 'provsync-bench-'))
+  const dir = tempDir('provsync-bench-')
   const operator = generateSigner()
   const state = await openNodeState({
     dataDir: dir,
@@ -98,36 +93,19 @@ await runSuite('crdt', async (ctx) => {
   async function measureApply(state: NodeState) {
     for (const batch of pending.slice(0, 2))
       await state.apply('assertions', batch, { from: signers[0]!.publicKey })
-    let applyMs = 0
-    let verifyMs = 0
-    let applyCpuUs = 0
-    let verifyCpuUs = 0
-    const cpu = (since: NodeJS.CpuUsage) => {
-      const used = process.cpuUsage(since)
-      return used.user + used.system
-    }
-    for (const batch of pending.slice(2)) {
-      const applyStart = performance.now()
-      const applyCpu = process.cpuUsage()
-      const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
-      applyMs += performance.now() - applyStart
-      applyCpuUs += cpu(applyCpu)
-      if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
-      const verifyStart = performance.now()
-      const verifyCpu = process.cpuUsage()
-      for (let i = 0; i < BATCH; i++) {
-        if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
-      }
-      verifyMs += performance.now() - verifyStart
-      verifyCpuUs += cpu(verifyCpu)
-    }
-    const records = batches * BATCH
-    return {
-      applyRate: (records * 1000) / applyMs,
-      verifyRate: (records * 1000) / verifyMs,
-      applyCpuUs: applyCpuUs / records,
-      verifyCpuUs: verifyCpuUs / records,
-    }
+    const times = await timeAlternating(
+      pending.slice(2),
+      async (batch) => {
+        const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
+        if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
+      },
+      () => {
+        for (let i = 0; i < BATCH; i++) {
+          if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
+        }
+      },
+    )
+    return perRecord(times, batches * BATCH)
   }
 
   // The same batches into a store that skips the fsync of each commit: what the pipeline does

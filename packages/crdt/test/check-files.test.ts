@@ -5,6 +5,7 @@
 import { closeSync, cpSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkDataFiles, DamagedDataFileError, openNodeState } from '@provsync/crdt'
+import { noiseBytes } from '@provsync/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertionBytes, coordinate, NETWORK, signerN, TempDirs } from './helpers.js'
 
@@ -46,18 +47,9 @@ function overwrite(file: string, offset: number, bytes: Uint8Array): void {
   }
 }
 
-/** Deterministic noise (xorshift32), so a failure reproduces. */
-function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  let x = seed * 2654435761
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Deterministic noise (xorshift32, the seed spread by a Fibonacci multiplier), so a failure reproduces. */
+const pseudoRandomBytes = (length: number, seed: number): Uint8Array =>
+  noiseBytes(length, Math.imul(seed, 2654435761))
 
 /** The number of the first B-tree (leaf or branch) page after the meta pages. */
 function firstTreePage(file: string): number {

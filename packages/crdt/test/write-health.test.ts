@@ -13,6 +13,7 @@ import {
   type WriteHealth,
   WritesSuspendedError,
 } from '@provsync/crdt'
+import { sleep } from '@provsync/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertionBytes, coordinate, NETWORK, signerN } from './helpers.js'
 
@@ -80,7 +81,7 @@ const nextHealth = (state: NodeState) =>
     })
   })
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+const settle = () => sleep(50)
 
 describe('a full disk', () => {
   it('stops writes with a typed error naming ENOSPC, keeps reads, and resumes when space is back', async () => {

@@ -1,3 +1,4 @@
+import { hex } from '@provsync/testing'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
@@ -15,7 +16,6 @@ import { digitAt, fanoutAt, sharesPrefix } from '../src/path.js'
 
 const compare = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 const leaf = (path: Uint8Array, n = 0): LeafRecord => ({ path, valueHash: new Uint8Array(32).fill(n) })
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 // Paths that crowd into few subtrees, so buckets overflow at several depths.
 const arbLeaves = fc

@@ -13,59 +13,30 @@
  *   layer's own ceiling, to compare with local_apply_records_per_s.
  * - incremental_sync_ms / incremental_bytes: N on both sides, d = 100 differences.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import {
-  type Assertion,
   createBatchVerifier,
   decodeAssertion,
-  encodeAssertion,
   generateSigner,
   type NodeState,
   openNodeState,
-  signAssertion,
   signedMessage,
   verifySignature,
 } from '@provsync/crdt'
-import { createNode, type ProvsyncNode, provsync, type SyncedState } from '@provsync/sync'
-import { createLibp2p } from 'libp2p'
+import { createNode, type ProvsyncNode, type SyncedState } from '@provsync/sync'
+import * as testing from '@provsync/testing'
 import { rate, rateAsync, runSuite } from '../../../bench/lib.js'
 import { framedStream } from '../src/framing.js'
 
 const NETWORK = 'provsync-bench'
 const RAW_PROTOCOL = '/provsync-bench/raw/1.0.0'
 
-function signedAssertions(count: number, offset: number): Uint8Array[] {
-  const signer = generateSigner()
-  const out: Uint8Array[] = []
-  const wallMs = Date.now()
-  for (let i = 0; i < count; i++) {
-    const record: Assertion = signAssertion(
-      {
-        coordinate: { volume: 'vol', destination: 'dst', origin: `origin-${offset + i}` },
-        run: 1n,
-        hlc: { wallMs, counter: i % 60_000 },
-        method: 'bench',
-      },
-      signer,
-      NETWORK,
-    )
-    out.push(encodeAssertion(record, NETWORK))
-  }
-  return out
-}
+/** `count` assertions by a new signer, from coordinate `offset`. */
+const signedAssertions = (count: number, offset: number): Uint8Array[] =>
+  testing.signedAssertions(generateSigner(), count, { offset, networkId: NETWORK, method: 'bench' })
 
-async function load(state: NodeState, records: Uint8Array[], from: Uint8Array): Promise<void> {
-  for (let i = 0; i < records.length; i += 5_000) {
-    await state.apply('assertions', records.slice(i, i + 5_000), { from })
-  }
-}
+/** Applies in batches of 5,000 (one transaction each), as a pull would. */
+const load = (state: NodeState, records: Uint8Array[], from: Uint8Array): Promise<void> =>
+  testing.load(state, records, from, { batch: 5_000 })
 
 /**
  * Verifications per second of the chosen implementation (sodium-native) on one thread, over the
@@ -147,23 +118,7 @@ async function transferOnly(
     apply: async (_store, records) => records.map(() => ({ status: 'applied' as const })),
     onChange: (listener) => state.onChange(listener),
   }
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      pubsub: gossipsub(),
-      provsync: provsync({
-        state: sink,
-        trust: [],
-        announce: false,
-        antiEntropy: false,
-        syncOnConnect: false,
-      }),
-    },
-  })
+  const libp2p = await testing.createLibp2pWithProvsync({ state: sink, trust: [], ...testing.QUIET_SYNC })
   try {
     await libp2p.dial(source.multiaddrs()[0]!)
     const t0 = performance.now()
@@ -180,17 +135,16 @@ async function transferOnly(
 await runSuite('sync', async (ctx) => {
   const n = ctx.quick ? 10_000 : 100_000
   const d = 100
-  const dirs: string[] = []
+  const dirs = new testing.TempDirs('provsync-bench-')
   const nodes: ProvsyncNode[] = []
   const start = async (): Promise<ProvsyncNode> => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'provsync-bench-'))
-    dirs.push(dataDir)
+    const dataDir = await dirs.make()
     const node = await createNode({
       dataDir,
       networkId: NETWORK,
       trust: [],
       listen: ['/ip4/127.0.0.1/tcp/0'],
-      sync: { announce: false, antiEntropy: false, syncOnConnect: false },
+      sync: testing.QUIET_SYNC,
     })
     nodes.push(node)
     return node
@@ -226,8 +180,7 @@ await runSuite('sync', async (ctx) => {
     ctx.record('full_sync_over_local_apply', recordsPerSecond / localApply, 'x local_apply_records_per_s')
     ctx.record('stream_efficiency', full.bytesIn / 1e6 / fullSeconds / raw, 'x raw stream (aim >= 0.5)')
 
-    const transferDir = await mkdtemp(join(tmpdir(), 'provsync-bench-'))
-    dirs.push(transferDir)
+    const transferDir = await dirs.make()
     const transfer = await transferOnly(source, transferDir)
     ctx.record('transfer_only_records_per_s', transfer.perSecond, 'records/s')
     ctx.record(
@@ -249,6 +202,6 @@ await runSuite('sync', async (ctx) => {
     if (!same) throw new Error('incremental sync did not converge')
   } finally {
     await Promise.allSettled(nodes.map((node) => node.stop()))
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+    await dirs.cleanup()
   }
 })

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { generateSigner } from '@provsync/crdt'
 import { createNode } from '@provsync/sync'
+import { waitFor } from '@provsync/testing'
 
 export async function main(): Promise<{ allowed: boolean; reason: string; alice: string }> {
   const operator = generateSigner() // in production: the operators' keys from your trust bundle
@@ -23,11 +24,7 @@ export async function main(): Promise<{ allowed: boolean; reason: string; alice:
     alice.state.advanceVerified(backup, 42n) // alice verified run 42 herself
 
     // bob pulls it after alice's head announcement (or the next anti-entropy round)
-    const deadline = Date.now() + 10_000
-    while (bob.state.view.get(backup)?.run !== 42n) {
-      if (Date.now() > deadline) throw new Error('bob did not converge')
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    await waitFor(() => bob.state.view.get(backup)?.run === 42n, 'bob to converge', 10_000)
     const decision = bob.state.gate(backup, 42n)
     return {
       allowed: decision.allowed,

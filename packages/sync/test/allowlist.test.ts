@@ -1,4 +1,5 @@
 import type { ProvsyncNode } from '@provsync/sync'
+import { QUIET_SYNC as quiet, stopAll } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
 
@@ -6,12 +7,8 @@ const dirs = tempDirs()
 const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
-const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => stopAll(nodes, dirs))
 
 describe('per-store allowlist over TCP', () => {
   it('does not offer a store a peer may not pull, and never counts that against it', async () => {

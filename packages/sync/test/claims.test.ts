@@ -1,9 +1,9 @@
+import { hex } from '@provsync/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createPullClaims } from '../src/claims.js'
 
 const key = (n: number) => Uint8Array.of(n)
-const hex = (k: Uint8Array) => Buffer.from(k).toString('hex')
 
 describe('pull claims', () => {
   it('hand each key to one session at a time and tell the others what it did not bring', async () => {

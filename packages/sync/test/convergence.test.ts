@@ -1,34 +1,26 @@
 import { anyEvidence, locallyVerifiedOnly, type Provenance, signerFromSeed } from '@provsync/crdt'
 import { loadOrCreateIdentity, type ProvsyncNode, privateKeySeed } from '@provsync/sync'
+import { hex, sleep, type TestNodeOptions, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   coordinate,
   generateSigner,
   load,
+  NETWORK,
   rootsEqual,
   signedAssertions,
-  startNode,
   tempDirs,
   waitFor,
 } from './helpers.js'
 
-const dirs = tempDirs()
-const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
 
-async function node(options: Partial<Parameters<typeof startNode>[0]> = {}): Promise<ProvsyncNode> {
-  const n = await startNode({ dataDir: await dirs.make(), trust, ...options })
-  nodes.push(n)
-  return n
-}
+const net = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+const { dirs, nodes } = net
+const node = (options: Partial<TestNodeOptions> = {}): Promise<ProvsyncNode> => net.start(options)
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
-
-const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex')
+afterEach(() => net.cleanup())
 
 function provenanceOf(n: ProvsyncNode, i: number): Provenance | undefined {
   return n.state.view.get(coordinate(i))?.provenance
@@ -222,7 +214,7 @@ describe('convergence over TCP', () => {
       writers.forEach((w, i) => {
         for (let j = 0; j < 20; j++) w.state.advanceVerified(coordinate(1_000 * i + 100 * round + j), 1n)
       })
-      await new Promise((resolve) => setTimeout(resolve, 40))
+      await sleep(40)
     }
     await waitFor(() => rootsEqual(hub.state, ...writers.map((w) => w.state)), 'every node to converge')
     expect(hub.state.tree('assertions').count()).toBe(300)
@@ -246,7 +238,7 @@ describe('convergence over TCP', () => {
     const busyUntil = Date.now() + 1_500
     while (Date.now() < busyUntil) {
       await b.sync.syncWith(a.peerId)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
     }
     expect(rounds).toHaveLength(0)
     await waitFor(() => rounds.length > 0, 'an anti-entropy round once b went quiet', 3_000)

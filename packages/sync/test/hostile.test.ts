@@ -1,9 +1,6 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { type NodeState, openNodeState } from '@provsync/crdt'
 import { createResponder } from '@provsync/merkle'
 import {
@@ -15,6 +12,7 @@ import {
   type SyncReport,
   trustBundleHash,
 } from '@provsync/sync'
+import { loopbackTransport, sleep } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeFrame, encodeLength, type FramedStream, framedStream } from '../src/framing.js'
@@ -36,18 +34,12 @@ const ATTACKER_WINDOW_BYTES = 256 * 1024
 
 /** A plain libp2p node with no provsync service: it speaks the protocol by hand, badly. */
 async function rawNode(): Promise<Libp2p<Record<string, unknown>>> {
+  const window = {
+    initialStreamWindowSize: ATTACKER_WINDOW_BYTES,
+    maxStreamWindowSize: ATTACKER_WINDOW_BYTES,
+  }
   const node = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [
-      yamux({
-        streamOptions: {
-          initialStreamWindowSize: ATTACKER_WINDOW_BYTES,
-          maxStreamWindowSize: ATTACKER_WINDOW_BYTES,
-        },
-      }),
-    ],
+    ...(await loopbackTransport({ yamux: { streamOptions: window } })),
     services: { identify: identify(), pubsub: gossipsub() },
   })
   hostiles.push(node as unknown as Libp2p<Record<string, unknown>>)
@@ -76,7 +68,6 @@ async function openStream(h: Libp2p<Record<string, unknown>>, protocol: string):
   return h.dialProtocol(honest.peerId, protocol, { signal: AbortSignal.timeout(10_000) })
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const send = (framed: FramedStream, message: Message): Promise<void> => framed.write(encodeMessage(message))
 const hello = (networkId = NETWORK): Message => ({ type: 'hello', networkId, trustHash, version: 1 })
 

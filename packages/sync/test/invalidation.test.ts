@@ -1,34 +1,18 @@
 import type { InvalidationCriteria, LedgerEntry } from '@provsync/crdt'
 import type { ProvsyncNode } from '@provsync/sync'
+import { hex, type TestNodeOptions, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  coordinate,
-  generateSigner,
-  load,
-  signedAssertions,
-  startNode,
-  tempDirs,
-  waitFor,
-} from './helpers.js'
+import { coordinate, generateSigner, load, NETWORK, signedAssertions, tempDirs, waitFor } from './helpers.js'
 
-const dirs = tempDirs()
-const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
 const FIRST_RELEASE = ['revocations', 'supersessions', 'assertions'] as const
 
-async function node(options: Partial<Parameters<typeof startNode>[0]> = {}): Promise<ProvsyncNode> {
-  const n = await startNode({ dataDir: await dirs.make(), trust, ...options })
-  nodes.push(n)
-  return n
-}
+const net = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+const node = (options: Partial<TestNodeOptions> = {}): Promise<ProvsyncNode> => net.start(options)
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => net.cleanup())
 
-const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex')
 const runs = (n: ProvsyncNode) => [0, 1, 2].map((i) => n.state.view.get(coordinate(i))?.run)
 const pattern: InvalidationCriteria = { type: 'pattern', pattern: 'vol/dst/origin-?' }
 const entryFor = (n: ProvsyncNode, id: Uint8Array): LedgerEntry | undefined =>

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { ProvsyncNode } from '@provsync/sync'
+import { QUIET_SYNC as quiet, stopAll, waitFor } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
 
@@ -7,12 +8,8 @@ const dirs = tempDirs()
 const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
-const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => stopAll(nodes, dirs))
 
 async function get(n: ProvsyncNode, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${n.metricsServer!.port}${path}`)
@@ -69,10 +66,8 @@ describe('metrics endpoint over TCP', () => {
     expect(value((await get(a, '/metrics')).text, series)).toBeGreaterThanOrEqual(0)
     await b.stop()
     // The series goes once a learns of the disconnect (its topology's onDisconnect), within seconds.
-    const deadline = Date.now() + 10_000
-    while (value((await get(a, '/metrics')).text, series) !== undefined && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    const gone = async () => value((await get(a, '/metrics')).text, series) === undefined
+    await waitFor(gone, 'the series of a stopped peer to go', { timeoutMs: 10_000, intervalMs: 50 })
     expect(value((await get(a, '/metrics')).text, series)).toBeUndefined()
     // What peers() says of b stays: the series is bounded, the status is not the metric.
     expect(a.sync.peers().find((p) => p.peer === b.peerId.toString())?.lastSyncMs).toBeGreaterThan(0)

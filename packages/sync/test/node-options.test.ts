@@ -1,4 +1,5 @@
 import type { PeerId } from '@libp2p/interface'
+import { sleep } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateSigner, startNode, tempDirs, waitFor } from './helpers.js'
 
@@ -91,7 +92,7 @@ describe('createNode libp2p options', () => {
     const second = await node()
     await first.dial(limited.multiaddrs()[0]!)
     await second.dial(limited.multiaddrs()[0]!).catch(() => {})
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await sleep(200)
     expect(limited.libp2p.getConnections().length).toBeLessThanOrEqual(1)
   })
 })

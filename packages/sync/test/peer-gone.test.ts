@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { type OffenceReason, type ProvsyncNode, RECONCILE_PROTOCOL } from '@provsync/sync'
+import { loopbackTransport } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateSigner, startNode, tempDirs, waitFor } from './helpers.js'
@@ -29,13 +27,7 @@ afterAll(async () => {
 
 /** A libp2p node without provsync that opens a reconcile stream and never says hello. */
 async function openSilentStream() {
-  const raw = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() },
-  })
+  const raw = await createLibp2p({ ...(await loopbackTransport()), services: { identify: identify() } })
   raws.push(raw)
   await raw.dial(honest.multiaddrs()[0]!)
   // The session waits for hello; what ends it is up to each test.

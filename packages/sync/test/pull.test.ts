@@ -1,17 +1,11 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { encodeSupersession, openNodeState, signSupersession } from '@provsync/crdt'
 import {
   DEFAULT_PROTOCOL_LIMITS,
   loadOrCreateIdentity,
   privateKeySeed,
-  provsync,
   type SyncedState,
 } from '@provsync/sync'
-import { createLibp2p } from 'libp2p'
+import { createLibp2pWithProvsync, QUIET_SYNC, sleep } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs, waitFor } from './helpers.js'
 
@@ -54,30 +48,15 @@ async function node(
         .map((r, i) => (withholdEvery > 0 && i % withholdEvery === 0 ? undefined : r)),
     apply: async (store, records, options) => {
       applyCalls.push(records.length)
-      if (applyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, applyDelayMs))
+      if (applyDelayMs > 0) await sleep(applyDelayMs)
       return state.apply(store, records, options)
     },
     onChange: (listener) => state.onChange(listener),
   }
-  const libp2p = await createLibp2p({
-    privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      pubsub: gossipsub(),
-      provsync: provsync({
-        state: recording,
-        trust,
-        limits,
-        announce: false,
-        antiEntropy: false,
-        syncOnConnect: false,
-      }),
-    },
-  })
+  const libp2p = await createLibp2pWithProvsync(
+    { state: recording, trust, limits, ...QUIET_SYNC },
+    { privateKey },
+  )
   cleanups.push(async () => {
     await libp2p.stop()
     await state.close()
@@ -192,7 +171,7 @@ describe('pulling records', () => {
     const doomed = sync.syncWith(failing.libp2p.peerId).catch((err: Error) => err)
     await waitFor(() => puller.applyCalls.length > 0, 'the first apply group', 10_000)
     const rescue = sync.syncWith(healthy.libp2p.peerId)
-    await new Promise((resolve) => setTimeout(resolve, 150))
+    await sleep(150)
     await failing.libp2p.stop()
 
     expect(await doomed).toBeInstanceOf(Error)

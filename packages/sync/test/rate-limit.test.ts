@@ -1,16 +1,13 @@
 import { type ProvsyncNode, RefusedError } from '@provsync/sync'
+import { QUIET_SYNC as quiet, stopAll } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateSigner, startNode, tempDirs } from './helpers.js'
 
 const dirs = tempDirs()
 const nodes: ProvsyncNode[] = []
 const trust = [generateSigner().publicKey]
-const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => stopAll(nodes, dirs))
 
 describe('rate limits over TCP', () => {
   it('never blocks an honest peer that syncs back to back: it backs off when told', async () => {

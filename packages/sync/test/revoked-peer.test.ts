@@ -1,4 +1,5 @@
 import type { ProvsyncNode } from '@provsync/sync'
+import { QUIET_SYNC as quiet, stopAll } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs, waitFor } from './helpers.js'
 
@@ -6,12 +7,8 @@ const dirs = tempDirs()
 const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
-const quiet = { announce: false as const, antiEntropy: false as const, syncOnConnect: false }
 
-afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
-  await dirs.cleanup()
-})
+afterEach(() => stopAll(nodes, dirs))
 
 const connected = (a: ProvsyncNode, b: ProvsyncNode): boolean =>
   a.libp2p.getConnections(b.peerId).some((c) => c.status === 'open')
