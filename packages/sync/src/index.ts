@@ -33,13 +33,8 @@ export {
   type OffenceOutcome,
   type PeerBudgets,
 } from './budget.js'
-export {
-  DEFAULT_OFFENDING_REFUSALS,
-  FETCH_PROTOCOL,
-  headsTopic,
-  RECONCILE_PROTOCOL,
-} from './constants.js'
-export { type Deadline, startDeadline, withDeadline } from './deadline.js'
+export { DEFAULT_OFFENDING_REFUSALS, FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+export { type Deadline, startDeadline } from './deadline.js'
 export {
   AddressInUseError,
   BudgetExceededError,
@@ -52,7 +47,6 @@ export {
   PeerBlockedError,
   PeerRevokedError,
   ProtocolViolationError,
-  REFUSAL_CODES,
   type RefusalCode,
   RefusedError,
   SyncError,

@@ -1,0 +1,102 @@
+/**
+ * The check behind every package's `test/readme-api.test.ts`: a package README's `## API` block
+ * names every export of `src/index.ts`, and declares nothing the package does not export.
+ */
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+/** Every name an index module exports: re-exports (`export { a, type B } from`) and declarations. */
+export function exportedNames(source: string): string[] {
+  const names = new Set<string>()
+  for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
+    for (const item of list!.split(',')) {
+      const name = item
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()
+      if (name) names.add(name)
+    }
+  }
+  for (const [, name] of source.matchAll(
+    /^export (?:async )?(?:function|const|class|interface|type) (\w+)/gm,
+  )) {
+    names.add(name!)
+  }
+  return [...names].sort()
+}
+
+/** The first ```ts block under the README's `## API` heading. */
+export function apiBlock(readme: string): string {
+  const section = readme.split(/^## API\s*$/m)[1] ?? ''
+  return /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+}
+
+const DECLARATION = /^(?:export )?(?:declare )?(?:async )?(function|interface|type|class|const|let|enum) /
+
+/**
+ * Names the block declares at its top level (lines that do not start with a space), statement by
+ * statement (`;` separates them): `export function a`, `interface B`, `const C = 1, D`, `class E,
+ * F`, and calls written as signatures, `g(x): T, h(y)`. Indented lines (members, continuations)
+ * and `//` comments declare nothing.
+ */
+export function declaredNames(block: string): string[] {
+  const names = new Set<string>()
+  for (const raw of block.split('\n')) {
+    if (raw === '' || /^\s/.test(raw)) continue
+    for (const statement of topLevel(raw.replace(/(^|\s)\/\/.*$/, '')).split(';')) {
+      const text = statement.trim()
+      const declaration = DECLARATION.exec(text)
+      const rest = declaration ? text.slice(declaration[0].length) : text
+      if (!declaration) {
+        for (const [, name] of rest.matchAll(/(?:^|,)\s*(\w+)\(/g)) names.add(name!)
+      } else if (['const', 'let', 'class'].includes(declaration[1]!)) {
+        for (const [, name] of rest.matchAll(/(?:^|,)\s*(\w+)/g)) names.add(name!)
+      } else {
+        const name = /^\w+/.exec(rest)?.[0]
+        if (name) names.add(name)
+      }
+    }
+  }
+  return [...names].sort()
+}
+
+/** `line` with everything inside brackets blanked out, brackets kept: `f(a, b), g()` → `f(), g()`. */
+function topLevel(line: string): string {
+  let depth = 0
+  let out = ''
+  for (const char of line) {
+    if ('([{<'.includes(char)) {
+      if (depth === 0) out += char
+      depth++
+    } else if (')]}>'.includes(char) && depth > 0) {
+      depth--
+      if (depth === 0) out += char
+    } else if (depth === 0) out += char
+  }
+  return out
+}
+
+/**
+ * Registers the README checks of the package at `packageDir` (a `file:` URL ending in `/`).
+ * `minExports` guards against a parser that silently finds nothing.
+ */
+export function describeReadmeApi(packageDir: URL, minExports: number): void {
+  const read = (path: string): string => readFileSync(new URL(path, packageDir), 'utf8')
+  describe('README API block', () => {
+    it('lists every export of the package', () => {
+      const block = apiBlock(read('README.md'))
+      expect(block.length).toBeGreaterThan(0)
+      const exported = exportedNames(read('src/index.ts'))
+      expect(exported.length).toBeGreaterThanOrEqual(minExports)
+      const missing = exported.filter((name) => !new RegExp(`\\b${name}\\b`).test(block))
+      expect(missing).toEqual([])
+    })
+
+    it('declares nothing the package does not export', () => {
+      const exported = new Set(exportedNames(read('src/index.ts')))
+      const declared = declaredNames(apiBlock(read('README.md')))
+      expect(declared.filter((name) => !exported.has(name))).toEqual([])
+    })
+  })
+}
