@@ -21,11 +21,11 @@ describe('README API check', () => {
       'export function a(x: B): C; export interface D',
       'const E = 1, F = { g: 2 }',
       'interface H { i(): J }',
-      'k(l, m(n)): O, p()            // q(), r',
+      'k(l, m(n)): O, p() · pp(x)    // q(), r',
       '  s(t): U',
       'type V = W',
       'export const X, Y; export class Z, ZZ   // export const NOT',
     ].join('\n')
-    expect(declaredNames(block)).toEqual(['D', 'E', 'F', 'H', 'V', 'X', 'Y', 'Z', 'ZZ', 'a', 'k', 'p'])
+    expect(declaredNames(block)).toEqual(['D', 'E', 'F', 'H', 'V', 'X', 'Y', 'Z', 'ZZ', 'a', 'k', 'p', 'pp'])
   })
 })

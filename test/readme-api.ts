@@ -49,7 +49,7 @@ export function declaredNames(block: string): string[] {
       const declaration = DECLARATION.exec(text)
       const rest = declaration ? text.slice(declaration[0].length) : text
       if (!declaration) {
-        for (const [, name] of rest.matchAll(/(?:^|,)\s*(\w+)\(/g)) names.add(name!)
+        for (const [, name] of rest.matchAll(/(?:^|[,·])\s*(\w+)\(/g)) names.add(name!)
       } else if (['const', 'let', 'class'].includes(declaration[1]!)) {
         for (const [, name] of rest.matchAll(/(?:^|,)\s*(\w+)/g)) names.add(name!)
       } else {
