@@ -54,7 +54,7 @@ export {
   UnsupportedPeerKeyError,
 } from './errors.js'
 export { encodeLength, type FramedStream, framedStream } from './framing.js'
-export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed } from './identity.js'
+export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
 export {
   type MetricsServer,
   type Readiness,
