@@ -168,6 +168,15 @@ export interface ProvsyncServiceInit {
    */
   offendingRefusals?: readonly string[]
   /**
+   * Runs each conversation with a peer, an inbound reconcile or fetch stream or a session this
+   * node starts, as `conversation(peer, act)`, which must call `act` once and return its result.
+   * A harness can so answer each peer from a state of its own: sim's equivocating peer names the
+   * remote peer in an `AsyncLocalStorage` that its lying state reads.
+   *
+   * @default undefined (conversations run as they are)
+   */
+  conversation?: <T>(peer: PeerId, act: () => Promise<T>) => Promise<T>
+  /**
    * Registry the sync metrics are registered in.
    *
    * @default a registry of this service's own
