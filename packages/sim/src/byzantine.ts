@@ -31,13 +31,7 @@ import {
   toHex,
 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
-import {
-  encodeLength,
-  provsync,
-  RECONCILE_PROTOCOL,
-  type StoreName,
-  type SyncedState,
-} from '@provsync/sync'
+import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
 import type { Rng } from './prng.js'
