@@ -3,6 +3,7 @@ import { decodeTimestamp } from '@provsync/hlc'
 import { type Database, open, type RootDatabase } from 'lmdb'
 import { blake3, concat, readU64 } from './bytes.js'
 import { SchemaVersionError } from './errors.js'
+import { log } from './log.js'
 import { decodeCoordinateEntry, encodeCoordinateEntry } from './persisted.js'
 import type { AssertionEvidence, LocalEvidence } from './view.js'
 
@@ -206,6 +207,7 @@ export function migrate(dbs: Databases, migrations: readonly Migration[] = MIGRA
       const step = migrations.find((m) => m.from === version)
       if (step === undefined) throw new SchemaVersionError(version, SCHEMA_VERSION)
       step.migrate(dbs)
+      log('schema migrated from version %d to %d', version, step.to)
       version = step.to
     }
     dbs.meta.putSync('schemaVersion', version)

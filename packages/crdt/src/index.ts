@@ -1,4 +1,3 @@
-export { registerWins } from './assertions.js'
 export { blake3, fromHex, toHex } from './bytes.js'
 export {
   type CheckDataFilesOptions,
@@ -6,28 +5,19 @@ export {
   DamagedDataFileError,
   type DataFileReport,
 } from './check-files.js'
-export {
-  type Coordinate,
-  decodeCoordinate,
-  encodeCoordinate,
-  formatCoordinate,
-  MAX_COORDINATE_PART_BYTES,
-} from './codec/coordinate.js'
+export { type Coordinate, decodeCoordinate, encodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 export {
   decodeInvalidation,
   encodeInvalidation,
-  INVALIDATION_TAG,
   type Invalidation,
   type InvalidationAction,
   invalidationHash,
   signInvalidation,
   type UnsignedInvalidation,
-  verifyInvalidationBytes,
 } from './codec/invalidation.js'
 export {
   type AnyRecord,
   type Assertion,
-  assertRun,
   decodeAssertion,
   decodeRecord,
   decodeRevocation,
@@ -35,11 +25,7 @@ export {
   encodeAssertion,
   encodeRevocation,
   encodeSupersession,
-  MAX_METHOD_BYTES,
-  MAX_REASON_BYTES,
   MAX_RECORD_BYTES,
-  MAX_RUN,
-  RECORD_VERSION,
   type RecordType,
   type Revocation,
   type RevocationAction,
@@ -49,7 +35,6 @@ export {
   type SupersessionKind,
   signAssertion,
   signedMessage,
-  signerOf,
   signRevocation,
   signSupersession,
   type Unsigned,
@@ -57,23 +42,10 @@ export {
   verifyRevocation,
   verifySupersession,
 } from './codec/records.js'
-export {
-  decodeCanonicalText,
-  encodeCanonicalText,
-  NonCanonicalTextError,
-  type TextProblem,
-  textProblem,
-} from './codec/text.js'
+export { NonCanonicalTextError, type TextProblem, textProblem } from './codec/text.js'
 export { LEGACY_STORE_NAMES, STORE_NAMES, type StoreName } from './context.js'
-export {
-  compileCriteria,
-  describeCriteria,
-  globToRegExp,
-  type InvalidationCriteria,
-  type Matchable,
-  validateCriteria,
-} from './criteria.js'
-export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './db.js'
+export { compileCriteria, type InvalidationCriteria, type Matchable } from './criteria.js'
+export { SCHEMA_VERSION } from './db.js'
 export type { Cause, HistoryEntry } from './durability.js'
 export {
   BadSignatureError,
@@ -96,20 +68,16 @@ export {
 export {
   anyEvidence,
   atLeastAsserters,
-  decideGate,
-  describeEvidence,
   type GateDecision,
   type GateEvidence,
-  type GateInput,
   type GateOptions,
   type GatePolicy,
   ignoring,
   locallyVerifiedOnly,
-  validatePolicy,
 } from './gate.js'
 export type { ApplyOptions, ApplyOutcome } from './ingest.js'
-export { type InvalidationApi, invalidationInForce, type StoredInvalidation } from './invalidations.js'
-export { assertionKey, coordinateId, networkTag, nodeIdFor } from './keys.js'
+export type { InvalidationApi, StoredInvalidation } from './invalidations.js'
+export { assertionKey, networkTag, nodeIdFor } from './keys.js'
 export type {
   LedgerEntry,
   LedgerKind,
@@ -120,11 +88,10 @@ export type {
 } from './ledger.js'
 export type { LedgerApi, LedgerTotals } from './ledger-api.js'
 export type { RecordRange, StoredRecord } from './membership.js'
-export { latestRevocation, type StoredRevocation } from './revocations.js'
-export { generateSeed, generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
+export type { StoredRevocation } from './revocations.js'
+export { generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
 export {
   type AdvanceResult,
-  lmdbHighWaterMarkStore,
   type NodeState,
   type NodeStateOptions,
   type OpenNodeStateOptions,
@@ -148,15 +115,11 @@ export {
   type CauseType,
   type ChangeKind,
   type Component,
-  classifyChange,
   deriveComponent,
   type LocalEvidence,
   type Provenance,
-  sameComponent,
-  sameProvenance,
 } from './view.js'
 export {
-  classifyWriteError,
   WriteFailedError,
   type WriteFailureCode,
   type WriteHealth,

@@ -26,6 +26,7 @@ import {
   UntrustedOperatorError,
 } from './errors.js'
 import { appendEntries, type LedgerSource, type NewLedgerEntry } from './ledger.js'
+import { ingestLog } from './log.js'
 import { refreshSubject, storeRevocation } from './revocations.js'
 import { storeSupersession } from './supersessions.js'
 import { type BatchVerifier, streamingJob, type VerifyJob } from './verify-pool.js'
@@ -133,6 +134,17 @@ export async function ingest(
   const refuse = (index: number, error: RecordRefusedError) => {
     outcomes[index] = refusal(error)
     errors[index] = error
+    if (ingestLog.enabled) {
+      ingestLog(
+        'refused %s record %d of %d (%s): %s - %s',
+        store,
+        index,
+        records.length,
+        options.source.type,
+        error.reason,
+        error.message,
+      )
+    }
   }
   const type = TYPE_OF[store]!
   const candidates: Candidate[] = []

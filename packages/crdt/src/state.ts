@@ -8,12 +8,10 @@ import {
 } from '@provsync/hlc'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import type { Database } from 'lmdb'
-import { assertOwnEvidence, getAssertion, readEvidence, WorkingEntries } from './assertions.js'
 import { copyBytes, equalBytes, toHex } from './bytes.js'
-import { type Coordinate, encodeCoordinate, formatCoordinate } from './codec/coordinate.js'
+import type { Coordinate } from './codec/coordinate.js'
 import {
   type Assertion,
-  assertRun,
   encodeRevocation,
   encodeSupersession,
   recordHash,
@@ -23,19 +21,12 @@ import {
   signRevocation,
   signSupersession,
 } from './codec/records.js'
-import { admissible, type Context, isRevoked, RevokedKeys, STORE_NAMES, type StoreName } from './context.js'
+import { type Context, isRevoked, RevokedKeys, STORE_NAMES, type StoreName } from './context.js'
 import { type Databases, historyIndexKey, migrate, openDatabases, openEnvironment, VIEW_COUNT } from './db.js'
-import {
-  decodeHistory,
-  type HistoryEntry,
-  historyWriter,
-  lastKey,
-  publicEntry,
-  readCoordinateEntry,
-  recompute,
-} from './durability.js'
+import { decodeHistory, type HistoryEntry, lastKey, publicEntry, readCoordinateEntry } from './durability.js'
 import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
-import { decideGate, type GateDecision, type GateOptions, type GatePolicy } from './gate.js'
+import { createEvidenceApi } from './evidence-api.js'
+import type { GateDecision, GateOptions, GatePolicy } from './gate.js'
 import { type ApplyOptions, type ApplyOutcome, ingest } from './ingest.js'
 import {
   createInvalidationApi,
@@ -43,7 +34,7 @@ import {
   ingestInvalidations,
   networkedEntriesOutOfLine,
 } from './invalidations.js'
-import { assertionKey, coordinateId, isPublicKey, nodeIdFor } from './keys.js'
+import { coordinateId, isPublicKey, nodeIdFor } from './keys.js'
 import {
   applyEntry,
   applyPending,
@@ -55,7 +46,7 @@ import {
 } from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
-import { copyEvidence, decodeCoordinateEntry } from './persisted.js'
+import { decodeCoordinateEntry } from './persisted.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
@@ -338,17 +329,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     return result
   }
 
-  function localEvidence(coordId: Uint8Array): LocalEvidence | undefined {
-    return readCoordinateEntry(ctx, coordId)?.local
-  }
-
-  function admissibleEvidence(coordinate: Coordinate): AssertionEvidence[] {
-    const keyText = formatCoordinate(coordinate)
-    return readEvidence(ctx, coordinateId(coordinate)).filter((e) =>
-      admissible(ctx, { signer: e.asserter, hlc: e.hlc, keyText }),
-    )
-  }
-
   async function signAndApplyRevocation(
     action: 'revoke' | 'reinstate',
     request: RevokeRequest,
@@ -408,61 +388,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       return () => listeners.delete(listener)
     },
 
-    advanceVerified(coordinate, runId, advanceOptions = {}) {
-      checkOpen()
-      assertRun(runId)
-      const coordinateBytes = encodeCoordinate(coordinate)
-      const coordId = coordinateId(coordinate)
-      const method = advanceOptions.method ?? 'local'
-      const key = assertionKey(signer.publicKey, coordinate)
-      const result = dbs.env.transactionSync(() => {
-        // The coordinate's entry is read once; recompute leaves the new component in it.
-        const working = new WorkingEntries(ctx)
-        const target = working.load(coordId, coordinateBytes)
-        const current = target.entry.local
-        if (current !== undefined && current.run >= runId) {
-          const { local, component } = publicEntry(target.entry)
-          return { status: 'superseded' as const, local: local!, component, key, changed: false }
-        }
-        const hlc = ctx.clock.now()
-        const local: LocalEvidence = { run: runId, hlc }
-        let changed = false
-        // A revoked node still keeps its own evidence, but peers would refuse its assertion: it is
-        // withheld until the key is reinstated (see assertWithheldEvidence).
-        if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, method)
-        else {
-          const merged = assertOwnEvidence(ctx, working, { coordinate, run: runId, method, hlc })
-          if (merged.change !== undefined) {
-            ctx.trees.assertions.update([merged.change])
-            changed = true
-          }
-        }
-        const history = historyWriter(ctx)
-        recompute(ctx, coordId, { type: 'local' }, history, { working: target.entry, local })
-        history.finish()
-        return {
-          status: 'applied' as const,
-          local,
-          component: publicEntry(target.entry).component,
-          key,
-          changed,
-        }
-      })
-      if (result.changed) notify('assertions')
-      const { changed: _changed, ...out } = result
-      return out
-    },
-    assertions: {
-      get(asserter, coordinate) {
-        checkOpen()
-        if (!isPublicKey(asserter)) throw new InvalidArgumentError('asserter', 'must be a 32-byte public key')
-        return getAssertion(ctx, assertionKey(asserter, coordinate))
-      },
-      evidence(coordinate) {
-        checkOpen()
-        return readEvidence(ctx, coordinateId(coordinate)).map(copyEvidence)
-      },
-    },
+    ...createEvidenceApi(ctx, { checkOpen, notify }),
     supersessions: {
       ...createSupersessionQueries(ctx),
       async put(record) {
@@ -483,18 +409,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     },
     view: createViewApi(ctx, checkOpen),
     history: createHistoryApi(ctx, checkOpen),
-    gate(coordinate, runId, policy = { type: 'any' }, gateOptions = {}) {
-      checkOpen()
-      const coordId = coordinateId(coordinate)
-      return decideGate({
-        ...gateOptions,
-        coordinate,
-        run: runId,
-        policy,
-        local: localEvidence(coordId),
-        assertions: admissibleEvidence(coordinate),
-      })
-    },
     revocations: {
       revoke: (request, operator) => signAndApplyRevocation('revoke', request, operator),
       reinstate: (request, operator) => signAndApplyRevocation('reinstate', request, operator),

@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs'
 import type { Database, RootDatabase } from 'lmdb'
 import { CrdtError } from './errors.js'
+import { log, warnLog } from './log.js'
 
 /** Why writes fail: the errno name, or LMDB's own code for a full map. */
 export type WriteFailureCode =
@@ -166,12 +167,16 @@ export function guardWrites(
       timer = setInterval(probe, probeMs)
       timer.unref()
     }
-    if (wasWritable) emit()
+    if (wasWritable) {
+      warnLog('writes suspended (%s): %s', code, detail)
+      emit()
+    }
   }
   const resume = () => {
     if (timer !== undefined) clearInterval(timer)
     timer = undefined
     if (state.writable) return
+    log('writes resumed after %d failed writes', state.failures)
     state = { writable: true, failures: state.failures }
     emit()
   }

@@ -1,8 +1,6 @@
 import {
-  decodeCanonicalText,
   decodeRecord,
   encodeAssertion,
-  encodeCanonicalText,
   MalformedRecordError,
   NonCanonicalTextError,
   type Signer,
@@ -15,6 +13,7 @@ import {
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { decodeCanonicalText, encodeCanonicalText } from '../src/codec/text.js'
 import { BASE_MS, hash32, NETWORK, signerN, TempDirs } from './helpers.js'
 
 const temp = new TempDirs()

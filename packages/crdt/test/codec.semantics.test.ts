@@ -4,14 +4,12 @@
 import {
   blake3,
   decodeAssertion,
-  decodeCanonicalText,
   decodeCoordinate,
   decodeInvalidation,
   decodeRecord,
   decodeRevocation,
   decodeSupersession,
   encodeAssertion,
-  encodeCanonicalText,
   encodeCoordinate,
   encodeInvalidation,
   encodeRevocation,
@@ -19,7 +17,6 @@ import {
   formatCoordinate,
   InvalidRunError,
   invalidationHash,
-  MAX_RUN,
   MalformedRecordError,
   NonCanonicalTextError,
   networkTag,
@@ -29,18 +26,18 @@ import {
   type Supersession,
   signAssertion,
   signedMessage,
-  signerOf,
   signInvalidation,
   signRevocation,
   signSupersession,
   textProblem,
-  verifyInvalidationBytes,
   verifySignature,
   WrongNetworkError,
 } from '@provsync/crdt'
 import { encodeTimestamp } from '@provsync/hlc'
 import { describe, expect, it } from 'vitest'
-import { coordinateBytesOf } from '../src/codec/records.js'
+import { verifyInvalidationBytes } from '../src/codec/invalidation.js'
+import { coordinateBytesOf, MAX_RUN, signerOf } from '../src/codec/records.js'
+import { decodeCanonicalText, encodeCanonicalText } from '../src/codec/text.js'
 import { BASE_MS, hash32, hlc, NETWORK, signerN } from './helpers.js'
 
 const A = signerN(1)

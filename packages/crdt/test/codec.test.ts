@@ -8,7 +8,6 @@ import {
   encodeRevocation,
   encodeSupersession,
   InvalidRunError,
-  MAX_REASON_BYTES,
   MalformedRecordError,
   OversizedFieldError,
   RecordRefusedError,
@@ -25,6 +24,7 @@ import {
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { MAX_REASON_BYTES } from '../src/codec/records.js'
 import { assertionBytes, BASE_MS, coordinate, hash32, hlc, NETWORK, signerN } from './helpers.js'
 
 const agent = signerN(1)

@@ -1,14 +1,7 @@
-import {
-  compileCriteria,
-  describeCriteria,
-  globToRegExp,
-  InvalidArgumentError,
-  type InvalidationCriteria,
-  toHex,
-  validateCriteria,
-} from '@provsync/crdt'
+import { compileCriteria, InvalidArgumentError, type InvalidationCriteria, toHex } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
+import { describeCriteria, globToRegExp, validateCriteria } from '../src/criteria.js'
 import { assertionBytes, BASE_MS, coordinate, hlc, signerN, TempDirs } from './helpers.js'
 
 const [A, B] = [signerN(1).publicKey, signerN(2).publicKey]

@@ -2,8 +2,6 @@ import {
   type AssertionEvidence,
   anyEvidence,
   atLeastAsserters,
-  decideGate,
-  describeEvidence,
   type GateEvidence,
   type GatePolicy,
   InvalidArgumentError,
@@ -12,10 +10,10 @@ import {
   type LocalEvidence,
   locallyVerifiedOnly,
   toHex,
-  validatePolicy,
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { decideGate, describeEvidence, validatePolicy } from '../src/gate.js'
 import { coordinate, hlc, signerN } from './helpers.js'
 
 const [A, B, C, D] = [1, 2, 3, 4].map((n) => signerN(n).publicKey) as [

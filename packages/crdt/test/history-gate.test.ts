@@ -5,11 +5,11 @@ import {
   InvalidArgumentError,
   ignoring,
   locallyVerifiedOnly,
-  sameComponent,
   toHex,
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
+import { sameComponent } from '../src/view.js'
 import { assertionBytes, BASE_MS, coordinate, revocationBytes, signerN, TempDirs } from './helpers.js'
 
 const temp = new TempDirs()

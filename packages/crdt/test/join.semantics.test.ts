@@ -1,17 +1,10 @@
 // The joins of the registers and supersessions, and the byte and key helpers they rest on
 // (issue #18): each rule stated as a total order, checked against a model.
-import {
-  assertionKey,
-  blake3,
-  coordinateId,
-  encodeCoordinate,
-  fromHex,
-  registerWins,
-  toHex,
-} from '@provsync/crdt'
+import { assertionKey, blake3, encodeCoordinate, fromHex, toHex } from '@provsync/crdt'
 import { compareTimestamps, type Timestamp } from '@provsync/hlc'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { registerWins } from '../src/assertions.js'
 import {
   compareBytes,
   concat,
@@ -22,7 +15,7 @@ import {
   startsWith,
   u64Bytes,
 } from '../src/bytes.js'
-import { cachedNodeIdFor, isPublicKey, nodeIdFor } from '../src/keys.js'
+import { cachedNodeIdFor, coordinateId, isPublicKey, nodeIdFor } from '../src/keys.js'
 import { type StoredSupersession, supersessionWins } from '../src/supersessions.js'
 import { hash32, signerN } from './helpers.js'
 

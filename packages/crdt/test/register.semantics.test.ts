@@ -8,12 +8,12 @@ import {
   InvalidArgumentError,
   type NodeState,
   recordHash,
-  registerWins,
   signAssertion,
   toHex,
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { registerWins } from '../src/assertions.js'
 import { supersessionWins } from '../src/supersessions.js'
 import { BASE_MS, coordinate, hash32, NETWORK, signerN, supersessionBytes, TempDirs } from './helpers.js'
 

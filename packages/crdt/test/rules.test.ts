@@ -1,16 +1,16 @@
 import {
   type AssertionEvidence,
   compileCriteria,
-  decideGate,
   type GatePolicy,
-  globToRegExp,
   type LocalEvidence,
-  latestRevocation,
-  registerWins,
   type StoredRevocation,
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { registerWins } from '../src/assertions.js'
+import { globToRegExp } from '../src/criteria.js'
+import { decideGate } from '../src/gate.js'
+import { latestRevocation } from '../src/revocations.js'
 import { coordinate, hlc, signerN } from './helpers.js'
 
 const keys = [1, 2, 3, 4].map((n) => signerN(n).publicKey)

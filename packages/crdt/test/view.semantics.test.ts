@@ -2,15 +2,13 @@ import {
   type AssertionEvidence,
   type CauseType,
   type Component,
-  classifyChange,
   deriveComponent,
   type Provenance,
-  sameComponent,
-  sameProvenance,
 } from '@provsync/crdt'
 import type { Timestamp } from '@provsync/hlc'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
+import { classifyChange, sameComponent, sameProvenance } from '../src/view.js'
 import { assertionBytes, BASE_MS, coordinate, revocationBytes, signerN, TempDirs } from './helpers.js'
 
 // Keys sorted by bytes: LOW < MID < HIGH, so key order and HLC order can be set against each other.

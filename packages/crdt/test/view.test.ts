@@ -1,13 +1,7 @@
-import {
-  type AssertionEvidence,
-  type Component,
-  classifyChange,
-  deriveComponent,
-  type LocalEvidence,
-  sameComponent,
-} from '@provsync/crdt'
+import { type AssertionEvidence, type Component, deriveComponent, type LocalEvidence } from '@provsync/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { classifyChange, sameComponent } from '../src/view.js'
 import { hlc, signerN } from './helpers.js'
 
 const keys = [1, 2, 3, 4].map((n) => signerN(n).publicKey)

@@ -15,16 +15,30 @@ export const DEFAULT_RESERVE_MS = 1_000
 export interface ClockOptions {
   /** This node's id, {@link NODE_ID_BYTES} bytes; the clock keeps its own copy. */
   nodeId: Uint8Array
-  /** Milliseconds since the epoch; fractions are floored. Defaults to `Date.now`. */
+  /**
+   * Milliseconds since the epoch; fractions are floored.
+   *
+   * @default Date.now
+   */
   wallClock?: () => number
-  /** How far ahead of the wall clock a remote timestamp, or this clock, may be. Default 60 s. */
+  /**
+   * How far ahead of the wall clock a remote timestamp, or this clock, may be.
+   *
+   * @default 60_000
+   */
   maxDriftMs?: number
-  /** Persists the high-water mark so a restarted clock never goes below what it issued. */
+  /**
+   * Persists the high-water mark so a restarted clock never goes below what it issued.
+   *
+   * @default undefined (nothing persisted)
+   */
   store?: HighWaterMarkStore
   /**
    * With a store: how far past the issued wall time each saved mark reaches, so the clock writes
    * at most once per `reserveMs` of logical time. A restarted clock resumes above the mark, up to
-   * `reserveMs` ahead of the wall clock, so it must not exceed `maxDriftMs`. Default 1 s.
+   * `reserveMs` ahead of the wall clock, so it must not exceed `maxDriftMs`.
+   *
+   * @default min(1_000, maxDriftMs), at least 1
    */
   reserveMs?: number
 }

@@ -1,10 +1,4 @@
-export {
-  type ClockOptions,
-  createClock,
-  DEFAULT_MAX_DRIFT_MS,
-  DEFAULT_RESERVE_MS,
-  type HybridLogicalClock,
-} from './clock.js'
+export { type ClockOptions, createClock, type HybridLogicalClock } from './clock.js'
 export { decodeTimestamp, encodeTimestamp } from './encoding.js'
 export {
   ClockDriftError,
@@ -19,7 +13,6 @@ export {
 export { type HighWaterMarkStore, memoryHighWaterMarkStore } from './store.js'
 export { formatTimestamp, parseTimestamp } from './text.js'
 export {
-  assertTimestamp,
   compareTimestamps,
   MAX_COUNTER,
   MAX_WALL_MS,

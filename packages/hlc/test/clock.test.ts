@@ -4,7 +4,6 @@ import {
   ClockOptionsError,
   compareTimestamps,
   createClock,
-  DEFAULT_MAX_DRIFT_MS,
   HlcError,
   InvalidTimestampError,
   MAX_COUNTER,
@@ -14,6 +13,7 @@ import {
 } from '@provsync/hlc'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { DEFAULT_MAX_DRIFT_MS } from '../src/clock.js'
 import { catchError, manualWall, nodeId } from './helpers.js'
 
 const T = Date.UTC(2026, 10, 22)

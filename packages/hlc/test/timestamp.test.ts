@@ -1,5 +1,4 @@
 import {
-  assertTimestamp,
   compareTimestamps,
   HlcError,
   InvalidTimestampError,
@@ -9,6 +8,7 @@ import {
 } from '@provsync/hlc'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { assertTimestamp } from '../src/timestamp.js'
 import { catchError, clusteredTimestampArb, nodeId, timestampArb } from './helpers.js'
 
 const anyTimestamp = fc.oneof(timestampArb, clusteredTimestampArb)

@@ -1,4 +1,3 @@
-export { BUCKET_MAX } from './canonical.js'
 export {
   IncompatiblePeerError,
   InconsistentPeerError,
@@ -12,7 +11,7 @@ export {
   SnapshotStateError,
   TreeCorruptError,
 } from './errors.js'
-export { HASH_BYTES, WIRE_HASH_BYTES } from './hash.js'
+export { HASH_BYTES } from './hash.js'
 export type { ChildEntry, Children } from './node-codec.js'
 export {
   createReconciler,

@@ -22,6 +22,7 @@ import {
   pathOfKey,
   RECORD_BYTES,
 } from './hash.js'
+import { log, warnLog } from './log.js'
 import {
   type Children,
   createNodeLayout,
@@ -625,7 +626,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
         if (++n >= limit) return
       }
     },
-    verify: () => verifyTree(db, keysAreHashes),
+    verify: () => verifyLogged(db, keysAreHashes, name),
     node,
     children,
     leavesAt: (position, after) => leavesAt(position, after),
@@ -766,6 +767,17 @@ class BucketNode {
   }
 }
 
+function verifyLogged(
+  db: Database<Uint8Array, Uint8Array>,
+  keysAreHashes: boolean,
+  name: string,
+): VerifyReport {
+  const report = verifyTree(db, keysAreHashes)
+  if (!report.ok)
+    warnLog('tree %s: %d mismatches, first %s', name, report.mismatches.length, report.mismatches[0])
+  return report
+}
+
 function rootHash(children: Children | undefined): Uint8Array {
   return children === undefined ? EMPTY_ROOT.slice() : innerHash(encodeNode(children))
 }
@@ -850,6 +862,7 @@ function encodeMeta(keysAreHashes: boolean): Uint8Array {
 }
 
 function checkMeta(stored: Uint8Array | undefined, expected: Uint8Array, name: string): void {
+  log('%s tree %s', stored === undefined ? 'new' : 'opening', name)
   if (stored === undefined || equalBytes(stored, expected)) return
   if (stored[0] !== expected[0] || stored[1] !== expected[1]) {
     throw new TreeCorruptError(`tree ${name}`, `stored format ${toHex(stored)} is not ${toHex(expected)}`)

@@ -1,5 +1,4 @@
 import {
-  BUCKET_MAX,
   EMPTY_ROOT,
   MerkleInputError,
   type MerkleTree,
@@ -9,6 +8,7 @@ import {
 } from '@provsync/merkle'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { BUCKET_MAX } from '../src/canonical.js'
 import { arbHashKey, arbKey, arbValue, hashOf, hex, uniqueName, useTempEnv } from './helpers.js'
 
 const temp = useTempEnv()

@@ -10,8 +10,9 @@
  */
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bridged, DEFAULT_SIM_SYNC, formatCheck, halves, runScenario } from '@provsync/sim'
+import { DEFAULT_SIM_SYNC, formatCheck, runScenario } from '@provsync/sim'
 import { runSuite } from '../../../bench/lib.js'
+import { bridged, halves } from '../src/faults.js'
 
 await runSuite('sim', async (ctx) => {
   const nodes = Number(ctx.args.find((a) => a.startsWith('--nodes='))?.slice(8) ?? (ctx.quick ? 8 : 32))

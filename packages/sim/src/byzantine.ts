@@ -12,7 +12,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { PeerId, StreamHandler } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { memory } from '@libp2p/memory'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -31,15 +31,7 @@ import {
   toHex,
 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
-import {
-  encodeLength,
-  FETCH_PROTOCOL,
-  type ProvsyncService,
-  provsync,
-  RECONCILE_PROTOCOL,
-  type StoreName,
-  type SyncedState,
-} from '@provsync/sync'
+import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
 import type { Rng } from './prng.js'
@@ -372,32 +364,6 @@ export function lyingState(
   }
 }
 
-/**
- * Runs every sync conversation of `libp2p` inside `state.as(remote peer)`: the inbound reconcile
- * and fetch handlers the service registered, and the sessions it starts itself. The service is
- * the real one; only what it reads from the state depends on whom it talks to.
- */
-async function aimConversations(libp2p: Libp2p<{ provsync: ProvsyncService }>, state: LyingState) {
-  const registrar = (
-    libp2p as unknown as {
-      components: {
-        registrar: { getHandler(p: string): { handler: StreamHandler; options: Record<string, unknown> } }
-      }
-    }
-  ).components.registrar
-  for (const protocol of [RECONCILE_PROTOCOL, FETCH_PROTOCOL]) {
-    const { handler, options } = registrar.getHandler(protocol)
-    await libp2p.handle(
-      protocol,
-      (stream, connection) => state.as(connection.remotePeer.toString(), () => handler(stream, connection)),
-      { ...options, force: true },
-    )
-  }
-  const service = libp2p.services.provsync
-  const syncWith = service.syncWith.bind(service)
-  service.syncWith = (peer, options) => state.as(peer.toString(), () => syncWith(peer, options))
-}
-
 /** A varint length prefix, as provsync frames use. */
 export async function startByzantine(options: ByzantineOptions): Promise<ByzantineNode> {
   const seed = options.rng.bytes(32)
@@ -428,10 +394,13 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
         trust: options.trust,
         announce: { debounceMs: 50 },
         antiEntropy: { intervalMs: 500, jitter: 0.3 },
+        // Every conversation, the inbound reconcile and fetch streams and the sessions the
+        // service starts itself, runs inside `state.as(remote peer)`: the service is the real
+        // one; only what it reads from the state depends on whom it talks to.
+        conversation: (peer, act) => state.as(peer.toString(), act),
       }),
     },
   })
-  await aimConversations(libp2p, state)
   const behaviours = new Set(options.behaviours)
 
   async function frameAttack(peer: PeerId, payload: Uint8Array): Promise<void> {

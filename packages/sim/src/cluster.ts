@@ -2,9 +2,8 @@
  * A cluster of real provsync nodes (crdt's `openNodeState` behind sync's `createNode`) in this
  * process, each with its own LMDB directory, wired through the harness's link table.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import {
@@ -16,7 +15,7 @@ import {
   type StoreName,
   toHex,
 } from '@provsync/crdt'
-import { createNode, IDENTITY_FILE, type ProvsyncNode, type ProvsyncNodeOptions } from '@provsync/sync'
+import { createNode, type ProvsyncNode, type ProvsyncNodeOptions, writeIdentity } from '@provsync/sync'
 import type { Acknowledgement, Refusal } from './checker.js'
 import { enforcePartition, type LinkTable, linkGater, type MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
@@ -109,8 +108,7 @@ export const DEFAULT_SIM_SYNC: NonNullable<ProvsyncNodeOptions['sync']> = {
 /** Writes a seeded libp2p identity so peer ids, and so who initiates which sync, replay per seed. */
 export async function seedIdentity(dataDir: string, seed: Uint8Array): Promise<PeerId> {
   const key = await generateKeyPairFromSeed('Ed25519', seed)
-  await mkdir(dataDir, { recursive: true })
-  await writeFile(join(dataDir, IDENTITY_FILE), privateKeyToProtobuf(key), { mode: 0o600 })
+  await writeIdentity(dataDir, key)
   return peerIdFromPrivateKey(key)
 }
 

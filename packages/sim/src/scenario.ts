@@ -44,6 +44,7 @@ import {
   validateFaultPlan,
 } from './faults.js'
 import { createMemoryNetwork, type LinkTable, type MemoryNetwork } from './links.js'
+import { log } from './log.js'
 import { createRng, type Rng } from './prng.js'
 import {
   type AppliedEvent,
@@ -465,6 +466,17 @@ class ScenarioRun {
   }
 
   progress(phase: Progress['phase'], event?: string): void {
+    if (log.enabled) {
+      log(
+        '%s at %d ms: %d/%d ops, %d distinct roots%s',
+        phase,
+        this.now(),
+        this.opsDone,
+        this.setup.ops.length,
+        this.distinctRoots(),
+        event === undefined ? '' : ` - ${event}`,
+      )
+    }
     this.setup.options.onProgress?.({
       phase,
       tMs: this.now(),

@@ -2,18 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fromHex, type NodeState, openNodeState, recordHash, signerFromSeed, toHex } from '@provsync/crdt'
-import {
-  BYZANTINE_BEHAVIOURS,
-  CAUGHT_BY,
-  createRng,
-  forgeRecords,
-  formatCheck,
-  runScenario,
-  type ServedRecord,
-  servedTo,
-} from '@provsync/sim'
+import { BYZANTINE_BEHAVIOURS, formatCheck, runScenario } from '@provsync/sim'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { CAUGHT_BY, forgeRecords, type ServedRecord, servedTo } from '../src/byzantine.js'
+import { createRng } from '../src/prng.js'
 
 const networkId = 'byzantine-test'
 const coordinate = { volume: 'v', destination: 'd', origin: 'o' }

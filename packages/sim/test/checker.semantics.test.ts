@@ -1,5 +1,7 @@
 // The checker's invariants, each detected with the exact violation it names (issue #18): the
 // invariant, the nodes and the one-line detail an operator replays from. Made-up snapshots only.
+
+import { describe, expect, test } from 'vitest'
 import {
   checkAcknowledged,
   checkByzantine,
@@ -14,8 +16,7 @@ import {
   formatCheck,
   type NodeSnapshot,
   type ViewEntry,
-} from '@provsync/sim'
-import { describe, expect, test } from 'vitest'
+} from '../src/checker.js'
 
 /** Thirteen hex digits: long enough to be shortened to twelve and an ellipsis. */
 const LONG = 'abcdef0123456'

@@ -1,15 +1,14 @@
+import { formatCheck, INVARIANTS } from '@provsync/sim'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
 import {
   type Acknowledgement,
   checkEquivocations,
   checkInvariants,
-  formatCheck,
-  INVARIANTS,
   type NodeSnapshot,
   STORES,
   type ViewEntry,
-} from '@provsync/sim'
-import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+} from '../src/checker.js'
 
 const hex = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => Buffer.from(b).toString('hex'))
 

@@ -1,8 +1,9 @@
+import { type FaultEvent, ScenarioConfigError } from '@provsync/sim'
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
 import {
   applyFault,
   bridged,
-  createRng,
-  type FaultEvent,
   HEALTHY,
   halves,
   isolating,
@@ -10,12 +11,10 @@ import {
   linkFault,
   randomFaultPlan,
   reachable,
-  ScenarioConfigError,
   stateAt,
   validateFaultPlan,
-} from '@provsync/sim'
-import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+} from '../src/faults.js'
+import { createRng } from '../src/prng.js'
 
 const nodes = fc.integer({ min: 2, max: 12 })
 const groupsOf = (n: number) =>

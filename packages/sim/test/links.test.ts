@@ -5,21 +5,20 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { memory } from '@libp2p/memory'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { type LinkFault, LinkResetError } from '@provsync/sim'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { afterEach, describe, expect, test } from 'vitest'
 import {
   createMemoryNetwork,
-  createRng,
   enforcePartition,
   GIVE_UP_MS,
   INITIAL_RTO_MS,
-  type LinkFault,
-  LinkResetError,
   type LinkTable,
   linkGater,
   MAX_RETRANSMISSIONS,
   type MemoryNetwork,
-} from '@provsync/sim'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { afterEach, describe, expect, test } from 'vitest'
+} from '../src/links.js'
+import { createRng } from '../src/prng.js'
 
 const ECHO = '/sim-test/echo/1.0.0'
 const started: Libp2p[] = []

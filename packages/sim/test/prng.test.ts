@@ -1,6 +1,6 @@
-import { createRng, InvalidRngArgumentError } from '@provsync/sim'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { createRng, InvalidRngArgumentError } from '../src/prng.js'
 
 const draws = (seed: string, n = 16) => {
   const rng = createRng(seed)

@@ -1,14 +1,8 @@
-import {
-  type CheckResult,
-  describeFault,
-  type FaultEvent,
-  formatProtocolBytes,
-  renderChart,
-  reportJson,
-  type SimReport,
-} from '@provsync/sim'
+import { type CheckResult, type FaultEvent, renderChart, reportJson, type SimReport } from '@provsync/sim'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { formatProtocolBytes } from '../src/cli.js'
+import { describeFault } from '../src/report.js'
 
 const check: CheckResult = { ok: true, seed: 's', checked: ['same-roots'], violations: [] }
 

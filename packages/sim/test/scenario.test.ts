@@ -1,17 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  formatCheck,
-  main,
-  runProcessScenario,
-  runScenario,
-  ScenarioConfigError,
-  USAGE,
-  validateScenario,
-} from '@provsync/sim'
+import { formatCheck, main, runProcessScenario, runScenario, ScenarioConfigError, USAGE } from '@provsync/sim'
 import { describe, expect, test } from 'vitest'
 import { main as example } from '../examples/basic.js'
+import { validateScenario } from '../src/scenario.js'
 
 describe('runScenario', () => {
   test('refuses a scenario it cannot run, before starting any node', async () => {

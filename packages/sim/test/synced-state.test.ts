@@ -8,10 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signerFromSeed } from '@provsync/crdt'
-import { type LyingState, lyingState } from '@provsync/sim'
 import type { SyncedState } from '@provsync/sync'
 import { open } from 'lmdb'
 import { runSyncedStateTests, type SyncedStateFixture } from '../../sync/test/acceptance/synced-state.js'
+import { type LyingState, lyingState } from '../src/byzantine.js'
 
 const capabilities = { ingests: false, verifies: false, revokes: false }
 const PEER_B = 'peer-b'

@@ -1,6 +1,8 @@
-import { createRng, planWorkload, ScenarioConfigError, type WorkloadOptions } from '@provsync/sim'
+import { ScenarioConfigError } from '@provsync/sim'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { createRng } from '../src/prng.js'
+import { planWorkload, type WorkloadOptions } from '../src/workload.js'
 
 const options = fc.record({
   nodes: fc.integer({ min: 1, max: 8 }),

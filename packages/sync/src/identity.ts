@@ -27,13 +27,23 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<Ed25519Priv
       throw new IdentityKeyError(`${file} holds a ${key.type} key, expected Ed25519`)
     return key
   }
-  await mkdir(dataDir, { recursive: true })
   const key = await generateKeyPair('Ed25519')
+  await writeIdentity(dataDir, key)
+  return key
+}
+
+/**
+ * Writes `key` as the node's identity in `dataDir` (what {@link loadOrCreateIdentity} reads back),
+ * replacing any there: through a temporary file and a rename, readable by the owner only. For
+ * deployments that provision keys, and harnesses that need peer ids fixed by a seed.
+ */
+export async function writeIdentity(dataDir: string, key: Ed25519PrivateKey): Promise<void> {
+  const file = join(dataDir, IDENTITY_FILE)
+  await mkdir(dataDir, { recursive: true })
   const partial = `${file}.${process.pid}.tmp`
   await writeFile(partial, privateKeyToProtobuf(key), { mode: 0o600 })
   await chmod(partial, 0o600)
   await rename(partial, file)
-  return key
 }
 
 /** The raw 32-byte Ed25519 public key behind a peer id: the identity crdt records use for `from`. */

@@ -33,13 +33,8 @@ export {
   type OffenceOutcome,
   type PeerBudgets,
 } from './budget.js'
-export {
-  DEFAULT_OFFENDING_REFUSALS,
-  FETCH_PROTOCOL,
-  headsTopic,
-  RECONCILE_PROTOCOL,
-} from './constants.js'
-export { type Deadline, startDeadline, withDeadline } from './deadline.js'
+export { DEFAULT_OFFENDING_REFUSALS, FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+export { type Deadline, startDeadline } from './deadline.js'
 export {
   AddressInUseError,
   BudgetExceededError,
@@ -52,7 +47,6 @@ export {
   PeerBlockedError,
   PeerRevokedError,
   ProtocolViolationError,
-  REFUSAL_CODES,
   type RefusalCode,
   RefusedError,
   SyncError,
@@ -60,7 +54,7 @@ export {
   UnsupportedPeerKeyError,
 } from './errors.js'
 export { encodeLength, type FramedStream, framedStream } from './framing.js'
-export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed } from './identity.js'
+export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
 export {
   type MetricsServer,
   type Readiness,
@@ -173,6 +167,15 @@ export interface ProvsyncServiceInit {
    * @default DEFAULT_OFFENDING_REFUSALS
    */
   offendingRefusals?: readonly string[]
+  /**
+   * Runs each conversation with a peer, an inbound reconcile or fetch stream or a session this
+   * node starts, as `conversation(peer, act)`, which must call `act` once and return its result.
+   * A harness can so answer each peer from a state of its own: sim's equivocating peer names the
+   * remote peer in an `AsyncLocalStorage` that its lying state reads.
+   *
+   * @default undefined (conversations run as they are)
+   */
+  conversation?: <T>(peer: PeerId, act: () => Promise<T>) => Promise<T>
   /**
    * Registry the sync metrics are registered in.
    *

@@ -228,7 +228,8 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     ] as const) {
       await this.components.registrar.handle(
         protocol,
-        (stream, connection) => this.onInbound(kind, stream, connection),
+        (stream, connection) =>
+          this.converse(connection.remotePeer, () => this.onInbound(kind, stream, connection)),
         handlerOptions,
       )
     }
@@ -331,7 +332,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       await running.catch(() => {})
       return this.syncWith(peer, options)
     }
-    const session = this.backOffThenRun(peer, options.reason ?? 'manual', options)
+    const session = this.converse(peer, () => this.backOffThenRun(peer, options.reason ?? 'manual', options))
     this.running.set(id, session)
     try {
       return await session
@@ -366,6 +367,11 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   async announce(options: AbortOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     await this.heads.announce()
+  }
+
+  /** Runs one conversation with `peer` through `init.conversation`, when there is one. */
+  private converse<T>(peer: PeerId, act: () => Promise<T>): Promise<T> {
+    return this.init.conversation === undefined ? act() : this.init.conversation(peer, act)
   }
 
   private async onInbound(

@@ -17,6 +17,9 @@ import {
   takeFrame,
 } from '../src/framing.js'
 
+/** What `addEventListener` takes after the event type (the DOM's lib is not in this build). */
+type Listener = [listener: (event: Event) => void, options?: { once?: boolean; signal?: AbortSignal }]
+
 // Frame bounds and the stream rules of framedStream, against a scripted stream whose state the
 // test sets (pause/resume, buffers, end, failures): the same properties as over libp2p, at the
 // exact edges where they change.
@@ -345,13 +348,13 @@ describe('framedStream: no listener outlives the call that added it', () => {
     const s = new ScriptedStream()
     const f = framed(s, { maxFrameBytes: 10, maxBufferedBytes: 8 })
     const streamListeners = new Map<string, number>()
-    const add = s.addEventListener.bind(s)
-    const remove = s.removeEventListener.bind(s)
-    s.addEventListener = ((type: string, ...rest: [EventListener, AddEventListenerOptions?]) => {
+    const add = s.addEventListener.bind(s) as (type: string, ...rest: Listener) => void
+    const remove = s.removeEventListener.bind(s) as (type: string, ...rest: Listener) => void
+    s.addEventListener = ((type: string, ...rest: Listener) => {
       streamListeners.set(type, (streamListeners.get(type) ?? 0) + 1)
       add(type, ...rest)
     }) as typeof s.addEventListener
-    s.removeEventListener = ((type: string, ...rest: [EventListener]) => {
+    s.removeEventListener = ((type: string, ...rest: Listener) => {
       streamListeners.set(type, (streamListeners.get(type) ?? 0) - 1)
       remove(type, ...rest)
     }) as typeof s.removeEventListener

@@ -5,7 +5,6 @@ import { type NodeState, openNodeState } from '@provsync/crdt'
 import { createResponder } from '@provsync/merkle'
 import {
   FETCH_PROTOCOL,
-  headsTopic,
   type OffenceReason,
   type ProvsyncNode,
   RECONCILE_PROTOCOL,
@@ -15,6 +14,7 @@ import {
 import { loopbackTransport, sleep } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { headsTopic } from '../src/constants.js'
 import { encodeFrame, encodeLength, type FramedStream, framedStream } from '../src/framing.js'
 import { decodeMessage, encodeMessage, type Message } from '../src/wire/codec.js'
 import { coordinate, generateSigner, NETWORK, rootsEqual, startNode, tempDirs, waitFor } from './helpers.js'

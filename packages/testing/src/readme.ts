@@ -27,11 +27,49 @@ export function apiBlock(readme: string): string {
   return /```ts\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
 }
 
-/** What `export function|interface|type|class|const` lines of an API block declare. */
+const DECLARATION = /^(?:export )?(?:declare )?(?:async )?(function|interface|type|class|const|let|enum) /
+
+/**
+ * Names the block declares at its top level (lines that do not start with a space), statement by
+ * statement (`;` separates them): `export function a`, `interface B`, `const C = 1, D`, `class E,
+ * F`, and calls written as signatures, `g(x): T, h(y)`. Indented lines (members, continuations)
+ * and `//` comments declare nothing.
+ */
 export function declaredNames(block: string): string[] {
-  return [...block.matchAll(/export (?:function|interface|type|class|const) ([\w, ]+)/g)].flatMap(
-    ([, names]) => names!.split(',').map((n) => n.trim().split(' ')[0]!),
-  )
+  const names = new Set<string>()
+  for (const raw of block.split('\n')) {
+    if (raw === '' || /^\s/.test(raw)) continue
+    for (const statement of topLevel(raw.replace(/(^|\s)\/\/.*$/, '')).split(';')) {
+      const text = statement.trim()
+      const declaration = DECLARATION.exec(text)
+      const rest = declaration ? text.slice(declaration[0].length) : text
+      if (!declaration) {
+        for (const [, name] of rest.matchAll(/(?:^|[,·])\s*(\w+)\(/g)) names.add(name!)
+      } else if (['const', 'let', 'class'].includes(declaration[1]!)) {
+        for (const [, name] of rest.matchAll(/(?:^|,)\s*(\w+)/g)) names.add(name!)
+      } else {
+        const name = /^\w+/.exec(rest)?.[0]
+        if (name) names.add(name)
+      }
+    }
+  }
+  return [...names].sort()
+}
+
+/** `line` with everything inside brackets blanked out, brackets kept: `f(a, b), g()` → `f(), g()`. */
+function topLevel(line: string): string {
+  let depth = 0
+  let out = ''
+  for (const char of line) {
+    if ('([{<'.includes(char)) {
+      if (depth === 0) out += char
+      depth++
+    } else if (')]}>'.includes(char) && depth > 0) {
+      depth--
+      if (depth === 0) out += char
+    } else if (depth === 0) out += char
+  }
+  return out
 }
 
 /** A package's README API block against its `src/index.ts` exports. */

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises'
 import { createConnection, createServer, type Socket } from 'node:net'
+import { logger } from '@libp2p/logger'
 import { ControlProtocolError, NodeRunningError } from '../errors.js'
 import {
   type ControlReply,
@@ -10,6 +11,9 @@ import {
   type ProgressEvent,
   parseRequest,
 } from './protocol.js'
+
+/** `DEBUG=provsync:cli*`: each control request the node answers, with its time (operators' lines stay on the CLI's own log). */
+const log = logger('provsync:cli:control')
 
 /** Answers one request; progress goes out as it happens, the return value is the result. */
 export type ControlHandler = (
@@ -98,6 +102,7 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
   let pending = 0
   let refused = false
   const refuse = (err: unknown): void => {
+    log('closing a control connection - %s', describe(err).message)
     refused = true
     send({ id: null, error: describe(err) })
     socket.end()
@@ -117,14 +122,17 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
     }
     queue = queue.then(async () => {
       if (aborter.signal.aborted) return
+      const startedMs = Date.now()
       try {
         const result = await handler(request, {
           progress: (event) => send({ id: request.id, progress: event }),
           signal: aborter.signal,
         })
         send({ id: request.id, result: result ?? null })
+        log('%s answered in %d ms', request.method, Date.now() - startedMs)
       } catch (err) {
         send({ id: request.id, error: describe(err) })
+        log('%s failed in %d ms - %s', request.method, Date.now() - startedMs, describe(err).message)
       } finally {
         pending--
       }
