@@ -17,6 +17,7 @@ import type {
 } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
+import type { Admission } from './admission.js'
 import type { HeadsAnnouncement } from './announce.js'
 import type { BudgetLimits } from './budget.js'
 import type { OffenceReason } from './errors.js'
@@ -48,6 +49,7 @@ export {
   IdentityKeyError,
   MalformedFrameError,
   NetworkMismatchError,
+  NotAdmittedError,
   OFFENCE_REASONS,
   type OffenceReason,
   PeerBlockedError,
@@ -174,6 +176,16 @@ export interface ProvsyncServiceInit {
    * @default DEFAULT_OFFENDING_REFUSALS
    */
   offendingRefusals?: readonly string[]
+  /**
+   * Closed network: the credential this node presents in its hello and welcome (its operator-signed
+   * `member` grant) and the check of every peer's, e.g. @provsync/artifacts'
+   * `memberAdmission({ store, credential })`. A peer not admitted gets a `not-admitted` refusal
+   * and nothing else (no stores, roots or records); we say nothing more to a responder we do not
+   * admit. Peers without a credential (the previous release) are refused. No offence either way.
+   *
+   * @default undefined (open network: any peer with the network id and trust bundle)
+   */
+  admission?: Admission
   /**
    * Registry the sync metrics are registered in.
    *
