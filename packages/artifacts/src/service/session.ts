@@ -85,6 +85,8 @@ interface ResponderState {
   responders: Map<string, Responder>
   /** Scopes we listed for the remote (covered by its hold grant): the only ones it may ask about. */
   listed?: Set<string>
+  /** Scopes exchanged with it: listed by both, or ours it reconciled or fetched whole. */
+  shared: Set<string>
 }
 
 /**
@@ -93,14 +95,14 @@ interface ResponderState {
  * request for one is refused as `not-shared` and blamed as a probe.
  */
 export async function respond(ctx: SessionContext): Promise<SessionReport> {
-  const state: ResponderState = { report: newReport(), responders: new Map() }
+  const state: ResponderState = { report: newReport(), responders: new Map(), shared: new Set() }
   try {
     while (true) {
       // After a want or a push the initiator may apply a large batch before it speaks again.
       const message = await ctx.conv.receiveOrEnd()
-      if (message === undefined) return state.report
-      if (message.type === 'end') {
-        await ctx.conv.send({ type: 'end' })
+      if (message?.type === 'end') await ctx.conv.send({ type: 'end' })
+      if (message === undefined || message.type === 'end') {
+        state.report.shared = [...state.shared].sort()
         return state.report
       }
       await answer(ctx, state, message)
@@ -117,7 +119,7 @@ async function answer(ctx: SessionContext, state: ResponderState, message: Artif
       state.listed = new Set(ours.keys())
       await ctx.conv.send({ type: 'scopes', scopes: scopeList(ours) })
       const own = holdPrefixes(ctx, ctx.store.nodeKey)
-      for (const s of message.scopes) if (coveredByAny(own, s.scope)) state.report.shared.push(s.scope)
+      for (const s of message.scopes) if (coveredByAny(own, s.scope)) state.shared.add(s.scope)
       return
     }
     case 'reconcile':
@@ -164,7 +166,10 @@ async function servedTree(ctx: SessionContext, state: ResponderState, scope: str
       : state.listed?.has(scope) === true
         ? ctx.store.tree(scope)
         : undefined
-  if (tree !== undefined) return tree
+  if (tree !== undefined) {
+    if (scope !== OPERATOR_SCOPE) state.shared.add(scope)
+    return tree
+  }
   await ctx.conv.send({ type: 'refusal', code: 'not-shared', message: 'no such scope for this peer' })
   throw new ArtifactProtocolError('probe', ctx.conv.peer, 'asked about a scope we did not list for it')
 }

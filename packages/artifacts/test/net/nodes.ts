@@ -41,7 +41,7 @@ export async function cleanup(): Promise<void> {
 
 export interface NodeOptions {
   init?: Partial<ArtifactSyncInit> | ((store: ArtifactStore) => Partial<ArtifactSyncInit>)
-  sync?: ProvsyncNodeOptions['sync']
+  sync?: ProvsyncNodeOptions['sync'] | ((store: ArtifactStore) => ProvsyncNodeOptions['sync'])
   trust?: readonly Uint8Array[]
   dataDir?: string
   /** Leave the artifacts service out (a node of the previous release). */
@@ -69,12 +69,13 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
     verifyThreads: 1,
   })
   const init = typeof options.init === 'function' ? options.init(store) : (options.init ?? {})
+  const sync = typeof options.sync === 'function' ? options.sync(store) : options.sync
   const node = await createNode({
     dataDir,
     networkId: NET,
     trust,
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    sync: { antiEntropy: false, syncOnConnect: false, announce: false, ...options.sync },
+    sync: { antiEntropy: false, syncOnConnect: false, announce: false, ...sync },
     store: { verifyThreads: 1 },
     ...(options.withoutArtifacts === true
       ? {}
