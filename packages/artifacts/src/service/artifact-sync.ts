@@ -27,7 +27,13 @@ import {
   MAX_FRAME_BYTES,
 } from './constants.js'
 import { Conversation } from './conversation.js'
-import { type ArtifactOffence, ArtifactSyncError, PeerNotAdmittedError } from './errors.js'
+import {
+  type ArtifactOffence,
+  ArtifactSyncError,
+  type ArtifactSyncRefusal,
+  ArtifactSyncRefusedError,
+  PeerNotAdmittedError,
+} from './errors.js'
 import { type ScopeFreshness, scopeFreshness } from './freshness.js'
 import { admit, greet, type Identity } from './handshake.js'
 import type {
@@ -336,7 +342,7 @@ export class ArtifactSync
       error = err as Error
       stream.abort(error)
       this.book.blameFor(id, err)
-      this.noteRefusal(id, err, direction)
+      this.noteRefusal(id, err)
     } finally {
       deadline.clear()
       this.openStreams.delete(stream)
@@ -400,11 +406,10 @@ export class ArtifactSync
     }
   }
 
-  private noteRefusal(id: string, err: unknown, direction: 'outbound' | 'inbound'): void {
-    const e = err as { name?: string; code?: string }
-    if (e.name === 'PeerNotAdmittedError')
-      this.refusal(id, e.code as 'not-admitted', direction === 'inbound' ? 'sent' : 'sent')
-    else if (e.name === 'ArtifactSyncRefusedError') this.refusal(id, e.code as 'unknown', 'received')
+  /** We refused the peer (either side of the session), or it refused us. */
+  private noteRefusal(id: string, err: unknown): void {
+    if (err instanceof PeerNotAdmittedError) this.refusal(id, err.code, 'sent')
+    else if (err instanceof ArtifactSyncRefusedError) this.refusal(id, err.code, 'received')
   }
 
   private refusal(peer: string, code: ArtifactRefusalCode, side: 'sent' | 'received'): void {
@@ -420,7 +425,7 @@ export class ArtifactSync
   }
 }
 
-type ArtifactRefusalCode = import('./errors.js').ArtifactSyncRefusal | 'unknown'
+type ArtifactRefusalCode = ArtifactSyncRefusal | 'unknown'
 
 /** The raw Ed25519 key of a peer id: the `from` of its records and the subject of its grants. */
 function peerKey(peer: PeerId): Uint8Array {
