@@ -104,7 +104,12 @@ export {
   artifactSync,
 } from './service/index.js'
 export type { SessionReport } from './service/session.js'
-export { type ArtifactMessage, decodeArtifactMessage, encodeArtifactMessage } from './service/wire.js'
+export {
+  type ArtifactMessage,
+  decodeArtifactMessage,
+  encodeArtifactMessage,
+  MalformedArtifactFrameError,
+} from './service/wire.js'
 export type { ApplyOptions, ApplyOutcome } from './store/apply.js'
 export type { ApplyCounters } from './store/context.js'
 export type { ViewCause, ViewChange, ViewChangeKind } from './store/history.js'

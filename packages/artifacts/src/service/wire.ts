@@ -8,6 +8,7 @@ import { Reader, Writer } from '../codec/wire.js'
 import { ArtifactRefusedError } from '../errors.js'
 import { isScope } from '../scope.js'
 import { MAX_KEYS_PER_WANT, MAX_SCOPES_PER_FRAME } from './constants.js'
+import { ArtifactSyncError } from './errors.js'
 
 /** The operator tree travels under this scope name (no real scope is empty). */
 export const OPERATOR_SCOPE = ''
@@ -29,9 +30,13 @@ const KEY_BYTES = 32
 const text = new TextEncoder()
 const strictText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** A frame that does not decode (or a text field that is not canonical UTF-8 / not a scope). */
-export class MalformedArtifactFrameError extends Error {
+/** A frame that does not decode (or a text field that is not canonical UTF-8 / not a scope); `detail` says why. */
+export class MalformedArtifactFrameError extends ArtifactSyncError {
+  static override name = 'MalformedArtifactFrameError'
   override name = 'MalformedArtifactFrameError'
+  constructor(readonly detail: string) {
+    super(`malformed artifacts frame: ${detail}`)
+  }
 }
 
 function writeText(w: Writer, field: string, value: string): void {
