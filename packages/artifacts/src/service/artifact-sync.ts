@@ -9,7 +9,13 @@ import {
   serviceCapabilities,
 } from '@libp2p/interface'
 import { networkTag } from '@provsync/crdt'
-import { createPeerBudgets, framedStream, type PeerBudgets, startDeadline } from '@provsync/sync'
+import {
+  createPeerBudgets,
+  DEFAULT_BUDGET_LIMITS,
+  framedStream,
+  type PeerBudgets,
+  startDeadline,
+} from '@provsync/sync'
 import { TypedEventEmitter } from 'main-event'
 import type { ApplyOutcome } from '../store/apply.js'
 import type { ArtifactStore } from '../store/store.js'
@@ -312,7 +318,10 @@ export class ArtifactSync
   ): Promise<ArtifactSyncReport> {
     const started = Date.now()
     this.openStreams.add(stream)
-    const framed = framedStream(stream, { maxFrameBytes: MAX_FRAME_BYTES })
+    const framed = framedStream(stream, {
+      maxFrameBytes: MAX_FRAME_BYTES,
+      maxSessionBytes: DEFAULT_BUDGET_LIMITS.maxBytesPerSession,
+    })
     const tap = this.init.faults?.frames
     const conv = new Conversation(
       framed,
