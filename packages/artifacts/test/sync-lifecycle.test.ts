@@ -4,6 +4,7 @@ import {
   type Decoded,
   memberAdmission,
   signArtifact,
+  signGrant,
   signTrustBundle,
   signWithdrawal,
   type TrustBundle,
@@ -274,5 +275,41 @@ describe('freshness (degraded operation)', () => {
         stale: false,
       })
     }
+  })
+})
+
+describe('triggers', () => {
+  it('a new connection starts a session (identify), and anti-entropy drops a scope whose hold grant expired', async () => {
+    const auto = { syncOnConnect: true, antiEntropy: { intervalMs: 200, jitter: 0.2 } }
+    const storage = await startArtifactNode({ init: auto })
+    const consumer = await startArtifactNode({ init: auto })
+    const expiring = signGrant(
+      {
+        subject: consumer.key,
+        right: 'hold',
+        scopes: ['cluster/c1'],
+        epoch: 1n,
+        expiresAt: Date.now() + 4_000,
+      },
+      operator,
+      NET,
+      at(),
+    )
+    await storage.artifacts.publish(
+      [
+        grantTo(publisher.publicKey, 'publish', ['cluster']),
+        grantTo(storage.key, 'hold', ['cluster']),
+        expiring,
+        publish('cluster/c1', 'main', 1n),
+      ].map((d) => d.bytes),
+    )
+    await connect(consumer, storage)
+    await waitFor(() => currentOf(consumer, 'cluster/c1', 'main') === 1n, 'the scope after connecting')
+    await waitFor(
+      () => consumer.store.scopes().length === 0,
+      'the scope dropped after the grant expired',
+      10_000,
+    )
+    expect(consumer.store.viewChanges().some((c) => c.kind === 'drop')).toBe(true)
   })
 })
