@@ -5,6 +5,7 @@ import { verifySignature } from '@provsync/crdt'
 import { perRecord, timeAlternating } from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
 import { artifacts, BATCH, NET, nodeKey, openBenchStore, publisher, rawDecisionCopy } from './fixtures.js'
+import { publishToAll, scopedSessionBytes } from './sync-bench.js'
 
 async function withStore<T>(
   body: (store: ArtifactStore, dir: string) => Promise<T>,
@@ -96,4 +97,22 @@ await runSuite('artifacts', async (ctx) => {
     ctx.record('lmdb_raw_gets_per_s', Math.round(rawRate / 3), 'gets/s')
     ctx.record('decision_get_ratio', hitRate / rawRate, 'ratio')
   }, true)
+
+  // Scoped replication: bytes of a session over the same session when only the shared scope
+  // exists. `--scopes N --per-scope M` size it (the issue's figure: 100 scopes of 10,000).
+  const arg = (name: string, fallback: number) => {
+    const i = ctx.args.indexOf(name)
+    return i >= 0 ? Number(ctx.args[i + 1]) : fallback
+  }
+  const scopes = arg('--scopes', 100)
+  const perScope = arg('--per-scope', ctx.quick ? 200 : 10_000)
+  const session = await scopedSessionBytes(scopes, perScope, 10)
+  ctx.record('scoped_session_bytes', session.withAll, 'bytes')
+  ctx.record('single_scope_session_bytes', session.alone, 'bytes')
+  ctx.record('scoped_reconcile_bytes_ratio', session.withAll / session.alone, 'ratio')
+  ctx.record('scoped_artifacts_per_scope', perScope, 'artifacts')
+  ctx.record('scoped_scopes', scopes, 'scopes')
+  const publishing = await publishToAll(8, ctx.quick ? 5 : 30)
+  ctx.record('publish_to_all_ms', publishing.median, 'ms')
+  ctx.record('publish_to_all_mean_ms', publishing.mean, 'ms')
 })

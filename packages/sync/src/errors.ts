@@ -50,6 +50,7 @@ export type RefusalCode =
   | 'unknown-store'
   | 'too-many-keys'
   | 'internal'
+  | 'not-admitted'
 
 export const REFUSAL_CODES: readonly RefusalCode[] = [
   'wrong-network',
@@ -61,7 +62,20 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'unknown-store',
   'too-many-keys',
   'internal',
+  'not-admitted',
 ]
+
+/**
+ * Closed network: the peer presented no credential we admit (its hello), or, when we opened the
+ * session, its welcome did not. Nothing beyond the refusal was said; no offence.
+ */
+export class NotAdmittedError extends SyncError {
+  static override name = 'NotAdmittedError'
+  override name = 'NotAdmittedError'
+  constructor(readonly peer: string) {
+    super(`peer ${peer} is not admitted to this network (no live member credential)`)
+  }
+}
 
 /** The remote peer refused the request with a typed refusal frame. */
 export class RefusedError extends SyncError {

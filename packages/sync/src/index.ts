@@ -17,6 +17,7 @@ import type {
 } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
+import type { Admission } from './admission.js'
 import type { HeadsAnnouncement } from './announce.js'
 import type { BudgetLimits } from './budget.js'
 import type { OffenceReason } from './errors.js'
@@ -25,6 +26,7 @@ import type { ProtocolLimits } from './protocol/context.js'
 import { Provsync } from './provsync.js'
 import type { StoreName, SyncedState } from './state.js'
 
+export { type Admission, MAX_CREDENTIAL_BYTES } from './admission.js'
 export type { Head, HeadsAnnouncement } from './announce.js'
 export {
   type BudgetLimits,
@@ -42,6 +44,7 @@ export {
   IdentityKeyError,
   MalformedFrameError,
   NetworkMismatchError,
+  NotAdmittedError,
   OFFENCE_REASONS,
   type OffenceReason,
   PeerBlockedError,
@@ -176,6 +179,16 @@ export interface ProvsyncServiceInit {
    * @default undefined (conversations run as they are)
    */
   conversation?: <T>(peer: PeerId, act: () => Promise<T>) => Promise<T>
+  /**
+   * Closed network: the credential this node presents in its hello and welcome (its operator-signed
+   * `member` grant) and the check of every peer's, e.g. @provsync/artifacts'
+   * `memberAdmission({ store, credential })`. A peer not admitted gets a `not-admitted` refusal
+   * and nothing else (no stores, roots or records); we say nothing more to a responder we do not
+   * admit. Peers without a credential (the previous release) are refused. No offence either way.
+   *
+   * @default undefined (open network: any peer with the network id and trust bundle)
+   */
+  admission?: Admission
   /**
    * Registry the sync metrics are registered in.
    *

@@ -143,6 +143,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
+      admission: init.admission,
       maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
       inboundStreamBufferBytes: Math.max(
         MIN_STREAM_BUFFER_BYTES,

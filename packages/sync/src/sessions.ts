@@ -1,5 +1,6 @@
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Admission } from './admission.js'
 import type { PeerBudgets } from './budget.js'
 import type { PullClaims } from './claims.js'
 import { FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
@@ -27,6 +28,8 @@ export interface SessionsInit {
   limits: ProtocolLimits
   budgets: PeerBudgets
   offendingRefusals: ReadonlySet<string>
+  /** Closed network: our credential and the check of peers' (undefined: open network). */
+  admission?: Admission | undefined
   maxWriteBufferBytes: number
   /** Read and write buffer bound of each stream a peer opens (its share of the per-peer bound). */
   inboundStreamBufferBytes: number
@@ -176,6 +179,7 @@ export class Sessions {
       remote: { id, key: remoteKey },
       limits: init.limits,
       offendingRefusals: init.offendingRefusals,
+      admission: init.admission,
       stores: init.stores,
       mayPull: (store) => init.mayPull(store, id, remoteKey),
       takeRequest: () => init.budgets.takeRequest(id),

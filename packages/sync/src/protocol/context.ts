@@ -1,4 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
+import type { Admission } from '../admission.js'
 import type { PullClaims } from '../claims.js'
 import { withDeadline } from '../deadline.js'
 import { BudgetExceededError, type OffenceReason, ProtocolViolationError } from '../errors.js'
@@ -85,6 +86,8 @@ export interface SessionContext {
   limits: ProtocolLimits
   /** Refusal reasons from `apply` that a well-behaved peer never relays. */
   offendingRefusals: ReadonlySet<string>
+  /** Closed network: our credential and the check of the remote's (undefined: open network). */
+  admission?: Admission | undefined
   /** The stores this node syncs, named in its hello and welcome (see negotiate.ts). */
   stores?: readonly StoreName[]
   /** May the remote pull this store from us (the per-store allowlist)? */

@@ -1,5 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
-import { NetworkMismatchError, RefusedError } from '../errors.js'
+import { NetworkMismatchError, NotAdmittedError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { advertisedStores } from '../negotiate.js'
 import { bytesEqual } from '../trust.js'
@@ -16,17 +16,34 @@ export async function greet(
   options: AbortOptions = {},
 ): Promise<string[] | undefined> {
   const stores = advertisedStores(ctx.stores)
+  const credential = ctx.admission?.credential()
   const hello = { networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION }
-  await send(framed, { type: 'hello', ...hello, ...(stores === undefined ? {} : { stores }) }, ctx, options)
+  await send(
+    framed,
+    {
+      type: 'hello',
+      ...hello,
+      ...(stores === undefined ? {} : { stores }),
+      ...(credential === undefined ? {} : { credential }),
+    },
+    ctx,
+    options,
+  )
   const answer = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
-  if (answer?.type === 'welcome') return answer.stores
+  if (answer?.type === 'welcome') {
+    // Closed network: the responder must be a member too, or we say nothing more.
+    if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, answer.credential)))
+      throw new NotAdmittedError(ctx.remote.id)
+    return answer.stores
+  }
   if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
   throw unexpected(answer, 'welcome')
 }
 
 /**
  * Checks the remote's Hello before reading anything else. A peer of another network (or another
- * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count.
+ * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count; in a
+ * closed network a peer we do not admit gets a `not-admitted` refusal and a NotAdmittedError.
  */
 export async function admit(
   framed: FramedStream,
@@ -44,10 +61,26 @@ export async function admit(
     ).catch(() => {})
     throw new NetworkMismatchError(ctx.networkId, hello.networkId)
   }
+  if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, hello.credential))) {
+    // The refusal is all a peer we do not admit learns: no stores, no credential, no roots.
+    await send(
+      framed,
+      { type: 'refusal', code: 'not-admitted', message: 'no live member credential' },
+      ctx,
+      options,
+    ).catch(() => {})
+    throw new NotAdmittedError(ctx.remote.id)
+  }
   const stores = advertisedStores(ctx.stores)
+  const credential = ctx.admission?.credential()
   await send(
     framed,
-    { type: 'welcome', version: PROTOCOL_VERSION, ...(stores === undefined ? {} : { stores }) },
+    {
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      ...(stores === undefined ? {} : { stores }),
+      ...(credential === undefined ? {} : { credential }),
+    },
     ctx,
     options,
   )

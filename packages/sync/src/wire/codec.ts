@@ -1,4 +1,5 @@
 import { type TextProblem, textProblem } from '@provsync/crdt'
+import { MAX_CREDENTIAL_BYTES } from '../admission.js'
 import { MalformedFrameError, REFUSAL_CODES, type RefusalCode, SyncError } from '../errors.js'
 import { extendsCanonical, soleFieldBody } from './extensions.js'
 import { Announcement, Frame, Hello, Welcome } from './sync.generated.js'
@@ -7,8 +8,8 @@ import { Announcement, Frame, Hello, Welcome } from './sync.generated.js'
 const HELLO_TAG = 0x0a
 const WELCOME_TAG = 0x12
 /** The highest field number this release knows in each extensible message (sync.proto). */
-const HELLO_FIELDS = 4
-const WELCOME_FIELDS = 2
+const HELLO_FIELDS = 5
+const WELCOME_FIELDS = 3
 const ANNOUNCEMENT_FIELDS = 4
 
 /** Why a frame is not canonical: a text field's problem (see crdt's `codec/text.ts`) or its bounds. */
@@ -46,8 +47,15 @@ export class WireTextError extends SyncError {
 export const PROTOCOL_VERSION = 1
 
 export type Message =
-  | { type: 'hello'; networkId: string; trustHash: Uint8Array; version: number; stores?: string[] }
-  | { type: 'welcome'; version: number; stores?: string[] }
+  | {
+      type: 'hello'
+      networkId: string
+      trustHash: Uint8Array
+      version: number
+      stores?: string[]
+      credential?: Uint8Array
+    }
+  | { type: 'welcome'; version: number; stores?: string[]; credential?: Uint8Array }
   | { type: 'refusal'; code: RefusalCode | 'unknown'; message: string; store?: string }
   | { type: 'reconcile'; store: string; payload: Uint8Array }
   | { type: 'offer'; store: string; keys: Uint8Array[]; last: boolean }
@@ -70,6 +78,19 @@ function storeList(stores: string[]): { stores?: string[] } {
 }
 const MAX_TEXT_CHARS = 1024
 
+/** An empty credential is none (what every node without admission, and the first release, sends). */
+function credentialOf(credential: Uint8Array): { credential?: Uint8Array } {
+  if (credential.byteLength > MAX_CREDENTIAL_BYTES)
+    throw malformed(`credential of ${credential.byteLength} bytes, at most ${MAX_CREDENTIAL_BYTES}`)
+  return credential.byteLength === 0 ? {} : { credential }
+}
+
+function outgoingCredential(credential: Uint8Array | undefined): Uint8Array {
+  if (credential !== undefined && credential.byteLength > MAX_CREDENTIAL_BYTES)
+    throw new WireTextError('credential', 'too-long')
+  return credential ?? new Uint8Array(0)
+}
+
 /** Encodes one frame; WireTextError if a text field is not canonical or out of bounds. */
 export function encodeMessage(message: Message): Uint8Array {
   checkOutgoingText(message)
@@ -81,10 +102,17 @@ export function encodeMessage(message: Message): Uint8Array {
           trustHash: wireBytes(message.trustHash),
           version: message.version,
           stores: message.stores ?? [],
+          credential: wireBytes(outgoingCredential(message.credential)),
         },
       })
     case 'welcome':
-      return Frame.encode({ welcome: { version: message.version, stores: message.stores ?? [] } })
+      return Frame.encode({
+        welcome: {
+          version: message.version,
+          stores: message.stores ?? [],
+          credential: wireBytes(outgoingCredential(message.credential)),
+        },
+      })
     case 'refusal':
       return Frame.encode({
         refusal: { code: message.code, message: message.message, store: message.store ?? '' },
@@ -149,10 +177,16 @@ function messageOf(frame: Frame): Message {
       trustHash: hello.trustHash,
       version: hello.version,
       ...storeList(hello.stores),
+      ...credentialOf(hello.credential),
     }
   }
   if (welcome !== undefined)
-    return { type: 'welcome', version: welcome.version, ...storeList(welcome.stores) }
+    return {
+      type: 'welcome',
+      version: welcome.version,
+      ...storeList(welcome.stores),
+      ...credentialOf(welcome.credential),
+    }
   if (refusal !== undefined) return refusalOf(refusal)
   if (reconcile !== undefined) {
     return { type: 'reconcile', store: checkName(reconcile.store, 'store'), payload: reconcile.payload }

@@ -10,6 +10,7 @@ export interface Hello {
   trustHash: Uint8Array<ArrayBuffer>
   version: number
   stores: string[]
+  credential: Uint8Array<ArrayBuffer>
 }
 
 export namespace Hello {
@@ -44,6 +45,11 @@ export namespace Hello {
           }
         }
 
+        if ((obj.credential != null && obj.credential.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.credential)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -52,7 +58,8 @@ export namespace Hello {
           networkId: '',
           trustHash: uint8ArrayAlloc(0),
           version: 0,
-          stores: []
+          stores: [],
+          credential: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -79,6 +86,10 @@ export namespace Hello {
               }
 
               obj.stores.push(reader.string())
+              break
+            }
+            case 5: {
+              obj.credential = reader.bytes()
               break
             }
             default: {
@@ -136,6 +147,13 @@ export namespace Hello {
 
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.credential`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -169,6 +187,11 @@ export namespace Hello {
     value: string
   }
 
+  export interface HelloCredentialFieldEvent {
+    field: '$.credential'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -177,7 +200,7 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent | HelloStoresFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent | HelloStoresFieldEvent | HelloCredentialFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
@@ -185,6 +208,7 @@ export namespace Hello {
 export interface Welcome {
   version: number
   stores: string[]
+  credential: Uint8Array<ArrayBuffer>
 }
 
 export namespace Welcome {
@@ -209,13 +233,19 @@ export namespace Welcome {
           }
         }
 
+        if ((obj.credential != null && obj.credential.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.credential)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           version: 0,
-          stores: []
+          stores: [],
+          credential: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -234,6 +264,10 @@ export namespace Welcome {
               }
 
               obj.stores.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.credential = reader.bytes()
               break
             }
             default: {
@@ -277,6 +311,13 @@ export namespace Welcome {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.credential`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -300,6 +341,11 @@ export namespace Welcome {
     value: string
   }
 
+  export interface WelcomeCredentialFieldEvent {
+    field: '$.credential'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Welcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Welcome.codec())
   }
@@ -308,7 +354,7 @@ export namespace Welcome {
     return decodeMessage(buf, Welcome.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent | WelcomeStoresFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent | WelcomeStoresFieldEvent | WelcomeCredentialFieldEvent> {
     return streamMessage(buf, Welcome.codec(), opts)
   }
 }
@@ -1642,6 +1688,11 @@ export namespace Frame {
     value: string
   }
 
+  export interface FrameHelloCredentialFieldEvent {
+    field: '$.hello.credential'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface FrameWelcomeVersionFieldEvent {
     field: '$.welcome.version'
     value: number
@@ -1651,6 +1702,11 @@ export namespace Frame {
     field: '$.welcome.stores[]'
     index: number
     value: string
+  }
+
+  export interface FrameWelcomeCredentialFieldEvent {
+    field: '$.welcome.credential'
+    value: Uint8Array<ArrayBuffer>
   }
 
   export interface FrameRefusalCodeFieldEvent {
@@ -1744,7 +1800,7 @@ export namespace Frame {
     return decodeMessage(buf, Frame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameHelloStoresFieldEvent | FrameWelcomeVersionFieldEvent | FrameWelcomeStoresFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameHelloStoresFieldEvent | FrameHelloCredentialFieldEvent | FrameWelcomeVersionFieldEvent | FrameWelcomeStoresFieldEvent | FrameWelcomeCredentialFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
     return streamMessage(buf, Frame.codec(), opts)
   }
 }
