@@ -82,6 +82,38 @@ export {
 } from './metrics.js'
 export { checkScope, coveredByAny, covers, isScope, MAX_SCOPE_LENGTH, MAX_SCOPE_SEGMENTS } from './scope.js'
 export { type CurrentResult, compareVersions, describeWinner, selectWinner, type Version } from './select.js'
+export { type MemberAdmissionOptions, memberAdmission } from './service/admission.js'
+export {
+  ARTIFACT_SYNC_PROTOCOL,
+  ARTIFACT_SYNC_VERSION,
+  DEFAULT_TRUST_NAME,
+  DEFAULT_TRUST_SCOPE,
+} from './service/constants.js'
+export {
+  ARTIFACT_OFFENCES,
+  ARTIFACT_SYNC_REFUSALS,
+  type ArtifactOffence,
+  ArtifactProtocolError,
+  ArtifactSyncError,
+  type ArtifactSyncRefusal,
+  ArtifactSyncRefusedError,
+  PeerNotAdmittedError,
+} from './service/errors.js'
+export { type ScopeFreshness, type ScopeFreshnessOptions, scopeFreshness } from './service/freshness.js'
+export {
+  type ArtifactOffenceEvent,
+  type ArtifactRefusalEvent,
+  type ArtifactSyncComponents,
+  type ArtifactSyncCounters,
+  type ArtifactSyncEvents,
+  type ArtifactSyncInit,
+  type ArtifactSyncLimits,
+  type ArtifactSyncReport,
+  type ArtifactSyncService,
+  artifactSync,
+} from './service/index.js'
+export type { SessionReport } from './service/session.js'
+export { type ArtifactMessage, decodeArtifactMessage, encodeArtifactMessage } from './service/wire.js'
 export type { ApplyOptions, ApplyOutcome } from './store/apply.js'
 export type { ApplyCounters } from './store/context.js'
 export type { ViewCause, ViewChange, ViewChangeKind } from './store/history.js'

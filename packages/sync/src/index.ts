@@ -25,6 +25,7 @@ import type { ProtocolLimits } from './protocol/context.js'
 import { Provsync } from './provsync.js'
 import type { StoreName, SyncedState } from './state.js'
 
+export { type Admission, MAX_CREDENTIAL_BYTES } from './admission.js'
 export type { Head, HeadsAnnouncement } from './announce.js'
 export {
   type BudgetLimits,

@@ -3,6 +3,7 @@ import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import type { RootDatabase } from 'lmdb'
 import { Authority, NO_REVOCATIONS, type RevocationSource } from '../authority.js'
 import { copy } from '../bytes.js'
+import type { Grant, Right } from '../codec/types.js'
 import { type ArtifactRefusal, InvalidArgumentError, REFUSAL_REASONS, StoreClosedError } from '../errors.js'
 import type { Materialized } from '../materialize.js'
 import { coveredByAny } from '../scope.js'
@@ -84,6 +85,8 @@ export interface ArtifactStore {
   pruneExpired(family: string): number
   /** The minimum authority epoch of `scope` (what a publisher signs at, at least). */
   minEpoch(scope: string): bigint
+  /** `subject`'s grant of `right` in force now (not withdrawn, expired or revoked), or undefined. */
+  liveGrant(subject: Uint8Array, right: Right): Grant | undefined
   readonly counters: Readonly<ApplyCounters>
   close(): Promise<void>
 }
@@ -210,6 +213,9 @@ function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Ar
       return changed
     }),
     minEpoch: open((scope: string) => ctx.authority.minEpoch(scope)),
+    liveGrant: open((subject: Uint8Array, right: Right) =>
+      ctx.authority.liveGrant(subject, right, ctx.wallClock(), ctx.revocations),
+    ),
     pruneExpired: open((family: string) => write(() => pruneExpiredVersions(ctx, family))),
     async close() {
       if (ctx.closed) return
