@@ -6,8 +6,8 @@ import type { ArtifactStore } from './store/store.js'
 /** Why a fetch of a scope from a peer failed, as the network service reports it. */
 export type FetchFailure = 'timeout' | 'refused' | 'protocol' | 'connection' | 'invalid'
 
-/** Why this node denied a peer's request. */
-export type DenialReason = 'not-member' | 'not-granted' | 'unknown-scope' | 'revoked'
+/** Why this node denied a peer: no live member grant, a scope not granted, a blocked peer, another network. */
+export type DenialReason = 'not-member' | 'not-granted' | 'blocked' | 'wrong-network'
 
 export interface ArtifactMetricsOptions {
   /** Where the series are registered (the node's `/metrics` registry); default a registry of their own. */

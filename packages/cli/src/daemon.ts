@@ -65,7 +65,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stored = await readConfig(options.dataDir, options.networkId === undefined)
     const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
     const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
-    artifacts = await openNodeArtifacts(options.dataDir, networkId, trust)
+    artifacts = await openNodeArtifacts({
+      dataDir: options.dataDir,
+      networkId,
+      trust,
+      ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
+    })
     const node = await createNode({
       services: artifacts.services,
       dataDir: options.dataDir,

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { IssueTime } from '@provsync/artifacts'
+import type { IssueTime } from '@provsync/artifacts/records'
 import { type ParsedArgs, stringOption } from '../args.js'
 import type { applyArtifactRecord } from '../control/artifacts.js'
 import type { clock } from '../control/handlers.js'

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js'
 import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 import { ask } from './remote.js'
 
-type Artifacts = typeof import('@provsync/artifacts')
+type Artifacts = typeof import('@provsync/artifacts/records')
 export type ArtifactsView = ReturnType<typeof listArtifacts>
 
 export const operatorKeyOption = {
@@ -46,7 +46,7 @@ answer given from local state while the scope is not fresh.`,
   async run(args, io) {
     const scope = stringOption(args, 'scope')
     if (scope !== undefined)
-      checkScopeArg(await import('@provsync/artifacts'), args.command, '--scope', scope)
+      checkScopeArg(await import('@provsync/artifacts/records'), args.command, '--scope', scope)
     const view = await ask<ArtifactsView>(args, io, 'artifacts', {
       ...(scope !== undefined ? { scope } : {}),
       health: flagOption(args, 'health'),

@@ -24,7 +24,7 @@ Exit status: 0 applied (or already recorded), 2 bad arguments, 3 no node running
 4 the node refused the record (untrusted-operator, ...), 5 the key file cannot be read.`,
   },
   async run(args, io) {
-    const lib = await import('@provsync/artifacts')
+    const lib = await import('@provsync/artifacts/records')
     const scope = checkScopeArg(lib, args.command, '<scope>', args.positionals[0]!)
     const minEpoch = parseRun(args.command, '<min-epoch>', args.positionals[1]!)
     const operator = await readSigner(args, io, 'operator-key', ['operator'])

@@ -62,7 +62,7 @@ node running, 4 the node refused the request, 5 the content is a blob (not fetch
 --out cannot be written.`,
   },
   async run(args, io) {
-    const lib = await import('@provsync/artifacts')
+    const lib = await import('@provsync/artifacts/records')
     const [scopeText, family, name] = args.positionals as [string, string, string]
     const scope = checkScopeArg(lib, args.command, '<scope>', scopeText)
     const allowStale = flagOption(args, 'allow-stale')

@@ -1,4 +1,4 @@
-import type { IssueTime, Right } from '@provsync/artifacts'
+import type { IssueTime, Right } from '@provsync/artifacts/records'
 import { flagOption, listOption, type ParsedArgs, stringOption } from '../args.js'
 import { UsageError } from '../errors.js'
 import type { KeyPair } from '../keys.js'
@@ -19,7 +19,7 @@ import { type Command, dataDirOption, jsonOption, printView } from './command.js
 const MAX_REASON_BYTES = 256
 const MAX_GRANT_SCOPES = 16
 const RIGHTS: readonly Right[] = ['member', 'hold', 'publish']
-type Artifacts = typeof import('@provsync/artifacts')
+type Artifacts = typeof import('@provsync/artifacts/records')
 
 export const grant: Command = {
   spec: {
@@ -70,7 +70,7 @@ Exit status: 0 applied (or already recorded), 2 bad arguments, 3 no node running
     const subject = await parseSubject(command, args.positionals[0]!, io)
     const right = parseChoice(command, '<right>', args.positionals[1]!, RIGHTS)
     const epoch = parseU64(args, 'epoch', true)!
-    const lib = await import('@provsync/artifacts')
+    const lib = await import('@provsync/artifacts/records')
     const sign = flagOption(args, 'withdraw')
       ? withdrawal(lib, args, subject, right, epoch)
       : grantOf(lib, args, subject, right, epoch)

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { ArtifactInput } from '@provsync/artifacts'
+import type { ArtifactInput } from '@provsync/artifacts/records'
 import { flagOption, type ParsedArgs, stringOption } from '../args.js'
 import { CliError, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
@@ -8,7 +8,7 @@ import { parseDuration, parseU64, readSigner, recordLine, signAndSubmit } from '
 import { checkScopeArg } from './artifacts.js'
 import { type Command, dataDirOption, jsonOption, printView } from './command.js'
 
-type Artifacts = typeof import('@provsync/artifacts')
+type Artifacts = typeof import('@provsync/artifacts/records')
 
 /** Content larger than the inline limit needs a blob, which this command cannot store yet. */
 export class ContentTooLargeError extends UsageError {
@@ -66,7 +66,7 @@ Exit status: 0 applied (or already recorded), 2 bad arguments or content above t
 ...), 5 the key or content file cannot be read.`,
   },
   async run(args, io) {
-    const lib = await import('@provsync/artifacts')
+    const lib = await import('@provsync/artifacts/records')
     const input = await artifactInput(lib, args, io)
     const publisher = await readSigner(args, io, 'key', ['agent', 'operator'])
     const view = await signAndSubmit(args, io, (networkId, at) => {

@@ -61,10 +61,10 @@ export async function applyArtifactRecord(ctx: NodeContext, params: Params) {
       `not an artifact record of network ${store.networkId}: ${(err as Error).message}`,
     )
   }
-  const [outcome] = await store.apply([bytes], { from: store.nodeKey })
+  // Through the replication service: applied here, then pushed to every connected peer.
+  const [outcome] = await ctx.artifacts!.submit([bytes])
   if (outcome === undefined || outcome.status === 'refused')
     throw new ArtifactRefusedByNodeError(kind, outcome?.reason ?? 'unknown', outcome?.detail ?? '')
-  await ctx.node.sync.announce().catch(() => {})
   return { kind, ...outcomeView(outcome) }
 }
 
