@@ -35,7 +35,7 @@ export interface ArtifactMetrics {
   /** A peer's request denied; `scope` only when this node holds it (anything else is the peer's text). */
   denied(reason: DenialReason, scope?: string): void
   /** Reads the view changes since the last call (lag of arrivals); the scrape does it too. */
-  poll(): void
+  poll(): number
 }
 
 // Lag from issue (the publisher's HLC) to the view change here: publish-to-holder on loopback is
@@ -57,11 +57,14 @@ export function createArtifactMetrics(options: ArtifactMetricsOptions = {}): Art
     labelNames: ['scope'],
     buckets: LAG_BUCKETS,
     registers,
+    collect: () => {
+      poll()
+    },
   })
   let seq = 0
-  const poll = (): void => {
-    if (store === undefined) return
-    seq = observeLag(store, seq, lag)
+  const poll = (): number => {
+    if (store !== undefined) seq = observeLag(store, seq, lag)
+    return seq
   }
   scopeGauges(registers, store, fresh, poll)
   new Gauge({
@@ -129,23 +132,24 @@ function scopeGauges(
   registers: Registry[],
   store: ArtifactStore | undefined,
   fresh: (scope: string) => boolean,
-  poll: () => void,
+  poll: () => number,
 ): void {
   // One read of the store per scrape, shared by the four gauges (prom-client collects each
-  // gauge separately): kept until the scrape's turn of the event loop ends.
-  let cached: Map<string, ScopeFigures> | undefined
+  // gauge separately): kept until the scrape's turn of the event loop ends, or the store changes.
+  let cached: { key: string; figures: Map<string, ScopeFigures> } | undefined
   const figures = (): Map<string, ScopeFigures> => {
-    if (cached !== undefined) return cached
     const out = new Map<string, ScopeFigures>()
     if (store === undefined) return out
-    poll()
+    const key = `${poll()}/${store.counters.applied}`
+    if (cached?.key === key) return cached.figures
     for (const scope of store.scopes()) {
       const f = scopeFigures(store, scope)
       out.set(scope, { ...f, stale: fresh(scope) ? 0 : f.current })
     }
-    cached = out
+    const entry = { key, figures: out }
+    cached = entry
     setImmediate(() => {
-      cached = undefined
+      if (cached === entry) cached = undefined
     })
     return out
   }

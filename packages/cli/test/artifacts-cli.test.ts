@@ -172,7 +172,8 @@ describe('provsync grant, epoch, publish, get and artifacts on running nodes', {
     const view = await json(['artifacts', '--health', ...at(a)])
     expect(view.nodeKey).toBe(a.ready.publicKey)
     expect(view.scopes).toHaveLength(1)
-    expect(view.scopes[0]).toMatchObject({ scope: SCOPE, records: 2, current: 2, gaps: 0 })
+    // notice/motd was published at epoch 1, below the raised minimum: it no longer counts.
+    expect(view.scopes[0]).toMatchObject({ scope: SCOPE, records: 1, current: 1, gaps: 0 })
     const main = view.scopes[0].entries.find((e: { name: string }) => e.name === 'main')
     expect(main).toMatchObject({ family: 'cluster_snapshot', status: 'current', version: '7', epoch: '2' })
     expect(main.content).toBeUndefined()
@@ -193,8 +194,8 @@ describe('provsync grant, epoch, publish, get and artifacts on running nodes', {
       return (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     }
     const atA = await scrape(a)
-    expect(atA).toContain(`provsync_artifacts{scope="${SCOPE}"} 2`)
-    expect(atA).toContain(`provsync_artifact_current_versions{scope="${SCOPE}"} 2`)
+    expect(atA).toContain(`provsync_artifacts{scope="${SCOPE}"} 1`)
+    expect(atA).toContain(`provsync_artifact_current_versions{scope="${SCOPE}"} 1`)
     expect(atA).toContain(`provsync_artifact_stale_current_versions{scope="${SCOPE}"} 0`)
     expect(atA).toContain('provsync_artifact_refusals_total{reason="stale-epoch"} 1')
     // B received its versions from A: their issue-to-arrival lag is observed there, not at A.
