@@ -206,9 +206,10 @@ function observeLag(store: ArtifactStore, since: number, lag: Histogram<'scope'>
     for (const c of changes) {
       seq = c.seq
       if (c.kind !== 'advance' || c.cause.type !== 'apply' || c.cause.from === own) continue
-      const now = store.current(c.scope, c.family, c.name, { allowStale: true })
-      if (now.status === 'none' || now.status === 'stale' || toHex(now.version.hash) !== c.after) continue
-      lag.observe({ scope: c.scope }, Math.max(0, c.atMs - now.version.artifact.hlc.wallMs) / 1000)
+      // From the name's history, not its current version: a later change may have replaced it.
+      const arrived = store.history(c.scope, c.family, c.name).find((h) => toHex(h.version.hash) === c.after)
+      if (arrived === undefined) continue
+      lag.observe({ scope: c.scope }, Math.max(0, c.atMs - arrived.version.artifact.hlc.wallMs) / 1000)
     }
   }
 }

@@ -78,6 +78,11 @@ describe('artifact metrics', () => {
     await store.apply([issuedAgo(500, { version: 2n }).bytes], { from: peer.publicKey })
     const again = await scrape(metrics.registry)
     expect(again.get('provsync_artifact_replication_lag_seconds_count{scope="cluster/c1"}')).toBe(2)
+    // Two arrivals between scrapes, the first replaced by the second: both are observed.
+    await store.apply([issuedAgo(400, { version: 3n }).bytes], { from: peer.publicKey })
+    await store.apply([issuedAgo(300, { version: 4n }).bytes], { from: peer.publicKey })
+    const later = await scrape(metrics.registry)
+    expect(later.get('provsync_artifact_replication_lag_seconds_count{scope="cluster/c1"}')).toBe(4)
   })
 
   it('counts a family whose increments stop before the newest as a version gap', async () => {
