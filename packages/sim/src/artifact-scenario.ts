@@ -65,6 +65,8 @@ interface World {
   readonly offences: BlameSeen[]
   readonly stale: Map<string, Uint8Array>
   tick: number
+  /** Batches the compromised node has served (which lie comes next). */
+  lies: number
 }
 
 const signer = (n: number): Signer => signerFromSeed(new Uint8Array(32).fill(n))
@@ -91,6 +93,7 @@ export async function runArtifactScenario(
     offences: [],
     stale: new Map(),
     tick: Date.now(),
+    lies: 0,
   }
   try {
     await startNodes(w, dir, options)
@@ -154,18 +157,25 @@ async function startSimNode(w: World, dir: string, id: string, granted: string[]
   return { id, honest, granted, node, store, service, key }
 }
 
-/** The compromised node's lies, on every batch it serves: altered, foreign and stale records. */
+/**
+ * The compromised node's lies, one kind per batch it serves, in turn: altered content, a record
+ * of another scope, an artifact signed below the scope's epoch (a replay from before it was raised).
+ */
 function lie(w: World, scope: string, records: Uint8Array[]): Uint8Array[] {
-  const altered = records.map((r) => {
-    const copy = new Uint8Array(r)
-    // The last byte of the body: the inline content (then come the publisher key, HLC and signature).
-    copy[copy.length - 113] = (copy[copy.length - 113]! + 1) & 0xff
-    return copy
-  })
-  const other = w.scopes.find((s) => s !== scope)
-  const foreign = other === undefined ? [] : [publishBytes(w, other, 'main', 1000n, 2n)]
+  const kind = w.lies++ % 3
+  if (kind === 0)
+    return records.map((r) => {
+      const copy = new Uint8Array(r)
+      // The last byte of the body: the inline content (then come the publisher key, HLC and signature).
+      copy[copy.length - 113] = (copy[copy.length - 113]! + 1) & 0xff
+      return copy
+    })
+  if (kind === 1) {
+    const other = w.scopes.find((s) => s !== scope)
+    return other === undefined ? records : [...records, publishBytes(w, other, 'main', 1000n, 2n)]
+  }
   const stale = w.stale.get(scope)
-  return [...altered, ...foreign, ...(stale === undefined ? [] : [stale])]
+  return stale === undefined ? records : [...records, stale]
 }
 
 function noteReceived(w: World, id: string, peer: string, bytes: Uint8Array): void {

@@ -78,7 +78,7 @@ describe('the artifact scenario over libp2p on loopback', () => {
     'a compromised storage node is refused and blamed for every lie; honest holders converge in scope',
     { timeout: 240_000 },
     async () => {
-      const result = await runArtifactScenario({ seed: 'ci', rounds: 2 })
+      const result = await runArtifactScenario({ seed: 'ci', rounds: 3 })
       expect(result.violations).toEqual([])
       const { nodes, offences, received } = result.snapshot
       // Each consumer holds exactly its one scope; the storage nodes their two.
