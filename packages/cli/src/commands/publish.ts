@@ -116,7 +116,9 @@ function checkField<T>(command: string, name: string, check: () => T): T {
   try {
     return check()
   } catch (err) {
-    const detail = (err as { detail?: string }).detail ?? (err as Error).message
+    // The codec's details start with its field name ("family: expected ..."): the argument names it here.
+    const text = (err as { detail?: string }).detail ?? (err as Error).message
+    const detail = text.replace(/^[a-zA-Z]+: /, '')
     throw new UsageError(command, `${name}: ${detail}`)
   }
 }
