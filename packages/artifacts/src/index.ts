@@ -71,6 +71,15 @@ export {
   type TrustLinkRefusal,
 } from './errors.js'
 export { type Materialized, materialize } from './materialize.js'
+export {
+  type ArtifactMetrics,
+  type ArtifactMetricsOptions,
+  createArtifactMetrics,
+  type DenialReason,
+  type FetchFailure,
+  OTHER_SCOPE,
+  scopeFigures,
+} from './metrics.js'
 export { checkScope, coveredByAny, covers, isScope, MAX_SCOPE_LENGTH, MAX_SCOPE_SEGMENTS } from './scope.js'
 export { type CurrentResult, compareVersions, describeWinner, selectWinner, type Version } from './select.js'
 export { type MemberAdmissionOptions, memberAdmission } from './service/admission.js'

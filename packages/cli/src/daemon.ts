@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { type NodeArtifacts, openNodeArtifacts } from './artifacts-node.js'
 import { createControlHandler, type NodeContext } from './control/handlers.js'
 import { type ControlHandler, type ControlServer, serveControl } from './control/server.js'
 import { CliError } from './errors.js'
@@ -55,6 +56,7 @@ export class NodeStartingError extends CliError {
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   let handler: ControlHandler | undefined
+  let artifacts: NodeArtifacts | undefined
   const control = await serveControl(options.dataDir, (request, context) =>
     handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
   )
@@ -63,7 +65,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stored = await readConfig(options.dataDir, options.networkId === undefined)
     const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
     const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
+    artifacts = await openNodeArtifacts({
+      dataDir: options.dataDir,
+      networkId,
+      trust,
+      ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
+    })
     const node = await createNode({
+      services: artifacts.services,
       dataDir: options.dataDir,
       networkId,
       trust,
@@ -85,11 +94,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     })
     await writeConfig(options.dataDir, { networkId, trust: trust.map(toHex) })
+    artifacts.attach(node)
     const peerHeads = new Map<string, { atMs: number; differing: string[] }>()
     node.sync.addEventListener('heads:received', (evt) => {
       peerHeads.set(evt.detail.peer.toString(), { atMs: Date.now(), differing: [...evt.detail.differing] })
     })
-    const ctx: NodeContext = { node, dataDir: options.dataDir, startedAtMs: Date.now(), peerHeads }
+    const ctx: NodeContext = { node, dataDir: options.dataDir, startedAtMs: Date.now(), peerHeads, artifacts }
     handler = createControlHandler(ctx)
     let stopped = false
     return {
@@ -103,10 +113,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         stopped = true
         await control.close()
         await node.stop()
+        await artifacts?.close()
       },
     }
   } catch (err) {
     await control.close()
+    await artifacts?.close().catch(() => {})
     throw err
   }
 }

@@ -1,13 +1,18 @@
+import { artifacts } from './artifacts.js'
 import { audit } from './audit.js'
 import { backup } from './backup.js'
 import type { Command } from './command.js'
 import { completion } from './completion.js'
+import { epoch } from './epoch.js'
 import { gate } from './gate.js'
+import { get } from './get.js'
+import { grant } from './grant.js'
 import { invalidate, lift } from './invalidate.js'
 import { keygen } from './keygen.js'
 import { ledger } from './ledger.js'
 import { node } from './node.js'
 import { connect, peers, unblock } from './peers.js'
+import { publish } from './publish.js'
 import { record } from './record.js'
 import { reinstate, revoke } from './revoke.js'
 import { status } from './status.js'
@@ -38,6 +43,11 @@ export const COMMANDS: readonly Command[] = [
   invalidate,
   lift,
   ledger,
+  grant,
+  epoch,
+  publish,
+  get,
+  artifacts,
   backup,
   verify,
   completion,

@@ -10,10 +10,12 @@ import {
   verifyState,
 } from '@provsync/crdt'
 import type { ProvsyncNode } from '@provsync/sync'
+import type { NodeArtifacts } from '../artifacts-node.js'
 import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
 import { peerIdOfKey } from '../identity.js'
 import { backup, connect, unblock } from './admin.js'
+import { applyArtifactRecord, getArtifact, listArtifacts } from './artifacts.js'
 import { auditEvidence } from './evidence.js'
 import { applyInvalidation } from './invalidation.js'
 import {
@@ -41,6 +43,8 @@ export interface NodeContext {
   /** The last head announcement heard from each peer, and which of our stores it differed in. */
   readonly peerHeads: ReadonlyMap<string, { readonly atMs: number; readonly differing: readonly string[] }>
   readonly now?: () => number
+  /** The artifact store and its metrics (scopes, grants, artifacts). */
+  readonly artifacts?: NodeArtifacts
 }
 
 /** The node refused a revocation record (untrusted operator, bad signature, ...). */
@@ -80,6 +84,9 @@ export const METHOD_TABLE: Readonly<Record<string, MethodHandler>> = {
   unblock: (ctx, params) => unblock(ctx, params),
   connect: (ctx, params, call) => connect(ctx, params, call.signal),
   backup: (ctx, params) => backup(ctx, params),
+  'artifact-record': (ctx, params) => applyArtifactRecord(ctx, params),
+  'artifact-get': (ctx, params) => getArtifact(ctx, params),
+  artifacts: (ctx, params) => listArtifacts(ctx, params),
 }
 
 export const METHODS = Object.keys(METHOD_TABLE)

@@ -1,0 +1,121 @@
+import { join } from 'node:path'
+import {
+  type ArtifactMetrics,
+  type ArtifactStore,
+  type ArtifactSyncService,
+  artifactSync,
+  createArtifactMetrics,
+  type DenialReason,
+  openArtifactStore,
+  scopeFreshness,
+} from '@provsync/artifacts'
+import type { NodeState } from '@provsync/crdt'
+import { loadOrCreateIdentity, type NodeServiceParts, type ProvsyncNode } from '@provsync/sync'
+
+/** The artifact store's own LMDB environment, beside crdt's in the data directory. */
+export const ARTIFACTS_DIR = 'artifacts'
+/** The name of the replication service among the node's libp2p services. */
+export const ARTIFACTS_SERVICE = 'artifacts'
+
+export interface NodeArtifactsOptions {
+  readonly dataDir: string
+  readonly networkId: string
+  readonly trust: readonly Uint8Array[]
+  /** Anti-entropy interval of the replication service (the node's `--anti-entropy-ms`). */
+  readonly antiEntropyMs?: number
+}
+
+/**
+ * The node's artifact store (scopes, grants, artifacts), its replication service and metrics.
+ * Opened before the node so createNode's `services` hook can hand the store to the service.
+ */
+export interface NodeArtifacts {
+  readonly store: ArtifactStore
+  /** Set once createNode has called {@link NodeArtifacts.services} (the node's registry). */
+  readonly metrics: ArtifactMetrics | undefined
+  /** The replication service, once the node is attached. */
+  readonly service: ArtifactSyncService | undefined
+  /** For createNode's `services` option: the replication service, metrics in the node's registry. */
+  services(parts: NodeServiceParts): Record<string, (components: never) => unknown>
+  /** After createNode: revocations come from its state, and a change of them re-derives the store. */
+  attach(node: ProvsyncNode): void
+  /** Applies records made here (CLI-signed) and propagates them to connected peers. */
+  submit(records: readonly Uint8Array[]): ReturnType<ArtifactStore['apply']>
+  close(): Promise<void>
+}
+
+/**
+ * Opens `<dataDir>/artifacts`. The node key is the libp2p identity's (the one its hold grants
+ * name), read here before createNode reads it again. Revocations are crdt's: until the node is
+ * attached none are known, and `attach` re-derives every current version once they are. A scope
+ * is fresh while a holder of it synced with this node in the last 120 s (the service's default).
+ */
+export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<NodeArtifacts> {
+  const identity = await loadOrCreateIdentity(options.dataDir)
+  let state: NodeState | undefined
+  let detach: (() => void) | undefined
+  const freshness = scopeFreshness()
+  const store = await openArtifactStore({
+    networkId: options.networkId,
+    nodeKey: identity.publicKey.raw,
+    trust: options.trust,
+    dataDir: join(options.dataDir, ARTIFACTS_DIR),
+    revocations: { isRevoked: (key) => state?.revocations.isRevoked(key) ?? false },
+    freshness: freshness.isFresh,
+  })
+  let metrics: ArtifactMetrics | undefined
+  let service: ArtifactSyncService | undefined
+  const antiEntropy =
+    options.antiEntropyMs === undefined ? {} : { antiEntropy: { intervalMs: options.antiEntropyMs } }
+  return {
+    store,
+    get metrics() {
+      return metrics
+    },
+    get service() {
+      return service
+    },
+    services(parts) {
+      metrics = createArtifactMetrics({ registry: parts.registry, store, freshness: freshness.isFresh })
+      return { [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy }) }
+    },
+    attach(node) {
+      state = node.state
+      service = node.libp2p.services[ARTIFACTS_SERVICE] as ArtifactSyncService
+      if (metrics !== undefined) observeService(service, metrics)
+      store.refresh()
+      detach = node.state.onChange((changed) => {
+        if (changed === 'revocations') store.refresh()
+      })
+    },
+    submit: (records) =>
+      service === undefined ? store.apply(records, { from: store.nodeKey }) : service.publish(records),
+    async close() {
+      detach?.()
+      await store.close()
+    },
+  }
+}
+
+/** The refusals this node sends that are authorization denials (busy or malformed are not). */
+const DENIALS: Partial<Record<string, DenialReason>> = {
+  'not-admitted': 'not-member',
+  'not-shared': 'not-granted',
+  blocked: 'blocked',
+  'wrong-network': 'wrong-network',
+}
+
+/** Feeds the service's sessions and refusals into the per-scope metrics. */
+function observeService(service: ArtifactSyncService, metrics: ArtifactMetrics): void {
+  service.addEventListener('artifacts:synced', (evt) => {
+    const r = evt.detail
+    for (const scope of r.shared) {
+      if (r.error === undefined) metrics.observeFetch(scope, r.durationMs / 1000)
+      else metrics.fetchFailed(scope, r.error.name === 'TimeoutError' ? 'timeout' : 'protocol')
+    }
+  })
+  service.addEventListener('artifacts:refusal', (evt) => {
+    const reason = evt.detail.side === 'sent' ? DENIALS[evt.detail.code] : undefined
+    if (reason !== undefined) metrics.denied(reason)
+  })
+}
