@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
+import { openBlobNode } from './blobs/node.js'
 import { createControlHandler, type NodeContext } from './control/handlers.js'
 import { type ControlHandler, type ControlServer, serveControl } from './control/server.js'
 import { CliError } from './errors.js'
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   readonly mdns?: boolean
   readonly announceDebounceMs?: number
   readonly antiEntropyMs?: number
+  /** Bytes of fetched, unpinned blob chunks kept (`--blob-budget`); default blobs' 1 GiB. */
+  readonly blobBudget?: number
 }
 
 export interface Daemon {
@@ -55,6 +58,7 @@ export class NodeStartingError extends CliError {
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   let handler: ControlHandler | undefined
+  let closeBlobs = async (): Promise<void> => {}
   const control = await serveControl(options.dataDir, (request, context) =>
     handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
   )
@@ -63,7 +67,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stored = await readConfig(options.dataDir, options.networkId === undefined)
     const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
     const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
+    const blobNode = await openBlobNode({
+      dataDir: options.dataDir,
+      networkId,
+      trust,
+      ...(options.blobBudget !== undefined ? { budgetBytes: options.blobBudget } : {}),
+    })
+    closeBlobs = () => blobNode.close()
     const node = await createNode({
+      services: blobNode.services,
       dataDir: options.dataDir,
       networkId,
       trust,
@@ -90,7 +102,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       peerHeads.set(evt.detail.peer.toString(), { atMs: Date.now(), differing: [...evt.detail.differing] })
     })
     const ctx: NodeContext = { node, dataDir: options.dataDir, startedAtMs: Date.now(), peerHeads }
-    handler = createControlHandler(ctx)
+    handler = blobNode.wrap(createControlHandler(ctx), node)
     let stopped = false
     return {
       node,
@@ -103,10 +115,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         stopped = true
         await control.close()
         await node.stop()
+        await blobNode.close()
       },
     }
   } catch (err) {
     await control.close()
+    await closeBlobs()
     throw err
   }
 }

@@ -1,8 +1,11 @@
 import { audit } from './audit.js'
 import { backup } from './backup.js'
+import { blob } from './blob.js'
 import type { Command } from './command.js'
 import { completion } from './completion.js'
+import { exportCommand } from './export.js'
 import { gate } from './gate.js'
+import { importCommand } from './import.js'
 import { invalidate, lift } from './invalidate.js'
 import { keygen } from './keygen.js'
 import { ledger } from './ledger.js'
@@ -39,6 +42,9 @@ export const COMMANDS: readonly Command[] = [
   lift,
   ledger,
   backup,
+  blob,
+  exportCommand,
+  importCommand,
   verify,
   completion,
 ]
