@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type BlobStore, toHex as blobHex, encodeManifest, openBlobStore } from '@provsync/blobs'
+import { type BlobStore, encodeManifest, openBlobStore } from '@provsync/blobs'
 import { blake3, toHex } from '@provsync/crdt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
