@@ -13,7 +13,7 @@ import { loadOrCreateIdentity, privateKeySeed } from '@provsync/sync'
 import { choice, InvalidRequestError, integer, type Params, text } from '../control/params.js'
 import { CliError, ExitCode } from '../errors.js'
 import { readKeyFile } from '../keys.js'
-import type { MethodCall } from './methods.js'
+import { type MethodCall, withHeartbeat } from './call.js'
 import type { BlobContext } from './node.js'
 import { answerSelection, readWantFile } from './want.js'
 
@@ -72,28 +72,31 @@ export async function exportBundleMethod(ctx: BlobContext, params: Params, call:
   const sinceLedger = integer(params, 'sinceLedger', 0, 0, Number.MAX_SAFE_INTEGER)
   await refuseExisting(out)
   const signers = [await signerOf(ctx, keyFile)]
-  call.progress('staging parts', 0, 1)
   if (answer !== undefined) {
     const want = await readWantFile(answer, ctx.node.state.networkId)
     const picked = answerSelection(want.wants, (id) => ctx.store.localManifest(id))
-    const result = await exportBundle(ctx.node.state, out, {
-      signers,
-      density: 'strict',
-      stores: [],
-      ledger: false,
-      blobs: { store: ctx.store, ...picked },
-    }).catch(refused)
+    const result = await withHeartbeat(call, 'exporting', () =>
+      exportBundle(ctx.node.state, out, {
+        signers,
+        density: 'strict',
+        stores: [],
+        ledger: false,
+        blobs: { store: ctx.store, ...picked },
+      }),
+    ).catch(refused)
     return summary(result, out, signers[0]!)
   }
   const stores = storesParam(params)
   const density: Density = DENSITY_OF[blobs]
-  const result = await exportBundle(ctx.node.state, out, {
-    signers,
-    density,
-    sinceLedger,
-    ...(stores !== undefined ? { stores } : {}),
-    blobs: selection(ctx, blobs),
-  }).catch(refused)
+  const result = await withHeartbeat(call, 'exporting', () =>
+    exportBundle(ctx.node.state, out, {
+      signers,
+      density,
+      sinceLedger,
+      ...(stores !== undefined ? { stores } : {}),
+      blobs: selection(ctx, blobs),
+    }),
+  ).catch(refused)
   return summary(result, out, signers[0]!)
 }
 
@@ -121,12 +124,13 @@ export async function importBundleMethod(ctx: BlobContext, params: Params, call:
     throw new InvalidRequestError('trustKeys must be a list of 32-byte keys in hex')
   }
   const trustedKeys = [...ctx.trust, ...extra.map((k) => Uint8Array.from(Buffer.from(k as string, 'hex')))]
-  call.progress('verifying', 0, 1)
-  const result = await importBundle(ctx.node.state, file, {
-    trustedKeys,
-    registry: join(ctx.dataDir, BUNDLE_REGISTRY),
-    blobs: ctx.store,
-  }).catch(refused)
+  const result = await withHeartbeat(call, 'importing', () =>
+    importBundle(ctx.node.state, file, {
+      trustedKeys,
+      registry: join(ctx.dataDir, BUNDLE_REGISTRY),
+      blobs: ctx.store,
+    }),
+  ).catch(refused)
   for (const hex of [...ctx.wanted]) {
     if (ctx.store.missing(Buffer.from(hex, 'hex'))?.length === 0) ctx.wanted.delete(hex)
   }

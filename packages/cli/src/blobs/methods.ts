@@ -4,27 +4,12 @@ import { BlobError, toHex } from '@provsync/blobs'
 import { InvalidRequestError, integer, type Params, text } from '../control/params.js'
 import { CliError, ExitCode } from '../errors.js'
 import { exportBundleMethod, importBundleMethod } from './bundles.js'
+import { type MethodCall, throttled } from './call.js'
 import type { BlobContext } from './node.js'
 import { blobIdParam, peerList } from './params.js'
 import { writeWantFile } from './want.js'
 
-export interface MethodCall {
-  progress: (stage: string, done: number, total: number) => void
-  signal: AbortSignal | undefined
-}
-
 type BlobMethodHandler = (ctx: BlobContext, params: Params, call: MethodCall) => unknown
-
-/** Progress at most every 250 ms: a 1 GiB transfer sends a few hundred lines, not thousands. */
-export function throttled(call: MethodCall, stage: string, total: number): (done: number) => void {
-  let last = 0
-  return (done) => {
-    const now = Date.now()
-    if (now - last < 250 && done < total) return
-    last = now
-    call.progress(stage, done, total)
-  }
-}
 
 /** A blob failure as the operator sees it: one line, exit 4 (the node refused or could not serve). */
 function refused(err: unknown): never {
