@@ -15,6 +15,8 @@ import {
   startNode,
 } from './helpers.js'
 
+// Each test runs a dozen CLI processes against four daemons: on a loaded machine that takes
+// well over vitest's default 30 s, hence 180 s per test.
 // The `provsync` binary against real daemons on loopback: A and B in a line (B bootstraps from A),
 // and D, E standalone (air-gapped: no bootstrap, no mDNS) on the same network and trust.
 const NETWORK = 'cli-blobs-test'
@@ -84,7 +86,7 @@ describe('provsync blob', () => {
       pinned: false,
       local: false,
     })
-  })
+  }, 180_000)
 
   it('pins and unpins; a pinned blob survives a budget, an unpinned one is evicted down to it', async () => {
     // E has no connection to A: connect it, then read under a 1 MiB budget.
@@ -96,7 +98,7 @@ describe('provsync blob', () => {
     expect(unpinned.pinned).toBe(false)
     expect(unpinned.store.unpinnedBytes).toBeLessThanOrEqual(1024 * 1024)
     expect((await json(['blob', 'stat', blobId, ...at(e)])).held).toBeLessThanOrEqual(16)
-  })
+  }, 180_000)
 
   it('refuses bad arguments (2), and a blob no peer holds in one line (4)', async () => {
     const bad = await provsync(['blob', 'stat', 'xyz', ...at(a)])
@@ -108,7 +110,7 @@ describe('provsync blob', () => {
     expect(missing.code).toBe(4)
     expect(missing.stderr.trim().split('\n')).toHaveLength(1)
     expect(missing.stderr).toContain('is not held here')
-  })
+  }, 180_000)
 })
 
 describe('provsync export and import', () => {
@@ -139,7 +141,7 @@ describe('provsync export and import', () => {
     const out = join(dir, 'd.bin')
     await json(['blob', 'get', blobId, '--out', out, ...at(d)])
     expect(readFileSync(out).equals(readFileSync(blobFile))).toBe(true)
-  })
+  }, 180_000)
 
   it('refuses a replayed, tampered or untrusted bundle in one line (4), changing nothing', async () => {
     const before = await roots(e)
@@ -163,7 +165,7 @@ describe('provsync export and import', () => {
     const trusted = await json(['import', own, '--trust-key', a.ready.publicKey, ...at(e)])
     expect(trusted.signers).toEqual([a.ready.publicKey])
     expect(await roots(e)).toEqual(await roots(a))
-  })
+  }, 180_000)
 
   it('completes a lazy read across an air gap: want file, answer bundle, import', async () => {
     const second = join(dir, 'second.bin')
@@ -189,5 +191,5 @@ describe('provsync export and import', () => {
     const left = await json(['blob', 'want', '--out', want, ...at(d)])
     expect(left).toMatchObject({ blobs: 1, manifests: 1 })
     expect(JSON.parse(readFileSync(want, 'utf8')).wants).toEqual([{ id: 'ab'.repeat(32), chunks: null }])
-  })
+  }, 180_000)
 })
