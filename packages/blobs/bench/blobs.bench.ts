@@ -67,10 +67,15 @@ async function putAndHash(bytes: Uint8Array): Promise<{ hash: number; put: numbe
   return { hash, put }
 }
 
-/** A bench peer process; resolves with the first line it prints (JSON). */
+/**
+ * A bench peer process; resolves with the first line it prints (JSON). It runs under Node's own
+ * type stripping, not tsx: tsx's loader alone added ~12-30 MiB to each side's peak RSS, which a
+ * node run from the built package never pays (measured 2026-12-06: 144 MiB RSS at start under
+ * tsx before any libp2p code ran).
+ */
 function startPeer(args: string[]): { child: ChildProcess; lines: AsyncIterator<string> } {
   const peer = fileURLToPath(new URL('./peer.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', peer, ...args], {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', peer, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()

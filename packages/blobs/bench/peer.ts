@@ -6,12 +6,26 @@
  * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`.
  */
 import { createInterface } from 'node:readline'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync'
 import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createLibp2p } from 'libp2p'
-import { benchNodeOptions, PLAIN_PROTOCOL } from './common.js'
+
+// This file runs under Node's own type stripping, without tsx (see blobs.bench.ts), which cannot
+// resolve './common.js' to common.ts: the node options are common.ts's, repeated here.
+const PLAIN_PROTOCOL = '/provsync-bench/plain/1.0.0'
+function benchNodeOptions() {
+  return {
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 } })],
+  }
+}
 
 const MiB = 1024 * 1024
 const [role, dir, ...rest] = process.argv.slice(2) as [string, string, ...string[]]

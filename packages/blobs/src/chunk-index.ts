@@ -92,6 +92,13 @@ export class ChunkIndex {
     return bytes === undefined ? undefined : decodeManifest(bytes)
   }
 
+  /** Every blob whose manifest is held, with its flags, in id order. */
+  *blobs(): Generator<{ manifest: Manifest; flags: number }> {
+    for (const { key, value } of this.manifests.getRange()) {
+      yield { manifest: decodeManifest(value), flags: this.flags(key) }
+    }
+  }
+
   flags(id: Uint8Array): number {
     return this.blobFlags.get(id) ?? 0
   }

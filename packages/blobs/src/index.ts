@@ -55,6 +55,7 @@ export {
   type DeliveredChunk,
 } from './source.js'
 export {
+  type BlobListing,
   type BlobStatus,
   BlobStore,
   type BlobStoreOptions,

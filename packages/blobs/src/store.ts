@@ -96,6 +96,14 @@ export interface BlobStatus {
   local: boolean
 }
 
+/** One blob whose manifest is held, as `list()` yields it. */
+export interface BlobListing {
+  manifest: Manifest
+  pinned: boolean
+  shareable: boolean
+  local: boolean
+}
+
 export interface BlobStoreStats {
   pinnedBytes: number
   unpinnedBytes: number
@@ -296,6 +304,60 @@ export class BlobStore {
       shareable: (flags & BLOB_SHAREABLE) !== 0,
       local: (flags & BLOB_LOCAL) !== 0,
     }
+  }
+
+  /** Every blob whose manifest is held here, in id order. */
+  *list(): Generator<BlobListing> {
+    this.assertOpen()
+    for (const { manifest, flags } of this.index.blobs()) {
+      yield {
+        manifest,
+        pinned: (flags & BLOB_PINNED) !== 0,
+        shareable: (flags & BLOB_SHAREABLE) !== 0,
+        local: (flags & BLOB_LOCAL) !== 0,
+      }
+    }
+  }
+
+  /**
+   * Indices of the chunks of `id` the index does not hold (no fetch, no file read); undefined when
+   * the manifest itself is not held.
+   */
+  missing(id: Uint8Array): number[] | undefined {
+    const manifest = this.localManifest(id)
+    if (manifest === undefined) return undefined
+    const out: number[] = []
+    for (let i = 0; i < manifest.chunkCount; i++) {
+      if (this.index.chunk(chunkHashAt(manifest, i))?.present !== true) out.push(i)
+    }
+    return out
+  }
+
+  /**
+   * Keeps a manifest obtained elsewhere (a bundle). A `Manifest` is only ever built by hashing
+   * (`decodeManifest` recomputes the id), so it is verified by construction. Pinned when asked.
+   */
+  adoptManifest(manifest: Manifest, options: { pin?: boolean } = {}): void {
+    this.assertOpen()
+    if (manifest.size > this.maxBlobBytes) throw new BlobTooLargeError(manifest.size, this.maxBlobBytes)
+    this.index.transaction(() => this.index.putManifest(manifest, options.pin === true ? BLOB_PINNED : 0))
+  }
+
+  /**
+   * Stores chunk `index` of `manifest` obtained elsewhere (a bundle) once it matches the manifest;
+   * returns false, storing nothing, when it does not. The manifest is adopted first if not held.
+   */
+  async storeChunk(manifest: Manifest, index: number, bytes: Uint8Array): Promise<boolean> {
+    this.assertOpen()
+    if (!Number.isInteger(index) || index < 0 || index >= manifest.chunkCount) return false
+    if (!chunkMatches(manifest, index, bytes)) return false
+    if (this.index.manifest(manifest.id) === undefined) this.adoptManifest(manifest)
+    const hash = chunkHashAt(manifest, index)
+    if (this.index.chunk(hash)?.present === true && this.files.exists(hash)) return true
+    await this.files.writeAsync(hash, bytes)
+    this.index.transaction(() => this.index.addChunk(hash, bytes.byteLength))
+    this.evict()
+    return true
   }
 
   /** Keeps the blob's chunks (held now or fetched later) out of eviction. */

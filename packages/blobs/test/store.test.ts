@@ -106,3 +106,31 @@ describe('on-disk damage and crashes', () => {
     expect(second.localChunk(manifest, 0)).toBeDefined()
   })
 })
+
+describe('blobs from elsewhere (bundles): list, missing, adoptManifest, storeChunk', () => {
+  it('adopts a manifest, stores only chunks that match it, and lists what is held', async () => {
+    const source = await stores.open()
+    const target = await stores.open()
+    const bytes = randomBytes(50 * KiB, 11)
+    const { ref, manifest } = await source.put(bytes, { chunkSize: 16 * KiB })
+    expect(target.missing(ref.id)).toBeUndefined()
+    target.adoptManifest(manifest)
+    expect(target.missing(ref.id)).toEqual([0, 1, 2, 3])
+    expect([...target.list()].map((l) => [toHex(l.manifest.id), l.pinned, l.local])).toEqual([
+      [toHex(ref.id), false, false],
+    ])
+    // A chunk at the wrong index, cut short, or out of range is refused and nothing is stored.
+    expect(await target.storeChunk(manifest, 1, bytes.subarray(0, 16 * KiB))).toBe(false)
+    expect(await target.storeChunk(manifest, 3, bytes.subarray(48 * KiB, 50 * KiB - 1))).toBe(false)
+    expect(await target.storeChunk(manifest, 4, bytes.subarray(0, 16 * KiB))).toBe(false)
+    expect(target.missing(ref.id)).toEqual([0, 1, 2, 3])
+    expect(target.stats().chunks).toBe(0)
+    expect(await target.storeChunk(manifest, 1, bytes.subarray(16 * KiB, 32 * KiB))).toBe(true)
+    expect(await target.storeChunk(manifest, 3, bytes.subarray(48 * KiB))).toBe(true)
+    expect(target.missing(ref.id)).toEqual([0, 2])
+    expect(target.stats().unpinnedBytes).toBe(16 * KiB + 2 * KiB)
+    target.adoptManifest(manifest, { pin: true })
+    expect(target.stats()).toMatchObject({ pinnedBytes: 18 * KiB, unpinnedBytes: 0 })
+    expect((await target.range(ref.id, 3, 1))[0]!.byteLength).toBe(2 * KiB)
+  })
+})

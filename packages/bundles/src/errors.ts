@@ -134,3 +134,30 @@ export class BundleChangedError extends BundleError {
     super('changed', `part ${part}, batch ${batch} changed while the bundle was being imported`)
   }
 }
+
+/** A blob manifest or chunk inside a blob part does not decode, belong or match its manifest. */
+export class BadBlobError extends BundleError {
+  constructor(
+    readonly part: number,
+    readonly index: number,
+    readonly problem: string,
+  ) {
+    super('bad-blob', `part ${part}, entry ${index}: ${problem}`)
+  }
+}
+
+/**
+ * An earlier import stopped part way (a failure or a crash after its first commit); it must be
+ * completed (`resumeImport`, or importing the same bundle again) before another bundle is imported.
+ */
+export class PendingImportError extends BundleError {
+  constructor(
+    readonly bundleHash: string,
+    readonly path: string,
+  ) {
+    super(
+      'pending-import',
+      `the import of bundle ${bundleHash} (${path}) did not finish; import that bundle again to complete it first`,
+    )
+  }
+}

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { blake3, type NodeState, type Signer, type StoreName, toHex } from '@provsync/crdt'
 import { formatTimestamp } from '@provsync/hlc'
 import { createBLAKE3 } from 'hash-wasm'
+import { type BlobSelection, selectedManifests, stageBlobChunks, stageBlobManifests } from './blob-parts.js'
 import { encodeEnvelope, signEnvelope } from './dsse.js'
 import { BundleFormatError } from './errors.js'
 import {
@@ -29,6 +30,10 @@ export interface ExportOptions {
   readonly sinceLedger?: number
   /** Where part files are staged; default next to a path output, else the OS temp directory. */
   readonly tmpDir?: string
+  /** Carry the ledger entries (a `ledger` part). @default true */
+  readonly ledger?: boolean
+  /** Blobs to carry: their manifests (a `blob-manifests` part) and chunks (`blob-chunks`). @default none */
+  readonly blobs?: BlobSelection
 }
 
 export interface ExportResult {
@@ -105,6 +110,7 @@ function streamSink(stream: WritableStream<Uint8Array>): Sink {
 }
 
 function checkOptions(options: ExportOptions): StoreName[] {
+  // An empty list means no records parts (a sneakernet answer carries chunks only).
   if (options.signers.length === 0) throw new BundleFormatError('export needs at least one signer')
   if (!DENSITIES.includes(options.density)) throw new BundleFormatError(`unknown density ${options.density}`)
   const stores = options.stores ?? BUNDLE_STORES
@@ -112,16 +118,30 @@ function checkOptions(options: ExportOptions): StoreName[] {
   return BUNDLE_STORES.filter((s) => stores.includes(s))
 }
 
-/** Stages every part (records by store, then the ledger) in `dir`; returns entries and files. */
-async function stageParts(state: NodeState, stores: StoreName[], sinceLedger: number, dir: string) {
+/**
+ * Stages every part in `dir` (blob manifests and chunks, records by store, then the ledger);
+ * returns entries and files. Blob parts come first: an importer stores chunks (content-addressed,
+ * each verified) before the records that may reference them.
+ */
+async function stageParts(state: NodeState, stores: StoreName[], options: ExportOptions, dir: string) {
   const parts: PartEntry[] = []
   const files: string[] = []
+  if (options.blobs !== undefined) {
+    const manifests = selectedManifests(options.blobs)
+    parts.push(await stageBlobManifests(manifests, join(dir, 'blob-manifests')))
+    files.push(join(dir, 'blob-manifests'))
+    if (options.blobs.chunks !== 'none') {
+      parts.push(await stageBlobChunks(options.blobs, manifests, join(dir, 'blob-chunks')))
+      files.push(join(dir, 'blob-chunks'))
+    }
+  }
   for (const store of stores) {
     const file = join(dir, `records-${store}`)
     parts.push(await stageRecords(state, store, file))
     files.push(file)
   }
-  const ledger = filterLedger(state.ledger.export(), sinceLedger)
+  if (options.ledger === false) return { parts, files }
+  const ledger = filterLedger(state.ledger.export(), options.sinceLedger ?? 0)
   const file = join(dir, 'ledger')
   const handle = await open(file, 'w')
   await handle.write(ledger)
@@ -147,7 +167,7 @@ export async function exportBundle(
   const base = options.tmpDir ?? (typeof out === 'string' ? dirname(out) : tmpdir())
   const dir = await mkdtemp(join(base, '.bundle-'))
   try {
-    const { parts, files } = await stageParts(state, stores, sinceLedger, dir)
+    const { parts, files } = await stageParts(state, stores, options, dir)
     const manifest: BundleManifest = {
       format: 'provsync-bundle',
       version: 1,

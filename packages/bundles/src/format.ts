@@ -25,9 +25,10 @@ export type Density = 'lite' | 'standard' | 'strict'
 export const DENSITIES: readonly Density[] = ['lite', 'standard', 'strict']
 
 /**
- * Part kinds. `records` and `ledger` are implemented; the blob kinds are reserved for the blobs
- * package (`lite`: blob-manifests; `standard`: + blob-chunks of pinned blobs; `strict`: + every
- * referenced chunk) and are refused by this importer until it supports them.
+ * Part kinds: `records`, `ledger`, and the blob parts (`blob-manifests`: every density;
+ * `blob-chunks`: the chunks of pinned blobs for `standard`, every referenced chunk held for
+ * `strict`, or exactly the chunks a want file asked for). An importer without a blob store
+ * refuses blob parts (`UnsupportedPartError`).
  */
 export type PartKind = 'records' | 'ledger' | 'blob-manifests' | 'blob-chunks'
 const PART_KINDS: readonly string[] = ['records', 'ledger', 'blob-manifests', 'blob-chunks']
@@ -36,7 +37,7 @@ export interface PartEntry {
   readonly kind: PartKind
   /** For `records`: the store the records belong to. */
   readonly store?: StoreName
-  /** For `records`: the number of frames. */
+  /** For `records` and the blob parts: the number of frames. */
   readonly count?: number
   readonly size: number
   /** BLAKE3 of the part's bytes, hex. */
@@ -68,11 +69,11 @@ function checkPart(part: PartEntry, i: number): void {
   if (typeof part.blake3 !== 'string' || !HEX64.test(part.blake3)) {
     throw new BundleFormatError(`part ${i}: bad blake3`)
   }
-  if (part.kind === 'records') {
-    if (!BUNDLE_STORES.includes(part.store as StoreName)) throw new BundleFormatError(`part ${i}: bad store`)
-    if (!Number.isSafeInteger(part.count) || (part.count as number) < 0) {
-      throw new BundleFormatError(`part ${i}: bad count`)
-    }
+  if (part.kind === 'records' && !BUNDLE_STORES.includes(part.store as StoreName)) {
+    throw new BundleFormatError(`part ${i}: bad store`)
+  }
+  if (part.kind !== 'ledger' && (!Number.isSafeInteger(part.count) || (part.count as number) < 0)) {
+    throw new BundleFormatError(`part ${i}: bad count`)
   }
 }
 

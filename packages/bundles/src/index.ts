@@ -1,4 +1,8 @@
 export {
+  type BlobSelection,
+  MAX_BLOB_MANIFEST_BYTES,
+} from './blob-parts.js'
+export {
   type Envelope,
   type EnvelopeSignature,
   encodeEnvelope,
@@ -10,6 +14,7 @@ export {
   verifyEnvelope,
 } from './dsse.js'
 export {
+  BadBlobError,
   BadRecordError,
   BundleChangedError,
   BundleError,
@@ -19,6 +24,7 @@ export {
   LedgerRefusedError,
   MissingPartError,
   PartMismatchError,
+  PendingImportError,
   ReplayedBundleError,
   SignatureThresholdError,
   UnsupportedPartError,
@@ -39,4 +45,5 @@ export {
 } from './format.js'
 export { type ImportOptions, type ImportResult, importBundle, type OutcomeCounts } from './import.js'
 export { type InspectedBundle, type InspectOptions, inspectBundle } from './inspect.js'
+export { pendingPath, readPending } from './pending.js'
 export { checkReplay, type ImportRecord, loadRegistry, type ReplayRegistry } from './registry.js'

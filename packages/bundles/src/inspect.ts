@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import type { Manifest } from '@provsync/blobs'
 import {
   blake3,
   decodeRecord,
@@ -9,6 +10,7 @@ import {
   verifySupersession,
 } from '@provsync/crdt'
 import { createBLAKE3 } from 'hash-wasm'
+import { checkBlobChunks, readBlobManifests } from './blob-parts.js'
 import { type Envelope, encodeEnvelope, openEnvelope, type VerifiedEnvelope, verifyEnvelope } from './dsse.js'
 import {
   BadRecordError,
@@ -39,6 +41,8 @@ export interface InspectOptions {
   readonly threshold?: number
   /** When set, a bundle of another network is refused. */
   readonly networkId?: string
+  /** Accept blob parts (the importer has a blob store); otherwise they are `UnsupportedPartError`. @default false */
+  readonly blobParts?: boolean
 }
 
 export interface InspectedBundle {
@@ -53,6 +57,10 @@ export interface InspectedBundle {
   /** The ledger part's bytes (verified against the manifest), when the bundle has one. */
   readonly ledger?: Uint8Array
   readonly ledgerEntries: number
+  /** The blob manifests the bundle carries (each id recomputed), by id hex. */
+  readonly blobManifests: ReadonlyMap<string, Manifest>
+  /** Chunks the bundle carries (each checked against its blob manifest). */
+  readonly blobChunks: number
 }
 
 const STORE_TYPE: Partial<Record<StoreName, string>> = {
@@ -166,12 +174,30 @@ async function checkPart<T>(
   return result as T
 }
 
-async function checkParts(source: ByteSource, manifest: BundleManifest, networkId: string) {
+async function checkParts(
+  source: ByteSource,
+  manifest: BundleManifest,
+  networkId: string,
+  blobParts: boolean,
+) {
   const batchDigests: string[][] = []
   let ledger: Uint8Array | undefined
   let ledgerEntries = 0
+  let blobManifests: Map<string, Manifest> | undefined
+  let blobChunks = 0
   for (const [i, entry] of manifest.parts.entries()) {
-    if (entry.kind === 'records') {
+    const isBlob = entry.kind === 'blob-manifests' || entry.kind === 'blob-chunks'
+    if (isBlob && !blobParts) throw new UnsupportedPartError(i, entry.kind)
+    if (entry.kind === 'blob-manifests') {
+      if (blobManifests !== undefined) throw new BundleFormatError(`part ${i}: a second blob manifests part`)
+      blobManifests = await checkPart(source, entry, i, (inner) => readBlobManifests(inner, entry, i))
+      batchDigests.push([])
+    } else if (entry.kind === 'blob-chunks') {
+      blobChunks += await checkPart(source, entry, i, (inner) =>
+        checkBlobChunks(inner, entry, i, blobManifests),
+      )
+      batchDigests.push([])
+    } else if (entry.kind === 'records') {
       batchDigests.push(await checkPart(source, entry, i, (inner) => readFrames(inner, entry, i, networkId)))
     } else if (entry.kind === 'ledger') {
       if (ledger !== undefined) throw new BundleFormatError(`part ${i}: a second ledger part`)
@@ -185,7 +211,7 @@ async function checkParts(source: ByteSource, manifest: BundleManifest, networkI
   }
   const extra = await source.drain()
   if (extra > 0) throw new ExtraDataError(extra)
-  return { batchDigests, ledger, ledgerEntries }
+  return { batchDigests, ledger, ledgerEntries, blobManifests: blobManifests ?? new Map(), blobChunks }
 }
 
 /**
@@ -211,7 +237,7 @@ export async function inspectBundle(path: string, options: InspectOptions): Prom
   const manifest = parseManifest(verified.payload)
   const networkId = options.networkId ?? manifest.networkId
   if (manifest.networkId !== networkId) throw new WrongNetworkBundleError(manifest.networkId, networkId)
-  const parts = await checkParts(source, manifest, networkId)
+  const parts = await checkParts(source, manifest, networkId, options.blobParts === true)
   return {
     envelope,
     envelopeBytes,

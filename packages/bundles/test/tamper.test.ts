@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { blake3, type NodeState, STORE_NAMES, toHex } from '@provsync/crdt'
+import { blake3, type NodeState, toHex } from '@provsync/crdt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { importInspected } from '../src/import.js'
 import {

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { type NodeArtifacts, openNodeArtifacts } from './artifacts-node.js'
+import { openBlobNode } from './blobs/node.js'
 import { createControlHandler, type NodeContext } from './control/handlers.js'
 import { type ControlHandler, type ControlServer, serveControl } from './control/server.js'
 import { CliError } from './errors.js'
@@ -24,6 +25,8 @@ export interface DaemonOptions {
   readonly mdns?: boolean
   readonly announceDebounceMs?: number
   readonly antiEntropyMs?: number
+  /** Bytes of fetched, unpinned blob chunks kept (`--blob-budget`); default blobs' 1 GiB. */
+  readonly blobBudget?: number
 }
 
 export interface Daemon {
@@ -57,6 +60,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   let handler: ControlHandler | undefined
   let artifacts: NodeArtifacts | undefined
+  let closeBlobs = async (): Promise<void> => {}
   const control = await serveControl(options.dataDir, (request, context) =>
     handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
   )
@@ -71,8 +75,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       trust,
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
     })
+    const blobNode = await openBlobNode({
+      dataDir: options.dataDir,
+      networkId,
+      trust,
+      ...(options.blobBudget !== undefined ? { budgetBytes: options.blobBudget } : {}),
+    })
+    closeBlobs = () => blobNode.close()
+    const nodeArtifacts = artifacts
     const node = await createNode({
-      services: artifacts.services,
+      services: (parts) => ({ ...nodeArtifacts.services(parts), ...blobNode.services(parts) }),
       dataDir: options.dataDir,
       networkId,
       trust,
@@ -100,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       peerHeads.set(evt.detail.peer.toString(), { atMs: Date.now(), differing: [...evt.detail.differing] })
     })
     const ctx: NodeContext = { node, dataDir: options.dataDir, startedAtMs: Date.now(), peerHeads, artifacts }
-    handler = createControlHandler(ctx)
+    handler = blobNode.wrap(createControlHandler(ctx), node)
     let stopped = false
     return {
       node,
@@ -114,11 +126,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await control.close()
         await node.stop()
         await artifacts?.close()
+        await blobNode.close()
       },
     }
   } catch (err) {
     await control.close()
     await artifacts?.close().catch(() => {})
+    await closeBlobs()
     throw err
   }
 }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises'
 import type { OptionValue, ParsedArgs } from '../args.js'
+import { parseByteSize } from '../blobs/budget.js'
 import type { DaemonOptions } from '../daemon.js'
 import { CliError, UsageError } from '../errors.js'
 import type { Io } from '../io.js'
@@ -51,6 +52,7 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
     throw new UsageError(command, `${settings.source('metrics-host')} needs --metrics-port`)
   const announceMs = int('announce-ms', 1, 3_600_000)
   const antiEntropyMs = int('anti-entropy-ms', 10, 86_400_000)
+  const blobBudget = text('blob-budget')
   const trustSources = list(values.trust)
   const trust = trustSources.length === 0 ? undefined : await loadTrust(trustSources)
   const dataDir = dataDirOf({ ...args, values }, io)
@@ -68,6 +70,9 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
       ...(metricsPort !== undefined ? { metricsPort, metricsHost: metricsHost ?? DEFAULT_METRICS_HOST } : {}),
       ...(announceMs !== undefined ? { announceDebounceMs: announceMs } : {}),
       ...(antiEntropyMs !== undefined ? { antiEntropyMs } : {}),
+      ...(blobBudget !== undefined
+        ? { blobBudget: parseByteSize(command, settings.source('blob-budget'), blobBudget) }
+        : {}),
     },
   }
 }

@@ -69,6 +69,12 @@ export const node: Command = {
         description: `${LOG_FORMATS.join(' or ')}: one line per event on stderr (default text)`,
       },
       mdns: { type: 'boolean', description: 'discover peers on the local network' },
+      'blob-budget': {
+        type: 'string',
+        value: '<bytes>',
+        description:
+          'bytes of fetched, unpinned blob chunks kept before the least recently used are evicted (default 1GiB)',
+      },
       'announce-ms': { type: 'string', value: '<ms>', description: 'debounce of head announcements' },
       'anti-entropy-ms': {
         type: 'string',

@@ -1,12 +1,15 @@
 import { artifacts } from './artifacts.js'
 import { audit } from './audit.js'
 import { backup } from './backup.js'
+import { blob } from './blob.js'
 import type { Command } from './command.js'
 import { completion } from './completion.js'
 import { epoch } from './epoch.js'
+import { exportCommand } from './export.js'
 import { gate } from './gate.js'
 import { get } from './get.js'
 import { grant } from './grant.js'
+import { importCommand } from './import.js'
 import { invalidate, lift } from './invalidate.js'
 import { keygen } from './keygen.js'
 import { ledger } from './ledger.js'
@@ -49,6 +52,9 @@ export const COMMANDS: readonly Command[] = [
   get,
   artifacts,
   backup,
+  blob,
+  exportCommand,
+  importCommand,
   verify,
   completion,
 ]

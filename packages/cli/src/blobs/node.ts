@@ -1,0 +1,84 @@
+import { join } from 'node:path'
+import { type BlobService, type BlobStore, blobs, openBlobStore } from '@provsync/blobs'
+import type { NodeServiceParts, ProvsyncNode } from '@provsync/sync'
+import { asParams } from '../control/params.js'
+import type { ControlHandler } from '../control/server.js'
+import { BLOB_METHODS, type BlobMethod } from './methods.js'
+
+/** Where a node keeps its blobs: chunk files and their LMDB index, beside the node's environment. */
+export const BLOBS_DIR = 'blobs'
+/** The blob service's name in libp2p's services (`node.libp2p.services.blobs`). */
+export const BLOB_SERVICE = 'blobs'
+
+export interface BlobNodeOptions {
+  readonly dataDir: string
+  readonly networkId: string
+  readonly trust: readonly Uint8Array[]
+  /** Bytes of fetched, unpinned chunks kept (`--blob-budget`). @default blobs' DEFAULT_BUDGET_BYTES (1 GiB) */
+  readonly budgetBytes?: number
+}
+
+/** What the blob, export and import control methods work with. */
+export interface BlobContext {
+  readonly node: ProvsyncNode
+  readonly dataDir: string
+  /** The node's operator keys: bundles signed by one of them are trusted on import. */
+  readonly trust: readonly Uint8Array[]
+  readonly store: BlobStore
+  readonly service: BlobService
+  /** Blobs a read here could not complete (hex ids): what `blob want` asks for by default. */
+  readonly wanted: Set<string>
+}
+
+export interface BlobNode {
+  readonly store: BlobStore
+  /** For createNode's `services`: the blob service on the node's registry. */
+  services(parts: NodeServiceParts): Record<string, (components: never) => unknown>
+  /** The control handler with the blob, export and import methods in front of `inner`. */
+  wrap(inner: ControlHandler, node: ProvsyncNode): ControlHandler
+  close(): Promise<void>
+}
+
+/**
+ * Opens the node's blob store (its own LMDB index under `<dataDir>/blobs`, so the node's
+ * environment and its map size are not shared) and builds the service and control methods on it.
+ */
+export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> {
+  const store = await openBlobStore({
+    path: join(options.dataDir, BLOBS_DIR),
+    ...(options.budgetBytes !== undefined ? { budgetBytes: options.budgetBytes } : {}),
+  })
+  const wanted = new Set<string>()
+  return {
+    store,
+    services: (parts) => ({
+      [BLOB_SERVICE]: blobs({
+        store,
+        networkId: options.networkId,
+        trust: options.trust,
+        registry: parts.registry,
+      }),
+    }),
+    wrap(inner, node) {
+      const ctx: BlobContext = {
+        node,
+        dataDir: options.dataDir,
+        trust: options.trust,
+        store,
+        service: node.libp2p.services[BLOB_SERVICE] as BlobService,
+        wanted,
+      }
+      return async (request, call) => {
+        const method = Object.hasOwn(BLOB_METHODS, request.method)
+          ? BLOB_METHODS[request.method as BlobMethod]
+          : undefined
+        if (method === undefined) return inner(request, call)
+        return method(ctx, asParams(request.params), {
+          progress: (stage, done, total) => call.progress({ stage, done, total }),
+          signal: call.signal,
+        })
+      }
+    },
+    close: () => store.close(),
+  }
+}
