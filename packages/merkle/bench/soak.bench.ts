@@ -14,6 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runSoak } from '@provsync/sim'
 import { open, type RootDatabase } from 'lmdb'
 import { runSuite, type SuiteContext } from '../../../bench/lib.js'
 import { runReadFlood } from '../../sync/bench/read-flood.js'
@@ -158,6 +159,47 @@ async function readFlood(ctx: SuiteContext): Promise<void> {
   )
 }
 
+/**
+ * Production nodes run anti-entropy every 30 s (DEFAULT_ANTI_ENTROPY_INTERVAL_MS), the simulation's
+ * every 1 s (DEFAULT_SIM_SYNC): one simulated minute holds the exchanges of 30 real ones.
+ */
+const SOAK_COMPRESSION = 30
+
+/** The 8-node soak simulation: 20 minutes (2 with --quick), RSS of every node at start and end. */
+async function soakSimulation(ctx: SuiteContext): Promise<void> {
+  const durationMs = ctx.quick ? 120_000 : 1_200_000
+  const result = await runSoak({
+    seed: 'soak-17',
+    durationMs,
+    progress: (line) => console.error(`  ${line}`),
+  })
+  console.error(
+    `  soak: ${JSON.stringify({ ...result, check: { ok: result.check.ok, violations: result.check.violations } })}`,
+  )
+  ctx.record('soak_hours_equivalent', Math.round((durationMs / 3_600_000) * SOAK_COMPRESSION * 10) / 10, 'h')
+  ctx.record('soak_checker_violations', result.check.violations.length, 'violations')
+  ctx.record('soak_converge_ms', Math.round(result.convergeMs), 'ms')
+  ctx.record('soak_acknowledged_writes', result.acknowledged, 'writes')
+  ctx.record('soak_crashes', result.crashes, 'SIGKILLs')
+  for (const node of result.memory) {
+    ctx.record(`soak_rss_${node.name}_start_mib`, node.startMaxRssMiB, 'MiB')
+    ctx.record(`soak_rss_${node.name}_end_mib`, node.endMaxRssMiB, 'MiB')
+  }
+  const disk = result.fullDisk
+  ctx.record('soak_full_disk_suspended', disk.suspendedAtMs === undefined ? 0 : 1, 'yes/no')
+  ctx.record('soak_full_disk_resumed', disk.resumedAtMs === undefined ? 0 : 1, 'yes/no')
+  ctx.record(
+    'soak_full_disk_resume_after_free_ms',
+    disk.resumedAtMs === undefined || disk.freedAtMs === undefined
+      ? -1
+      : Math.round(disk.resumedAtMs - disk.freedAtMs),
+    'ms',
+  )
+  ctx.record('soak_full_disk_refused_writes', disk.refusedWrites, 'writes')
+  ctx.record('soak_hostile_blocked_by', result.hostile.blockedBy, 'nodes')
+  ctx.record('soak_hostile_offences', result.hostile.offences, 'offences')
+}
+
 async function sessions(ctx: SuiteContext): Promise<void> {
   // --quick fits a loaded 2-core machine in a few minutes; the full run is the 50,000 of the target.
   const plan: Plan = ctx.quick
@@ -204,5 +246,5 @@ await runSuite('soak', async (ctx) => {
   const only = ctx.args.find((a) => a.startsWith('--only='))?.slice('--only='.length)
   if (only === undefined || only === 'sessions') await sessions(ctx)
   if (only === undefined || only === 'flood') await readFlood(ctx)
-  // SIM
+  if (only === undefined || only === 'sim') await soakSimulation(ctx)
 })

@@ -131,6 +131,13 @@ export {
 } from './scenario.js'
 export { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 export {
+  runSoak,
+  type SoakFullDisk,
+  type SoakNodeMemory,
+  type SoakOptions,
+  type SoakResult,
+} from './soak.js'
+export {
   createProtocolTraffic,
   type ProtocolBytes,
   type ProtocolTraffic,
