@@ -5,6 +5,7 @@ import { decodeInvalidation } from './codec/invalidation.js'
 import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { PENDING_SIGNER_PLACEMENT, TRUST_BUNDLE } from './db.js'
+import { MalformedRecordError } from './errors.js'
 import { placeInvalidationRecords } from './invalidations.js'
 import { decodeCoordinateEntry } from './persisted.js'
 
@@ -141,7 +142,21 @@ export function* storedRecords(
   }
 }
 
+/**
+ * A record an older release stored with non-canonical text no longer decodes; it was replicated
+ * when stored (that release accepted it), so it is listed as such and `verifyState` names it,
+ * instead of the listing throwing half way (issue #17, non-canonical records already stored).
+ */
 function isReplicated(ctx: Context, store: StoreName, bytes: Uint8Array): boolean {
+  try {
+    return signerIsReplicated(ctx, store, bytes)
+  } catch (err) {
+    if (err instanceof MalformedRecordError) return true
+    throw err
+  }
+}
+
+function signerIsReplicated(ctx: Context, store: StoreName, bytes: Uint8Array): boolean {
   if (store === 'revocations') return ctx.trust.has(toHex(decodeRevocation(bytes, ctx.networkId).operator))
   if (store === 'invalidations')
     return ctx.trust.has(toHex(decodeInvalidation(bytes, ctx.networkId).operator))

@@ -1,5 +1,7 @@
 import { toHex } from './bytes.js'
-import { decodeAssertion, recordHash } from './codec/records.js'
+import { decodeInvalidation } from './codec/invalidation.js'
+import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
+import { NonCanonicalTextError } from './codec/text.js'
 import { STORE_NAMES, type StoreName } from './context.js'
 import { assertionKey } from './keys.js'
 import type { NodeState } from './state.js'
@@ -13,6 +15,11 @@ export interface StoreCheck {
   /** The first mismatches found (at most `maxReported` per part). */
   readonly mismatches: string[]
   readonly mismatchCount: number
+  /**
+   * Stored records (in the tree or kept for audit) the canonical decoders refuse: written by a
+   * release before decoding became canonical (issue #17). Each is also a mismatch.
+   */
+  readonly nonCanonical: number
 }
 
 export interface StateCheck {
@@ -91,7 +98,13 @@ async function verifyStore(
   }
   check()
   let seen = 0
+  let nonCanonical = 0
   for (const stored of state.records(store)) {
+    const problem = storedRecordProblem(store, stored.record, state.networkId)
+    if (problem !== undefined) {
+      if (problem.startsWith('not canonical')) nonCanonical++
+      note(`${store} record ${toHex(stored.key)}: ${problem}`)
+    }
     const leaf = tree.get(stored.key)
     if (stored.replicated && (leaf === undefined || toHex(leaf) !== toHex(stored.valueHash)))
       note(
@@ -110,6 +123,34 @@ async function verifyStore(
     root,
     mismatches,
     mismatchCount: count,
+    nonCanonical,
+  }
+}
+
+const DECODERS: Readonly<Record<StoreName, (bytes: Uint8Array, networkId: string) => unknown>> = {
+  assertions: decodeAssertion,
+  supersessions: decodeSupersession,
+  revocations: decodeRevocation,
+  invalidations: decodeInvalidation,
+}
+
+/**
+ * Why the canonical decoders refuse a stored record, or undefined. A record an older release
+ * accepted with non-canonical text (a byte-order mark, a control character, invalid UTF-8, text
+ * not in NFC) is named as such: `verify --offline` reports it, the node keeps serving it.
+ */
+export function storedRecordProblem(
+  store: StoreName,
+  record: Uint8Array,
+  networkId: string,
+): string | undefined {
+  try {
+    DECODERS[store](record, networkId)
+    return undefined
+  } catch (err) {
+    if (err instanceof NonCanonicalTextError)
+      return `not canonical (${err.field}: ${err.problem}), stored by a release before canonical decoding`
+    return `record does not decode: ${(err as Error).message}`
   }
 }
 
@@ -129,8 +170,8 @@ function leafProblem(
   try {
     const assertion = decodeAssertion(record, networkId)
     key = toHex(assertionKey(assertion.asserter, assertion.coordinate))
-  } catch (err) {
-    return `record does not decode: ${(err as Error).message}`
+  } catch {
+    return undefined // named by the decode check over every stored record
   }
   return key === toHex(leaf.key) ? undefined : `assertion belongs under register key ${key}`
 }
@@ -138,7 +179,14 @@ function leafProblem(
 function verifyDerived(state: NodeState): { ok: boolean; mismatches: string[] } {
   const mismatches: string[] = []
   let entries = 0
-  for (const _ of state.view.entries()) entries++
+  try {
+    for (const _ of state.view.entries()) entries++
+  } catch (err) {
+    // A coordinate an older release stored with non-canonical text ends the listing there.
+    if (!(err instanceof NonCanonicalTextError)) throw err
+    mismatches.push(`view: entry ${entries + 1} is not canonical (${err.field}: ${err.problem})`)
+    return { ok: false, mismatches }
+  }
   if (entries !== state.view.count())
     mismatches.push(`view: ${entries} coordinates, the kept count says ${state.view.count()}`)
   const ledger = state.ledger.since(0)

@@ -5,12 +5,19 @@
  * /proc/self/smaps_rollup is read every 1,000 sessions. The figure is the slope of a least-squares
  * line through those samples, in KiB per 1,000 sessions (so a one-off allocation does not count).
  * Bounded in count (50,000 sessions; 5,000 with --quick) and in time (10 minutes; 2 with --quick).
+ *
+ * The suite's other figures come from their own modules: `read_flood_rss_gain_mib` (a read flood
+ * against a node in its own process over TCP, packages/sync/bench/read-flood.ts) and
+ * `soak_hours_equivalent` (the 8-node soak simulation, packages/sim/src/soak.ts).
+ * `--only=sessions|flood|sim` runs one part (figures of the others are not written).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runSoak } from '@provsync/sim'
 import { open, type RootDatabase } from 'lmdb'
-import { runSuite } from '../../../bench/lib.js'
+import { runSuite, type SuiteContext } from '../../../bench/lib.js'
+import { runReadFlood } from '../../sync/bench/read-flood.js'
 import {
   createReconciler,
   createResponder,
@@ -132,7 +139,68 @@ async function soak(env: RootDatabase, a: MerkleTree, b: MerkleTree, plan: Plan)
   }
 }
 
-await runSuite('soak', async (ctx) => {
+/** The read flood of issue #17: 8 streams × 300 unread fetch requests, 8 rounds, one identity. */
+async function readFlood(ctx: SuiteContext): Promise<void> {
+  const result = await runReadFlood({
+    rounds: 8,
+    streams: 8,
+    requests: 300,
+    roundMs: ctx.quick ? 5_000 : 15_000,
+  })
+  console.error(`  read flood: ${JSON.stringify(result)}`)
+  ctx.record('read_flood_rss_gain_mib', result.gainMiB, 'MiB')
+  ctx.record('read_flood_target_baseline_rss_mib', result.baselineRssMiB, 'MiB')
+  ctx.record('read_flood_blocked_in_round', result.blockedInRound ?? 0, 'round (0: never)')
+  ctx.record('read_flood_blocked_after_ms', result.blockedAfterMs ?? 0, 'ms')
+  ctx.record(
+    'read_flood_streams_accepted_after_block',
+    result.rounds.filter((r) => r.round > (result.blockedInRound ?? 99)).reduce((a, r) => a + r.accepted, 0),
+    'streams',
+  )
+}
+
+/**
+ * Production nodes run anti-entropy every 30 s (DEFAULT_ANTI_ENTROPY_INTERVAL_MS), the simulation's
+ * every 1 s (DEFAULT_SIM_SYNC): one simulated minute holds the exchanges of 30 real ones.
+ */
+const SOAK_COMPRESSION = 30
+
+/** The 8-node soak simulation: 20 minutes (2 with --quick), RSS of every node at start and end. */
+async function soakSimulation(ctx: SuiteContext): Promise<void> {
+  const durationMs = ctx.quick ? 120_000 : 1_200_000
+  const result = await runSoak({
+    seed: 'soak-17',
+    durationMs,
+    progress: (line) => console.error(`  ${line}`),
+  })
+  console.error(
+    `  soak: ${JSON.stringify({ ...result, check: { ok: result.check.ok, violations: result.check.violations } })}`,
+  )
+  ctx.record('soak_hours_equivalent', Math.round((durationMs / 3_600_000) * SOAK_COMPRESSION * 10) / 10, 'h')
+  ctx.record('soak_checker_violations', result.check.violations.length, 'violations')
+  ctx.record('soak_converge_ms', Math.round(result.convergeMs), 'ms')
+  ctx.record('soak_acknowledged_writes', result.acknowledged, 'writes')
+  ctx.record('soak_crashes', result.crashes, 'SIGKILLs')
+  for (const node of result.memory) {
+    ctx.record(`soak_rss_${node.name}_start_mib`, node.startMaxRssMiB, 'MiB')
+    ctx.record(`soak_rss_${node.name}_end_mib`, node.endMaxRssMiB, 'MiB')
+  }
+  const disk = result.fullDisk
+  ctx.record('soak_full_disk_suspended', disk.suspendedAtMs === undefined ? 0 : 1, 'yes/no')
+  ctx.record('soak_full_disk_resumed', disk.resumedAtMs === undefined ? 0 : 1, 'yes/no')
+  ctx.record(
+    'soak_full_disk_resume_after_free_ms',
+    disk.resumedAtMs === undefined || disk.freedAtMs === undefined
+      ? -1
+      : Math.round(disk.resumedAtMs - disk.freedAtMs),
+    'ms',
+  )
+  ctx.record('soak_full_disk_refused_writes', disk.refusedWrites, 'writes')
+  ctx.record('soak_hostile_blocked_by', result.hostile.blockedBy, 'nodes')
+  ctx.record('soak_hostile_offences', result.hostile.offences, 'offences')
+}
+
+async function sessions(ctx: SuiteContext): Promise<void> {
   // --quick fits a loaded 2-core machine in a few minutes; the full run is the 50,000 of the target.
   const plan: Plan = ctx.quick
     ? { sessions: 3000, warmup: 500, sampleEvery: 250, budgetMs: 4 * 60_000 }
@@ -172,4 +240,11 @@ await runSuite('soak', async (ctx) => {
     for (const env of envs) await env.close()
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   }
+}
+
+await runSuite('soak', async (ctx) => {
+  const only = ctx.args.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+  if (only === undefined || only === 'sessions') await sessions(ctx)
+  if (only === undefined || only === 'flood') await readFlood(ctx)
+  if (only === undefined || only === 'sim') await soakSimulation(ctx)
 })

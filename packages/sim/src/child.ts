@@ -4,6 +4,7 @@
  * namespaces. Started by {@link spawnNodeProcess}; not meant to be run by hand.
  */
 import { createInterface } from 'node:readline'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { encodeSupersession, fromHex, openNodeState, recordHash, signerFromSeed, toHex } from '@provsync/crdt'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { STORES, type StoreName } from './checker.js'
@@ -22,6 +23,8 @@ export interface ChildConfig {
   readonly name: string
   /** Kill this process right after the next ledger entry is appended, before it is applied. */
   readonly killAfterLedgerAppend?: boolean
+  /** How often a node whose writes failed probes them, and the free bytes it waits for (soak). */
+  readonly writeProbe?: { readonly probeMs: number; readonly resumeFreeBytes: number }
 }
 
 export type ChildCommand =
@@ -44,6 +47,8 @@ export type ChildCommand =
   | { readonly id: number; readonly cmd: 'links'; readonly unreachable: readonly string[] }
   | { readonly id: number; readonly cmd: 'roots' }
   | { readonly id: number; readonly cmd: 'snapshot'; readonly knownKeys: readonly string[] }
+  /** Write health, and the offences and block of `peer` if given (soak). */
+  | { readonly id: number; readonly cmd: 'health'; readonly peer?: string }
   | { readonly id: number; readonly cmd: 'stop' }
 
 const config = JSON.parse(process.env.PROVSYNC_SIM_CHILD ?? 'null') as ChildConfig | null
@@ -56,6 +61,9 @@ const send = (message: unknown): void => {
 
 const storeOptions = {
   verifyThreads: 0,
+  ...(config.writeProbe === undefined
+    ? {}
+    : { writeProbeMs: config.writeProbe.probeMs, writeResumeFreeBytes: config.writeProbe.resumeFreeBytes }),
   ...(config.killAfterLedgerAppend === true
     ? { faults: { afterLedgerAppend: () => process.kill(process.pid, 'SIGKILL') } }
     : {}),
@@ -152,6 +160,15 @@ async function handle(command: ChildCommand): Promise<unknown> {
           knownKeys: command.knownKeys.map(fromHex),
         }),
       }
+    case 'health': {
+      const peer = command.peer === undefined ? undefined : peerIdFromString(command.peer)
+      if (peer === undefined || node === undefined) return { writes: state.writeHealth() }
+      return {
+        writes: state.writeHealth(),
+        offences: node.sync.offences(peer),
+        blocked: node.sync.isBlocked(peer),
+      }
+    }
     case 'stop':
       if (node !== undefined) await node.stop()
       else await state.close()

@@ -38,6 +38,13 @@ export {
   type ScenarioResult,
   validateScenario,
 } from './scenario.js'
+export {
+  runSoak,
+  type SoakFullDisk,
+  type SoakNodeMemory,
+  type SoakOptions,
+  type SoakResult,
+} from './soak.js'
 export type { ProtocolBytes } from './traffic.js'
 export {
   type CoordinateSpec,

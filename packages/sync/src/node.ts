@@ -12,6 +12,7 @@ import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { checkDataFiles, type NodeState, type OpenNodeStateOptions, openNodeState } from '@provsync/crdt'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { Registry } from 'prom-client'
+import { DEFAULT_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { AddressInUseError } from './errors.js'
 import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
 import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './index.js'
@@ -49,6 +50,15 @@ export interface ProvsyncNodeOptions {
    * @default 'meta'
    */
   dataCheck?: 'meta' | 'walk' | 'auto'
+  /**
+   * The receive window of each yamux stream: what a peer may have in flight on one stream before
+   * it waits for this node (with `maxBufferedBytesPerPeer`, what a read flood can make it hold).
+   * A larger window speeds up pulls over links with a long round trip (a stream moves at most one
+   * window per round trip: 256 KiB at 50 ms is 5 MiB/s). Ignored when `libp2p.streamMuxers` is set.
+   *
+   * @default 256 KiB (`DEFAULT_MAX_STREAM_WINDOW_BYTES`)
+   */
+  maxStreamWindowBytes?: number
   /** How often disconnected bootstrap peers are redialled (default 5 s). */
   bootstrapRetryMs?: number
   /** Gossipsub options laid over `DEFAULT_PUBSUB_OPTIONS`. */
@@ -183,7 +193,10 @@ function libp2pOptions(
       yamux({
         maxInboundStreams: 256,
         maxOutboundStreams: 256,
-        streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 },
+        streamOptions: {
+          maxWriteBufferLength: 4 * 1024 * 1024,
+          maxStreamWindowSize: options.maxStreamWindowBytes ?? DEFAULT_MAX_STREAM_WINDOW_BYTES,
+        },
       }),
     ],
     connectionGater: bothGaters(

@@ -340,9 +340,15 @@ describe('a hostile peer', () => {
         }),
       )
     })
-    const flood = seen.filter((o) => o.reason === 'buffered-bytes')
+    // With the node's 256 KiB yamux window the flooder cannot push past a stream's read buffer
+    // share, so it is caught stalling the answers it does not read (a timeout while writing); a
+    // node given a wider window (maxStreamWindowBytes) resets the stream for its read buffer.
+    const flood = seen.filter(
+      (o) =>
+        (o.reason === 'buffered-bytes' && /buffer length/.test(o.detail)) ||
+        (o.reason === 'timeout' && /^writing records/.test(o.detail)),
+    )
     expect(flood.length).toBeGreaterThanOrEqual(1)
-    expect(flood[0]!.detail).toMatch(/buffer length/)
   })
 
   it('a lying tree (keys it cannot deliver) is refused and counted', async () => {
