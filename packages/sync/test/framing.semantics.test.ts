@@ -349,13 +349,13 @@ describe('framedStream: no listener outlives the call that added it', () => {
     const streamListeners = new Map<string, number>()
     const add = s.addEventListener.bind(s)
     const remove = s.removeEventListener.bind(s)
-    s.addEventListener = ((type: string, ...rest: [EventListener, AddEventListenerOptions?]) => {
-      streamListeners.set(type, (streamListeners.get(type) ?? 0) + 1)
-      add(type, ...rest)
+    s.addEventListener = ((...args: Parameters<typeof add>) => {
+      streamListeners.set(args[0], (streamListeners.get(args[0]) ?? 0) + 1)
+      add(...args)
     }) as typeof s.addEventListener
-    s.removeEventListener = ((type: string, ...rest: [EventListener]) => {
-      streamListeners.set(type, (streamListeners.get(type) ?? 0) - 1)
-      remove(type, ...rest)
+    s.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      streamListeners.set(args[0], (streamListeners.get(args[0]) ?? 0) - 1)
+      remove(...args)
     }) as typeof s.removeEventListener
     const { signal, listening } = countedSignal(new AbortController())
     s.writeBufferLength = 9
