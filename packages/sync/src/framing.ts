@@ -122,7 +122,6 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
   })
 
   const ended = (): boolean =>
-    // Stryker disable next-line ConditionalExpression: equivalent, read() ends only with readBufferLength === 0 too
     remoteEnded || (stream.status !== 'open' && stream.readBufferLength === 0) || stream.readableEnded
 
   return {
@@ -143,7 +142,6 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
         if (stream.readStatus === 'paused') stream.resume()
         if (ended() && stream.readBufferLength === 0) {
           if (buffer.byteLength === 0 && failure === undefined) return undefined
-          // Stryker disable next-line ConditionalExpression: equivalent, with no byte pending the line above returned unless there is a failure
           if (failure !== undefined && buffer.byteLength === 0) throw wrapFailure(failure)
           throw new UnexpectedEndError(`stream ended inside a frame (${buffer.byteLength} bytes pending)`)
         }
