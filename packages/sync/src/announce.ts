@@ -44,6 +44,7 @@ export function checkAnnouncement(
   try {
     announcement = decodeAnnouncement(message.data, stores.length)
   } catch (err) {
+    // Stryker disable next-line ConditionalExpression: equivalent, decodeAnnouncement throws only MalformedFrameError and its subclasses
     if (err instanceof MalformedFrameError) return { ok: false, reason: err.message }
     throw err
   }

@@ -174,6 +174,7 @@ export function createPeerBudgets(
     isBlocked: (peer) => blocked(peers.get(peer)),
     blockedUntil(peer) {
       const e = peers.get(peer)
+      // Stryker disable next-line OptionalChaining: equivalent, blocked(e) is false for an unknown peer
       return blocked(e) ? e?.blockedUntil : undefined
     },
     unblock(peer) {

@@ -116,6 +116,7 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
   })
   stream.addEventListener('close', (evt) => {
     remoteEnded = true
+    // Stryker disable next-line ConditionalExpression: equivalent, a stream closes once, so failure is still undefined here
     if (evt.error !== undefined) failure = evt.error
     notify()
   })
@@ -146,11 +147,13 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
         }
         opts.signal?.throwIfAborted()
         await new Promise<void>((resolve, reject) => {
+          // Stryker disable next-line OptionalChaining: equivalent, the listener is only added to a signal
           const onAbort = (): void => reject(opts.signal?.reason)
           wake = () => {
             opts.signal?.removeEventListener('abort', onAbort)
             resolve()
           }
+          // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, a signal aborts once
           opts.signal?.addEventListener('abort', onAbort, { once: true })
         })
       }
@@ -191,11 +194,14 @@ function idle(stream: Stream, options: AbortOptions): Promise<void> {
     const onClose = (evt: Event): void => {
       const error = (evt as Event & { error?: Error }).error
       done(
+        // Stryker disable next-line ConditionalExpression: equivalent, overfull(undefined) is undefined
         (error === undefined ? undefined : overfull(error)) ??
           new UnexpectedEndError('stream closed while writing'),
       )
     }
+    // Stryker disable next-line OptionalChaining: equivalent, the listener is only added to a signal
     const onAbort = (): void => done(options.signal?.reason)
+    // Stryker disable next-line ConditionalExpression: equivalent, write() waits only on a buffer above maxBufferedBytes (not negative)
     if (stream.writeBufferLength === 0) return resolve()
     if (stream.status !== 'open') return reject(new UnexpectedEndError('stream closed while writing'))
     stream.addEventListener('idle', onIdle)

@@ -181,6 +181,16 @@ describe('offences and blocks', () => {
     expect(budgets.trackedPeers).toBe(1)
   })
 
+  it('an unblocked peer with no session is idle: forgotten like any idle peer', () => {
+    const c = clock()
+    const budgets = createPeerBudgets({ maxTrackedPeers: 1, offenceThreshold: 1, blockMs: 500 }, c.now)
+    budgets.offend('p', 'timeout')
+    budgets.unblock('p')
+    budgets.takeRequest('q')
+    expect(budgets.trackedPeers).toBe(1)
+    expect(budgets.offences('p').timeout).toBe(0)
+  })
+
   it('offences are counted by reason, per peer and in total, and handed out as copies', () => {
     const budgets = createPeerBudgets({ offenceThreshold: 100 })
     budgets.offend('p', 'timeout')

@@ -17,9 +17,6 @@ import {
   takeFrame,
 } from '../src/framing.js'
 
-/** What `addEventListener` takes after the event type (the DOM's lib is not in this build). */
-type Listener = [listener: (event: Event) => void, options?: { once?: boolean; signal?: AbortSignal }]
-
 // Frame bounds and the stream rules of framedStream, against a scripted stream whose state the
 // test sets (pause/resume, buffers, end, failures): the same properties as over libp2p, at the
 // exact edges where they change.
@@ -320,11 +317,11 @@ describe('framedStream: no listener outlives the call that added it', () => {
     const add = signal.addEventListener.bind(signal)
     const remove = signal.removeEventListener.bind(signal)
     signal.addEventListener = ((...args: Parameters<typeof add>) => {
-      listeners++
+      if (args[0] === 'abort') listeners++
       add(...args)
     }) as typeof signal.addEventListener
     signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
-      listeners--
+      if (args[0] === 'abort') listeners--
       remove(...args)
     }) as typeof signal.removeEventListener
     return { signal, listening: () => listeners }
@@ -338,6 +335,8 @@ describe('framedStream: no listener outlives the call that added it', () => {
       const reading = f.read({ signal })
       await tick()
       expect(listening()).toBe(1)
+      // A readable stream that has no frame yet is waited on, not resumed.
+      expect(s.resumes).toBe(0)
       s.deliver(frameOf(1))
       await reading
       expect(listening()).toBe(0)
@@ -348,15 +347,15 @@ describe('framedStream: no listener outlives the call that added it', () => {
     const s = new ScriptedStream()
     const f = framed(s, { maxFrameBytes: 10, maxBufferedBytes: 8 })
     const streamListeners = new Map<string, number>()
-    const add = s.addEventListener.bind(s) as (type: string, ...rest: Listener) => void
-    const remove = s.removeEventListener.bind(s) as (type: string, ...rest: Listener) => void
-    s.addEventListener = ((type: string, ...rest: Listener) => {
-      streamListeners.set(type, (streamListeners.get(type) ?? 0) + 1)
-      add(type, ...rest)
+    const add = s.addEventListener.bind(s)
+    const remove = s.removeEventListener.bind(s)
+    s.addEventListener = ((...args: Parameters<typeof add>) => {
+      streamListeners.set(args[0], (streamListeners.get(args[0]) ?? 0) + 1)
+      add(...args)
     }) as typeof s.addEventListener
-    s.removeEventListener = ((type: string, ...rest: Listener) => {
-      streamListeners.set(type, (streamListeners.get(type) ?? 0) - 1)
-      remove(type, ...rest)
+    s.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      streamListeners.set(args[0], (streamListeners.get(args[0]) ?? 0) - 1)
+      remove(...args)
     }) as typeof s.removeEventListener
     const { signal, listening } = countedSignal(new AbortController())
     s.writeBufferLength = 9
@@ -437,6 +436,9 @@ describe('framedStream: writes', () => {
     const other = new Error('aborted')
     s.drain = Promise.reject(other)
     await expect(f.write(Uint8Array.of(1))).rejects.toBe(other)
+    // Whatever the stream rejects with passes through, even nothing.
+    s.drain = Promise.reject(undefined)
+    await expect(f.write(Uint8Array.of(1))).rejects.toBeUndefined()
   })
 
   it('waits until the write buffer is empty once more than maxBufferedBytes pile up', async () => {
@@ -469,9 +471,11 @@ describe('framedStream: writes', () => {
     }
     expect(await closes()).toEqual(new UnexpectedEndError('stream closed while writing'))
     expect(await closes(new Error('reset'))).toEqual(new UnexpectedEndError('stream closed while writing'))
-    const budget = await closes(bufferError())
+    const reset = bufferError()
+    const budget = await closes(reset)
     expect(budget).toBeInstanceOf(BudgetExceededError)
     expect((budget as BudgetExceededError).budget).toBe('buffer')
+    expect((budget as Error).cause).toBe(reset)
   })
 
   it('a stream no longer open with a full write buffer fails at once; an abort stops the wait', async () => {
