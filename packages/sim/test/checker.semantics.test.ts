@@ -14,6 +14,7 @@ import {
   checkSameView,
   type EquivocationEvidence,
   formatCheck,
+  INVARIANTS,
   type NodeSnapshot,
   type ViewEntry,
 } from '../src/checker.js'
@@ -95,6 +96,14 @@ describe('same-durability-view', () => {
         nodes: ['n0', 'n1'],
         detail: `2 distinct views; first difference at c1: n0 has run 3 by ${TWELVE}…+k1, n1 has run 3 by k1`,
       },
+    ])
+  })
+
+  test('the first difference is the first coordinate, in order, whose entries differ', () => {
+    const a = node('n0', { view: { c1: entry('1', []), c2: entry('2', []), c3: entry('3', []) } })
+    const b = node('n1', { view: { c3: entry('4', []), c2: entry('2', []), c1: entry('1', []) } })
+    expect(checkSameView([a, b]).map((v) => v.detail)).toEqual([
+      '2 distinct views; first difference at c3: n0 has run 3 by none, n1 has run 4 by none',
     ])
   })
 
@@ -426,6 +435,16 @@ describe('checkInvariants and formatCheck', () => {
     const split = checkInvariants({ ...base, equivocations: [evidence2()] })
     expect(split.checked.at(-1)).toBe('equivocation-resolved')
     expect(split.ok).toBe(false)
+    // INVARIANTS names every invariant a run with data for all of them checks, and no other.
+    const full = checkInvariants({
+      ...base,
+      acknowledged: [],
+      earlier: [],
+      revocations: [],
+      byzantine: { peerIds: [], forged: [], behaviours: [] },
+      equivocations: [evidence2()],
+    })
+    expect([...full.checked].sort()).toEqual([...INVARIANTS].sort())
   })
 
   test('each check runs on its own data', () => {
