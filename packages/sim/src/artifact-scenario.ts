@@ -103,7 +103,12 @@ export async function runArtifactScenario(
     const snapshot = snapshotOf(w)
     return { seed, snapshot, violations: checkArtifactRun(snapshot) }
   } finally {
-    await Promise.allSettled(w.nodes.map(async (n) => (await n.node.stop(), await n.store.close())))
+    await Promise.allSettled(
+      w.nodes.map(async (n) => {
+        await n.node.stop()
+        await n.store.close()
+      }),
+    )
     rmSync(dir, { recursive: true, force: true })
   }
 }
