@@ -56,6 +56,11 @@ export {
   UnexpectedEndError,
   UnsupportedPeerKeyError,
 } from './errors.js'
+export {
+  type ConversationCodec,
+  type ConversationLimits,
+  FramedConversation,
+} from './framed-conversation.js'
 export { encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
 export {

@@ -1,9 +1,8 @@
 import {
+  type ConversationCodec,
+  type ConversationLimits,
+  FramedConversation,
   type FramedStream,
-  FrameTooLargeError,
-  MalformedFrameError,
-  startDeadline,
-  UnexpectedEndError,
 } from '@provsync/sync'
 import { ArtifactProtocolError, ArtifactSyncRefusedError } from './errors.js'
 import {
@@ -13,57 +12,34 @@ import {
   MalformedArtifactFrameError,
 } from './wire.js'
 
-export interface ConversationLimits {
-  requestTimeoutMs: number
-  idleTimeoutMs: number
+export type { ConversationLimits }
+
+const CODEC: ConversationCodec<ArtifactMessage> = {
+  encode: encodeArtifactMessage,
+  decode: decodeArtifactMessage,
+  isMalformed: (err) => err instanceof MalformedArtifactFrameError,
+  offence(code, peer, detail, cause) {
+    const err = new ArtifactProtocolError(code, peer, detail)
+    if (cause !== undefined) err.cause = cause
+    return err
+  },
 }
 
 /**
- * One side of an artifact stream: typed messages in sync's length-prefixed frames, each write and
- * each wait under its own deadline; whatever the remote causes becomes an ArtifactProtocolError
- * naming its offence (a reset stream is an UnexpectedEndError: no offence).
+ * One side of an artifact stream: sync's framed conversation over artifact messages; whatever the
+ * remote causes becomes an ArtifactProtocolError naming its offence (a reset stream is an
+ * UnexpectedEndError: no offence).
  */
-export class Conversation {
+export class Conversation extends FramedConversation<ArtifactMessage> {
   constructor(
-    readonly framed: FramedStream,
-    readonly peer: string,
-    private readonly limits: ConversationLimits,
-    private readonly signal?: AbortSignal,
+    framed: FramedStream,
+    peer: string,
+    limits: ConversationLimits,
+    signal?: AbortSignal,
     /** Test hook: sees every frame body sent and received. */
-    private readonly tap?: (side: 'sent' | 'received', bytes: Uint8Array) => void,
-  ) {}
-
-  async send(message: ArtifactMessage): Promise<void> {
-    const deadline = startDeadline(this.limits.requestTimeoutMs, this.signal)
-    try {
-      const bytes = encodeArtifactMessage(message)
-      this.tap?.('sent', bytes)
-      await this.framed.write(bytes, { signal: deadline.signal })
-    } catch (err) {
-      throw this.translate(err, `writing ${message.type}`)
-    } finally {
-      deadline.clear()
-    }
-  }
-
-  /** The next message, or undefined on a clean end between frames. */
-  async receiveOrEnd(timeoutMs = this.limits.idleTimeoutMs): Promise<ArtifactMessage | undefined> {
-    const deadline = startDeadline(timeoutMs, this.signal)
-    let frame: Uint8Array | undefined
-    try {
-      frame = await this.framed.read({ signal: deadline.signal })
-    } catch (err) {
-      throw this.translate(err, 'waiting for a frame')
-    } finally {
-      deadline.clear()
-    }
-    if (frame === undefined) return undefined
-    this.tap?.('received', frame)
-    try {
-      return decodeArtifactMessage(frame)
-    } catch (err) {
-      throw this.translate(err, 'decoding a frame')
-    }
+    tap?: (side: 'sent' | 'received', bytes: Uint8Array) => void,
+  ) {
+    super(framed, peer, limits, CODEC, signal, tap)
   }
 
   /** The next message of type `type`; a refusal becomes ArtifactSyncRefusedError, anything else an offence. */
@@ -80,24 +56,6 @@ export class Conversation {
   unexpected(message: ArtifactMessage | undefined, expected: string): ArtifactProtocolError {
     const got = message === undefined ? 'end of stream' : message.type
     return new ArtifactProtocolError('unexpected-message', this.peer, `got ${got}, expected ${expected}`)
-  }
-
-  private translate(err: unknown, what: string): unknown {
-    if (err instanceof DOMException && err.name === 'TimeoutError') {
-      return new ArtifactProtocolError('timeout', this.peer, `${what} took too long`)
-    }
-    if (
-      err instanceof MalformedArtifactFrameError ||
-      err instanceof MalformedFrameError ||
-      err instanceof FrameTooLargeError
-    ) {
-      const wrapped = new ArtifactProtocolError('malformed-frame', this.peer, `${what}: ${err.message}`)
-      wrapped.cause = err
-      return wrapped
-    }
-    if (err instanceof UnexpectedEndError) return err
-    if (this.signal?.aborted === true) return this.signal.reason
-    return err
   }
 }
 
