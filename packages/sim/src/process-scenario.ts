@@ -5,7 +5,6 @@
  * nftables. The checker runs on snapshots the processes send back.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signerFromSeed, toHex } from '@provsync/crdt'
@@ -24,7 +23,7 @@ import {
 } from './faults.js'
 import { createNamespaces, type Namespaces, netnsAddress } from './netns.js'
 import { createRng, type Rng } from './prng.js'
-import { type NodeProcess, spawnNodeProcess } from './process.js'
+import { freePort, type NodeProcess, spawnNodeProcess } from './process.js'
 import { planWorkload, type WorkloadOp } from './workload.js'
 
 export interface ProcessScenarioOptions {
@@ -48,14 +47,6 @@ export interface ProcessScenarioResult {
   /** One entry per crash: whether the SIGKILL landed while the node was applying a batch. */
   readonly kills: readonly { readonly node: number; readonly midBatch: boolean }[]
   readonly check: CheckResult
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))

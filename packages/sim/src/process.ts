@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { ChildCommand, ChildConfig } from './child.js'
@@ -118,4 +119,13 @@ export async function spawnNodeProcess(
     kill: (signal) => child.kill(signal),
     exited,
   }
+}
+
+/** A TCP port free on 127.0.0.1 at the time of asking (the OS picks it; the listener is closed again). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

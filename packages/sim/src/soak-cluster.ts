@@ -5,7 +5,6 @@
  * VmRSS of every process sampled from /proc.
  */
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { type Signer, toHex } from '@provsync/crdt'
 import type { ChildConfig } from './child.js'
@@ -13,7 +12,7 @@ import { seedIdentity } from './cluster.js'
 import { applyFault, type FaultEvent, HEALTHY, type LinkState, reachable } from './faults.js'
 import { type FullDisk, mountFullDisk } from './full-disk.js'
 import type { Rng } from './prng.js'
-import { type NodeProcess, spawnNodeProcess } from './process.js'
+import { freePort, type NodeProcess, spawnNodeProcess } from './process.js'
 
 export interface SoakClusterOptions {
   readonly nodes: number
@@ -37,14 +36,6 @@ export interface SoakCluster {
   /** VmRSS in MiB of every running node, undefined for a node that is down. */
   rss(): Array<number | undefined>
   stop(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 export function rssMiB(pid: number): number | undefined {

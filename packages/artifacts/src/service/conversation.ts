@@ -4,7 +4,7 @@ import {
   FramedConversation,
   type FramedStream,
 } from '@provsync/sync'
-import { ArtifactProtocolError, ArtifactSyncRefusedError } from './errors.js'
+import { ARTIFACT_SYNC_REFUSALS, ArtifactProtocolError, ArtifactSyncRefusedError } from './errors.js'
 import {
   type ArtifactMessage,
   decodeArtifactMessage,
@@ -59,15 +59,7 @@ export class Conversation extends FramedConversation<ArtifactMessage> {
   }
 }
 
-const KNOWN = new Set([
-  'not-admitted',
-  'wrong-network',
-  'blocked',
-  'busy',
-  'not-shared',
-  'malformed',
-  'internal',
-])
+const KNOWN: ReadonlySet<string> = new Set(ARTIFACT_SYNC_REFUSALS)
 
 export function refusalError(
   message: Extract<ArtifactMessage, { type: 'refusal' }>,
