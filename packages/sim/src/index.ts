@@ -3,6 +3,17 @@
  * scheduled or random faults, Byzantine peers, a checker that proves convergence and that nothing
  * was lost, and a report (JSON and an SVG chart).
  */
+export {
+  type ArtifactInvariant,
+  type ArtifactRunSnapshot,
+  type ArtifactViolation,
+  checkArtifactRun,
+} from './artifact-checker.js'
+export {
+  type ArtifactScenarioOptions,
+  type ArtifactScenarioResult,
+  runArtifactScenario,
+} from './artifact-scenario.js'
 export { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour, DEFAULT_BYZANTINE_BEHAVIOURS } from './byzantine.js'
 export { type CheckResult, formatCheck, INVARIANTS, type InvariantName, type Violation } from './checker.js'
 export { type CliIo, main, scenariosFromArgs, USAGE } from './cli.js'
