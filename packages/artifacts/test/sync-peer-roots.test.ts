@@ -1,7 +1,13 @@
-import { type Artifact, createArtifactMetrics, type Decoded, signArtifact } from '@provsync/artifacts'
+import {
+  type Artifact,
+  createArtifactMetrics,
+  type Decoded,
+  signArtifact,
+  signWithdrawal,
+} from '@provsync/artifacts'
 import type { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { at, NET, publishers } from './helpers.js'
+import { at, NET, operator, publishers } from './helpers.js'
 import { cleanup, connect, grantTo, startArtifactNode, waitFor } from './net/nodes.js'
 
 // The roots peers list in their scope lists, as the service records them and the
@@ -125,5 +131,26 @@ describe('roots of holders (TCP loopback)', () => {
     expect((await differing(metrics.registry)).get('cluster/c1')).toBe(1)
     metrics.notePeerRoots('gone', new Map())
     expect((await differing(metrics.registry)).get('cluster/c1')).toBe(0)
+  })
+
+  it('forgets a scope the peer stops listing, and every root of a scope this node drops', async () => {
+    const { a, b, c, metrics } = await threeNodes()
+    for (const n of [b, c]) await n.artifacts.syncWith(a.peerId)
+    expect(a.artifacts.peerRoots('cluster/c2').has(c.peerId.toString())).toBe(true)
+    const withdraw = (subject: Uint8Array) =>
+      signWithdrawal({ subject, right: 'hold', epoch: 1n, reason: 'decommissioned' }, operator, NET, at())
+        .bytes
+    // c's hold grant withdrawn: it drops c2 and its next list leaves it out.
+    await a.artifacts.publish([withdraw(c.key)])
+    await c.artifacts.syncWith(a.peerId)
+    expect(c.store.scopes()).toEqual([])
+    await c.artifacts.syncWith(a.peerId)
+    expect(a.artifacts.peerRoots('cluster/c2').size).toBe(0)
+    expect(a.artifacts.peerRoots('cluster/c1').has(b.peerId.toString())).toBe(true)
+    // a's own grant withdrawn: it stores no scope, reports no root and no label.
+    await a.artifacts.publish([withdraw(a.key)])
+    expect(a.store.scopes()).toEqual([])
+    expect(a.artifacts.peerRoots('cluster/c1').size).toBe(0)
+    expect((await differing(metrics.registry)).size).toBe(0)
   })
 })
