@@ -102,6 +102,7 @@ export {
 export { type ScopeFreshness, type ScopeFreshnessOptions, scopeFreshness } from './service/freshness.js'
 export {
   type ArtifactOffenceEvent,
+  type ArtifactPeerRootsEvent,
   type ArtifactRefusalEvent,
   type ArtifactSyncComponents,
   type ArtifactSyncCounters,

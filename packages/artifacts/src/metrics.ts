@@ -27,6 +27,11 @@ export interface ArtifactMetrics {
   readonly registry: Registry
   /** A peer's root of `scope` as it announced it: counted while it differs from ours. */
   notePeerRoot(scope: string, peer: string, root: Uint8Array): void
+  /**
+   * Everything `peer` listed in its last scope list (the service's `artifacts:peer-roots` event):
+   * replaces what was noted of it before; an empty map forgets it.
+   */
+  notePeerRoots(peer: string, roots: ReadonlyMap<string, Uint8Array>): void
   /** Forgets a peer (disconnected, or no longer granted the scope). */
   forgetPeer(peer: string): void
   /** One reconciliation of `scope` with a peer finished in `seconds`. */
@@ -105,16 +110,23 @@ export function createArtifactMetrics(options: ArtifactMetricsOptions = {}): Art
     registers,
   })
   refusalCounter(registers, store)
+  const notePeerRoot = (scope: string, peer: string, root: Uint8Array): void => {
+    let roots = peerRoots.get(scope)
+    if (roots === undefined) peerRoots.set(scope, (roots = new Map()))
+    roots.set(peer, toHex(root))
+  }
+  const forgetPeer = (peer: string): void => {
+    for (const [scope, roots] of peerRoots)
+      if (roots.delete(peer) && roots.size === 0) peerRoots.delete(scope)
+  }
   return {
     registry,
-    notePeerRoot(scope, peer, root) {
-      let roots = peerRoots.get(scope)
-      if (roots === undefined) peerRoots.set(scope, (roots = new Map()))
-      roots.set(peer, toHex(root))
+    notePeerRoot,
+    notePeerRoots(peer, roots) {
+      forgetPeer(peer)
+      for (const [scope, root] of roots) notePeerRoot(scope, peer, root)
     },
-    forgetPeer(peer) {
-      for (const roots of peerRoots.values()) roots.delete(peer)
-    },
+    forgetPeer,
     observeFetch: (scope, seconds) => fetchSeconds.observe({ scope }, seconds),
     fetchFailed: (scope, reason) => failures.inc({ scope, reason }),
     denied(reason, scope) {

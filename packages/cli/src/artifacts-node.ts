@@ -105,7 +105,7 @@ const DENIALS: Partial<Record<string, DenialReason>> = {
   'wrong-network': 'wrong-network',
 }
 
-/** Feeds the service's sessions and refusals into the per-scope metrics. */
+/** Feeds the service's sessions, refusals and the roots its peers list into the per-scope metrics. */
 function observeService(service: ArtifactSyncService, metrics: ArtifactMetrics): void {
   service.addEventListener('artifacts:synced', (evt) => {
     const r = evt.detail
@@ -114,6 +114,10 @@ function observeService(service: ArtifactSyncService, metrics: ArtifactMetrics):
       else metrics.fetchFailed(scope, r.error.name === 'TimeoutError' ? 'timeout' : 'protocol')
     }
   })
+  // Each scope list replaces what the peer listed before (empty once it disconnects).
+  service.addEventListener('artifacts:peer-roots', (evt) =>
+    metrics.notePeerRoots(evt.detail.peer, evt.detail.roots),
+  )
   service.addEventListener('artifacts:refusal', (evt) => {
     const reason = evt.detail.side === 'sent' ? DENIALS[evt.detail.code] : undefined
     if (reason !== undefined) metrics.denied(reason)

@@ -52,6 +52,7 @@ import type {
   ArtifactSyncService,
 } from './index.js'
 import { OffenceBook } from './offences.js'
+import { PeerRoots } from './peer-roots.js'
 import { initiate, respond, type SessionReport } from './session.js'
 import type { SessionContext } from './transfer.js'
 import { TrustFollower } from './trust-follower.js'
@@ -82,6 +83,8 @@ export class ArtifactSync
   /** Peers whose connection does not speak the protocol (a previous release): not asked again. */
   private readonly unsupported = new Set<string>()
   private readonly openStreams = new Set<Stream>()
+  private readonly roots = new PeerRoots()
+  private readonly holds = (scope: string): boolean => this.store.tree(scope) !== undefined
   private stopController = new AbortController()
   private timer: ReturnType<typeof setTimeout> | undefined
   private propagateTimer: ReturnType<typeof setTimeout> | undefined
@@ -136,6 +139,13 @@ export class ArtifactSync
     if (this.components.peerId.toString() < peerId.toString()) this.trigger(peerId)
   }
 
+  /** A peer gone: its listed roots say nothing any more (a reconnect lists them again). */
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    if (this.roots.forgetPeer(peer))
+      this.safeDispatchEvent('artifacts:peer-roots', { detail: { peer, roots: new Map() } })
+  }
+
   async start(): Promise<void> {
     this.stopController = new AbortController()
     this.started = true
@@ -149,6 +159,7 @@ export class ArtifactSync
     )
     if (this.init.syncOnConnect !== false)
       this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.trust?.follow()
     this.scheduleTick()
   }
@@ -158,6 +169,7 @@ export class ArtifactSync
     clearTimeout(this.timer)
     clearTimeout(this.propagateTimer)
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.stopController.abort(new ArtifactSyncError('artifact sync stopped'))
     for (const stream of this.openStreams) stream.abort(new ArtifactSyncError('artifact sync stopped'))
     await Promise.allSettled([...this.runs.values()].map((r) => r.running))
@@ -166,6 +178,10 @@ export class ArtifactSync
 
   trustBundle(): TrustBundle | undefined {
     return this.trust?.bundle
+  }
+
+  peerRoots(scope: string): Map<string, Uint8Array> {
+    return this.roots.of(scope, this.holds)
   }
 
   offences(peer?: PeerId | string): Partial<Record<ArtifactOffence, number>> {
@@ -412,6 +428,10 @@ export class ArtifactSync
       applyBatch: this.limits.applyBatch,
       outgoing: this.init.faults?.outgoing,
       blame: (reason, detail) => this.book.offend(id, reason, detail),
+      listed: (roots) => {
+        const kept = this.roots.note(id, roots)
+        this.safeDispatchEvent('artifacts:peer-roots', { detail: { peer: id, roots: kept } })
+      },
     }
   }
 

@@ -128,8 +128,18 @@ export interface ArtifactRefusalEvent {
   side: 'sent' | 'received'
 }
 
+/**
+ * A peer's scope list, narrowed to the scopes this node holds: `roots` is everything now known of
+ * it and replaces what it listed before (empty: the peer disconnected, nothing is known).
+ */
+export interface ArtifactPeerRootsEvent {
+  peer: string
+  roots: ReadonlyMap<string, Uint8Array>
+}
+
 export interface ArtifactSyncEvents {
   'artifacts:synced': CustomEvent<ArtifactSyncReport>
+  'artifacts:peer-roots': CustomEvent<ArtifactPeerRootsEvent>
   'artifacts:offence': CustomEvent<ArtifactOffenceEvent>
   'artifacts:refusal': CustomEvent<ArtifactRefusalEvent>
   'trust:rotated': CustomEvent<{ bundle: TrustBundle; applied: readonly bigint[] }>
@@ -159,6 +169,13 @@ export interface ArtifactSyncService extends TypedEventTarget<ArtifactSyncEvents
   publish(records: readonly Uint8Array[]): Promise<ApplyOutcome[]>
   /** The trust bundle in force (undefined without `trust`). */
   trustBundle(): TrustBundle | undefined
+  /**
+   * The root each peer last listed for `scope` (its scope list in the last session with it), by
+   * peer id; empty unless this node holds `scope`. A peer is forgotten when it disconnects and
+   * when its next list leaves the scope out; a root is as of the start of that session, so two
+   * holders converged by a session show equal roots from the next one on.
+   */
+  peerRoots(scope: string): Map<string, Uint8Array>
   offences(peer?: PeerId | string): Partial<Record<ArtifactOffence, number>>
   isBlocked(peer: PeerId | string): boolean
 }

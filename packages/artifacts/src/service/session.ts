@@ -56,6 +56,7 @@ export async function initiate(ctx: SessionContext): Promise<SessionReport> {
   const listed = await ctx.conv.expect('scopes')
   const theirs = new Map(listed.scopes.map((s) => [s.scope, s.root]))
   const own = holdPrefixes(ctx, ctx.store.nodeKey)
+  ctx.listed?.(heldRoots(ctx, listed.scopes, own))
   for (const scope of [...new Set([...ours.keys(), ...theirs.keys()])].sort()) {
     const mine = ours.get(scope)
     const their = theirs.get(scope)
@@ -74,6 +75,21 @@ export async function initiate(ctx: SessionContext): Promise<SessionReport> {
   const last = await ctx.conv.receiveOrEnd(Number.POSITIVE_INFINITY)
   if (last !== undefined && last.type !== 'end') throw ctx.conv.unexpected(last, 'end')
   return report
+}
+
+/**
+ * The roots a peer listed for scopes we hold (stored here, so also ours): a scope we are not
+ * granted or do not store is the peer's text and is not kept, so it never becomes a label.
+ */
+function heldRoots(
+  ctx: SessionContext,
+  listed: ReadonlyArray<{ scope: string; root: Uint8Array }>,
+  own: readonly string[],
+): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>()
+  for (const { scope, root } of listed)
+    if (coveredByAny(own, scope) && ctx.store.tree(scope) !== undefined) out.set(scope, root)
+  return out
 }
 
 function scopeList(roots: Map<string, Uint8Array>): Array<{ scope: string; root: Uint8Array }> {
@@ -120,6 +136,7 @@ async function answer(ctx: SessionContext, state: ResponderState, message: Artif
       await ctx.conv.send({ type: 'scopes', scopes: scopeList(ours) })
       const own = holdPrefixes(ctx, ctx.store.nodeKey)
       for (const s of message.scopes) if (coveredByAny(own, s.scope)) state.shared.add(s.scope)
+      ctx.listed?.(heldRoots(ctx, message.scopes, own))
       return
     }
     case 'reconcile':

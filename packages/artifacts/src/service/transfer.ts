@@ -13,6 +13,8 @@ export interface SessionContext extends IntakeContext {
   readonly applyBatch: number
   /** Test hook: what a hostile node would do to records before they leave. */
   readonly outgoing?: ((scope: string, records: Uint8Array[]) => Uint8Array[]) | undefined
+  /** The roots the remote listed for scopes this node holds (its scope list, once a session). */
+  readonly listed?: ((roots: ReadonlyMap<string, Uint8Array>) => void) | undefined
 }
 
 /** Merkle frames sized so one, in our envelope, fits one frame. */
