@@ -7,7 +7,17 @@ import { blake3, fromHex, toHex } from '../src/bytes.js'
 import type { InvalidationCriteria } from '../src/criteria.js'
 import { LedgerImportError } from '../src/errors.js'
 import { invalidationId, type LedgerEntry, parseExportedEntry } from '../src/ledger.js'
-import { assertionBytes, BASE_MS, coordinate, hlc, NETWORK, signerN, TempDirs } from './helpers.js'
+import {
+  assertionBytes,
+  BASE_MS,
+  coordinate,
+  hash32,
+  hlc,
+  NETWORK,
+  signerN,
+  supersessionBytes,
+  TempDirs,
+} from './helpers.js'
 
 const temp = new TempDirs()
 afterEach(() => temp.cleanup())
@@ -266,6 +276,37 @@ describe('ledger entries: sequence, origin, results, queries and totals', () => 
     expect(state.view.get(coords[0]!)).toBeUndefined()
     const none = state.ledger.invalidate({ type: 'family', family: 'nothing' }, { actor: 'ops', reason: 'c' })
     expect(none.result).toEqual({ invalidated: 0, restored: 0, viewChanges: 0 })
+  })
+
+  it('supersessions count with their signer: a revocation, an invalidation by signer or by target', async () => {
+    const C = signerN(3)
+    const state = await seeded()
+    await state.apply('supersessions', [supersessionBytes(A, hash32(1)), supersessionBytes(A, hash32(2))], {
+      from: A.publicKey,
+    })
+    await state.apply('supersessions', [supersessionBytes(C, hash32(3))], { from: C.publicKey })
+    // A's three registers and two supersessions; C's supersession is not counted as A's.
+    const revoked = await state.revocations.revoke(
+      { subject: A.publicKey, subjectKind: 'signer', reason: 'r' },
+      operator,
+    )
+    expect(revoked.result).toEqual({ invalidated: 5, restored: 0, viewChanges: 3 })
+    const back = await state.revocations.reinstate(
+      { subject: A.publicKey, subjectKind: 'signer', reason: 'r' },
+      operator,
+    )
+    expect(back.result).toEqual({ invalidated: 0, restored: 5, viewChanges: 3 })
+    const bySigner = state.ledger.invalidate(
+      { type: 'signer', key: C.publicKey },
+      { actor: 'ops', reason: 'c' },
+    )
+    expect(bySigner.result).toEqual({ invalidated: 1, restored: 0, viewChanges: 0 })
+    // A supersession matches a prefix by its target's hex.
+    const byTarget = state.ledger.invalidate(
+      { type: 'prefix', prefix: toHex(hash32(2)).slice(0, 16) },
+      { actor: 'ops', reason: 't' },
+    )
+    expect(byTarget.result).toEqual({ invalidated: 1, restored: 0, viewChanges: 0 })
   })
 
   it('an invalidation survives a reopen as an active rule', async () => {
