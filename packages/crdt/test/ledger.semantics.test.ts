@@ -309,6 +309,29 @@ describe('ledger entries: sequence, origin, results, queries and totals', () => 
     expect(byTarget.result).toEqual({ invalidated: 1, restored: 0, viewChanges: 0 })
   })
 
+  it('at open, a subject whose trust changed is brought in line by its latest entry', async () => {
+    const dataDir = temp.dir()
+    const state = await temp.open({ dataDir, trust: [operator.publicKey], wallClock: () => BASE_MS })
+    await state.apply(
+      'assertions',
+      coords.map((c) => assertionBytes(A, c, 9n)),
+      { from: A.publicKey },
+    )
+    await state.apply('assertions', [assertionBytes(B, coords[1]!, 4n)], { from: B.publicKey })
+    await state.revocations.revoke({ subject: A.publicKey, subjectKind: 'signer', reason: 'r' }, operator)
+    await state.revocations.revoke({ subject: B.publicKey, subjectKind: 'signer', reason: 'r' }, operator)
+    expect(coords.map((c) => state.view.get(c)?.run)).toEqual([undefined, undefined, undefined])
+    await state.close()
+    // The operator leaves the trust bundle: its revocations no longer hold, both signers come back.
+    const untrusted = await temp.open({ dataDir, trust: [], wallClock: () => BASE_MS })
+    expect(coords.map((c) => untrusted.view.get(c)?.run)).toEqual([9n, 9n, 9n])
+    await untrusted.close()
+    // Trusted again: the revocations hold again.
+    const trusted = await temp.open({ dataDir, trust: [operator.publicKey], wallClock: () => BASE_MS })
+    expect(coords.map((c) => trusted.view.get(c)?.run)).toEqual([undefined, undefined, undefined])
+    expect(trusted.ledger.totals()).toMatchObject({ entries: 2, revocations: 2, pending: 0 })
+  })
+
   it('an invalidation survives a reopen as an active rule', async () => {
     const dataDir = temp.dir()
     const state = await temp.open({ dataDir, trust: [operator.publicKey], wallClock: () => BASE_MS })
