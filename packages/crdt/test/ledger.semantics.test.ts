@@ -332,6 +332,23 @@ describe('ledger entries: sequence, origin, results, queries and totals', () => 
     expect(trusted.ledger.totals()).toMatchObject({ entries: 2, revocations: 2, pending: 0 })
   })
 
+  it("this node's own key reinstated: its evidence withheld meanwhile is asserted and counted", async () => {
+    const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
+    state.advanceVerified(coords[0]!, 2n)
+    const self = { subject: state.publicKey, subjectKind: 'signer' as const, reason: 'r' }
+    await state.revocations.revoke(self, operator)
+    // Evidence this node verifies while its key is revoked is withheld, not asserted.
+    state.advanceVerified(coords[1]!, 5n)
+    const corroborators = () => coords.slice(0, 2).map((c) => state.view.get(c)?.corroborators.map(toHex))
+    expect(coords.map((c) => state.view.get(c)?.run)).toEqual([2n, 5n, undefined])
+    expect(corroborators()).toEqual([[], []])
+    const back = await state.revocations.reinstate(self, operator)
+    // Both runs now carry this node's assertion: the register signed before the revocation comes
+    // back (restored 1), the withheld one is asserted now; each is one view change.
+    expect(corroborators()).toEqual([[toHex(state.publicKey)], [toHex(state.publicKey)]])
+    expect(back.result).toEqual({ invalidated: 0, restored: 1, viewChanges: 2 })
+  })
+
   it('an invalidation survives a reopen as an active rule', async () => {
     const dataDir = temp.dir()
     const state = await temp.open({ dataDir, trust: [operator.publicKey], wallClock: () => BASE_MS })
