@@ -349,6 +349,30 @@ describe('ledger entries: sequence, origin, results, queries and totals', () => 
     expect(back.result).toEqual({ invalidated: 0, restored: 1, viewChanges: 2 })
   })
 
+  it('reinstating a key that was never revoked appends an entry that restores nothing', async () => {
+    const state = await seeded()
+    const entry = await state.revocations.reinstate(
+      { subject: A.publicKey, subjectKind: 'signer', reason: 'never revoked' },
+      operator,
+    )
+    expect(entry).toMatchObject({
+      seq: 1,
+      kind: 'reinstate',
+      result: { invalidated: 0, restored: 0, viewChanges: 0 },
+    })
+    expect(coords.map((c) => state.view.get(c)?.run)).toEqual([9n, 9n, 9n])
+  })
+
+  it('an export listing one entry twice imports it once', async () => {
+    const source = await seeded()
+    source.ledger.invalidate({ type: 'family', family: 'cam' }, { actor: 'ops', reason: 'a' })
+    const document = JSON.parse(new TextDecoder().decode(source.ledger.export()))
+    const twice = { ...document, entries: [document.entries[0], document.entries[0]] }
+    const target = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
+    expect(target.ledger.import(encode(twice)).added).toBe(1)
+    expect(target.ledger.since().map((e) => [e.seq, e.kind])).toEqual([[1, 'invalidate']])
+  })
+
   it('an invalidation survives a reopen as an active rule', async () => {
     const dataDir = temp.dir()
     const state = await temp.open({ dataDir, trust: [operator.publicKey], wallClock: () => BASE_MS })
