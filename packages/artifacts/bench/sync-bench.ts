@@ -5,10 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { tcp } from '@libp2p/tcp'
 import {
   type ArtifactStore,
   type ArtifactSyncInit,
@@ -19,6 +16,7 @@ import {
   signGrant,
 } from '@provsync/artifacts'
 import { generateSigner, type Signer } from '@provsync/crdt'
+import { loopbackTransport } from '@provsync/testing'
 import { createLibp2p, type Libp2p } from 'libp2p'
 
 export const NET = 'bench-artifacts-net'
@@ -50,10 +48,7 @@ export async function benchNode(init: Partial<ArtifactSyncInit> = {}): Promise<B
   })
   const libp2p = await createLibp2p({
     privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...(await loopbackTransport()),
     services: {
       artifacts: artifactSync({ store, antiEntropy: false, syncOnConnect: false, propagate: false, ...init }),
     },
