@@ -1,4 +1,4 @@
-import type { Database, RootDatabase, Transaction } from 'lmdb'
+import type { RootDatabase } from 'lmdb'
 import { bit, has, or, writeMaskAt } from './bits.js'
 import { decodeBucket, encodeBucket, mergeRecords, type StoredLeaf } from './bucket-codec.js'
 import { ByteReader, ByteWriter, compareBytes, equalBytes, toHex } from './bytes.js'
@@ -25,13 +25,11 @@ import {
 import { log, warnLog } from './log.js'
 import {
   type Children,
-  createNodeLayout,
   decodeNode,
   emptyChildren,
   encodeEntry,
   encodeNode,
   maxEncodedNodeBytes,
-  type NodeLayout,
   readNodeLayout,
   totalCount,
 } from './node-codec.js'
@@ -46,7 +44,8 @@ import {
   PATH_BYTES,
   sharesPrefix,
 } from './path.js'
-import { verifyTree } from './verify.js'
+import { NodeScratch } from './scratch.js'
+import { NodeStore, type ReadAt } from './store.js'
 
 /** Longest key accepted when keys are hashed into paths (they travel whole on the wire). */
 export const MAX_KEY_BYTES = 1024
@@ -165,7 +164,7 @@ interface NodeCache {
 interface ReadScope {
   cache?: NodeCache
   /** lmdb-js read options naming the snapshot's transaction; absent for live reads. */
-  at?: { transaction: Transaction }
+  at?: ReadAt
   check?: () => void
 }
 
@@ -204,53 +203,6 @@ type Located =
 
 const EMPTY_BYTES = new Uint8Array(0)
 
-/**
- * One output buffer reused by every bucket and inner node a batch rewrites: byte 0 holds the
- * domain tag and the encoding follows, so the node is hashed in one call and handed to LMDB
- * (which copies it) without allocating; allocating ~1 KiB per rewritten bucket made the young
- * generation grow and the batch slower.
- */
-let scratchBuffer = new Uint8Array(4096)
-/** Views of the scratch buffer by end offset, from 0 (tag included) and from 1 (the encoding). */
-let scratchViews: [Uint8Array[], Uint8Array[]] = [[], []]
-function scratch(bytes: number): Uint8Array {
-  if (scratchBuffer.length < bytes) {
-    scratchBuffer = new Uint8Array(2 ** Math.ceil(Math.log2(bytes)))
-    scratchViews = [[], []]
-  }
-  return scratchBuffer
-}
-/** `scratchBuffer.subarray(from, end)`, kept for the sizes nodes and buckets have. */
-function view(from: 0 | 1, end: number): Uint8Array {
-  if (end > 4096) return scratchBuffer.subarray(from, end)
-  const views = scratchViews[from]
-  let cached = views[end]
-  if (cached === undefined) views[end] = cached = scratchBuffer.subarray(from, end)
-  return cached
-}
-
-/**
- * A plain view over the whole of lmdb's shared read buffer, which getBinaryFast lends with its
- * own `length` property: element reads on a plain Uint8Array stay fast.
- */
-let lentBuffer: ArrayBufferLike | undefined
-let lentPlain: Uint8Array = new Uint8Array(0)
-function lentView(lent: Uint8Array): Uint8Array {
-  if (lent.buffer !== lentBuffer || lent.byteOffset !== lentPlain.byteOffset) {
-    lentBuffer = lent.buffer
-    lentPlain = new Uint8Array(lent.buffer, lent.byteOffset, lent.byteLength)
-  }
-  return lentPlain
-}
-
-interface NodeWork {
-  stored: Uint8Array
-  layout: NodeLayout
-  next: Children
-  touched: Uint8Array
-}
-/** Per-depth buffers for patching inner nodes (see refreshInner). */
-const nodeWork: NodeWork[] = []
 const BUCKET_FIRST = Buffer.from([BUCKET_KEY_TAG])
 const BUCKET_END = Buffer.from([BUCKET_KEY_TAG + 1])
 
@@ -260,13 +212,10 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
   const name = options.name
   const keysAreHashes = options.keysAreHashes === true
-  const db: Database<Uint8Array, Uint8Array> = env.openDB<Uint8Array, Uint8Array>({
-    name: `merkle/${name}`,
-    keyEncoding: 'binary',
-    encoding: 'binary',
-  })
+  const store = new NodeStore(env, `merkle/${name}`)
+  const scratch = new NodeScratch()
   const meta = encodeMeta(keysAreHashes)
-  checkMeta(db.get(META_KEY), meta, name)
+  checkMeta(store.get(META_KEY), meta, name)
 
   const pathOf = (key: Uint8Array): Uint8Array => {
     checkKey(key, keysAreHashes, 'key')
@@ -276,19 +225,9 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   const where = (path: Uint8Array, depth: number) => `${depth}:${toHex(path.subarray(0, 8))}`
 
-  function getAt(key: Uint8Array, scope: ReadScope): Uint8Array | undefined {
-    if (scope.at === undefined || !inWriteTransaction(env)) return db.get(key, scope.at)
-    // lmdb-js point reads go through the thread's open write transaction whatever transaction
-    // they name (an async transaction callback holds one across its awaits); range reads honour it.
-    for (const { value } of db.getRange({ start: key, end: key, inclusiveEnd: true, ...scope.at })) {
-      return value
-    }
-    return undefined
-  }
-
   function readInner(path: Uint8Array, depth: number, scope: ReadScope = {}): Children | undefined {
     scope.check?.()
-    const value = getAt(nodeKey(path, depth), scope)
+    const value = store.get(nodeKey(path, depth), scope.at)
     if (value === undefined) return undefined
     try {
       // A plain view: slicing lmdb's Buffer would make a Buffer per child hash.
@@ -318,7 +257,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   function readBucket(path: Uint8Array, depth: number, scope: ReadScope = {}): StoredLeaf[] {
     scope.check?.()
-    const value = getAt(bucketKey(path, depth), scope)
+    const value = store.get(bucketKey(path, depth), scope.at)
     if (value === undefined) throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing')
     return decodeStoredBucket(value, () => `bucket ${where(path, depth)}`)
   }
@@ -366,7 +305,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
 
   function readBucketValue(path: Uint8Array, depth: number, scope: ReadScope): Uint8Array {
     scope.check?.()
-    const value = getAt(bucketKey(path, depth), scope)
+    const value = store.get(bucketKey(path, depth), scope.at)
     if (value === undefined) throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing')
     return value
   }
@@ -411,8 +350,8 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
 
   const sink: NodeSink<StoredLeaf> = {
-    inner: (path, depth, encoded) => db.putSync(nodeKey(path, depth), encoded),
-    bucket: (path, depth, leaves) => db.putSync(bucketKey(path, depth), encodeBucket(leaves, keysAreHashes)),
+    inner: (path, depth, encoded) => store.put(nodeKey(path, depth), encoded),
+    bucket: (path, depth, leaves) => store.put(bucketKey(path, depth), encodeBucket(leaves, keysAreHashes)),
   }
 
   function merge(current: StoredLeaf[], changes: Change[], lo: number, hi: number): StoredLeaf[] {
@@ -448,21 +387,20 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const path = changes[lo]!.path
     if (state !== 'inner' && keysAreHashes) {
       const key = bucketKey(path, depth)
-      // getBinaryFast lends lmdb's shared buffer; mergeRecords copies out of it at once.
-      const lent = state === 'bucket' ? db.getBinaryFast(key) : EMPTY_BYTES
-      if (lent === undefined || lent.length % RECORD_BYTES !== 0) {
+      // The store lends lmdb's shared read buffer; mergeRecords copies out of it at once.
+      const length = state === 'bucket' ? store.lend(key) : 0
+      if (length < 0 || length % RECORD_BYTES !== 0) {
         throw new TreeCorruptError(`bucket ${where(path, depth)}`, 'missing or misaligned')
       }
-      const length = lent.length
-      const out = scratch(1 + length + (hi - lo) * RECORD_BYTES)
+      const out = scratch.reserve(1 + length + (hi - lo) * RECORD_BYTES)
       out[0] = BUCKET_HASH_TAG
-      const size = mergeRecords(length === 0 ? lent : lentView(lent), length, changes, lo, hi, out, 1)
+      const size = mergeRecords(length === 0 ? EMPTY_BYTES : store.lent, length, changes, lo, hi, out, 1)
       const count = size / RECORD_BYTES
       if (depth > 0 && count > 0 && count <= BUCKET_MAX) {
-        db.putSync(key, view(1, 1 + size))
-        return { hash: hashTagged(view(0, 1 + size)), count }
+        store.put(key, scratch.view(1, 1 + size))
+        return { hash: hashTagged(scratch.view(0, 1 + size)), count }
       }
-      if (state === 'bucket') db.removeSync(key)
+      if (state === 'bucket') store.remove(key)
       if (count === 0) return undefined
       return buildSubtree(new LeafCursor(decodeBucket(out.slice(1, 1 + size), true)), path, depth, sink)
     }
@@ -470,7 +408,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       const current = state === 'bucket' ? readBucket(path, depth) : []
       const leaves = merge(current, changes, lo, hi)
       if (state === 'bucket' && (leaves.length === 0 || leaves.length > BUCKET_MAX)) {
-        db.removeSync(bucketKey(path, depth))
+        store.remove(bucketKey(path, depth))
       }
       return buildSubtree(new LeafCursor(leaves), path, depth, sink)
     }
@@ -484,18 +422,11 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
    */
   function refreshInner(changes: Change[], lo: number, hi: number, depth: number, path: Uint8Array) {
     const fanout = fanoutAt(depth)
-    const work = (nodeWork[depth] ??= {
-      stored: new Uint8Array(maxEncodedNodeBytes(fanout)),
-      layout: createNodeLayout(fanout),
-      next: emptyChildren(fanout),
-      touched: new Uint8Array(fanout),
-    })
-    const { stored, layout, next, touched } = work
-    const lent = db.getBinaryFast(nodeKey(path, depth))
-    if (lent === undefined) throw new TreeCorruptError(`node ${where(path, depth)}`, 'missing')
-    const length = lent.length
+    const { stored, layout, next, touched } = scratch.work(depth, fanout)
+    const length = store.lend(nodeKey(path, depth))
+    if (length < 0) throw new TreeCorruptError(`node ${where(path, depth)}`, 'missing')
     if (length > stored.length) throw new TreeCorruptError(`node ${where(path, depth)}`, `${length} bytes`)
-    const source = lentView(lent)
+    const source = store.lent
     for (let i = 0; i < length; i++) stored[i] = source[i]!
     try {
       readNodeLayout(stored, length, fanout, layout)
@@ -528,18 +459,18 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     }
     if (count === 0 || (depth > 0 && count <= BUCKET_MAX)) {
       // Shrunk into a bucket (or to nothing): its children are all buckets by now.
-      db.removeSync(nodeKey(path, depth))
+      store.remove(nodeKey(path, depth))
       const leaves: StoredLeaf[] = []
       for (let d = 0; d < fanout; d++) {
         if (!has(mask, d)) continue
         const under = childPath(path, depth, d)
         leaves.push(...readBucket(under, depth + 1))
-        db.removeSync(bucketKey(under, depth + 1))
+        store.remove(bucketKey(under, depth + 1))
       }
       return buildSubtree(new LeafCursor(leaves), path, depth, sink)
     }
     // Mask, then each present child's entry: rewritten ones from `next`, the rest copied.
-    const out = scratch(1 + maxEncodedNodeBytes(fanout))
+    const out = scratch.reserve(1 + maxEncodedNodeBytes(fanout))
     out[0] = INNER_HASH_TAG
     let o = writeMaskAt(out, 1, mask, fanout)
     for (let d = 0; d < fanout; d++) {
@@ -548,8 +479,8 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       else for (let b = layout.start[d]!; b < layout.end[d]!; b++) out[o++] = stored[b]!
     }
     next.fill(undefined)
-    db.putSync(nodeKey(path, depth), view(1, o))
-    return { hash: hashTagged(view(0, o)), count }
+    store.put(nodeKey(path, depth), scratch.view(1, o))
+    return { hash: hashTagged(scratch.view(0, o)), count }
   }
 
   /** Buckets from the one holding `from` (or the first after it) onwards, as leaves in path order. */
@@ -563,7 +494,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       const located = locate(from, MAX_DEPTH, scope)
       start = located?.kind === 'bucket' ? bucketKey(from, located.depth) : bucketStartKey(from)
     }
-    for (const { key, value } of db.getRange({ start, end, ...scope.at })) {
+    for (const { key, value } of store.range(start, end, scope.at)) {
       scope.check?.()
       yield* decodeStoredBucket(value, () => `bucket ${toHex(key)}`)
     }
@@ -589,17 +520,14 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     update(changes) {
       const batch = normalize(changes, pathOf)
       if (batch.length === 0) return
-      const apply = () => {
-        if (db.get(META_KEY) === undefined) db.putSync(META_KEY, meta)
+      // Inside the caller's transaction the batch writes straight into it; outside one, it is a
+      // transaction of its own (see NodeStore.write).
+      store.write(() => {
+        if (store.get(META_KEY) === undefined) store.put(META_KEY, meta)
         // Only whether the root exists: refreshInner reads and checks it.
-        const root = db.getBinaryFast(nodeKey(ROOT_PATH, 0)) === undefined ? 'empty' : 'inner'
+        const root = store.has(nodeKey(ROOT_PATH, 0)) ? 'inner' : 'empty'
         refresh(batch, 0, batch.length, 0, root)
-      }
-      // Inside the caller's transaction, write straight into it: an lmdb-js child transaction would
-      // copy again every page the parent already dirtied, which halves the build rate. Outside
-      // one, the batch is a transaction of its own.
-      if (inWriteTransaction(env)) apply()
-      else env.transactionSync(apply)
+      })
     },
     root: () => rootHash(readRoot()),
     count: () => rootCount(readRoot()),
@@ -626,7 +554,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
         if (++n >= limit) return
       }
     },
-    verify: () => verifyLogged(db, keysAreHashes, name),
+    verify: () => verifyLogged(store, keysAreHashes, name),
     node,
     children,
     leavesAt: (position, after) => leavesAt(position, after),
@@ -634,7 +562,7 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
   }
 
   function snapshot(): TreeSnapshot {
-    const transaction = db.useReadTransaction()
+    const transaction = store.readTransaction()
     let released = false
     const scope: ReadScope = {
       cache: { recent: [] },
@@ -767,12 +695,8 @@ class BucketNode {
   }
 }
 
-function verifyLogged(
-  db: Database<Uint8Array, Uint8Array>,
-  keysAreHashes: boolean,
-  name: string,
-): VerifyReport {
-  const report = verifyTree(db, keysAreHashes)
+function verifyLogged(store: NodeStore, keysAreHashes: boolean, name: string): VerifyReport {
+  const report = store.verify(keysAreHashes)
   if (!report.ok)
     warnLog('tree %s: %d mismatches, first %s', name, report.mismatches.length, report.mismatches[0])
   return report
@@ -784,11 +708,6 @@ function rootHash(children: Children | undefined): Uint8Array {
 
 function rootCount(children: Children | undefined): number {
   return children === undefined ? 0 : totalCount(children)
-}
-
-/** lmdb-js marks its native environment while a write transaction runs on this thread. */
-function inWriteTransaction(env: RootDatabase): boolean {
-  return Boolean((env as unknown as { env?: { writeTxn?: unknown } }).env?.writeTxn)
 }
 
 /** A lower bound for the keys of buckets that start after `path` (see bucketKey). */
