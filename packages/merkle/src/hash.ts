@@ -24,9 +24,14 @@ const TAG_PATH = 0x02
 
 // hash-wasm runs BLAKE3 compiled to WebAssembly: about 6x noble's pure-JS speed on 64-byte
 // inputs here (figures in the README). Loading it is async, so it happens once, at import; after
-// that every call is synchronous. Hashers are reused: JS is single-threaded and no call below
-// can re-enter another.
+// that every call is synchronous. This hasher is the one value the module keeps, and no call
+// leaves anything in it: each function below runs init, update and digest before it returns (JS
+// is single-threaded and none can re-enter another), so nothing passes from one call, or one
+// tree, to the next. Buffers are the caller's or the call's own. A hasher per tree would make
+// openMerkleTree async (hash-wasm only instantiates asynchronously): a change of crdt's,
+// artifacts' and sim's calls for no state to isolate.
 const hasher = await createBLAKE3(HASH_BYTES * 8)
+const BUCKET_TAG_BYTES = Uint8Array.of(TAG_BUCKET)
 const INNER_TAG_BYTES = Uint8Array.of(TAG_INNER)
 const PATH_TAG_BYTES = Uint8Array.of(TAG_PATH)
 
@@ -76,52 +81,34 @@ export interface HashedLeaf {
   valueHash: Uint8Array
 }
 
-let leafScratch = new Uint8Array(1 + 64 * 64)
-/** Views of `leafScratch` by length: a bucket of k leaves is always 1 + 64k bytes. */
-let leafViews: Uint8Array[] = []
-function leafInput(size: number): Uint8Array {
-  let view = leafViews[size]
-  if (view === undefined) leafViews[size] = view = leafScratch.subarray(0, size)
-  return view
-}
-function reserveLeafScratch(size: number): void {
-  if (leafScratch.length >= size) return
-  leafScratch = new Uint8Array(2 ** Math.ceil(Math.log2(size)))
-  leafViews = []
-}
-
 /**
  * Hash of the bucket holding `leaves[from..to)` (path order): the (path, value hash) pairs of
- * every leaf under a small subtree. They are laid out after the tag in one reused buffer and hashed
- * in a single call: one WASM call per leaf field cost more than the hashing itself.
+ * every leaf under a small subtree. They are laid out after the tag in one buffer of this call's
+ * own and hashed in a single call: one WASM call per leaf field cost more than the hashing itself.
  */
 export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.length): Uint8Array {
-  const size = 1 + (to - from) * RECORD_BYTES
-  reserveLeafScratch(size)
-  leafScratch[0] = TAG_BUCKET
+  const input = new Uint8Array(1 + (to - from) * RECORD_BYTES)
+  input[0] = TAG_BUCKET
   let o = 1
   for (let i = from; i < to; i++) {
     const leaf = leaves[i]!
-    leafScratch.set(leaf.path, o)
-    leafScratch.set(leaf.valueHash, o + PATH_BYTES)
+    input.set(leaf.path, o)
+    input.set(leaf.valueHash, o + PATH_BYTES)
     o += RECORD_BYTES
   }
   hasher.init()
-  hasher.update(leafInput(o))
+  hasher.update(input)
   return hasher.digest('binary')
 }
 
 /**
  * Hash of the bucket whose (path, value hash) records are `records[from..to)` (byte offsets), as
- * stored for uniform keys: the same bytes {@link hashLeaves} lays out, without a leaf object or a
- * view per record.
+ * stored for uniform keys: the same bytes {@link hashLeaves} lays out, fed to the hasher as the tag
+ * then the records' own bytes, without a copy, a leaf object or a view per record.
  */
 export function hashRecords(records: Uint8Array, from: number, to: number): Uint8Array {
-  const size = 1 + to - from
-  reserveLeafScratch(size)
-  leafScratch[0] = TAG_BUCKET
-  for (let i = from, o = 1; i < to; i++, o++) leafScratch[o] = records[i]!
   hasher.init()
-  hasher.update(leafInput(size))
+  hasher.update(BUCKET_TAG_BYTES)
+  hasher.update(records.subarray(from, to))
   return hasher.digest('binary')
 }
