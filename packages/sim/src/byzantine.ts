@@ -34,6 +34,7 @@ import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
+import type { MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
 
 export type ByzantineBehaviour =
@@ -107,6 +108,8 @@ export interface ByzantineOptions {
    */
   readonly versionBPeers?: readonly string[]
   readonly rng: Rng
+  /** The shaped memory network the honest nodes are on, whose transport the peer then uses too. */
+  readonly memory?: MemoryNetwork
 }
 
 /** One register the peer equivocated on, and whom it handed each version to. */
@@ -383,7 +386,7 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
   const libp2p = await createLibp2p({
     privateKey,
     addresses: { listen: [options.listen] },
-    transports: [memory(), tcp()],
+    transports: [options.memory?.transport() ?? memory(), tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
 import {
   type ApplyOutcome,
   encodeSupersession,
@@ -183,7 +184,12 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         verifyThreads: 0,
         ...(skew === 0 ? {} : { wallClock: () => Date.now() + skew }),
       },
-      libp2p: { connectionGater: linkGater(self, options.table), metrics: entry.traffic.metrics },
+      libp2p: {
+        connectionGater: linkGater(self, options.table),
+        metrics: entry.traffic.metrics,
+        // Shaped links: the memory network's transport in place of the default memory one.
+        ...(options.memory === undefined ? {} : { transports: [tcp(), options.memory.transport()] }),
+      },
     })
     const onReceived = options.onReceived
     if (onReceived !== undefined) {

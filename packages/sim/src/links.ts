@@ -1,17 +1,32 @@
 /**
  * Link faults for nodes in one process. Partitions go through each node's libp2p connection
  * gater (dials and inbound connections between unreachable nodes are denied, live connections
- * closed), which works on any transport. Loss and delay wrap the memory transport's connections,
- * which live in a process-wide table inside @libp2p/memory. The memory transport is a reliable
+ * closed), which works on any transport. Loss and delay wrap the connections of the network's
+ * own transport ({@link MemoryNetwork.transport}: @libp2p/memory's, with the upgrader it is given
+ * wrapped so every raw connection passes through the network before libp2p upgrades it). The memory transport is a reliable
  * byte stream, so loss is modelled the way a reliable transport shows it to its user: a lost
  * chunk is retransmitted after a timeout that doubles with each loss of that chunk, later chunks
  * wait behind it (the stream stays in order), and a chunk lost too often resets the connection,
  * as TCP gives up. Dropping bytes instead would corrupt the stream, not model a lossy link.
  */
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
+import {
+  type ComponentLogger,
+  type Connection,
+  type ConnectionGater,
+  type CreateListenerOptions,
+  type DialTransportOptions,
+  type Listener,
+  type MultiaddrConnection,
+  type PeerId,
+  serviceCapabilities,
+  type Transport,
+  transportSymbol,
+  type Upgrader,
+  type UpgraderOptions,
+  type UpgraderWithoutEncryptionOptions,
+} from '@libp2p/interface'
+import { type MemoryTransportInit, memory } from '@libp2p/memory'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import { SimError } from './errors.js'
 import type { LinkFault } from './faults.js'
@@ -68,65 +83,58 @@ export interface LinkTable {
   fault(a: string, b: string): LinkFault
 }
 
-interface Sendable {
-  status: string
+/**
+ * A raw connection as @libp2p/memory builds it: libp2p's MultiaddrConnection, whose `sendData` and
+ * `sendClose` (the public abstract methods of @libp2p/utils' AbstractMultiaddrConnection that a
+ * transport implements) the network wraps to shape what it sends.
+ */
+type Sendable = MultiaddrConnection & {
   sendData(data: { byteLength: number }): { sentBytes: number; canSendMore: boolean }
   sendClose(options?: unknown): Promise<void>
-  abort(err: Error): void
-  addEventListener(type: 'close', listener: () => void): void
 }
 
-/** What a node's libp2p passes its transports; only the parts the harness reads. */
-interface NodeComponents {
+/** The components libp2p gives a transport; the network reads the connection manager too. */
+export interface NetworkTransportComponents {
   peerId: PeerId
+  logger: ComponentLogger
   connectionManager?: { getConnections(): Connection[] }
 }
 
-interface MemoryListener {
-  init: { onConnection(maConn: Sendable): void }
-  components: NodeComponents
-  dial(peer: PeerId, log: unknown, signal: AbortSignal): Promise<Sendable>
+/** The two raw ends of one memory connection. */
+interface Ends {
+  inbound?: Sendable
+  outbound?: Sendable
 }
 
-type ListenerTable = Map<string, MemoryListener>
+type UpgradeOptions = UpgraderOptions | UpgraderWithoutEncryptionOptions
 
-async function memoryConnections(): Promise<ListenerTable> {
-  // @libp2p/memory exports only its transport; its listener table is one module deeper.
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    const candidate = join(dir, 'node_modules', '@libp2p', 'memory', 'dist', 'src', 'connections.js')
-    if (existsSync(candidate)) {
-      const mod = (await import(pathToFileURL(candidate).href)) as { connections: ListenerTable }
-      return mod.connections
-    }
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot locate @libp2p/memory in any node_modules above the harness')
-    dir = parent
+/** `upgrader` with some of its methods replaced (the others call it). */
+function delegate(upgrader: Upgrader, replaced: Partial<Upgrader>): Upgrader {
+  return {
+    upgradeInbound: (maConn: MultiaddrConnection, opts: UpgradeOptions) =>
+      upgrader.upgradeInbound(maConn, opts as UpgraderOptions),
+    upgradeOutbound: (maConn: MultiaddrConnection, opts: UpgradeOptions) =>
+      upgrader.upgradeOutbound(maConn, opts as UpgraderOptions),
+    createInboundAbortSignal: (signal) => upgrader.createInboundAbortSignal(signal),
+    getStreamMuxers: () => upgrader.getStreamMuxers(),
+    getConnectionEncrypters: () => upgrader.getConnectionEncrypters(),
+    ...replaced,
   }
 }
 
-/** Networks by the address prefix their listeners use; one process may run several at once. */
-const networks = new Map<string, (listener: MemoryListener) => void>()
-let intercepted: Promise<void> | undefined
-
-/**
- * Patches listeners the moment they register, before anyone can dial them, so no connection of
- * a simulated network escapes the link table.
- */
-function intercept(): Promise<void> {
-  intercepted ??= memoryConnections().then((table) => {
-    const set = table.set.bind(table)
-    table.set = (address, listener) => {
-      for (const [prefix, patch] of networks) if (address.startsWith(prefix)) patch(listener)
-      return set(address, listener)
-    }
-  })
-  return intercepted
+/** The peer id a raw connection's remote address ends with. */
+function remotePeerOf(addr: Multiaddr): string | undefined {
+  return addr.getComponents().find((c) => c.name === 'p2p')?.value
 }
 
 export interface MemoryNetwork {
   /** Listen addresses must start with this for the network to shape their links. */
   readonly prefix: string
+  /**
+   * A libp2p transport factory for a node of this network (in `transports`, instead of
+   * `memory()`): @libp2p/memory's transport, whose raw connections pass through the network.
+   */
+  transport(init?: MemoryTransportInit): (components: NetworkTransportComponents) => Transport
   /** Bytes delivered to each peer id over shaped connections, all protocols included. */
   bytesReceived(peerId: string): number
   totalBytesReceived(): number
@@ -142,7 +150,6 @@ export async function createMemoryNetwork(
   table: LinkTable,
   rng: Rng,
 ): Promise<MemoryNetwork> {
-  await intercept()
   const received = new Map<string, number>()
   const count = (peer: string, bytes: number): void => {
     received.set(peer, (received.get(peer) ?? 0) + bytes)
@@ -168,22 +175,30 @@ export async function createMemoryNetwork(
     return rng.fork(`${label}#${n}`)
   }
 
-  const nodes = new Map<string, NodeComponents>()
+  const nodes = new Map<string, NetworkTransportComponents>()
+  /** Outbound connections as the upgrader returned them, by the raw connection they run over. */
+  const upgraded = new WeakMap<MultiaddrConnection, Connection>()
   /**
    * Aborts the libp2p connection built over `maConn` with `err`. libp2p's stream muxer closes its
    * streams cleanly when only the raw connection aborts, so a reader would see a bare EOF;
-   * aborting the connection itself hands every stream the reset error.
+   * aborting the connection itself hands every stream the reset error. An outbound connection is
+   * the one the upgrader returned; an inbound one (libp2p's upgrader keeps it) is found among the
+   * node's connections by its `timeline`, the object a libp2p Connection shares with its raw
+   * connection (both public fields).
    */
   const abortConnection = (peer: string, maConn: Sendable | undefined, err: Error): void => {
+    if (maConn === undefined) return
     try {
-      const connections = nodes.get(peer)?.connectionManager?.getConnections() ?? []
-      for (const c of connections) {
-        if ((c as unknown as { maConn?: unknown }).maConn === maConn) c.abort(err)
+      const outbound = upgraded.get(maConn)
+      if (outbound !== undefined) outbound.abort(err)
+      else {
+        const connections = nodes.get(peer)?.connectionManager?.getConnections() ?? []
+        for (const c of connections) if (c.timeline === maConn.timeline) c.abort(err)
       }
     } catch {
       // a node that is stopping has no connection manager left; the raw abort below still lands
     }
-    maConn?.abort(err)
+    maConn.abort(err)
   }
 
   /** Shapes what `conn` sends from `local` to `remote`; `peer` is the remote end of the same connection. */
@@ -271,38 +286,94 @@ export async function createMemoryNetwork(
     }
   }
 
-  function patch(listener: MemoryListener): void {
-    const owner = listener.components.peerId.toString()
-    nodes.set(owner, listener.components)
-    const dial = listener.dial
-    listener.dial = async (dialer, log, signal) => {
-      const remote = dialer.toString()
-      const ends: { inbound?: Sendable; outbound?: Sendable } = {}
-      // The dial runs against a view of the listener whose onConnection wraps the inbound side.
-      const view = Object.create(listener) as MemoryListener
-      view.init = {
-        ...listener.init,
-        onConnection: (inbound) => {
-          ends.inbound = inbound
-          wrap(inbound, owner, remote, () => ends.outbound)
-          listener.init.onConnection(inbound)
-        },
-      }
-      const outbound = await dial.call(view, dialer, log, signal)
-      ends.outbound = outbound
-      wrap(outbound, remote, owner, () => ends.inbound)
-      return outbound
+  /**
+   * The two ends of each connection: the inbound end reaches the listener's upgrader while the
+   * dial is still running (@libp2p/memory hands it over just before the dial returns), so ends
+   * wait here, by dialer and listener, for their outbound end.
+   */
+  const unpaired = new Map<string, Ends[]>()
+
+  function inbound(owner: string, upgrader: Upgrader): Upgrader {
+    return delegate(upgrader, {
+      upgradeInbound: (maConn: MultiaddrConnection, opts: UpgradeOptions) => {
+        shapeInbound(owner, maConn)
+        return upgrader.upgradeInbound(maConn, opts as UpgraderOptions)
+      },
+    })
+  }
+
+  function shapeInbound(owner: string, maConn: MultiaddrConnection): void {
+    const remote = remotePeerOf(maConn.remoteAddr)
+    if (remote !== undefined) {
+      const conn = maConn as Sendable
+      const ends: Ends = { inbound: conn }
+      const key = `${remote}>${owner}`
+      const waiting = unpaired.get(key) ?? []
+      waiting.push(ends)
+      unpaired.set(key, waiting)
+      // An end whose dial was abandoned never pairs; it leaves the queue when it closes.
+      conn.addEventListener('close', () => {
+        const at = waiting.indexOf(ends)
+        if (at >= 0) waiting.splice(at, 1)
+        if (waiting.length === 0 && unpaired.get(key) === waiting) unpaired.delete(key)
+      })
+      wrap(conn, owner, remote, () => ends.outbound)
     }
   }
 
-  if (networks.has(prefix)) throw new Error(`a memory network with prefix ${prefix} already exists`)
-  networks.set(prefix, patch)
+  function outbound(owner: string, upgrader: Upgrader): Upgrader {
+    return delegate(upgrader, {
+      upgradeOutbound: async (maConn: MultiaddrConnection, opts: UpgradeOptions) => {
+        shapeOutbound(owner, maConn)
+        const connection = await upgrader.upgradeOutbound(maConn, opts as UpgraderOptions)
+        upgraded.set(maConn, connection)
+        return connection
+      },
+    })
+  }
+
+  function shapeOutbound(owner: string, maConn: MultiaddrConnection): void {
+    const remote = remotePeerOf(maConn.remoteAddr)
+    if (remote === undefined) return
+    const key = `${owner}>${remote}`
+    const waiting = unpaired.get(key)
+    const ends: Ends = waiting?.shift() ?? {}
+    if (waiting?.length === 0) unpaired.delete(key)
+    ends.outbound = maConn as Sendable
+    wrap(maConn as Sendable, owner, remote, () => ends.inbound)
+  }
+
+  function transport(init?: MemoryTransportInit) {
+    const create = memory(init)
+    return (components: NetworkTransportComponents): Transport => {
+      const base = create(components)
+      const owner = components.peerId.toString()
+      nodes.set(owner, components)
+      const shaped: Transport = {
+        [transportSymbol]: true,
+        [Symbol.toStringTag]: '@provsync/sim:memory-network',
+        dial: (ma: Multiaddr, options: DialTransportOptions) =>
+          base.dial(ma, { ...options, upgrader: outbound(owner, options.upgrader) }),
+        createListener: (options: CreateListenerOptions): Listener =>
+          base.createListener({ ...options, upgrader: inbound(owner, options.upgrader) }),
+        listenFilter: (addrs) => base.listenFilter(addrs),
+        dialFilter: (addrs) => base.dialFilter(addrs),
+      }
+      // What @libp2p/memory's transport declares, for services that look for a transport.
+      return Object.assign(shaped, { [serviceCapabilities]: ['@libp2p/transport'] })
+    }
+  }
+
   return {
     prefix,
+    transport,
     bytesReceived: (peerId) => received.get(peerId) ?? 0,
     totalBytesReceived: () => [...received.values()].reduce((a, b) => a + b, 0),
     linkCounters: () => [...links.values()].map((c) => ({ ...c })),
-    close: () => networks.delete(prefix),
+    close: () => {
+      nodes.clear()
+      unpaired.clear()
+    },
   }
 }
 

@@ -514,6 +514,7 @@ class ScenarioRun {
         networkId: `sim-${setup.seed}`,
         trust: cluster.trust,
         listen: setup.transport === 'memory' ? `/memory/${setup.runId}-byz${j}` : '/ip4/127.0.0.1/tcp/0',
+        ...(this.memory === undefined ? {} : { memory: this.memory }),
         behaviours: setup.behaviours,
         victims: cluster.nodes.map((n) => n.publicKey),
         coordinates: [...new Map(coordinates.map((c) => [c.origin, c])).values()],

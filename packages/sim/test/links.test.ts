@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { memory } from '@libp2p/memory'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { type LinkFault, LinkResetError } from '@provsync/sim'
@@ -43,7 +42,7 @@ async function pair(table: LinkTable, seed = 'links', gated = false) {
     const node = await createLibp2p({
       privateKey,
       addresses: { listen: [`${prefix}${name}`] },
-      transports: [memory()],
+      transports: [network.transport()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       ...(gated ? { connectionGater: linkGater(self, table) } : {}),
@@ -191,6 +190,34 @@ describe('message loss', () => {
     fault = { lossPct: 0, delayMs: 0 }
     const again = await echoAll(await a.dialProtocol(address, ECHO), 2)
     expect(again.back).toEqual(again.sent)
+    network.close()
+  }, 20_000)
+
+  test('a reset reaches the listening side as the LinkResetError, not as a clean end', async () => {
+    let fault: LinkFault = { lossPct: 0, delayMs: 0 }
+    const { a, b, address, network } = await pair({ reachable: () => true, fault: () => fault })
+    const SINK = '/sim-test/sink/1.0.0'
+    const outcome = new Promise<unknown>((resolve) => {
+      void b.handle(SINK, async (stream) => {
+        try {
+          for await (const _ of stream) {
+            // read until the stream ends or fails
+          }
+          resolve('clean end')
+        } catch (error) {
+          resolve(error)
+        }
+      })
+    })
+    const stream = await a.dialProtocol(address, SINK)
+    stream.send(new Uint8Array(16))
+    fault = { lossPct: 100, delayMs: 0 }
+    stream.send(new Uint8Array(16))
+    // b aborts its inbound connection (found by its raw connection) with the error itself.
+    const seen = await outcome
+    expect(seen).toBeInstanceOf(LinkResetError)
+    expect((seen as LinkResetError).from).toBe(a.peerId.toString())
+    expect(b.getConnections(a.peerId)).toHaveLength(0)
     network.close()
   }, 20_000)
 
