@@ -3,7 +3,7 @@ import { BUCKET_MAX, bucketChildren, buildSubtree, hashBucket, LeafCursor } from
 import { innerHash, pathOfKey } from '../src/hash.js'
 import { type Children, encodeNode, totalCount } from '../src/node-codec.js'
 import { childPath, fanoutAt, nodeKey, PATH_BYTES, prefixBits, sharesPrefix } from '../src/path.js'
-// Types only: tree.ts (and LMDB) is never loaded by a test that uses this model.
+// Types only: the model opens no LMDB environment (tree.ts is loaded all the same, through wire.ts).
 import type { MerkleTree, TreeLeaf, TreeNode, TreePosition, TreeSnapshot } from '../src/tree.js'
 
 // A tree held in memory, with the canonical shape of the LMDB tree (canonical.ts) computed from its
