@@ -148,6 +148,16 @@ describe('the result is exactly the symmetric difference', () => {
     both(mirrored, true, SMALL)
   })
 
+  test('many differing nodes under the smallest message limit: answers left over go in the next message', () => {
+    // With 3,000 keys a third of them changed, hundreds of nodes differ at each level: more
+    // answers and descriptions than one 256 KiB message holds with its reserve per item.
+    const keys = Array.from({ length: 3000 }, (_, i) => uniform(`many${i}`))
+    const pair = pairOf(keys, (i) => (i % 3 === 0 ? 2 : i % 7 === 0 ? 1 : i % 11 === 0 ? 0 : 3))
+    const small = both(pair, true, SMALL)
+    const large = both(pair, true)
+    expect(small.rounds).toBeGreaterThan(large.rounds)
+  })
+
   test('hashed keys: a large pair with few differences', () => {
     const keys = Array.from({ length: 3000 }, (_, i) => plainKey(i))
     both(
@@ -200,6 +210,46 @@ describe('what travels', () => {
       hashLeaves([{ path: keys[9]!, valueHash: v }], 0, 1),
     )
     expect(() => deep(late)).toThrow(/leaves all match|equal leaves/)
+  })
+
+  test('the result does not alias the frames the peer sent: overwriting them afterwards changes nothing', () => {
+    // 400 keys: most differences surface in the responder's answers to leaf lists; 40 keys: in the
+    // leaf lists it sends for nodes of one or two leaves.
+    for (const [keysAreHashes, size] of [
+      [true, 400],
+      [false, 400],
+      [true, 40],
+      [false, 40],
+    ] as const) {
+      const keys = Array.from({ length: size }, (_, i) => (keysAreHashes ? uniform(`f${i}`) : plainKey(i)))
+      // Keys only the responder has reach the initiator three ways: as its answer to a leaf list,
+      // in its own leaf list, and streamed from a subtree only it has.
+      const pair = pairOf(keys, (i) => (i % 5 === 0 ? 1 : i % 5 === 1 ? 2 : 3))
+      const reconciler = createReconciler(memoryTree(pair.a, keysAreHashes))
+      const responder = createResponder(memoryTree(pair.b, keysAreHashes))
+      const frames: Uint8Array[] = []
+      for (let q = reconciler.next(); q !== undefined; q = reconciler.next()) {
+        const response = responder.respond(q).slice()
+        frames.push(response)
+        reconciler.receive(response)
+      }
+      for (const frame of frames) frame.fill(0xee)
+      const result = reconciler.result()
+      expect(result.remoteOnly.map(hex)).toEqual(sortedHex(pair.onlyB))
+      expect(result.differing.map(hex)).toEqual(sortedHex(pair.changed))
+    }
+    // A subtree only the responder has, streamed.
+    const alone = Array.from({ length: 200 }, (_, i) => uniform(`alone${i}`, [i % 4]))
+    const reconciler = createReconciler(memoryTree([]))
+    const responder = createResponder(memoryTree(alone.map((k) => [k, hashOf('v')] as const)))
+    const frames: Uint8Array[] = []
+    for (let q = reconciler.next(); q !== undefined; q = reconciler.next()) {
+      const response = responder.respond(q).slice()
+      frames.push(response)
+      reconciler.receive(response)
+    }
+    for (const frame of frames) frame.fill(0xee)
+    expect(reconciler.result().remoteOnly.map(hex)).toEqual(sortedHex(alone))
   })
 
   test('keys come back sorted and copied: the result does not alias the trees or an earlier result', () => {

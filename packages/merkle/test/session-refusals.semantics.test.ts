@@ -71,6 +71,31 @@ describe('a lying responder', () => {
     )
   })
 
+  test('a message with no key while the peer still owes keys makes no progress', () => {
+    // The responder alone has 9,000 keys under root children 0-7: they stream over several messages
+    // under the smallest message limit. A message in that stream with no key and the stream not
+    // ended (answers 0, descriptions 0, keys 0, flag 0) moves nothing forward. Response 1 opens
+    // the stream and leaves it open, so response 2 owes keys.
+    const many = Array.from({ length: 9000 }, (_, i) => {
+      const key = hashOf(`m${i}`)
+      key[0] = i % 8
+      return key
+    })
+    const mine = memoryTree([])
+    const theirs = memoryTree(many.map((k) => [k, hashOf('v')] as const))
+    const options = { maxMessageBytes: 256 * 1024 }
+    const honest = session(mine, theirs, options)
+    expect(honest.remoteOnly).toHaveLength(9000)
+    expect(honest.responses.length).toBe(3)
+    const stalled = () =>
+      session(mine, theirs, options, options, (r, i) => (i === 2 ? Uint8Array.of(0, 0, 0, 0, 0) : r))
+    expect(stalled).toThrow(new InconsistentPeerError('message makes no progress'))
+    // The same empty message claiming the stream ended would drop the keys not yet sent: refused too.
+    const ended = () =>
+      session(mine, theirs, options, options, (r, i) => (i === 2 ? Uint8Array.of(0, 0, 0, 0, 1) : r))
+    expect(ended).toThrow(new InconsistentPeerError('message makes no progress'))
+  })
+
   test('after a refusal, every later call is refused as a failed session', () => {
     const tree = memoryTree(pair.a)
     const reconciler = createReconciler(tree)
