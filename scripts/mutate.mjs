@@ -5,7 +5,8 @@
 // With --tests only those test files run (a quick look while writing tests; the score can only
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
-// MUTATE_CONCURRENCY=1 runs one test worker instead of two.
+// MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_REPORT=<path> writes a partial
+// run's report there instead (two partial runs of one package side by side).
 // A package listed in PURE_CORE_TESTS (stryker.config.mjs) runs those test files instead of its
 // whole suite (sync: the unit tests of its pure modules); that run still writes the full report.
 // Vitest runs with scripts/vitest.mutate.config.ts: a test selection (--tests or PURE_CORE_TESTS)
@@ -91,7 +92,11 @@ for (const pkg of asked.length > 0 ? asked : packages) {
   if (selection.length > 0)
     process.env.MUTATE_TEST_INCLUDE = selection.map((glob) => glob.replace(`packages/${pkg}/`, '')).join('\n')
   else delete process.env.MUTATE_TEST_INCLUDE
-  const report = `reports/mutation/${pkg}${partial ? '.partial' : ''}.json`
+  // MUTATE_REPORT names the report of a partial run, so partial runs can go side by side.
+  const report =
+    partial && process.env.MUTATE_REPORT
+      ? process.env.MUTATE_REPORT
+      : `reports/mutation/${pkg}${partial ? '.partial' : ''}.json`
   const stryker = new Stryker({
     ...config,
     mutate: files.length > 0 ? files : PURE_CORES[pkg],
