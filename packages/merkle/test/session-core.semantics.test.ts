@@ -1,8 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { compareBytes } from '../src/bytes.js'
+import { ByteReader, compareBytes } from '../src/bytes.js'
 import { hashLeaves } from '../src/hash.js'
 import { createReconciler, createResponder, type ReconcileOptions } from '../src/reconcile.js'
+import { readChildrenReply } from '../src/wire.js'
 import { hashOf, hex } from './helpers.js'
 import {
   type Entries,
@@ -41,6 +42,11 @@ function uniform(seed: string, prefix: number[] = []): Uint8Array {
 }
 
 const plainKey = (i: number) => new TextEncoder().encode(`key-${i}`)
+
+/** `n` uniform keys: the first `under0` under root child 0 (first 5 bits zero), the others never. */
+function keysUnder(n: number, under0: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => uniform(`u${i}`, [i < under0 ? 0 : 8 + (i % 31) * 8]))
+}
 const SMALL: ReconcileOptions = { maxFrameBytes: 4096, maxMessageBytes: 256 * 1024 }
 
 describe('the result is exactly the symmetric difference', () => {
@@ -169,6 +175,56 @@ describe('the result is exactly the symmetric difference', () => {
 })
 
 describe('what travels', () => {
+  /** The head byte of the first node description in a message (after `skip` varints and bytes). */
+  function firstDescriptionHead(message: Uint8Array, skip: (r: ByteReader) => void): number {
+    const r = new ByteReader(message)
+    expect(r.u8()).toBe(0) // one frame
+    skip(r)
+    expect(r.varint()).toBeGreaterThanOrEqual(1) // descriptions, the first one's head
+    return r.u8()
+  }
+
+  test('a node of at most two leaves is described by its leaves, a larger one above the leaf depth by its children', () => {
+    const request = (n: number) => createReconciler(memoryTree(pairOf(keysUnder(n, 0), () => 3).a)).next()!
+    const hello = (r: ByteReader) => {
+      r.u8()
+      r.u8()
+      r.varint()
+      r.varint()
+      r.varint()
+      expect(r.varint()).toBe(0) // no answers
+    }
+    expect(firstDescriptionHead(request(0), hello)).toBe(0)
+    expect(firstDescriptionHead(request(2), hello)).toBe(2)
+    expect(firstDescriptionHead(request(3), hello)).toBe(0xfe)
+  })
+
+  test('the leaf depth: nodes of up to 32 leaves are listed once the larger set has at most 1.5 leaves per node', () => {
+    // Child 0 of the root holds 5 leaves that differ; the rest of the set is spread over the other
+    // children. The responder describes child 0 (depth 1) by its leaves when the larger of the two
+    // sets has at most 1.5 leaves per depth-1 node (48 of 32 nodes), else by its children.
+    const head = (initiatorSize: number, responderSize: number) => {
+      const a = keysUnder(initiatorSize, 5)
+      const b = keysUnder(responderSize, 5)
+      const response = createResponder(memoryTree(pairOf(b, (i) => (i < 5 ? 2 : 3)).b)).respond(
+        createReconciler(memoryTree(pairOf(a, () => 3).a)).next()!,
+      )
+      return firstDescriptionHead(response, (r) => {
+        r.varint()
+        r.varint()
+        r.varint()
+        expect(r.varint()).toBe(1) // the answer for the root: child 0 differs (and the extra key's child)
+        const reply = readChildrenReply(r, 32, 0xffffffff)
+        expect(reply.differing & 1).toBe(1)
+      })
+    }
+    expect(head(48, 48)).toBe(5)
+    expect(head(49, 49)).toBe(0xfe)
+    // Either side's count decides: the larger one.
+    expect(head(49, 48)).toBe(0xfe)
+    expect(head(48, 49)).toBe(0xfe)
+  })
+
   test('bytes grow with the differences, not with the set', () => {
     const keys = Array.from({ length: 4000 }, (_, i) => uniform(`big${i}`))
     const bytes = (run: Run) => [...run.requests, ...run.responses].reduce((n, f) => n + f.length, 0)
