@@ -6,7 +6,9 @@
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
 // MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_REPORT=<path> writes a partial
-// run's report there instead (two partial runs of one package side by side).
+// run's report there instead (two partial runs of one package side by side). MUTATE_IGNORE_STATIC=1
+// (partial runs only) leaves static mutants out, shown in the "ignored" column: each of them reruns
+// every selected test, which on a loaded machine can cost more than all the other mutants together.
 // A package listed in PURE_CORE_TESTS (stryker.config.mjs) runs those test files instead of its
 // whole suite (sync: the unit tests of its pure modules); that run still writes the full report.
 // Vitest runs with scripts/vitest.mutate.config.ts: a test selection (--tests or PURE_CORE_TESTS)
@@ -108,6 +110,8 @@ for (const pkg of asked.length > 0 ? asked : packages) {
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
     jsonReporter: { fileName: report },
     ...(incremental ? { incremental: true, incrementalFile: report } : {}),
+    // A quick look only (a partial run): static mutants are reported as ignored, not run.
+    ...(partial && process.env.MUTATE_IGNORE_STATIC === '1' ? { ignoreStatic: true } : {}),
   })
   const results = await stryker.runMutationTest()
   if (!printScores(pkg, results)) failed = true
