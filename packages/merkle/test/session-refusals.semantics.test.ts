@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { ByteWriter } from '../src/bytes.js'
+import { ByteWriter, compareBytes } from '../src/bytes.js'
 import {
   InconsistentPeerError,
   MalformedMessageError,
@@ -8,10 +8,13 @@ import {
   ReconcileStateError,
   SessionLimitError,
 } from '../src/errors.js'
+import { presenceMask } from '../src/node-codec.js'
+import { PATH_BYTES } from '../src/path.js'
 import { createReconciler, createResponder } from '../src/reconcile.js'
+import { writeChildrenDescription, writeChildrenReply, writeLeavesDescription } from '../src/wire.js'
 import { hashOf } from './helpers.js'
 import { pairOf, session } from './memory-session.js'
-import { memoryTree } from './memory-tree.js'
+import { type MemoryTree, memoryTree } from './memory-tree.js'
 
 // A peer that lies, over in-memory trees: every wrong frame ends the session with a typed
 // ReconcileError (never a crash, a hang or a silently smaller result), and the session refuses all
@@ -151,5 +154,195 @@ describe('a lying initiator', () => {
     expect(() => responder.respond(w.finish())).toThrow(
       new InconsistentPeerError('message makes no progress'),
     )
+  })
+})
+
+describe('crafted lies in the first answer', () => {
+  // The initiator's first request describes the root by its children; each lie below is the
+  // responder's first message: its hello (count, limits), then what `body` writes.
+  const ROOT = { path: new Uint8Array(PATH_BYTES), depth: 0 }
+  const childZero = { path: new Uint8Array(PATH_BYTES), depth: 1 }
+
+  function lie(tree: MemoryTree, body: (w: ByteWriter) => void): () => void {
+    const reconciler = createReconciler(tree)
+    reconciler.next()
+    const w = new ByteWriter()
+    w.u8(0) // one frame
+    w.varint(10) // hello: count, message limit, frame limit
+    w.varint(1 << 20)
+    w.varint(1 << 20)
+    body(w)
+    const response = w.finish()
+    return () => reconciler.receive(response)
+  }
+  const rootBitmap = (tree: MemoryTree) => presenceMask(tree.children(tree.node(ROOT)!, 0))
+  /** The root answer: every child the same. */
+  const allSame = (tree: MemoryTree) => (w: ByteWriter) =>
+    writeChildrenReply(w, 32, rootBitmap(tree), rootBitmap(tree), 0)
+  /** `n` uniform keys under root child `digit`, in path order. */
+  const under = (digit: number, n: number, seed = 'x') =>
+    Array.from({ length: n }, (_, i) => {
+      const key = hashOf(`${seed}${digit}/${i}`)
+      key[0] = (digit << 3) | (key[0]! & 7)
+      return key
+    }).sort(compareBytes)
+
+  test('more answers than descriptions sent, or descriptions of nodes not found different', () => {
+    expect(
+      lie(a, (w) => {
+        w.varint(2)
+        w.u8(0)
+      }),
+    ).toThrow(new MalformedMessageError('varint 2 above 1'))
+    expect(
+      lie(a, (w) => {
+        w.varint(1)
+        allSame(a)(w)
+        w.varint(1) // a description nobody expects
+        w.u8(0)
+      }),
+    ).toThrow(new MalformedMessageError('varint 1 above 0'))
+  })
+
+  test('a key streamed for no subtree the initiator lacks', () => {
+    expect(
+      lie(a, (w) => {
+        w.varint(1)
+        allSame(a)(w)
+        w.varint(0)
+        w.varint(1)
+        w.bytes(hashOf('stray'))
+        w.u8(1)
+      }),
+    ).toThrow(new InconsistentPeerError('key sent for no subtree we lack'))
+  })
+
+  test('a node said to differ, described by exactly the children or the leaves the initiator has', () => {
+    const answerChildZero = (w: ByteWriter) => {
+      w.varint(1)
+      w.u8(2) // the one-byte answer: only child 0 differs
+      w.varint(1) // one description: child 0
+    }
+    const node = a.node(childZero)!
+    const sameChildren = lie(a, (w) => {
+      answerChildZero(w)
+      writeChildrenDescription(w, a.children(node, 1))
+      w.varint(0)
+      w.u8(1)
+    })
+    expect(sameChildren).toThrow(
+      new InconsistentPeerError('peer describes as different a node whose children all match'),
+    )
+    const ctx = { keysAreHashes: true, path: childZero.path, depth: 1 }
+    const sameLeaves = lie(a, (w) => {
+      answerChildZero(w)
+      writeLeavesDescription(w, [...a.leavesAt(childZero)], ctx)
+      w.varint(0)
+      w.u8(1)
+    })
+    expect(sameLeaves).toThrow(
+      new InconsistentPeerError('peer describes as different a node whose leaves all match'),
+    )
+    const outside = lie(a, (w) => {
+      answerChildZero(w)
+      writeLeavesDescription(w, [{ key: new Uint8Array(32).fill(0xff), valueHash: hashOf('x') }], ctx)
+      w.varint(0)
+      w.u8(1)
+    })
+    expect(outside).toThrow(new InconsistentPeerError('key outside the node it is listed under'))
+    const [k0, k1] = under(0, 2)
+    const unordered = lie(a, (w) => {
+      answerChildZero(w)
+      writeLeavesDescription(
+        w,
+        [
+          { key: k1!, valueHash: hashOf('x') },
+          { key: k0!, valueHash: hashOf('x') },
+        ],
+        ctx,
+      )
+      w.varint(0)
+      w.u8(1)
+    })
+    expect(unordered).toThrow(new InconsistentPeerError('keys out of order'))
+  })
+
+  describe('keys streamed for subtrees only the responder has', () => {
+    // The initiator has keys under root children 2-31 only; the responder claims children 0 and 1.
+    const mine = memoryTree(Array.from({ length: 30 }, (_, i) => [under(i + 2, 2)[0]!, hashOf('v')] as const))
+    const theirs = rootBitmap(mine) | 0x3
+    const claim = (w: ByteWriter) => {
+      w.varint(1)
+      writeChildrenReply(w, 32, rootBitmap(mine), theirs, 0)
+      w.varint(0) // descriptions
+    }
+    const stream = (keys: Uint8Array[], ended: boolean) =>
+      lie(mine, (w) => {
+        claim(w)
+        w.varint(keys.length)
+        for (const key of keys) w.bytes(key)
+        w.u8(ended ? 1 : 0)
+      })
+
+    test('each claimed subtree gets its keys, in order, before the stream ends', () => {
+      const [c0a, c0b] = under(0, 2)
+      const [c1a] = under(1, 1)
+      expect(stream([c0a!, c0b!, c1a!], true)).not.toThrow()
+      expect(stream([c1a!], true)).toThrow(
+        new InconsistentPeerError('a subtree the peer has was sent without keys'),
+      )
+      expect(stream([c0a!], true)).toThrow(
+        new InconsistentPeerError('peer ended its key list before every subtree it has'),
+      )
+      expect(stream([], true)).toThrow(
+        new InconsistentPeerError('peer ended its key list before every subtree it has'),
+      )
+      expect(stream([c0b!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
+      expect(stream([c0a!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
+      expect(stream([c0a!, c1a!, c0b!], false)).toThrow(
+        new InconsistentPeerError('key sent for no subtree we lack'),
+      )
+    })
+
+    test('an accepted stream lands in the result, an open one is pulled for more', () => {
+      const [c0a, c0b] = under(0, 2)
+      const [c1a, c1b] = under(1, 2)
+      const reconciler = createReconciler(mine)
+      reconciler.next()
+      const first = new ByteWriter()
+      first.u8(0)
+      first.varint(34)
+      first.varint(1 << 20)
+      first.varint(1 << 20)
+      claim(first)
+      first.varint(3)
+      for (const key of [c0a!, c0b!, c1a!]) first.bytes(key)
+      first.u8(0) // more to come
+      reconciler.receive(first.finish())
+      expect(reconciler.done).toBe(false)
+      // The pull: no answers, no descriptions.
+      expect([...reconciler.next()!]).toEqual([0, 0, 0])
+      const rest = new ByteWriter()
+      rest.u8(0)
+      rest.varint(0)
+      rest.varint(0)
+      rest.varint(1)
+      rest.bytes(c1b!)
+      rest.u8(1)
+      reconciler.receive(rest.finish())
+      expect(reconciler.done).toBe(true)
+      expect(reconciler.result().remoteOnly.map((k) => Buffer.from(k).toString('hex'))).toEqual(
+        [c0a!, c0b!, c1a!, c1b!].map((k) => Buffer.from(k).toString('hex')),
+      )
+    })
+
+    test('an enumeration flag other than 0 or 1 is refused', () => {
+      const reconciler = lie(mine, (w) => {
+        claim(w)
+        w.varint(0)
+        w.u8(2)
+      })
+      expect(reconciler).toThrow(new MalformedMessageError('unknown enumeration flag 2'))
+    })
   })
 })
