@@ -20,12 +20,22 @@ export const PURE_CORES = {
 }
 
 /**
- * Test files per package, where a package's whole suite is not the one to run: sync's suite is
+ * Test files per package, where a package's whole suite is not the one to run. sync's suite is
  * mostly libp2p integration tests over TCP, which cover none of its pure cores' branches the unit
  * tests miss and would make every mutant of a static line cost minutes. For the pure modules, their
  * own unit tests are the package's tests. A package not listed runs its whole suite.
  */
 export const PURE_CORE_TESTS = {
+  // merkle: the suites of the pure modules and the session suites; the reconciliation runs on
+  // in-memory trees (test/memory-tree.ts) in session-core and session-refusals. Left out: the
+  // LMDB tree's own suites (tree, model, snapshot, session-reads: tree.ts is not a pure core), the
+  // LMDB twins of the session suites (reconcile.test, lying-peer: a session over LMDB trees of
+  // 3,000-20,000 keys, seconds per mutant), examples and the README check.
+  merkle: [
+    'packages/merkle/test/{hash,node-codec,wire}.test.ts',
+    'packages/merkle/test/{canonical,codecs,path,vectors,wire}.semantics.test.ts',
+    'packages/merkle/test/{session,reconcile,session-core,session-refusals}.semantics.test.ts',
+  ],
   sync: [
     'packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts',
     'packages/sync/test/{budget,claims,pull-queue,framing}.semantics.test.ts',

@@ -1,12 +1,19 @@
-// npm run mutate [-- <package>... | <package> <file>...] [--tests <test file glob>...]
+// npm run mutate [-- [--incremental] <package>... | <package> <file>...] [--tests <test file glob>...]
+// With --incremental, Stryker's incremental mode reads the package's last report
+// (reports/mutation/<package>.json, committed for merkle) and runs only the mutants whose code or
+// covering tests changed since; the others keep their recorded status. The dry run still runs.
 // With --tests only those test files run (a quick look while writing tests; the score can only
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
-// MUTATE_CONCURRENCY=1 runs one test worker instead of two.
+// MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_REPORT=<path> writes a partial
+// run's report there instead (two partial runs of one package side by side). MUTATE_IGNORE_STATIC=1
+// (partial runs only) leaves static mutants out, shown in the "ignored" column: each of them reruns
+// every selected test, which on a loaded machine can cost more than all the other mutants together.
 // A package listed in PURE_CORE_TESTS (stryker.config.mjs) runs those test files instead of its
 // whole suite (sync: the unit tests of its pure modules); that run still writes the full report.
-// A test selection (--tests or PURE_CORE_TESTS) limits vitest's `include` through
-// scripts/vitest.mutate.config.ts, not Stryker's `testFiles`, which leaves static mutants inactive.
+// Vitest runs with scripts/vitest.mutate.config.ts: a test selection (--tests or PURE_CORE_TESTS)
+// limits its `include` (not Stryker's `testFiles`, which leaves static mutants inactive), and a
+// test file that fails to load counts as a failed test (a mutant that breaks an import is killed).
 // Runs StrykerJS over the pure cores of each package (stryker.config.mjs), with that package's own
 // tests, writes Stryker's JSON report to reports/mutation/<package>.json and prints the score per
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
@@ -14,7 +21,8 @@ import { mkdirSync } from 'node:fs'
 import { Stryker } from '@stryker-mutator/core'
 import config, { PURE_CORE_TESTS, PURE_CORES } from '../stryker.config.mjs'
 
-const argv = process.argv.slice(2)
+const incremental = process.argv.includes('--incremental')
+const argv = process.argv.slice(2).filter((a) => a !== '--incremental')
 const testsAt = argv.indexOf('--tests')
 const args = testsAt < 0 ? argv : argv.slice(0, testsAt)
 const tests = testsAt < 0 ? [] : argv.slice(testsAt + 1)
@@ -86,16 +94,24 @@ for (const pkg of asked.length > 0 ? asked : packages) {
   if (selection.length > 0)
     process.env.MUTATE_TEST_INCLUDE = selection.map((glob) => glob.replace(`packages/${pkg}/`, '')).join('\n')
   else delete process.env.MUTATE_TEST_INCLUDE
+  // MUTATE_REPORT names the report of a partial run, so partial runs can go side by side.
+  const report =
+    partial && process.env.MUTATE_REPORT
+      ? process.env.MUTATE_REPORT
+      : `reports/mutation/${pkg}${partial ? '.partial' : ''}.json`
   const stryker = new Stryker({
     ...config,
     mutate: files.length > 0 ? files : PURE_CORES[pkg],
     vitest: {
       ...config.vitest,
       dir: `packages/${pkg}`,
-      ...(selection.length > 0 ? { configFile: 'scripts/vitest.mutate.config.ts' } : {}),
+      configFile: 'scripts/vitest.mutate.config.ts',
     },
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
-    jsonReporter: { fileName: `reports/mutation/${pkg}${partial ? '.partial' : ''}.json` },
+    jsonReporter: { fileName: report },
+    ...(incremental ? { incremental: true, incrementalFile: report } : {}),
+    // A quick look only (a partial run): static mutants are reported as ignored, not run.
+    ...(partial && process.env.MUTATE_IGNORE_STATIC === '1' ? { ignoreStatic: true } : {}),
   })
   const results = await stryker.runMutationTest()
   if (!printScores(pkg, results)) failed = true

@@ -1,13 +1,53 @@
 // The vitest configuration `npm run mutate` runs (scripts/mutate.mjs): the repository's, with the
 // test files limited to MUTATE_TEST_INCLUDE (globs, one per line) when a test selection is asked
-// for. The selection is made here and not with Stryker's `testFiles` option: with `testFiles`,
-// Stryker activates static mutants (module-level code) only after the modules are loaded, so none
-// of them can be killed and every one counts as survived.
+// for, and one reporter more (below). The selection is made here and not with Stryker's
+// `testFiles` option: with `testFiles`, Stryker activates static mutants (module-level code) only
+// after the modules are loaded, so none of them can be killed and every one counts as survived.
+
 import { defineConfig } from 'vitest/config'
+import type { Reporter, TestModule, Vitest } from 'vitest/node'
 import base from '../vitest.config.ts'
 
 const include = process.env.MUTATE_TEST_INCLUDE?.split('\n').filter((glob) => glob.length > 0)
 
-export default include === undefined || include.length === 0
-  ? base
-  : defineConfig({ ...base, test: { ...base.test, include } })
+/**
+ * A test file that fails to load (a static mutant made a module throw at import, e.g. merkle's
+ * level-schedule check in path.ts) collects no test, and Stryker's vitest runner, which builds a
+ * mutant's result from the tests it collected, then counts the mutant as survived
+ * (stryker-js#6150, in 9.6.1 and 10.0.0). This reporter gives each such file one failed test
+ * carrying its load error, so the mutant counts as killed. A file that loaded is left alone.
+ */
+function loadFailuresAsFailedTests(): Reporter {
+  let vitest: Vitest | undefined
+  return {
+    onInit(ctx) {
+      vitest = ctx
+    },
+    onTestRunEnd(_modules: ReadonlyArray<TestModule>) {
+      for (const file of vitest?.state.getFiles() ?? []) {
+        if (file.result?.state !== 'fail' || file.tasks.length > 0) continue
+        const errors = file.result.errors ?? [{ message: 'the test file failed to load' }]
+        // A minimal test task: what the runner reads (name, file, suite, mode, result).
+        file.tasks.push({
+          type: 'test',
+          id: `${file.id}_load`,
+          name: 'the test file loads',
+          mode: 'run',
+          file,
+          suite: file,
+          meta: {},
+          result: { state: 'fail', errors, duration: 0 },
+        } as unknown as (typeof file.tasks)[number])
+      }
+    },
+  }
+}
+
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    ...(include === undefined || include.length === 0 ? {} : { include }),
+    reporters: ['default', loadFailuresAsFailedTests()],
+  },
+})
