@@ -33,6 +33,7 @@ function compareNodeIds(a: Uint8Array, b: Uint8Array): -1 | 0 | 1 {
     if (x !== y) return x < y ? -1 : 1
   }
   if (a.length === b.length) return 0
+  // Stryker disable next-line EqualityOperator: equivalent, the lengths differ here, so < and <= agree
   return a.length < b.length ? -1 : 1
 }
 
