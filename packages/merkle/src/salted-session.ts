@@ -28,7 +28,7 @@ import {
 } from './fingerprint.js'
 import { pathOfKey, WIRE_HASH_BYTES } from './hash.js'
 import { type Children, emptyChildren } from './node-codec.js'
-import { childPath, fanoutAt, MAX_DEPTH, PATH_BYTES, sharesPrefix } from './path.js'
+import { childPath, fanoutAt, MAX_DEPTH, PATH_BYTES, prefixBits, sharesPrefix } from './path.js'
 import {
   readLeafAnswerHead,
   readSaltedDescription,
@@ -91,7 +91,9 @@ interface Position {
 
 type Awaiting =
   | { kind: 'children'; pos: Position; bitmap: number }
-  | { kind: 'leaves'; pos: Position; leaves: TreeLeaf[] }
+  /** The leaves are read again from the snapshot when the answer comes: holding ~15 per bucket for
+   * every listed bucket until then raised a 1M, d = 10,000 initiator's peak RSS by ~100 MiB. */
+  | { kind: 'leaves'; pos: Position; count: number }
 
 type Owed =
   | { kind: 'children'; pos: Position; theirs: number; mine: number; differing: number }
@@ -99,6 +101,12 @@ type Owed =
   | { kind: 'expand'; pos: Position }
 
 const ROOT: Position = { path: new Uint8Array(PATH_BYTES), depth: 0 }
+/**
+ * Most leaves the responder answers a leaf list with: a node the initiator holds as a bucket (at
+ * most LEAF_LIST_MAX) may have split on the responder's side. Describing it instead (`expand`)
+ * costs a round trip: at N = 1M, d = 10,000 it happened and made a fourth.
+ */
+const LEAF_ANSWER_MAX = 2 * LEAF_LIST_MAX
 const FLAG_KEYS_ARE_HASHES = 1
 const HEADROOM = new Uint8Array(FRAME_HEADROOM)
 
@@ -142,6 +150,18 @@ export function createSaltedSession(
   const wholeKeys = keyContext(ROOT)
   const positionOf = (leafKey: Uint8Array): Uint8Array => (keysAreHashes ? leafKey : pathOfKey(leafKey))
   const fpAt = (pos: Position): Fingerprinter => (pos.depth === 0 ? rootKey! : sessionKey!)
+
+  /**
+   * The shallowest depth whose nodes hold about one leaf (as in protocol 1). The responder lists
+   * nodes there by keys even above two leaves: describing them by children would take the session
+   * to a fourth round trip (seen at N = 1M, d = 10,000, below an initiator node of 33 leaves).
+   */
+  function leafDepth(): number {
+    const n = Math.max(localCount, peerCount ?? 0, 1)
+    let depth = 1
+    while (depth < MAX_DEPTH && n / 2 ** prefixBits(depth) > 1.5) depth++
+    return depth
+  }
 
   function myChildren(pos: Position): Children {
     const node = reader.node(pos)
@@ -191,12 +211,14 @@ export function createSaltedSession(
   function describe(w: ByteWriter, pos: Position): void {
     const node = reader.node(pos)
     const count = node?.count ?? 0
-    const small = initiator ? count <= LEAF_LIST_MAX : count <= 2
+    const small = initiator
+      ? count <= LEAF_LIST_MAX
+      : count <= 2 || (pos.depth >= leafDepth() && count <= LEAF_LIST_MAX)
     if (node === undefined || small || pos.depth >= MAX_DEPTH) {
       const leaves = myLeaves(pos, node)
       if (initiator) {
         writeLeafFingerprints(w, leaves, fpAt(pos))
-        awaiting.push({ kind: 'leaves', pos, leaves })
+        awaiting.push({ kind: 'leaves', pos, count: leaves.length })
       } else writeKeyedLeaves(w, leaves, keyContext(pos), fpAt(pos))
     } else {
       const bitmap = writeChildrenFingerprints(w, reader.children(node, pos.depth), fpAt(pos))
@@ -349,13 +371,13 @@ export function createSaltedSession(
       onChildrenAnswer(mine.pos, role, mine.bitmap, answer.bitmap, answer.differing, false)
       return
     }
-    const head = readLeafAnswerHead(r, mine.leaves.length)
+    const head = readLeafAnswerHead(r, mine.count)
     if (head === 'expand') {
       expected.push(mine.pos)
       return
     }
-    const theirs = readLeafKeys(r, r.varint(LEAF_LIST_MAX), mine.pos)
-    const changed = resolveLeafAnswer(mine.leaves, head, theirs)
+    const theirs = readLeafKeys(r, r.varint(LEAF_ANSWER_MAX), mine.pos)
+    const changed = resolveLeafAnswer(myLeaves(mine.pos, reader.node(mine.pos)), head, theirs)
     if (!isRoot && !changed) collision = true
   }
 
@@ -431,7 +453,7 @@ export function createSaltedSession(
   /** Responder: the initiator's leaf fingerprints against mine. */
   function absorbFingerprints(pos: Position, count: number, fps: Uint8Array): void {
     const node = reader.node(pos)
-    if (node !== undefined && node.count > LEAF_LIST_MAX) {
+    if (node !== undefined && node.count > LEAF_ANSWER_MAX) {
       owed.push({ kind: 'expand', pos })
       return
     }
