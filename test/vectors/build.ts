@@ -28,6 +28,7 @@ import {
   EMPTY_ROOT,
   type MerkleTree,
   openMerkleTree,
+  type ReconcileOptions,
 } from '@provsync/merkle'
 import { trustBundleHash } from '@provsync/sync'
 import type { RootDatabase } from 'lmdb'
@@ -232,9 +233,15 @@ export interface Transcript {
   result: { localOnly: string[]; remoteOnly: string[]; differing: string[] }
 }
 
-export function runTranscript(a: MerkleTree, b: MerkleTree): Transcript {
-  const reconciler = createReconciler(a)
-  const responder = createResponder(b)
+/** Each side's options: protocol 1 by default; v2 vectors fix the salts (see V2_SALTS). */
+export function runTranscript(
+  a: MerkleTree,
+  b: MerkleTree,
+  initiator: ReconcileOptions = {},
+  responderOptions: ReconcileOptions = {},
+): Transcript {
+  const reconciler = createReconciler(a, initiator)
+  const responder = createResponder(b, responderOptions)
   const requests: string[] = []
   const responses: string[] = []
   for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
@@ -272,6 +279,43 @@ export function buildMerkleVectors(env: RootDatabase): MerkleVectors {
     ...runTranscript(buildTree(env, s.a), buildTree(env, s.b)),
   }))
   return { emptyRoot: hex(EMPTY_ROOT), roots, transcripts }
+}
+
+/** Protocol 2's salts in the v2 transcripts: each side's is fixed so the frames are. */
+export const V2_SALTS = { initiator: new Uint8Array(16).fill(0x11), responder: new Uint8Array(16).fill(0x22) }
+export const v2Options = {
+  initiator: { version: 2 as const, salt: V2_SALTS.initiator } satisfies ReconcileOptions,
+  responder: { salt: V2_SALTS.responder } satisfies ReconcileOptions,
+}
+
+/** Protocol 2 (salted fingerprints): the same pairs as v1, with fixed salts. */
+export function buildMerkleV2Vectors(env: RootDatabase): Pick<MerkleVectors, 'transcripts'> {
+  const transcripts = SESSION_SPECS.map((s) => ({
+    name: s.name,
+    ...runTranscript(buildTree(env, s.a), buildTree(env, s.b), v2Options.initiator, v2Options.responder),
+  }))
+  return { transcripts }
+}
+
+/** Sync frames of protocol 2: hello and welcome naming version 2, a reconcile frame of merkle's protocol 2. */
+export function buildSyncV2Vectors(
+  merkleV2: Pick<MerkleVectors, 'transcripts'>,
+): Pick<SyncVectors, 'frames'> {
+  const trustHash = trustBundleHash([vectorSigner(3).publicKey, vectorSigner(4).publicKey])
+  const messages: Array<[string, Message]> = [
+    ['hello', { type: 'hello', networkId: VECTOR_NETWORK, trustHash, version: 2 }],
+    ['welcome', { type: 'welcome', version: 2 }],
+    [
+      'reconcile',
+      { type: 'reconcile', store: 'assertions', payload: unhex(merkleV2.transcripts[0]!.requests[0]!) },
+    ],
+  ]
+  const frames = messages.map(([name, message]) => ({
+    name,
+    fields: toPlain(message),
+    hex: hex(encodeMessage(message)),
+  }))
+  return { frames }
 }
 
 // ---- sync wire

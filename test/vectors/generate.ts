@@ -15,7 +15,14 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SCHEMA_VERSION } from '@provsync/crdt'
 import { open } from 'lmdb'
-import { buildMerkleVectors, buildRecordVectors, buildStoreVectors, buildSyncVectors } from './build.js'
+import {
+  buildMerkleV2Vectors,
+  buildMerkleVectors,
+  buildRecordVectors,
+  buildStoreVectors,
+  buildSyncV2Vectors,
+  buildSyncVectors,
+} from './build.js'
 import { DOWNGRADES, FIXTURE_SCHEMAS, writeScenario } from './lmdb.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -41,6 +48,9 @@ async function writeVectors(): Promise<void> {
     writeJson(join(here, 'v1/merkle.json'), merkle)
     writeJson(join(here, 'v1/sync.json'), buildSyncVectors(merkle, records))
     writeJson(join(here, 'v1/stores.json'), await buildStoreVectors(records, (store) => join(scratch, store)))
+    const merkleV2 = buildMerkleV2Vectors(env)
+    writeJson(join(here, 'v2/merkle.json'), merkleV2)
+    writeJson(join(here, 'v2/sync.json'), buildSyncV2Vectors(merkleV2))
   } finally {
     await env.close()
     rmSync(scratch, { recursive: true, force: true })

@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url'
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import { createBLAKE3 } from 'hash-wasm'
 import { open, type RootDatabase } from 'lmdb'
-import { peakRssMiB, rate, runSuite } from '../../../bench/lib.js'
+import { peakRssMiB, rate, runSuite, type SuiteContext } from '../../../bench/lib.js'
 import { createReconciler, createResponder, type MerkleTree, openMerkleTree } from '../src/index.js'
+import { recordCollisionRates } from './collisions.js'
 
 const BATCH = 10_000
 /** The batch size of the headline build figures: the transaction size decides most of build RSS. */
@@ -175,23 +176,28 @@ async function reconcilePhase(dir: string, d: number): Promise<Record<string, nu
   const b = openTree(envB)
   const { onlyA, onlyB, changed } = diffSets(d)
   const out: Record<string, number> = {}
+  // Protocol 1 (the previous release, `_v1`) and protocol 2 alternate, twice with unlimited frames:
+  // the faster of two runs counts for each, so one burst of other work does not decide the ratio.
   for (const [session, frame] of FRAME_LIMITS.entries()) {
-    const options = sessionOptions(session)
-    const start = performance.now()
-    const reconciler = createReconciler(a, options)
-    const responder = createResponder(b, options)
-    for (let req = reconciler.next(); req !== undefined; req = reconciler.next()) {
-      reconciler.receive(responder.respond(req))
+    for (const version of frame === undefined ? [1, 2, 1, 2] : [1, 2]) {
+      const options = { ...sessionOptions(session), version: version as 1 | 2 }
+      const start = performance.now()
+      const reconciler = createReconciler(a, options)
+      const responder = createResponder(b, options)
+      for (let req = reconciler.next(); req !== undefined; req = reconciler.next()) {
+        reconciler.receive(responder.respond(req))
+      }
+      const ms = performance.now() - start
+      const result = reconciler.result()
+      if (result.collision) throw new Error('fingerprint collision in a bench session (odds ~10^-5)')
+      check('localOnly', result.localOnly, onlyA)
+      check('remoteOnly', result.remoteOnly, onlyB)
+      check('differing', result.differing, changed)
+      const tag = `${frame === undefined ? '' : '_frame64k'}${version === 1 ? '_v1' : ''}`
+      out[`rounds${tag}`] = reconciler.stats.rounds
+      out[`bytes${tag}`] = reconciler.stats.bytesSent + reconciler.stats.bytesReceived
+      out[`ms${tag}`] = Math.min(out[`ms${tag}`] ?? Number.POSITIVE_INFINITY, ms)
     }
-    const ms = performance.now() - start
-    const result = reconciler.result()
-    check('localOnly', result.localOnly, onlyA)
-    check('remoteOnly', result.remoteOnly, onlyB)
-    check('differing', result.differing, changed)
-    const tag = frame === undefined ? '' : '_frame64k'
-    out[`rounds${tag}`] = reconciler.stats.rounds
-    out[`bytes${tag}`] = reconciler.stats.bytesSent + reconciler.stats.bytesReceived
-    out[`ms${tag}`] = ms
   }
   out.peakRss = peakRssMiB()
   out.anonRss = anonRssMiB()
@@ -202,9 +208,10 @@ async function reconcilePhase(dir: string, d: number): Promise<Record<string, nu
 
 /** Each reconciliation runs two sessions: unlimited frames, then 64 KiB frames. */
 const FRAME_LIMITS = [undefined, 64 * 1024] as const
+/** Protocol 2 (salted fingerprints) unless a phase asks for 1; the responder serves either. */
 const sessionOptions = (session: number) => {
   const frame = FRAME_LIMITS[session]
-  return frame === undefined ? {} : { maxFrameBytes: frame }
+  return frame === undefined ? { version: 2 as const } : { maxFrameBytes: frame, version: 2 as const }
 }
 
 /** What the suite relays between the two sides of a two-process reconciliation. */
@@ -371,38 +378,22 @@ async function suite(): Promise<void> {
     const sizes = ctx.quick ? SIZES.slice(0, 2) : SIZES
     const largest = sizes.at(-1)!
 
+    // `--only=reconcile`: the reconciliation figures alone (hashing and the build matrix skipped,
+    // the two reconciled trees built once at the headline batch size).
+    const onlyReconcile = ctx.args.includes('--only=reconcile')
     // Hashing: noble (pure JS) against hash-wasm (WASM), on 64-byte inputs and on 1 MiB.
-    const small = new Uint8Array(64).fill(7)
-    const large = new Uint8Array(1 << 20).fill(7)
-    const minMs = ctx.quick ? 200 : 1000
-    ctx.record(
-      'hash_noble_64b_per_s',
-      rate(() => nobleBlake3(small), { minMs }),
-      'hashes/s',
-    )
-    ctx.record(
-      'hash_wasm_64b_per_s',
-      rate(() => blake3(small), { minMs }),
-      'hashes/s',
-    )
-    ctx.record(
-      'hash_noble_mb_per_s',
-      rate(() => nobleBlake3(large), { minMs }),
-      'MB/s',
-    )
-    ctx.record(
-      'hash_wasm_mb_per_s',
-      rate(() => blake3(large), { minMs }),
-      'MB/s',
-    )
-
+    if (!onlyReconcile) recordHashing(ctx)
+    await recordCollisionRates(ctx)
     const root = mkdtempSync(join(tmpdir(), 'provsync-merkle-bench-'))
     try {
       let peak = 0
       for (const n of sizes) {
         const dir = join(root, `n${n}`)
         const suffix = n === largest ? '' : `_n${n / 1000}k`
-        if (n !== largest) {
+        if (onlyReconcile) {
+          runChild('build', join(dir, 'a'), n, { batchSize: n === largest ? HEADLINE_BATCH : BATCH })
+          runChild('build', join(dir, 'b'), n, { batchSize: n === largest ? HEADLINE_BATCH : BATCH })
+        } else if (n !== largest) {
           const built = runChild('build', join(dir, 'a'), n)
           runChild('build', join(dir, 'b'), n)
           ctx.record(`build_inserts_per_s${suffix}`, built.perSecond!, 'inserts/s')
@@ -482,6 +473,7 @@ async function suite(): Promise<void> {
           ctx.record(`reconcile_round_trips${label}`, rec.rounds!, 'round trips')
           ctx.record(`reconcile_bytes_per_diff${label}`, rec.bytes! / d, 'B/diff')
           ctx.record(`reconcile_ms${label}`, rec.ms!, 'ms')
+          recordBaseline(ctx, label, rec, d)
           ctx.record(`reconcile_round_trips_frame64k${label}`, rec.rounds_frame64k!, 'round trips')
           ctx.record(
             `reconcile_frame64k_round_trip_bound${label}`,
@@ -492,6 +484,7 @@ async function suite(): Promise<void> {
             ctx.record('reconcile_round_trips', rec.rounds!, 'round trips')
             ctx.record('reconcile_bytes_per_diff', rec.bytes! / d, 'B/diff')
             ctx.record('reconcile_ms', rec.ms!, 'ms')
+            recordBaseline(ctx, '', rec, d)
           }
           reconcilePeak.oneProcess = Math.max(reconcilePeak.oneProcess, rec.peakRss!)
           reconcilePeak.oneProcessAnon = Math.max(reconcilePeak.oneProcessAnon, rec.anonRss!)
@@ -530,6 +523,42 @@ async function suite(): Promise<void> {
       rmSync(root, { recursive: true, force: true })
     }
   })
+}
+
+/** Hashing: noble (pure JS) against hash-wasm (WASM), on 64-byte inputs and on 1 MiB. */
+function recordHashing(ctx: SuiteContext): void {
+  const small = new Uint8Array(64).fill(7)
+  const large = new Uint8Array(1 << 20).fill(7)
+  const minMs = ctx.quick ? 200 : 1000
+  ctx.record(
+    'hash_noble_64b_per_s',
+    rate(() => nobleBlake3(small), { minMs }),
+    'hashes/s',
+  )
+  ctx.record(
+    'hash_wasm_64b_per_s',
+    rate(() => blake3(small), { minMs }),
+    'hashes/s',
+  )
+  ctx.record(
+    'hash_noble_mb_per_s',
+    rate(() => nobleBlake3(large), { minMs }),
+    'MB/s',
+  )
+  ctx.record(
+    'hash_wasm_mb_per_s',
+    rate(() => blake3(large), { minMs }),
+    'MB/s',
+  )
+}
+
+/** Protocol 1's figures of the same session, measured alternately with protocol 2's. */
+function recordBaseline(ctx: SuiteContext, label: string, rec: Record<string, number>, d: number): void {
+  ctx.record(`reconcile_round_trips${label}_v1`, rec.rounds_v1!, 'round trips')
+  ctx.record(`reconcile_bytes_per_diff${label}_v1`, rec.bytes_v1! / d, 'B/diff')
+  ctx.record(`reconcile_ms${label}_v1`, rec.ms_v1!, 'ms')
+  ctx.record(`reconcile_bytes_v2_over_v1${label}`, rec.bytes! / rec.bytes_v1!, 'ratio')
+  ctx.record(`reconcile_ms_v2_over_v1${label}`, rec.ms! / rec.ms_v1!, 'ratio')
 }
 
 const phaseAt = process.argv.indexOf('--phase')

@@ -20,6 +20,7 @@ export {
   type ReconcileResult,
   type Reconciler,
   type ReconcileStats,
+  type ReconcileVersion,
   type Responder,
 } from './reconcile.js'
 export {

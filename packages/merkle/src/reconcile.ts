@@ -12,20 +12,19 @@ import {
   ReconcileStateError,
   SessionLimitError,
 } from './errors.js'
-import {
-  createSession,
-  FRAME_HEADROOM,
-  MIN_FRAME_BYTES,
-  MIN_MESSAGE_BYTES,
-  type ReconcileResult,
-  type Role,
-  type Session,
-} from './session.js'
+import { FRAME_HEADROOM, MIN_FRAME_BYTES, MIN_MESSAGE_BYTES, type Role } from './session.js'
 import type { MerkleTree } from './tree.js'
+import {
+  checkVersionOptions,
+  createVersionedSession,
+  type ReconcileResult,
+  type VersionedSession,
+  type VersionOptions,
+} from './versioned-session.js'
 
-export type { ReconcileResult } from './session.js'
+export type { ReconcileResult, ReconcileVersion } from './versioned-session.js'
 
-export interface ReconcileOptions {
+export interface ReconcileOptions extends VersionOptions {
   /** Largest frame sent or accepted, flag byte included. Default 4 MiB, at least 4 KiB. */
   maxFrameBytes?: number
   /** Largest logical message sent or accepted. Default 16 MiB, at least 256 KiB. */
@@ -84,7 +83,8 @@ interface Limits {
 }
 
 function limitsOf(options: ReconcileOptions = {}): Limits {
-  const pick = (name: keyof ReconcileOptions, fallback: number, min: number): number => {
+  checkVersionOptions(options)
+  const pick = (name: keyof Limits, fallback: number, min: number): number => {
     const value = options[name] ?? fallback
     if (!Number.isSafeInteger(value) || value < min)
       throw new MerkleInputError(name, `expected an integer >= ${min}`)
@@ -101,7 +101,7 @@ function limitsOf(options: ReconcileOptions = {}): Limits {
 /** Frame plumbing shared by both ends: splitting, reassembly, limits and failure latching. */
 class Channel {
   readonly stats: ReconcileStats = { rounds: 0, bytesSent: 0, bytesReceived: 0 }
-  readonly session: Session
+  readonly session: VersionedSession
   private outbox: Uint8Array[] = []
   private inbox: Uint8Array[] = []
   private inboxBytes = 0
@@ -112,8 +112,9 @@ class Channel {
     tree: MerkleTree,
     role: Role,
     private readonly limits: Limits,
+    options: VersionOptions,
   ) {
-    this.session = createSession(tree, role, limits)
+    this.session = createVersionedSession(tree, role, limits, options)
   }
 
   get sending(): boolean {
@@ -231,7 +232,7 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
  * says which keys only this side has, only the peer has, and which differ.
  */
 export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): Reconciler {
-  const channel = new Channel(tree, 'initiator', limitsOf(options))
+  const channel = new Channel(tree, 'initiator', limitsOf(options), options ?? {})
   let inFlight = false
   let result: ReconcileResult | undefined
   const done = () => result !== undefined
@@ -246,6 +247,7 @@ export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): 
     localOnly: r.localOnly.slice(),
     remoteOnly: r.remoteOnly.slice(),
     differing: r.differing.slice(),
+    collision: r.collision,
   })
   return {
     get stats() {
@@ -290,7 +292,7 @@ export function createReconciler(tree: MerkleTree, options?: ReconcileOptions): 
 
 /** Serves one session for a peer's reconciler, answering from `tree`. */
 export function createResponder(tree: MerkleTree, options?: ReconcileOptions): Responder {
-  const channel = new Channel(tree, 'responder', limitsOf(options))
+  const channel = new Channel(tree, 'responder', limitsOf(options), options ?? {})
   let done = false
   const finishIfDone = (frame: Uint8Array): Uint8Array => {
     if (channel.session.finished && !channel.sending && !channel.receiving) {

@@ -85,7 +85,8 @@ describe('hello', () => {
 
   test('the responder refuses another version, unknown flags, the other key mode and small limits', () => {
     const cases: Array<[(w: ByteWriter) => void, unknown, string]> = [
-      [(w) => hello(w, { version: 2 }), IncompatiblePeerError, 'peer speaks version 2, not 1'],
+      // 2 is protocol 2 (salted-session.ts), served by the same responder.
+      [(w) => hello(w, { version: 3 }), IncompatiblePeerError, 'peer speaks version 3, not 1'],
       [(w) => hello(w, { version: 0 }), IncompatiblePeerError, 'peer speaks version 0, not 1'],
       [(w) => hello(w, { flags: 3 }), IncompatiblePeerError, 'unknown tree flags 3'],
       [(w) => hello(w, { flags: 2 }), IncompatiblePeerError, 'unknown tree flags 2'],

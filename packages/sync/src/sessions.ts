@@ -16,7 +16,7 @@ import { type OffenceAccounting, offenceFor } from './offences.js'
 import { emptyTally, type ProtocolLimits, type PullTally, type SessionContext } from './protocol/context.js'
 import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
-import { initiateExchange, respondExchange } from './protocol/reconcile.js'
+import { initiateExchange, reconcileVersionFor, respondExchange } from './protocol/reconcile.js'
 import type { StoreName, SyncedState } from './state.js'
 
 export interface SessionsInit {
@@ -82,9 +82,10 @@ export class Sessions {
       session = this.session(peer, 'outbound')
       stream = await init.connectionManager.openStream(peer, RECONCILE_PROTOCOL, { signal })
       const framed = session.frame(stream)
-      const remoteStores = await greet(framed, session.ctx, { signal })
-      const stores = sharedStores(init.stores, remoteStores)
-      const result = await initiateExchange(framed, session.ctx, stores, { signal })
+      const welcome = await greet(framed, session.ctx, { signal })
+      const stores = sharedStores(init.stores, welcome.stores)
+      const version = reconcileVersionFor(welcome.version)
+      const result = await initiateExchange(framed, session.ctx, stores, { signal }, version)
       await stream.close({ signal })
       report.rounds = result.rounds
       fillTally(report, result.pulled)

@@ -6,15 +6,21 @@ import { bytesEqual } from '../trust.js'
 import { PROTOCOL_VERSION } from '../wire/codec.js'
 import { receive, type SessionContext, send, unexpected } from './context.js'
 
+/** What the remote's welcome says: its stores (undefined: a first-release node) and its version. */
+export interface Welcomed {
+  stores: string[] | undefined
+  version: number
+}
+
 /**
  * Opens a conversation: our network id and trust hash go first, before anything else. Returns the
- * stores the remote named in its welcome (undefined: a first-release node).
+ * stores and the protocol version the remote named in its welcome.
  */
 export async function greet(
   framed: FramedStream,
   ctx: SessionContext,
   options: AbortOptions = {},
-): Promise<string[] | undefined> {
+): Promise<Welcomed> {
   const stores = advertisedStores(ctx.stores)
   const credential = ctx.admission?.credential()
   const hello = { networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION }
@@ -34,7 +40,7 @@ export async function greet(
     // Closed network: the responder must be a member too, or we say nothing more.
     if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, answer.credential)))
       throw new NotAdmittedError(ctx.remote.id)
-    return answer.stores
+    return { stores: answer.stores, version: answer.version }
   }
   if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
   throw unexpected(answer, 'welcome')

@@ -4,6 +4,7 @@ import {
   createResponder,
   type ReconcileOptions,
   type ReconcileResult,
+  type ReconcileVersion,
   type Responder,
 } from '@provsync/merkle'
 import { ProtocolViolationError, RefusedError } from '../errors.js'
@@ -42,6 +43,7 @@ export async function initiateExchange(
   ctx: SessionContext,
   stores: readonly StoreName[],
   options: AbortOptions = {},
+  version: ReconcileVersion = 1,
 ): Promise<ExchangeResult> {
   const result: ExchangeResult = {
     rounds: 0,
@@ -50,7 +52,7 @@ export async function initiateExchange(
     refusedStores: [],
   }
   for (const store of stores) {
-    const differences = await reconcileStore(framed, ctx, store, result, options)
+    const differences = await reconcileUntilSure(framed, ctx, store, result, options, version)
     if (differences === undefined) {
       result.refusedStores.push(store)
       continue
@@ -78,6 +80,31 @@ export async function initiateExchange(
   return result
 }
 
+/** The merkle protocol to speak to a remote whose welcome named `remoteVersion` (sync's). */
+export const reconcileVersionFor = (remoteVersion: number): ReconcileVersion => (remoteVersion >= 2 ? 2 : 1)
+
+/**
+ * Protocol 2 compares salted fingerprints: a session that saw a collision may have missed a
+ * difference, so it is run again at once with a new salt. An honest peer collides twice in a row
+ * with odds near 2^-64; a peer that keeps claiming collisions is lying about its tree.
+ */
+async function reconcileUntilSure(
+  framed: FramedStream,
+  ctx: SessionContext,
+  store: StoreName,
+  result: ExchangeResult,
+  options: AbortOptions,
+  version: ReconcileVersion,
+): Promise<ReconcileResult | undefined> {
+  const first = await reconcileStore(framed, ctx, store, result, options, version)
+  if (first?.collision !== true) return first
+  ctx.log('fingerprint collision reconciling %s: a second session with a new salt', store)
+  const second = await reconcileStore(framed, ctx, store, result, options, version)
+  if (second?.collision === true)
+    throw violation('lying-tree', `${store}: fingerprint collisions in two sessions`)
+  return second
+}
+
 /**
  * Runs merkle's reconciler for one store against the responder; undefined when the responder
  * refuses the store (allowlist). The reconciler reads one tree snapshot (an LMDB read
@@ -89,8 +116,9 @@ async function reconcileStore(
   store: StoreName,
   result: ExchangeResult,
   options: AbortOptions,
+  version: ReconcileVersion,
 ): Promise<ReconcileResult | undefined> {
-  const reconciler = createReconciler(ctx.state.tree(store), merkleOptions(ctx))
+  const reconciler = createReconciler(ctx.state.tree(store), { ...merkleOptions(ctx), version })
   try {
     for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
       await send(framed, { type: 'reconcile', store, payload: request }, ctx, options)
@@ -217,7 +245,8 @@ async function answerReconcile(
     return false
   }
   let responder = responders.get(store)
-  if (responder === undefined) {
+  // A finished session's store may be asked again: protocol 2's second session after a collision.
+  if (responder === undefined || responder.done) {
     responder = createResponder(ctx.state.tree(store), merkleOptions(ctx))
     responders.set(store, responder)
   }

@@ -44,7 +44,12 @@ export class WireTextError extends SyncError {
   }
 }
 
-export const PROTOCOL_VERSION = 1
+/**
+ * The sync protocol this node speaks, in its hello and welcome. 2: it also serves merkle's
+ * reconciliation protocol 2 (salted fingerprints), so an initiator that reads 2 or more in the
+ * welcome reconciles with it; a first-release node says 1 and gets protocol 1's frames.
+ */
+export const PROTOCOL_VERSION = 2
 
 export type Message =
   | {
