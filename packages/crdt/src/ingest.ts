@@ -1,6 +1,6 @@
 import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hlc'
 import { mergeAssertion, WorkingEntries } from './assertions.js'
-import { blake3, toHex } from './bytes.js'
+import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
   type AnyRecord,
   coordinateBytesOf,
@@ -114,6 +114,8 @@ function refusal(error: RecordRefusedError): ApplyOutcome {
   return { status: 'refused', reason: error.reason, detail: error.message }
 }
 
+const SIGNATURE_ONLY = new Uint8Array(SIGNATURE_BYTES)
+
 /** A batch decoded and checked, its signatures being verified on the pool. */
 export interface PreparedBatch {
   readonly store: StoreName
@@ -141,6 +143,9 @@ export function prepare(
   const candidates: Candidate[] = []
   const refusals = new Map<number, RecordRefusedError>()
   const job = streamingJob(verifier)
+  // The domain prefix every signature of the batch covers (a record of only a signature has an
+  // empty body), packed before each body by the pool instead of copied into a message per record.
+  const prefix = signedMessage(type, ctx.networkId, SIGNATURE_ONLY)
   records.forEach((input, index) => {
     const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
     let candidate: Candidate
@@ -154,8 +159,9 @@ export function prepare(
     candidates.push(candidate)
     job.push({
       publicKey: candidate.signer,
-      signature: candidate.bytes.subarray(candidate.bytes.length - 64),
-      message: signedMessage(type, ctx.networkId, candidate.bytes),
+      signature: candidate.bytes.subarray(candidate.bytes.length - SIGNATURE_BYTES),
+      prefix,
+      message: candidate.bytes.subarray(0, candidate.bytes.length - SIGNATURE_BYTES),
     })
   })
   job.flush()

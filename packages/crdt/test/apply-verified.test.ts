@@ -59,11 +59,14 @@ describe('verifyRecords + applyVerified', () => {
   it('gives the outcomes, trees, view and history apply gives', async () => {
     const viaApply = await node()
     const viaVerified = await node()
-    const expected = await viaApply.apply('assertions', mixedBatch(), { from: relay.publicKey })
-    const handle = viaVerified.verifyRecords('assertions', mixedBatch())
+    const batch = mixedBatch()
+    const expected = await viaApply.apply('assertions', batch, { from: relay.publicKey })
+    const handle = viaVerified.verifyRecords('assertions', batch)
     expect(handle).toMatchObject({ store: 'assertions', count: 8 })
     const outcomes = await viaVerified.applyVerified(handle, { from: relay.publicKey })
-    expect(outcomes).toEqual(expected)
+    // The far-future refusal names the drift, which moved between the two calls.
+    const withoutDetail = (o: { detail?: string }[]) => o.map(({ detail: _detail, ...rest }) => rest)
+    expect(withoutDetail(outcomes)).toEqual(withoutDetail(expected))
     expect(outcomes.map((o) => o.reason ?? o.status)).toEqual([
       'applied',
       'bad-signature',
