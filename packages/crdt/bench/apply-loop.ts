@@ -1,6 +1,6 @@
 /**
  * The crdt suite's apply measurement alone, for profiling and for quick before/after runs:
- * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync]`
+ * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined]`
  * (`node --cpu-prof --cpu-prof-dir=<dir> --import tsx …` for a profile). Batches of 1,000 new
  * signed assertions into a growing store, alternating with single-thread verification of 1,000
  * signatures, as in `crdt.bench.ts`. Prints the wall and CPU figures of the suite plus the
@@ -24,6 +24,10 @@ const BATCH = 1000
 const args = process.argv.slice(2)
 const batches = Number(args.find((a) => /^\d+$/.test(a)) ?? 20)
 const noSync = args.includes('--nosync')
+// --pipelined: each batch starts verifying (verifyRecords) before the one ahead of it applies; the
+// workers then verify the next batch during the alternated verification, so only crdt.bench.ts's
+// apply_pipelined_verify_ratio (timed whole) is a fair figure of that mode.
+const pipelined = args.includes('--pipelined')
 
 const coordinate = (i: number): Coordinate => ({
   volume: `vol-${i % 97}`,
@@ -79,12 +83,21 @@ try {
   let applyMainCpu = 0
   let verifyCpu = 0
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
-  for (const batch of pending.slice(2)) {
+  const from = { from: signers[1]!.publicKey }
+  let ahead = pipelined ? state.verifyRecords('assertions', pending[2]!) : undefined
+  for (const [b, batch] of pending.slice(2).entries()) {
     const t0 = performance.now()
     const c0 = process.cpuUsage()
     const m0 = process.threadCpuUsage()
     const p0 = threadCpu()
-    const outcomes = await state.apply('assertions', batch, { from: signers[1]!.publicKey })
+    let outcomes: { status: string }[]
+    if (ahead === undefined) outcomes = await state.apply('assertions', batch, from)
+    else {
+      const current = ahead
+      const next = pending[b + 3]
+      if (next !== undefined) ahead = state.verifyRecords('assertions', next)
+      outcomes = await state.applyVerified(current, from)
+    }
     applyMainCpu += cpu(process.threadCpuUsage(m0))
     for (const [name, us] of threadCpu())
       threadsApply.set(name, (threadsApply.get(name) ?? 0) + us - (p0.get(name) ?? 0))
