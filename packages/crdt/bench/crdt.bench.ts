@@ -108,6 +108,40 @@ await runSuite('crdt', async (ctx) => {
     return perRecord(times, batches * BATCH)
   }
 
+  /**
+   * The same batches as a pipelining caller feeds them (the sync layer's pull): each batch's
+   * signatures start verifying on the pool (`verifyRecords`) before the batch ahead of it is
+   * applied (`applyVerified`), so the workers verify while this thread applies and flushes. Timed
+   * whole, between two single-thread verification runs of the same count (their mean is the
+   * baseline), since the workers' verification of the next batch would spill into an alternated
+   * verification.
+   */
+  async function measurePipelined(state: NodeState) {
+    for (const batch of pending.slice(0, 2))
+      await state.apply('assertions', batch, { from: signers[0]!.publicKey })
+    const verifyAll = () => {
+      const t0 = performance.now()
+      for (let i = 0; i < batches * BATCH; i++) {
+        if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
+      }
+      return performance.now() - t0
+    }
+    const verifyBefore = verifyAll()
+    const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    let ahead = state.verifyRecords('assertions', pending[2]!)
+    for (const batch of [...pending.slice(3), undefined]) {
+      const current = ahead
+      if (batch !== undefined) ahead = state.verifyRecords('assertions', batch)
+      const outcomes = await state.applyVerified(current, { from: signers[1]!.publicKey })
+      if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
+    }
+    const applyMs = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    const verifyMs = (verifyBefore + verifyAll()) / 2
+    return { ratio: verifyMs / applyMs, cpuUs: (cpu.user + cpu.system) / (batches * BATCH) }
+  }
+
   // The same batches into a store that skips the fsync of each commit: what the pipeline does
   // when the disk is not waited for (the durable figure above is the one that counts).
   await withState(
@@ -141,6 +175,12 @@ await runSuite('crdt', async (ctx) => {
       { minMs },
     )
     ctx.record('gate_per_s', Math.round(gateRate), 'decisions/s')
+  })
+
+  await withState(async (state) => {
+    const { ratio, cpuUs } = await measurePipelined(state)
+    ctx.record('apply_pipelined_verify_ratio', ratio, 'ratio')
+    ctx.record('apply_pipelined_cpu_us_per_record', cpuUs, 'µs')
   })
 
   // Revoke: one peer with `perPeer` assertions among `peers * perPeer`.

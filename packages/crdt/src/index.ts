@@ -97,6 +97,8 @@ export {
   type OpenNodeStateOptions,
   openNodeState,
   type RevokeRequest,
+  type VerifiableStore,
+  type VerifiedRecords,
   type ViewEntry,
 } from './state.js'
 export type { Chain, ChainEnd, StoredSupersession, SupersessionQueries, TimeBound } from './supersessions.js'

@@ -1,6 +1,6 @@
 import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hlc'
 import { mergeAssertion, WorkingEntries } from './assertions.js'
-import { blake3, toHex } from './bytes.js'
+import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
   type AnyRecord,
   coordinateBytesOf,
@@ -67,7 +67,7 @@ function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): AnyR
   return { type: 'revocation', record: decodeRevocation(bytes, networkId) }
 }
 
-interface Candidate {
+export interface Candidate {
   readonly index: number
   readonly bytes: Uint8Array
   readonly decoded: AnyRecord
@@ -114,6 +114,60 @@ function refusal(error: RecordRefusedError): ApplyOutcome {
   return { status: 'refused', reason: error.reason, detail: error.message }
 }
 
+const SIGNATURE_ONLY = new Uint8Array(SIGNATURE_BYTES)
+
+/** A batch decoded and checked, its signatures being verified on the pool. */
+export interface PreparedBatch {
+  readonly store: StoreName
+  readonly count: number
+  readonly candidates: readonly Candidate[]
+  readonly job: VerifyJob
+  /** The refusals found before verification, by record index. */
+  readonly refusals: ReadonlyMap<number, RecordRefusedError>
+}
+
+/**
+ * Decodes and checks every record of a batch (everything but the signature, see {@link precheck})
+ * and starts verifying the signatures of those that pass on `verifier`'s workers, in chunks that
+ * start while later records are still being checked. Touches no store. With `copy`, each record
+ * is copied first, so a caller that changes its bytes afterwards changes nothing here.
+ */
+export function prepare(
+  ctx: Context,
+  verifier: BatchVerifier,
+  store: StoreName,
+  records: readonly Uint8Array[],
+  options: { copy?: boolean } = {},
+): PreparedBatch {
+  const type = TYPE_OF[store]!
+  const candidates: Candidate[] = []
+  const refusals = new Map<number, RecordRefusedError>()
+  const job = streamingJob(verifier)
+  // The domain prefix every signature of the batch covers (a record of only a signature has an
+  // empty body), packed before each body by the pool instead of copied into a message per record.
+  const prefix = signedMessage(type, ctx.networkId, SIGNATURE_ONLY)
+  records.forEach((input, index) => {
+    const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
+    let candidate: Candidate
+    try {
+      candidate = { index, ...precheck(ctx, store, bytes) }
+    } catch (error) {
+      if (!(error instanceof RecordRefusedError)) throw error
+      refusals.set(index, error)
+      return
+    }
+    candidates.push(candidate)
+    job.push({
+      publicKey: candidate.signer,
+      signature: candidate.bytes.subarray(candidate.bytes.length - SIGNATURE_BYTES),
+      prefix,
+      message: candidate.bytes.subarray(0, candidate.bytes.length - SIGNATURE_BYTES),
+    })
+  })
+  job.flush()
+  return { store, count: records.length, candidates, job, refusals }
+}
+
 /**
  * Verifies and applies one batch; see {@link NodeState.apply}. The signatures are verified by
  * worker threads (and this thread) while this thread applies, inside one write transaction, the
@@ -129,8 +183,21 @@ export async function ingest(
   records: readonly Uint8Array[],
   options: ApplyOptions & { source: LedgerSource },
 ): Promise<IngestResult> {
-  const outcomes: ApplyOutcome[] = new Array(records.length)
-  const errors: (RecordRefusedError | undefined)[] = new Array(records.length).fill(undefined)
+  return ingestPrepared(ctx, prepare(ctx, verifier, store, records), options)
+}
+
+/**
+ * Applies a batch {@link prepare} checked: the records that passed, each once its signature
+ * verified (a record whose signature does not verify is refused as `bad-signature`).
+ */
+export async function ingestPrepared(
+  ctx: Context,
+  batch: PreparedBatch,
+  options: ApplyOptions & { source: LedgerSource },
+): Promise<IngestResult> {
+  const { store, count } = batch
+  const outcomes: ApplyOutcome[] = new Array(count)
+  const errors: (RecordRefusedError | undefined)[] = new Array(count).fill(undefined)
   const refuse = (index: number, error: RecordRefusedError) => {
     outcomes[index] = refusal(error)
     errors[index] = error
@@ -139,34 +206,23 @@ export async function ingest(
         'refused %s record %d of %d (%s): %s - %s',
         store,
         index,
-        records.length,
+        count,
         options.source.type,
         error.reason,
         error.message,
       )
     }
   }
-  const type = TYPE_OF[store]!
-  const candidates: Candidate[] = []
-  const job = streamingJob(verifier)
-  records.forEach((bytes, index) => {
-    let candidate: Candidate
-    try {
-      candidate = { index, ...precheck(ctx, store, bytes) }
-    } catch (error) {
-      if (!(error instanceof RecordRefusedError)) throw error
-      refuse(index, error)
-      return
-    }
-    candidates.push(candidate)
-    job.push({
-      publicKey: candidate.signer,
-      signature: candidate.bytes.subarray(candidate.bytes.length - 64),
-      message: signedMessage(type, ctx.networkId, candidate.bytes),
-    })
-  })
-  job.flush()
-  const { changed, ledgerEntries } = await commit(ctx, store, candidates, job, options, outcomes, refuse)
+  for (const [index, error] of batch.refusals) refuse(index, error)
+  const { changed, ledgerEntries } = await commit(
+    ctx,
+    store,
+    batch.candidates,
+    batch.job,
+    options,
+    outcomes,
+    refuse,
+  )
   return { outcomes, errors, changed, ledgerAppended: ledgerEntries }
 }
 

@@ -27,7 +27,14 @@ import { decodeHistory, type HistoryEntry, lastKey, publicEntry, readCoordinateE
 import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
 import { createEvidenceApi } from './evidence-api.js'
 import type { GateDecision, GateOptions, GatePolicy } from './gate.js'
-import { type ApplyOptions, type ApplyOutcome, ingest } from './ingest.js'
+import {
+  type ApplyOptions,
+  type ApplyOutcome,
+  ingest,
+  ingestPrepared,
+  type PreparedBatch,
+  prepare,
+} from './ingest.js'
 import {
   createInvalidationApi,
   type InvalidationApi,
@@ -123,6 +130,20 @@ export interface NodeState {
    * changes. Outcomes are per record, in order.
    */
   apply(store: StoreName, records: Uint8Array[], options: ApplyOptions): Promise<ApplyOutcome[]>
+  /**
+   * The first half of {@link apply}, for a caller that pipelines: copies the records, decodes and
+   * checks each one (encoding, canonical form, bounds, network, HLC drift, trust, revoked signer)
+   * and starts verifying their signatures on the shared verify pool, then returns at once with a
+   * handle for {@link applyVerified}. Touches no store. Not for the `invalidations` store.
+   */
+  verifyRecords(store: VerifiableStore, records: readonly Uint8Array[]): VerifiedRecords
+  /**
+   * The second half of {@link apply}: applies records {@link verifyRecords} checked and verified
+   * (waiting for, or helping with, verifications still running), with the same outcomes, the same
+   * provenance (`from`) and the same transaction as `apply`. A handle is used once, by the state
+   * that made it; any other value is refused with InvalidArgumentError before anything is written.
+   */
+  applyVerified(verified: VerifiedRecords, options: ApplyOptions): Promise<ApplyOutcome[]>
   onChange(listener: (store: StoreName) => void): () => void
 
   /** Records this node's own verification of `run` and signs an assertion peers can pull. */
@@ -181,6 +202,19 @@ export interface NodeState {
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
   close(): Promise<void>
+}
+
+/** The stores whose records {@link NodeState.verifyRecords} takes. */
+export type VerifiableStore = Exclude<StoreName, 'invalidations'>
+
+/**
+ * A batch being verified for {@link NodeState.applyVerified}: an opaque handle (the checked
+ * records and their verification stay inside the state that made it, never in this object).
+ */
+export interface VerifiedRecords {
+  readonly store: VerifiableStore
+  /** How many records were handed in (refused ones included: they keep their index). */
+  readonly count: number
 }
 
 /** A clock high-water mark kept in the node's metadata database. */
@@ -297,22 +331,34 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     return out
   }
 
-  async function run(store: StoreName, records: readonly Uint8Array[], applyOptions: ApplyOptions) {
+  const checkBatch = (store: StoreName, records: readonly Uint8Array[]) => {
     checkOpen()
     checkStore(store)
-    if (!isPublicKey(applyOptions?.from))
-      throw new InvalidArgumentError('from', 'must be a 32-byte public key')
     if (!Array.isArray(records)) throw new InvalidArgumentError('records', 'must be an array')
     if (records.length > maxBatch) {
       throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
     }
+  }
+  // Handles of verifyRecords, each used once by this state.
+  const prepared = new WeakMap<VerifiedRecords, PreparedBatch>()
+
+  async function run(
+    store: StoreName,
+    records: readonly Uint8Array[] | PreparedBatch,
+    applyOptions: ApplyOptions,
+  ) {
+    if (Array.isArray(records)) checkBatch(store, records)
+    else checkOpen()
+    if (!isPublicKey(applyOptions?.from))
+      throw new InvalidArgumentError('from', 'must be a 32-byte public key')
     writes.check()
     const isSelf = toHex(applyOptions.from) === selfHex
     const source: LedgerSource = isSelf
       ? { type: 'local' }
       : { type: 'peer', peer: copyBytes(applyOptions.from) }
-    const ingesting =
-      store === 'invalidations'
+    const ingesting = !Array.isArray(records)
+      ? ingestPrepared(ctx, records as PreparedBatch, { ...applyOptions, source })
+      : store === 'invalidations'
         ? ingestInvalidations(ctx, records, { ...applyOptions, source })
         : ingest(ctx, verifier, store, records, { ...applyOptions, source })
     // close() waits for commits in flight, so none lands on a closed environment.
@@ -382,6 +428,29 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     },
     async apply(store, records, applyOptions) {
       return (await run(store, records, applyOptions)).outcomes
+    },
+    verifyRecords(store, records) {
+      checkBatch(store, records)
+      if ((store as StoreName) === 'invalidations') {
+        throw new InvalidArgumentError('store', 'invalidations are applied with apply(), not verifyRecords()')
+      }
+      const batch = prepare(ctx, verifier, store, records, { copy: true })
+      const handle: VerifiedRecords = Object.freeze({ store, count: records.length })
+      prepared.set(handle, batch)
+      return handle
+    },
+    async applyVerified(verified, applyOptions) {
+      const batch = prepared.get(verified)
+      if (batch === undefined) {
+        throw new InvalidArgumentError(
+          'verified',
+          'not a handle of verifyRecords() on this node state, or already applied',
+        )
+      }
+      if (!isPublicKey(applyOptions?.from))
+        throw new InvalidArgumentError('from', 'must be a 32-byte public key')
+      prepared.delete(verified)
+      return (await run(batch.store, batch, applyOptions)).outcomes
     },
     onChange(listener) {
       listeners.add(listener)

@@ -6,6 +6,20 @@ export interface VerifyItem {
   readonly publicKey: Uint8Array
   readonly message: Uint8Array
   readonly signature: Uint8Array
+  /**
+   * Bytes the signed message starts with, before `message` (a domain prefix shared by a batch),
+   * so a caller need not copy both into one array: the pool packs them side by side anyway.
+   */
+  readonly prefix?: Uint8Array
+}
+
+/** The whole signed message of an item. */
+function messageOf(item: VerifyItem): Uint8Array {
+  if (item.prefix === undefined || item.prefix.length === 0) return item.message
+  const out = new Uint8Array(item.prefix.length + item.message.length)
+  out.set(item.prefix)
+  out.set(item.message, item.prefix.length)
+  return out
 }
 
 /** Results of one batch, read in any order while the verification is still running. */
@@ -57,7 +71,7 @@ const MIN_PARALLEL_BATCH = 32
 const STALL_MS = 2000
 
 function inlineJob(items: readonly VerifyItem[]): VerifyJob {
-  const results = items.map((item) => verifySignature(item.publicKey, item.message, item.signature))
+  const results = items.map((item) => verifySignature(item.publicKey, messageOf(item), item.signature))
   return { result: (index) => results[index] === true }
 }
 
@@ -65,7 +79,7 @@ function pack(items: readonly VerifyItem[]): SharedArrayBuffer {
   const count = items.length
   const head = 4 * (2 + count + count + 1)
   let size = head
-  for (const item of items) size += 96 + item.message.length
+  for (const item of items) size += 96 + (item.prefix?.length ?? 0) + item.message.length
   const buffer = new SharedArrayBuffer(size)
   const offsets = new Uint32Array(buffer, 4 * (2 + count), count + 1)
   const bytes = new Uint8Array(buffer)
@@ -75,8 +89,13 @@ function pack(items: readonly VerifyItem[]): SharedArrayBuffer {
     offsets[i] = offset
     bytes.set(item.publicKey, offset)
     bytes.set(item.signature, offset + 32)
-    bytes.set(item.message, offset + 96)
-    offset += 96 + item.message.length
+    let at = offset + 96
+    if (item.prefix !== undefined) {
+      bytes.set(item.prefix, at)
+      at += item.prefix.length
+    }
+    bytes.set(item.message, at)
+    offset = at + item.message.length
   })
   offsets[count] = offset
   return buffer

@@ -19,6 +19,26 @@ afterAll(async () => {
 })
 
 describe('batch verifier', () => {
+  it('verifies prefix ‖ message as the one message, pooled and inline, and refuses a changed prefix', async () => {
+    const split = (prefixLength: number) =>
+      items.map((item) => ({
+        ...item,
+        prefix: item.message.subarray(0, prefixLength),
+        message: item.message.subarray(prefixLength),
+      }))
+    for (const prefixLength of [0, 1, 30]) {
+      const batch = split(prefixLength)
+      expect(await pooled.verify(batch)).toEqual(items.map(() => true))
+      expect(await inline.verify(batch.slice(0, 5))).toEqual([true, true, true, true, true])
+    }
+    const wrongPrefix = split(30).map((item, i) =>
+      i % 2 === 0 ? { ...item, prefix: new Uint8Array(30) } : item,
+    )
+    const expected = items.map((_, i) => i % 2 === 1)
+    expect(await pooled.verify(wrongPrefix)).toEqual(expected)
+    expect(await inline.verify(wrongPrefix.slice(0, 6))).toEqual(expected.slice(0, 6))
+  })
+
   it('worker threads and the calling thread agree with inline verification on every item (property)', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -13,8 +13,12 @@ export type SyncedState = Pick<
   NodeState,
   'networkId' | 'publicKey' | 'tree' | 'getRecords' | 'apply' | 'onChange'
 > &
-  /** Optional: revoked peers are refused, and ledger and view figures become metrics. */
-  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view'>>
+  /**
+   * Optional: revoked peers are refused, and ledger and view figures become metrics; with
+   * verifyRecords and applyVerified, a pulled group verifies on the pool while the one before it
+   * applies.
+   */
+  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view' | 'verifyRecords' | 'applyVerified'>>
 
 export function isStoreName(value: string): value is StoreName {
   return (SYNC_ORDER as readonly string[]).includes(value)

@@ -1,4 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
+import type { ApplyOutcome } from '@provsync/crdt'
 import { ProtocolViolationError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { isStoreName, type StoreName } from '../state.js'
@@ -210,41 +211,56 @@ export async function pullRecords(
   let answered = 0
   const applying: Promise<PullTally>[] = []
   const applyTimer = busyTimer()
+  let held: (() => Promise<PullTally>) | undefined
+  const applyHeld = async (group: () => Promise<PullTally>): Promise<void> => {
+    const applied = applyTimer.time(group())
+    // Awaited below; until then a failure must not count as an unhandled rejection.
+    applied.catch(() => {})
+    applying.push(applied)
+    if (applying.length > 1) addTally(tally, await applying.shift()!)
+  }
   const fillPipeline = async (): Promise<void> => {
     while (requested < batches.length && requested - answered < ctx.limits.pipelineDepth) {
       await send(framed, { type: 'fetch', store, keys: batches[requested++]! }, ctx, options)
     }
   }
-  while (answered < batches.length) {
-    const records: Uint8Array[] = []
-    const asked: Uint8Array[] = []
-    do {
+  try {
+    while (answered < batches.length) {
+      const records: Uint8Array[] = []
+      const asked: Uint8Array[] = []
+      do {
+        await fillPipeline()
+        const batch = batches[answered]!
+        const answer = await readAnswer(framed, ctx, batch.length, options)
+        answered++
+        if (answer.length === 0 && batch.length > 0) {
+          throw new ProtocolViolationError(
+            'lying-tree',
+            `peer holds none of the ${batch.length} keys it announced`,
+          )
+        }
+        for (const record of answer) records.push(record)
+        for (const key of batch) asked.push(key)
+      } while (
+        answered < batches.length &&
+        records.length + batches[answered]!.length <= ctx.limits.maxApplyRecords
+      )
+      // Requests for the next group go out before this one is applied, so the transfer overlaps it.
       await fillPipeline()
-      const batch = batches[answered]!
-      const answer = await readAnswer(framed, ctx, batch.length, options)
-      answered++
-      if (answer.length === 0 && batch.length > 0) {
-        throw new ProtocolViolationError(
-          'lying-tree',
-          `peer holds none of the ${batch.length} keys it announced`,
-        )
-      }
-      for (const record of answer) records.push(record)
-      for (const key of batch) asked.push(key)
-    } while (
-      answered < batches.length &&
-      records.length + batches[answered]!.length <= ctx.limits.maxApplyRecords
-    )
-    // Requests for the next group go out before this one is applied, so the transfer overlaps it.
-    await fillPipeline()
-    // Up to two groups are being applied at once: one verifies while the other commits and
-    // flushes, and the next group arrives meanwhile. The store applies them in call order.
-    const group = applyTimer.time(applyGroup(ctx, store, records, asked, delivered))
-    // Awaited below; until then a failure must not count as an unhandled rejection.
-    group.catch(() => {})
-    applying.push(group)
-    if (applying.length > 1) addTally(tally, await applying.shift()!)
+      // This group's signatures start verifying on crdt's pool now, and the group before it is
+      // applied meanwhile: the workers verify one group while this thread applies and flushes the
+      // other (apply holds this thread until its commit is flushed). Groups apply in arrival order.
+      const previous = held
+      held = startGroup(ctx, store, records, asked, delivered)
+      if (previous !== undefined) await applyHeld(previous)
+    }
+  } catch (error) {
+    // A group already received and verifying is applied, as if it had not waited for the next.
+    if (held !== undefined) await applyHeld(held).catch(() => {})
+    held = undefined
+    throw error
   }
+  if (held !== undefined) await applyHeld(held)
   for (const group of applying.splice(0)) addTally(tally, await group)
   tally.applyMs = applyTimer.elapsedMs()
   await endConversation(framed, ctx, options)
@@ -267,17 +283,40 @@ function busyTimer() {
   }
 }
 
-/** Applies one group of pulled records in one transaction and judges the outcomes. */
-async function applyGroup(
+/**
+ * Starts one group of pulled records: checks them and starts verifying their signatures on the
+ * state's pool at once (when the state offers verifyRecords), and returns the step that applies
+ * them in one transaction and judges the outcomes.
+ */
+function startGroup(
   ctx: SessionContext,
   store: StoreName,
   records: Uint8Array[],
   asked: readonly Uint8Array[],
   delivered: Uint8Array[],
-): Promise<PullTally> {
+): () => Promise<PullTally> {
+  const { state } = ctx
+  const from = { from: ctx.remote.key }
+  if (store === 'invalidations' || state.verifyRecords === undefined || state.applyVerified === undefined) {
+    return async () =>
+      judge(ctx, store, records.length, await state.apply(store, records, from), asked, delivered)
+  }
+  const verified = state.verifyRecords(store, records)
+  return async () =>
+    judge(ctx, store, records.length, await state.applyVerified!(verified, from), asked, delivered)
+}
+
+/** Counts a group's outcomes and blames the peer for invalid or unrequested records. */
+function judge(
+  ctx: SessionContext,
+  store: StoreName,
+  pulled: number,
+  outcomes: readonly ApplyOutcome[],
+  asked: readonly Uint8Array[],
+  delivered: Uint8Array[],
+): PullTally {
   const tally = emptyTally()
-  tally.pulled = records.length
-  const outcomes = await ctx.state.apply(store, records, { from: ctx.remote.key })
+  tally.pulled = pulled
   const wanted = new Set(asked.map(toHex))
   let offending = 0
   for (const outcome of outcomes) {

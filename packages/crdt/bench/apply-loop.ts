@@ -1,0 +1,136 @@
+/**
+ * The crdt suite's apply measurement alone, for profiling and for quick before/after runs:
+ * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined]`
+ * (`node --cpu-prof --cpu-prof-dir=<dir> --import tsx …` for a profile). Batches of 1,000 new
+ * signed assertions into a growing store, alternating with single-thread verification of 1,000
+ * signatures, as in `crdt.bench.ts`. Prints the wall and CPU figures of the suite plus the
+ * calling thread's share of the CPU (`process.threadCpuUsage`), the split between the thread
+ * that applies and the verify workers.
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import {
+  type Coordinate,
+  generateSigner,
+  openNodeState,
+  type Signer,
+  signedMessage,
+  verifySignature,
+} from '@provsync/crdt'
+import { signedAssertions, tempDir } from '@provsync/testing'
+
+const NETWORK = 'bench-net'
+const BATCH = 1000
+const args = process.argv.slice(2)
+const batches = Number(args.find((a) => /^\d+$/.test(a)) ?? 20)
+const noSync = args.includes('--nosync')
+// --pipelined: each batch starts verifying (verifyRecords) before the one ahead of it applies; the
+// workers then verify the next batch during the alternated verification, so only crdt.bench.ts's
+// apply_pipelined_verify_ratio (timed whole) is a fair figure of that mode.
+const pipelined = args.includes('--pipelined')
+
+const coordinate = (i: number): Coordinate => ({
+  volume: `vol-${i % 97}`,
+  destination: 'dst-1',
+  origin: `origin-${i}`,
+})
+const signBatch = (signer: Signer, start: number, count: number, run: bigint) =>
+  signedAssertions(signer, count, {
+    offset: start,
+    run,
+    networkId: NETWORK,
+    method: 'sha256',
+    coordinateOf: coordinate,
+    counterOf: () => 0,
+  })
+
+/** CPU µs of every thread of this process by thread name, from /proc (Linux). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second here).
+      const us = (Number(fields[11]) + Number(fields[12])) * 10_000
+      const key = tid === String(process.pid) ? 'main' : `${name}/${tid}`
+      out.set(key, (out.get(key) ?? 0) + us)
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}
+const threadsApply = new Map<string, number>()
+
+const signer = generateSigner()
+const sample = signBatch(signer, 0, 1, 1n)[0]!
+const message = signedMessage('assertion', NETWORK, sample)
+const signature = sample.subarray(sample.length - 64)
+const signers = Array.from({ length: 4 }, () => generateSigner())
+const pending = Array.from({ length: batches + 2 }, (_, b) =>
+  signBatch(signers[b % signers.length]!, b * BATCH, BATCH, BigInt(b + 1)),
+)
+const dir = tempDir('provsync-apply-loop-')
+const state = await openNodeState({ dataDir: dir, networkId: NETWORK, noSync })
+try {
+  for (const batch of pending.slice(0, 2))
+    await state.apply('assertions', batch, { from: signers[0]!.publicKey })
+  let applyMs = 0
+  let verifyMs = 0
+  let applyCpu = 0
+  let applyMainCpu = 0
+  let verifyCpu = 0
+  const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
+  const from = { from: signers[1]!.publicKey }
+  let ahead = pipelined ? state.verifyRecords('assertions', pending[2]!) : undefined
+  for (const [b, batch] of pending.slice(2).entries()) {
+    const t0 = performance.now()
+    const c0 = process.cpuUsage()
+    const m0 = process.threadCpuUsage()
+    const p0 = threadCpu()
+    let outcomes: { status: string }[]
+    if (ahead === undefined) outcomes = await state.apply('assertions', batch, from)
+    else {
+      const current = ahead
+      const next = pending[b + 3]
+      if (next !== undefined) ahead = state.verifyRecords('assertions', next)
+      outcomes = await state.applyVerified(current, from)
+    }
+    applyMainCpu += cpu(process.threadCpuUsage(m0))
+    for (const [name, us] of threadCpu())
+      threadsApply.set(name, (threadsApply.get(name) ?? 0) + us - (p0.get(name) ?? 0))
+    applyCpu += cpu(process.cpuUsage(c0))
+    applyMs += performance.now() - t0
+    if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
+    const t1 = performance.now()
+    const c1 = process.cpuUsage()
+    for (let i = 0; i < BATCH; i++)
+      if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
+    verifyCpu += cpu(process.cpuUsage(c1))
+    verifyMs += performance.now() - t1
+  }
+  const records = batches * BATCH
+  const applyRate = (records * 1000) / applyMs
+  const verifyRate = (records * 1000) / verifyMs
+  const out = {
+    apply_records_per_s: Math.round(applyRate),
+    ed25519_verify_per_s: Math.round(verifyRate),
+    apply_verify_ratio: Number((applyRate / verifyRate).toFixed(3)),
+    apply_cpu_us_per_record: Number((applyCpu / records).toFixed(1)),
+    apply_main_thread_cpu_us_per_record: Number((applyMainCpu / records).toFixed(1)),
+    verify_cpu_us: Number((verifyCpu / records).toFixed(1)),
+    cpu_ratio: Number((applyCpu / verifyCpu).toFixed(3)),
+    load_average_1m: Number(loadavg()[0]!.toFixed(2)),
+  }
+  console.log(JSON.stringify(out))
+  const perThread = [...threadsApply]
+    .filter(([, us]) => us > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name}: ${(us / records).toFixed(1)}`)
+  console.log(`apply CPU µs per record by thread (/proc, 10 ms ticks): ${perThread.join(', ')}`)
+} finally {
+  await state.close()
+  rmSync(dir, { recursive: true, force: true })
+}
