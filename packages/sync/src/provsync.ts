@@ -161,7 +161,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       mayPull: (store, id, key) => this.mayPull(store, id, key),
       onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
       onFinished: (detail) => {
-        this.push?.noteSession(detail.peer, detail.applied)
+        this.push?.noteSession(detail.peer, detail.applied, detail.reason)
         this.safeDispatchEvent('sync:finished', { detail })
       },
       onSynced: (peer) =>
@@ -252,6 +252,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
           .filter(([id]) => !this.budgets.isBlocked(id))
           .map(([id, peer]) => ({ peer, lastSyncMs: this.lastSync.get(id) })),
       request: (peer) => this.requestSync(peer, 'anti-entropy'),
+      covered: (peer) => this.push?.covers(peer.toString()) ?? false,
       log: componentLog(this.components.logger, 'provsync:sync:anti-entropy'),
     })
   }
@@ -464,14 +465,14 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 }
 
 /**
- * The state sessions apply pulled records through, noting what they applied so push does not send
- * it on: the session's peer has those records, and its other neighbours get them from their own.
+ * The state sessions apply pulled records through, noting what they applied and from whom, so push
+ * sends it on to every eager neighbour but that peer.
  */
 function observePulls(state: SyncedState, push: Push): SyncedState {
   const observed = Object.create(state) as SyncedState
   observed.apply = async (store, records, options) => {
     const outcomes = await state.apply(store, records, options)
-    push.notePulled(outcomes)
+    push.notePulled(outcomes, options.from)
     return outcomes
   }
   return observed

@@ -15,6 +15,8 @@ export interface PushLinks {
   isEager(id: string): boolean
   /** Eager neighbours, in the order they connected. */
   eager(): string[]
+  /** Every link eager again (a tree link went down): returns those that were lazy, to graft. */
+  reset(): string[]
   /** A push from `id` brought nothing new: true when the link was eager and a prune is due. */
   duplicate(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
@@ -43,6 +45,11 @@ export function createPushLinks(): PushLinks {
       links.delete(id)
     },
     has: (id) => links.has(id),
+    reset() {
+      const lazy = [...links].filter(([, eager]) => !eager).map(([id]) => id)
+      for (const id of lazy) links.set(id, true)
+      return lazy
+    },
     isEager: (id) => links.get(id) === true,
     eager: () => [...links].filter(([, eager]) => eager).map(([id]) => id),
     duplicate(id) {

@@ -73,9 +73,8 @@ export interface PushStats {
 /**
  * Eager push of new records along a spanning tree (Plumtree), on `/provsync/push/1.0.0`. Each node
  * keeps one outbound stream per push neighbour: after the reconcile protocol's Hello/Welcome it
- * sends the records that became new here (written locally or received by push, never those pulled
- * by a session, which the session's peer already has) to its eager neighbours, except the one they
- * came from. Pushed records go through crdt's `apply` exactly as pulled ones, tagged with the
+ * sends the records that became new here (written locally, pushed to us or pulled by a session) to
+ * its eager neighbours, except the peer they came from. Pushed records go through crdt's `apply` exactly as pulled ones, tagged with the
  * pushing peer as `from`, under the same budgets and offences. Duplicates prune a link; a session
  * that brought records a lazy neighbour had grafts it back. Anti-entropy still heals what push missed.
  */
@@ -94,15 +93,26 @@ export class Push {
   private readonly peers = new Map<string, PeerId>()
   private readonly outbound = new Map<string, Promise<OutLink | undefined>>()
   private readonly inbound = new Map<string, FramedStream>()
-  /** Tree keys (hex) applied lately and where from: a peer id, or null for a session's pull. */
-  private origins = new Map<string, string | null>()
-  private previousOrigins = new Map<string, string | null>()
+  /** Tree keys (hex) applied lately and the peer (id) they came from, pushed or pulled. */
+  private origins = new Map<string, string>()
+  private previousOrigins = new Map<string, string>()
+  /**
+   * Tree keys (hex) a push brought lately, and its pusher: a duplicate proves another eager path
+   * only if a push brought the record first (not a session, whose pulls race pushes). Two
+   * generations, turned every `lazyWindowMs`.
+   */
+  private pushedBy = new Map<string, string>()
+  private previousPushedBy = new Map<string, string>()
+  private pushedByTurnedMs = 0
+  /** Push neighbours' ids by raw public key (hex): a pull's `from` names its peer by key. */
+  private readonly idByKey = new Map<string, string>()
   private feed: ChangeFeed | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private flushing: Promise<void> = Promise.resolve()
   private unsubscribe: (() => void) | undefined
   private topologyId: string | undefined
-  private lastFreshMs = Number.NEGATIVE_INFINITY
+  /** When a push last arrived (new records or not): the tree still reaches this node. */
+  private lastPushMs = Number.NEGATIVE_INFINITY
   private stopController = new AbortController()
   private running = false
 
@@ -123,9 +133,18 @@ export class Push {
     this.topologyId = await registrar.register(PUSH_PROTOCOL, {
       onConnect: (peer) => {
         this.peers.set(peer.toString(), peer)
+        this.idByKey.set(toHex(peerPublicKey(peer)), peer.toString())
         this.links.add(peer.toString())
       },
-      onDisconnect: (peer) => this.forget(peer.toString()),
+      onDisconnect: (peer) => {
+        // A tree link went down: the tree may be cut, so every link is eager again until
+        // duplicates prune it back to a tree (Plumtree repairs by graft on a missed message;
+        // records carry no ids to miss, so the repair is this re-flood).
+        const id = peer.toString()
+        const grafts = this.links.isEager(id) ? this.links.reset() : []
+        this.forget(id)
+        for (const lazy of grafts) this.control(lazy, 'graft')
+      },
     })
   }
 
@@ -142,31 +161,51 @@ export class Push {
   }
 
   /**
-   * Whether `id`'s announcements need no pull: it is a push neighbour and pushes keep bringing us
-   * new records, so the tree reaches us (a gap shows as a session that applies records, or as no
-   * fresh push for `lazyWindowMs`, when announcements pull again).
+   * Whether `id`'s announcements need no pull: it is a push neighbour and pushes keep arriving, so
+   * the tree reaches us. With no push for `lazyWindowMs` announcements pull again, and a session
+   * that brings records then grafts its peer. A pull while pushes arrive would mostly race them
+   * for records in flight (measured: 55 % of pushed records arrived as duplicates that way).
    */
   covers(id: string): boolean {
-    return this.links.has(id) && Date.now() - this.lastFreshMs < this.init.lazyWindowMs
+    return this.links.has(id) && this.reached()
   }
 
-  /** Outcomes of a session's pull: those records are not pushed on (the session's peer has them). */
-  notePulled(outcomes: readonly ApplyOutcome[]): void {
+  private reached(): boolean {
+    return Date.now() - this.lastPushMs < this.init.lazyWindowMs
+  }
+
+  /**
+   * Outcomes of a session's pull from the peer with key `from`: those records are pushed on like
+   * any new ones (as Plumtree forwards what a graft brought), except back to that peer.
+   */
+  notePulled(outcomes: readonly ApplyOutcome[], from: Uint8Array): void {
+    const key = toHex(from)
+    const source = this.idByKey.get(key) ?? key
     for (const outcome of outcomes) {
       if (outcome.status === 'applied' && outcome.key !== undefined)
-        this.origins.set(toHex(outcome.key), null)
+        this.origins.set(toHex(outcome.key), source)
     }
   }
 
-  /** A session with `peer` applied `applied` records: a lazy push neighbour had what the tree did not bring. */
-  noteSession(peer: PeerId, applied: number): void {
+  /**
+   * A session with `peer` applied `applied` records: a lazy push neighbour had what the tree did
+   * not bring, and is grafted when the tree has stopped reaching us (no push for `lazyWindowMs`)
+   * or the session was an anti-entropy round (run with a push neighbour only when pushes stopped,
+   * or after 10 intervals: a gap that old is no record in flight). Otherwise the records were
+   * most likely in flight, and a graft would only add a cycle that duplicates prune again.
+   */
+  noteSession(peer: PeerId, applied: number, reason: string): void {
     const id = peer.toString()
-    if (applied === 0 || !this.links.has(id) || !this.links.missed(id)) return
+    if (applied === 0 || !this.links.has(id)) return
+    if (this.reached() && reason !== 'anti-entropy') return
+    if (!this.links.missed(id)) return
     this.stats.grafts++
     this.control(id, 'graft')
   }
 
   private forget(id: string): void {
+    const peer = this.peers.get(id)
+    if (peer !== undefined) this.idByKey.delete(toHex(peerPublicKey(peer)))
     this.peers.delete(id)
     this.links.remove(id)
     this.inbound.delete(id)
@@ -201,16 +240,8 @@ export class Push {
     for (const store of this.init.stores) {
       const keys = this.feed?.take(store) ?? []
       if (keys.length === 0) continue
-      const sources: Array<string | undefined> = []
-      const fresh: Uint8Array[] = []
-      for (const key of keys) {
-        const origin = origins.get(toHex(key))
-        if (origin === null) continue
-        fresh.push(key)
-        sources.push(origin)
-      }
-      if (fresh.length === 0) continue
-      const records = this.init.state.getRecords(store, fresh)
+      const sources = keys.map((key) => origins.get(toHex(key)))
+      const records = this.init.state.getRecords(store, keys)
       for (const id of this.links.eager()) {
         const peer = this.peers.get(id)
         if (peer === undefined || this.init.refused(peer)) continue
@@ -372,28 +403,52 @@ export class Push {
       return
     }
     this.stats.recordsReceived += records.length
+    this.lastPushMs = Date.now()
     const outcomes = await init.state.apply(store, records, { from: peerPublicKey(peer) })
-    let applied = 0
-    let offending = 0
-    for (const outcome of outcomes) {
-      if (outcome.status === 'applied') {
-        applied++
-        if (outcome.key !== undefined) this.origins.set(toHex(outcome.key), id)
-      } else if (outcome.status === 'refused' && init.offendingRefusals.has(outcome.reason ?? 'unknown'))
-        offending++
-    }
+    const { applied, offending, firstPushedBy } = this.judge(id, outcomes)
     this.stats.recordsApplied += applied
     if (offending > 0)
       init.offences.offend(peer, 'invalid-record', `${store}: ${offending} invalid pushed records`)
-    if (applied > 0) {
-      this.lastFreshMs = Date.now()
-      return
-    }
+    if (applied > 0) return
     this.stats.duplicateFrames++
+    // Pruned only when another eager neighbour pushed these records first: the tree reaches us
+    // without this link. Never the last eager link, so a node is not cut off by a race.
+    if (firstPushedBy === undefined || !this.links.isEager(firstPushedBy)) return
     if (this.links.duplicate(id)) {
       this.stats.prunes++
       await framed.write(encodePush({ type: 'prune' }), { signal: this.stopController.signal })
     }
+  }
+
+  /** Counts a pushed batch's outcomes; notes who pushed what first; finds who pushed a duplicate first. */
+  private judge(
+    id: string,
+    outcomes: readonly ApplyOutcome[],
+  ): { applied: number; offending: number; firstPushedBy: string | undefined } {
+    const now = Date.now()
+    if (now - this.pushedByTurnedMs > this.init.lazyWindowMs) {
+      this.previousPushedBy = this.pushedBy
+      this.pushedBy = new Map()
+      this.pushedByTurnedMs = now
+    }
+    let applied = 0
+    let offending = 0
+    let firstPushedBy: string | undefined
+    for (const outcome of outcomes) {
+      const key = outcome.key === undefined ? undefined : toHex(outcome.key)
+      if (outcome.status === 'applied') {
+        applied++
+        if (key === undefined) continue
+        this.origins.set(key, id)
+        this.pushedBy.set(key, id)
+      } else if (outcome.status === 'refused') {
+        if (this.init.offendingRefusals.has(outcome.reason ?? 'unknown')) offending++
+      } else if (key !== undefined && firstPushedBy === undefined) {
+        const first = this.pushedBy.get(key) ?? this.previousPushedBy.get(key)
+        if (first !== id) firstPushedBy = first
+      }
+    }
+    return { applied, offending, firstPushedBy }
   }
 
   /** What the shared handshake needs of a session context; push never fetches, claims or reconciles. */
