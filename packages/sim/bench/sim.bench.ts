@@ -6,35 +6,79 @@
  *   check_violations           the checker's verdict on the run (0 = every invariant holds)
  *   <protocol>_bytes_per_record_per_node  the same bytes split by libp2p protocol (reconcile, fetch,
  *                              pubsub) and the rest (framing: the muxer, noise, negotiation)
- * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore.
+ *   push_bytes_per_record_per_node  the same for eager push (`/provsync/push/`)
+ *   sim_write_efficiency       records written per second over the run's verification bound:
+ *                              cores / (nodes x one thread's verify time per record), the rate at
+ *                              which every node could verify every record if that were all it did;
+ *                              the verify time is measured before and after the scenario (mean)
+ * Eager push is on (`push: {}`); `--push=off` runs the pull-only baseline with the same figures.
+ * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore;
+ * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions.
  */
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { decodeAssertion, generateSigner, signedMessage, verifySignature } from '@provsync/crdt'
 import { DEFAULT_SIM_SYNC, formatCheck, runScenario } from '@provsync/sim'
-import { runSuite } from '../../../bench/lib.js'
+import * as testing from '@provsync/testing'
+import { rate, runSuite } from '../../../bench/lib.js'
 import { bridged, halves } from '../src/faults.js'
 
-await runSuite('sim', async (ctx) => {
-  const nodes = Number(ctx.args.find((a) => a.startsWith('--nodes='))?.slice(8) ?? (ctx.quick ? 8 : 32))
-  const operations = Number(
-    ctx.args.find((a) => a.startsWith('--records='))?.slice(10) ?? (ctx.quick ? 1_000 : 10_000),
+/** One thread's sodium verification time per record (µs), over 512 signed assertions. */
+function verifyMicros(): number {
+  const network = 'provsync-sim-bench'
+  const items = testing.signedAssertions(generateSigner(), 512, { networkId: network }).map((bytes) => ({
+    publicKey: decodeAssertion(bytes, network).asserter,
+    message: signedMessage('assertion', network, bytes),
+    signature: bytes.subarray(bytes.length - 64),
+  }))
+  let next = 0
+  const perSecond = rate(
+    () => {
+      const item = items[next++ % items.length]!
+      if (!verifySignature(item.publicKey, item.message, item.signature)) throw new Error('bad signature')
+    },
+    { minMs: 1000 },
   )
+  return 1e6 / perSecond
+}
+
+const arg = (args: readonly string[], name: string): string | undefined =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+
+await runSuite('sim', async (ctx) => {
+  const nodes = Number(arg(ctx.args, 'nodes') ?? (ctx.quick ? 8 : 32))
+  const operations = Number(arg(ctx.args, 'records') ?? (ctx.quick ? 1_000 : 10_000))
+  const push = arg(ctx.args, 'push') !== 'off'
   const durationMs = ctx.quick ? 3_000 : 8_000
+  const loadBefore = loadavg()[0]!
+  const verifyBefore = verifyMicros()
+  console.error(
+    `  push ${push ? 'on' : 'off'}; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
   const { report, check, files } = await runScenario({
     name: 'bench',
-    seed: 'bench-1',
+    seed: arg(ctx.args, 'seed') ?? 'bench-1',
     nodes,
     workload: { operations, durationMs, mix: { verify: 0.7, supersede: 0.3 }, coordinates: 2_000 },
-    faults: [
-      { type: 'partition', atMs: durationMs * 0.1, groups: halves(nodes) },
-      { type: 'heal', atMs: durationMs * 0.4 },
-      { type: 'partition', atMs: durationMs * 0.5, groups: bridged(nodes, 0) },
-      { type: 'heal', atMs: durationMs },
-    ],
+    faults:
+      arg(ctx.args, 'faults') === 'none'
+        ? []
+        : [
+            { type: 'partition', atMs: durationMs * 0.1, groups: halves(nodes) },
+            { type: 'heal', atMs: durationMs * 0.4 },
+            { type: 'partition', atMs: durationMs * 0.5, groups: bridged(nodes, 0) },
+            { type: 'heal', atMs: durationMs },
+          ],
     convergeTimeoutMs: 120_000,
     // Announcements at deployment pace: at the sim's 50 ms debounce every apply re-announces and
     // 32 nodes spend the run in an announcement storm (see the package README).
-    sync: { ...DEFAULT_SIM_SYNC, announce: { debounceMs: 500, maxWaitMs: 2_000 } },
+    sync: {
+      ...DEFAULT_SIM_SYNC,
+      announce: { debounceMs: 500, maxWaitMs: 2_000 },
+      ...(push ? { push: {} } : {}),
+    },
     sampleMs: 250,
     reportDir: join(tmpdir(), 'provsync-sim-bench'),
     onProgress: (p) => {
@@ -44,6 +88,12 @@ await runSuite('sim', async (ctx) => {
         )
     },
   })
+  console.error('TMP reasons', JSON.stringify((globalThis as any).__simReasons))
+  const tot: Record<string, number> = {}
+  for (const n of (globalThis as any).__simNodes ?? []) for (const [k, v] of Object.entries(n.sync.pushStats?.() ?? {})) tot[k] = (tot[k] ?? 0) + (v as number)
+  console.error('TMP push', JSON.stringify(tot))
+  const verifyUs = (verifyBefore + verifyMicros()) / 2
+  const loadAfter = loadavg()[0]!
   console.error(`  report: ${files.join(', ')}; blamed honest peers: ${JSON.stringify(report.blamedHonest)}`)
   console.error(`  failed sessions: ${JSON.stringify(report.sessions.errors)}`)
   // A failed check is a result too: it is printed, counted, and the figures stay comparable.
@@ -72,6 +122,11 @@ await runSuite('sim', async (ctx) => {
     Math.round(perRecordPerNode(ofProtocol('/provsync/fetch/'))),
     'B',
   )
+  ctx.record(
+    'push_bytes_per_record_per_node',
+    Math.round(perRecordPerNode(ofProtocol('/provsync/push/'))),
+    'B',
+  )
   ctx.record('pubsub_bytes_per_record_per_node', Math.round(perRecordPerNode(ofProtocol('/meshsub/'))), 'B')
   ctx.record(
     'framing_bytes_per_record_per_node',
@@ -81,6 +136,17 @@ await runSuite('sim', async (ctx) => {
   ctx.record('mean_record_bytes', Math.round(b.meanRecordBytes), 'B')
   ctx.record('records_acknowledged', report.workload.acknowledged, 'records')
   ctx.record('records_per_second_written', Math.round(report.workload.recordsPerSecond), 'records/s')
+  // The verification bound: every node verifies every record, on all cores, and does nothing else.
+  const boundPerSecond = availableParallelism() / (nodes * verifyUs * 1e-6)
+  ctx.record('verify_us_per_record', verifyUs, 'µs (one thread)')
+  ctx.record('verify_bound_records_per_s', Math.round(boundPerSecond), 'records/s')
+  ctx.record(
+    'sim_write_efficiency',
+    report.workload.recordsPerSecond / boundPerSecond,
+    'x bound (target >= 0.3)',
+  )
+  ctx.record('load_average_1m_before', loadBefore, 'load')
+  ctx.record('load_average_1m_after', loadAfter, 'load')
   ctx.record('sync_rounds', report.rounds, 'rounds')
   ctx.record('sync_sessions_ok', report.sessions.ok, 'sessions')
   ctx.record('event_loop_delay_p99', Math.round(report.eventLoopDelayMs.p99), 'ms')

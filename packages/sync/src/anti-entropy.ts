@@ -9,13 +9,24 @@ export interface AntiEntropyInit {
   peers(): Iterable<{ peer: PeerId; lastSyncMs: number | undefined }>
   /** Starts an exchange in the background. */
   request(peer: PeerId): void
+  /**
+   * Whether eager push keeps us in step with `peer` now: such a peer is picked only once
+   * `coveredIntervalMs` passed since the last exchange with it, not `intervalMs`. Absent: never.
+   */
+  covered?(peer: PeerId): boolean
+  /** @default 10 × intervalMs */
+  coveredIntervalMs?: number
   log: SyncLog
 }
+
+/** How much longer a peer push keeps us in step with waits for its anti-entropy round. */
+export const COVERED_INTERVAL_FACTOR = 10
 
 /**
  * Periodic anti-entropy: each round, after a jittered interval, picks a random connected peer not
  * exchanged with within the interval. A peer we exchanged with recently has nothing for a round to
- * heal (announcements keep us in step with it), so a busy node runs no extra rounds at all.
+ * heal (announcements keep us in step with it), so a busy node runs no extra rounds at all; nor
+ * does one that eager push keeps in step (see `covered`).
  */
 export class AntiEntropy {
   private timer: ReturnType<typeof setTimeout> | undefined
@@ -36,8 +47,13 @@ export class AntiEntropy {
 
   /** The peer a round would pick now, or undefined when every peer is recent. */
   pick(now = Date.now()): PeerId | undefined {
-    const since = now - this.init.intervalMs
-    const candidates = [...this.init.peers()].filter((p) => (p.lastSyncMs ?? 0) <= since)
+    const { intervalMs, covered, coveredIntervalMs = intervalMs * COVERED_INTERVAL_FACTOR } = this.init
+    const candidates = [...this.init.peers()].filter((p) => {
+      // A peer whose pushes keep bringing us records has little for a round to heal but what is
+      // in flight, which a round would pull twice: it waits the longer interval.
+      const wait = covered?.(p.peer) === true ? coveredIntervalMs : intervalMs
+      return (p.lastSyncMs ?? 0) <= now - wait
+    })
     return candidates[Math.floor(Math.random() * candidates.length)]?.peer
   }
 

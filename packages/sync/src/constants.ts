@@ -57,3 +57,13 @@ export const DEFAULT_OFFENDING_REFUSALS: readonly string[] = [
 export const MAX_PEER_SERIES = 256
 /** Peers whose last failure `peers()` keeps (the most recent ones). */
 export const MAX_FAILURES_KEPT = 1024
+
+/** Eager push of new records along a spanning tree (Plumtree); a node without it never sees the protocol. */
+export const PUSH_PROTOCOL = '/provsync/push/1.0.0'
+/**
+ * Quiet time after a change before its records are pushed: changes within it share one frame per
+ * store and neighbour (and one `apply` transaction at the receiver).
+ */
+export const DEFAULT_PUSH_DELAY_MS = 25
+/** How recently a push must have brought new records for a push neighbour's announcements to start no pull. */
+export const DEFAULT_PUSH_LAZY_WINDOW_MS = 2_000

@@ -28,6 +28,11 @@ export interface HeadsInit {
   concurrency: number
   /** The connected provsync peer with this id, if any: only direct authors are pulled from. */
   directPeer(id: string): PeerId | undefined
+  /**
+   * Whether pushes already bring what `id` announces (eager push): its announcement then starts no
+   * pull, as a lazy link's announcement in Plumtree waits for the eager path. Absent: never.
+   */
+  covered?(id: string): boolean
   /** Whether a pull from `id` may still run (service started, peer connected and not refused). */
   mayPull(id: string): boolean
   pull(peer: PeerId): Promise<unknown>
@@ -136,6 +141,10 @@ export class Heads {
     const author = this.init.directPeer(message.from.toString())
     // The queue asks again, when the pull's turn comes, whether the peer is still there and unblocked.
     if (differing.length > 0 && author !== undefined) {
+      if (this.init.covered?.(author.toString()) === true) {
+        this.init.metrics.announcements.inc({ outcome: 'covered' })
+        return
+      }
       this.queue.offer(author.toString(), { peer: author, announcement: verdict.announcement })
     }
   }

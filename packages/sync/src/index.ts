@@ -35,7 +35,10 @@ export {
   type OffenceOutcome,
   type PeerBudgets,
 } from './budget.js'
-export { DEFAULT_OFFENDING_REFUSALS, FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+export { DEFAULT_OFFENDING_REFUSALS, FETCH_PROTOCOL, PUSH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+
+import type { PushStats } from './push.js'
+export type { PushStats }
 export { type Deadline, startDeadline } from './deadline.js'
 export {
   AddressInUseError,
@@ -200,6 +203,16 @@ export interface ProvsyncServiceInit {
    * @default a registry of this service's own
    */
   registry?: Registry
+  /**
+   * Eager push of new records (`/provsync/push/1.0.0`, Plumtree): records written here or pushed
+   * to us go whole to eager neighbours after `delayMs`; a push that brings nothing new prunes its
+   * link, a session that brings what a lazy neighbour had grafts it back. Announcements of push
+   * neighbours start no pull while pushes keep bringing new records (within `lazyWindowMs`).
+   * Peers without the protocol (the previous release) sync as before. false disables it.
+   *
+   * @default false
+   */
+  push?: false | { delayMs?: number; lazyWindowMs?: number }
 }
 
 /** What the service takes from libp2p; libp2p refuses to start without the required ones. */
@@ -295,6 +308,8 @@ export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
   noteFailure(peer: PeerId, reason: string): void
   /** Connected peers and peers synced with or failed to reach, with their status. */
   peers(): PeerSyncStatus[]
+  /** Eager push counters (frames and records sent, received, applied, duplicates, prunes, grafts); undefined without `push`. */
+  pushStats(): PushStats | undefined
 }
 
 /**

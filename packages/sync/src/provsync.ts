@@ -23,6 +23,8 @@ import {
   DEFAULT_MAX_OUTBOUND_STREAMS,
   DEFAULT_MAX_WRITE_BUFFER_BYTES,
   DEFAULT_OFFENDING_REFUSALS,
+  DEFAULT_PUSH_DELAY_MS,
+  DEFAULT_PUSH_LAZY_WINDOW_MS,
   DEFAULT_SYNC_ON_CONNECT,
   FETCH_PROTOCOL,
   headsTopic,
@@ -48,8 +50,9 @@ import { componentLog, type SyncLog } from './logging.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
+import { Push, type PushStats } from './push.js'
 import { Sessions } from './sessions.js'
-import { type StoreName, SYNC_ORDER } from './state.js'
+import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import { toHex, trustBundleHash } from './trust.js'
 
 /** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
@@ -69,6 +72,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private readonly sessions: Sessions
   private readonly heads: Heads
   private readonly antiEntropy: AntiEntropy | undefined
+  private readonly push: Push | undefined
   private readonly running = new Map<string, Promise<SyncReport>>()
   private readonly rerun = new Set<string>()
   private readonly lastSync = new Map<string, number>()
@@ -104,6 +108,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         this.safeDispatchEvent('peer:offence', { detail: { peer, reason, detail, ...outcome } }),
       onBlocked: (peer, untilMs) => this.safeDispatchEvent('peer:blocked', { detail: { peer, untilMs } }),
     })
+    this.push = this.createPush(trustHash)
     this.sessions = this.createSessions(trustHash)
     this.heads = this.createHeads(trustHash)
     this.antiEntropy = this.createAntiEntropy()
@@ -136,7 +141,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     const { init, components } = this
     return new Sessions({
       connectionManager: components.connectionManager,
-      state: init.state,
+      state: this.push === undefined ? init.state : observePulls(init.state, this.push),
       networkId: this.networkId,
       trustHash,
       stores: this.stores,
@@ -145,13 +150,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
       admission: init.admission,
       maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
-      inboundStreamBufferBytes: Math.max(
-        MIN_STREAM_BUFFER_BYTES,
-        Math.floor(
-          (init.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER) /
-            (2 * this.budgets.limits.maxSessionsPerPeer),
-        ),
-      ),
+      inboundStreamBufferBytes: this.inboundStreamBufferBytes(),
       claims: createPullClaims(),
       metrics: this.metrics,
       offences: this.offenceAccounting,
@@ -159,16 +158,29 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         reconcile: componentLog(components.logger, 'provsync:sync:reconcile'),
         fetch: componentLog(components.logger, 'provsync:sync:fetch'),
       },
-      mayPull: (store, id, key) => {
-        const allowed = this.allowlist.get(store)
-        return allowed === undefined || allowed.has(id) || allowed.has(toHex(key))
-      },
+      mayPull: (store, id, key) => this.mayPull(store, id, key),
       onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
-      onFinished: (detail) => this.safeDispatchEvent('sync:finished', { detail }),
+      onFinished: (detail) => {
+        this.push?.noteSession(detail.peer, detail.applied, detail.reason)
+        this.safeDispatchEvent('sync:finished', { detail })
+      },
       onSynced: (peer) =>
         remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
       onFailure: (peer, err) => this.noteFailure(peer, err.message),
     })
+  }
+
+  private inboundStreamBufferBytes(): number {
+    const perPeer = this.init.maxBufferedBytesPerPeer ?? DEFAULT_MAX_BUFFERED_BYTES_PER_PEER
+    return Math.max(
+      MIN_STREAM_BUFFER_BYTES,
+      Math.floor(perPeer / (2 * this.budgets.limits.maxSessionsPerPeer)),
+    )
+  }
+
+  private mayPull(store: StoreName, id: string, key: Uint8Array): boolean {
+    const allowed = this.allowlist.get(store)
+    return allowed === undefined || allowed.has(id) || allowed.has(toHex(key))
   }
 
   private createHeads(trustHash: Uint8Array): Heads {
@@ -193,12 +205,39 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
             },
       concurrency: init.announcementPulls ?? DEFAULT_ANNOUNCEMENT_PULLS,
       directPeer: (id) => this.syncPeers.get(id),
+      covered: (id) => this.push?.covers(id) ?? false,
       mayPull: (id) => this.started && this.syncPeers.has(id) && !this.budgets.isBlocked(id),
       pull: (peer) => this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }),
       offend: (peer, detail) => this.offenceAccounting.offend(peer, 'invalid-announcement', detail),
       onAnnounced: (detail) => this.safeDispatchEvent('heads:announced', { detail }),
       onReceived: (peer, announcement, differing) =>
         this.safeDispatchEvent('heads:received', { detail: { peer, announcement, differing } }),
+    })
+  }
+
+  private createPush(trustHash: Uint8Array): Push | undefined {
+    const { init, components } = this
+    if (init.push === undefined || init.push === false) return undefined
+    return new Push({
+      registrar: components.registrar,
+      connectionManager: components.connectionManager,
+      state: init.state,
+      networkId: this.networkId,
+      trustHash,
+      stores: this.stores,
+      limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
+      budgets: this.budgets,
+      offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
+      admission: init.admission,
+      offences: this.offenceAccounting,
+      maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
+      inboundStreamBufferBytes: this.inboundStreamBufferBytes(),
+      mayPull: (store, id, key) => this.mayPull(store, id, key),
+      converse: (peer, act) => this.converse(peer, act),
+      refused: (peer) => this.isRefused(peer),
+      delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
+      lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
+      log: componentLog(components.logger, 'provsync:sync:push'),
     })
   }
 
@@ -213,6 +252,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
           .filter(([id]) => !this.budgets.isBlocked(id))
           .map(([id, peer]) => ({ peer, lastSyncMs: this.lastSync.get(id) })),
       request: (peer) => this.requestSync(peer, 'anti-entropy'),
+      covered: (peer) => this.push?.covers(peer.toString()) ?? false,
       log: componentLog(this.components.logger, 'provsync:sync:anti-entropy'),
     })
   }
@@ -234,6 +274,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         handlerOptions,
       )
     }
+    await this.push?.start(handlerOptions)
     this.components.events.addEventListener('peer:connect', this.onPeerConnect)
     this.unsubscribeState = this.init.state.onChange((store) => {
       if (store === 'revocations') this.closeRevoked()
@@ -270,6 +311,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.unsubscribeState?.()
     this.sessions.abortAll(stopped)
     await Promise.allSettled([...this.running.values()])
+    await this.push?.stop()
     await this.components.registrar.unhandle(RECONCILE_PROTOCOL)
     await this.components.registrar.unhandle(FETCH_PROTOCOL)
   }
@@ -302,6 +344,10 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     remember(this.failures, peer.toString(), { atMs, reason }, MAX_FAILURES_KEPT)
     this.log.warn('failed to reach or sync with %p - %s', peer, reason)
     this.safeDispatchEvent('peer:failure', { detail: { peer, atMs, reason } })
+  }
+
+  pushStats(): PushStats | undefined {
+    return this.push === undefined ? undefined : { ...this.push.stats }
   }
 
   offences(peer?: PeerId): Record<OffenceReason, number> {
@@ -416,6 +462,20 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       this.components.connectionManager.closeConnections(peer).catch(() => {})
     }
   }
+}
+
+/**
+ * The state sessions apply pulled records through, noting what they applied and from whom, so push
+ * sends it on to every eager neighbour but that peer.
+ */
+function observePulls(state: SyncedState, push: Push): SyncedState {
+  const observed = Object.create(state) as SyncedState
+  observed.apply = async (store, records, options) => {
+    const outcomes = await state.apply(store, records, options)
+    push.notePulled(outcomes, options.from)
+    return outcomes
+  }
+  return observed
 }
 
 function allowlistOf(allowlist: ProvsyncServiceInit['allowlist']): Map<StoreName, Set<string>> {

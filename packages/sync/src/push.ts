@@ -1,0 +1,507 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ApplyOutcome } from '@provsync/crdt'
+import type { Admission } from './admission.js'
+import type { PeerBudgets } from './budget.js'
+import { createPullClaims } from './claims.js'
+import { PUSH_PROTOCOL } from './constants.js'
+import { ProtocolViolationError, SyncError } from './errors.js'
+import { type FramedStream, framedStream } from './framing.js'
+import { peerPublicKey } from './identity.js'
+import type { SyncLog } from './logging.js'
+import { sharedStores } from './negotiate.js'
+import type { OffenceAccounting } from './offences.js'
+import type { ProtocolLimits, SessionContext } from './protocol/context.js'
+import { admit, greet } from './protocol/handshake.js'
+import { decodePush, encodePush, pushHeaderCost, pushRecordCost } from './push-codec.js'
+import { type ChangeFeed, createChangeFeed } from './push-feed.js'
+import { createPushLinks, type PushLinks } from './push-links.js'
+import { isStoreName, type StoreName, type SyncedState } from './state.js'
+import { toHex } from './trust.js'
+
+export interface PushInit {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  state: SyncedState
+  networkId: string
+  trustHash: Uint8Array
+  stores: readonly StoreName[]
+  limits: ProtocolLimits
+  budgets: PeerBudgets
+  offendingRefusals: ReadonlySet<string>
+  admission?: Admission | undefined
+  offences: OffenceAccounting
+  maxWriteBufferBytes: number
+  inboundStreamBufferBytes: number
+  /** May `peer` (id, raw key) pull `store` from us? A store it may not pull is not pushed to it either. */
+  mayPull(store: StoreName, id: string, key: Uint8Array): boolean
+  /** Runs one conversation with a peer (the service's `conversation` option). */
+  converse<T>(peer: PeerId, act: () => Promise<T>): Promise<T>
+  /** Whether a peer may be talked to (not blocked, not revoked). */
+  refused(peer: PeerId): boolean
+  /** Quiet time after a change before its records are pushed (they are batched meanwhile). */
+  delayMs: number
+  /** How recently a push must have brought new records for announcements of push peers to be left alone. */
+  lazyWindowMs: number
+  log: SyncLog
+}
+
+/** Frames waiting for one peer's stream before further pushes to it are dropped (anti-entropy heals). */
+const MAX_PENDING_FRAMES = 32
+/** Bytes a push stream carries before it is replaced, well inside the receiver's per-session budget. */
+const RECYCLE_FRACTION = 0.5
+
+interface OutLink {
+  stream: Stream
+  framed: FramedStream
+  stores: readonly StoreName[]
+  chain: Promise<void>
+  pending: number
+}
+
+export interface PushStats {
+  framesSent: number
+  recordsSent: number
+  recordsReceived: number
+  recordsApplied: number
+  duplicateFrames: number
+  dropped: number
+  prunes: number
+  grafts: number
+}
+
+/**
+ * Eager push of new records along a spanning tree (Plumtree), on `/provsync/push/1.0.0`. Each node
+ * keeps one outbound stream per push neighbour: after the reconcile protocol's Hello/Welcome it
+ * sends the records that became new here (written locally, pushed to us or pulled by a session) to
+ * its eager neighbours, except the peer they came from. Pushed records go through crdt's `apply` exactly as pulled ones, tagged with the
+ * pushing peer as `from`, under the same budgets and offences. Duplicates prune a link; a session
+ * that brought records a lazy neighbour had grafts it back. Anti-entropy still heals what push missed.
+ */
+export class Push {
+  readonly links: PushLinks = createPushLinks()
+  readonly stats: PushStats = {
+    framesSent: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    recordsApplied: 0,
+    duplicateFrames: 0,
+    dropped: 0,
+    prunes: 0,
+    grafts: 0,
+  }
+  private readonly peers = new Map<string, PeerId>()
+  private readonly outbound = new Map<string, Promise<OutLink | undefined>>()
+  private readonly inbound = new Map<string, FramedStream>()
+  /** Tree keys (hex) applied lately and the peer (id) they came from, pushed or pulled. */
+  private origins = new Map<string, string>()
+  private previousOrigins = new Map<string, string>()
+  /**
+   * Tree keys (hex) a push brought lately, and its pusher: a duplicate proves another eager path
+   * only if a push brought the record first (not a session, whose pulls race pushes). Two
+   * generations, turned every `lazyWindowMs`.
+   */
+  private pushedBy = new Map<string, string>()
+  private previousPushedBy = new Map<string, string>()
+  private pushedByTurnedMs = 0
+  /** Push neighbours' ids by raw public key (hex): a pull's `from` names its peer by key. */
+  private readonly idByKey = new Map<string, string>()
+  private feed: ChangeFeed | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private flushing: Promise<void> = Promise.resolve()
+  private unsubscribe: (() => void) | undefined
+  private topologyId: string | undefined
+  /** When a push last arrived (new records or not): the tree still reaches this node. */
+  private lastPushMs = Number.NEGATIVE_INFINITY
+  private stopController = new AbortController()
+  private running = false
+
+  constructor(private readonly init: PushInit) {}
+
+  async start(handlerOptions: { maxInboundStreams: number; maxOutboundStreams: number }): Promise<void> {
+    const { registrar, state, stores } = this.init
+    this.stopController = new AbortController()
+    this.running = true
+    await registrar.handle(
+      PUSH_PROTOCOL,
+      (stream, connection) =>
+        this.init.converse(connection.remotePeer, () => this.onInbound(stream, connection)),
+      handlerOptions,
+    )
+    this.feed = createChangeFeed((store) => state.tree(store), stores)
+    this.unsubscribe = state.onChange(() => this.schedule())
+    this.topologyId = await registrar.register(PUSH_PROTOCOL, {
+      onConnect: (peer) => {
+        this.peers.set(peer.toString(), peer)
+        this.idByKey.set(toHex(peerPublicKey(peer)), peer.toString())
+        this.links.add(peer.toString())
+      },
+      onDisconnect: (peer) => {
+        // A tree link went down: the tree may be cut, so every link is eager again until
+        // duplicates prune it back to a tree (Plumtree repairs by graft on a missed message;
+        // records carry no ids to miss, so the repair is this re-flood).
+        const id = peer.toString()
+        const grafts = this.links.isEager(id) ? this.links.reset() : []
+        this.forget(id)
+        for (const lazy of grafts) this.control(lazy, 'graft')
+      },
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.running = false
+    this.stopController.abort(new SyncError('sync service stopped'))
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.unsubscribe?.()
+    if (this.topologyId !== undefined) this.init.registrar.unregister(this.topologyId)
+    await this.flushing.catch(() => {})
+    for (const id of [...this.peers.keys()]) this.forget(id)
+    this.feed?.close()
+    await this.init.registrar.unhandle(PUSH_PROTOCOL)
+  }
+
+  /**
+   * Whether `id`'s announcements need no pull: it is a push neighbour and pushes keep arriving, so
+   * the tree reaches us. With no push for `lazyWindowMs` announcements pull again, and a session
+   * that brings records then grafts its peer. A pull while pushes arrive would mostly race them
+   * for records in flight (measured: 55 % of pushed records arrived as duplicates that way).
+   */
+  covers(id: string): boolean {
+    return this.links.has(id) && this.reached()
+  }
+
+  private reached(): boolean {
+    return Date.now() - this.lastPushMs < this.init.lazyWindowMs
+  }
+
+  /**
+   * Outcomes of a session's pull from the peer with key `from`: those records are pushed on like
+   * any new ones (as Plumtree forwards what a graft brought), except back to that peer.
+   */
+  notePulled(outcomes: readonly ApplyOutcome[], from: Uint8Array): void {
+    const key = toHex(from)
+    const source = this.idByKey.get(key) ?? key
+    for (const outcome of outcomes) {
+      if (outcome.status === 'applied' && outcome.key !== undefined)
+        this.origins.set(toHex(outcome.key), source)
+    }
+  }
+
+  /**
+   * A session with `peer` applied `applied` records: a lazy push neighbour had what the tree did
+   * not bring, and is grafted when the tree has stopped reaching us (no push for `lazyWindowMs`)
+   * or the session was an anti-entropy round (run with a push neighbour only when pushes stopped,
+   * or after 10 intervals: a gap that old is no record in flight). Otherwise the records were
+   * most likely in flight, and a graft would only add a cycle that duplicates prune again.
+   */
+  noteSession(peer: PeerId, applied: number, reason: string): void {
+    const id = peer.toString()
+    if (applied === 0 || !this.links.has(id)) return
+    if (this.reached() && reason !== 'anti-entropy') return
+    if (!this.links.missed(id)) return
+    this.stats.grafts++
+    this.control(id, 'graft')
+  }
+
+  private forget(id: string): void {
+    const peer = this.peers.get(id)
+    if (peer !== undefined) this.idByKey.delete(toHex(peerPublicKey(peer)))
+    this.peers.delete(id)
+    this.links.remove(id)
+    this.inbound.delete(id)
+    const out = this.outbound.get(id)
+    this.outbound.delete(id)
+    out?.then((link) => link?.stream.abort(new SyncError('push neighbour gone'))).catch(() => {})
+  }
+
+  /** Sends a prune or graft to `id` on the stream it pushes to us on (if it has one open). */
+  private control(id: string, type: 'prune' | 'graft'): void {
+    const framed = this.inbound.get(id)
+    framed
+      ?.write(encodePush({ type }))
+      .catch((err: Error) => this.init.log('%s to %s failed - %s', type, id, err.message))
+  }
+
+  private schedule(): void {
+    if (!this.running || this.timer !== undefined) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.flushing = this.flushing
+        .then(() => this.flush())
+        .catch((err: Error) => this.init.log.error('push failed - %e', err))
+    }, this.init.delayMs)
+  }
+
+  /** Pushes what changed in each store since the last flush to the eager neighbours. */
+  private async flush(): Promise<void> {
+    const origins = new Map([...this.previousOrigins, ...this.origins])
+    this.previousOrigins = this.origins
+    this.origins = new Map()
+    for (const store of this.init.stores) {
+      const keys = this.feed?.take(store) ?? []
+      if (keys.length === 0) continue
+      const sources = keys.map((key) => origins.get(toHex(key)))
+      const records = this.init.state.getRecords(store, keys)
+      for (const id of this.links.eager()) {
+        const peer = this.peers.get(id)
+        if (peer === undefined || this.init.refused(peer)) continue
+        if (!this.init.mayPull(store, id, peerPublicKey(peer))) continue
+        const batch = records.filter((r, i): r is Uint8Array => r !== undefined && sources[i] !== id)
+        if (batch.length > 0) this.send(peer, store, batch)
+      }
+    }
+  }
+
+  private send(peer: PeerId, store: StoreName, records: Uint8Array[]): void {
+    const id = peer.toString()
+    let out = this.outbound.get(id)
+    if (out === undefined) {
+      out = this.open(peer)
+      this.outbound.set(id, out)
+    }
+    for (const frame of packPush(store, records, this.init.limits.maxFrameBytes)) {
+      out.then((link) => {
+        if (link === undefined || !link.stores.includes(store)) return
+        if (link.pending >= MAX_PENDING_FRAMES) {
+          this.stats.dropped++
+          return
+        }
+        link.pending++
+        link.chain = link.chain
+          .then(() => link.framed.write(frame, { signal: this.stopController.signal }))
+          .then(() => {
+            this.stats.framesSent++
+            this.stats.recordsSent += frame.count
+            this.recycleIfFull(id, link)
+          })
+          .catch((err: Error) => this.closeOut(id, link, err))
+          .finally(() => {
+            link.pending--
+          })
+      })
+    }
+  }
+
+  /** Opens the outbound push stream to `peer`: the handshake, then a loop reading its prunes and grafts. */
+  private async open(peer: PeerId): Promise<OutLink | undefined> {
+    const { init } = this
+    const id = peer.toString()
+    let stream: Stream | undefined
+    try {
+      const signal = this.stopController.signal
+      stream = await init.connectionManager.openStream(peer, PUSH_PROTOCOL, { signal })
+      const framed = this.frame(stream)
+      const stores = sharedStores(init.stores, await greet(framed, this.context(peer), { signal }))
+      const link: OutLink = { stream, framed, stores, chain: Promise.resolve(), pending: 0 }
+      this.readControl(peer, link).catch(() => {})
+      return link
+    } catch (err) {
+      stream?.abort(err as Error)
+      if (this.outbound.get(id) !== undefined) this.outbound.delete(id)
+      if (this.running) init.offences.blame(peer, err)
+      init.log('push stream to %p failed - %s', peer, (err as Error).message)
+      return undefined
+    }
+  }
+
+  private async readControl(peer: PeerId, link: OutLink): Promise<void> {
+    const id = peer.toString()
+    try {
+      while (true) {
+        const frame = await link.framed.read({ signal: this.stopController.signal })
+        if (frame === undefined) return this.closeOut(id, link)
+        const message = decodePush(frame)
+        if (message.type === 'push')
+          throw new ProtocolViolationError('unexpected-message', 'push on our own push stream')
+        if (message.type === 'prune' ? this.links.pruned(id) : this.links.grafted(id))
+          this.init.log('%p sent %s', peer, message.type)
+      }
+    } catch (err) {
+      if (this.running) this.init.offences.blame(peer, err)
+      this.closeOut(id, link, err as Error)
+    }
+  }
+
+  private closeOut(id: string, link: OutLink, err?: Error): void {
+    const current = this.outbound.get(id)
+    // Only this link's entry is removed: the next push opens a fresh stream.
+    current?.then((l) => {
+      if (l === link && this.outbound.get(id) === current) this.outbound.delete(id)
+    })
+    if (err === undefined) link.stream.close().catch(() => {})
+    else link.stream.abort(err)
+  }
+
+  private recycleIfFull(id: string, link: OutLink): void {
+    const used = link.framed.bytesRead + link.framed.bytesWritten
+    if (used < this.init.budgets.limits.maxBytesPerSession * RECYCLE_FRACTION) return
+    if (link.pending > 1) return
+    this.closeOut(id, link)
+  }
+
+  private frame(stream: Stream): FramedStream {
+    stream.maxWriteBufferLength = this.init.maxWriteBufferBytes
+    return framedStream(stream, {
+      maxFrameBytes: this.init.limits.maxFrameBytes,
+      maxSessionBytes: this.init.budgets.limits.maxBytesPerSession,
+    })
+  }
+
+  /** A peer's push stream: its records, verified and applied as pulled ones, until it ends it. */
+  private async onInbound(stream: Stream, connection: Connection): Promise<void> {
+    const { init } = this
+    const peer = connection.remotePeer
+    const id = peer.toString()
+    const grant = init.budgets.openSession(id)
+    if (!grant.ok) {
+      stream.abort(new SyncError(grant.reason))
+      if (grant.reason === 'too-many-sessions') init.offences.offend(peer, 'too-many-sessions', 'push stream')
+      return
+    }
+    let framed: FramedStream | undefined
+    try {
+      stream.maxReadBufferLength = init.inboundStreamBufferBytes
+      framed = this.frame(stream)
+      stream.maxWriteBufferLength = Math.min(init.maxWriteBufferBytes, init.inboundStreamBufferBytes)
+      await admit(framed, this.context(peer), { signal: this.stopController.signal })
+      this.inbound.set(id, framed)
+      while (true) {
+        const frame = await framed.read({ signal: this.stopController.signal })
+        if (frame === undefined) break
+        const message = decodePush(frame)
+        if (message.type !== 'push')
+          throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
+        await this.receive(peer, framed, message.store, message.records)
+      }
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+      if (this.running) init.offences.blame(peer, err)
+    } finally {
+      grant.release()
+      if (this.inbound.get(id) === framed) this.inbound.delete(id)
+    }
+  }
+
+  /** Applies one pushed batch as a pull's: verified, tagged with the pusher, judged the same way. */
+  private async receive(
+    peer: PeerId,
+    framed: FramedStream,
+    store: string,
+    records: Uint8Array[],
+  ): Promise<void> {
+    const { init } = this
+    const id = peer.toString()
+    if (!isStoreName(store) || !init.stores.includes(store))
+      throw new ProtocolViolationError('unexpected-message', `push of store ${store}, which we do not sync`)
+    const verdict = init.budgets.takeRequest(id)
+    if (verdict !== 'ok') {
+      // Too much from this peer: the batch is dropped (anti-entropy heals) and the peer told to stop.
+      if (verdict === 'offence')
+        init.offences.offend(peer, 'rate-limited', 'push frames past a rate-limited refusal')
+      if (this.links.duplicate(id)) await framed.write(encodePush({ type: 'prune' }))
+      return
+    }
+    this.stats.recordsReceived += records.length
+    this.lastPushMs = Date.now()
+    const outcomes = await init.state.apply(store, records, { from: peerPublicKey(peer) })
+    const { applied, offending, firstPushedBy } = this.judge(id, outcomes)
+    this.stats.recordsApplied += applied
+    if (offending > 0)
+      init.offences.offend(peer, 'invalid-record', `${store}: ${offending} invalid pushed records`)
+    if (applied > 0) return
+    this.stats.duplicateFrames++
+    // Pruned only when another eager neighbour pushed these records first: the tree reaches us
+    // without this link. Never the last eager link, so a node is not cut off by a race.
+    if (firstPushedBy === undefined || !this.links.isEager(firstPushedBy)) return
+    if (this.links.duplicate(id)) {
+      this.stats.prunes++
+      await framed.write(encodePush({ type: 'prune' }), { signal: this.stopController.signal })
+    }
+  }
+
+  /** Counts a pushed batch's outcomes; notes who pushed what first; finds who pushed a duplicate first. */
+  private judge(
+    id: string,
+    outcomes: readonly ApplyOutcome[],
+  ): { applied: number; offending: number; firstPushedBy: string | undefined } {
+    const now = Date.now()
+    if (now - this.pushedByTurnedMs > this.init.lazyWindowMs) {
+      this.previousPushedBy = this.pushedBy
+      this.pushedBy = new Map()
+      this.pushedByTurnedMs = now
+    }
+    let applied = 0
+    let offending = 0
+    let firstPushedBy: string | undefined
+    for (const outcome of outcomes) {
+      const key = outcome.key === undefined ? undefined : toHex(outcome.key)
+      if (outcome.status === 'applied') {
+        applied++
+        if (key === undefined) continue
+        this.origins.set(key, id)
+        this.pushedBy.set(key, id)
+      } else if (outcome.status === 'refused') {
+        if (this.init.offendingRefusals.has(outcome.reason ?? 'unknown')) offending++
+      } else if (key !== undefined && firstPushedBy === undefined) {
+        const first = this.pushedBy.get(key) ?? this.previousPushedBy.get(key)
+        if (first !== id) firstPushedBy = first
+      }
+    }
+    return { applied, offending, firstPushedBy }
+  }
+
+  /** What the shared handshake needs of a session context; push never fetches, claims or reconciles. */
+  private context(peer: PeerId): SessionContext {
+    const { init } = this
+    const id = peer.toString()
+    const key = peerPublicKey(peer)
+    return {
+      state: init.state,
+      networkId: init.networkId,
+      trustHash: init.trustHash,
+      remote: { id, key },
+      limits: init.limits,
+      offendingRefusals: init.offendingRefusals,
+      admission: init.admission,
+      stores: init.stores,
+      mayPull: (store) => init.mayPull(store, id, key),
+      takeRequest: () => init.budgets.takeRequest(id),
+      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      openFetch: () => Promise.reject(new SyncError('a push stream does not fetch')),
+      claims: createPullClaims(),
+      onRound: () => {},
+      onPulled: () => {},
+      log: (format, ...args) => init.log(`push %p ${format}`, peer, ...args),
+    }
+  }
+}
+
+/** Records packed into push frames that fit `maxFrameBytes`; each frame knows its record count. */
+export function packPush(
+  store: StoreName,
+  records: readonly Uint8Array[],
+  maxFrameBytes: number,
+): Array<Uint8Array & { count: number }> {
+  const frames: Array<Uint8Array & { count: number }> = []
+  let current: Uint8Array[] = []
+  let size = 0
+  const emit = (): void => {
+    const frame = Object.assign(encodePush({ type: 'push', store, records: current }), {
+      count: current.length,
+    })
+    frames.push(frame)
+    current = []
+    size = 0
+  }
+  for (const record of records) {
+    const cost = pushRecordCost(record)
+    // A record that cannot fit a frame on its own is left to the pull path (which skips it too).
+    if (pushHeaderCost(store, 1) + cost > maxFrameBytes) continue
+    if (current.length > 0 && pushHeaderCost(store, current.length + 1) + size + cost > maxFrameBytes) emit()
+    current.push(record)
+    size += cost
+  }
+  if (current.length > 0) emit()
+  return frames
+}

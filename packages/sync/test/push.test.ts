@@ -1,0 +1,110 @@
+import type { Provenance } from '@provsync/crdt'
+import type { ProvsyncNode, SyncReport } from '@provsync/sync'
+import { QUIET_SYNC, type TestNodeOptions, TestNodes } from '@provsync/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { coordinate, generateSigner, NETWORK, rootsEqual, tempDirs, waitFor } from './helpers.js'
+
+// Eager push (Plumtree) over TCP on 127.0.0.1: with announcements, anti-entropy and sync on connect
+// all off, push is the only way a record can travel, so each test sees push and nothing else.
+
+const operator = generateSigner()
+const trust = [operator.publicKey]
+const net = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+const node = (options: Partial<TestNodeOptions> = {}): Promise<ProvsyncNode> => net.start(options)
+const PUSH_ONLY = { ...QUIET_SYNC, push: { delayMs: 10 } }
+
+afterEach(() => net.cleanup())
+
+function provenanceOf(n: ProvsyncNode, i: number): Provenance | undefined {
+  return n.state.view.get(coordinate(i))?.provenance
+}
+
+/** Sessions a node starts or answers, so a test can say push moved the records without one. */
+function sessionsOf(n: ProvsyncNode): SyncReport[] {
+  const seen: SyncReport[] = []
+  n.sync.addEventListener('sync:finished', (evt) => seen.push(evt.detail))
+  return seen
+}
+
+/** Waits until both nodes know each other as push neighbours (identify has run on the connection). */
+async function connected(a: ProvsyncNode, b: ProvsyncNode): Promise<void> {
+  await a.dial(b.multiaddrs()[0]!)
+  await waitFor(
+    async () =>
+      (await a.libp2p.peerStore.get(b.peerId)).protocols.includes('/provsync/push/1.0.0') &&
+      (await b.libp2p.peerStore.get(a.peerId)).protocols.includes('/provsync/push/1.0.0'),
+    'identify to name the push protocol both ways',
+  )
+}
+
+describe('eager push', () => {
+  it('carries a record down a line of three with no session, tagged with each relay as a pull would be', async () => {
+    const [a, b, c] = [
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+    ]
+    const sessions = [a, b, c].flatMap((n) => sessionsOf(n))
+    await connected(a, b)
+    await connected(c, b)
+
+    a.state.advanceVerified(coordinate(1), 7n)
+    await waitFor(() => c.state.view.get(coordinate(1))?.run === 7n, 'the far node to learn run 7 by push')
+
+    expect(sessions).toHaveLength(0)
+    expect(provenanceOf(b, 1)).toEqual({ type: 'asserted', asserter: a.publicKey })
+    expect(provenanceOf(c, 1)).toEqual({ type: 'asserted', asserter: a.publicKey, via: b.publicKey })
+    expect(b.sync.pushStats()).toMatchObject({ recordsApplied: 1 })
+    expect(c.sync.pushStats()).toMatchObject({ recordsApplied: 1 })
+    // b pushed it on to c only: never back to a, its source.
+    expect(a.sync.pushStats()).toMatchObject({ recordsReceived: 0 })
+    await waitFor(() => rootsEqual(a.state, b.state, c.state), 'all three roots to agree')
+  })
+
+  it('prunes a link whose pushes arrive twice, and still reaches every node of a triangle', async () => {
+    const [a, b, c] = [
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+    ]
+    await connected(a, b)
+    await connected(b, c)
+    await connected(c, a)
+
+    // Each round, every node learns the new run from a along two paths until one link is pruned.
+    for (let run = 1n; run <= 6n; run++) {
+      a.state.advanceVerified(coordinate(2), run)
+      await waitFor(
+        () => b.state.view.get(coordinate(2))?.run === run && c.state.view.get(coordinate(2))?.run === run,
+        `run ${run} to reach b and c`,
+      )
+    }
+    const stats = [a, b, c].map((n) => n.sync.pushStats()!)
+    expect(stats.reduce((sum, s) => sum + s.prunes, 0)).toBeGreaterThan(0)
+    // Each of the six runs was applied once by b and once by c, whatever the duplicates.
+    expect(stats.reduce((sum, s) => sum + s.recordsApplied, 0)).toBe(12)
+    await waitFor(() => rootsEqual(a.state, b.state, c.state), 'all three roots to agree')
+  })
+
+  it('a node without push (the previous release) keeps syncing with one that has it, through announcements', async () => {
+    const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
+    const a = await node({ sync: { ...announcing, push: { delayMs: 10 } } })
+    const old = await node({ sync: announcing })
+    await a.dial(old.multiaddrs()[0]!)
+    await waitFor(
+      () =>
+        a.libp2p.services.pubsub.getSubscribers(a.sync.topic).some((p) => p.equals(old.peerId)) &&
+        old.libp2p.services.pubsub.getSubscribers(old.sync.topic).some((p) => p.equals(a.peerId)),
+      'each to see the other subscribed to announcements',
+    )
+
+    a.state.advanceVerified(coordinate(3), 4n)
+    await waitFor(() => old.state.view.get(coordinate(3))?.run === 4n, 'the old node to pull run 4')
+    old.state.advanceVerified(coordinate(4), 9n)
+    await waitFor(() => a.state.view.get(coordinate(4))?.run === 9n, 'the pushing node to pull run 9')
+
+    expect(a.sync.pushStats()).toMatchObject({ framesSent: 0, recordsReceived: 0 })
+    expect(old.sync.pushStats()).toBeUndefined()
+    expect(provenanceOf(old, 3)).toEqual({ type: 'asserted', asserter: a.publicKey })
+  })
+})
