@@ -113,6 +113,7 @@ export {
   type ArtifactSyncService,
   artifactSync,
 } from './service/index.js'
+export { followTrustInSync, type TrustTarget } from './service/rotate.js'
 export type { SessionReport } from './service/session.js'
 export {
   type ArtifactMessage,

@@ -50,7 +50,7 @@ import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
 import { Sessions } from './sessions.js'
 import { type StoreName, SYNC_ORDER } from './state.js'
-import { toHex, trustBundleHash } from './trust.js'
+import { TrustInForce, toHex } from './trust.js'
 
 /** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
 export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncService, Startable {
@@ -79,6 +79,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private readonly backoff = new Map<string, number>()
   private readonly failures = new Map<string, { atMs: number; reason: string }>()
   private stopController = new AbortController()
+  private readonly trust: TrustInForce
 
   constructor(
     private readonly components: ProvsyncComponents,
@@ -89,7 +90,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.log = componentLog(logger, 'provsync:sync')
     this.networkId = init.state.networkId
     this.topic = headsTopic(this.networkId)
-    const trustHash = trustBundleHash(init.trust)
+    this.trust = new TrustInForce(init.trust)
     this.stores = init.stores ?? SYNC_ORDER
     this.budgets = createPeerBudgets(init.budgets)
     this.allowlist = allowlistOf(init.allowlist)
@@ -104,8 +105,8 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         this.safeDispatchEvent('peer:offence', { detail: { peer, reason, detail, ...outcome } }),
       onBlocked: (peer, untilMs) => this.safeDispatchEvent('peer:blocked', { detail: { peer, untilMs } }),
     })
-    this.sessions = this.createSessions(trustHash)
-    this.heads = this.createHeads(trustHash)
+    this.sessions = this.createSessions(this.trust)
+    this.heads = this.createHeads(this.trust)
     this.antiEntropy = this.createAntiEntropy()
     // A single calculated gauge is what libp2p's metrics API serves; the labelled series stay in
     // the prom-client registry (createNode hands libp2p's metrics the same registry).
@@ -132,13 +133,16 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     })
   }
 
-  private createSessions(trustHash: Uint8Array): Sessions {
+  private createSessions(trust: TrustInForce): Sessions {
     const { init, components } = this
     return new Sessions({
       connectionManager: components.connectionManager,
       state: init.state,
       networkId: this.networkId,
-      trustHash,
+      // Read at each session: a rotation reaches the next hello.
+      get trustHash() {
+        return trust.hash
+      },
       stores: this.stores,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
@@ -171,7 +175,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     })
   }
 
-  private createHeads(trustHash: Uint8Array): Heads {
+  private createHeads(trust: TrustInForce): Heads {
     const { init, components } = this
     const debounceMs =
       (init.announce === false ? undefined : init.announce?.debounceMs) ?? DEFAULT_ANNOUNCE_DEBOUNCE_MS
@@ -179,7 +183,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       pubsub: components.pubsub,
       state: init.state,
       networkId: this.networkId,
-      trustHash,
+      get trustHash() {
+        return trust.hash
+      },
       stores: this.stores,
       topic: this.topic,
       metrics: this.metrics,
@@ -276,6 +282,16 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 
   isBlocked(peer: PeerId): boolean {
     return this.budgets.isBlocked(peer.toString())
+  }
+
+  setTrust(operatorKeys: readonly Uint8Array[]): boolean {
+    const changed = this.trust.set(operatorKeys)
+    if (changed) this.log('trust bundle of %d operator key(s) in force', operatorKeys.length)
+    return changed
+  }
+
+  trustHash(): Uint8Array {
+    return this.trust.hash
   }
 
   unblock(peer: PeerId): void {

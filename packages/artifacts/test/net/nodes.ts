@@ -44,6 +44,8 @@ export interface NodeOptions {
   sync?: ProvsyncNodeOptions['sync'] | ((store: ArtifactStore) => ProvsyncNodeOptions['sync'])
   trust?: readonly Uint8Array[]
   dataDir?: string
+  /** Network id (default the suite's). */
+  network?: string
   /** Leave the artifacts service out (a node of the previous release). */
   withoutArtifacts?: boolean
 }
@@ -60,7 +62,7 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
   const key = (await loadOrCreateIdentity(dataDir)).publicKey.raw
   const freshness = scopeFreshness()
   const store = await openArtifactStore({
-    networkId: NET,
+    networkId: options.network ?? NET,
     nodeKey: key,
     trust,
     dataDir: join(dataDir, 'artifacts'),
@@ -72,7 +74,7 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
   const sync = typeof options.sync === 'function' ? options.sync(store) : options.sync
   const node = await createNode({
     dataDir,
-    networkId: NET,
+    networkId: options.network ?? NET,
     trust,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     sync: { antiEntropy: false, syncOnConnect: false, announce: false, ...sync },
