@@ -101,6 +101,12 @@ export {
 } from './service/errors.js'
 export { type ScopeFreshness, type ScopeFreshnessOptions, scopeFreshness } from './service/freshness.js'
 export {
+  GATE_THRESHOLDS,
+  type GossipGate,
+  memberGossipGate,
+  NON_MEMBER_SCORE,
+} from './service/gossip-gate.js'
+export {
   type ArtifactOffenceEvent,
   type ArtifactPeerRootsEvent,
   type ArtifactRefusalEvent,

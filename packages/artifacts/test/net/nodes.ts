@@ -43,6 +43,8 @@ export interface NodeOptions {
   init?: Partial<ArtifactSyncInit> | ((store: ArtifactStore) => Partial<ArtifactSyncInit>)
   sync?: ProvsyncNodeOptions['sync'] | ((store: ArtifactStore) => ProvsyncNodeOptions['sync'])
   trust?: readonly Uint8Array[]
+  /** Gossipsub options (e.g. memberGossipGate), given the node's artifact store. */
+  pubsub?: (store: ArtifactStore) => ProvsyncNodeOptions['pubsub']
   dataDir?: string
   /** Network id (default the suite's). */
   network?: string
@@ -79,6 +81,7 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
     listen: ['/ip4/127.0.0.1/tcp/0'],
     sync: { antiEntropy: false, syncOnConnect: false, announce: false, ...sync },
     store: { verifyThreads: 1 },
+    ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub(store) }),
     ...(options.withoutArtifacts === true
       ? {}
       : {
