@@ -101,6 +101,12 @@ export {
 } from './service/errors.js'
 export { type ScopeFreshness, type ScopeFreshnessOptions, scopeFreshness } from './service/freshness.js'
 export {
+  GATE_THRESHOLDS,
+  type GossipGate,
+  memberGossipGate,
+  NON_MEMBER_SCORE,
+} from './service/gossip-gate.js'
+export {
   type ArtifactOffenceEvent,
   type ArtifactPeerRootsEvent,
   type ArtifactRefusalEvent,
@@ -113,6 +119,7 @@ export {
   type ArtifactSyncService,
   artifactSync,
 } from './service/index.js'
+export { followTrustInSync, type TrustTarget } from './service/rotate.js'
 export type { SessionReport } from './service/session.js'
 export {
   type ArtifactMessage,

@@ -2,6 +2,7 @@ import {
   type Artifact,
   type ArtifactOffence,
   type ArtifactSyncInit,
+  type ArtifactSyncReport,
   type Decoded,
   signArtifact,
   signGrant,
@@ -174,5 +175,65 @@ describe('a hostile storage node is refused and blamed, each act by its name', (
     expect(consumer.artifacts.isBlocked(hostile.peerId)).toBe(true)
     expect(consumer.artifacts.isBlocked(honest.peerId)).toBe(false)
     await expect(consumer.artifacts.syncWith(hostile.peerId)).rejects.toMatchObject({ code: 'blocked' })
+  })
+})
+
+describe('a batch mixing valid records with lies', () => {
+  it('blames the liar for each lying record by its reason, keeps every valid record, and never blames the honest node', async () => {
+    const other = publish('cluster/c2', 'smuggled', 5n)
+    const forged = publish('cluster/c1', 'forged', 99n, 1n, impostor)
+    const stale = publish('cluster/c1', 'old', 7n, 1n)
+    const raise = signScopeEpoch({ scope: 'cluster/c1', minEpoch: 2n }, operator, NET, at())
+    const fresh = [publish('cluster/c1', 'main', 3n, 2n), publish('cluster/c1', 'side', 1n, 2n)]
+    const lie: Lie = (scope, records) => {
+      if (scope !== 'cluster/c1') return records
+      // Every valid record, one of them also sent twice altered, a record of another scope, a
+      // forged artifact and a replay below the epoch, all in one frame, lies first.
+      const altered = records
+        .map((r) => patch(r, 'cluster/c1:main:v3', 'cluster/c1:main:v8'))
+        .filter((r, i) => !Buffer.from(r).equals(Buffer.from(records[i]!)))
+      const again = altered.map((r) => patch(r, 'cluster/c1:main:v8', 'cluster/c1:main:v7'))
+      return [...altered, other.bytes, ...records, forged.bytes, stale.bytes, ...again]
+    }
+    const nodes = await scenario(lie, [raise.bytes, ...fresh.map((d) => d.bytes)])
+    const { consumer, hostile, honest } = nodes
+    const blamed: Record<string, number> = {}
+    consumer.artifacts.addEventListener('artifacts:offence', (evt) => {
+      expect(evt.detail.peer).toBe(hostile.peerId.toString())
+      blamed[evt.detail.reason] = (blamed[evt.detail.reason] ?? 0) + evt.detail.records
+    })
+    // Four lies in one batch cross the default threshold (3): the liar is blocked, the session cut.
+    const report = await consumer.artifacts.syncWith(hostile.peerId).then(
+      (r) => r,
+      (err: { report: ArtifactSyncReport }) => err.report,
+    )
+    expect(consumer.artifacts.isBlocked(hostile.peerId)).toBe(true)
+    // Each lying record blamed by its own reason, nothing else (the valid records are no offence).
+    expect(blamed).toEqual({
+      'altered-content': 2,
+      'out-of-scope': 1,
+      'forged-artifact': 1,
+      'stale-epoch': 1,
+    })
+    expect(consumer.artifacts.offences(hostile.peerId)).toEqual({
+      'altered-content': 1,
+      'out-of-scope': 1,
+      'forged-artifact': 1,
+      'stale-epoch': 1,
+    })
+    expect(report.pulled).toMatchObject({
+      received: 12,
+      applied: 7,
+      refused: 5,
+      refusedByReason: { 'content-mismatch': 2, 'out-of-scope': 1, 'no-publish-grant': 1, 'stale-epoch': 1 },
+    })
+    // The valid records of that batch were kept: the consumer already has the honest view.
+    expect(currentOf(consumer, 'cluster/c1', 'main')).toBe(3n)
+    expect(currentOf(consumer, 'cluster/c1', 'side')).toBe(1n)
+    expect(consumer.store.scopeRoots().get('cluster/c1')).toEqual(honest.store.scopeRoots().get('cluster/c1'))
+    expect(consumer.store.history('cluster/c2', 'cluster_snapshot', 'smuggled')).toEqual([])
+    const fromHonest = await consumer.artifacts.syncWith(honest.peerId)
+    expect(fromHonest.pulled.received).toBe(0)
+    expect(consumer.artifacts.offences(honest.peerId)).toEqual({})
   })
 })

@@ -6,11 +6,23 @@ import {
   artifactSync,
   createArtifactMetrics,
   type DenialReason,
+  encodeRecord,
+  followTrustInSync,
+  memberAdmission,
+  memberGossipGate,
   openArtifactStore,
   scopeFreshness,
 } from '@provsync/artifacts'
 import type { NodeState } from '@provsync/crdt'
-import { loadOrCreateIdentity, type NodeServiceParts, type ProvsyncNode } from '@provsync/sync'
+import {
+  type Admission,
+  loadOrCreateIdentity,
+  type NodeServiceParts,
+  type ProvsyncNode,
+  type ProvsyncNodeOptions,
+} from '@provsync/sync'
+import { CliError } from './errors.js'
+import { peerIdOfKey } from './identity.js'
 
 /** The artifact store's own LMDB environment, beside crdt's in the data directory. */
 export const ARTIFACTS_DIR = 'artifacts'
@@ -23,6 +35,22 @@ export interface NodeArtifactsOptions {
   readonly trust: readonly Uint8Array[]
   /** Anti-entropy interval of the replication service (the node's `--anti-entropy-ms`). */
   readonly antiEntropyMs?: number
+  /**
+   * Closed network (`--closed`): sync and artifacts admit only peers presenting a live `member`
+   * grant, this node presents its own, and head announcements go to members only.
+   */
+  readonly closed?: boolean
+}
+
+/** `--closed` on a node whose store holds no live member grant of its own: it could sync with no one. */
+export class NoMemberGrantError extends CliError {
+  readonly peerId: string
+  constructor(peerId: string) {
+    super(
+      `closed network: this node (${peerId}) holds no live member grant; start it without --closed and give it one with: provsync grant ${peerId} member --epoch <n> -k <operator key>`,
+    )
+    this.peerId = peerId
+  }
 }
 
 /**
@@ -37,6 +65,10 @@ export interface NodeArtifacts {
   readonly service: ArtifactSyncService | undefined
   /** For createNode's `services` option: the replication service, metrics in the node's registry. */
   services(parts: NodeServiceParts): Record<string, (components: never) => unknown>
+  /** Closed network: the admission of sync and artifacts (the same object); undefined when open. */
+  readonly admission: Admission | undefined
+  /** Closed network: gossipsub options keeping announcements from non-members; undefined when open. */
+  readonly pubsub: ProvsyncNodeOptions['pubsub']
   /** After createNode: revocations come from its state, and a change of them re-derives the store. */
   attach(node: ProvsyncNode): void
   /** Applies records made here (CLI-signed) and propagates them to connected peers. */
@@ -65,10 +97,20 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
   })
   let metrics: ArtifactMetrics | undefined
   let service: ArtifactSyncService | undefined
+  let closed: ReturnType<typeof closedNetwork> | undefined
+  try {
+    closed = options.closed === true ? closedNetwork(store) : undefined
+  } catch (err) {
+    await store.close()
+    throw err
+  }
   const antiEntropy =
     options.antiEntropyMs === undefined ? {} : { antiEntropy: { intervalMs: options.antiEntropyMs } }
+  const admission = closed === undefined ? {} : { admission: closed.admission }
   return {
     store,
+    admission: closed?.admission,
+    pubsub: closed?.pubsub,
     get metrics() {
       return metrics
     },
@@ -77,16 +119,22 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
     },
     services(parts) {
       metrics = createArtifactMetrics({ registry: parts.registry, store, freshness: freshness.isFresh })
-      return { [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy }) }
+      return { [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy, ...admission }) }
     },
     attach(node) {
       state = node.state
       service = node.libp2p.services[ARTIFACTS_SERVICE] as ArtifactSyncService
       if (metrics !== undefined) observeService(service, metrics)
       store.refresh()
-      detach = node.state.onChange((changed) => {
+      const stopChange = node.state.onChange((changed) => {
         if (changed === 'revocations') store.refresh()
       })
+      // A rotation the service follows moves sync's hello too (no-op without a trust bundle).
+      const stopTrust = followTrustInSync(service, node.sync)
+      detach = () => {
+        stopChange()
+        stopTrust()
+      }
     },
     submit: (records) =>
       service === undefined ? store.apply(records, { from: store.nodeKey }) : service.publish(records),
@@ -95,6 +143,27 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
       await store.close()
     },
   }
+}
+
+/**
+ * A closed network's admission and gossip gate on the node's store. Refuses to go on without a
+ * live member grant of the node's own (it would sync with no one and say nothing about why); the
+ * grant presented is read at each hello, so a renewal (a higher epoch) is presented at once.
+ */
+function closedNetwork(store: ArtifactStore): {
+  admission: Admission
+  pubsub: ProvsyncNodeOptions['pubsub']
+} {
+  if (store.liveGrant(store.nodeKey, 'member') === undefined)
+    throw new NoMemberGrantError(peerIdOfKey(store.nodeKey))
+  let last: { grant: object; bytes: Uint8Array } | undefined
+  const credential = () => {
+    const grant = store.liveGrant(store.nodeKey, 'member')
+    if (grant === undefined) return undefined
+    if (last?.grant !== grant) last = { grant, bytes: encodeRecord(grant, store.networkId) }
+    return last.bytes
+  }
+  return { admission: memberAdmission({ store, credential }), pubsub: memberGossipGate({ store }) }
 }
 
 /** The refusals this node sends that are authorization denials (busy or malformed are not). */

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   readonly antiEntropyMs?: number
   /** Bytes of fetched, unpinned blob chunks kept (`--blob-budget`); default blobs' 1 GiB. */
   readonly blobBudget?: number
+  /** Closed network (`--closed`): members only, presenting this node's own member grant. */
+  readonly closed?: boolean
 }
 
 export interface Daemon {
@@ -74,6 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       networkId,
       trust,
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
+      ...(options.closed === true ? { closed: true } : {}),
     })
     const blobNode = await openBlobNode({
       dataDir: options.dataDir,
@@ -92,9 +95,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bootstrap: [...(options.bootstrap ?? [])],
       ...(options.mdns ? { mdns: true } : {}),
       ...metricsOptions(options),
+      ...(nodeArtifacts.pubsub !== undefined ? { pubsub: nodeArtifacts.pubsub } : {}),
       // An operator's node walks a data file of up to 64 MiB before LMDB reads it (see createNode).
       dataCheck: 'auto',
       sync: {
+        ...(nodeArtifacts.admission !== undefined ? { admission: nodeArtifacts.admission } : {}),
         ...(options.announceDebounceMs !== undefined
           ? {
               announce: { debounceMs: options.announceDebounceMs, maxWaitMs: options.announceDebounceMs * 4 },

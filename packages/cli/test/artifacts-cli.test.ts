@@ -207,6 +207,23 @@ describe('provsync grant, epoch, publish, get and artifacts on running nodes', {
     expect(lagCount(atA)).toBe(0)
   })
 
+  it('/metrics serves every artifact series the Grafana dashboard in docs/ops queries', async () => {
+    const port = (a.ready as unknown as { metricsPort: number }).metricsPort
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    const dashboard = await readFile(
+      new URL('../../../docs/ops/grafana-dashboard.json', import.meta.url),
+      'utf8',
+    )
+    const queried = [...new Set(dashboard.match(/provsync_artifact[a-z_]*/g) ?? [])]
+    // Eight panels over nine series (records, current, stale, lag, holders, fetch, failures, denials, gaps, refusals).
+    expect(queried.length).toBeGreaterThanOrEqual(9)
+    const served = new Set([...text.matchAll(/^# TYPE (provsync_[a-z_]+) /gm)].map((m) => m[1]))
+    const bases = (name: string) => [name, name.replace(/_(bucket|sum|count)$/, '')]
+    expect(queried.filter((name) => !bases(name).some((b) => served.has(b)))).toEqual([])
+    // And the dashboard's scope variable reads a series that carries the scope label.
+    expect(text).toMatch(/^provsync_artifacts\{scope="/m)
+  })
+
   it('a version published with --expires 1s is reported expired once it lapses, never current', async () => {
     const args = [
       'publish',

@@ -122,6 +122,8 @@ export class Heads {
     const { networkId, trustHash, stores } = this.init
     const verdict = checkAnnouncement(message, networkId, trustHash, stores)
     if (verdict.ok) return TopicValidatorResult.Accept
+    // A peer on the other side of a trust rotation is not lying: dropped, not blamed.
+    if (verdict.reason === 'another trust bundle') return TopicValidatorResult.Ignore
     this.init.metrics.announcements.inc({ outcome: 'rejected' })
     this.init.offend(peer, verdict.reason)
     return TopicValidatorResult.Reject

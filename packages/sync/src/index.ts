@@ -82,7 +82,7 @@ export {
 } from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
 export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
-export { trustBundleHash } from './trust.js'
+export { TrustBundleMismatchError, trustBundleHash } from './trust.js'
 export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'
 
 /** Peers allowed to pull a store: peer ids (strings or PeerId) or raw Ed25519 public keys. */
@@ -299,6 +299,14 @@ export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
   announce(options?: AbortOptions): Promise<void>
   isBlocked(peer: PeerId): boolean
   unblock(peer: PeerId): void
+  /**
+   * Puts another trust bundle (operator keys) in force: the next hello and announcement carry its
+   * hash. For a rotation that took effect (@provsync/artifacts' `trust:rotated`); true when the
+   * hash changed. Peers still on the other bundle are refused as `wrong-network`, without offence.
+   */
+  setTrust(operatorKeys: readonly Uint8Array[]): boolean
+  /** The hash of the trust bundle in force, as hellos and announcements carry it. */
+  trustHash(): Uint8Array
   /** Whether this node applied a revocation of the peer's key (and no reinstatement since). */
   isRevoked(peer: PeerId): boolean
   /** Blocked or revoked: its connections are closed and refused. */

@@ -12,6 +12,7 @@ import {
 } from './errors.js'
 import type { SyncLog } from './logging.js'
 import type { SyncMetrics } from './metrics.js'
+import { TrustBundleMismatchError } from './trust.js'
 
 const BUDGET_OFFENCES: Record<BudgetExceededError['budget'], OffenceReason> = {
   bytes: 'session-bytes',
@@ -26,6 +27,7 @@ export function offenceFor(err: unknown): OffenceReason | undefined {
   if (err instanceof FrameTooLargeError) return 'oversized-frame'
   if (err instanceof MalformedFrameError) return 'malformed-frame'
   if (err instanceof ProtocolViolationError) return err.reason
+  if (err instanceof TrustBundleMismatchError) return undefined // a peer mid-rotation, not a liar
   if (err instanceof NetworkMismatchError) return 'wrong-network'
   if (err instanceof BudgetExceededError) return BUDGET_OFFENCES[err.budget]
   return undefined

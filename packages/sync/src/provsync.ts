@@ -53,7 +53,7 @@ import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
 import { Push, type PushStats } from './push.js'
 import { Sessions } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
-import { toHex, trustBundleHash } from './trust.js'
+import { TrustInForce, toHex } from './trust.js'
 
 /** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
 export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncService, Startable {
@@ -83,6 +83,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private readonly backoff = new Map<string, number>()
   private readonly failures = new Map<string, { atMs: number; reason: string }>()
   private stopController = new AbortController()
+  private readonly trust: TrustInForce
 
   constructor(
     private readonly components: ProvsyncComponents,
@@ -93,7 +94,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.log = componentLog(logger, 'provsync:sync')
     this.networkId = init.state.networkId
     this.topic = headsTopic(this.networkId)
-    const trustHash = trustBundleHash(init.trust)
+    this.trust = new TrustInForce(init.trust)
     this.stores = init.stores ?? SYNC_ORDER
     this.budgets = createPeerBudgets(init.budgets)
     this.allowlist = allowlistOf(init.allowlist)
@@ -108,9 +109,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         this.safeDispatchEvent('peer:offence', { detail: { peer, reason, detail, ...outcome } }),
       onBlocked: (peer, untilMs) => this.safeDispatchEvent('peer:blocked', { detail: { peer, untilMs } }),
     })
-    this.push = this.createPush(trustHash)
-    this.sessions = this.createSessions(trustHash)
-    this.heads = this.createHeads(trustHash)
+    this.push = this.createPush(this.trust)
+    this.sessions = this.createSessions(this.trust)
+    this.heads = this.createHeads(this.trust)
     this.antiEntropy = this.createAntiEntropy()
     // A single calculated gauge is what libp2p's metrics API serves; the labelled series stay in
     // the prom-client registry (createNode hands libp2p's metrics the same registry).
@@ -137,13 +138,16 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     })
   }
 
-  private createSessions(trustHash: Uint8Array): Sessions {
+  private createSessions(trust: TrustInForce): Sessions {
     const { init, components } = this
     return new Sessions({
       connectionManager: components.connectionManager,
       state: this.push === undefined ? init.state : observePulls(init.state, this.push),
       networkId: this.networkId,
-      trustHash,
+      // Read at each session: a rotation reaches the next hello.
+      get trustHash() {
+        return trust.hash
+      },
       stores: this.stores,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
@@ -183,7 +187,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     return allowed === undefined || allowed.has(id) || allowed.has(toHex(key))
   }
 
-  private createHeads(trustHash: Uint8Array): Heads {
+  private createHeads(trust: TrustInForce): Heads {
     const { init, components } = this
     const debounceMs =
       (init.announce === false ? undefined : init.announce?.debounceMs) ?? DEFAULT_ANNOUNCE_DEBOUNCE_MS
@@ -191,7 +195,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       pubsub: components.pubsub,
       state: init.state,
       networkId: this.networkId,
-      trustHash,
+      get trustHash() {
+        return trust.hash
+      },
       stores: this.stores,
       topic: this.topic,
       metrics: this.metrics,
@@ -215,7 +221,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     })
   }
 
-  private createPush(trustHash: Uint8Array): Push | undefined {
+  private createPush(trust: TrustInForce): Push | undefined {
     const { init, components } = this
     if (init.push === undefined || init.push === false) return undefined
     return new Push({
@@ -223,7 +229,10 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       connectionManager: components.connectionManager,
       state: init.state,
       networkId: this.networkId,
-      trustHash,
+      // Read at each push: a rotation reaches the next hello.
+      get trustHash() {
+        return trust.hash
+      },
       stores: this.stores,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
@@ -318,6 +327,16 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 
   isBlocked(peer: PeerId): boolean {
     return this.budgets.isBlocked(peer.toString())
+  }
+
+  setTrust(operatorKeys: readonly Uint8Array[]): boolean {
+    const changed = this.trust.set(operatorKeys)
+    if (changed) this.log('trust bundle of %d operator key(s) in force', operatorKeys.length)
+    return changed
+  }
+
+  trustHash(): Uint8Array {
+    return this.trust.hash
   }
 
   unblock(peer: PeerId): void {

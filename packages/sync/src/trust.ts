@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { NetworkMismatchError } from './errors.js'
 
 const TRUST_DOMAIN = 'provsync/trust-bundle/v1'
 
@@ -25,4 +26,40 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/**
+ * The trust bundle a running service obeys. Its hash is read by every hello and announcement, so
+ * a rotation (the embedder's `setTrust`, e.g. from @provsync/artifacts' `trust:rotated`) reaches
+ * the next session and the next announcement without a restart.
+ */
+export class TrustInForce {
+  private current: Uint8Array
+
+  constructor(operatorKeys: readonly Uint8Array[]) {
+    this.current = trustBundleHash(operatorKeys)
+  }
+
+  get hash(): Uint8Array {
+    return this.current
+  }
+
+  /** Puts `operatorKeys` in force; true when that changed the hash. */
+  set(operatorKeys: readonly Uint8Array[]): boolean {
+    const next = trustBundleHash(operatorKeys)
+    if (bytesEqual(next, this.current)) return false
+    this.current = next
+    return true
+  }
+}
+
+/**
+ * The remote is of our network but obeys another trust bundle: a peer on the other side of a
+ * rotation. Refused like another network (`wrong-network`), but no offence: an honest node that
+ * has not yet followed the chain (or already has) causes it, and blocking it would cut the very
+ * connection it catches up over.
+ */
+export class TrustBundleMismatchError extends NetworkMismatchError {
+  static override name = 'TrustBundleMismatchError'
+  override name = 'TrustBundleMismatchError'
 }

@@ -53,7 +53,7 @@ import type {
 } from './index.js'
 import { OffenceBook } from './offences.js'
 import { PeerRoots } from './peer-roots.js'
-import { initiate, respond, type SessionReport } from './session.js'
+import { initiate, newReport, respond, type SessionReport } from './session.js'
 import type { SessionContext } from './transfer.js'
 import { TrustFollower } from './trust-follower.js'
 
@@ -347,20 +347,17 @@ export class ArtifactSync
       tap && ((side, b) => tap(side, id, b)),
     )
     const ctx = this.sessionContext(conv, id, key)
-    let report: SessionReport = {
-      rounds: 0,
-      pulled: { received: 0, applied: 0, refused: 0, refusedByReason: {} },
-      pushed: 0,
-      shared: [],
-    }
+    // Filled as the session goes: a session cut short (the peer blocked mid-batch) still reports
+    // the records it received and applied, and what it refused.
+    const report: SessionReport = newReport()
     let error: Error | undefined
     try {
       if (direction === 'outbound') {
         await greet(conv, this.identity(), key)
-        report = await initiate(ctx)
+        await initiate(ctx, report)
       } else {
         await admit(conv, this.identity(), key)
-        report = await respond(ctx)
+        await respond(ctx, report)
       }
       await stream.close().catch((err: Error) => stream.abort(err))
     } catch (err) {
@@ -427,7 +424,7 @@ export class ArtifactSync
       remoteKey: key,
       applyBatch: this.limits.applyBatch,
       outgoing: this.init.faults?.outgoing,
-      blame: (reason, detail) => this.book.offend(id, reason, detail),
+      blame: (reason, detail, records) => this.book.offend(id, reason, detail, records),
       listed: (roots) => {
         const kept = this.roots.note(id, roots)
         this.safeDispatchEvent('artifacts:peer-roots', { detail: { peer: id, roots: kept } })

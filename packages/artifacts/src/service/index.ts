@@ -117,6 +117,11 @@ export interface ArtifactOffenceEvent {
   peer: string
   reason: ArtifactOffence
   detail: string
+  /**
+   * Records of one batch told this lie (1 for a lie that is not about records). The budgets
+   * count one offence per reason per batch; this says exactly how many records it covered.
+   */
+  records: number
   /** This offence crossed the threshold and blocked the peer. */
   blocked: boolean
 }

@@ -12,8 +12,8 @@ export interface IntakeContext {
   readonly tag: Uint8Array
   /** The peer's raw key: the `from` of every record it sends. */
   readonly remoteKey: Uint8Array
-  /** Blames the peer (once per reason per batch, `count` records). */
-  blame(reason: ArtifactOffence, detail: string): void
+  /** Blames the peer once for a reason of a batch that `records` of its records gave. */
+  blame(reason: ArtifactOffence, detail: string, records: number): void
 }
 
 export interface IntakeTally {
@@ -104,7 +104,7 @@ export async function intake(
     const offence = offenceOf(outcome.reason, operator) ?? (unrequested ? 'unrequested-record' : undefined)
     if (offence !== undefined) note(offence)
   })
-  for (const [reason, n] of offences) ctx.blame(reason, `${n} record(s) of ${scope || 'operator records'}`)
+  for (const [reason, n] of offences) ctx.blame(reason, `${n} record(s) of ${scope || 'operator records'}`, n)
   return tally
 }
 

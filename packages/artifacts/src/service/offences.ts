@@ -34,7 +34,7 @@ export class OffenceBook {
     private readonly onOffence: (event: ArtifactOffenceEvent) => void,
   ) {}
 
-  offend(peer: string, reason: ArtifactOffence, detail: string): void {
+  offend(peer: string, reason: ArtifactOffence, detail: string, records = 1): void {
     this.totals[reason]++
     const counts = this.byPeer.get(peer) ?? {}
     counts[reason] = (counts[reason] ?? 0) + 1
@@ -44,7 +44,7 @@ export class OffenceBook {
       this.byPeer.delete(this.byPeer.keys().next().value!)
     }
     const outcome = this.budgets.offend(peer, BUDGET_REASON[reason])
-    this.onOffence({ peer, reason, detail, blocked: outcome.blocked })
+    this.onOffence({ peer, reason, detail, records, blocked: outcome.blocked })
   }
 
   /** Blames the peer a session failed on when the failure names its offence (not a reset, not a refusal). */

@@ -24,7 +24,7 @@ export interface SessionReport {
   shared: string[]
 }
 
-const newReport = (): SessionReport => ({ rounds: 0, pulled: emptyIntake(), pushed: 0, shared: [] })
+export const newReport = (): SessionReport => ({ rounds: 0, pulled: emptyIntake(), pushed: 0, shared: [] })
 
 /** The scopes of `peer`'s live hold grant: all it may be told about. */
 function holdPrefixes(ctx: SessionContext, peer: Uint8Array): readonly string[] {
@@ -48,8 +48,7 @@ async function syncTree(ctx: SessionContext, scope: string, report: SessionRepor
  * scope lists (each side lists only the scopes the other is granted), then per scope either
  * side holds: reconcile, pull everything (it alone holds it) or push everything (we alone do).
  */
-export async function initiate(ctx: SessionContext): Promise<SessionReport> {
-  const report = newReport()
+export async function initiate(ctx: SessionContext, report = newReport()): Promise<SessionReport> {
   await syncTree(ctx, OPERATOR_SCOPE, report)
   const ours = ctx.store.scopeRoots(holdPrefixes(ctx, ctx.remoteKey))
   await ctx.conv.send({ type: 'scopes', scopes: scopeList(ours) })
@@ -110,8 +109,8 @@ interface ResponderState {
  * listed for the remote, takes pushed records, and never says anything of another scope: a
  * request for one is refused as `not-shared` and blamed as a probe.
  */
-export async function respond(ctx: SessionContext): Promise<SessionReport> {
-  const state: ResponderState = { report: newReport(), responders: new Map(), shared: new Set() }
+export async function respond(ctx: SessionContext, report = newReport()): Promise<SessionReport> {
+  const state: ResponderState = { report, responders: new Map(), shared: new Set() }
   try {
     while (true) {
       // After a want or a push the initiator may apply a large batch before it speaks again.

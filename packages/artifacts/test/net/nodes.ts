@@ -43,7 +43,11 @@ export interface NodeOptions {
   init?: Partial<ArtifactSyncInit> | ((store: ArtifactStore) => Partial<ArtifactSyncInit>)
   sync?: ProvsyncNodeOptions['sync'] | ((store: ArtifactStore) => ProvsyncNodeOptions['sync'])
   trust?: readonly Uint8Array[]
+  /** Gossipsub options (e.g. memberGossipGate), given the node's artifact store. */
+  pubsub?: (store: ArtifactStore) => ProvsyncNodeOptions['pubsub']
   dataDir?: string
+  /** Network id (default the suite's). */
+  network?: string
   /** Leave the artifacts service out (a node of the previous release). */
   withoutArtifacts?: boolean
 }
@@ -60,7 +64,7 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
   const key = (await loadOrCreateIdentity(dataDir)).publicKey.raw
   const freshness = scopeFreshness()
   const store = await openArtifactStore({
-    networkId: NET,
+    networkId: options.network ?? NET,
     nodeKey: key,
     trust,
     dataDir: join(dataDir, 'artifacts'),
@@ -72,11 +76,12 @@ export async function startArtifactNode(options: NodeOptions = {}): Promise<Arti
   const sync = typeof options.sync === 'function' ? options.sync(store) : options.sync
   const node = await createNode({
     dataDir,
-    networkId: NET,
+    networkId: options.network ?? NET,
     trust,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     sync: { antiEntropy: false, syncOnConnect: false, announce: false, ...sync },
     store: { verifyThreads: 1 },
+    ...(options.pubsub === undefined ? {} : { pubsub: options.pubsub(store) }),
     ...(options.withoutArtifacts === true
       ? {}
       : {

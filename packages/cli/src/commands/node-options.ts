@@ -67,6 +67,7 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
       listen: listen.length > 0 ? listen : DEFAULT_LISTEN,
       bootstrap,
       mdns: values.mdns === true,
+      ...(values.closed === true ? { closed: true } : {}),
       ...(metricsPort !== undefined ? { metricsPort, metricsHost: metricsHost ?? DEFAULT_METRICS_HOST } : {}),
       ...(announceMs !== undefined ? { announceDebounceMs: announceMs } : {}),
       ...(antiEntropyMs !== undefined ? { antiEntropyMs } : {}),

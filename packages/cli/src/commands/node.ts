@@ -69,6 +69,11 @@ export const node: Command = {
         description: `${LOG_FORMATS.join(' or ')}: one line per event on stderr (default text)`,
       },
       mdns: { type: 'boolean', description: 'discover peers on the local network' },
+      closed: {
+        type: 'boolean',
+        description:
+          "closed network: sync only with peers presenting a live member grant, presenting this node's own",
+      },
       'blob-budget': {
         type: 'string',
         value: '<bytes>',
@@ -91,7 +96,16 @@ neither. Other commands talk to the running node over <dir>/control.sock. Stop i
 Every option can also come from the environment (${envName('metrics-port')}=9090; lists
 comma-separated; flags 1/0) or from --config <file> (JSON: {"listen": ["/ip4/0.0.0.0/tcp/4001"],
 "metrics-port": 9090}). Precedence: flag > environment > config file > default.
-libp2p's own debug lines follow its DEBUG variable (DEBUG='libp2p:*').`,
+libp2p's own debug lines follow its DEBUG variable (DEBUG='libp2p:*').
+
+Closed network (--closed, or "closed": true in the config file; give it at every start): the
+node syncs crdt stores and artifacts only with peers presenting a live operator-signed member
+grant, presents its own, and sends head announcements to members only; a refused peer gets one
+not-admitted refusal and learns nothing. Provision a node first: start it without --closed, run
+provsync grant <its peer id> member --epoch <n> -k <operator key>, then restart it with --closed.
+
+Exit status: 0 stopped by a signal, 2 bad arguments, 5 the node could not start (a port in use,
+a damaged data file, --closed without a live member grant of its own, ...).`,
   },
   async run(args, io) {
     const settings = resolveSettings(args, node.spec.options, io.env, io.cwd)

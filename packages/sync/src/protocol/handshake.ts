@@ -2,7 +2,7 @@ import type { AbortOptions } from '@libp2p/interface'
 import { NetworkMismatchError, NotAdmittedError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
 import { advertisedStores } from '../negotiate.js'
-import { bytesEqual } from '../trust.js'
+import { bytesEqual, TrustBundleMismatchError } from '../trust.js'
 import { PROTOCOL_VERSION } from '../wire/codec.js'
 import { receive, type SessionContext, send, unexpected } from './context.js'
 
@@ -65,7 +65,9 @@ export async function admit(
       ctx,
       options,
     ).catch(() => {})
-    throw new NetworkMismatchError(ctx.networkId, hello.networkId)
+    throw hello.networkId === ctx.networkId
+      ? new TrustBundleMismatchError(ctx.networkId, hello.networkId)
+      : new NetworkMismatchError(ctx.networkId, hello.networkId)
   }
   if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, hello.credential))) {
     // The refusal is all a peer we do not admit learns: no stores, no credential, no roots.
