@@ -15,7 +15,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SCHEMA_VERSION } from '@provsync/crdt'
 import { open } from 'lmdb'
-import { buildMerkleVectors, buildRecordVectors, buildStoreVectors, buildSyncVectors } from './build.js'
+import {
+  buildEvidenceRecordVectors,
+  buildMerkleVectors,
+  buildRecordVectors,
+  buildStoreVectors,
+  buildSyncVectors,
+} from './build.js'
 import { DOWNGRADES, FIXTURE_SCHEMAS, writeScenario } from './lmdb.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -41,6 +47,7 @@ async function writeVectors(): Promise<void> {
     writeJson(join(here, 'v1/merkle.json'), merkle)
     writeJson(join(here, 'v1/sync.json'), buildSyncVectors(merkle, records))
     writeJson(join(here, 'v1/stores.json'), await buildStoreVectors(records, (store) => join(scratch, store)))
+    writeJson(join(here, 'v2/records.json'), buildEvidenceRecordVectors())
   } finally {
     await env.close()
     rmSync(scratch, { recursive: true, force: true })
