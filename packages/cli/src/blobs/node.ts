@@ -39,6 +39,8 @@ export interface BlobContext {
   /** The node's operator keys: bundles signed by one of them are trusted on import. */
   readonly trust: readonly Uint8Array[]
   readonly store: BlobStore
+  /** Which records here reference which blob: what `export --blobs referenced` carries. */
+  readonly references: BlobReferences
   readonly service: BlobService
   /** Blobs a read here could not complete (hex ids): what `blob want` asks for by default. */
   readonly wanted: Set<string>
@@ -94,6 +96,7 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
         dataDir: options.dataDir,
         trust: options.trust,
         store,
+        references,
         service: node.libp2p.services[BLOB_SERVICE] as BlobService,
         wanted,
       }
