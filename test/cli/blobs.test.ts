@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertBuilt,
   at,
+  eventually,
   FAST_LOOPBACK,
   json,
   provsync,
@@ -58,6 +59,18 @@ beforeAll(async () => {
   blobFile = join(dir, 'evidence.bin')
   writeFileSync(blobFile, randomBytes(3 * 1024 * 1024 + 123))
   blobId = (await json(['blob', 'put', blobFile, '--chunk-size', '65536', ...at(a)])).id
+  // A peer may fetch a blob only if it may hold a record that references it: A's own assertion does.
+  const recorded = await json([
+    'record',
+    'photos',
+    'offsite',
+    'evidence',
+    '1',
+    '--evidence',
+    blobId,
+    ...at(a),
+  ])
+  expect(recorded.evidence).toBe(blobId)
 }, 180_000)
 
 afterAll(async () => {
@@ -100,6 +113,39 @@ describe('provsync blob', () => {
     expect((await json(['blob', 'stat', blobId, ...at(e)])).held).toBeLessThanOrEqual(16)
   }, 180_000)
 
+  it("serves a blob only once a record references it: supersede --evidence on A, then B reads it from the record's source", async () => {
+    const file = join(dir, 'late.bin')
+    writeFileSync(file, randomBytes(200_000))
+    const id = (await json(['blob', 'put', file, ...at(a)])).id
+    const out = join(dir, 'late-b.bin')
+    const denied = await provsync(['blob', 'get', id, '--out', out, '--from', a.ready.peerId, ...at(b)])
+    expect(denied.code).toBe(4)
+    expect(denied.stderr.trim().split('\n')).toHaveLength(1)
+    expect(denied.stderr).toContain('is not held here')
+    const unknown = await provsync(['record', 'v', 'd', 'o', '1', '--evidence', 'cd'.repeat(32), ...at(a)])
+    expect(unknown.code).toBe(4)
+    expect(unknown.stderr).toMatch(/^provsync: evidence blob (cd)+ is not held by this node: [^\n]*\n$/)
+    const bad = await provsync(['record', 'v', 'd', 'o', '1', '--evidence', 'xyz', ...at(a)])
+    expect(bad.code).toBe(2)
+    expect((await provsync(['keygen', '--agent', '--out', 'agent.key'], { cwd: dir })).code).toBe(0)
+    const target = 'ef'.repeat(32)
+    const agentFlags = ['--kind', 'invalidate', '--reason', 'bad copy', '--agent-key', join(dir, 'agent.key')]
+    const written = await json(['supersede', target, ...agentFlags, '--evidence', id, ...at(a)])
+    expect(written).toMatchObject({ status: 'applied', evidence: id })
+    expect((await provsync(['supersede', target, ...agentFlags, ...at(a)])).stdout).not.toContain(
+      'evidence blob',
+    )
+    await eventually(
+      'B pulls the supersession',
+      () => json(['supersessions', target, ...at(b)]),
+      (v) => v.superseded === true,
+    )
+    // no --from: B asks the peer the supersession came from (A)
+    const got = await json(['blob', 'get', id, '--out', out, ...at(b)])
+    expect(got.size).toBe(200_000)
+    expect(readFileSync(out).equals(readFileSync(file))).toBe(true)
+  }, 180_000)
+
   it('refuses bad arguments (2), and a blob no peer holds in one line (4)', async () => {
     const bad = await provsync(['blob', 'stat', 'xyz', ...at(a)])
     expect(bad.code).toBe(2)
@@ -131,8 +177,8 @@ describe('provsync export and import', () => {
     expect(imported.provenance).toBe(
       `imported from bundle ${exported.bundleHash}, signed by ${exported.signer}`,
     )
-    expect(imported.blobs).toEqual({ manifests: 1, chunks: 49 })
-    expect(imported.records.assertions.applied).toBe(5)
+    expect(imported.blobs).toEqual({ manifests: 2, chunks: 49 + 1 }) // and late.bin of the test above
+    expect(imported.records.assertions.applied).toBe(6)
     expect(await roots(d)).toEqual(await roots(a))
     expect(await components(d)).toEqual(await components(a))
     // The import's provenance: each assertion came "via" the bundle's signer.

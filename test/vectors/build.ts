@@ -154,6 +154,56 @@ export function buildRecordVectors(): RecordVector[] {
   return out
 }
 
+// ---- records with an evidence blob id (version 2, issue #15)
+
+const evidenceId = (n: number) => blake3(utf8.encode(`evidence-${n}`))
+
+/**
+ * Version-2 supersessions and assertions: the version-1 fields plus an evidence blob id. Frozen in
+ * `v2/records.json`; the version-1 vectors stay as they are (a record without evidence is still
+ * written as version 1).
+ */
+export function buildEvidenceRecordVectors(): RecordVector[] {
+  const out: RecordVector[] = []
+  const asserter = vectorSigner(1)
+  const a = ASSERTIONS[0]!
+  const assertion = signAssertion(
+    { coordinate: a.coordinate, run: a.run, method: a.method, hlc: hlcAt(30), evidence: evidenceId(1) },
+    asserter,
+    VECTOR_NETWORK,
+  )
+  out.push(
+    recordVector(
+      'assertion-evidence',
+      1,
+      { type: 'assertion', record: assertion },
+      encodeAssertion(assertion, VECTOR_NETWORK),
+    ),
+  )
+  const agent = vectorSigner(2)
+  const supersessions = [
+    { name: 'supersession-invalidate-evidence', kind: 'invalidate' as const, reason: 'bad disk' },
+    {
+      name: 'supersession-replace-evidence',
+      kind: 'replace' as const,
+      reason: 'newer copy',
+      replacement: target(2),
+    },
+  ]
+  supersessions.forEach((s, i) => {
+    const { name, ...fields } = s
+    const record = signSupersession(
+      { ...fields, target: target(1), hlc: hlcAt(40 + i), evidence: evidenceId(2 + i) },
+      agent,
+      VECTOR_NETWORK,
+    )
+    out.push(
+      recordVector(name, 2, { type: 'supersession', record }, encodeSupersession(record, VECTOR_NETWORK)),
+    )
+  })
+  return out
+}
+
 // ---- merkle
 
 export interface TreeSpec {

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { SCHEMA_VERSION } from '@provsync/crdt'
 import { open } from 'lmdb'
 import {
+  buildEvidenceRecordVectors,
   buildMerkleV2Vectors,
   buildMerkleVectors,
   buildRecordVectors,
@@ -51,6 +52,7 @@ async function writeVectors(): Promise<void> {
     const merkleV2 = buildMerkleV2Vectors(env)
     writeJson(join(here, 'v2/merkle.json'), merkleV2)
     writeJson(join(here, 'v2/sync.json'), buildSyncV2Vectors(merkleV2))
+    writeJson(join(here, 'v2/records.json'), buildEvidenceRecordVectors())
   } finally {
     await env.close()
     rmSync(scratch, { recursive: true, force: true })

@@ -32,3 +32,5 @@ export const MANIFEST_HASHES_PER_FRAME = 1024
 export const DATA_BYTES_PER_FRAME = 60 * 1024
 /** Peers one read tries before it gives up on a chunk. */
 export const DEFAULT_MAX_PEERS_PER_READ = 8
+/** References kept per blob (BlobReferences): one authorizes; the rest only add provenance peers. */
+export const MAX_REFERENCES_PER_BLOB = 64

@@ -1,7 +1,11 @@
 import {
+  closeSync,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -65,6 +69,34 @@ export class ChunkFiles {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw err
+    }
+  }
+
+  /**
+   * The file's bytes read into `target` (a view of its first bytes), undefined when there is no
+   * file, or `null` when the file is larger than `target` (not the chunk: the caller treats it as
+   * damaged without reading it).
+   */
+  readInto(hash: Uint8Array, target: Uint8Array): Uint8Array | undefined | null {
+    let fd: number
+    try {
+      fd = openSync(this.pathOf(hash), 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    try {
+      const size = fstatSync(fd).size
+      if (size > target.byteLength) return null
+      let filled = 0
+      while (filled < size) {
+        const n = readSync(fd, target, filled, size - filled, filled)
+        if (n === 0) break
+        filled += n
+      }
+      return target.subarray(0, filled)
+    } finally {
+      closeSync(fd)
     }
   }
 

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client'
 import type { BlobSource } from './chunker.js'
 import type { Manifest } from './ids.js'
 import type { BlobMetrics } from './metrics.js'
+import type { BlobReferences, MayHoldScope } from './references.js'
 import { Blobs } from './service.js'
 import type { BlobOffenceReason } from './source.js'
 import type { BlobStore, PutOptions, PutResult, ReadOptions } from './store.js'
@@ -48,6 +49,13 @@ export {
   toHex,
 } from './ids.js'
 export { type BlobMetrics, createBlobMetrics } from './metrics.js'
+export {
+  type BlobReference,
+  BlobReferences,
+  type MayHoldScope,
+  type ReferenceKind,
+  referencePolicy,
+} from './references.js'
 export {
   BLOB_OFFENCE_REASONS,
   type BlobOffenceReason,
@@ -103,9 +111,19 @@ export interface BlobServiceInit {
   /**
    * May `peer` fetch blob `id` from this node? It should say yes exactly when the peer may hold a
    * record that references the blob. A refused blob is answered as one not held (nothing leaks)
-   * and counted as `unauthorized`. @default only blobs marked shareable (`put` marks them)
+   * and counted as `unauthorized`.
+   * @default with `references`: `referencePolicy(references, mayHoldScope)`; without: only blobs
+   * marked shareable (`put` marks them)
    */
   mayFetch?: (peer: PeerId, id: Uint8Array) => boolean | Promise<boolean>
+  /**
+   * The records this node holds that reference blobs, with the peer each came from: the default
+   * `mayFetch` reads it, and a fetch asks those peers right after the caller's `from`.
+   * @default none
+   */
+  references?: BlobReferences
+  /** For the default policy: may `peer` hold artifact scope `scope`? @default no peer holds any */
+  mayHoldScope?: MayHoldScope
   /** @default see BlobLimits */
   limits?: Partial<BlobLimits>
   /** Offence threshold, window and block time shared with sync's budgets. @default DEFAULT_BUDGET_LIMITS */

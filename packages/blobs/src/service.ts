@@ -45,6 +45,7 @@ import { maxManifestBytes, requestChunks, requestManifest } from './protocol/cli
 import { Conversation } from './protocol/conversation.js'
 import { admit, greet, type NetworkIdentity } from './protocol/handshake.js'
 import { type ServeContext, serveStream } from './protocol/server.js'
+import { referencePolicy } from './references.js'
 import type { BlobOffenceReason, ChunkSource, DeliveredChunk } from './source.js'
 import type { BlobStore, PutOptions, PutResult } from './store.js'
 
@@ -86,6 +87,7 @@ export class Blobs
   private readonly providers = new Map<string, Set<string>>()
   private readonly counts = new Map<string, Record<string, number>>()
   private readonly openStreams = new Set<Stream>()
+  private readonly mayFetch: (peer: PeerId, id: Uint8Array) => boolean | Promise<boolean>
   private stopController = new AbortController()
 
   constructor(
@@ -94,6 +96,7 @@ export class Blobs
   ) {
     super()
     this.store = init.store
+    this.mayFetch = init.mayFetch ?? defaultPolicy(init)
     this.log = components.logger.forComponent('provsync:blobs')
     this.identity = { networkId: init.networkId, trustHash: trustBundleHash(init.trust) }
     this.limits = {
@@ -176,7 +179,8 @@ export class Blobs
 
   candidates(id: Uint8Array, hints: readonly string[]): string[] {
     const connected = this.components.connectionManager.getConnections().map((c) => c.remotePeer.toString())
-    const ordered = [...hints, ...(this.providers.get(toHex(id)) ?? []), ...connected]
+    const provenance = this.init.references?.provenance(id) ?? []
+    const ordered = [...hints, ...provenance, ...(this.providers.get(toHex(id)) ?? []), ...connected]
     const self = this.components.peerId.toString()
     return [...new Set(ordered)].filter((p) => p !== self && !this.budgets.isBlocked(p))
   }
@@ -315,7 +319,7 @@ export class Blobs
 
   private serveContext(remote: PeerId): ServeContext {
     const peer = remote.toString()
-    const mayFetch = this.init.mayFetch ?? ((_peer: PeerId, id: Uint8Array) => this.store.isShareable(id))
+    const mayFetch = this.mayFetch
     return {
       store: this.store,
       maxChunksPerRequest: this.limits.maxChunksPerRequest,
@@ -326,6 +330,12 @@ export class Blobs
       served: (bytes) => this.metrics.servedBytes.inc(bytes),
     }
   }
+}
+
+/** With references, the reference policy; without, blobs marked shareable (the store's flag). */
+function defaultPolicy(init: BlobServiceInit): (peer: PeerId, id: Uint8Array) => boolean {
+  if (init.references !== undefined) return referencePolicy(init.references, init.mayHoldScope)
+  return (_peer, id) => init.store.isShareable(id)
 }
 
 function peerStrings(peers: readonly PeerRef[] | undefined): string[] {

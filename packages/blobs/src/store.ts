@@ -266,8 +266,23 @@ export class BlobStore {
   /** Chunk `index` if held here and intact; a corrupt or vanished file is forgotten (and refetched later). */
   localChunk(manifest: Manifest, index: number): Uint8Array | undefined {
     this.assertOpen()
+    return this.checkedLocal(manifest, index, this.files.read(chunkHashAt(manifest, index)))
+  }
+
+  /**
+   * As `localChunk`, read into `target` (at least the chunk's length): the answer is a view of
+   * `target`, valid until the caller reuses it. What a server sends from, so serving a blob does
+   * not allocate a buffer per chunk.
+   */
+  localChunkInto(manifest: Manifest, index: number, target: Uint8Array): Uint8Array | undefined {
+    this.assertOpen()
+    const read = this.files.readInto(chunkHashAt(manifest, index), target)
+    // A file larger than the buffer is not the chunk: checked as a (failing) empty read.
+    return this.checkedLocal(manifest, index, read === null ? new Uint8Array(0) : read)
+  }
+
+  private checkedLocal(manifest: Manifest, index: number, bytes: Uint8Array | undefined) {
     const hash = chunkHashAt(manifest, index)
-    const bytes = this.files.read(hash)
     if (bytes !== undefined && chunkMatches(manifest, index, bytes)) {
       const entry = this.index.chunk(hash)
       if (entry === undefined || !entry.present) {

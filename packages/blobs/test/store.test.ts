@@ -88,6 +88,29 @@ describe('on-disk damage and crashes', () => {
     await expect(store.range(ref.id, 0, 3)).rejects.toThrow(BlobNotFoundError)
   })
 
+  it("localChunkInto reads into the caller's buffer, and drops a corrupt or oversized file as localChunk does", async () => {
+    const dir = stores.dir()
+    const store = await stores.open({ path: dir })
+    const bytes = randomBytes(40 * KiB, 3)
+    const { ref, manifest } = await store.put(bytes, { chunkSize: 16 * KiB })
+    const scratch = new Uint8Array(16 * KiB)
+    const last = store.localChunkInto(manifest, 2, scratch)!
+    expect(last.buffer).toBe(scratch.buffer)
+    expect(Buffer.from(last).equals(Buffer.from(bytes.subarray(32 * KiB)))).toBe(true)
+    const first = store.localChunkInto(manifest, 0, scratch)!
+    expect(Buffer.from(first).equals(Buffer.from(bytes.subarray(0, 16 * KiB)))).toBe(true)
+    const path = (i: number) => {
+      const hex = toHex(chunkHashAt(manifest, i))
+      return join(dir, 'chunks', hex.slice(0, 2), hex)
+    }
+    writeFileSync(path(0), randomBytes(16 * KiB, 98))
+    writeFileSync(path(1), randomBytes(16 * KiB + 1, 97))
+    expect(store.localChunkInto(manifest, 0, scratch)).toBeUndefined()
+    expect(store.localChunkInto(manifest, 1, scratch)).toBeUndefined()
+    expect(existsSync(path(0)) || existsSync(path(1))).toBe(false)
+    expect(store.status(ref.id).held).toBe(1)
+  })
+
   it('after a crash, removes temporary files and adopts whole chunk files the index missed', async () => {
     const dir = stores.dir()
     const first = await stores.open({ path: dir })

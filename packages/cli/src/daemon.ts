@@ -82,6 +82,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       dataDir: options.dataDir,
       networkId,
       trust,
+      artifacts: artifacts.store,
       ...(options.blobBudget !== undefined ? { budgetBytes: options.blobBudget } : {}),
     })
     closeBlobs = () => blobNode.close()

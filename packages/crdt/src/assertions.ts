@@ -112,7 +112,13 @@ export function mergeAssertion(
 export function assertOwnEvidence(
   ctx: Context,
   working: WorkingEntries,
-  fields: { coordinate: Coordinate; run: bigint; method: string; hlc: Assertion['hlc'] },
+  fields: {
+    coordinate: Coordinate
+    run: bigint
+    method: string
+    hlc: Assertion['hlc']
+    evidence?: Uint8Array
+  },
   known?: { coordId: Uint8Array; coordKey: string },
 ): MergeResult {
   const record = signAssertion(fields, ctx.signer, ctx.networkId)

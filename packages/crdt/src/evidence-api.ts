@@ -1,4 +1,5 @@
 import { assertOwnEvidence, getAssertion, readEvidence, WorkingEntries } from './assertions.js'
+import { copyBytes } from './bytes.js'
 import { type Coordinate, encodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 import { assertRun } from './codec/records.js'
 import { admissible, type Context, isRevoked, type StoreName } from './context.js'
@@ -7,7 +8,7 @@ import { InvalidArgumentError } from './errors.js'
 import { decideGate } from './gate.js'
 import { assertionKey, coordinateId, isPublicKey } from './keys.js'
 import { copyEvidence } from './persisted.js'
-import type { NodeState } from './state.js'
+import type { AppliedBatch, NodeState } from './state.js'
 import type { AssertionEvidence, LocalEvidence } from './view.js'
 
 /**
@@ -16,7 +17,7 @@ import type { AssertionEvidence, LocalEvidence } from './view.js'
  */
 export function createEvidenceApi(
   ctx: Context,
-  hooks: { checkOpen(): void; notify(store: StoreName): void },
+  hooks: { checkOpen(): void; notify(store: StoreName): void; applied?(batch: AppliedBatch): void },
 ): Pick<NodeState, 'advanceVerified' | 'assertions' | 'gate'> {
   const { dbs, signer } = ctx
   const { checkOpen, notify } = hooks
@@ -39,6 +40,9 @@ export function createEvidenceApi(
       const coordinateBytes = encodeCoordinate(coordinate)
       const coordId = coordinateId(coordinate)
       const method = advanceOptions.method ?? 'local'
+      const { evidence } = advanceOptions
+      if (evidence !== undefined && !(evidence instanceof Uint8Array && evidence.length === 32))
+        throw new InvalidArgumentError('evidence', 'must be a 32-byte blob id')
       const key = assertionKey(signer.publicKey, coordinate)
       const result = dbs.env.transactionSync(() => {
         // The coordinate's entry is read once; recompute leaves the new component in it.
@@ -56,7 +60,14 @@ export function createEvidenceApi(
         // withheld until the key is reinstated (see assertWithheldEvidence).
         if (isRevoked(ctx, signer.publicKey)) dbs.unasserted.put(coordId, method)
         else {
-          const merged = assertOwnEvidence(ctx, working, { coordinate, run: runId, method, hlc })
+          const fields = {
+            coordinate,
+            run: runId,
+            method,
+            hlc,
+            ...(evidence === undefined ? {} : { evidence }),
+          }
+          const merged = assertOwnEvidence(ctx, working, fields)
           if (merged.change !== undefined) {
             ctx.trees.assertions.update([merged.change])
             changed = true
@@ -73,7 +84,16 @@ export function createEvidenceApi(
           changed,
         }
       })
-      if (result.changed) notify('assertions')
+      if (result.changed) {
+        notify('assertions')
+        const bytes = dbs.asRecords.get(key)
+        if (bytes !== undefined)
+          hooks.applied?.({
+            store: 'assertions',
+            from: signer.publicKey,
+            records: [{ key, bytes: copyBytes(bytes) }],
+          })
+      }
       const { changed: _changed, ...out } = result
       return out
     },

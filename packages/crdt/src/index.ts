@@ -22,10 +22,13 @@ export {
   decodeRecord,
   decodeRevocation,
   decodeSupersession,
+  EVIDENCE_ID_BYTES,
+  EVIDENCE_RECORD_VERSION,
   encodeAssertion,
   encodeRevocation,
   encodeSupersession,
   MAX_RECORD_BYTES,
+  RECORD_VERSION,
   type RecordType,
   type Revocation,
   type RevocationAction,
@@ -92,6 +95,7 @@ export type { StoredRevocation } from './revocations.js'
 export { generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
 export {
   type AdvanceResult,
+  type AppliedBatch,
   type NodeState,
   type NodeStateOptions,
   type OpenNodeStateOptions,

@@ -106,6 +106,14 @@ export interface AdvanceResult {
   readonly key: Uint8Array
 }
 
+/** What one commit stored: see `NodeState.onApplied`. */
+export interface AppliedBatch {
+  readonly store: StoreName
+  /** The peer key the records came from (this node's own key for local acts). */
+  readonly from: Uint8Array
+  readonly records: ReadonlyArray<{ readonly key: Uint8Array; readonly bytes: Uint8Array }>
+}
+
 export interface ViewEntry {
   readonly coordinate: Coordinate
   readonly component: Component
@@ -145,9 +153,22 @@ export interface NodeState {
    */
   applyVerified(verified: VerifiedRecords, options: ApplyOptions): Promise<ApplyOutcome[]>
   onChange(listener: (store: StoreName) => void): () => void
+  /**
+   * Called after each commit with the records it stored (outcome `applied`) and the key they came
+   * from: `apply` and `put` calls, and this node's own assertions. Lets an embedder index what
+   * records reference (evidence blob ids) and where each came from.
+   */
+  onApplied(listener: (batch: AppliedBatch) => void): () => void
 
-  /** Records this node's own verification of `run` and signs an assertion peers can pull. */
-  advanceVerified(coordinate: Coordinate, run: bigint, options?: { method?: string }): AdvanceResult
+  /**
+   * Records this node's own verification of `run` and signs an assertion peers can pull; with
+   * `evidence` (a blob id) the assertion is a version-2 record that carries it.
+   */
+  advanceVerified(
+    coordinate: Coordinate,
+    run: bigint,
+    options?: { method?: string; evidence?: Uint8Array },
+  ): AdvanceResult
   readonly assertions: {
     get(asserter: Uint8Array, coordinate: Coordinate): Assertion | undefined
     evidence(coordinate: Coordinate): AssertionEvidence[]
@@ -304,6 +325,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   const verifier: BatchVerifier = acquireSharedVerifier(options.verifyThreads)
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
   const listeners = new Set<(store: StoreName) => void>()
+  const appliedListeners = new Set<(batch: AppliedBatch) => void>()
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
@@ -318,6 +340,17 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
         listener(store)
       } catch {
         // A listener's failure is its own; the commit already happened.
+      }
+    }
+  }
+
+  const emitApplied = (batch: AppliedBatch) => {
+    if (batch.records.length === 0) return
+    for (const listener of appliedListeners) {
+      try {
+        listener(batch)
+      } catch {
+        // As for onChange: the commit already happened.
       }
     }
   }
@@ -372,6 +405,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       watchRoots(() => applyPending(ctx))
     }
     if (result.changed) notify(store)
+    if (appliedListeners.size > 0) {
+      const stored = result.outcomes.flatMap((o, i) =>
+        o.status === 'applied' && o.key !== undefined ? [{ key: o.key, bytes: records[i]! }] : [],
+      )
+      emitApplied({ store, from: applyOptions.from, records: stored })
+    }
     return result
   }
 
@@ -456,8 +495,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    onApplied(listener) {
+      appliedListeners.add(listener)
+      return () => appliedListeners.delete(listener)
+    },
 
-    ...createEvidenceApi(ctx, { checkOpen, notify }),
+    ...createEvidenceApi(ctx, { checkOpen, notify, applied: emitApplied }),
     supersessions: {
       ...createSupersessionQueries(ctx),
       async put(record) {

@@ -289,8 +289,12 @@ describe('refusals, each with its typed error and message', () => {
       type: 'UnknownKindError',
       message: 'expected a supersession record, got type tag 2',
     })
-    expect(refusal(() => decodeAssertion(patched(assertion, 1, 2), NETWORK)).message).toBe(
-      'unknown assertion record version 2',
+    // version 2 is the evidence-carrying assertion (issue #15): the first unknown version is 3
+    expect(refusal(() => decodeAssertion(patched(assertion, 1, 3), NETWORK)).message).toBe(
+      'unknown assertion record version 3',
+    )
+    expect(refusal(() => decodeRevocation(patched(rev, 1, 2), NETWORK)).message).toBe(
+      'unknown revocation record version 2',
     )
     expect(refusal(() => decodeSupersession(patched(sup, 10, 4), NETWORK)).message).toBe(
       'unknown supersession kind 4',

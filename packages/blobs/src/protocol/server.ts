@@ -19,13 +19,27 @@ export interface ServeContext {
   served(bytes: number): void
 }
 
+/**
+ * One stream's chunk buffer, reused for every chunk it serves: each data frame is encoded (copied)
+ * by the time `send` returns, so the buffer is free again once a chunk's frames are sent. Grown to
+ * the largest chunk size asked for (1 MiB at most).
+ */
+class ChunkBuffer {
+  private buffer = new Uint8Array(0)
+  for(chunkSize: number): Uint8Array {
+    if (this.buffer.byteLength < chunkSize) this.buffer = new Uint8Array(chunkSize)
+    return this.buffer
+  }
+}
+
 /** Answers requests until the remote closes the stream; one refusal ends one request, not the stream. */
 export async function serveStream(conv: Conversation, ctx: ServeContext): Promise<void> {
+  const scratch = new ChunkBuffer()
   while (true) {
     const request = await conv.receiveOrEnd()
     if (request === undefined) return
     if (request.type === 'manifest-request') await serveManifest(conv, ctx, request.id)
-    else if (request.type === 'chunk-request') await serveChunks(conv, ctx, request.id, request.indices)
+    else if (request.type === 'chunk-request') await serveChunks(conv, ctx, request, scratch)
     else {
       ctx.offend('unexpected-message', `sent ${request.type} where a request was due`)
       await refuse(conv, ctx, 'malformed', `unexpected ${request.type}`)
@@ -83,8 +97,8 @@ async function serveManifest(conv: Conversation, ctx: ServeContext, id: Uint8Arr
 async function serveChunks(
   conv: Conversation,
   ctx: ServeContext,
-  id: Uint8Array,
-  indices: number[],
+  { id, indices }: { id: Uint8Array; indices: number[] },
+  scratch: ChunkBuffer,
 ): Promise<void> {
   if (indices.length === 0 || indices.length > ctx.maxChunksPerRequest) {
     await refuse(conv, ctx, 'too-many-chunks', `at most ${ctx.maxChunksPerRequest} chunks per request`)
@@ -99,7 +113,7 @@ async function serveChunks(
     return
   }
   for (const index of indices) {
-    const bytes = ctx.store.localChunk(manifest, index)
+    const bytes = ctx.store.localChunkInto(manifest, index, scratch.for(manifest.chunkSize))
     if (bytes === undefined) {
       await refuse(conv, ctx, 'not-found', `chunk ${index} not held here`)
       return

@@ -36,13 +36,17 @@ async function signerOf(ctx: BlobContext, keyFile: string | undefined): Promise<
 }
 
 /**
- * The blobs an export carries. Until records carry evidence blob ids, "referenced" is every blob
- * whose manifest this node holds (each was put here or fetched for a read); "pinned" is those pinned.
+ * The blobs an export carries: `none` the manifests of every blob held; `pinned` the pinned ones,
+ * with their chunks; `referenced` those a record here references (evidence ids of supersessions and
+ * assertions, artifacts' blob refs) and the pinned ones, with every chunk held (so a strict bundle
+ * carries at least what a standard one does).
  */
 function selection(ctx: BlobContext, blobs: 'none' | 'pinned' | 'referenced'): BlobSelection {
   const ids: Uint8Array[] = []
   for (const listing of ctx.store.list()) {
-    if (blobs !== 'pinned' || listing.pinned) ids.push(listing.manifest.id)
+    const id = listing.manifest.id
+    const referenced = ctx.references.of(id).length > 0
+    if (blobs === 'none' || listing.pinned || (blobs === 'referenced' && referenced)) ids.push(id)
   }
   return { store: ctx.store, ids, chunks: blobs === 'none' ? 'none' : 'held' }
 }

@@ -1,9 +1,18 @@
 import { join } from 'node:path'
-import { type BlobService, type BlobStore, blobs, openBlobStore } from '@provsync/blobs'
+import type { ArtifactStore } from '@provsync/artifacts'
+import {
+  BlobReferences,
+  type BlobService,
+  type BlobStore,
+  blobs,
+  openBlobStore,
+  referencePolicy,
+} from '@provsync/blobs'
 import type { NodeServiceParts, ProvsyncNode } from '@provsync/sync'
 import { asParams } from '../control/params.js'
 import type { ControlHandler } from '../control/server.js'
 import { BLOB_METHODS, type BlobMethod } from './methods.js'
+import { artifactReferences, trackRecordReferences } from './references.js'
 
 /** Where a node keeps its blobs: chunk files and their LMDB index, beside the node's environment. */
 export const BLOBS_DIR = 'blobs'
@@ -16,6 +25,11 @@ export interface BlobNodeOptions {
   readonly trust: readonly Uint8Array[]
   /** Bytes of fetched, unpinned chunks kept (`--blob-budget`). @default blobs' DEFAULT_BUDGET_BYTES (1 GiB) */
   readonly budgetBytes?: number
+  /**
+   * The node's artifact store: blob references of its artifacts authorize peers that may hold
+   * their scope. @default none (only supersessions and assertions authorize)
+   */
+  readonly artifacts?: ArtifactStore
 }
 
 /** What the blob, export and import control methods work with. */
@@ -25,6 +39,8 @@ export interface BlobContext {
   /** The node's operator keys: bundles signed by one of them are trusted on import. */
   readonly trust: readonly Uint8Array[]
   readonly store: BlobStore
+  /** Which records here reference which blob: what `export --blobs referenced` carries. */
+  readonly references: BlobReferences
   readonly service: BlobService
   /** Blobs a read here could not complete (hex ids): what `blob want` asks for by default. */
   readonly wanted: Set<string>
@@ -32,6 +48,8 @@ export interface BlobContext {
 
 export interface BlobNode {
   readonly store: BlobStore
+  /** Which records reference which blob (and where they came from): the default policy's input. */
+  readonly references: BlobReferences
   /** For createNode's `services`: the blob service on the node's registry. */
   services(parts: NodeServiceParts): Record<string, (components: never) => unknown>
   /** The control handler with the blob, export and import methods in front of `inner`. */
@@ -49,22 +67,36 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
     ...(options.budgetBytes !== undefined ? { budgetBytes: options.budgetBytes } : {}),
   })
   const wanted = new Set<string>()
+  const references = new BlobReferences()
+  const artifacts =
+    options.artifacts === undefined ? undefined : artifactReferences(references, options.artifacts)
+  let untrack: Promise<() => void> | undefined
   return {
     store,
-    services: (parts) => ({
-      [BLOB_SERVICE]: blobs({
-        store,
-        networkId: options.networkId,
-        trust: options.trust,
-        registry: parts.registry,
-      }),
-    }),
+    references,
+    services: (parts) => {
+      // Authorization follows the records: a peer may fetch a blob only if it may hold a record here
+      // that references it (the scan runs while libp2p starts; onApplied is subscribed at once).
+      untrack = trackRecordReferences(references, parts.state)
+      artifacts?.catchUp()
+      return {
+        [BLOB_SERVICE]: blobs({
+          store,
+          networkId: options.networkId,
+          trust: options.trust,
+          registry: parts.registry,
+          references,
+          mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
+        }),
+      }
+    },
     wrap(inner, node) {
       const ctx: BlobContext = {
         node,
         dataDir: options.dataDir,
         trust: options.trust,
         store,
+        references,
         service: node.libp2p.services[BLOB_SERVICE] as BlobService,
         wanted,
       }
@@ -79,6 +111,10 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
         })
       }
     },
-    close: () => store.close(),
+    async close() {
+      const stop = await untrack?.catch(() => undefined)
+      stop?.()
+      await store.close()
+    },
   }
 }

@@ -63,7 +63,7 @@ it (no peer holds a chunk, blob not held, unreadable file), 5 local failure.`,
   },
 }
 
-function blobId(args: ParsedArgs, text: string): string {
+export function blobId(args: ParsedArgs, text: string): string {
   const hex = text.trim().toLowerCase()
   if (!/^[0-9a-f]{64}$/.test(hex))
     throw new UsageError(args.command, `'${text}' is not a blob id (64 hex digits)`)

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { SupersessionKind } from '@provsync/crdt'
 import { stringOption } from '../args.js'
+import { evidenceArg, evidenceOption } from '../blobs/evidence.js'
 import type { clock } from '../control/handlers.js'
 import type { applySupersession } from '../control/write.js'
 import { UsageError } from '../errors.js'
@@ -39,9 +40,13 @@ export const supersede: Command = {
         value: '<file>',
         description: 'agent key file (required; provsync keygen --agent)',
       },
+      evidence: evidenceOption,
       json: jsonOption,
     },
     details: `
+With --evidence, the supersession carries the id of a blob this node holds (a version-2 record:
+peers of the first release refuse it, see docs/DESIGN.md); any peer that may hold the record may
+fetch the blob, from this node first.
 The supersession is signed here with the agent key, stamped with the node's clock, and handed
 to the running node, which verifies and stores it and announces it; every peer pulls it. Read
 them back with provsync supersessions <target> [--chain].`,
@@ -64,11 +69,19 @@ them back with provsync supersessions <target> [--chain].`,
     const keyFile = stringOption(args, 'agent-key')
     if (keyFile === undefined) throw new UsageError(command, '--agent-key <file> is required')
     const agent = await readKeyFile(resolve(io.cwd, keyFile), 'agent')
+    const evidence = await evidenceArg(args, io)
     const now = await ask<ReturnType<typeof clock>>(args, io, 'clock')
     const { encodeSupersession, signSupersession } = await import('@provsync/crdt')
     const hlc = { wallMs: now.wallMs, counter: now.counter }
     const signed = signSupersession(
-      { target, kind, reason, ...(replacement !== undefined ? { replacement } : {}), hlc },
+      {
+        target,
+        kind,
+        reason,
+        ...(replacement !== undefined ? { replacement } : {}),
+        ...(evidence !== undefined ? { evidence: new Uint8Array(Buffer.from(evidence, 'hex')) } : {}),
+        hlc,
+      },
       agent,
       now.networkId,
     )
@@ -85,5 +98,6 @@ export function formatSupersede(view: SupersedeView): string {
   const force = view.inForce
     ? 'in force'
     : 'not in force (another supersession wins, or the agent is revoked)'
-  return `${done} ${view.kind} of ${view.target}\n  supersession ${view.hash}, ${force}\n  agent ${view.agent.peer} at ${view.hlc}\n`
+  const evidence = view.evidence === null ? '' : `  evidence blob ${view.evidence}\n`
+  return `${done} ${view.kind} of ${view.target}\n  supersession ${view.hash}, ${force}\n  agent ${view.agent.peer} at ${view.hlc}\n${evidence}`
 }

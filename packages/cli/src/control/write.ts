@@ -27,7 +27,11 @@ export async function recordEvidence(ctx: NodeContext, params: Params) {
   }
   const run = bigintText(params, 'run')
   const method = params.method === undefined ? undefined : text(params, 'method', { maxBytes: 256 })
-  const result = state.advanceVerified(coordinate, run, method === undefined ? {} : { method })
+  const evidence = params.evidence === undefined ? undefined : hexBytes(params, 'evidence', 32)
+  const result = state.advanceVerified(coordinate, run, {
+    ...(method === undefined ? {} : { method }),
+    ...(evidence === undefined ? {} : { evidence }),
+  })
   await sync.announce().catch(() => {})
   return {
     status: result.status,
@@ -35,6 +39,7 @@ export async function recordEvidence(ctx: NodeContext, params: Params) {
     local: { run: result.local.run.toString(), hlc: hlcText(result.local.hlc) },
     component: result.component === undefined ? null : componentView(result.component),
     record: toHex(result.key),
+    evidence: evidence === undefined || result.status !== 'applied' ? null : toHex(evidence),
   }
 }
 
@@ -65,5 +70,6 @@ export async function applySupersession(ctx: NodeContext, params: Params) {
     agent: keyView(record.agent),
     hlc: hlcText(record.hlc),
     inForce: winner !== undefined && toHex(winner.hash) === toHex(recordHash(bytes)),
+    evidence: record.evidence === undefined ? null : toHex(record.evidence),
   }
 }

@@ -14,6 +14,14 @@ import { type Coordinate, readCoordinate, writeCoordinate } from './coordinate.j
 import { Reader, Writer } from './wire.js'
 
 export const RECORD_VERSION = 1
+/**
+ * The version of a supersession or an assertion that carries an evidence blob id (issue #15).
+ * A record without evidence is still written as version 1, byte for byte, so its hash and tree
+ * key never change; a node of the first release refuses a version-2 record as `unknown-kind`.
+ */
+export const EVIDENCE_RECORD_VERSION = 2
+/** Bytes of an evidence blob id (a `@provsync/blobs` id: it binds the blob's size and chunk hashes). */
+export const EVIDENCE_ID_BYTES = 32
 export const MAX_RECORD_BYTES = 4096
 export const MAX_REASON_BYTES = 1024
 export const MAX_METHOD_BYTES = 64
@@ -37,6 +45,8 @@ export interface Supersession {
   readonly replacement?: Uint8Array | undefined
   readonly hlc: Timestamp
   readonly agent: Uint8Array
+  /** The id of an evidence blob; present only in version-2 records. */
+  readonly evidence?: Uint8Array | undefined
   readonly signature: Uint8Array
 }
 
@@ -47,6 +57,8 @@ export interface Assertion {
   readonly run: bigint
   readonly hlc: Timestamp
   readonly method: string
+  /** The id of an evidence blob; present only in version-2 records. */
+  readonly evidence?: Uint8Array | undefined
   readonly signature: Uint8Array
 }
 
@@ -77,12 +89,12 @@ const domainCache = new Map<string, Uint8Array>()
  * Signatures cover `provsync/<type>/v1 ‖ 0 ‖ network id ‖ 0 ‖ body`, so a record of one type or
  * network never verifies as another.
  */
-function domain(type: RecordType, networkId: string): Uint8Array {
-  const cacheKey = `${type}\0${networkId}`
+function domain(type: RecordType, networkId: string, version: number): Uint8Array {
+  const cacheKey = `${type}\0${version}\0${networkId}`
   let prefix = domainCache.get(cacheKey)
   // Stryker disable next-line ConditionalExpression: equivalent, a cache: building the prefix every time gives the same bytes
   if (prefix === undefined) {
-    prefix = utf8.encode(`provsync/${type}/v${RECORD_VERSION}\0${networkId}\0`)
+    prefix = utf8.encode(`provsync/${type}/v${version}\0${networkId}\0`)
     // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, only bounds the cache
     if (domainCache.size > 64) domainCache.clear()
     domainCache.set(cacheKey, prefix)
@@ -90,9 +102,16 @@ function domain(type: RecordType, networkId: string): Uint8Array {
   return prefix
 }
 
-/** The exact bytes a record's signature covers, given its encoding. */
+/**
+ * The exact bytes a record's signature covers, given its encoding. The domain names the record's
+ * version (its second byte): `provsync/<type>/v2` for a record with evidence.
+ */
 export function signedMessage(type: RecordType, networkId: string, encoded: Uint8Array): Uint8Array {
-  const prefix = domain(type, networkId)
+  const prefix = domain(
+    type,
+    networkId,
+    encoded[1] === EVIDENCE_RECORD_VERSION ? EVIDENCE_RECORD_VERSION : RECORD_VERSION,
+  )
   const body = encoded.subarray(0, encoded.length - SIGNATURE_BYTES)
   const message = new Uint8Array(prefix.length + body.length)
   message.set(prefix)
@@ -105,17 +124,33 @@ export function recordHash(encoded: Uint8Array): Uint8Array {
   return blake3(encoded)
 }
 
-function header(writer: Writer, type: RecordType, networkId: string): void {
+function header(writer: Writer, type: RecordType, networkId: string, version = RECORD_VERSION): void {
   // Stryker disable next-line StringLiteral: equivalent, a field name for an error a network tag (always 8 bytes) never raises
-  writer.u8(TAGS[type]).u8(RECORD_VERSION).fixed('network', networkTag(networkId), 8)
+  writer.u8(TAGS[type]).u8(version).fixed('network', networkTag(networkId), 8)
 }
 
-function readHeader(reader: Reader, type: RecordType, networkId: string): void {
+/** Reads the header; returns the record's version (revocations: 1 only; the others: 1 or 2). */
+function readHeader(reader: Reader, type: RecordType, networkId: string): number {
   const tag = reader.u8('type')
   if (tag !== TAGS[type]) throw new UnknownKindError(`expected a ${type} record, got type tag ${tag}`)
   const version = reader.u8('version')
-  if (version !== RECORD_VERSION) throw new UnknownKindError(`unknown ${type} record version ${version}`)
+  const known = version === RECORD_VERSION || (version === EVIDENCE_RECORD_VERSION && type !== 'revocation')
+  if (!known) throw new UnknownKindError(`unknown ${type} record version ${version}`)
   if (!equalBytes(reader.fixed('network', 8), networkTag(networkId))) throw new WrongNetworkError()
+  return version
+}
+
+/** Version 2 when the record carries an evidence blob id, else the first release's version 1. */
+function versionFor(evidence: Uint8Array | undefined): number {
+  return evidence === undefined ? RECORD_VERSION : EVIDENCE_RECORD_VERSION
+}
+
+function writeEvidence(writer: Writer, evidence: Uint8Array | undefined): void {
+  if (evidence !== undefined) writer.fixed('evidence', evidence, EVIDENCE_ID_BYTES)
+}
+
+function readEvidence(reader: Reader, version: number): Uint8Array | undefined {
+  return version === EVIDENCE_RECORD_VERSION ? reader.fixed('evidence', EVIDENCE_ID_BYTES) : undefined
 }
 
 function writeHlc(writer: Writer, hlc: Timestamp, signer: Uint8Array): void {
@@ -173,7 +208,7 @@ function finish(writer: Writer, signature: Uint8Array): Uint8Array {
 // ---- supersessions
 
 function writeSupersessionBody(writer: Writer, r: Omit<Supersession, 'signature'>, networkId: string): void {
-  header(writer, 'supersession', networkId)
+  header(writer, 'supersession', networkId, versionFor(r.evidence))
   writer.u8(kindIndex('supersession kind', SUPERSESSION_KINDS, r.kind))
   writer.fixed('target', r.target, HASH_BYTES)
   const needsReplacement = r.kind !== 'invalidate'
@@ -186,6 +221,7 @@ function writeSupersessionBody(writer: Writer, r: Omit<Supersession, 'signature'
   writer.text('reason', r.reason, MAX_REASON_BYTES)
   writer.fixed('agent', r.agent, KEY_BYTES)
   writeHlc(writer, r.hlc, r.agent)
+  writeEvidence(writer, r.evidence)
 }
 
 export function encodeSupersession(record: Supersession, networkId: string): Uint8Array {
@@ -197,16 +233,18 @@ export function encodeSupersession(record: Supersession, networkId: string): Uin
 export function decodeSupersession(bytes: Uint8Array, networkId: string): Supersession {
   checkSize(bytes)
   const reader = new Reader(bytes)
-  readHeader(reader, 'supersession', networkId)
+  const version = readHeader(reader, 'supersession', networkId)
   const kind = readKind(reader, 'supersession kind', SUPERSESSION_KINDS)
   const target = reader.fixed('target', HASH_BYTES)
   const replacement = kind === 'invalidate' ? undefined : reader.fixed('replacement', HASH_BYTES)
   const reason = reader.text('reason', MAX_REASON_BYTES)
   const agent = reader.fixed('agent', KEY_BYTES)
   const hlc = readHlc(reader, agent)
+  const evidence = readEvidence(reader, version)
   const signature = reader.fixed('signature', SIGNATURE_BYTES)
   reader.end()
-  return { target, kind, reason, replacement, hlc, agent, signature }
+  if (evidence === undefined) return { target, kind, reason, replacement, hlc, agent, signature }
+  return { target, kind, reason, replacement, hlc, agent, evidence, signature }
 }
 
 export function signSupersession(
@@ -229,13 +267,14 @@ export function verifySupersession(record: Supersession, networkId: string): boo
 // ---- assertions
 
 function writeAssertionBody(writer: Writer, r: Omit<Assertion, 'signature'>, networkId: string): void {
-  header(writer, 'assertion', networkId)
+  header(writer, 'assertion', networkId, versionFor(r.evidence))
   writeCoordinate(writer, r.coordinate)
   assertRun(r.run)
   writer.u64(r.run)
   writer.text('method', r.method, MAX_METHOD_BYTES)
   writer.fixed('asserter', r.asserter, KEY_BYTES)
   writeHlc(writer, r.hlc, r.asserter)
+  writeEvidence(writer, r.evidence)
 }
 
 export function encodeAssertion(record: Assertion, networkId: string): Uint8Array {
@@ -247,15 +286,17 @@ export function encodeAssertion(record: Assertion, networkId: string): Uint8Arra
 export function decodeAssertion(bytes: Uint8Array, networkId: string): Assertion {
   checkSize(bytes)
   const reader = new Reader(bytes)
-  readHeader(reader, 'assertion', networkId)
+  const version = readHeader(reader, 'assertion', networkId)
   const coordinate = readCoordinate(reader)
   const run = reader.u64('run')
   const method = reader.text('method', MAX_METHOD_BYTES)
   const asserter = reader.fixed('asserter', KEY_BYTES)
   const hlc = readHlc(reader, asserter)
+  const evidence = readEvidence(reader, version)
   const signature = reader.fixed('signature', SIGNATURE_BYTES)
   reader.end()
-  return { asserter, coordinate, run, hlc, method, signature }
+  if (evidence === undefined) return { asserter, coordinate, run, hlc, method, signature }
+  return { asserter, coordinate, run, hlc, method, evidence, signature }
 }
 
 export function signAssertion(fields: Unsigned<Assertion>, signer: Signer, networkId: string): Assertion {
