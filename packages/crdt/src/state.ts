@@ -406,10 +406,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     }
     if (result.changed) notify(store)
     if (appliedListeners.size > 0) {
-      const stored = result.outcomes.flatMap((o, i) =>
-        o.status === 'applied' && o.key !== undefined ? [{ key: o.key, bytes: records[i]! }] : [],
-      )
-      emitApplied({ store, from: applyOptions.from, records: stored })
+      emitApplied({ store, from: applyOptions.from, records: appliedRecords(records, result.outcomes) })
     }
     return result
   }
@@ -634,3 +631,18 @@ function recordsDb(dbs: Databases, store: StoreName) {
 }
 
 export type { ApplyOptions, ApplyOutcome }
+
+/** The key and bytes of each record a batch applied, in batch order, for `onApplied` listeners. */
+function appliedRecords(
+  records: readonly Uint8Array[] | PreparedBatch,
+  outcomes: readonly { status: string; key?: Uint8Array }[],
+): { key: Uint8Array; bytes: Uint8Array }[] {
+  const list = Array.isArray(records) ? (records as readonly Uint8Array[]) : undefined
+  const byIndex = new Map(
+    list === undefined ? (records as PreparedBatch).candidates.map((c) => [c.index, c.bytes]) : [],
+  )
+  return outcomes.flatMap((o, i) => {
+    const bytes = o.status !== 'applied' ? undefined : (list?.[i] ?? byIndex.get(i))
+    return bytes === undefined || o.key === undefined ? [] : [{ key: o.key, bytes }]
+  })
+}

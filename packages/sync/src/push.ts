@@ -291,7 +291,7 @@ export class Push {
       const signal = this.stopController.signal
       stream = await init.connectionManager.openStream(peer, PUSH_PROTOCOL, { signal })
       const framed = this.frame(stream)
-      const stores = sharedStores(init.stores, await greet(framed, this.context(peer), { signal }))
+      const stores = sharedStores(init.stores, (await greet(framed, this.context(peer), { signal })).stores)
       const link: OutLink = { stream, framed, stores, chain: Promise.resolve(), pending: 0 }
       this.readControl(peer, link).catch(() => {})
       return link
