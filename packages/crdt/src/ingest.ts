@@ -114,8 +114,6 @@ function refusal(error: RecordRefusedError): ApplyOutcome {
   return { status: 'refused', reason: error.reason, detail: error.message }
 }
 
-const SIGNATURE_ONLY = new Uint8Array(SIGNATURE_BYTES)
-
 /** A batch decoded and checked, its signatures being verified on the pool. */
 export interface PreparedBatch {
   readonly store: StoreName
@@ -143,9 +141,19 @@ export function prepare(
   const candidates: Candidate[] = []
   const refusals = new Map<number, RecordRefusedError>()
   const job = streamingJob(verifier)
-  // The domain prefix every signature of the batch covers (a record of only a signature has an
-  // empty body), packed before each body by the pool instead of copied into a message per record.
-  const prefix = signedMessage(type, ctx.networkId, SIGNATURE_ONLY)
+  // The domain prefix each signature covers, packed before each body by the pool instead of
+  // copied into a message per record. It names the record's version (its second byte), so a batch
+  // mixing versions 1 and 2 has one prefix per version.
+  const prefixes = new Map<number, Uint8Array>()
+  const prefixOf = (bytes: Uint8Array): Uint8Array => {
+    const version = bytes[1]!
+    let prefix = prefixes.get(version)
+    if (prefix === undefined) {
+      prefix = domainPrefix(type, ctx.networkId, version)
+      prefixes.set(version, prefix)
+    }
+    return prefix
+  }
   records.forEach((input, index) => {
     const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
     let candidate: Candidate
@@ -160,12 +168,21 @@ export function prepare(
     job.push({
       publicKey: candidate.signer,
       signature: candidate.bytes.subarray(candidate.bytes.length - SIGNATURE_BYTES),
-      prefix,
+      prefix: prefixOf(candidate.bytes),
       message: candidate.bytes.subarray(0, candidate.bytes.length - SIGNATURE_BYTES),
     })
   })
   job.flush()
   return { store, count: records.length, candidates, job, refusals }
+}
+
+/** The bytes a signature covers before a record's body, for records of `version`. */
+function domainPrefix(type: RecordType, networkId: string, version: number): Uint8Array {
+  // A record of a header's first two bytes and a signature: its body is those two bytes.
+  const sample = new Uint8Array(2 + SIGNATURE_BYTES)
+  sample[1] = version
+  const message = signedMessage(type, networkId, sample)
+  return message.subarray(0, message.length - 2)
 }
 
 /**
