@@ -204,6 +204,24 @@ describe('crafted lies in the first answer', () => {
     ).toThrow(new MalformedMessageError('varint 1 above 0'))
   })
 
+  test('an answer to a leaf list names at most 32 keys of its own', () => {
+    // Two leaves: the initiator describes the root by them; the answer: two statuses, then 33 keys.
+    const two = memoryTree(under(3, 2).map((k) => [k, hashOf('v')] as const))
+    const answer = (n: number) =>
+      lie(two, (w) => {
+        w.varint(1)
+        w.u8(0) // statuses and keys
+        w.u8(0) // both leaves the same
+        w.varint(n)
+        for (const key of under(5, n)) w.bytes(key)
+        w.varint(0)
+        w.varint(0)
+        w.u8(1)
+      })
+    expect(answer(33)).toThrow(new MalformedMessageError('varint 33 above 32'))
+    expect(answer(32)).not.toThrow()
+  })
+
   test('a key streamed for no subtree the initiator lacks', () => {
     expect(
       lie(a, (w) => {
@@ -297,6 +315,15 @@ describe('crafted lies in the first answer', () => {
       expect(stream([], true)).toThrow(
         new InconsistentPeerError('peer ended its key list before every subtree it has'),
       )
+      // One claimed subtree, ended without a key: its keys would be dropped.
+      const one = lie(mine, (w) => {
+        w.varint(1)
+        writeChildrenReply(w, 32, rootBitmap(mine), rootBitmap(mine) | 1, 0)
+        w.varint(0)
+        w.varint(0)
+        w.u8(1)
+      })
+      expect(one).toThrow(new InconsistentPeerError('peer ended its key list before every subtree it has'))
       expect(stream([c0b!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
       expect(stream([c0a!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
       expect(stream([c0a!, c1a!, c0b!], false)).toThrow(
