@@ -12,8 +12,8 @@ import { presenceMask } from '../src/node-codec.js'
 import { PATH_BYTES } from '../src/path.js'
 import { createReconciler, createResponder } from '../src/reconcile.js'
 import { writeChildrenDescription, writeChildrenReply, writeLeavesDescription } from '../src/wire.js'
-import { hashOf } from './helpers.js'
-import { pairOf, session } from './memory-session.js'
+import { hashOf, hex } from './helpers.js'
+import { pairOf, type Run, session } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
 
 // A peer that lies, over in-memory trees: every wrong frame ends the session with a typed
@@ -371,5 +371,42 @@ describe('crafted lies in the first answer', () => {
       })
       expect(reconciler).toThrow(new MalformedMessageError('unknown enumeration flag 2'))
     })
+  })
+})
+
+describe('a lying answer one level down', () => {
+  // 2,000 keys, one of them changed: the initiator describes the root, the responder the child on
+  // the way to that key (depth 1), the initiator the grandchild (depth 2, by its children: the leaf
+  // depth is 3). The responder's second message opens with its answer for that grandchild: the
+  // one-byte form naming the one child that differs. Below, that answer is replaced by a lie.
+  const keys = Array.from({ length: 2000 }, (_, i) => hashOf(`deep${i}`))
+  const deep = pairOf(keys, (i) => (i === 7 ? 2 : 3))
+  const mine = memoryTree(deep.a)
+  const theirs = memoryTree(deep.b)
+
+  function withSecondAnswer(answer: number[]): () => Run {
+    return () =>
+      session(mine, theirs, {}, {}, (r, i) => {
+        if (i !== 1) return r
+        expect([r[0], r[1]]).toEqual([0, 1]) // one frame, one answer
+        expect(r[2]).toBeGreaterThanOrEqual(2) // the one-byte form
+        return Uint8Array.from([0, 1, ...answer, ...r.subarray(3)])
+      })
+  }
+
+  test('the honest session finds the one changed key', () => {
+    expect(session(mine, theirs).differing).toEqual([hex(keys[7]!)])
+  })
+
+  test('an answer saying the responder has none of the children of a node it said differs', () => {
+    // Flag 1 (own presence), an empty mask over 8 children.
+    expect(withSecondAnswer([1, 0])).toThrow(new InconsistentPeerError('peer lost a node it said it had'))
+  })
+
+  test('an answer saying no child differs under a node it said differs', () => {
+    // Flag 0 (same presence), then one zero bit per child both have.
+    expect(withSecondAnswer([0, 0])).toThrow(
+      new InconsistentPeerError('peer says a node it reported different has no differing child'),
+    )
   })
 })
