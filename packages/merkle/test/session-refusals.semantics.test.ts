@@ -12,8 +12,8 @@ import { presenceMask } from '../src/node-codec.js'
 import { PATH_BYTES } from '../src/path.js'
 import { createReconciler, createResponder } from '../src/reconcile.js'
 import { writeChildrenDescription, writeChildrenReply, writeLeavesDescription } from '../src/wire.js'
-import { hashOf } from './helpers.js'
-import { pairOf, session } from './memory-session.js'
+import { hashOf, hex } from './helpers.js'
+import { pairOf, type Run, session } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
 
 // A peer that lies, over in-memory trees: every wrong frame ends the session with a typed
@@ -204,6 +204,24 @@ describe('crafted lies in the first answer', () => {
     ).toThrow(new MalformedMessageError('varint 1 above 0'))
   })
 
+  test('an answer to a leaf list names at most 32 keys of its own', () => {
+    // Two leaves: the initiator describes the root by them; the answer: two statuses, then 33 keys.
+    const two = memoryTree(under(3, 2).map((k) => [k, hashOf('v')] as const))
+    const answer = (n: number) =>
+      lie(two, (w) => {
+        w.varint(1)
+        w.u8(0) // statuses and keys
+        w.u8(0) // both leaves the same
+        w.varint(n)
+        for (const key of under(5, n)) w.bytes(key)
+        w.varint(0)
+        w.varint(0)
+        w.u8(1)
+      })
+    expect(answer(33)).toThrow(new MalformedMessageError('varint 33 above 32'))
+    expect(answer(32)).not.toThrow()
+  })
+
   test('a key streamed for no subtree the initiator lacks', () => {
     expect(
       lie(a, (w) => {
@@ -297,6 +315,15 @@ describe('crafted lies in the first answer', () => {
       expect(stream([], true)).toThrow(
         new InconsistentPeerError('peer ended its key list before every subtree it has'),
       )
+      // One claimed subtree, ended without a key: its keys would be dropped.
+      const one = lie(mine, (w) => {
+        w.varint(1)
+        writeChildrenReply(w, 32, rootBitmap(mine), rootBitmap(mine) | 1, 0)
+        w.varint(0)
+        w.varint(0)
+        w.u8(1)
+      })
+      expect(one).toThrow(new InconsistentPeerError('peer ended its key list before every subtree it has'))
       expect(stream([c0b!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
       expect(stream([c0a!, c0a!], false)).toThrow(new InconsistentPeerError('keys out of order'))
       expect(stream([c0a!, c1a!, c0b!], false)).toThrow(
@@ -344,5 +371,42 @@ describe('crafted lies in the first answer', () => {
       })
       expect(reconciler).toThrow(new MalformedMessageError('unknown enumeration flag 2'))
     })
+  })
+})
+
+describe('a lying answer one level down', () => {
+  // 2,000 keys, one of them changed: the initiator describes the root, the responder the child on
+  // the way to that key (depth 1), the initiator the grandchild (depth 2, by its children: the leaf
+  // depth is 3). The responder's second message opens with its answer for that grandchild: the
+  // one-byte form naming the one child that differs. Below, that answer is replaced by a lie.
+  const keys = Array.from({ length: 2000 }, (_, i) => hashOf(`deep${i}`))
+  const deep = pairOf(keys, (i) => (i === 7 ? 2 : 3))
+  const mine = memoryTree(deep.a)
+  const theirs = memoryTree(deep.b)
+
+  function withSecondAnswer(answer: number[]): () => Run {
+    return () =>
+      session(mine, theirs, {}, {}, (r, i) => {
+        if (i !== 1) return r
+        expect([r[0], r[1]]).toEqual([0, 1]) // one frame, one answer
+        expect(r[2]).toBeGreaterThanOrEqual(2) // the one-byte form
+        return Uint8Array.from([0, 1, ...answer, ...r.subarray(3)])
+      })
+  }
+
+  test('the honest session finds the one changed key', () => {
+    expect(session(mine, theirs).differing).toEqual([hex(keys[7]!)])
+  })
+
+  test('an answer saying the responder has none of the children of a node it said differs', () => {
+    // Flag 1 (own presence), an empty mask over 8 children.
+    expect(withSecondAnswer([1, 0])).toThrow(new InconsistentPeerError('peer lost a node it said it had'))
+  })
+
+  test('an answer saying no child differs under a node it said differs', () => {
+    // Flag 0 (same presence), then one zero bit per child both have.
+    expect(withSecondAnswer([0, 0])).toThrow(
+      new InconsistentPeerError('peer says a node it reported different has no differing child'),
+    )
   })
 })
