@@ -87,7 +87,9 @@ export interface HashedLeaf {
  * own and hashed in a single call: one WASM call per leaf field cost more than the hashing itself.
  */
 export function hashLeaves(leaves: readonly HashedLeaf[], from = 0, to = leaves.length): Uint8Array {
-  const input = new Uint8Array(1 + (to - from) * RECORD_BYTES)
+  // Every byte is written below. allocUnsafe hands out a slice of Node's pre-allocated pool
+  // (under 4 KiB), not an ArrayBuffer of its own per call.
+  const input = Buffer.allocUnsafe(1 + (to - from) * RECORD_BYTES)
   input[0] = TAG_BUCKET
   let o = 1
   for (let i = from; i < to; i++) {
