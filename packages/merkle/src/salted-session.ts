@@ -119,14 +119,9 @@ export function createSaltedSession(
   const initiator = role === 'initiator'
   const keysAreHashes = tree.keysAreHashes
   const { reader, localCount, localRoot } = openSnapshot(tree)
-  const salt = options.salt ?? randomSalt()
-  if (salt.length !== SALT_BYTES) {
-    reader.release()
-    throw new MalformedMessageError(`salt of ${salt.length} bytes, expected ${SALT_BYTES}`)
-  }
+  const salt = options.salt ?? randomSalt() // its length is checked with the other options
   let width = options.fingerprintBytes ?? DEFAULT_FINGERPRINT_BYTES
-  // The root's description travels before the responder's salt: keyed by the initiator's alone.
-  let rootKey = initiator ? new Fingerprinter(salt, width) : undefined
+  let rootKey = initiator ? new Fingerprinter(salt, width) : undefined // before the peer's salt
   let sessionKey: Fingerprinter | undefined
   let peerRoot: Uint8Array | undefined
   let peerCount: number | undefined
@@ -135,46 +130,21 @@ export function createSaltedSession(
   let sentHello = false
   let collision = false
 
-  const awaiting: Awaiting[] = []
-  const owed: Owed[] = []
-  const toDescribe: Position[] = []
-  const expected: Position[] = []
-  const enumeration: Position[] = []
+  const queues = newQueues(initiator)
+  const { awaiting, owed, toDescribe, expected, enumeration } = queues
   let enumAfter: Uint8Array | undefined
   let enumHeadSeen = false
   let enumDone = true
   const found = newFound()
-
-  if (initiator) toDescribe.push(ROOT)
   const keyContext = (pos: Position): KeyContext => ({ keysAreHashes, path: pos.path, depth: pos.depth })
   const wholeKeys = keyContext(ROOT)
   const positionOf = (leafKey: Uint8Array): Uint8Array => (keysAreHashes ? leafKey : pathOfKey(leafKey))
   const fpAt = (pos: Position): Fingerprinter => (pos.depth === 0 ? rootKey! : sessionKey!)
 
-  /**
-   * The shallowest depth whose nodes hold about one leaf (as in protocol 1). The responder lists
-   * nodes there by keys even above two leaves: describing them by children would take the session
-   * to a fourth round trip (seen at N = 1M, d = 10,000, below an initiator node of 33 leaves).
-   */
-  function leafDepth(): number {
-    const n = Math.max(localCount, peerCount ?? 0, 1)
-    let depth = 1
-    while (depth < MAX_DEPTH && n / 2 ** prefixBits(depth) > 1.5) depth++
-    return depth
-  }
+  const leafDepth = () => leafDepthFor(Math.max(localCount, peerCount ?? 0, 1))
 
-  function myChildren(pos: Position): Children {
-    const node = reader.node(pos)
-    return node === undefined ? emptyChildren(fanoutAt(pos.depth)) : reader.children(node, pos.depth)
-  }
-
-  function myLeaves(pos: Position, node: TreeNode | undefined): TreeLeaf[] {
-    if (node === undefined) return []
-    return node.kind === 'bucket' ? node.leaves : [...reader.leavesAt(pos)]
-  }
-
-  // ---- writing ----------------------------------------------------------------------------
-
+  const myChildren = (pos: Position) => childrenOf(reader, pos)
+  const myLeaves = (pos: Position, node: TreeNode | undefined) => leavesOf(reader, pos, node)
   function writeOwed(w: ByteWriter, answer: Owed): void {
     if (answer.kind === 'children') {
       writeChildrenReply(w, fanoutAt(answer.pos.depth), answer.theirs, answer.mine, answer.differing)
@@ -303,8 +273,6 @@ export function createSaltedSession(
     w.append(parts.keys)
     w.u8(enumeration.length === 0 ? 1 : 0)
   }
-
-  // ---- reading ----------------------------------------------------------------------------
 
   function readHello(r: ByteReader): void {
     if (!initiator) {
@@ -539,13 +507,7 @@ export function createSaltedSession(
     return n
   }
 
-  const idle = () =>
-    sentHello &&
-    awaiting.length === 0 &&
-    expected.length === 0 &&
-    owed.length === 0 &&
-    toDescribe.length === 0 &&
-    enumeration.length === 0
+  const idle = () => sentHello && Object.values(queues).every((queue) => queue.length === 0)
 
   function result(): SaltedResult {
     const keys = collectResult(found, reader)
@@ -569,6 +531,40 @@ export function createSaltedSession(
       return initiator && peerCount !== undefined && idle() && enumDone
     },
     result,
+  }
+}
+
+function childrenOf(reader: Snapshot, pos: Position): Children {
+  const node = reader.node(pos)
+  return node === undefined ? emptyChildren(fanoutAt(pos.depth)) : reader.children(node, pos.depth)
+}
+
+/** My leaves under `pos` (whose node is `node`). */
+function leavesOf(reader: Snapshot, pos: Position, node: TreeNode | undefined): TreeLeaf[] {
+  if (node === undefined) return []
+  return node.kind === 'bucket' ? node.leaves : [...reader.leavesAt(pos)]
+}
+
+/**
+ * The shallowest depth whose nodes hold about one leaf among `n` (as in protocol 1). The responder
+ * lists nodes there by keys even above two leaves: describing them by children would take the
+ * session to a fourth round trip (seen at N = 1M, d = 10,000, below an initiator node of 33 leaves).
+ */
+function leafDepthFor(n: number): number {
+  let depth = 1
+  while (depth < MAX_DEPTH && n / 2 ** prefixBits(depth) > 1.5) depth++
+  return depth
+}
+
+/** My descriptions the peer must answer, my answers owed, nodes to describe and to expect, subtrees to list. */
+function newQueues(initiator: boolean) {
+  return {
+    awaiting: [] as Awaiting[],
+    owed: [] as Owed[],
+    // The initiator always starts by describing the root.
+    toDescribe: (initiator ? [ROOT] : []) as Position[],
+    expected: [] as Position[],
+    enumeration: [] as Position[],
   }
 }
 
