@@ -183,6 +183,9 @@ await runSuite('crdt', async (ctx) => {
     ctx.record('apply_pipelined_cpu_us_per_record', cpuUs, 'µs')
   })
 
+  // `--apply-only` stops here: the apply figures without the revocation's 1M-record setup.
+  if (ctx.args.includes('--apply-only')) return
+
   // Revoke: one peer with `perPeer` assertions among `peers * perPeer`.
   const perPeer = ctx.quick ? 10_000 : 100_000
   const peers = 10
