@@ -9,6 +9,7 @@ import {
   type PushMessage,
   VALUE_PREFIX_BYTES,
 } from '../src/push-codec.js'
+import frozen from './fixtures/push-v1.json' with { type: 'json' }
 
 // The push protocol's frames after the handshake: one encoding per message, and any bytes a peer
 // sends either decode to a message that re-encodes to exactly those bytes or fail as malformed.
@@ -51,7 +52,34 @@ const problem = (frame: Uint8Array): string | undefined => {
   }
 }
 
+/** The messages whose bytes `fixtures/push-v1.json` freezes (protocol /provsync/push/1.0.0). */
+const key = new Uint8Array(32).fill(0x11)
+const FROZEN: Record<string, PushMessage> = {
+  prune: { type: 'prune' },
+  graft: { type: 'graft' },
+  'push two records, one with a two-byte length': {
+    type: 'push',
+    store: 'assertions',
+    records: [Uint8Array.of(1, 2, 3, 4, 5), new Uint8Array(130).fill(0xab)],
+  },
+  'ihave one entry': {
+    type: 'ihave',
+    store: 'supersessions',
+    entries: [{ key, prefix: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) }],
+  },
+  'iwant two keys': { type: 'iwant', store: 'revocations', keys: [key, Uint8Array.of(9)] },
+}
+
 describe('push codec', () => {
+  it('encodes and decodes the frozen bytes of protocol 1 (a change is a new protocol id)', () => {
+    expect(frozen.map((v) => v.name).sort()).toEqual(Object.keys(FROZEN).sort())
+    for (const { name, hex } of frozen) {
+      const bytes = Uint8Array.from(Buffer.from(hex, 'hex'))
+      expect(Buffer.from(encodePush(FROZEN[name]!)).toString('hex'), name).toBe(hex)
+      expect(decodePush(bytes), name).toEqual(FROZEN[name])
+    }
+  })
+
   it('round-trips every message', () => {
     fc.assert(
       fc.property(message, (m) => {
