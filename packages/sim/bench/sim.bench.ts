@@ -90,10 +90,6 @@ await runSuite('sim', async (ctx) => {
         )
     },
   })
-  console.error('TMP reasons', JSON.stringify((globalThis as any).__simReasons))
-  const tot: Record<string, number> = {}
-  for (const n of (globalThis as any).__simNodes ?? []) for (const [k, v] of Object.entries(n.sync.pushStats?.() ?? {})) tot[k] = (tot[k] ?? 0) + (v as number)
-  console.error('TMP push', JSON.stringify(tot))
   const verifyUs = (verifyBefore + verifyMicros()) / 2
   const loadAfter = loadavg()[0]!
   console.error(`  report: ${files.join(', ')}; blamed honest peers: ${JSON.stringify(report.blamedHonest)}`)
