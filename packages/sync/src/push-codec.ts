@@ -2,12 +2,19 @@
  * Frames of the push protocol (`/provsync/push/1.0.0`) after its Hello/Welcome handshake, which
  * is the reconcile protocol's. The pusher sends `push` frames (a store and its new records); the
  * receiver answers on the same stream with `prune` (stop pushing to me: your records reach me
- * another way) and `graft` (push to me again). One encoding per message: the decoder refuses
- * anything its encoder would not write (overlong varints, trailing bytes, empty batches).
+ * another way) and `graft` (push to me again). Records a node pulled go to its eager neighbours
+ * as `ihave` (tree key and the first 8 bytes of the leaf's value hash), and the neighbour asks for
+ * those it lacks with `iwant`, answered by pushes: a pulled record is most often pulled by the
+ * neighbours too (after a partition heals every node pulls), so sending it whole would mostly
+ * duplicate it. One encoding per message: the decoder refuses anything its encoder would not
+ * write (overlong varints, trailing bytes, empty lists).
  *
- *   push  = 0x01 varint(len(store)) store-utf8 varint(n >= 1) n × (varint(len) record)
+ *   push  = 0x01 store varint(n >= 1) n × (varint(len >= 1) record)
  *   prune = 0x02
  *   graft = 0x03
+ *   ihave = 0x04 store varint(n >= 1) n × (varint(len >= 1) key, 8-byte value prefix)
+ *   iwant = 0x05 store varint(n >= 1) n × (varint(len >= 1) key)
+ *   store = varint(len 1..64) lowercase ASCII name
  */
 import { MalformedFrameError } from './errors.js'
 
@@ -15,10 +22,18 @@ export type PushMessage =
   | { type: 'push'; store: string; records: Uint8Array[] }
   | { type: 'prune' }
   | { type: 'graft' }
+  | { type: 'ihave'; store: string; entries: Array<{ key: Uint8Array; prefix: Uint8Array }> }
+  | { type: 'iwant'; store: string; keys: Uint8Array[] }
 
 const PUSH = 0x01
+/** The first byte of a push frame (a record batch). */
+export const PUSH_TYPE = PUSH
 const PRUNE = 0x02
 const GRAFT = 0x03
+const IHAVE = 0x04
+const IWANT = 0x05
+/** Bytes of a leaf's value hash an `ihave` carries: enough to tell an older run from the one announced. */
+export const VALUE_PREFIX_BYTES = 8
 /** Store names are short ASCII words ("assertions"); a longer one is not a store. */
 export const MAX_PUSH_STORE_BYTES = 64
 
@@ -64,18 +79,29 @@ export function pushHeaderCost(store: string, count: number): number {
 export function encodePush(message: PushMessage): Uint8Array {
   if (message.type === 'prune') return Uint8Array.of(PRUNE)
   if (message.type === 'graft') return Uint8Array.of(GRAFT)
+  const items: Uint8Array[][] =
+    message.type === 'push'
+      ? message.records.map((r) => [r])
+      : message.type === 'iwant'
+        ? message.keys.map((k) => [k])
+        : message.entries.map((e) => [e.key, e.prefix])
+  const type = message.type === 'push' ? PUSH : message.type === 'iwant' ? IWANT : IHAVE
   const name = new TextEncoder().encode(message.store)
-  let size = 1 + varintLength(name.byteLength) + name.byteLength + varintLength(message.records.length)
-  for (const record of message.records) size += pushRecordCost(record)
+  let size = 1 + varintLength(name.byteLength) + name.byteLength + varintLength(items.length)
+  for (const [first, prefix] of items) size += pushRecordCost(first!) + (prefix?.byteLength ?? 0)
   const out = new Uint8Array(size)
-  out[0] = PUSH
+  out[0] = type
   let at = writeVarint(out, 1, name.byteLength)
   out.set(name, at)
-  at = writeVarint(out, at + name.byteLength, message.records.length)
-  for (const record of message.records) {
-    at = writeVarint(out, at, record.byteLength)
-    out.set(record, at)
-    at += record.byteLength
+  at = writeVarint(out, at + name.byteLength, items.length)
+  for (const [first, prefix] of items) {
+    at = writeVarint(out, at, first!.byteLength)
+    out.set(first!, at)
+    at += first!.byteLength
+    if (prefix !== undefined) {
+      out.set(prefix, at)
+      at += prefix.byteLength
+    }
   }
   return out
 }
@@ -120,8 +146,27 @@ export function decodePush(frame: Uint8Array): PushMessage {
     if (frame.byteLength !== 1) throw new PushFrameError('trailing')
     return { type: type === PRUNE ? 'prune' : 'graft' }
   }
-  if (type !== PUSH) throw new PushFrameError('unknown-type')
+  if (type !== PUSH && type !== IHAVE && type !== IWANT) throw new PushFrameError('unknown-type')
   const reader = new Reader(frame)
+  const store = readStore(reader)
+  const count = reader.varint()
+  if (count === 0) throw new PushFrameError('count')
+  const items: Uint8Array[] = []
+  const prefixes: Uint8Array[] = []
+  for (let i = 0; i < count; i++) {
+    const length = reader.varint()
+    // Never empty; each costs at least its length byte, so a huge count fails fast.
+    if (length === 0) throw new PushFrameError('count')
+    items.push(reader.take(length).slice())
+    if (type === IHAVE) prefixes.push(reader.take(VALUE_PREFIX_BYTES).slice())
+  }
+  if (!reader.done) throw new PushFrameError('trailing')
+  if (type === PUSH) return { type: 'push', store, records: items }
+  if (type === IWANT) return { type: 'iwant', store, keys: items }
+  return { type: 'ihave', store, entries: items.map((key, i) => ({ key, prefix: prefixes[i]! })) }
+}
+
+function readStore(reader: Reader): string {
   const nameLength = reader.varint()
   if (nameLength === 0 || nameLength > MAX_PUSH_STORE_BYTES) throw new PushFrameError('store')
   let store: string
@@ -132,15 +177,5 @@ export function decodePush(frame: Uint8Array): PushMessage {
     throw new PushFrameError('store')
   }
   if (!/^[a-z][a-z-]*$/.test(store)) throw new PushFrameError('store')
-  const count = reader.varint()
-  if (count === 0) throw new PushFrameError('count')
-  const records: Uint8Array[] = []
-  for (let i = 0; i < count; i++) {
-    const length = reader.varint()
-    // A record is never empty; each costs at least its length byte, so a huge count fails fast.
-    if (length === 0) throw new PushFrameError('count')
-    records.push(reader.take(length).slice())
-  }
-  if (!reader.done) throw new PushFrameError('trailing')
-  return { type: 'push', store, records }
+  return store
 }

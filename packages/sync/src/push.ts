@@ -13,11 +13,18 @@ import { sharedStores } from './negotiate.js'
 import type { OffenceAccounting } from './offences.js'
 import type { ProtocolLimits, SessionContext } from './protocol/context.js'
 import { admit, greet } from './protocol/handshake.js'
-import { decodePush, encodePush, pushHeaderCost, pushRecordCost } from './push-codec.js'
+import {
+  decodePush,
+  encodePush,
+  PUSH_TYPE,
+  pushHeaderCost,
+  pushRecordCost,
+  VALUE_PREFIX_BYTES,
+} from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName, type SyncedState } from './state.js'
-import { toHex } from './trust.js'
+import { bytesEqual, toHex } from './trust.js'
 
 export interface PushInit {
   registrar: Registrar
@@ -50,6 +57,12 @@ export interface PushInit {
 const MAX_PENDING_FRAMES = 32
 /** Bytes a push stream carries before it is replaced, well inside the receiver's per-session budget. */
 const RECYCLE_FRACTION = 0.5
+
+/** Where a record applied here came from: the peer, and whether a session pulled it (else a push). */
+interface Origin {
+  id: string
+  pulled: boolean
+}
 
 interface OutLink {
   stream: Stream
@@ -94,8 +107,8 @@ export class Push {
   private readonly outbound = new Map<string, Promise<OutLink | undefined>>()
   private readonly inbound = new Map<string, FramedStream>()
   /** Tree keys (hex) applied lately and the peer (id) they came from, pushed or pulled. */
-  private origins = new Map<string, string>()
-  private previousOrigins = new Map<string, string>()
+  private origins = new Map<string, Origin>()
+  private previousOrigins = new Map<string, Origin>()
   /**
    * Tree keys (hex) a push brought lately, and its pusher: a duplicate proves another eager path
    * only if a push brought the record first (not a session, whose pulls race pushes). Two
@@ -183,7 +196,7 @@ export class Push {
     const source = this.idByKey.get(key) ?? key
     for (const outcome of outcomes) {
       if (outcome.status === 'applied' && outcome.key !== undefined)
-        this.origins.set(toHex(outcome.key), source)
+        this.origins.set(toHex(outcome.key), { id: source, pulled: true })
     }
   }
 
@@ -232,7 +245,10 @@ export class Push {
     }, this.init.delayMs)
   }
 
-  /** Pushes what changed in each store since the last flush to the eager neighbours. */
+  /**
+   * Sends what changed in each store since the last flush to the eager neighbours: whole records
+   * written here or pushed to us, `ihave` for those a session pulled; never back to their source.
+   */
   private async flush(): Promise<void> {
     const origins = new Map([...this.previousOrigins, ...this.origins])
     this.previousOrigins = this.origins
@@ -242,24 +258,38 @@ export class Push {
       if (keys.length === 0) continue
       const sources = keys.map((key) => origins.get(toHex(key)))
       const records = this.init.state.getRecords(store, keys)
+      const tree = this.init.state.tree(store)
       for (const id of this.links.eager()) {
         const peer = this.peers.get(id)
         if (peer === undefined || this.init.refused(peer)) continue
         if (!this.init.mayPull(store, id, peerPublicKey(peer))) continue
-        const batch = records.filter((r, i): r is Uint8Array => r !== undefined && sources[i] !== id)
-        if (batch.length > 0) this.send(peer, store, batch)
+        const whole: Uint8Array[] = []
+        const entries: Array<{ key: Uint8Array; prefix: Uint8Array }> = []
+        records.forEach((record, i) => {
+          const source = sources[i]
+          if (record === undefined || source?.id === id) return
+          if (source?.pulled !== true) whole.push(record)
+          else {
+            const value = tree.get(keys[i]!)
+            if (value !== undefined)
+              entries.push({ key: keys[i]!, prefix: value.subarray(0, VALUE_PREFIX_BYTES) })
+          }
+        })
+        this.send(peer, store, packPush(store, whole, this.init.limits.maxFrameBytes))
+        this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
       }
     }
   }
 
-  private send(peer: PeerId, store: StoreName, records: Uint8Array[]): void {
+  private send(peer: PeerId, store: StoreName, frames: ReadonlyArray<Uint8Array & { count: number }>): void {
+    if (frames.length === 0) return
     const id = peer.toString()
     let out = this.outbound.get(id)
     if (out === undefined) {
       out = this.open(peer)
       this.outbound.set(id, out)
     }
-    for (const frame of packPush(store, records, this.init.limits.maxFrameBytes)) {
+    for (const frame of frames) {
       out.then((link) => {
         if (link === undefined || !link.stores.includes(store)) return
         if (link.pending >= MAX_PENDING_FRAMES) {
@@ -271,7 +301,7 @@ export class Push {
           .then(() => link.framed.write(frame, { signal: this.stopController.signal }))
           .then(() => {
             this.stats.framesSent++
-            this.stats.recordsSent += frame.count
+            if (frame[0] === PUSH_TYPE) this.stats.recordsSent += frame.count
             this.recycleIfFull(id, link)
           })
           .catch((err: Error) => this.closeOut(id, link, err))
@@ -279,6 +309,42 @@ export class Push {
             link.pending--
           })
       })
+    }
+  }
+
+  /** A neighbour's `iwant` after our `ihave`: the records it lacks, pushed whole. */
+  private answerIwant(peer: PeerId, store: string, keys: Uint8Array[]): void {
+    const id = peer.toString()
+    if (!isStoreName(store) || !this.init.stores.includes(store))
+      throw new ProtocolViolationError('unexpected-message', `iwant of store ${store}, which we do not sync`)
+    if (keys.length > this.init.limits.maxKeysPerRequest)
+      throw new ProtocolViolationError('unexpected-message', `iwant of ${keys.length} keys`)
+    if (this.init.budgets.takeRequest(id) !== 'ok' || !this.init.mayPull(store, id, peerPublicKey(peer)))
+      return
+    const records = this.init.state.getRecords(store, keys).filter((r): r is Uint8Array => r !== undefined)
+    this.send(peer, store, packPush(store, records, this.init.limits.maxFrameBytes))
+  }
+
+  /** A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another value. */
+  private async answerIhave(
+    peer: PeerId,
+    framed: FramedStream,
+    store: string,
+    entries: ReadonlyArray<{ key: Uint8Array; prefix: Uint8Array }>,
+  ): Promise<void> {
+    if (!isStoreName(store) || !this.init.stores.includes(store))
+      throw new ProtocolViolationError('unexpected-message', `ihave of store ${store}, which we do not sync`)
+    if (this.init.budgets.takeRequest(peer.toString()) !== 'ok') return
+    const tree = this.init.state.tree(store)
+    const wanted = entries
+      .filter(({ key, prefix }) => {
+        const value = tree.get(key)
+        return value === undefined || !bytesEqual(value.subarray(0, VALUE_PREFIX_BYTES), prefix)
+      })
+      .map(({ key }) => key)
+    for (let i = 0; i < wanted.length; i += this.init.limits.maxKeysPerRequest) {
+      const keys = wanted.slice(i, i + this.init.limits.maxKeysPerRequest)
+      await framed.write(encodePush({ type: 'iwant', store, keys }), { signal: this.stopController.signal })
     }
   }
 
@@ -311,8 +377,12 @@ export class Push {
         const frame = await link.framed.read({ signal: this.stopController.signal })
         if (frame === undefined) return this.closeOut(id, link)
         const message = decodePush(frame)
-        if (message.type === 'push')
-          throw new ProtocolViolationError('unexpected-message', 'push on our own push stream')
+        if (message.type === 'iwant') {
+          this.answerIwant(peer, message.store, message.keys)
+          continue
+        }
+        if (message.type === 'push' || message.type === 'ihave')
+          throw new ProtocolViolationError('unexpected-message', `${message.type} on our own push stream`)
         if (message.type === 'prune' ? this.links.pruned(id) : this.links.grafted(id))
           this.init.log('%p sent %s', peer, message.type)
       }
@@ -369,9 +439,10 @@ export class Push {
         const frame = await framed.read({ signal: this.stopController.signal })
         if (frame === undefined) break
         const message = decodePush(frame)
-        if (message.type !== 'push')
-          throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
-        await this.receive(peer, framed, message.store, message.records)
+        if (message.type === 'push') await this.receive(peer, framed, message.store, message.records)
+        else if (message.type === 'ihave')
+          await this.answerIhave(peer, framed, message.store, message.entries)
+        else throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
       }
       await stream.close()
     } catch (err) {
@@ -439,7 +510,7 @@ export class Push {
       if (outcome.status === 'applied') {
         applied++
         if (key === undefined) continue
-        this.origins.set(key, id)
+        this.origins.set(key, { id, pulled: false })
         this.pushedBy.set(key, id)
       } else if (outcome.status === 'refused') {
         if (this.init.offendingRefusals.has(outcome.reason ?? 'unknown')) offending++
@@ -483,23 +554,47 @@ export function packPush(
   records: readonly Uint8Array[],
   maxFrameBytes: number,
 ): Array<Uint8Array & { count: number }> {
+  return pack(records, pushRecordCost, store, maxFrameBytes, (items) =>
+    encodePush({ type: 'push', store, records: items }),
+  )
+}
+
+/** `ihave` entries packed into frames that fit `maxFrameBytes`. */
+export function packIhave(
+  store: StoreName,
+  entries: ReadonlyArray<{ key: Uint8Array; prefix: Uint8Array }>,
+  maxFrameBytes: number,
+): Array<Uint8Array & { count: number }> {
+  return pack(
+    entries,
+    (e) => pushRecordCost(e.key) + VALUE_PREFIX_BYTES,
+    store,
+    maxFrameBytes,
+    (items) => encodePush({ type: 'ihave', store, entries: items }),
+  )
+}
+
+function pack<T>(
+  items: readonly T[],
+  costOf: (item: T) => number,
+  store: StoreName,
+  maxFrameBytes: number,
+  encode: (items: T[]) => Uint8Array,
+): Array<Uint8Array & { count: number }> {
   const frames: Array<Uint8Array & { count: number }> = []
-  let current: Uint8Array[] = []
+  let current: T[] = []
   let size = 0
   const emit = (): void => {
-    const frame = Object.assign(encodePush({ type: 'push', store, records: current }), {
-      count: current.length,
-    })
-    frames.push(frame)
+    frames.push(Object.assign(encode(current), { count: current.length }))
     current = []
     size = 0
   }
-  for (const record of records) {
-    const cost = pushRecordCost(record)
-    // A record that cannot fit a frame on its own is left to the pull path (which skips it too).
+  for (const item of items) {
+    const cost = costOf(item)
+    // An item that cannot fit a frame on its own is left to the pull path (which skips it too).
     if (pushHeaderCost(store, 1) + cost > maxFrameBytes) continue
     if (current.length > 0 && pushHeaderCost(store, current.length + 1) + size + cost > maxFrameBytes) emit()
-    current.push(record)
+    current.push(item)
     size += cost
   }
   if (current.length > 0) emit()
