@@ -100,7 +100,11 @@ await runSuite('artifacts', async (ctx) => {
 
   // Scoped replication: bytes of a session over the same session when only the shared scope
   // exists. `--scopes N --per-scope M` size it (the issue's figure: 100 scopes of 10,000).
+  // `--per-scope=200` passes through `npm run bench` (its runner forwards only `--` words);
+  // `--per-scope 200` works when the suite file is run directly.
   const arg = (name: string, fallback: number) => {
+    const joined = ctx.args.find((a) => a.startsWith(`${name}=`))
+    if (joined !== undefined) return Number(joined.slice(name.length + 1))
     const i = ctx.args.indexOf(name)
     return i >= 0 ? Number(ctx.args[i + 1]) : fallback
   }

@@ -2,7 +2,7 @@ import { followTrustInSync, signArtifact, signTrustBundle, type TrustBundle } fr
 import { RefusedError, trustBundleHash } from '@provsync/sync'
 import { afterEach, describe, expect, it } from 'vitest'
 import { at, NET, operator, publishers, seeded } from './helpers.js'
-import { type ArtifactNode, cleanup, connect, grantTo, startArtifactNode } from './net/nodes.js'
+import { type ArtifactNode, cleanup, connect, grantTo, startArtifactNode, waitFor } from './net/nodes.js'
 
 afterEach(cleanup)
 
@@ -59,12 +59,31 @@ describe('a trust rotation reaches sync', () => {
     expect(noOffences(a, b) + noOffences(b, a)).toBe(0)
     expect(a.node.sync.isBlocked(b.peerId) || b.node.sync.isBlocked(a.peerId)).toBe(false)
 
+    // A's announcements (new hash) reach B (old hash) and are dropped, not blamed.
+    const heardAtB: string[] = []
+    b.node.sync.addEventListener('heads:received', (e) => heardAtB.push(e.detail.peer.toString()))
+    for (let i = 0; i < 5; i++) {
+      await a.node.sync.announce()
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(heardAtB).toEqual([])
+    expect(b.node.sync.offences(a.peerId)['invalid-announcement']).toBe(0)
+
     // The artifact protocol still reaches B: it follows the chain, and its sync with it.
     await b.artifacts.syncWith(a.peerId)
     expect(b.artifacts.trustBundle()?.version).toBe(2n)
     expect(b.node.sync.trustHash()).toEqual(newHash)
     expect((await a.node.sync.syncWith(b.peerId)).error).toBeUndefined()
     expect((await b.node.sync.syncWith(a.peerId)).error).toBeUndefined()
+    // Now on one bundle, B hears A's announcements.
+    await waitFor(
+      () => {
+        void a.node.sync.announce()
+        return heardAtB.includes(a.peerId.toString())
+      },
+      'an announcement of A heard at B',
+      20_000,
+    )
 
     // C is not granted the trust scope: it stays on v1, refused by sync, still reached by artifacts.
     const fromC = await c.artifacts.syncWith(a.peerId)
