@@ -330,9 +330,10 @@ export function reconcileSubjects(ctx: Context): number {
     // Stryker disable next-line ConditionalExpression: equivalent, re-applying a subject already in line is idempotent (a shortcut)
     if ((value === 'revoked') === ctx.revoked.has(subject)) continue
     let latest: LedgerEntry | undefined
+    // Stryker disable ConditionalExpression: equivalent, equalBytes of an absent subject is false
     for (const entry of entries(ctx))
-      // Stryker disable next-line ConditionalExpression: equivalent, equalBytes of an absent subject is false
       if (entry.subject !== undefined && equalBytes(entry.subject, subject)) latest = entry
+    // Stryker restore ConditionalExpression
     // Stryker disable next-line ConditionalExpression,AssignmentOperator: equivalent, a subject is in rvApplied only through an entry naming it; the count is read by no caller
     if (latest !== undefined) changes += applyEntry(ctx, latest).viewChanges
   }
