@@ -127,9 +127,13 @@ await runSuite('blobs', async (ctx) => {
   ctx.record('blob_put_mib_per_s', put, 'MiB/s')
   ctx.record('blob_put_efficiency', put / hash, 'ratio')
 
-  const server = startPeer(['serve', join(work, 'server'), String(smallMiB), String(bigMiB)])
+  const putter = startPeer(['put', join(work, 'server'), String(smallMiB), String(bigMiB)])
+  const { ids, rssMiB: putRss } = await nextJson<{ ids: string[]; rssMiB: number }>(putter.lines)
+  await stopPeer(putter.child)
+  ctx.record('blob_put_peak_rss_mib', putRss, 'MiB')
+  const server = startPeer(['serve', join(work, 'server')])
   try {
-    const { addr, ids } = await nextJson<{ addr: string; ids: string[] }>(server.lines)
+    const { addr } = await nextJson<{ addr: string }>(server.lines)
     const client = await clientNode('client')
     const connection = await client.node.dial(multiaddr(addr))
     const plainBefore = await plainMiBs(client.node, addr, smallMiB * MiB)
