@@ -7,7 +7,8 @@
  * - range_first_byte_ms: one chunk in the middle of the big blob, not held, manifest not held
  *   either (cold) and with the manifest held (warm).
  * - blob_fetch_peak_rss_mib: peak RSS of a process reading the big blob from the serving one, and
- *   of the serving process (which also put both blobs).
+ *   of the serving process (blob_serve_peak_rss_mib); both blobs are put before by a process of
+ *   their own (blob_put_peak_rss_mib), so the serving figure is the serving's alone.
  * - storage_*: chunk bytes as LMDB values vs files named by hash (the store's choice), written
  *   then read back in this process: MiB/s and the RSS each read-back adds.
  * `--quick`: 16 MiB and 64 MiB instead of 256 MiB and 1 GiB.
