@@ -1,8 +1,9 @@
 /**
  * One side of the blobs bench, in a process of its own so each side's peak RSS is its own.
- * `serve <dir> <MiB...>`: puts one blob per size (generated, never held whole in memory), serves
+ * `put <dir> <MiB...>`: puts one blob per size (generated, never held whole in memory), prints
+ * `{ ids, rssMiB }` and exits. `serve <dir>`: serves
  * them and a plain stream (`/provsync-bench/plain/1.0.0`: the client sends a u64 byte count, gets
- * that many bytes), prints `{ addr, ids }`, then answers `rss` and `exit` on stdin.
+ * that many bytes), prints `{ addr }`, then answers `rss` and `exit` on stdin.
  * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`.
  */
 import { createInterface } from 'node:readline'
@@ -40,12 +41,22 @@ async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array
   }
 }
 
-async function serve(sizesMiB: number[]): Promise<void> {
+/**
+ * Puts one generated blob per size, prints `{ ids, rssMiB }` and exits: the put runs in a process
+ * of its own, so the serving process's peak RSS is the serving's alone.
+ */
+async function put(sizesMiB: number[]): Promise<void> {
   const store = await openBlobStore({ path: dir, noSync: true })
   const ids: string[] = []
   for (const [i, mib] of sizesMiB.entries()) {
     ids.push(toHex((await store.put(generated(mib * MiB, 0x9e3779b9 + i))).ref.id))
   }
+  await store.close()
+  process.stdout.write(`${JSON.stringify({ ids, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`)
+}
+
+async function serve(): Promise<void> {
+  const store = await openBlobStore({ path: dir, noSync: true })
   const node = await createLibp2p({
     ...(await benchNodeOptions()),
     services: {
@@ -63,7 +74,7 @@ async function serve(sizesMiB: number[]): Promise<void> {
     for (let sent = 0; sent < total; sent += piece.byteLength) await writer.write(piece)
     await stream.close()
   })
-  process.stdout.write(`${JSON.stringify({ addr: node.getMultiaddrs()[0]!.toString(), ids })}\n`)
+  process.stdout.write(`${JSON.stringify({ addr: node.getMultiaddrs()[0]!.toString() })}\n`)
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'rss')
       process.stdout.write(`${JSON.stringify({ rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`)
@@ -93,7 +104,8 @@ async function fetch(addr: string, idHex: string): Promise<void> {
   await store.close()
 }
 
-if (role === 'serve') await serve(rest.map(Number))
+if (role === 'put') await put(rest.map(Number))
+else if (role === 'serve') await serve()
 else await fetch(rest[0]!, rest[1]!)
 // stdin and libp2p's timers would otherwise keep the process alive after its work is done.
 process.exit(0)

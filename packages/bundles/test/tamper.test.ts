@@ -10,6 +10,7 @@ import {
   BundleError,
   BundleFormatError,
   ExtraDataError,
+  IMPORT_BATCH,
   importBundle,
   inspectBundle,
   LedgerRefusedError,
@@ -142,6 +143,28 @@ describe('a bundle failing a check is refused whole, with nothing applied', () =
     for (const [, m, part, type] of cases) {
       craft(path, m, [part])
       expect(await refused(new Uint8Array(readFileSync(path)))).toBeInstanceOf(type)
+    }
+  })
+
+  it('names the first record whose signature fails, past the first batch (verified on the pool), and applies nothing', async () => {
+    const count = 2 * IMPORT_BATCH + 100
+    const records = Array.from({ length: count }, (_, i) => assertion(operator, coordinate(i), 1n))
+    for (const at of [IMPORT_BATCH + 234, count - 1]) {
+      const frames = records.map((r, i) => {
+        const bytes = new Uint8Array(r)
+        if (i === at || i === at + 5) bytes[bytes.length - 1]! ^= 1
+        return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes])
+      })
+      const part = Buffer.concat(frames)
+      const m = {
+        ...bundle.result.manifest,
+        parts: [{ kind: 'records', store: 'assertions', count, size: part.length, blake3: blake3Hex(part) }],
+      }
+      const path = join(temp.dir(), 'late-bad.bundle')
+      craft(path, m, [part])
+      const error = (await refused(new Uint8Array(readFileSync(path)))) as BadRecordError
+      expect(error).toBeInstanceOf(BadRecordError)
+      expect([error.part, error.index, error.problem]).toEqual([0, at, 'signature does not verify'])
     }
   })
 
