@@ -46,6 +46,7 @@ const impliedBytes = (ctx: KeyContext) => (ctx.keysAreHashes ? prefixBits(ctx.de
 export function writeKey(w: ByteWriter, key: Uint8Array, ctx: KeyContext): void {
   if (!ctx.keysAreHashes) w.varint(key.length)
   const skip = impliedBytes(ctx)
+  // Stryker disable next-line ConditionalExpression: equivalent, subarray(0) is the whole key
   w.bytes(skip === 0 ? key : key.subarray(skip))
 }
 
@@ -56,6 +57,7 @@ export function readKey(r: ByteReader, ctx: KeyContext): Uint8Array {
     return r.bytes(length)
   }
   const skip = impliedBytes(ctx)
+  // Stryker disable next-line ConditionalExpression: equivalent, the general path copies no implied byte and reads all 32
   if (skip === 0) return r.bytes(PATH_BYTES)
   const key = new Uint8Array(PATH_BYTES)
   key.set(ctx.path.subarray(0, skip))
@@ -191,6 +193,7 @@ function readMaskOver(r: ByteReader, fanout: number, over: number): number {
     bits--
     if ((byte >>> bits) & 1) mask = (mask | bit(i)) >>> 0
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, at bits = 0 the padding mask is empty
   if (bits > 0 && (byte & ((1 << bits) - 1)) !== 0) throw new MalformedMessageError('padding bits set')
   return mask
 }
