@@ -96,7 +96,7 @@ class HashSet {
  * (chunks double after it). crdt's default is 64: a 1,000-artifact batch then starts 5 chunks, and
  * starting one (packing, posting to the worker) was 7.6% of applyBatch (bench/apply-profile.ts).
  * 256 starts 3. Measured against 64 alternating (2026-12-06, load 9.5-11.3, README "First
- * verification chunk"): higher apply rate / ratio in all 7 pairs, by margins within the spread.
+ * verification chunk"): higher apply rate and ratio in all 5 pairs, by margins within the spread.
  */
 const FIRST_VERIFY_CHUNK = 256
 
