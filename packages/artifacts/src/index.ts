@@ -27,6 +27,7 @@ export {
   type ScopeEpochInput,
   signArtifact,
   signedMessage,
+  signedPrefix,
   signGrant,
   signScopeEpoch,
   signWithdrawal,

@@ -9,11 +9,14 @@ import {
   MalformedRecordError,
   OversizedFieldError,
   signArtifact,
+  signedMessage,
+  signedPrefix,
   signScopeEpoch,
   signWithdrawal,
   verifyDecoded,
+  verifyItem,
 } from '@provsync/artifacts'
-import { networkTag } from '@provsync/crdt'
+import { createBatchVerifier, networkTag } from '@provsync/crdt'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { artifact, at, grant, NET, operator, publishers } from './helpers.js'
@@ -121,6 +124,41 @@ describe('records', () => {
       ),
       { numRuns: 2000 },
     )
+  })
+})
+
+describe('verification items', () => {
+  it('point into the record and share one prefix per network, signing exactly what the signer signed', async () => {
+    const records = Array.from(
+      { length: 40 },
+      (_, i) => artifact(publishers[i % 2]!, { version: BigInt(i + 1), name: `n${i}` }).bytes,
+    )
+    const items = records.map((bytes) => verifyItem(bytes, NET))
+    const body = (bytes: Uint8Array) => bytes.subarray(0, bytes.length - 64)
+    for (const [k, item] of items.entries()) {
+      // No copy per record: the body is a view of the record's own bytes.
+      expect(item.message.buffer).toBe(records[k]!.buffer)
+      expect(item.prefix).toBe(signedPrefix(NET))
+      expect(Buffer.concat([item.prefix!, item.message])).toEqual(
+        Buffer.from(signedMessage(NET, body(records[k]!))),
+      )
+    }
+    expect(signedPrefix('other-net')).not.toEqual(signedPrefix(NET))
+    // Through the worker pool (40 items: above its inline threshold): all verify; a flipped body
+    // byte, or another network's prefix, does not.
+    const tampered = Uint8Array.from(records[3]!)
+    tampered[20]! ^= 1
+    const verifier = createBatchVerifier({ threads: 1 })
+    try {
+      expect(await verifier.verify(items)).toEqual(items.map(() => true))
+      const bad = [...items]
+      bad[3] = verifyItem(tampered, NET)
+      bad[7] = { ...items[7]!, prefix: signedPrefix('other-net') }
+      const results = await verifier.verify(bad)
+      expect(results.flatMap((ok, i) => (ok ? [] : [i]))).toEqual([3, 7])
+    } finally {
+      await verifier.close()
+    }
   })
 })
 
