@@ -99,6 +99,12 @@ if (node !== undefined) {
     send({ type: 'applying', records: records.length })
     return apply(store, records, options)
   }
+  // A pull applies its groups through applyVerified (verified on the pool first): the same signal.
+  const applyVerified = state.applyVerified.bind(state)
+  ;(state as { applyVerified: typeof state.applyVerified }).applyVerified = (verified, options) => {
+    send({ type: 'applying', records: verified.count })
+    return applyVerified(verified, options)
+  }
 }
 
 send({

@@ -10,11 +10,13 @@ import { tcp } from '@libp2p/tcp'
 import {
   type ApplyOutcome,
   encodeSupersession,
+  type NodeState,
   RecordRefusedError,
   recordHash,
   type Signer,
   type StoreName,
   toHex,
+  type VerifiedRecords,
 } from '@provsync/crdt'
 import { createNode, type ProvsyncNode, type ProvsyncNodeOptions, writeIdentity } from '@provsync/sync'
 import type { Acknowledgement, Refusal } from './checker.js'
@@ -192,25 +194,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       },
     })
     const onReceived = options.onReceived
-    if (onReceived !== undefined) {
-      // The service calls the state it was given, so watching its apply sees every pulled record.
-      const apply = node.state.apply.bind(node.state)
-      node.state.apply = async (store, records, applyOptions) => {
-        const outcomes = await apply(store, records, applyOptions)
-        const from = toHex(applyOptions.from)
-        outcomes.forEach((outcome, i) => {
-          onReceived({
-            node: entry.name,
-            from,
-            store,
-            key: outcome.key === undefined ? undefined : toHex(outcome.key),
-            hash: toHex(recordHash(records[i]!)),
-            status: outcome.status,
-          })
-        })
-        return outcomes
-      }
-    }
+    if (onReceived !== undefined) watchReceived(node.state, entry.name, onReceived)
     if (options.transport === 'tcp') {
       const port = node
         .multiaddrs()[0]
@@ -326,5 +310,53 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     async stopAll() {
       await Promise.allSettled(nodes.map((n) => crash(n.index)))
     },
+  }
+}
+
+/**
+ * Reports every record the service hands `state`, with its outcome: the service calls the state it
+ * was given, through `apply` or, for a pull, `verifyRecords` then `applyVerified`, so watching
+ * those sees every pulled record.
+ */
+function watchReceived(
+  state: NodeState,
+  node: string,
+  onReceived: NonNullable<ClusterOptions['onReceived']>,
+): void {
+  const report = (
+    store: StoreName,
+    records: readonly Uint8Array[],
+    from: Uint8Array,
+    outcomes: readonly ApplyOutcome[],
+  ) =>
+    outcomes.forEach((outcome, i) => {
+      onReceived({
+        node,
+        from: toHex(from),
+        store,
+        key: outcome.key === undefined ? undefined : toHex(outcome.key),
+        hash: toHex(recordHash(records[i]!)),
+        status: outcome.status,
+      })
+    })
+  const apply = state.apply.bind(state)
+  state.apply = async (store, records, applyOptions) => {
+    const outcomes = await apply(store, records, applyOptions)
+    report(store, records, applyOptions.from, outcomes)
+    return outcomes
+  }
+  const handed = new WeakMap<VerifiedRecords, readonly Uint8Array[]>()
+  const verifyRecords = state.verifyRecords.bind(state)
+  state.verifyRecords = (store, records) => {
+    const verified = verifyRecords(store, records)
+    handed.set(verified, records)
+    return verified
+  }
+  const applyVerified = state.applyVerified.bind(state)
+  state.applyVerified = async (verified, applyOptions) => {
+    const outcomes = await applyVerified(verified, applyOptions)
+    const records = handed.get(verified)
+    if (records !== undefined) report(verified.store, records, applyOptions.from, outcomes)
+    return outcomes
   }
 }

@@ -494,6 +494,15 @@ function observePulls(state: SyncedState, push: Push): SyncedState {
     push.notePulled(outcomes, options.from)
     return outcomes
   }
+  // A pull verifies its groups on the pool and applies them here (see fetch.ts): watched alike.
+  const applyVerified = state.applyVerified
+  if (applyVerified !== undefined) {
+    observed.applyVerified = async (verified, options) => {
+      const outcomes = await applyVerified.call(state, verified, options)
+      push.notePulled(outcomes, options.from)
+      return outcomes
+    }
+  }
   return observed
 }
 
