@@ -2,8 +2,9 @@
  * bundle_import_verify_ratio: records imported per second (`importBundle` of a bundle of N
  * assertions into a fresh node: the verifying pass, the replay check and the applying pass) over
  * single-thread signature verification of the same records (decode + Ed25519 verify, this thread
- * only) in the same run. Rounds alternate (verify, import) and each figure keeps the best of
- * three, so both see the same machine. `--quick`: 2,000 records instead of 20,000.
+ * only) in the same run; `bundle_import_reverify_ratio` the same for the import as it was before
+ * it verified once (see importRate). Rounds alternate (verify, before, after) and each figure keeps
+ * the best of three, so all see the same machine. `--quick`: 2,000 records instead of 20,000.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,7 +20,8 @@ import {
   verifyAssertion,
 } from '@provsync/crdt'
 import { runSuite } from '../../../bench/lib.js'
-import { exportBundle, importBundle } from '../src/index.js'
+import { importInspected } from '../src/import.js'
+import { exportBundle, importBundle, inspectBundle } from '../src/index.js'
 
 const NETWORK = 'bundle-bench'
 const work = mkdtempSync(join(tmpdir(), 'provsync-bundles-bench-'))
@@ -57,13 +59,26 @@ function verifyRate(all: readonly Uint8Array[]): number {
   return all.length / ((performance.now() - start) / 1000)
 }
 
-async function importRate(path: string, count: number, round: number, key: Uint8Array): Promise<number> {
+/**
+ * `verified-once`: `importBundle` (the verifying pass through the node's `verifyRecords`, the
+ * applying pass from the kept handles). `reverify`: the code before that change, kept callable:
+ * `inspectBundle` without a state (verifying on this thread) then `importInspected` (crdt's
+ * `apply`, which verifies every record again).
+ */
+async function importRate(
+  path: string,
+  count: number,
+  round: string,
+  key: Uint8Array,
+  mode: 'verified-once' | 'reverify',
+): Promise<number> {
   const target = await open(`target-${round}`)
+  const registry = join(work, `registry-${round}.json`)
   const start = performance.now()
-  const result = await importBundle(target, path, {
-    trustedKeys: [key],
-    registry: join(work, `registry-${round}.json`),
-  })
+  const result =
+    mode === 'verified-once'
+      ? await importBundle(target, path, { trustedKeys: [key], registry })
+      : await importInspected(target, path, await inspectBundle(path, { trustedKeys: [key] }), registry)
   const rate = count / ((performance.now() - start) / 1000)
   if (result.records.assertions?.applied !== count)
     throw new Error(`imported ${result.records.assertions?.applied} of ${count}`)
@@ -85,13 +100,26 @@ await runSuite('bundles', async (ctx) => {
   await source.close()
   let verify = 0
   let imported = 0
+  let reverify = 0
+  // Rounds alternate verify, the code before (reverify) and after (verified-once), the order of
+  // the two imports swapped each round; each figure keeps its best of three.
   for (let round = 0; round < 3; round++) {
     verify = Math.max(verify, verifyRate(all))
-    imported = Math.max(imported, await importRate(path, count, round, exporter.publicKey))
+    const before = () => importRate(path, count, `${round}-r`, exporter.publicKey, 'reverify')
+    const after = () => importRate(path, count, `${round}-v`, exporter.publicKey, 'verified-once')
+    if (round % 2 === 0) {
+      reverify = Math.max(reverify, await before())
+      imported = Math.max(imported, await after())
+    } else {
+      imported = Math.max(imported, await after())
+      reverify = Math.max(reverify, await before())
+    }
   }
   ctx.record('bundle_verify_records_per_s', verify, 'records/s')
   ctx.record('bundle_import_records_per_s', imported, 'records/s')
   ctx.record('bundle_import_verify_ratio', imported / verify, 'ratio')
+  ctx.record('bundle_import_reverify_records_per_s', reverify, 'records/s')
+  ctx.record('bundle_import_reverify_ratio', reverify / verify, 'ratio')
   void exported
 })
 rmSync(work, { recursive: true, force: true })

@@ -108,3 +108,10 @@ export function u32(n: number): Uint8Array {
   new DataView(out.buffer).setUint32(0, n)
   return out
 }
+/**
+ * Bytes of records whose crdt verification handles an import keeps from its verifying pass to its
+ * applying pass (which then verifies nothing again). Past it, a batch is still verified once in
+ * the verifying pass and verified again by `apply`, so a bundle of any size imports in bounded
+ * memory. 64 MiB holds some 300,000 records of ~200 bytes.
+ */
+export const KEEP_VERIFIED_BYTES = 64 * 1024 * 1024

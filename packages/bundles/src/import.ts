@@ -1,5 +1,12 @@
 import type { BlobStore } from '@provsync/blobs'
-import { type ApplyOutcome, fromHex, type NodeState, type StoreName, toHex } from '@provsync/crdt'
+import {
+  type ApplyOutcome,
+  fromHex,
+  InvalidArgumentError,
+  type NodeState,
+  type StoreName,
+  toHex,
+} from '@provsync/crdt'
 import { createBLAKE3 } from 'hash-wasm'
 import { readChunkFrame } from './blob-parts.js'
 import { BadBlobError, BundleChangedError, LedgerRefusedError, UnsupportedPartError } from './errors.js'
@@ -55,7 +62,7 @@ async function applyRecordsPart(
   entry: PartEntry,
   part: number,
   digests: string[],
-  apply: (store: StoreName, batch: Uint8Array[]) => Promise<void>,
+  apply: (store: StoreName, batch: Uint8Array[], b: number) => Promise<void>,
   afterBatch: ((part: number, batch: number) => void) | undefined,
 ): Promise<void> {
   const frames = new ByteSource(source.take(entry.size))
@@ -70,7 +77,7 @@ async function applyRecordsPart(
       batch.push(record)
     }
     if (hasher.digest('hex') !== digests[b]) throw new BundleChangedError(part, b)
-    await apply(entry.store!, batch)
+    await apply(entry.store!, batch, b)
     afterBatch?.(part, b)
   }
   if (await frames.hasMore()) throw new BundleChangedError(part, digests.length)
@@ -109,16 +116,21 @@ async function applyParts(ctx: ApplyContext, path: string) {
   }
   const blobs = { manifests: 0, chunks: 0 }
   const correlationId = `bundle:${bundle.bundleHash}`
-  const apply = async (store: StoreName, batch: Uint8Array[]) => {
-    for (const outcome of await state.apply(store, batch, { from, correlationId }))
-      (records[store] ??= emptyCounts())[outcome.status]++
+  const apply = (part: number) => async (store: StoreName, batch: Uint8Array[], b: number) => {
+    // A batch the verifying pass verified through this state is applied from its handle (the very
+    // bytes that verified, equal to `batch` by its digest): its signatures are not verified again.
+    const handle = bundle.verifiedBatches[part]?.[b]
+    const outcomes = handle
+      ? await state.applyVerified(handle, { from, correlationId })
+      : await state.apply(store, batch, { from, correlationId })
+    for (const outcome of outcomes) (records[store] ??= emptyCounts())[outcome.status]++
   }
   const source = bundleSource(path)
   const header = await readHeader(source)
   if (toHex(header) !== toHex(bundle.envelopeBytes)) throw new BundleChangedError(-1, 0)
   for (const [i, entry] of bundle.manifest.parts.entries()) {
     if (entry.kind === 'records') {
-      await applyRecordsPart(source, entry, i, bundle.batchDigests[i]!, apply, ctx.afterBatch)
+      await applyRecordsPart(source, entry, i, bundle.batchDigests[i]!, apply(i), ctx.afterBatch)
     } else if (entry.kind === 'blob-chunks') {
       blobs.chunks += await applyChunksPart(source, entry, i, ctx)
     } else {
@@ -147,6 +159,7 @@ export async function importBundle(
     threshold: options.threshold,
     networkId: state.networkId,
     blobParts: options.blobs !== undefined,
+    state,
   })
   return importInspected(state, path, bundle, options.registry, options)
 }
@@ -164,6 +177,9 @@ export async function importInspected(
   registryPath: string,
   options: Pick<ImportOptions, 'blobs' | 'faults'> = {},
 ): Promise<ImportResult> {
+  if (bundle.verifiedBy !== undefined && bundle.verifiedBy !== state) {
+    throw new InvalidArgumentError('bundle', 'inspected through another node state; inspect it with this one')
+  }
   const signers = bundle.verified.signers.map(toHex)
   const record: ImportRecord = {
     sequence: bundle.manifest.sequence,

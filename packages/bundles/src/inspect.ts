@@ -3,11 +3,10 @@ import type { Manifest } from '@provsync/blobs'
 import {
   blake3,
   decodeRecord,
+  type NodeState,
   type StoreName,
   toHex,
-  verifyAssertion,
-  verifyRevocation,
-  verifySupersession,
+  type VerifiedRecords,
 } from '@provsync/crdt'
 import { createBLAKE3 } from 'hash-wasm'
 import { checkBlobChunks, readBlobManifests } from './blob-parts.js'
@@ -34,6 +33,8 @@ import {
 } from './format.js'
 import { ledgerEntryCount } from './ledger-part.js'
 import { ByteSource, ShortReadError, tap } from './source.js'
+import { StateVerifying } from './state-verify.js'
+import { verifySignature } from './verify-record.js'
 
 export interface InspectOptions {
   readonly trustedKeys: readonly Uint8Array[]
@@ -43,6 +44,12 @@ export interface InspectOptions {
   readonly networkId?: string
   /** Accept blob parts (the importer has a blob store); otherwise they are `UnsupportedPartError`. @default false */
   readonly blobParts?: boolean
+  /**
+   * The importing node: signatures are verified through its `verifyRecords` (on crdt's shared
+   * pool) and the handles kept in `verifiedBatches` for `applyVerified`; without it, on this
+   * thread. Its network is the bundle's required network. @default undefined
+   */
+  readonly state?: NodeState
 }
 
 export interface InspectedBundle {
@@ -54,6 +61,13 @@ export interface InspectedBundle {
   readonly bundleHash: string
   /** Per part: BLAKE3 of each batch of IMPORT_BATCH frames (records parts), for the apply pass. */
   readonly batchDigests: string[][]
+  /**
+   * Per part, per batch: the crdt handle of the verifying pass (`state` given, within
+   * KEEP_VERIFIED_BYTES), which the applying pass hands to `applyVerified`; undefined otherwise.
+   */
+  readonly verifiedBatches: (VerifiedRecords | undefined)[][]
+  /** The node state whose handles `verifiedBatches` holds (`InspectOptions.state`). */
+  readonly verifiedBy?: NodeState
   /** The ledger part's bytes (verified against the manifest), when the bundle has one. */
   readonly ledger?: Uint8Array
   readonly ledgerEntries: number
@@ -93,6 +107,7 @@ function checkRecord(
   networkId: string,
   part: number,
   index: number,
+  verify: boolean,
 ): void {
   let any: ReturnType<typeof decodeRecord>
   try {
@@ -102,40 +117,69 @@ function checkRecord(
   }
   if (any.type !== STORE_TYPE[store])
     throw new BadRecordError(part, index, `a ${any.type} in the ${store} part`)
-  const ok =
-    any.type === 'assertion'
-      ? verifyAssertion(any.record, networkId)
-      : any.type === 'supersession'
-        ? verifySupersession(any.record, networkId)
-        : verifyRevocation(any.record, networkId)
-  if (!ok) throw new BadRecordError(part, index, 'signature does not verify')
+  if (!verify) return
+  if (!verifySignature(any, networkId)) throw new BadRecordError(part, index, 'signature does not verify')
 }
 
-/** Frames of one records part: each record decoded and verified; returns the batch digests. */
-async function readFrames(inner: ByteSource, entry: PartEntry, part: number, networkId: string) {
+interface FramesContext {
+  readonly networkId: string
+  readonly state: NodeState | undefined
+  readonly budget: { kept: number }
+}
+
+/**
+ * Frames of one records part: each record decoded and its signature verified (through the
+ * node's state when given, keeping the handles); returns the batch digests and handles.
+ */
+async function readFrames(inner: ByteSource, entry: PartEntry, part: number, fc: FramesContext) {
   const digests: string[] = []
+  const viaState = fc.state && new StateVerifying(fc.state, entry.store!, fc.networkId, part, fc.budget)
   const batch = await createBLAKE3()
   batch.init()
+  let records: Uint8Array[] = []
   let index = 0
-  while (await inner.hasMore()) {
-    let head: Uint8Array
-    let record: Uint8Array
-    try {
-      head = await inner.readExact(2)
-      record = await inner.readExact(new DataView(head.buffer).getUint16(0))
-    } catch (error) {
-      if (error instanceof ShortReadError) throw new BadRecordError(part, index, 'truncated frame')
-      throw error
-    }
-    checkRecord(record, entry.store!, networkId, part, index)
-    batch.update(head).update(record)
-    if (++index % IMPORT_BATCH === 0) digests.push(batch.digest('hex')) && batch.init()
+  const endBatch = () => {
+    digests.push(batch.digest('hex'))
+    batch.init()
+    viaState?.push(records, index - records.length)
+    records = []
   }
-  if (index % IMPORT_BATCH !== 0) digests.push(batch.digest('hex'))
+  try {
+    while (await inner.hasMore()) {
+      const record = await readFrame(inner, part, index, batch)
+      checkRecord(record, entry.store!, fc.networkId, part, index, viaState === undefined)
+      records.push(record)
+      if (++index % IMPORT_BATCH === 0) endBatch()
+    }
+    if (index % IMPORT_BATCH !== 0) endBatch()
+  } catch (error) {
+    // A bad signature in the batch still in flight comes first: it is earlier in the part.
+    viaState?.settle()
+    throw error
+  }
+  viaState?.settle()
   if (index !== entry.count) {
     throw new BadRecordError(part, index, `part holds ${index} records, the manifest says ${entry.count}`)
   }
-  return digests
+  return { digests, handles: viaState?.handles ?? digests.map(() => undefined) }
+}
+
+async function readFrame(
+  inner: ByteSource,
+  part: number,
+  index: number,
+  batch: { update(b: Uint8Array): unknown },
+): Promise<Uint8Array> {
+  try {
+    const head = await inner.readExact(2)
+    const record = await inner.readExact(new DataView(head.buffer).getUint16(0))
+    batch.update(head)
+    batch.update(record)
+    return record
+  } catch (error) {
+    if (error instanceof ShortReadError) throw new BadRecordError(part, index, 'truncated frame')
+    throw error
+  }
 }
 
 /**
@@ -178,8 +222,11 @@ async function checkParts(
   source: ByteSource,
   manifest: BundleManifest,
   networkId: string,
-  blobParts: boolean,
+  options: InspectOptions,
 ) {
+  const blobParts = options.blobParts === true
+  const fc: FramesContext = { networkId, state: options.state, budget: { kept: 0 } }
+  const verifiedBatches: (VerifiedRecords | undefined)[][] = []
   const batchDigests: string[][] = []
   let ledger: Uint8Array | undefined
   let ledgerEntries = 0
@@ -198,7 +245,12 @@ async function checkParts(
       )
       batchDigests.push([])
     } else if (entry.kind === 'records') {
-      batchDigests.push(await checkPart(source, entry, i, (inner) => readFrames(inner, entry, i, networkId)))
+      const { digests, handles } = await checkPart(source, entry, i, (inner) =>
+        readFrames(inner, entry, i, fc),
+      )
+      batchDigests.push(digests)
+      verifiedBatches.push(handles)
+      continue
     } else if (entry.kind === 'ledger') {
       if (ledger !== undefined) throw new BundleFormatError(`part ${i}: a second ledger part`)
       if (entry.size > MAX_LEDGER_PART_BYTES) throw new BundleFormatError(`part ${i}: ledger part too large`)
@@ -208,10 +260,12 @@ async function checkParts(
     } else {
       throw new UnsupportedPartError(i, entry.kind)
     }
+    verifiedBatches.push([])
   }
   const extra = await source.drain()
   if (extra > 0) throw new ExtraDataError(extra)
-  return { batchDigests, ledger, ledgerEntries, blobManifests: blobManifests ?? new Map(), blobChunks }
+  const blobs = { blobManifests: blobManifests ?? new Map<string, Manifest>(), blobChunks }
+  return { batchDigests, verifiedBatches, ledger, ledgerEntries, ...blobs }
 }
 
 /**
@@ -237,7 +291,7 @@ export async function inspectBundle(path: string, options: InspectOptions): Prom
   const manifest = parseManifest(verified.payload)
   const networkId = options.networkId ?? manifest.networkId
   if (manifest.networkId !== networkId) throw new WrongNetworkBundleError(manifest.networkId, networkId)
-  const parts = await checkParts(source, manifest, networkId, options.blobParts === true)
+  const parts = await checkParts(source, manifest, networkId, options)
   return {
     envelope,
     envelopeBytes,
@@ -245,5 +299,6 @@ export async function inspectBundle(path: string, options: InspectOptions): Prom
     manifest,
     bundleHash: toHex(blake3(verified.payload)),
     ...parts,
+    verifiedBy: options.state,
   }
 }

@@ -24,7 +24,12 @@ import {
 import { type Context, isRevoked, RevokedKeys, STORE_NAMES, type StoreName } from './context.js'
 import { type Databases, historyIndexKey, migrate, openDatabases, openEnvironment, VIEW_COUNT } from './db.js'
 import { decodeHistory, type HistoryEntry, lastKey, publicEntry, readCoordinateEntry } from './durability.js'
-import { InvalidArgumentError, type RecordRefusedError, StateClosedError } from './errors.js'
+import {
+  InvalidArgumentError,
+  type RecordRefusedError,
+  type RefusalReason,
+  StateClosedError,
+} from './errors.js'
 import { createEvidenceApi } from './evidence-api.js'
 import type { GateDecision, GateOptions, GatePolicy } from './gate.js'
 import {
@@ -152,6 +157,15 @@ export interface NodeState {
    * that made it; any other value is refused with InvalidArgumentError before anything is written.
    */
   applyVerified(verified: VerifiedRecords, options: ApplyOptions): Promise<ApplyOutcome[]>
+  /**
+   * What {@link applyVerified} would refuse of a handle before writing anything: the records its
+   * checks refused (with their reason) and those whose signature does not verify (`bad-signature`),
+   * by index, in order. Waits for (and helps with) the verifications still running; writes nothing
+   * and leaves the handle to applyVerified (which checks a revoked signer again in its transaction).
+   * Lets a caller that must refuse a whole batch on a bad signature (a bundle import) decide before
+   * its first write without verifying twice.
+   */
+  refusalsOf(verified: VerifiedRecords): { readonly index: number; readonly reason: RefusalReason }[]
   onChange(listener: (store: StoreName) => void): () => void
   /**
    * Called after each commit with the records it stored (outcome `applied`) and the key they came
@@ -474,6 +488,21 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       const handle: VerifiedRecords = Object.freeze({ store, count: records.length })
       prepared.set(handle, batch)
       return handle
+    },
+    refusalsOf(verified) {
+      checkOpen()
+      const batch = prepared.get(verified)
+      if (batch === undefined) {
+        throw new InvalidArgumentError(
+          'verified',
+          'not a handle of verifyRecords() on this node state, or already applied',
+        )
+      }
+      const out = [...batch.refusals].map(([index, error]) => ({ index, reason: error.reason }))
+      batch.candidates.forEach((candidate, i) => {
+        if (!batch.job.result(i)) out.push({ index: candidate.index, reason: 'bad-signature' })
+      })
+      return out.sort((a, b) => a.index - b.index)
     },
     async applyVerified(verified, applyOptions) {
       const batch = prepared.get(verified)
