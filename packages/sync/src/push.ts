@@ -21,7 +21,7 @@ import {
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
-import type { PeerStreamsInit } from './stream-init.js'
+import { type PeerStreamsInit, peerContext } from './stream-init.js'
 import { bytesEqual, toHex } from './trust.js'
 
 export interface PushInit extends PeerStreamsInit {
@@ -511,20 +511,8 @@ export class Push {
   /** What the shared handshake needs of a session context; push never fetches, claims or reconciles. */
   private context(peer: PeerId): SessionContext {
     const { init } = this
-    const id = peer.toString()
-    const key = peerPublicKey(peer)
     return {
-      state: init.state,
-      networkId: init.networkId,
-      trustHash: init.trustHash,
-      remote: { id, key },
-      limits: init.limits,
-      offendingRefusals: init.offendingRefusals,
-      admission: init.admission,
-      stores: init.stores,
-      mayPull: (store) => init.mayPull(store, id, key),
-      takeRequest: () => init.budgets.takeRequest(id),
-      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      ...peerContext(init, peer, peerPublicKey(peer)),
       openFetch: () => Promise.reject(new SyncError('a push stream does not fetch')),
       claims: createPullClaims(),
       onRound: () => {},

@@ -15,7 +15,7 @@ import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
 import { initiateExchange, reconcileVersionFor, respondExchange } from './protocol/reconcile.js'
 import type { StoreName } from './state.js'
-import type { PeerStreamsInit } from './stream-init.js'
+import { type PeerStreamsInit, peerContext } from './stream-init.js'
 
 export interface SessionsInit extends PeerStreamsInit {
   claims: PullClaims
@@ -151,22 +151,11 @@ export class Sessions {
     kind: 'reconcile' | 'fetch' = 'reconcile',
   ): Session {
     const { init } = this
-    const id = peer.toString()
     const remoteKey = peerPublicKey(peer)
     const streams: Array<{ stream: Stream; framed: FramedStream }> = []
     const log = init.log[kind]
     const ctx: SessionContext = {
-      state: init.state,
-      networkId: init.networkId,
-      trustHash: init.trustHash,
-      remote: { id, key: remoteKey },
-      limits: init.limits,
-      offendingRefusals: init.offendingRefusals,
-      admission: init.admission,
-      stores: init.stores,
-      mayPull: (store) => init.mayPull(store, id, remoteKey),
-      takeRequest: () => init.budgets.takeRequest(id),
-      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      ...peerContext(init, peer, remoteKey),
       claims: init.claims,
       openFetch: async (options) => {
         const stream = await init.connectionManager.openStream(peer, FETCH_PROTOCOL, options)

@@ -1,8 +1,9 @@
+import type { PeerId } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Admission } from './admission.js'
 import type { PeerBudgets } from './budget.js'
 import type { OffenceAccounting } from './offences.js'
-import type { ProtocolLimits } from './protocol/context.js'
+import type { ProtocolLimits, SessionContext } from './protocol/context.js'
 import type { StoreName, SyncedState } from './state.js'
 
 /** What both stream owners of the service (sessions and push) are built with: who we are and the bounds. */
@@ -24,4 +25,38 @@ export interface PeerStreamsInit {
   inboundStreamBufferBytes: number
   /** May `peer` (id, raw key) pull `store` from us? */
   mayPull(store: StoreName, id: string, key: Uint8Array): boolean
+}
+
+/** The part of a session context with `peer` (raw key `key`) that comes from the init alone. */
+export type PeerContext = Pick<
+  SessionContext,
+  | 'state'
+  | 'networkId'
+  | 'trustHash'
+  | 'remote'
+  | 'limits'
+  | 'offendingRefusals'
+  | 'admission'
+  | 'stores'
+  | 'mayPull'
+  | 'takeRequest'
+  | 'offend'
+>
+
+/** Sessions' and push's shared context fields for one peer; the trust hash is the one in force now. */
+export function peerContext(init: PeerStreamsInit, peer: PeerId, key: Uint8Array): PeerContext {
+  const id = peer.toString()
+  return {
+    state: init.state,
+    networkId: init.networkId,
+    trustHash: init.trustHash,
+    remote: { id, key },
+    limits: init.limits,
+    offendingRefusals: init.offendingRefusals,
+    admission: init.admission,
+    stores: init.stores,
+    mayPull: (store) => init.mayPull(store, id, key),
+    takeRequest: () => init.budgets.takeRequest(id),
+    offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+  }
 }
