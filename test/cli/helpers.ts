@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as testing from '@provsync/testing'
@@ -139,4 +140,13 @@ export async function startLine(
     nodes.push(await startNode(['--data-dir', join(dir, name), ...flags, ...FAST_LOOPBACK, ...bootstrap]))
   }
   return nodes
+}
+
+/** Stops every node that started and removes `dir`, each step taken even when another failed. */
+export async function stopAll(
+  nodes: readonly (RunningNode | undefined)[],
+  dir: string | undefined,
+): Promise<void> {
+  await Promise.allSettled(nodes.map((node) => node?.stop()))
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,6 +11,7 @@ import {
   type RunningNode,
   startLine,
   startNode,
+  stopAll,
 } from '../../../test/cli/helpers.js'
 
 // The artifact commands of the real binary against running nodes on loopback: A and B (B
@@ -93,10 +94,7 @@ beforeAll(async () => {
   c = await startNode(['--data-dir', join(dir, 'c'), ...flags, ...FAST_LOOPBACK])
 }, 180_000)
 
-afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop(), c?.stop()])
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
-}, 60_000)
+afterAll(() => stopAll([a, b, c], dir), 60_000)
 
 describe('provsync grant, epoch, publish, get and artifacts on running nodes', { timeout: 240_000 }, () => {
   it('refuses a publish into a scope the node does not hold (out-of-scope) and a stranger operator’s grant, exit 4', async () => {

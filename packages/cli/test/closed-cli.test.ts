@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,6 +10,7 @@ import {
   provsync,
   type RunningNode,
   startNode,
+  stopAll,
 } from '../../../test/cli/helpers.js'
 
 // `provsync node --closed` with the real binary on loopback. A and B are provisioned while they
@@ -77,10 +78,7 @@ beforeAll(async () => {
   c = await startNode(['--data-dir', join(dir, 'c'), ...flags(), '--bootstrap', a.ready.addresses[0]!])
 }, 240_000)
 
-afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop(), c?.stop()])
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
-}, 60_000)
+afterAll(() => stopAll([a, b, c], dir), 60_000)
 
 describe('provsync node --closed', { timeout: 240_000 }, () => {
   it('a member syncs: an artifact published at A becomes current at B', async () => {

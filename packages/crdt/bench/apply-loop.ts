@@ -9,18 +9,10 @@
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import {
-  type Coordinate,
-  generateSigner,
-  openNodeState,
-  type Signer,
-  signedMessage,
-  verifySignature,
-} from '@provsync/crdt'
-import { signedAssertions, tempDir } from '@provsync/testing'
+import { generateSigner, openNodeState, signedMessage, verifySignature } from '@provsync/crdt'
+import { tempDir } from '@provsync/testing'
+import { BATCH, NETWORK, signBatch } from './batches.js'
 
-const NETWORK = 'bench-net'
-const BATCH = 1000
 const args = process.argv.slice(2)
 const batches = Number(args.find((a) => /^\d+$/.test(a)) ?? 20)
 const noSync = args.includes('--nosync')
@@ -28,21 +20,6 @@ const noSync = args.includes('--nosync')
 // workers then verify the next batch during the alternated verification, so only crdt.bench.ts's
 // apply_pipelined_verify_ratio (timed whole) is a fair figure of that mode.
 const pipelined = args.includes('--pipelined')
-
-const coordinate = (i: number): Coordinate => ({
-  volume: `vol-${i % 97}`,
-  destination: 'dst-1',
-  origin: `origin-${i}`,
-})
-const signBatch = (signer: Signer, start: number, count: number, run: bigint) =>
-  signedAssertions(signer, count, {
-    offset: start,
-    run,
-    networkId: NETWORK,
-    method: 'sha256',
-    coordinateOf: coordinate,
-    counterOf: () => 0,
-  })
 
 /** CPU µs of every thread of this process by thread name, from /proc (Linux). */
 function threadCpu(): Map<string, number> {

@@ -2,35 +2,10 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import {
-  type Coordinate,
-  generateSigner,
-  type NodeState,
-  openNodeState,
-  type Signer,
-  signedMessage,
-  verifySignature,
-} from '@provsync/crdt'
-import { perRecord, signedAssertions, tempDir, timeAlternating } from '@provsync/testing'
+import { generateSigner, type NodeState, openNodeState, signedMessage, verifySignature } from '@provsync/crdt'
+import { perRecord, tempDir, timeAlternating } from '@provsync/testing'
 import { rate, runSuite, timeMs } from '../../../bench/lib.js'
-
-const NETWORK = 'bench-net'
-const BATCH = 1000
-
-function coordinate(i: number): Coordinate {
-  return { volume: `vol-${i % 97}`, destination: 'dst-1', origin: `origin-${i}` }
-}
-
-function signBatch(signer: Signer, start: number, count: number, run: bigint): Uint8Array[] {
-  return signedAssertions(signer, count, {
-    offset: start,
-    run,
-    networkId: NETWORK,
-    method: 'sha256',
-    coordinateOf: coordinate,
-    counterOf: () => 0,
-  })
-}
+import { BATCH, coordinate, NETWORK, signBatch } from './batches.js'
 
 async function withState<T>(body: (state: NodeState, dir: string) => Promise<T>, options = {}): Promise<T> {
   const dir = tempDir('provsync-bench-')

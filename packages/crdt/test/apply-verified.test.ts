@@ -6,23 +6,19 @@ import {
   type VerifiedRecords,
 } from '@provsync/crdt'
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   coordinate,
+  crdtSuite,
   hash32,
   revocationBytes,
   signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterEach(() => temp.cleanup())
+const { temp, operator, A, B } = crdtSuite()
 
-const operator = signerN(100)
-const A = signerN(1)
-const B = signerN(2)
 const relay = signerN(3)
 
 const node = () => temp.open({ trust: [operator.publicKey] })

@@ -1,21 +1,19 @@
 import { type NodeState, type StoreName, toHex } from '@provsync/crdt'
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   revocationBytes,
   signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterAll(() => temp.cleanup())
+const { temp, operator } = crdtSuite('all')
 
-const operator = signerN(100)
 const asserters = [signerN(1), signerN(2), signerN(3)]
 const coords = [coordinate(1), coordinate(2), coordinate(3)]
 

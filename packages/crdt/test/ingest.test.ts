@@ -12,25 +12,22 @@ import {
 } from '@provsync/crdt'
 import { EMPTY_ROOT } from '@provsync/merkle'
 import fc from 'fast-check'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   hlc,
   NETWORK,
   revocationBytes,
   signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterEach(() => temp.cleanup())
+const { temp, operator, A } = crdtSuite()
 
-const operator = signerN(100)
-const A = signerN(1)
 const c1 = coordinate(1)
 
 async function node() {

@@ -2,36 +2,16 @@
 // change records, the records a revocation takes out of the replicated set and a reinstatement
 // puts back, and a networked invalidation applied through the ledger.
 import { encodeInvalidation, type InvalidationCriteria, signInvalidation } from '@provsync/crdt'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { toHex } from '../src/bytes.js'
-import {
-  assertionBytes,
-  BASE_MS,
-  coordinate,
-  hash32,
-  NETWORK,
-  signerN,
-  supersessionBytes,
-  TempDirs,
-} from './helpers.js'
+import { BASE_MS, crdtSuite, hash32, NETWORK, SEEDED_COORDS, supersessionBytes } from './helpers.js'
 
-const temp = new TempDirs()
-afterEach(() => temp.cleanup())
-
-const coords = [coordinate(1), coordinate(2), coordinate(3)]
+const suite = crdtSuite()
+const { temp, operator, A } = suite
+const coords = SEEDED_COORDS
 
 async function seeded() {
-  const operator = signerN(100)
-  const A = signerN(1)
-  const B = signerN(2)
-  const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
-  await state.apply(
-    'assertions',
-    coords.map((c) => assertionBytes(A, c, 9n)),
-    { from: A.publicKey },
-  )
-  await state.apply('assertions', [assertionBytes(B, coords[0]!, 4n)], { from: B.publicKey })
-  return { state, operator, A, B }
+  return { state: await suite.seeded({ wallClock: () => BASE_MS }), operator, A }
 }
 
 /** The history entries from index `from` on, as (kind, origin, cause), in coordinate order (the
@@ -86,7 +66,6 @@ describe('ledger effects: the replicated set', () => {
   })
 
   it("this node's own key reinstated: the evidence withheld meanwhile enters the assertions tree", async () => {
-    const operator = signerN(100)
     const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
     state.advanceVerified(coords[0]!, 2n)
     const self = { subject: state.publicKey, subjectKind: 'signer' as const, reason: 'r' }
@@ -103,8 +82,6 @@ describe('ledger effects: the replicated set', () => {
     ])
   })
   it("another key revoked or reinstated while this node's key is revoked leaves its evidence withheld", async () => {
-    const operator = signerN(100)
-    const A = signerN(1)
     const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
     const self = { subject: state.publicKey, subjectKind: 'signer' as const, reason: 'r' }
     await state.revocations.revoke(self, operator)

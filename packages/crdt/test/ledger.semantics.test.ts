@@ -2,7 +2,7 @@
 // round trip exactly, the export has one documented shape, and each malformed import is refused
 // whole with a message naming the entry and its fault.
 import { encodeTimestamp } from '@provsync/hlc'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { blake3, fromHex, toHex } from '../src/bytes.js'
 import type { InvalidationCriteria } from '../src/criteria.js'
 import { LedgerImportError } from '../src/errors.js'
@@ -11,19 +11,16 @@ import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   hlc,
   NETWORK,
+  SEEDED_COORDS,
   signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterEach(() => temp.cleanup())
-
-const operator = signerN(100)
-const A = signerN(1)
+const { temp, operator, A, B, seeded: suiteSeeded } = crdtSuite()
 
 const criteria: InvalidationCriteria[] = [
   { type: 'signer', key: A.publicKey },
@@ -159,19 +156,8 @@ describe('ledger export and import', () => {
 
 // The ledger's own semantics, pinned against internal modules (issue #18, run G's survivors).
 describe('ledger entries: sequence, origin, results, queries and totals', () => {
-  const B = signerN(2)
-  const coords = [coordinate(1), coordinate(2), coordinate(3)]
-
-  async function seeded() {
-    const state = await temp.open({ trust: [operator.publicKey], wallClock: () => BASE_MS })
-    await state.apply(
-      'assertions',
-      coords.map((c) => assertionBytes(A, c, 9n)),
-      { from: A.publicKey },
-    )
-    await state.apply('assertions', [assertionBytes(B, coords[0]!, 4n)], { from: B.publicKey })
-    return state
-  }
+  const coords = SEEDED_COORDS
+  const seeded = () => suiteSeeded({ wallClock: () => BASE_MS })
 
   it('revoke, reinstate and invalidate each append one entry with its seq, origin and result', async () => {
     const state = await seeded()

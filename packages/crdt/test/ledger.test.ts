@@ -2,36 +2,27 @@ import { spawn } from 'node:child_process'
 import { cpSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { LedgerImportError, type NodeState, toHex } from '@provsync/crdt'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   hlc,
   NETWORK,
-  signerN,
+  SEEDED_COORDS,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterEach(() => temp.cleanup())
+const suite = crdtSuite()
+const { temp, operator, A, B } = suite
 
 const operatorSeed = new Uint8Array(32).fill(7)
-const operator = signerN(100)
-const A = signerN(1)
-const B = signerN(2)
-const coords = [coordinate(1), coordinate(2), coordinate(3)]
+const coords = SEEDED_COORDS
 
 async function seeded(dataDir?: string): Promise<NodeState> {
-  const state = await temp.open({ trust: [operator.publicKey], ...(dataDir ? { dataDir } : {}) })
-  await state.apply(
-    'assertions',
-    coords.map((c) => assertionBytes(A, c, 9n)),
-    { from: A.publicKey },
-  )
-  await state.apply('assertions', [assertionBytes(B, coords[0]!, 4n)], { from: B.publicKey })
+  const state = await suite.seeded(dataDir ? { dataDir } : {})
   state.advanceVerified(coords[1]!, 2n)
   return state
 }

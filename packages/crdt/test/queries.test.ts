@@ -1,23 +1,18 @@
 import { formatCoordinate, InvalidArgumentError, type NodeState, STORE_NAMES } from '@provsync/crdt'
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   revocationBytes,
-  signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterAll(() => temp.cleanup())
+const { temp, operator, A, B } = crdtSuite('all')
 
-const operator = signerN(100)
-const A = signerN(1)
-const B = signerN(2)
 const coords = [coordinate(0), coordinate(1), coordinate(2), coordinate(3)]
 const options = { trust: [operator.publicKey], noSync: true }
 

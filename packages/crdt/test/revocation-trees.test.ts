@@ -1,24 +1,20 @@
 import { type NodeState, STORE_NAMES, type StoreName } from '@provsync/crdt'
 import { createReconciler, createResponder } from '@provsync/merkle'
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
   BASE_MS,
   coordinate,
+  crdtSuite,
   hash32,
   revocationBytes,
   signerN,
   supersessionBytes,
-  TempDirs,
 } from './helpers.js'
 
-const temp = new TempDirs()
-afterAll(() => temp.cleanup())
+const { temp, operator, A: K, B } = crdtSuite('all')
 
-const operator = signerN(100)
-const K = signerN(1)
-const B = signerN(2)
 const coords = [coordinate(1), coordinate(2), coordinate(3)]
 const options = { trust: [operator.publicKey], noSync: true }
 

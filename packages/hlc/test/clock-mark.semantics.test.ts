@@ -1,23 +1,10 @@
-import { createClock, type HighWaterMarkStore, memoryHighWaterMarkStore, type Timestamp } from '@provsync/hlc'
+import { createClock } from '@provsync/hlc'
 import { expect, test } from 'vitest'
-import { nodeId } from './helpers.js'
+import { nodeId, recordingStore } from './helpers.js'
 
 const T = Date.UTC(2026, 11, 6)
 const me = nodeId(1)
 const peer = nodeId(2)
-
-function recordingStore(): HighWaterMarkStore & { saved: Timestamp[] } {
-  const inner = memoryHighWaterMarkStore()
-  const saved: Timestamp[] = []
-  return {
-    saved,
-    load: () => inner.load(),
-    save: (ts) => {
-      saved.push(ts)
-      inner.save(ts)
-    },
-  }
-}
 
 // A clock pulled ahead of its wall clock by a peer reserves from the time it issues, not from the
 // wall clock: measured from the wall clock, the mark would sit just past the issued time and the

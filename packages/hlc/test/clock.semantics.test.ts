@@ -5,37 +5,21 @@ import {
   compareTimestamps,
   createClock,
   decodeTimestamp,
-  type HighWaterMarkStore,
   InvalidTimestampError,
   MAX_COUNTER,
   MAX_WALL_MS,
-  memoryHighWaterMarkStore,
   parseTimestamp,
   type Timestamp,
   type TimestampDecodeError,
   WallClockError,
 } from '@provsync/hlc'
 import { describe, expect, test } from 'vitest'
-import { catchError, manualWall, nodeId } from './helpers.js'
+import { catchError, manualWall, nodeId, recordingStore } from './helpers.js'
 
 const messageOf = (fn: () => unknown): string => (catchError(fn) as Error).message
 
 const T = Date.UTC(2026, 10, 22)
 const me = nodeId(1)
-
-function recordingStore(initial?: Timestamp): HighWaterMarkStore & { saved: Timestamp[] } {
-  const inner = memoryHighWaterMarkStore()
-  if (initial !== undefined) inner.save(initial)
-  const saved: Timestamp[] = []
-  return {
-    saved,
-    load: () => inner.load(),
-    save: (ts) => {
-      saved.push(ts)
-      inner.save(ts)
-    },
-  }
-}
 
 describe('clock: the saved high-water mark', () => {
   test('the first timestamp saves a mark reserveMs past it, before it is handed out', () => {

@@ -1,4 +1,11 @@
-import { MAX_COUNTER, MAX_WALL_MS, NODE_ID_BYTES, type Timestamp } from '@provsync/hlc'
+import {
+  type HighWaterMarkStore,
+  MAX_COUNTER,
+  MAX_WALL_MS,
+  memoryHighWaterMarkStore,
+  NODE_ID_BYTES,
+  type Timestamp,
+} from '@provsync/hlc'
 import fc from 'fast-check'
 
 export const nodeIdArb = fc.uint8Array({ minLength: NODE_ID_BYTES, maxLength: NODE_ID_BYTES })
@@ -45,4 +52,19 @@ export function catchError(fn: () => unknown): unknown {
     return error
   }
   throw new Error('expected a throw')
+}
+
+/** An in-memory mark store (optionally holding `initial`) that also lists every mark saved, in order. */
+export function recordingStore(initial?: Timestamp): HighWaterMarkStore & { saved: Timestamp[] } {
+  const inner = memoryHighWaterMarkStore()
+  if (initial !== undefined) inner.save(initial)
+  const saved: Timestamp[] = []
+  return {
+    saved,
+    load: () => inner.load(),
+    save: (ts) => {
+      saved.push(ts)
+      inner.save(ts)
+    },
+  }
 }

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import { blake3 } from '@noble/hashes/blake3.js'
-import { tempDir } from '@provsync/testing'
+import { hex, tempDir } from '@provsync/testing'
 import fc from 'fast-check'
 import { open, type RootDatabase } from 'lmdb'
 import { afterAll, beforeAll } from 'vitest'
@@ -64,3 +64,16 @@ export { hex } from '@provsync/testing'
 export const arbKey = fc.integer({ min: 0, max: 400 }).map((n) => new TextEncoder().encode(`key-${n}`))
 export const arbValue = fc.integer({ min: 0, max: 3 }).map((n) => hashOf(`v${n}`))
 export const arbHashKey = fc.uint8Array({ minLength: 32, maxLength: 32 })
+
+/** A session result's three key lists as hex, in the order the session gives them. */
+export function hexResult(result: {
+  localOnly: Uint8Array[]
+  remoteOnly: Uint8Array[]
+  differing: Uint8Array[]
+}) {
+  return {
+    localOnly: result.localOnly.map(hex),
+    remoteOnly: result.remoteOnly.map(hex),
+    differing: result.differing.map(hex),
+  }
+}

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { ByteWriter } from '../src/bytes.js'
 import { hashOf, type TempEnv, tempEnv, uniqueName } from './helpers.js'
 import { reconcile } from './session-helpers.js'
+import { checkFlippedResponses, checkJunkResponses, checkTruncatedResponses } from './tampered-responses.js'
 
 let temp: TempEnv
 let a: MerkleTree
@@ -52,40 +53,15 @@ function endsWith(tamper: (response: Uint8Array, round: number) => Uint8Array, o
 
 describe('a lying responder ends the session with a typed error', () => {
   test('random bytes in place of any response', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 3 }), fc.uint8Array({ maxLength: 600 }), (round, junk) => {
-        const error = endsWith((r, i) => (i === round ? junk : r))
-        // Junk can be accepted only where it happens to parse as a consistent answer.
-        if (error !== undefined) expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 150 },
-    )
+    checkJunkResponses(endsWith, 600, 150)
   })
 
   test('a truncated response', () => {
-    fc.assert(
-      fc.property(fc.nat(), fc.double({ min: 0, max: 0.999, noNaN: true }), (n, keep) => {
-        const round = n % honestRounds
-        const error = endsWith((r, i) => (i === round ? r.subarray(0, Math.floor(r.length * keep)) : r))
-        expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 100 },
-    )
+    checkTruncatedResponses(endsWith, honestRounds, 100)
   })
 
   test('a response with bytes flipped: an error or a finished session, never a hang or a crash', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 2 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (round, at, mask) => {
-        const error = endsWith((r, i) => {
-          if (i !== round) return r
-          const copy = r.slice()
-          copy[at % copy.length]! ^= mask
-          return copy
-        })
-        if (error !== undefined) expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 100 },
-    )
+    checkFlippedResponses(endsWith, 100)
   })
 
   /** A response frame: hello, then whatever `body` writes. */

@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import { createReconciler, createResponder, type ReconcileOptions } from '../src/reconcile.js'
-import { hashOf, hex } from './helpers.js'
+import { hashOf, hex, hexResult } from './helpers.js'
 import type { MemoryTree } from './memory-tree.js'
 
 // Sessions between in-memory trees (memory-tree.ts), for the session suites that run under
@@ -72,11 +72,8 @@ export function session(
     responder.close()
     throw error
   }
-  const result = reconciler.result()
   return {
-    localOnly: result.localOnly.map(hex),
-    remoteOnly: result.remoteOnly.map(hex),
-    differing: result.differing.map(hex),
+    ...hexResult(reconciler.result()),
     rounds: reconciler.stats.rounds,
     requests,
     responses,

@@ -14,7 +14,7 @@ import {
   session,
   sortedHex,
 } from './memory-session.js'
-import { memoryTree } from './memory-tree.js'
+import { type MemoryTree, memoryTree } from './memory-tree.js'
 
 // Reconciliation (session.ts and the frames of reconcile.ts) over in-memory trees: no LMDB, so each
 // session takes about a millisecond and a mutation run can afford to rerun all of these for every
@@ -174,6 +174,19 @@ describe('the result is exactly the symmetric difference', () => {
   })
 })
 
+/** A whole session whose response frames are overwritten once received: the result must not share their bytes. */
+function resultAfterWipe(initiator: MemoryTree, responderTree: MemoryTree) {
+  const reconciler = createReconciler(initiator)
+  const responder = createResponder(responderTree)
+  const frames: Uint8Array[] = []
+  for (let q = reconciler.next(); q !== undefined; q = reconciler.next()) {
+    const response = responder.respond(q).slice()
+    frames.push(response)
+    reconciler.receive(response)
+  }
+  for (const frame of frames) frame.fill(0xee)
+  return reconciler.result()
+}
 describe('what travels', () => {
   /** The head byte of the first node description in a message (after `skip` varints and bytes). */
   function firstDescriptionHead(message: Uint8Array, skip: (r: ByteReader) => void): number {
@@ -281,31 +294,14 @@ describe('what travels', () => {
       // Keys only the responder has reach the initiator three ways: as its answer to a leaf list,
       // in its own leaf list, and streamed from a subtree only it has.
       const pair = pairOf(keys, (i) => (i % 5 === 0 ? 1 : i % 5 === 1 ? 2 : 3))
-      const reconciler = createReconciler(memoryTree(pair.a, keysAreHashes))
-      const responder = createResponder(memoryTree(pair.b, keysAreHashes))
-      const frames: Uint8Array[] = []
-      for (let q = reconciler.next(); q !== undefined; q = reconciler.next()) {
-        const response = responder.respond(q).slice()
-        frames.push(response)
-        reconciler.receive(response)
-      }
-      for (const frame of frames) frame.fill(0xee)
-      const result = reconciler.result()
+      const result = resultAfterWipe(memoryTree(pair.a, keysAreHashes), memoryTree(pair.b, keysAreHashes))
       expect(result.remoteOnly.map(hex)).toEqual(sortedHex(pair.onlyB))
       expect(result.differing.map(hex)).toEqual(sortedHex(pair.changed))
     }
     // A subtree only the responder has, streamed.
     const alone = Array.from({ length: 200 }, (_, i) => uniform(`alone${i}`, [i % 4]))
-    const reconciler = createReconciler(memoryTree([]))
-    const responder = createResponder(memoryTree(alone.map((k) => [k, hashOf('v')] as const)))
-    const frames: Uint8Array[] = []
-    for (let q = reconciler.next(); q !== undefined; q = reconciler.next()) {
-      const response = responder.respond(q).slice()
-      frames.push(response)
-      reconciler.receive(response)
-    }
-    for (const frame of frames) frame.fill(0xee)
-    expect(reconciler.result().remoteOnly.map(hex)).toEqual(sortedHex(alone))
+    const result = resultAfterWipe(memoryTree([]), memoryTree(alone.map((k) => [k, hashOf('v')] as const)))
+    expect(result.remoteOnly.map(hex)).toEqual(sortedHex(alone))
   })
 
   test('keys come back sorted and copied: the result does not alias the trees or an earlier result', () => {

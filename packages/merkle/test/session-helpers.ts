@@ -1,5 +1,5 @@
 import { createReconciler, createResponder, type MerkleTree, type ReconcileOptions } from '@provsync/merkle'
-import { hex } from './helpers.js'
+import { hexResult } from './helpers.js'
 
 export interface SessionRun {
   localOnly: string[]
@@ -25,11 +25,8 @@ export function reconcile(
     reconciler.receive(tamper(peer.respond(request), round++))
     if (round > 10_000) throw new Error('session did not end')
   }
-  const result = reconciler.result()
   return {
-    localOnly: result.localOnly.map(hex),
-    remoteOnly: result.remoteOnly.map(hex),
-    differing: result.differing.map(hex),
+    ...hexResult(reconciler.result()),
     rounds: reconciler.stats.rounds,
     bytes: reconciler.stats.bytesSent + reconciler.stats.bytesReceived,
     responderDone: peer.done,

@@ -15,6 +15,7 @@ import { writeChildrenDescription, writeChildrenReply, writeLeavesDescription } 
 import { hashOf, hex } from './helpers.js'
 import { pairOf, type Run, session } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
+import { checkFlippedResponses, checkJunkResponses, checkTruncatedResponses } from './tampered-responses.js'
 
 // A peer that lies, over in-memory trees: every wrong frame ends the session with a typed
 // ReconcileError (never a crash, a hang or a silently smaller result), and the session refuses all
@@ -37,41 +38,17 @@ function endsWith(tamper: (response: Uint8Array, round: number) => Uint8Array): 
 
 describe('a lying responder', () => {
   test('random bytes in place of a response: a typed error, never a crash (property)', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 3 }), fc.uint8Array({ maxLength: 300 }), (round, junk) => {
-        const error = endsWith((r, i) => (i === round ? junk : r))
-        if (error !== undefined) expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 60 },
-    )
+    checkJunkResponses(endsWith, 300, 60)
   })
 
   test('a truncated response is always refused (property)', () => {
     const honest = session(a, b).responses.length
     expect(honest).toBeGreaterThanOrEqual(2)
-    fc.assert(
-      fc.property(fc.nat(), fc.double({ min: 0, max: 0.999, noNaN: true }), (n, keep) => {
-        const round = n % honest
-        const error = endsWith((r, i) => (i === round ? r.subarray(0, Math.floor(r.length * keep)) : r))
-        expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 60 },
-    )
+    checkTruncatedResponses(endsWith, honest, 60)
   })
 
   test('a flipped byte: a typed error, or a session that still ends (property)', () => {
-    fc.assert(
-      fc.property(fc.nat({ max: 2 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (round, at, mask) => {
-        const error = endsWith((r, i) => {
-          if (i !== round) return r
-          const copy = r.slice()
-          copy[at % copy.length]! ^= mask
-          return copy
-        })
-        if (error !== undefined) expect(error).toBeInstanceOf(ReconcileError)
-      }),
-      { numRuns: 60 },
-    )
+    checkFlippedResponses(endsWith, 60)
   })
 
   test('a message with no key while the peer still owes keys makes no progress', () => {

@@ -50,9 +50,10 @@ import { componentLog, type SyncLog } from './logging.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
-import { Push, type PushStats } from './push.js'
-import { Sessions } from './sessions.js'
+import { Push, type PushInit, type PushStats } from './push.js'
+import { Sessions, type SessionsInit } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
+import type { PeerStreamsInit } from './stream-init.js'
 import { TrustInForce, toHex } from './trust.js'
 
 /** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
@@ -138,13 +139,21 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     })
   }
 
-  private createSessions(trust: TrustInForce): Sessions {
+  /**
+   * What sessions and push share, joined with `own` (the fields only the one built has). The
+   * trust hash stays a getter, read at each hello, so a rotation reaches the next one.
+   */
+  private peerStreamsInit<T extends object>(
+    trust: TrustInForce,
+    state: SyncedState,
+    own: T,
+  ): PeerStreamsInit & T {
     const { init, components } = this
-    return new Sessions({
+    return {
+      ...own,
       connectionManager: components.connectionManager,
-      state: this.push === undefined ? init.state : observePulls(init.state, this.push),
+      state,
       networkId: this.networkId,
-      // Read at each session: a rotation reaches the next hello.
       get trustHash() {
         return trust.hash
       },
@@ -153,25 +162,34 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
       admission: init.admission,
+      offences: this.offenceAccounting,
       maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
       inboundStreamBufferBytes: this.inboundStreamBufferBytes(),
-      claims: createPullClaims(),
-      metrics: this.metrics,
-      offences: this.offenceAccounting,
-      log: {
-        reconcile: componentLog(components.logger, 'provsync:sync:reconcile'),
-        fetch: componentLog(components.logger, 'provsync:sync:fetch'),
-      },
       mayPull: (store, id, key) => this.mayPull(store, id, key),
-      onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
-      onFinished: (detail) => {
-        this.push?.noteSession(detail.peer, detail.applied, detail.reason)
-        this.safeDispatchEvent('sync:finished', { detail })
-      },
-      onSynced: (peer) =>
-        remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
-      onFailure: (peer, err) => this.noteFailure(peer, err.message),
-    })
+    }
+  }
+
+  private createSessions(trust: TrustInForce): Sessions {
+    const { init, components } = this
+    const state = this.push === undefined ? init.state : observePulls(init.state, this.push)
+    return new Sessions(
+      this.peerStreamsInit<Omit<SessionsInit, keyof PeerStreamsInit>>(trust, state, {
+        claims: createPullClaims(),
+        metrics: this.metrics,
+        log: {
+          reconcile: componentLog(components.logger, 'provsync:sync:reconcile'),
+          fetch: componentLog(components.logger, 'provsync:sync:fetch'),
+        },
+        onStarted: (detail) => this.safeDispatchEvent('sync:started', { detail }),
+        onFinished: (detail) => {
+          this.push?.noteSession(detail.peer, detail.applied, detail.reason)
+          this.safeDispatchEvent('sync:finished', { detail })
+        },
+        onSynced: (peer) =>
+          remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
+        onFailure: (peer, err) => this.noteFailure(peer, err.message),
+      }),
+    )
   }
 
   private inboundStreamBufferBytes(): number {
@@ -224,30 +242,16 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private createPush(trust: TrustInForce): Push | undefined {
     const { init, components } = this
     if (init.push === undefined || init.push === false) return undefined
-    return new Push({
-      registrar: components.registrar,
-      connectionManager: components.connectionManager,
-      state: init.state,
-      networkId: this.networkId,
-      // Read at each push: a rotation reaches the next hello.
-      get trustHash() {
-        return trust.hash
-      },
-      stores: this.stores,
-      limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
-      budgets: this.budgets,
-      offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
-      admission: init.admission,
-      offences: this.offenceAccounting,
-      maxWriteBufferBytes: init.maxWriteBufferBytes ?? DEFAULT_MAX_WRITE_BUFFER_BYTES,
-      inboundStreamBufferBytes: this.inboundStreamBufferBytes(),
-      mayPull: (store, id, key) => this.mayPull(store, id, key),
-      converse: (peer, act) => this.converse(peer, act),
-      refused: (peer) => this.isRefused(peer),
-      delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
-      lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
-      log: componentLog(components.logger, 'provsync:sync:push'),
-    })
+    return new Push(
+      this.peerStreamsInit<Omit<PushInit, keyof PeerStreamsInit>>(trust, init.state, {
+        registrar: components.registrar,
+        converse: (peer, act) => this.converse(peer, act),
+        refused: (peer) => this.isRefused(peer),
+        delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
+        lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
+        log: componentLog(components.logger, 'provsync:sync:push'),
+      }),
+    )
   }
 
   private createAntiEntropy(): AntiEntropy | undefined {

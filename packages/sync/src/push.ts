@@ -1,8 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Registrar } from '@libp2p/interface-internal'
 import type { ApplyOutcome } from '@provsync/crdt'
-import type { Admission } from './admission.js'
-import type { PeerBudgets } from './budget.js'
 import { createPullClaims } from './claims.js'
 import { PUSH_PROTOCOL } from './constants.js'
 import { ProtocolViolationError, SyncError } from './errors.js'
@@ -10,8 +8,7 @@ import { type FramedStream, framedStream } from './framing.js'
 import { peerPublicKey } from './identity.js'
 import type { SyncLog } from './logging.js'
 import { sharedStores } from './negotiate.js'
-import type { OffenceAccounting } from './offences.js'
-import type { ProtocolLimits, SessionContext } from './protocol/context.js'
+import type { SessionContext } from './protocol/context.js'
 import { admit, greet } from './protocol/handshake.js'
 import {
   decodePush,
@@ -23,23 +20,12 @@ import {
 } from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
-import { isStoreName, type StoreName, type SyncedState } from './state.js'
+import { isStoreName, type StoreName } from './state.js'
+import { type PeerStreamsInit, peerContext } from './stream-init.js'
 import { bytesEqual, toHex } from './trust.js'
 
-export interface PushInit {
+export interface PushInit extends PeerStreamsInit {
   registrar: Registrar
-  connectionManager: ConnectionManager
-  state: SyncedState
-  networkId: string
-  trustHash: Uint8Array
-  stores: readonly StoreName[]
-  limits: ProtocolLimits
-  budgets: PeerBudgets
-  offendingRefusals: ReadonlySet<string>
-  admission?: Admission | undefined
-  offences: OffenceAccounting
-  maxWriteBufferBytes: number
-  inboundStreamBufferBytes: number
   /** May `peer` (id, raw key) pull `store` from us? A store it may not pull is not pushed to it either. */
   mayPull(store: StoreName, id: string, key: Uint8Array): boolean
   /** Runs one conversation with a peer (the service's `conversation` option). */
@@ -525,20 +511,8 @@ export class Push {
   /** What the shared handshake needs of a session context; push never fetches, claims or reconciles. */
   private context(peer: PeerId): SessionContext {
     const { init } = this
-    const id = peer.toString()
-    const key = peerPublicKey(peer)
     return {
-      state: init.state,
-      networkId: init.networkId,
-      trustHash: init.trustHash,
-      remote: { id, key },
-      limits: init.limits,
-      offendingRefusals: init.offendingRefusals,
-      admission: init.admission,
-      stores: init.stores,
-      mayPull: (store) => init.mayPull(store, id, key),
-      takeRequest: () => init.budgets.takeRequest(id),
-      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      ...peerContext(init, peer, peerPublicKey(peer)),
       openFetch: () => Promise.reject(new SyncError('a push stream does not fetch')),
       claims: createPullClaims(),
       onRound: () => {},

@@ -1,7 +1,4 @@
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { Admission } from './admission.js'
-import type { PeerBudgets } from './budget.js'
 import type { PullClaims } from './claims.js'
 import { FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
 import { startDeadline } from './deadline.js'
@@ -12,34 +9,19 @@ import type { SyncDirection, SyncReason, SyncReport, SyncStarted } from './index
 import type { SyncLog } from './logging.js'
 import type { SyncMetrics } from './metrics.js'
 import { sharedStores } from './negotiate.js'
-import { type OffenceAccounting, offenceFor } from './offences.js'
-import { emptyTally, type ProtocolLimits, type PullTally, type SessionContext } from './protocol/context.js'
+import { offenceFor } from './offences.js'
+import { emptyTally, type PullTally, type SessionContext } from './protocol/context.js'
 import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
 import { initiateExchange, reconcileVersionFor, respondExchange } from './protocol/reconcile.js'
-import type { StoreName, SyncedState } from './state.js'
+import type { StoreName } from './state.js'
+import { type PeerStreamsInit, peerContext } from './stream-init.js'
 
-export interface SessionsInit {
-  connectionManager: ConnectionManager
-  state: SyncedState
-  networkId: string
-  trustHash: Uint8Array
-  stores: readonly StoreName[]
-  limits: ProtocolLimits
-  budgets: PeerBudgets
-  offendingRefusals: ReadonlySet<string>
-  /** Closed network: our credential and the check of peers' (undefined: open network). */
-  admission?: Admission | undefined
-  maxWriteBufferBytes: number
-  /** Read and write buffer bound of each stream a peer opens (its share of the per-peer bound). */
-  inboundStreamBufferBytes: number
+export interface SessionsInit extends PeerStreamsInit {
   claims: PullClaims
   metrics: SyncMetrics
-  offences: OffenceAccounting
   /** Logs of reconciliation sessions (`provsync:sync:reconcile`) and fetch streams (`:fetch`). */
   log: { reconcile: SyncLog; fetch: SyncLog }
-  /** May `peer` (id, raw key) pull `store` from us? */
-  mayPull(store: StoreName, id: string, key: Uint8Array): boolean
   onStarted(detail: SyncStarted): void
   onFinished(report: SyncReport): void
   /** A session with `peer` completed: the time of its last successful exchange. */
@@ -169,22 +151,11 @@ export class Sessions {
     kind: 'reconcile' | 'fetch' = 'reconcile',
   ): Session {
     const { init } = this
-    const id = peer.toString()
     const remoteKey = peerPublicKey(peer)
     const streams: Array<{ stream: Stream; framed: FramedStream }> = []
     const log = init.log[kind]
     const ctx: SessionContext = {
-      state: init.state,
-      networkId: init.networkId,
-      trustHash: init.trustHash,
-      remote: { id, key: remoteKey },
-      limits: init.limits,
-      offendingRefusals: init.offendingRefusals,
-      admission: init.admission,
-      stores: init.stores,
-      mayPull: (store) => init.mayPull(store, id, remoteKey),
-      takeRequest: () => init.budgets.takeRequest(id),
-      offend: (reason, detail) => init.offences.offend(peer, reason, detail),
+      ...peerContext(init, peer, remoteKey),
       claims: init.claims,
       openFetch: async (options) => {
         const stream = await init.connectionManager.openStream(peer, FETCH_PROTOCOL, options)

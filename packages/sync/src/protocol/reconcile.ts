@@ -89,17 +89,13 @@ export const reconcileVersionFor = (remoteVersion: number): ReconcileVersion => 
  * with odds near 2^-64; a peer that keeps claiming collisions is lying about its tree.
  */
 async function reconcileUntilSure(
-  framed: FramedStream,
-  ctx: SessionContext,
-  store: StoreName,
-  result: ExchangeResult,
-  options: AbortOptions,
-  version: ReconcileVersion,
+  ...session: Parameters<typeof reconcileStore>
 ): Promise<ReconcileResult | undefined> {
-  const first = await reconcileStore(framed, ctx, store, result, options, version)
+  const [, ctx, store] = session
+  const first = await reconcileStore(...session)
   if (first?.collision !== true) return first
   ctx.log('fingerprint collision reconciling %s: a second session with a new salt', store)
-  const second = await reconcileStore(framed, ctx, store, result, options, version)
+  const second = await reconcileStore(...session)
   if (second?.collision === true)
     throw violation('lying-tree', `${store}: fingerprint collisions in two sessions`)
   return second

@@ -1,0 +1,26 @@
+import type { Coordinate, Signer } from '@provsync/crdt'
+import { signedAssertions } from '@provsync/testing'
+
+// The records both crdt benches apply (crdt.bench.ts and its profiling twin apply-loop.ts), so
+// their figures stay comparable.
+
+export const NETWORK = 'bench-net'
+/** Records per applied batch. */
+export const BATCH = 1000
+
+/** Coordinate `i`: 97 volumes, one destination, an origin per record. */
+export function coordinate(i: number): Coordinate {
+  return { volume: `vol-${i % 97}`, destination: 'dst-1', origin: `origin-${i}` }
+}
+
+/** `count` signed assertions by `signer` at coordinates `start` on, all at `run`. */
+export function signBatch(signer: Signer, start: number, count: number, run: bigint): Uint8Array[] {
+  return signedAssertions(signer, count, {
+    offset: start,
+    run,
+    networkId: NETWORK,
+    method: 'sha256',
+    coordinateOf: coordinate,
+    counterOf: () => 0,
+  })
+}
