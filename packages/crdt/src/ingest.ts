@@ -10,7 +10,7 @@ import {
   MAX_RECORD_BYTES,
   type RecordType,
   recordHash,
-  signedMessage,
+  signedPrefix,
   signerOf,
 } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
@@ -141,19 +141,6 @@ export function prepare(
   const candidates: Candidate[] = []
   const refusals = new Map<number, RecordRefusedError>()
   const job = streamingJob(verifier)
-  // The domain prefix each signature covers, packed before each body by the pool instead of
-  // copied into a message per record. It names the record's version (its second byte), so a batch
-  // mixing versions 1 and 2 has one prefix per version.
-  const prefixes = new Map<number, Uint8Array>()
-  const prefixOf = (bytes: Uint8Array): Uint8Array => {
-    const version = bytes[1]!
-    let prefix = prefixes.get(version)
-    if (prefix === undefined) {
-      prefix = domainPrefix(type, ctx.networkId, version)
-      prefixes.set(version, prefix)
-    }
-    return prefix
-  }
   records.forEach((input, index) => {
     const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
     let candidate: Candidate
@@ -168,21 +155,13 @@ export function prepare(
     job.push({
       publicKey: candidate.signer,
       signature: candidate.bytes.subarray(candidate.bytes.length - SIGNATURE_BYTES),
-      prefix: prefixOf(candidate.bytes),
+      // The domain prefix, packed before the body by the pool instead of a message copied per record.
+      prefix: signedPrefix(type, ctx.networkId, candidate.bytes),
       message: candidate.bytes.subarray(0, candidate.bytes.length - SIGNATURE_BYTES),
     })
   })
   job.flush()
   return { store, count: records.length, candidates, job, refusals }
-}
-
-/** The bytes a signature covers before a record's body, for records of `version`. */
-function domainPrefix(type: RecordType, networkId: string, version: number): Uint8Array {
-  // A record of a header's first two bytes and a signature: its body is those two bytes.
-  const sample = new Uint8Array(2 + SIGNATURE_BYTES)
-  sample[1] = version
-  const message = signedMessage(type, networkId, sample)
-  return message.subarray(0, message.length - 2)
 }
 
 /**

@@ -103,15 +103,23 @@ function domain(type: RecordType, networkId: string, version: number): Uint8Arra
 }
 
 /**
- * The exact bytes a record's signature covers, given its encoding. The domain names the record's
- * version (its second byte): `provsync/<type>/v2` for a record with evidence.
+ * The bytes a record's signature covers before its body: the domain of its type, network and
+ * version (the encoding's second byte; `provsync/<type>/v2` for a record with evidence). Cached.
  */
-export function signedMessage(type: RecordType, networkId: string, encoded: Uint8Array): Uint8Array {
-  const prefix = domain(
+export function signedPrefix(type: RecordType, networkId: string, encoded: Uint8Array): Uint8Array {
+  return domain(
     type,
     networkId,
     encoded[1] === EVIDENCE_RECORD_VERSION ? EVIDENCE_RECORD_VERSION : RECORD_VERSION,
   )
+}
+
+/**
+ * The exact bytes a record's signature covers, given its encoding. The domain names the record's
+ * version (its second byte): `provsync/<type>/v2` for a record with evidence.
+ */
+export function signedMessage(type: RecordType, networkId: string, encoded: Uint8Array): Uint8Array {
+  const prefix = signedPrefix(type, networkId, encoded)
   const body = encoded.subarray(0, encoded.length - SIGNATURE_BYTES)
   const message = new Uint8Array(prefix.length + body.length)
   message.set(prefix)
