@@ -91,6 +91,7 @@ export type {
 } from './ledger.js'
 export type { LedgerApi, LedgerTotals } from './ledger-api.js'
 export type { RecordRange, StoredRecord } from './membership.js'
+export type { ApplyingBatch, ApplyPath, ObservedBatch, StateObserver } from './observers.js'
 export type { StoredRevocation } from './revocations.js'
 export { generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
 export {

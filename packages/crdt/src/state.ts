@@ -35,6 +35,7 @@ import type { GateDecision, GateOptions, GatePolicy } from './gate.js'
 import {
   type ApplyOptions,
   type ApplyOutcome,
+  type IngestResult,
   ingest,
   ingestPrepared,
   type PreparedBatch,
@@ -58,6 +59,7 @@ import {
 } from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
+import { type ApplyPath, type ObservedBatch, Observers, type StateObserver } from './observers.js'
 import { decodeCoordinateEntry } from './persisted.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
@@ -173,6 +175,15 @@ export interface NodeState {
    * records reference (evidence blob ids) and where each came from.
    */
   onApplied(listener: (batch: AppliedBatch) => void): () => void
+  /**
+   * Watches every batch this state applies, by whatever path (`apply`, `applyVerified`, and the
+   * state's own writes: `supersessions.put`/`supersede`, `revocations.revoke`/`reinstate`, the
+   * `invalidations` API, `advanceVerified`'s assertion): `applying` before its commit, then
+   * `applied` with its source, store, every record handed in and every outcome, refused ones
+   * included, once per batch. Returns the function that stops watching. The documented way to
+   * watch the store: replacing `apply` or `applyVerified` on a state misses any new path into it.
+   */
+  observe(observer: StateObserver): () => void
 
   /**
    * Records this node's own verification of `run` and signs an assertion peers can pull; with
@@ -340,6 +351,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
   const listeners = new Set<(store: StoreName) => void>()
   const appliedListeners = new Set<(batch: AppliedBatch) => void>()
+  const observers = new Observers()
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
@@ -386,13 +398,16 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       throw new InvalidArgumentError('records', `${records.length} records, at most ${maxBatch} per batch`)
     }
   }
-  // Handles of verifyRecords, each used once by this state.
-  const prepared = new WeakMap<VerifiedRecords, PreparedBatch>()
+  // Handles of verifyRecords, each used once by this state, with the records handed in (observers
+  // are shown every one of them, and a prepared batch keeps only those its checks passed).
+  const prepared = new WeakMap<VerifiedRecords, { batch: PreparedBatch; handed: readonly Uint8Array[] }>()
 
   async function run(
     store: StoreName,
     records: readonly Uint8Array[] | PreparedBatch,
     applyOptions: ApplyOptions,
+    via: ApplyPath = 'put',
+    handed?: readonly Uint8Array[],
   ) {
     if (Array.isArray(records)) checkBatch(store, records)
     else checkOpen()
@@ -403,6 +418,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     const source: LedgerSource = isSelf
       ? { type: 'local' }
       : { type: 'peer', peer: copyBytes(applyOptions.from) }
+    const observed = { store, via, from: applyOptions.from, source: source.type } as const
+    if (observers.size > 0)
+      observers.applying({
+        ...observed,
+        count: Array.isArray(records) ? records.length : (records as PreparedBatch).count,
+      })
     const ingesting = !Array.isArray(records)
       ? ingestPrepared(ctx, records as PreparedBatch, { ...applyOptions, source })
       : store === 'invalidations'
@@ -413,16 +434,42 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     const result = await ingesting.finally(() => inFlight.delete(ingesting))
     // Closed while this batch committed: it is stored, and a ledger entry it appended is
     // applied by the recovery at the next open.
-    if (closed) return result
+    if (!closed) afterCommit(store, records, applyOptions.from, result)
+    if (observers.size > 0) {
+      observers.applied({ ...observed, records: handedRecords(records, handed), outcomes: result.outcomes })
+    }
+    return result
+  }
+
+  function afterCommit(
+    store: StoreName,
+    records: readonly Uint8Array[] | PreparedBatch,
+    from: Uint8Array,
+    result: IngestResult,
+  ): void {
     if (result.ledgerAppended > 0) {
       options.faults?.afterLedgerAppend?.()
       watchRoots(() => applyPending(ctx))
     }
     if (result.changed) notify(store)
     if (appliedListeners.size > 0) {
-      emitApplied({ store, from: applyOptions.from, records: appliedRecords(records, result.outcomes) })
+      emitApplied({ store, from, records: appliedRecords(records, result.outcomes) })
     }
-    return result
+  }
+
+  /** `advanceVerified` stored this node's own assertion: onApplied listeners and observers see it. */
+  const ownAssertion = (batch: AppliedBatch) => {
+    emitApplied(batch)
+    if (observers.size === 0) return
+    const observed: ObservedBatch = {
+      store: batch.store,
+      via: 'put',
+      from: batch.from,
+      source: 'local',
+      records: batch.records.map((r) => r.bytes),
+      outcomes: batch.records.map((r) => ({ status: 'applied', key: r.key })),
+    }
+    observers.applied(observed)
   }
 
   async function signAndApplyRevocation(
@@ -477,7 +524,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       return storedRecords(ctx, store, range)
     },
     async apply(store, records, applyOptions) {
-      return (await run(store, records, applyOptions)).outcomes
+      return (await run(store, records, applyOptions, 'apply')).outcomes
     },
     verifyRecords(store, records) {
       checkBatch(store, records)
@@ -486,12 +533,12 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       }
       const batch = prepare(ctx, verifier, store, records, { copy: true })
       const handle: VerifiedRecords = Object.freeze({ store, count: records.length })
-      prepared.set(handle, batch)
+      prepared.set(handle, { batch, handed: records })
       return handle
     },
     refusalsOf(verified) {
       checkOpen()
-      const batch = prepared.get(verified)
+      const batch = prepared.get(verified)?.batch
       if (batch === undefined) {
         throw new InvalidArgumentError(
           'verified',
@@ -505,8 +552,8 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       return out.sort((a, b) => a.index - b.index)
     },
     async applyVerified(verified, applyOptions) {
-      const batch = prepared.get(verified)
-      if (batch === undefined) {
+      const handle = prepared.get(verified)
+      if (handle === undefined) {
         throw new InvalidArgumentError(
           'verified',
           'not a handle of verifyRecords() on this node state, or already applied',
@@ -515,7 +562,8 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       if (!isPublicKey(applyOptions?.from))
         throw new InvalidArgumentError('from', 'must be a 32-byte public key')
       prepared.delete(verified)
-      return (await run(batch.store, batch, applyOptions)).outcomes
+      const { batch, handed } = handle
+      return (await run(batch.store, batch, applyOptions, 'applyVerified', handed)).outcomes
     },
     onChange(listener) {
       listeners.add(listener)
@@ -525,8 +573,9 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
       appliedListeners.add(listener)
       return () => appliedListeners.delete(listener)
     },
+    observe: (observer) => observers.add(observer),
 
-    ...createEvidenceApi(ctx, { checkOpen, notify, applied: emitApplied }),
+    ...createEvidenceApi(ctx, { checkOpen, notify, applied: ownAssertion }),
     supersessions: {
       ...createSupersessionQueries(ctx),
       async put(record) {
@@ -660,6 +709,20 @@ function recordsDb(dbs: Databases, store: StoreName) {
 }
 
 export type { ApplyOptions, ApplyOutcome }
+
+/**
+ * Every record handed in, in batch order, for observers: a prepared batch's checked records are
+ * its own copies (what was verified and stored), the records its checks refused are as handed in.
+ */
+function handedRecords(
+  records: readonly Uint8Array[] | PreparedBatch,
+  handed: readonly Uint8Array[] | undefined,
+): readonly Uint8Array[] {
+  if (Array.isArray(records)) return records as readonly Uint8Array[]
+  const out = [...(handed ?? [])]
+  for (const candidate of (records as PreparedBatch).candidates) out[candidate.index] = candidate.bytes
+  return out
+}
 
 /** The key and bytes of each record a batch applied, in batch order, for `onApplied` listeners. */
 function appliedRecords(

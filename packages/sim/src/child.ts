@@ -93,18 +93,13 @@ const state =
       })).state
 
 if (node !== undefined) {
-  // Tell the parent whenever a batch starts applying, so a crash can land in the middle of one.
-  const apply = state.apply.bind(state)
-  ;(state as { apply: typeof state.apply }).apply = (store, records, options) => {
-    send({ type: 'applying', records: records.length })
-    return apply(store, records, options)
-  }
-  // A pull applies its groups through applyVerified (verified on the pool first): the same signal.
-  const applyVerified = state.applyVerified.bind(state)
-  ;(state as { applyVerified: typeof state.applyVerified }).applyVerified = (verified, options) => {
-    send({ type: 'applying', records: verified.count })
-    return applyVerified(verified, options)
-  }
+  // Tell the parent whenever a batch starts applying (a pull's, a push's), so a crash can land in
+  // the middle of one. Its own `apply` command says so itself, below.
+  state.observe({
+    applying: ({ via, count }) => {
+      if (via !== 'put') send({ type: 'applying', records: count })
+    },
+  })
 }
 
 send({

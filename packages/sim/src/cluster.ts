@@ -16,7 +16,6 @@ import {
   type Signer,
   type StoreName,
   toHex,
-  type VerifiedRecords,
 } from '@provsync/crdt'
 import { createNode, type ProvsyncNode, type ProvsyncNodeOptions, writeIdentity } from '@provsync/sync'
 import type { Acknowledgement, Refusal } from './checker.js'
@@ -314,49 +313,28 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
 }
 
 /**
- * Reports every record the service hands `state`, with its outcome: the service calls the state it
- * was given, through `apply` or, for a pull, `verifyRecords` then `applyVerified`, so watching
- * those sees every pulled record.
+ * Reports every record the service hands `state`, with its outcome, through crdt's `observe` hook:
+ * the batches that came through `apply` or `applyVerified` (a pull, a push), not the node's own
+ * writes (`supersede`, `revoke`, `advanceVerified`), which the workload acknowledges itself.
  */
 function watchReceived(
   state: NodeState,
   node: string,
   onReceived: NonNullable<ClusterOptions['onReceived']>,
 ): void {
-  const report = (
-    store: StoreName,
-    records: readonly Uint8Array[],
-    from: Uint8Array,
-    outcomes: readonly ApplyOutcome[],
-  ) =>
-    outcomes.forEach((outcome, i) => {
-      onReceived({
-        node,
-        from: toHex(from),
-        store,
-        key: outcome.key === undefined ? undefined : toHex(outcome.key),
-        hash: toHex(recordHash(records[i]!)),
-        status: outcome.status,
+  state.observe({
+    applied({ store, via, from, records, outcomes }) {
+      if (via === 'put') return
+      outcomes.forEach((outcome, i) => {
+        onReceived({
+          node,
+          from: toHex(from),
+          store,
+          key: outcome.key === undefined ? undefined : toHex(outcome.key),
+          hash: toHex(recordHash(records[i]!)),
+          status: outcome.status,
+        })
       })
-    })
-  const apply = state.apply.bind(state)
-  state.apply = async (store, records, applyOptions) => {
-    const outcomes = await apply(store, records, applyOptions)
-    report(store, records, applyOptions.from, outcomes)
-    return outcomes
-  }
-  const handed = new WeakMap<VerifiedRecords, readonly Uint8Array[]>()
-  const verifyRecords = state.verifyRecords.bind(state)
-  state.verifyRecords = (store, records) => {
-    const verified = verifyRecords(store, records)
-    handed.set(verified, records)
-    return verified
-  }
-  const applyVerified = state.applyVerified.bind(state)
-  state.applyVerified = async (verified, applyOptions) => {
-    const outcomes = await applyVerified(verified, applyOptions)
-    const records = handed.get(verified)
-    if (records !== undefined) report(verified.store, records, applyOptions.from, outcomes)
-    return outcomes
-  }
+    },
+  })
 }

@@ -171,9 +171,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 
   private createSessions(trust: TrustInForce): Sessions {
     const { init, components } = this
-    const state = this.push === undefined ? init.state : observePulls(init.state, this.push)
+    const push = this.push
     return new Sessions(
-      this.peerStreamsInit<Omit<SessionsInit, keyof PeerStreamsInit>>(trust, state, {
+      this.peerStreamsInit<Omit<SessionsInit, keyof PeerStreamsInit>>(trust, init.state, {
         claims: createPullClaims(),
         metrics: this.metrics,
         log: {
@@ -188,6 +188,10 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         onSynced: (peer) =>
           remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
         onFailure: (peer, err) => this.noteFailure(peer, err.message),
+        // What a session pulled is pushed on to every eager neighbour but the peer it came from.
+        ...(push === undefined
+          ? {}
+          : { onPulledOutcomes: (outcomes, from) => push.notePulled(outcomes, from) }),
       }),
     )
   }
@@ -485,29 +489,6 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       this.components.connectionManager.closeConnections(peer).catch(() => {})
     }
   }
-}
-
-/**
- * The state sessions apply pulled records through, noting what they applied and from whom, so push
- * sends it on to every eager neighbour but that peer.
- */
-function observePulls(state: SyncedState, push: Push): SyncedState {
-  const observed = Object.create(state) as SyncedState
-  observed.apply = async (store, records, options) => {
-    const outcomes = await state.apply(store, records, options)
-    push.notePulled(outcomes, options.from)
-    return outcomes
-  }
-  // A pull verifies its groups on the pool and applies them here (see fetch.ts): watched alike.
-  const applyVerified = state.applyVerified
-  if (applyVerified !== undefined) {
-    observed.applyVerified = async (verified, options) => {
-      const outcomes = await applyVerified.call(state, verified, options)
-      push.notePulled(outcomes, options.from)
-      return outcomes
-    }
-  }
-  return observed
 }
 
 function allowlistOf(allowlist: ProvsyncServiceInit['allowlist']): Map<StoreName, Set<string>> {

@@ -1,4 +1,5 @@
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { ApplyOutcome } from '@provsync/crdt'
 import type { PullClaims } from './claims.js'
 import { FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
 import { startDeadline } from './deadline.js'
@@ -28,6 +29,8 @@ export interface SessionsInit extends PeerStreamsInit {
   onSynced(peer: PeerId): void
   /** An outbound session failed and the remote is not to blame (unreachable, refused us, gone). */
   onFailure(peer: PeerId, err: Error): void
+  /** A session applied a group it pulled from the peer with key `from`: each record's outcome. */
+  onPulledOutcomes?(outcomes: readonly ApplyOutcome[], from: Uint8Array): void
 }
 
 /** One session's context and the streams it opened, closed and measured together. */
@@ -166,7 +169,10 @@ export class Sessions {
         return framed
       },
       onRound: (store) => init.metrics.rounds.inc({ store }),
-      onPulled: (store, tally) => this.countPulled(store, tally),
+      onPulled: (store, tally, outcomes) => {
+        this.countPulled(store, tally)
+        init.onPulledOutcomes?.(outcomes, remoteKey)
+      },
       log: (format, ...args) => log(`${direction} %p ${format}`, peer, ...args),
     }
     return {

@@ -1,4 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
+import type { ApplyOutcome } from '@provsync/crdt'
 import type { Admission } from '../admission.js'
 import type { PullClaims } from '../claims.js'
 import { withDeadline } from '../deadline.js'
@@ -100,7 +101,8 @@ export interface SessionContext {
   /** Records the node's sessions are pulling, so each is pulled once. */
   claims: PullClaims
   onRound(store: StoreName): void
-  onPulled(store: StoreName, tally: PullTally): void
+  /** A pulled group was applied: its tally, and each record's outcome in the order they came. */
+  onPulled(store: StoreName, tally: PullTally, outcomes: readonly ApplyOutcome[]): void
   log(format: string, ...args: unknown[]): void
 }
 

@@ -331,7 +331,7 @@ function judge(
       else ctx.offend('unrequested-record', `${store}: record ${toHex(outcome.key)} was not asked for`)
     }
   }
-  ctx.onPulled(store, tally)
+  ctx.onPulled(store, tally, outcomes)
   if (offending > 0) ctx.offend('invalid-record', `${store}: ${offending} invalid records`)
   return tally
 }
