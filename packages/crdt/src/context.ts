@@ -38,6 +38,11 @@ export interface Context {
   readonly revoked: RevokedKeys
   /** Invalidation criteria in force, by ledger sequence number. */
   readonly rules: ActiveRule[]
+  /**
+   * Runs `fn` in one synchronous write transaction (inside one already open, in it): every write
+   * transaction of the store modules goes through it, so the state's write guard sees each one.
+   */
+  readonly write: <T>(fn: () => T) => T
 }
 
 /** A set of keys that answers `has` without encoding the key when it holds only a few. */

@@ -44,7 +44,7 @@ export function createEvidenceApi(
       if (evidence !== undefined && !(evidence instanceof Uint8Array && evidence.length === 32))
         throw new InvalidArgumentError('evidence', 'must be a 32-byte blob id')
       const key = assertionKey(signer.publicKey, coordinate)
-      const result = dbs.env.transactionSync(() => {
+      const result = ctx.write(() => {
         // The coordinate's entry is read once; recompute leaves the new component in it.
         const working = new WorkingEntries(ctx)
         const target = working.load(coordId, coordinateBytes)

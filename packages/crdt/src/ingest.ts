@@ -331,7 +331,7 @@ async function commit(
   // and also rejects a second promise no caller holds, which ends the process; later batches then
   // alternate between success and failure and close() never resolves (lmdb 3.5.6, measured on a
   // full tmpfs). A synchronous commit throws the cause (EIO) here and leaves nothing behind.
-  const result = ctx.dbs.env.transactionSync(write)
+  const result = ctx.write(write)
   for (const subject of subjects) refreshSubject(ctx, subject)
   if (latest !== undefined) {
     try {

@@ -172,7 +172,7 @@ export async function ingestInvalidations(
   if (valid.length === 0) return { outcomes, errors, changed: false, ledgerAppended: 0 }
   const correlationId = options.correlationId ?? crypto.randomUUID()
   let latest: Timestamp | undefined
-  const result = ctx.dbs.env.transactionSync(() => {
+  const result = ctx.write(() => {
     const changes: { key: Uint8Array; valueHash: Uint8Array }[] = []
     const ledger: NewLedgerEntry[] = []
     for (const { index, bytes, record } of valid) {

@@ -132,7 +132,7 @@ export function createLedgerApi(ctx: Context, hooks: LedgerHooks): LedgerApi {
           hlc: record.hlc,
         }
       })
-      const added = dbs.env.transactionSync(() => {
+      const added = ctx.write(() => {
         const fresh = parsed.filter((e) => dbs.ledgerIds.get(e.id) === undefined)
         const changes: { key: Uint8Array; valueHash: Uint8Array }[] = []
         for (const entry of fresh) {
@@ -176,7 +176,7 @@ export function createLedgerApi(ctx: Context, hooks: LedgerHooks): LedgerApi {
       compileCriteria(criteria)
       const hlc = ctx.clock.now()
       const id = invalidationId(criteria, request.reason, request.actor, hlc)
-      const [seq] = dbs.env.transactionSync(() =>
+      const [seq] = ctx.write(() =>
         appendEntries(ctx, [
           {
             id,

@@ -238,7 +238,7 @@ export function* candidates(
  * the result of the first application is kept.
  */
 export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
-  return ctx.dbs.env.transactionSync(() => {
+  return ctx.write(() => {
     const history = historyWriter(ctx)
     let invalidated = 0
     let restored = 0

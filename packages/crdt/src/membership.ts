@@ -25,7 +25,7 @@ export function placeAtOpen(ctx: Context): void {
   const bundle = trustFingerprint(ctx.trust)
   const pending = ctx.dbs.meta.get(PENDING_SIGNER_PLACEMENT) !== undefined
   if (!pending && ctx.dbs.meta.get(TRUST_BUNDLE) === bundle) return
-  ctx.dbs.env.transactionSync(() => {
+  ctx.write(() => {
     placeRevocationRecords(ctx)
     placeInvalidationRecords(ctx)
     ctx.dbs.meta.put(TRUST_BUNDLE, bundle)

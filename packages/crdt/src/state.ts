@@ -1,3 +1,5 @@
+import { mkdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import {
   createClock,
   decodeTimestamp,
@@ -66,7 +68,7 @@ import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
 import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
 import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
-import { guardWrites, type WriteHealth, writeGuardOptions } from './write-health.js'
+import { guardWrites, type WriteGuard, type WriteHealth, writeGuardOptions } from './write-health.js'
 
 export interface NodeStateOptions {
   /** Data directory; one LMDB environment lives in it. */
@@ -247,6 +249,12 @@ export interface NodeState {
   writeHealth(): WriteHealth
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
+  /**
+   * Copies the LMDB environment into the directory `target` (created if missing) as of one read
+   * transaction: stores, trees, view, history and ledger of one instant. Opening a state on the
+   * copy restores it (the ledger replays at open). Resolves with the size of the copy's data file.
+   */
+  backup(target: string): Promise<{ readonly bytes: number }>
   close(): Promise<void>
 }
 
@@ -326,6 +334,8 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
       return toHex(key)
     }),
   )
+  // The recovery and placement below write unguarded: a write failure there fails the open itself.
+  let write = <T>(fn: () => T): T => env.transactionSync(fn)
   const ctx: Context = {
     dbs,
     networkId: options.networkId,
@@ -335,6 +345,7 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
     trust,
     revoked: new RevokedKeys(),
     rules: [],
+    write: (fn) => write(fn),
   }
   loadRevoked(ctx)
   loadRules(ctx)
@@ -342,10 +353,12 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
   reconcileSubjects(ctx)
   for (const entry of networkedEntriesOutOfLine(ctx)) applyEntry(ctx, entry)
   placeAtOpen(ctx)
-  return createNodeState(ctx, options)
+  const writes = guardWrites(env, dbs.meta, writeGuardOptions(options))
+  write = writes.transaction
+  return createNodeState(ctx, options, writes)
 }
 
-function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
+function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteGuard): NodeState {
   const { dbs, networkId, signer } = ctx
   const verifier: BatchVerifier = acquireSharedVerifier(options.verifyThreads)
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH
@@ -355,7 +368,6 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
-  const writes = guardWrites(dbs.env, dbs.meta, writeGuardOptions(options))
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
@@ -611,6 +623,14 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     writeHealth: () => writes.health(),
     onWriteHealth: (listener) => writes.onChange(listener),
+    async backup(target) {
+      checkOpen()
+      if (typeof target !== 'string' || target.length === 0)
+        throw new InvalidArgumentError('target', 'must be a directory path')
+      await mkdir(target, { recursive: true, mode: 0o700 })
+      await dbs.env.backup(target, false)
+      return { bytes: (await stat(join(target, 'data.mdb'))).size }
+    },
     async close() {
       if (closed) return
       closed = true

@@ -114,6 +114,13 @@ export interface WriteGuardOptions {
 }
 
 export interface WriteGuard {
+  /**
+   * Runs `fn` in one synchronous write transaction of the environment; a call inside another one
+   * runs in it (only the outermost commits). A write failure becomes a {@link WriteFailedError} and
+   * suspends writes; while they are suspended a new outermost transaction throws
+   * {@link WritesSuspendedError} before it begins.
+   */
+  transaction<T>(fn: () => T): T
   health(): WriteHealth
   onChange(listener: (health: WriteHealth) => void): () => void
   /** Throws {@link WritesSuspendedError} while writes are suspended. */
@@ -124,12 +131,14 @@ export interface WriteGuard {
 const PROBE_KEY = 'writeProbe'
 
 /**
- * Routes every synchronous write transaction of `env` through a guard: a write failure becomes a
- * {@link WriteFailedError} and suspends writes (later transactions are refused with
+ * A guard for the write transactions of `env` that crdt runs through its {@link WriteGuard.transaction}
+ * (the node state's `ctx.write`; lmdb-js's own objects are left as they are): a write failure
+ * becomes a {@link WriteFailedError} and suspends writes (later transactions are refused with
  * {@link WritesSuspendedError}, reads go on), and a probe write every `probeMs` resumes them once one
  * commits. Only synchronous transactions: an lmdb-js asynchronous commit that fails also rejects a
  * promise no caller holds, which ends the process (measured on a full tmpfs, lmdb 3.5.6), so the
- * node commits synchronously.
+ * node commits synchronously. A transaction merkle opens by itself (a tree written outside any
+ * crdt transaction) is not guarded; crdt writes its trees only inside its own transactions.
  */
 export function guardWrites(
   env: RootDatabase,
@@ -139,7 +148,6 @@ export function guardWrites(
   const now = options.wallClock ?? Date.now
   const probeMs = options.probeMs ?? 5000
   const resumeFreeBytes = options.resumeFreeBytes ?? 64 * 2 ** 20
-  const original = env.transactionSync.bind(env) as <T>(fn: () => T) => T
   const listeners = new Set<(health: WriteHealth) => void>()
   let state: WriteHealth = { writable: true, failures: 0 }
   let timer: ReturnType<typeof setInterval> | undefined
@@ -183,7 +191,7 @@ export function guardWrites(
   function probe(): void {
     if (state.code === 'ENOSPC' && (freeBytes(options.dataDir) ?? 0) < resumeFreeBytes) return
     try {
-      original(() => meta.putSync(PROBE_KEY, now()))
+      env.transactionSync(() => meta.putSync(PROBE_KEY, now()))
       resume()
     } catch (error) {
       const failure = classifyWriteError(error, options.dataDir)
@@ -193,13 +201,13 @@ export function guardWrites(
   const check = () => {
     if (!state.writable) throw new WritesSuspendedError(state.code!, state.cause!, state.sinceMs!)
   }
-  const guarded = <T>(fn: () => T, ...rest: unknown[]): T => {
+  const transaction = <T>(fn: () => T): T => {
     // Nested calls run inside the outer transaction; only the outermost commits.
-    if (depth > 0) return (original as (fn: () => T, ...r: unknown[]) => T)(fn, ...rest)
+    if (depth > 0) return env.transactionSync(fn)
     check()
     depth++
     try {
-      return (original as (fn: () => T, ...r: unknown[]) => T)(fn, ...rest)
+      return env.transactionSync(fn)
     } catch (error) {
       const failure = classifyWriteError(error, options.dataDir)
       if (failure === undefined) throw error
@@ -209,8 +217,8 @@ export function guardWrites(
       depth--
     }
   }
-  ;(env as { transactionSync: unknown }).transactionSync = guarded
   return {
+    transaction,
     health: () => state,
     onChange(listener) {
       listeners.add(listener)

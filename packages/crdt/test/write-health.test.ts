@@ -15,6 +15,8 @@ import {
 } from '@provsync/crdt'
 import { sleep } from '@provsync/testing'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { openEnvironment } from '../src/db.js'
+import { guardWrites } from '../src/write-health.js'
 import { assertionBytes, coordinate, NETWORK, signerN } from './helpers.js'
 
 let mountPoint = ''
@@ -83,17 +85,22 @@ const nextHealth = (state: NodeState) =>
 
 const settle = () => sleep(50)
 
+/** A node state in a fresh directory `name` on the test's tmpfs, probing suspended writes every 20 ms. */
+async function openOnTmpfs(name: string): Promise<NodeState> {
+  const dataDir = join(mountPoint, name)
+  mkdirSync(dataDir)
+  return openNodeState({
+    dataDir,
+    networkId: NETWORK,
+    verifyThreads: 0,
+    writeProbeMs: 20,
+    writeResumeFreeBytes: 2 ** 20,
+  })
+}
+
 describe('a full disk', () => {
   it('stops writes with a typed error naming ENOSPC, keeps reads, and resumes when space is back', async () => {
-    const dataDir = join(mountPoint, 'node')
-    mkdirSync(dataDir)
-    const state = await openNodeState({
-      dataDir,
-      networkId: NETWORK,
-      verifyThreads: 0,
-      writeProbeMs: 20,
-      writeResumeFreeBytes: 2 ** 20,
-    })
+    const state = await openOnTmpfs('node')
     open.push(state)
     const from = signerN(1).publicKey
     expect(
@@ -133,15 +140,7 @@ describe('a full disk', () => {
   })
 
   it('closes while writes are suspended', async () => {
-    const dataDir = join(mountPoint, 'closing')
-    mkdirSync(dataDir)
-    const state = await openNodeState({
-      dataDir,
-      networkId: NETWORK,
-      verifyThreads: 0,
-      writeProbeMs: 20,
-      writeResumeFreeBytes: 2 ** 20,
-    })
+    const state = await openOnTmpfs('closing')
     const from = signerN(1).publicKey
     const filler = fillDisk(mountPoint)
     try {
@@ -157,6 +156,42 @@ describe('a full disk', () => {
       expect(unhandled).toEqual([])
     } finally {
       rmSync(filler)
+    }
+  })
+})
+
+describe('the write guard', () => {
+  it("runs crdt's transactions through its own wrapper and leaves lmdb-js's environment as it is", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'provsync.write-guard.'))
+    const env = openEnvironment(dataDir, { noSync: true })
+    try {
+      const meta = env.openDB<unknown, string>({ name: 'meta' })
+      const lmdbOwn = env.transactionSync
+      const guard = guardWrites(env, meta, { dataDir })
+      expect(Object.hasOwn(env, 'transactionSync')).toBe(false)
+      expect(env.transactionSync).toBe(lmdbOwn)
+      // Nested calls join the outer transaction: both writes commit together.
+      const result = guard.transaction(() => {
+        meta.put('a', 1)
+        return guard.transaction(() => {
+          meta.put('b', 2)
+          return 'done'
+        })
+      })
+      expect(result).toBe('done')
+      expect([meta.get('a'), meta.get('b')]).toEqual([1, 2])
+      // An exception of the callback's own is no write failure: thrown as it is, writes go on.
+      expect(() =>
+        guard.transaction(() => {
+          meta.put('c', 3)
+          throw new RangeError('callback failed')
+        }),
+      ).toThrow(RangeError)
+      expect(guard.health()).toEqual({ writable: true, failures: 0 })
+      guard.close()
+    } finally {
+      await env.close()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })

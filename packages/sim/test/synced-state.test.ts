@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signerFromSeed } from '@provsync/crdt'
 import type { SyncedState } from '@provsync/sync'
+import { runSyncedStateTests, type SyncedStateFixture } from '@provsync/testing/synced-state'
 import { open } from 'lmdb'
-import { runSyncedStateTests, type SyncedStateFixture } from '../../sync/test/acceptance/synced-state.js'
 import { type LyingState, lyingState } from '../src/byzantine.js'
 
 const capabilities = { ingests: false, verifies: false, revokes: false }

@@ -1,5 +1,7 @@
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { IDENTITY_FILE } from '@provsync/sync'
+import { NODE_CONFIG_FILE } from '../daemon.js'
 import { CliError, ExitCode } from '../errors.js'
 import type { NodeContext } from './handlers.js'
 import { InvalidRequestError, type Params, text } from './params.js'
@@ -40,8 +42,11 @@ export async function connect(ctx: NodeContext, params: Params, signal?: AbortSi
   }
 }
 
-/** Files of a data directory a restore needs next to the LMDB environment. */
-const SIDE_FILES = ['identity.key', 'node.json'] as const
+/**
+ * Files of a data directory a restore needs next to the LMDB environment (read when called:
+ * daemon.ts imports this module through the control handlers).
+ */
+const sideFiles = () => [IDENTITY_FILE, NODE_CONFIG_FILE] as const
 
 /**
  * A consistent copy of the running node's data directory into `target` (a new directory):
@@ -61,17 +66,10 @@ export async function backup(ctx: NodeContext, params: Params) {
   // Read before the copy: the copy holds at least this much of the ledger.
   const ledgerSeq = ctx.node.state.ledger.latestSeq()
   await mkdir(target, { mode: 0o700, recursive: true })
+  let bytes: number
   try {
-    const { open } = await import('lmdb')
-    // lmdb-js shares one native environment per path in a process: this handle is the node's
-    // environment, and closing it leaves the node's handle open.
-    const env = open({ path: ctx.dataDir, noSubdir: false, maxDbs: 64, mapSize: 2 ** 36 })
-    try {
-      await env.backup(target, false)
-    } finally {
-      await env.close()
-    }
-    for (const file of SIDE_FILES) {
+    ;({ bytes } = await ctx.node.state.backup(target))
+    for (const file of sideFiles()) {
       await copyFile(join(ctx.dataDir, file), join(target, file)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err
       })
@@ -80,6 +78,5 @@ export async function backup(ctx: NodeContext, params: Params) {
     await rm(target, { recursive: true, force: true })
     throw new CliError(`backup to ${target} failed: ${(err as Error).message}`, ExitCode.requestFailed)
   }
-  const { size } = await stat(join(target, 'data.mdb'))
-  return { target, bytes: size, ledgerSeq }
+  return { target, bytes, ledgerSeq }
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openNodeState } from '@provsync/crdt'
-import { runSyncedStateTests } from './synced-state.js'
+import { runSyncedStateTests } from '@provsync/testing/synced-state'
 
 runSyncedStateTests(
   'crdt openNodeState',

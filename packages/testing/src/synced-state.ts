@@ -30,9 +30,9 @@ import {
   signSupersession,
   toHex,
 } from '@provsync/crdt'
+import { type StoreName, SYNC_ORDER, type SyncedState } from '@provsync/sync'
 import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
-import { type StoreName, SYNC_ORDER, type SyncedState } from '../../src/state.js'
 
 export interface SuiteRecord {
   readonly store: StoreName

@@ -14,17 +14,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runSoak } from '@provsync/sim'
-import { open, type RootDatabase } from 'lmdb'
-import { runSuite, type SuiteContext } from '../../../bench/lib.js'
-import { runReadFlood } from '../../sync/bench/read-flood.js'
 import {
   createReconciler,
   createResponder,
   type MerkleTree,
   openMerkleTree,
   type TreeChange,
-} from '../src/index.js'
+} from '@provsync/merkle'
+import { runSoak } from '@provsync/sim'
+import { open, type RootDatabase } from 'lmdb'
+import { runReadFlood } from '../../packages/sync/bench/read-flood.js'
+import { runSuite, type SuiteContext } from '../lib.js'
 
 const KEYS = 3000
 /** Keys only one side holds, per side: enough that every session reads leaves of many buckets. */
