@@ -1,32 +1,21 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, type Io, main } from '@provsync/cli'
+import { TempDirs } from '@provsync/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { parseDuration } from '../src/commands/artifact-sign.js'
+import { runMain } from './in-process.js'
 
 // The artifact commands' argument checks, in process: each is one line and exit 2, before any
 // node is asked (the data directory has no node, which would be exit 3).
+const temp = new TempDirs('provsync-art-args-')
 let dir: string
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provsync-art-args-'))
+  dir = await temp.make()
 })
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+afterEach(() => temp.cleanup())
 
-async function run(argv: string[]) {
-  let stdout = ''
-  let stderr = ''
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: dir,
-  }
-  const code = await main([...argv, '--data-dir', join(dir, 'none')], io)
-  return { code, stdout, stderr }
-}
+const run = (argv: string[]) => runMain([...argv, '--data-dir', join(dir, 'none')], dir)
 
 const KEY = 'ab'.repeat(32)
 

@@ -1,33 +1,22 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ExitCode, type Io, main, parseCommandArgs } from '@provsync/cli'
+import { ExitCode, type Io, parseCommandArgs } from '@provsync/cli'
+import { TempDirs } from '@provsync/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { node } from '../src/commands/node.js'
 import { planNode } from '../src/commands/node-options.js'
 import { resolveSettings } from '../src/settings.js'
 import { editDistance, suggest } from '../src/suggest.js'
+import { runMain } from './in-process.js'
 
+const temp = new TempDirs('provsync-conv-')
 let dir: string
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provsync-conv-'))
+  dir = await temp.make()
 })
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+afterEach(() => temp.cleanup())
 
-async function run(argv: string[], env: Record<string, string> = {}) {
-  let stdout = ''
-  let stderr = ''
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env,
-    cwd: dir,
-  }
-  const code = await main(argv, io)
-  return { code, stdout, stderr }
-}
+const run = (argv: string[], env: Record<string, string> = {}) => runMain(argv, dir, env)
 
 async function plan(argv: string[], env: Record<string, string> = {}) {
   const args = parseCommandArgs(node.spec, argv)

@@ -1,29 +1,18 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { COMMANDS, ExitCode, type Io, main } from '@provsync/cli'
+import { COMMANDS, ExitCode } from '@provsync/cli'
+import { TempDirs } from '@provsync/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runMain } from './in-process.js'
 
+const temp = new TempDirs('provsync-main-')
 let dir: string
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'provsync-main-'))
+  dir = await temp.make()
 })
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+afterEach(() => temp.cleanup())
 
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: dir,
-  }
-  const code = await main(argv, io)
-  return { code, stdout, stderr }
-}
+const run = (...argv: string[]) => runMain(argv, dir)
 
 describe('main', () => {
   it('lists every command in the global help', async () => {

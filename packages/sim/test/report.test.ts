@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { formatProtocolBytes } from '../src/cli.js'
 import { describeFault } from '../src/report.js'
+import { sampleReport } from './sample-report.js'
 
 const check: CheckResult = { ok: true, seed: 's', checked: ['same-roots'], violations: [] }
 
@@ -16,42 +17,26 @@ const partition: FaultEvent = {
 }
 
 function report(timeline: SimReport['timeline'], name = 'demo'): SimReport {
-  return {
+  const base = sampleReport()
+  return sampleReport({
     scenario: name,
     seed: 'seed-1',
     transport: 'memory',
     nodes: { honest: 4, byzantine: 1 },
-    workload: { operations: 10, acknowledged: 10, recordsPerSecond: 5, writeMs: 2_000 },
-    lastHealMs: 1_500,
-    convergedAtMs: 2_100,
-    convergeMsAfterHeal: 100,
-    durationMs: 2_500,
-    rounds: 12,
     sessions: { ok: 5, failed: 1, errors: { 'Error: x': 1 } },
     bytes: {
+      ...base.bytes,
       totalIn: 1000,
-      syncIn: 600,
-      perNode: {},
-      perRecordPerNode: 33,
-      syncPerRecordPerNode: 20,
       byProtocol: { '/provsync/reconcile/1.0.0': 300, '/provsync/fetch/1.0.0': 250 },
-      meanRecordBytes: 170,
     },
-    pulls: { records: 40, applied: 30, perRecordPerNode: 1.3 },
-    refusals: {},
-    offences: {},
-    blamedHonest: {},
-    links: [],
-    equivocations: [],
     faults: [partition, { type: 'heal', atMs: 1_500 }],
     events: [
       { tMs: 520, type: 'partition', label: describeFault(partition), distinctRoots: 1 },
       { tMs: 1_530, type: 'heal', label: 'heal', distinctRoots: 2 },
     ],
     timeline,
-    eventLoopDelayMs: { p50: 1, p99: 5, max: 9 },
     check,
-  }
+  })
 }
 
 const samples = fc

@@ -1,16 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PeerId } from '@libp2p/interface'
 import type { ProvsyncServiceInit } from '@provsync/sync'
+import { TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateSigner, load, signedAssertions, startNode, tempDirs, waitFor } from './helpers.js'
+import { generateSigner, load, NETWORK, signedAssertions, tempDirs, waitFor } from './helpers.js'
 
-const dirs = tempDirs()
-const stops: Array<() => Promise<void>> = []
 const trust = [generateSigner().publicKey]
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop()
-  await dirs.cleanup()
-})
+const nodes = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+afterEach(() => nodes.cleanup())
 
 /** A node whose conversations run inside an AsyncLocalStorage naming the remote peer. */
 async function scopedNode() {
@@ -20,12 +17,9 @@ async function scopedNode() {
     conversations.push(peer.toString())
     return scope.run(peer.toString(), act)
   }
-  const node = await startNode({
-    dataDir: await dirs.make(),
-    trust,
+  const node = await nodes.start({
     sync: { conversation, syncOnConnect: false, antiEntropy: false, announce: false },
   })
-  stops.push(() => node.stop())
   // What the remote peer's pulls read from this node's state, seen from inside the scope.
   const readsFor: (string | undefined)[] = []
   const getRecords = node.state.getRecords.bind(node.state)

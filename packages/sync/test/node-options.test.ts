@@ -1,25 +1,14 @@
 import type { PeerId } from '@libp2p/interface'
-import { sleep } from '@provsync/testing'
+import { sleep, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateSigner, startNode, tempDirs, waitFor } from './helpers.js'
+import { generateSigner, NETWORK, startNode, tempDirs, waitFor } from './helpers.js'
 
-const dirs = tempDirs()
-const stops: Array<() => Promise<void>> = []
 const trust = [generateSigner().publicKey]
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop()
-  await dirs.cleanup()
-})
+const nodes = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
+afterEach(() => nodes.cleanup())
 
-async function node(libp2p?: Parameters<typeof startNode>[0]['libp2p']) {
-  const started = await startNode({
-    dataDir: await dirs.make(),
-    trust,
-    ...(libp2p === undefined ? {} : { libp2p }),
-  })
-  stops.push(() => started.stop())
-  return started
-}
+const node = (libp2p?: Parameters<typeof startNode>[0]['libp2p']) =>
+  nodes.start(libp2p === undefined ? {} : { libp2p })
 
 describe('createNode libp2p options', () => {
   it("asks the caller's connection gater after its own", async () => {
@@ -102,7 +91,7 @@ describe('createNode extra services', () => {
     const events: string[] = []
     let seen: { publicKey: Uint8Array; registry: unknown } | undefined
     const started = await startNode({
-      dataDir: await dirs.make(),
+      dataDir: await nodes.dirs.make(),
       trust,
       services: ({ state, registry }) => {
         seen = { publicKey: state.publicKey, registry }
@@ -122,12 +111,11 @@ describe('createNode extra services', () => {
   })
 
   it('refuses an extra service that takes a reserved name, and releases what it opened', async () => {
-    const dataDir = await dirs.make()
+    const dataDir = await nodes.dirs.make()
     await expect(startNode({ dataDir, trust, services: () => ({ provsync: () => ({}) }) })).rejects.toThrow(
       'createNode: service name "provsync" is reserved',
     )
     // the stores were closed: a second start on the same directory succeeds
-    const again = await startNode({ dataDir, trust })
-    stops.push(() => again.stop())
+    await nodes.start({ dataDir })
   })
 })

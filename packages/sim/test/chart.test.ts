@@ -1,56 +1,11 @@
-import { renderChart, type SimReport } from '@provsync/sim'
+import { renderChart } from '@provsync/sim'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { byteTicks, countTicks, placeLabels, totalBytesIn } from '../../packages/sim/src/report.js'
+import { byteTicks, countTicks, placeLabels, totalBytesIn } from '../src/report.js'
+import { sampleReport as report } from './sample-report.js'
 
 // The simulation's SVG reads without the README: a legend, integer ticks for counts, labels that
 // never overlap, titles inside the frames, and on TCP a byte total that covers the breakdown.
-function report(overrides: Partial<SimReport> = {}): SimReport {
-  return {
-    scenario: 'chart',
-    seed: 's',
-    transport: 'tcp',
-    nodes: { honest: 3, byzantine: 1 },
-    workload: { operations: 10, acknowledged: 10, recordsPerSecond: 5, writeMs: 2_000 },
-    lastHealMs: 1_500,
-    convergedAtMs: 2_100,
-    convergeMsAfterHeal: 100,
-    durationMs: 2_500,
-    rounds: 12,
-    sessions: { ok: 5, failed: 0, errors: {} },
-    bytes: {
-      totalIn: 0,
-      syncIn: 600,
-      perNode: {},
-      perRecordPerNode: 33,
-      syncPerRecordPerNode: 20,
-      byProtocol: { '/provsync/reconcile/1.0.0': 3000, '/provsync/fetch/1.0.0': 2500 },
-      meanRecordBytes: 170,
-    },
-    pulls: { records: 40, applied: 30, perRecordPerNode: 1.3 },
-    refusals: {},
-    offences: {},
-    blamedHonest: {},
-    links: [],
-    equivocations: [],
-    faults: [],
-    events: Array.from({ length: 8 }, (_, i) => ({
-      tMs: 500 + i * 10,
-      type: i % 2 === 0 ? ('crash' as const) : ('restart' as const),
-      label: `${i % 2 === 0 ? 'crash' : 'restart'} n${i}`,
-      distinctRoots: 1,
-    })),
-    timeline: [
-      { tMs: 0, distinctRoots: 1, bytesIn: 0, records: 0 },
-      { tMs: 1000, distinctRoots: 3, bytesIn: 4000, records: 5 },
-      { tMs: 2500, distinctRoots: 1, bytesIn: 5500, records: 10 },
-    ],
-    eventLoopDelayMs: { p50: 1, p99: 5, max: 9 },
-    check: { ok: true, seed: 's', checked: [], violations: [] },
-    ...overrides,
-  }
-}
-
 describe('the simulation chart', () => {
   it('ticks a count axis with integers only', () => {
     fc.assert(
