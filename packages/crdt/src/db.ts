@@ -184,30 +184,44 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
+/**
+ * Every key of `db` in order, read in chunks: no cursor stays open while the caller writes, and a
+ * large index is never held whole in memory.
+ */
+export function* keysInChunks(db: Bin, chunk = 10_000): Generator<Uint8Array> {
+  let start: Uint8Array | undefined
+  for (;;) {
+    const options = start === undefined ? { limit: chunk } : { start, limit: chunk }
+    const keys = [...db.getKeys(options)].map((key) => new Uint8Array(key))
+    yield* keys
+    if (keys.length < chunk) return
+    // The smallest key after the last one read.
+    start = concat(keys[keys.length - 1]!, new Uint8Array(1))
+  }
+}
+
 /** Schema 4 → 5: each coordinate's history becomes a chain; the index by coordinate is dropped. */
 function chainHistories(dbs: Databases): void {
   const historyByCoord = openBinary(dbs.env, 'historyByCoord')
-  // Listed first: iterating one database while writing others makes lmdb-js reposition cursors.
-  const keys = [...historyByCoord.getKeys()].map((key) => new Uint8Array(key))
-  const lastOf = new Map<string, { coordId: Uint8Array; seq: number }>()
-  for (const key of keys) {
-    const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
-    const coordId = key.subarray(0, 32)
-    const seq = readSeq(view, 32)
-    const id = Buffer.from(coordId).toString('hex')
-    const previous = lastOf.get(id)
-    const stored = dbs.history.get(seq)
-    if (stored !== undefined && previous !== undefined)
-      dbs.history.putSync(seq, withPreviousSeq(stored, previous.seq))
-    lastOf.set(id, { coordId, seq })
-  }
-  for (const { coordId, seq } of lastOf.values()) {
+  const setLatest = (coordId: Uint8Array, seq: number) => {
     const stored = dbs.coordinates.get(coordId)
-    if (stored === undefined) continue
+    if (stored === undefined) return
     const entry = decodeCoordinateEntry(stored)
     entry.lastHistory = seq
     dbs.coordinates.putSync(coordId, encodeCoordinateEntry(entry))
   }
+  // Index keys sort by coordinate, then sequence: each coordinate's entries come in a run.
+  let current: { coordId: Uint8Array; seq: number } | undefined
+  for (const key of keysInChunks(historyByCoord)) {
+    const coordId = key.subarray(0, 32)
+    const seq = readSeq(new DataView(key.buffer, key.byteOffset, key.byteLength), 32)
+    if (current !== undefined && equalBytes(current.coordId, coordId)) {
+      const stored = dbs.history.get(seq)
+      if (stored !== undefined) dbs.history.putSync(seq, withPreviousSeq(stored, current.seq))
+    } else if (current !== undefined) setLatest(current.coordId, current.seq)
+    current = { coordId, seq }
+  }
+  if (current !== undefined) setLatest(current.coordId, current.seq)
   historyByCoord.dropSync()
 }
 
@@ -218,10 +232,9 @@ function chainHistories(dbs: Databases): void {
  */
 function appendOrderAsserterIndex(dbs: Databases): void {
   const old = openBinary(dbs.env, 'asByAsserter')
-  const keys = [...old.getKeys()].map((key) => new Uint8Array(key))
   let asserter: Uint8Array | undefined
   let n = 0
-  for (const key of keys) {
+  for (const key of keysInChunks(old)) {
     const next = key.subarray(0, 32)
     if (asserter === undefined || !equalBytes(asserter, next)) {
       asserter = next

@@ -84,3 +84,22 @@ describe('trust bundle', () => {
     expect(reopened.ledger.replay()).toBe(0)
   })
 })
+
+describe('schema 5 migration reads its indexes in chunks', () => {
+  it('lists every key once, in order, across chunk boundaries and keys that prefix others', async () => {
+    const { keysInChunks } = await import('../src/db.js')
+    const env = open({ path: temp.dir(), noSubdir: false, maxDbs: 4 })
+    const db = env.openDB<Uint8Array, Uint8Array>({ name: 'keys', keyEncoding: 'binary', encoding: 'binary' })
+    const keys = [[1], [1, 0], [1, 0, 0], [1, 255], [2], [2, 0, 7], [3, 1]].map((k) => new Uint8Array(k))
+    await env.transaction(() => {
+      for (const key of keys) db.put(key, new Uint8Array(1))
+    })
+    for (const chunk of [1, 2, 3, 7, 8]) {
+      expect(
+        [...keysInChunks(db, chunk)].map((k) => [...k]),
+        `chunk ${chunk}`,
+      ).toEqual(keys.map((k) => [...k]))
+    }
+    await env.close()
+  })
+})
