@@ -103,3 +103,19 @@ describe('schema 5 migration reads its indexes in chunks', () => {
     await env.close()
   })
 })
+
+describe('asserter index keys', () => {
+  it('are the asserter then the register number as u64 big-endian, so they sort by number', async () => {
+    const { asserterIndexKey } = await import('../src/db.js')
+    const { readSeq } = await import('../src/persisted.js')
+    const asserter = A.publicKey
+    const numbers = [1, 255, 256, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]
+    const keys = numbers.map((n) => asserterIndexKey(asserter, n))
+    for (const [i, key] of keys.entries()) {
+      expect(key.subarray(0, 32)).toEqual(asserter)
+      expect(readSeq(new DataView(key.buffer), 32), `n = ${numbers[i]}`).toBe(numbers[i])
+    }
+    const sorted = [...keys].sort((a, b) => Buffer.compare(a, b))
+    expect(sorted).toEqual(keys)
+  })
+})
