@@ -118,4 +118,33 @@ describe('asserter index keys', () => {
     const sorted = [...keys].sort((a, b) => Buffer.compare(a, b))
     expect(sorted).toEqual(keys)
   })
+
+  it("a register added in a later transaction, or after a reopen, appends to its asserter's range", async () => {
+    const { revocationBytes } = await import('./helpers.js')
+    const operator = signerN(100)
+    const B = signerN(2)
+    const dataDir = temp.dir()
+    let state = await temp.open({ dataDir, trust: [operator.publicKey] })
+    const c = [1, 2, 3, 4, 5].map((i) => coordinate(i))
+    await state.apply('assertions', [assertionBytes(A, c[0]!, 1n)], { from: A.publicKey })
+    await state.apply('assertions', [assertionBytes(B, c[0]!, 1n), assertionBytes(B, c[1]!, 1n)], {
+      from: B.publicKey,
+    })
+    await state.apply('assertions', [assertionBytes(A, c[1]!, 1n), assertionBytes(A, c[2]!, 1n)], {
+      from: A.publicKey,
+    })
+    await state.close()
+    state = await temp.open({ dataDir, trust: [operator.publicKey] })
+    // A new run at c[0] replaces A's register there: no second index entry.
+    await state.apply('assertions', [assertionBytes(A, c[3]!, 1n), assertionBytes(A, c[0]!, 2n)], {
+      from: A.publicKey,
+    })
+    await state.apply('revocations', [revocationBytes(operator, A.publicKey)], { from: operator.publicKey })
+    const [entry] = state.ledger.bySubject(A.publicKey)
+    expect(entry?.result).toMatchObject({ invalidated: 4 })
+    expect(state.view.get(c[2]!)).toBeUndefined()
+    expect(state.view.get(c[3]!)).toBeUndefined()
+    expect(state.view.get(c[1]!)?.provenance).toMatchObject({ type: 'asserted', asserter: B.publicKey })
+    await state.close()
+  })
 })
