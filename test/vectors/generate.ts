@@ -6,7 +6,8 @@
  * protocol id), never an overwrite. `--force` overwrites them anyway (only for a version not yet
  * released). `--lmdb` rewrites the database fixtures: the earlier schemas are produced from
  * today's layout by the rewrites in `lmdb.ts`, so run it only while those still match (the
- * committed files were written by the schema 4 code of December 2026); `--lmdb-current` adds
+ * committed files 1-4 were written by the schema 4 code of December 2026, schema 5's by the
+ * schema 5 code); `--lmdb-current` adds
  * the current schema's directory alone, for the release that bumps the schema.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'

@@ -4,7 +4,7 @@
  * their output is committed (`lmdb/schema-N/data.mdb`); the tests open those files through the
  * real migration path and never run these rewrites.
  */
-import { assertionKey, type NodeState, openNodeState, recordHash, STORE_NAMES } from '@provsync/crdt'
+import { assertionKey, blake3, type NodeState, openNodeState, recordHash, STORE_NAMES } from '@provsync/crdt'
 import { openMerkleTree } from '@provsync/merkle'
 import { open } from 'lmdb'
 import {
@@ -18,7 +18,7 @@ import {
   vectorSigner,
 } from './build.js'
 
-export const FIXTURE_SCHEMAS = [1, 2, 3, 4] as const
+export const FIXTURE_SCHEMAS = [1, 2, 3, 4, 5] as const
 export const FIXTURE_WALL_MS = VECTOR_MS + 60_000
 export const fixtureCoordinate = (i: number) => ({ volume: 'vol', destination: 'dst', origin: `origin-${i}` })
 
@@ -86,8 +86,71 @@ export function describeState(state: NodeState): FixtureExpectation {
 const openRaw = (dataDir: string) =>
   open({ path: dataDir, noSubdir: false, maxDbs: 64, keyEncoding: 'binary' })
 
+/** A schema 5 history entry without its previous-seq field (flag 32, after the ledger seq). */
+function historyWithoutPrev(value: Uint8Array): Uint8Array {
+  const flags = value[2]!
+  if (!(flags & 32)) return value
+  const at =
+    21 + ((value[19]! << 8) | value[20]!) + (flags & 1 ? 32 : 0) + (flags & 2 ? 32 : 0) + (flags & 4 ? 4 : 0)
+  const out = Buffer.concat([value.subarray(0, at), value.subarray(at + 8)])
+  out[2] = flags & ~32
+  return out
+}
+
+/** A schema 5 coordinate entry without its latest-history field (flag bit 1, after local evidence). */
+function entryWithoutHistory(value: Uint8Array): Uint8Array {
+  const length = (value[0]! << 8) | value[1]!
+  const flags = value[2 + length]!
+  if (!(flags & 2)) return value
+  const at = 3 + length + (flags & 1 ? 24 : 0)
+  const out = Buffer.concat([value.subarray(0, at), value.subarray(at + 8)])
+  out[2 + length] = flags & ~2
+  return out
+}
+
+/**
+ * Schema 4 indexed the history by coordinate (`crdt/historyByCoord`, coordinate id ‖ u64 seq)
+ * instead of chaining it, and keyed the asserter index by asserter ‖ coordinate id
+ * (`crdt/asByAsserter`) instead of asserter ‖ u64 n → coordinate id (`crdt/registersByAsserter`).
+ */
+export async function downgradeToSchema4(dataDir: string): Promise<void> {
+  const env = openRaw(dataDir)
+  const binary = (name: string) =>
+    env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
+  const history = env.openDB<Uint8Array, number>({
+    name: 'crdt/history',
+    keyEncoding: 'ordered-binary',
+    encoding: 'binary',
+  })
+  const [coordinates, byCoord, registers, byAsserter] = [
+    'coordinates',
+    'historyByCoord',
+    'registersByAsserter',
+    'asByAsserter',
+  ].map((n) => binary(`crdt/${n}`))
+  const entries = [...history.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
+  const coords = [...coordinates!.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
+  const index = [...registers!.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
+  await env.transaction(() => {
+    for (const { key, value } of entries) {
+      history.put(key, historyWithoutPrev(value))
+      const coordinate = value.subarray(21, 21 + ((value[19]! << 8) | value[20]!))
+      const seq = Buffer.alloc(8)
+      seq.writeBigUInt64BE(BigInt(key))
+      byCoord!.put(Buffer.concat([blake3(coordinate), seq]), new Uint8Array(0))
+    }
+    for (const { key, value } of coords) coordinates!.put(key, entryWithoutHistory(value))
+    for (const { key, value } of index)
+      byAsserter!.put(Buffer.concat([key.subarray(0, 32), value]), new Uint8Array(0))
+    env.openDB({ name: 'crdt/meta', keyEncoding: 'ordered-binary' }).put('schemaVersion', 4)
+  })
+  await registers!.drop()
+  await env.close()
+}
+
 /** Schema 3 had neither the history index by coordinate nor the view count. */
 export async function downgradeToSchema3(dataDir: string): Promise<void> {
+  await downgradeToSchema4(dataDir)
   const env = openRaw(dataDir)
   await env.openDB({ name: 'crdt/historyByCoord', keyEncoding: 'binary' }).drop()
   const meta = env.openDB({ name: 'crdt/meta', keyEncoding: 'ordered-binary' })
@@ -161,5 +224,6 @@ export const DOWNGRADES: Record<number, ((dataDir: string) => Promise<void>) | u
   1: downgradeToSchema1,
   2: downgradeToSchema2,
   3: downgradeToSchema3,
-  4: undefined,
+  4: downgradeToSchema4,
+  5: undefined,
 }

@@ -240,6 +240,39 @@ describe('LMDB directories written by each schema version', () => {
     }
   })
 
+  // Schema 5 chains each coordinate's history from its entry and keys the asserter index by a
+  // counter: a migrated directory must keep extending both, not just read them once.
+  it.each(
+    FIXTURE_SCHEMAS,
+  )('schema %i: new history and a revocation extend the migrated indexes', async (schema) => {
+    const dataDir = mkdtempSync(join(tmpdir(), `provsync-schema-${schema}-`))
+    try {
+      copyFileSync(join(here, 'lmdb', `schema-${schema}`, 'data.mdb'), join(dataDir, 'data.mdb'))
+      const state = await openNodeState(fixtureOptions(dataDir))
+      const old = (expected.histories as unknown[][])[1]!
+      state.advanceVerified(fixtureCoordinate(1), 7n)
+      const history = state.history.byCoordinate(fixtureCoordinate(1))
+      expect(toPlain(history.slice(0, -1))).toEqual(old)
+      expect(history.at(-1)?.after?.run).toBe(7n)
+      const since = history.at(-2)!.seq
+      expect(state.history.byCoordinate(fixtureCoordinate(1), { since })).toEqual(history.slice(-1))
+      expect(state.history.byCoordinate(fixtureCoordinate(1), { limit: 1 })).toEqual(history.slice(0, 1))
+      // A (seed 1) asserted coordinates 0, 1 and 2 before the migration; coordinate 2 has nothing else.
+      const A = vectorSigner(1)
+      const entry = await state.revocations.revoke(
+        { subject: A.publicKey, subjectKind: 'peer', reason: 'test' },
+        vectorSigner(3),
+      )
+      expect(entry.result).toMatchObject({ invalidated: 3, restored: 0 })
+      expect(state.view.get(fixtureCoordinate(2))).toBeUndefined()
+      expect(state.history.byCoordinate(fixtureCoordinate(2)).at(-1)?.kind).toBe('revoke')
+      expect(state.view.count()).toBe(expected.viewCount - 1)
+      await state.close()
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it('the newest fixture is the current schema, so a schema bump needs a fixture of it', () => {
     expect(Math.max(...FIXTURE_SCHEMAS), 'schema bumped: run the generator with --lmdb-current').toBe(
       SCHEMA_VERSION,

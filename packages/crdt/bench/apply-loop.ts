@@ -1,11 +1,13 @@
 /**
  * The crdt suite's apply measurement alone, for profiling and for quick before/after runs:
- * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined]`
+ * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined] [--prefill=N]`
  * (`node --cpu-prof --cpu-prof-dir=<dir> --import tsx …` for a profile). Batches of 1,000 new
  * signed assertions into a growing store, alternating with single-thread verification of 1,000
  * signatures, as in `crdt.bench.ts`. Prints the wall and CPU figures of the suite plus the
  * calling thread's share of the CPU (`process.threadCpuUsage`), the split between the thread
- * that applies and the verify workers.
+ * that applies and the verify workers. `--prefill=N` first applies N other records (batches of
+ * 5,000, not measured), so the measured batches write into B-trees of that size, where each
+ * random-key write lands on a page of its own.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -20,6 +22,7 @@ const noSync = args.includes('--nosync')
 // workers then verify the next batch during the alternated verification, so only crdt.bench.ts's
 // apply_pipelined_verify_ratio (timed whole) is a fair figure of that mode.
 const pipelined = args.includes('--pipelined')
+const prefill = Number(args.find((a) => a.startsWith('--prefill='))?.slice('--prefill='.length) ?? 0)
 
 /** CPU µs of every thread of this process by thread name, from /proc (Linux). */
 function threadCpu(): Map<string, number> {
@@ -52,6 +55,12 @@ const pending = Array.from({ length: batches + 2 }, (_, b) =>
 const dir = tempDir('provsync-apply-loop-')
 const state = await openNodeState({ dataDir: dir, networkId: NETWORK, noSync })
 try {
+  const fillers = Array.from({ length: 4 }, () => generateSigner())
+  for (let done = 0, b = 0; done < prefill; done += 5000, b++) {
+    const signerOfBatch = fillers[b % fillers.length]!
+    const batch = signBatch(signerOfBatch, 10_000_000 + done, Math.min(5000, prefill - done), 1n)
+    await state.apply('assertions', batch, { from: signerOfBatch.publicKey })
+  }
   for (const batch of pending.slice(0, 2))
     await state.apply('assertions', batch, { from: signers[0]!.publicKey })
   let applyMs = 0

@@ -1,5 +1,5 @@
 import { compareTimestamps } from '@provsync/hlc'
-import { blake3, compareBytes, concat, equalBytes, toHex } from './bytes.js'
+import { blake3, compareBytes, concat, equalBytes, startsWith, toHex } from './bytes.js'
 import { type Coordinate, decodeCoordinate } from './codec/coordinate.js'
 import {
   type Assertion,
@@ -10,8 +10,8 @@ import {
   signAssertion,
 } from './codec/records.js'
 import type { Context } from './context.js'
-import { EMPTY } from './db.js'
-import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
+import { asserterIndexKey, EMPTY } from './db.js'
+import { type CoordinateEntry, decodeCoordinateEntry, readSeq } from './persisted.js'
 import type { AssertionEvidence } from './view.js'
 
 export type MergeStatus = 'applied' | 'duplicate' | 'superseded'
@@ -45,10 +45,38 @@ export interface WorkingEntry {
   record?: Uint8Array
 }
 
+/** One asserter's next index number in this transaction. */
+interface IndexSlot {
+  readonly asserter: Uint8Array
+  n: number
+}
+
 /** The coordinate entries one write transaction works on, each read at most once. */
 export class WorkingEntries {
   readonly byId = new Map<string, WorkingEntry>()
+  private readonly slots = new Map<string, IndexSlot>()
+  private lastSlot: IndexSlot | undefined
   constructor(private readonly ctx: Context) {}
+
+  /**
+   * Lists a new register in the asserter index: asserter ‖ the asserter's next number →
+   * coordinate id, so it lands at the end of the asserter's range (one page written per batch
+   * and asserter, where the schema 4 key, asserter ‖ coordinate id, wrote one random page per
+   * register). The asserter's last number is read once per transaction.
+   */
+  indexRegister(asserter: Uint8Array, coordId: Uint8Array): void {
+    let slot = this.lastSlot
+    if (slot === undefined || !equalBytes(slot.asserter, asserter)) {
+      const id = toHex(asserter)
+      slot = this.slots.get(id)
+      if (slot === undefined) {
+        slot = { asserter, n: lastIndexNumber(this.ctx, asserter) }
+        this.slots.set(id, slot)
+      }
+      this.lastSlot = slot
+    }
+    this.ctx.dbs.registersByAsserter.put(asserterIndexKey(asserter, ++slot.n), coordId)
+  }
 
   load(coordId: Uint8Array, coordinate: Uint8Array, id = toHex(coordId)): WorkingEntry {
     let working = this.byId.get(id)
@@ -63,6 +91,21 @@ export class WorkingEntries {
     }
     return working
   }
+}
+
+/** The highest number an asserter's index entries use, or 0. */
+function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
+  const keys = ctx.dbs.registersByAsserter.getKeys({
+    start: asserterIndexKey(asserter, Number.MAX_SAFE_INTEGER),
+    end: asserter,
+    reverse: true,
+    limit: 1,
+  })
+  for (const key of keys) {
+    if (!startsWith(key, asserter)) return 0
+    return readSeq(new DataView(key.buffer, key.byteOffset, key.byteLength), 32)
+  }
+  return 0
 }
 
 /** Merges one verified assertion into its register; call inside a write transaction. */
@@ -98,7 +141,7 @@ export function mergeAssertion(
   }
   if (current === undefined) {
     evidence.push(next)
-    ctx.dbs.asByAsserter.put(concat(record.asserter, coordId), EMPTY)
+    working.indexRegister(record.asserter, coordId)
   } else evidence[index] = next
   target.record = hash
   ctx.dbs.asRecords.put(key, encoded)
@@ -169,21 +212,24 @@ export function readEvidence(ctx: Context, coordId: Uint8Array): AssertionEviden
   return stored === undefined ? [] : decodeCoordinateEntry(stored).evidence
 }
 
-/** Coordinate ids an asserter has a register for: one range read over the asserter index. */
-export function* coordinatesOf(ctx: Context, asserter: Uint8Array): Iterable<Uint8Array> {
-  const end = concat(asserter, new Uint8Array(33).fill(0xff))
+const indexEnd = (asserter: Uint8Array) => concat(asserter, new Uint8Array(9).fill(0xff))
+
+/**
+ * Coordinate ids an asserter has a register for, in coordinate id order (so a revocation
+ * recomputes, and writes history, in the same order on every node): one range read over the
+ * asserter index.
+ */
+export function coordinatesOf(ctx: Context, asserter: Uint8Array): Uint8Array[] {
   // Stryker disable next-line ObjectLiteral: equivalent, every caller skips or recomputes unchanged a coordinate the asserter has no register for
-  for (const key of ctx.dbs.asByAsserter.getKeys({ start: asserter, end })) {
-    yield new Uint8Array(key.subarray(32, 64))
-  }
+  const range = ctx.dbs.registersByAsserter.getRange({ start: asserter, end: indexEnd(asserter) })
+  const ids: Uint8Array[] = []
+  for (const { value } of range) ids.push(new Uint8Array(value))
+  return ids.sort(compareBytes)
 }
 
 /** How many assertion registers an asserter has, without reading them. */
 export function countCoordinatesOf(ctx: Context, asserter: Uint8Array): number {
-  return ctx.dbs.asByAsserter.getKeysCount({
-    start: asserter,
-    end: concat(asserter, new Uint8Array(33).fill(0xff)),
-  })
+  return ctx.dbs.registersByAsserter.getKeysCount({ start: asserter, end: indexEnd(asserter) })
 }
 
 export function getAssertion(ctx: Context, key: Uint8Array): Assertion | undefined {

@@ -2,13 +2,15 @@ import { decodeTimestamp, encodeTimestamp, type Timestamp } from '@provsync/hlc'
 import { copyBytes, equalBytes, sliceBytes } from './bytes.js'
 import { type Coordinate, decodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 import { admissible, type Context } from './context.js'
-import { EMPTY, historyIndexKey, VIEW_COUNT } from './db.js'
+import { VIEW_COUNT } from './db.js'
 import {
   type CoordinateEntry,
   decodeComponent,
   decodeCoordinateEntry,
   encodeComponent,
   encodeCoordinateEntry,
+  readSeq,
+  writeSeq,
 } from './persisted.js'
 import {
   type CauseType,
@@ -48,27 +50,32 @@ const HAS_RECORD = 2
 const HAS_LEDGER_SEQ = 4
 const HAS_BEFORE = 8
 const HAS_AFTER = 16
+/** Schema 5: the entry names the coordinate's history entry before it. */
+const HAS_PREV = 32
 
 /** What {@link HistoryWriter.append} takes: components already encoded, as recompute has them. */
 export interface NewHistoryEntry {
   readonly kind: ChangeKind
-  readonly coordId: Uint8Array
   readonly coordinate: Uint8Array
   readonly before: Uint8Array | undefined
   readonly after: Uint8Array | undefined
   readonly cause: Cause
+  /** Sequence number of the coordinate's history entry before this one. */
+  readonly prev?: number | undefined
 }
 
 /**
  * kind(1) ‖ cause(1) ‖ flags(1) ‖ hlc(16) ‖ u16 coordinate length ‖ coordinate [‖ from(32)]
- * [‖ record(32)] [‖ u32 ledger seq] [‖ u32 length ‖ before] [‖ u32 length ‖ after]
+ * [‖ record(32)] [‖ u32 ledger seq] [‖ u64 previous seq of the coordinate] [‖ u32 length ‖ before]
+ * [‖ u32 length ‖ after]
  */
-function encodeHistory(entry: NewHistoryEntry, hlc: Uint8Array): Uint8Array {
-  const { cause, coordinate, before, after } = entry
+export function encodeHistory(entry: NewHistoryEntry, hlc: Uint8Array): Uint8Array {
+  const { cause, coordinate, before, after, prev } = entry
   const flags =
     (cause.from === undefined ? 0 : HAS_FROM) |
     (cause.record === undefined ? 0 : HAS_RECORD) |
     (cause.ledgerSeq === undefined ? 0 : HAS_LEDGER_SEQ) |
+    (prev === undefined ? 0 : HAS_PREV) |
     (before === undefined ? 0 : HAS_BEFORE) |
     (after === undefined ? 0 : HAS_AFTER)
   const size =
@@ -77,6 +84,7 @@ function encodeHistory(entry: NewHistoryEntry, hlc: Uint8Array): Uint8Array {
     (cause.from === undefined ? 0 : 32) +
     (cause.record === undefined ? 0 : 32) +
     (cause.ledgerSeq === undefined ? 0 : 4) +
+    (prev === undefined ? 0 : 8) +
     (before === undefined ? 0 : 4 + before.length) +
     (after === undefined ? 0 : 4 + after.length)
   const out = new Uint8Array(size)
@@ -103,6 +111,10 @@ function encodeHistory(entry: NewHistoryEntry, hlc: Uint8Array): Uint8Array {
     view.setUint32(offset, cause.ledgerSeq)
     offset += 4
   }
+  if (prev !== undefined) {
+    writeSeq(view, offset, prev)
+    offset += 8
+  }
   if (before !== undefined) putSized(before)
   if (after !== undefined) putSized(after)
   return out
@@ -121,6 +133,7 @@ export function decodeHistory(seq: number, stored: Uint8Array): HistoryEntry {
     ledgerSeq = view.getUint32(offset)
     offset += 4
   }
+  if (flags & HAS_PREV) offset += 8
   const takeSized = () => {
     const n = view.getUint32(offset)
     offset += 4
@@ -139,12 +152,69 @@ export function decodeHistory(seq: number, stored: Uint8Array): HistoryEntry {
   }
 }
 
+/** The offset of the previous-seq field of a stored history entry (its fields before it are fixed). */
+function prevOffset(stored: Uint8Array, flags: number): number {
+  return (
+    21 +
+    ((stored[19]! << 8) | stored[20]!) +
+    (flags & HAS_FROM ? 32 : 0) +
+    (flags & HAS_RECORD ? 32 : 0) +
+    (flags & HAS_LEDGER_SEQ ? 4 : 0)
+  )
+}
+
+/** The sequence number of the coordinate's history entry before a stored one, if any. */
+export function previousSeq(stored: Uint8Array): number | undefined {
+  const flags = stored[2]!
+  if (!(flags & HAS_PREV)) return undefined
+  return readSeq(new DataView(stored.buffer, stored.byteOffset, stored.byteLength), prevOffset(stored, flags))
+}
+
+/** A stored history entry with its previous-seq field set to `prev` (the schema 5 migration). */
+export function withPreviousSeq(stored: Uint8Array, prev: number): Uint8Array {
+  const flags = stored[2]!
+  const at = prevOffset(stored, flags)
+  const had = flags & HAS_PREV ? 8 : 0
+  const out = new Uint8Array(stored.length + 8 - had)
+  out.set(stored.subarray(0, at))
+  out.set(stored.subarray(at + had), at + 8)
+  out[2] = flags | HAS_PREV
+  writeSeq(new DataView(out.buffer), at, prev)
+  return out
+}
+
+/**
+ * One coordinate's history entries after `since`, oldest first, at most `limit`: a walk back
+ * from the coordinate entry's latest along each entry's previous-seq field, one point read per
+ * entry newer than `since`.
+ */
+export function coordinateHistory(
+  ctx: Context,
+  coordId: Uint8Array,
+  since: number,
+  limit: number,
+): HistoryEntry[] {
+  const stored = ctx.dbs.coordinates.get(coordId)
+  const found: [number, Uint8Array][] = []
+  let seq = stored === undefined ? undefined : decodeCoordinateEntry(stored).lastHistory
+  while (seq !== undefined && seq > since) {
+    const value = ctx.dbs.history.get(seq)
+    if (value === undefined) break
+    found.push([seq, value])
+    seq = previousSeq(value)
+  }
+  const out: HistoryEntry[] = []
+  for (let i = found.length - 1; i >= 0 && out.length < limit; i--) out.push(decodeHistory(...found[i]!))
+  return out
+}
+
 /**
  * Appends history inside one write transaction (sequence numbers continue from the last entry)
  * and sums the transaction's changes to the view count, written once by {@link finish}.
  */
 export interface HistoryWriter {
-  append(entry: NewHistoryEntry): void
+  /** Returns the entry's sequence number. */
+  append(entry: NewHistoryEntry): number
   /** A coordinate gained (+1) or lost (-1) its view component. */
   countView(delta: number): void
   /** Writes the view count; call once, before the transaction commits. */
@@ -161,8 +231,9 @@ export function historyWriter(ctx: Context): HistoryWriter {
         next = lastKey(ctx.dbs.history) + 1
         hlc = encodeTimestamp(ctx.clock.now())
       }
-      ctx.dbs.historyByCoord.put(historyIndexKey(entry.coordId, next), EMPTY)
-      ctx.dbs.history.put(next++, encodeHistory(entry, hlc!))
+      const seq = next++
+      ctx.dbs.history.put(seq, encodeHistory(entry, hlc!))
+      return seq
     },
     countView(delta) {
       viewDelta += delta
@@ -230,13 +301,23 @@ export function recompute(
   // register's tie-break at equal runs); the stored entry follows it so replicas stay equal.
   if (!dirty && equalBytes(beforeBytes, afterBytes)) return undefined
   entry.component = afterBytes
-  ctx.dbs.coordinates.put(coordId, encodeCoordinateEntry(entry))
   const before = beforeBytes === undefined ? undefined : decodeComponent(beforeBytes)
   const kind = classifyChange(before, after, cause.type)
   if ((beforeBytes === undefined) !== (afterBytes === undefined))
     history.countView(afterBytes === undefined ? -1 : 1)
-  if (kind !== undefined)
-    history.append({ kind, coordId, coordinate, before: beforeBytes, after: afterBytes, cause })
+  // The history entry first, so the coordinate entry written next names it as the latest.
+  if (kind !== undefined) {
+    const prev = entry.lastHistory
+    entry.lastHistory = history.append({
+      kind,
+      coordinate,
+      before: beforeBytes,
+      after: afterBytes,
+      cause,
+      prev,
+    })
+  }
+  ctx.dbs.coordinates.put(coordId, encodeCoordinateEntry(entry))
   return kind
 }
 

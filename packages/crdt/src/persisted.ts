@@ -88,28 +88,49 @@ export interface CoordinateEntry {
   component?: Uint8Array | undefined
   /** One per asserter register, in no particular order. */
   evidence: AssertionEvidence[]
+  /**
+   * Sequence number of the coordinate's latest history entry (schema 5); each history entry names
+   * the one before it, so the coordinate's history is found without an index of its own.
+   */
+  lastHistory?: number | undefined
 }
 
 const ROW_BYTES = 32 + 8 + 16 + 32 + 1 + 32
 
+const HAS_LOCAL = 1
+const HAS_HISTORY = 2
+
 /**
- * u16 length ‖ coordinate ‖ flags (bit 0: local evidence) [‖ local (24)] ‖ u32 length ‖ component
- * ‖ u16 count ‖ rows of asserter (32) ‖ run (8) ‖ hlc (16) ‖ hash (32) ‖ has via (1) ‖ via (32)
+ * u16 length ‖ coordinate ‖ flags (bit 0: local evidence, bit 1: history) [‖ local (24)]
+ * [‖ last history seq (8)] ‖ u32 length ‖ component ‖ u16 count ‖ rows of asserter (32) ‖ run (8)
+ * ‖ hlc (16) ‖ hash (32) ‖ has via (1) ‖ via (32). Schema 4 entries have no bit 1 and decode alike.
  */
 export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
-  const { coordinate, local, component, evidence } = entry
+  const { coordinate, local, component, evidence, lastHistory } = entry
   const componentLength = component?.length ?? 0
-  const size = 2 + coordinate.length + 1 + (local === undefined ? 0 : 24) + 4 + componentLength + 2
+  const size =
+    2 +
+    coordinate.length +
+    1 +
+    (local === undefined ? 0 : 24) +
+    (lastHistory === undefined ? 0 : 8) +
+    4 +
+    componentLength +
+    2
   const out = new Uint8Array(size + ROW_BYTES * evidence.length)
   const view = dataView(out)
   view.setUint16(0, coordinate.length)
   out.set(coordinate, 2)
   let offset = 2 + coordinate.length
-  out[offset++] = local === undefined ? 0 : 1
+  out[offset++] = (local === undefined ? 0 : HAS_LOCAL) | (lastHistory === undefined ? 0 : HAS_HISTORY)
   if (local !== undefined) {
     view.setBigUint64(offset, local.run)
     writeHlc(view, out, offset + 8, local.hlc)
     offset += 24
+  }
+  if (lastHistory !== undefined) {
+    writeSeq(view, offset, lastHistory)
+    offset += 8
   }
   view.setUint32(offset, componentLength)
   if (component !== undefined) out.set(component, offset + 4)
@@ -142,9 +163,15 @@ export function decodeCoordinateEntry(stored: Uint8Array): CoordinateEntry {
   const coordinate = at(2, coordinateLength)
   let offset = 2 + coordinateLength
   let local: LocalEvidence | undefined
-  if (stored[offset++] === 1) {
+  const flags = stored[offset++]!
+  if (flags & HAS_LOCAL) {
     local = { run: view.getBigUint64(offset), hlc: readHlc(view, stored, offset + 8) }
     offset += 24
+  }
+  let lastHistory: number | undefined
+  if (flags & HAS_HISTORY) {
+    lastHistory = readSeq(view, offset)
+    offset += 8
   }
   const componentLength = view.getUint32(offset)
   const component = componentLength === 0 ? undefined : at(offset + 4, componentLength)
@@ -165,5 +192,15 @@ export function decodeCoordinateEntry(stored: Uint8Array): CoordinateEntry {
       via: stored[offset + 88] === 1 ? at(offset + 89, 32) : undefined,
     }
   }
-  return { coordinate, local, component, evidence }
+  return { coordinate, local, component, evidence, lastHistory }
+}
+
+/** A sequence number (below 2^53) as u64 big-endian at `offset`. */
+export function writeSeq(view: DataView, offset: number, seq: number): void {
+  view.setUint32(offset, Math.floor(seq / WALL_HIGH))
+  view.setUint32(offset + 4, seq % WALL_HIGH)
+}
+
+export function readSeq(view: DataView, offset: number): number {
+  return view.getUint32(offset) * WALL_HIGH + view.getUint32(offset + 4)
 }

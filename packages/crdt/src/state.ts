@@ -24,8 +24,15 @@ import {
   signSupersession,
 } from './codec/records.js'
 import { type Context, isRevoked, RevokedKeys, STORE_NAMES, type StoreName } from './context.js'
-import { type Databases, historyIndexKey, migrate, openDatabases, openEnvironment, VIEW_COUNT } from './db.js'
-import { decodeHistory, type HistoryEntry, lastKey, publicEntry, readCoordinateEntry } from './durability.js'
+import { type Databases, migrate, openDatabases, openEnvironment, VIEW_COUNT } from './db.js'
+import {
+  coordinateHistory,
+  decodeHistory,
+  type HistoryEntry,
+  lastKey,
+  publicEntry,
+  readCoordinateEntry,
+} from './durability.js'
 import {
   InvalidArgumentError,
   type RecordRefusedError,
@@ -693,20 +700,7 @@ function createHistoryApi(ctx: Context, checkOpen: () => void): NodeState['histo
       const limit = range.limit ?? 10_000
       checkCount('since', since)
       checkCount('limit', limit)
-      const coordId = coordinateId(coordinate)
-      const out: HistoryEntry[] = []
-      const keys = dbs.historyByCoord.getKeys({
-        start: historyIndexKey(coordId, since + 1),
-        end: historyIndexKey(coordId, Number.MAX_SAFE_INTEGER),
-        limit,
-      })
-      for (const key of keys) {
-        const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
-        const seq = view.getUint32(32) * 2 ** 32 + view.getUint32(36)
-        const stored = dbs.history.get(seq)
-        if (stored !== undefined) out.push(decodeHistory(seq, stored))
-      }
-      return out
+      return coordinateHistory(ctx, coordinateId(coordinate), since, limit)
     },
   }
 }
