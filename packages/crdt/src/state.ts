@@ -62,6 +62,7 @@ import { decodeCoordinateEntry } from './persisted.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
+import { replaceTrust } from './trust-rotation.js'
 import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
 import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
 import { guardWrites, type WriteHealth, writeGuardOptions } from './write-health.js'
@@ -236,6 +237,12 @@ export interface NodeState {
   writeHealth(): WriteHealth
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
+  /**
+   * Replaces the operator keys whose revocations and invalidations this node obeys (a trust-bundle
+   * rotation): the same re-derivation a restart with `keys` as `trust` does at open (trust-rotation.ts).
+   * Resolves false when `keys` are the set in force.
+   */
+  setTrust(keys: readonly Uint8Array[]): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -562,6 +569,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions): NodeState {
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     writeHealth: () => writes.health(),
     onWriteHealth: (listener) => writes.onChange(listener),
+    setTrust: (keys) => replaceTrust(ctx, keys, { inFlight, watchRoots, checkOpen }),
     async close() {
       if (closed) return
       closed = true
