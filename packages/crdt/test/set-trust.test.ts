@@ -1,4 +1,11 @@
-import { InvalidArgumentError, type NodeState, STORE_NAMES, type StoreName } from '@provsync/crdt'
+import {
+  encodeInvalidation,
+  InvalidArgumentError,
+  type NodeState,
+  STORE_NAMES,
+  type StoreName,
+  signInvalidation,
+} from '@provsync/crdt'
 import { describe, expect, it } from 'vitest'
 import {
   assertionBytes,
@@ -79,5 +86,32 @@ describe('setTrust: a running state follows a trust-bundle rotation', () => {
     const running = await withRecords([operator.publicKey])
     await expect(running.setTrust([new Uint8Array(31)])).rejects.toBeInstanceOf(InvalidArgumentError)
     expect(running.revocations.isRevoked(K.publicKey)).toBe(true)
+  })
+
+  it('an invalidation by the removed operator stops acting and leaves its tree; rotating back restores it', async () => {
+    const state = await withRecords([operator.publicKey, second.publicKey])
+    const B = signerN(2) // never revoked: only the invalidation can take its run out of the view
+    await state.apply('assertions', [assertionBytes(B, coords[1]!, 5n)], { from: B.publicKey })
+    const record = signInvalidation(
+      {
+        action: 'invalidate',
+        criteria: { type: 'pattern', pattern: 'vol/dst/*' },
+        reason: 'bad batch',
+        hlc: { wallMs: BASE_MS + 500, counter: 0 },
+      },
+      operator,
+      state.networkId,
+    )
+    const [outcome] = await state.apply('invalidations', [encodeInvalidation(record, state.networkId)], {
+      from: operator.publicKey,
+    })
+    expect(outcome?.status).toBe('applied')
+    expect(state.view.get(coords[1]!)).toBeUndefined()
+    await state.setTrust([second.publicKey])
+    expect(state.tree('invalidations').count()).toBe(0)
+    expect(state.view.get(coords[1]!)?.run).toBe(5n)
+    await state.setTrust([second.publicKey, operator.publicKey])
+    expect(state.tree('invalidations').count()).toBe(1)
+    expect(state.view.get(coords[1]!)).toBeUndefined()
   })
 })
