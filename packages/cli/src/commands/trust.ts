@@ -38,7 +38,7 @@ export const trust: Command = {
         type: 'string',
         multiple: true,
         value: '<hex|file.pub>',
-        description: 'propose: an operator key of the new bundle (repeat, 1-8)',
+        description: 'propose: an operator key of the new bundle, 1 to 8 of them',
       },
       threshold: {
         type: 'string',
