@@ -65,6 +65,9 @@ await runSuite('artifacts', async (ctx) => {
     ctx.record('load_average_1m', loadavg()[0]!, 'runnable')
   })
 
+  // `--only=apply`: the apply figures alone (to compare two versions of the apply path quickly).
+  if (ctx.args.includes('--only=apply')) return
+
   // Decision cache hits against raw lmdb-js gets of the same keys and values, in the same run.
   const keys = ctx.quick ? 2_000 : 20_000
   await withStore(async (store, dir) => {

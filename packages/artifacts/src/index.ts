@@ -136,7 +136,9 @@ export { type ArtifactStore, type ArtifactStoreOptions, openArtifactStore } from
 export type { StoredVersion } from './store/view.js'
 export {
   type BundleContent,
+  type BundleSignature,
   decodeBundleContent,
+  encodeBundleContent,
   followTrustChain,
   MAX_BUNDLE_KEYS,
   MAX_BUNDLE_SIGNATURES,
@@ -144,5 +146,6 @@ export {
   TRUST_BUNDLE_FAMILY,
   type TrustBundle,
   type TrustChainResult,
+  trustBundleStatement,
   verifyTrustLink,
 } from './trust.js'

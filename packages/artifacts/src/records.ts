@@ -14,6 +14,7 @@ export {
 } from './codec/records.js'
 export {
   type ArtifactInput,
+  decodeRecord,
   type GrantInput,
   type IssueTime,
   type ScopeEpochInput,
@@ -21,8 +22,20 @@ export {
   signGrant,
   signScopeEpoch,
   signWithdrawal,
+  verifyDecoded,
   type WithdrawalInput,
 } from './codec/signed.js'
 export { checkText } from './codec/text.js'
 export { RIGHTS, type Right } from './codec/types.js'
+export { TrustChainError, type TrustLinkRefusal } from './errors.js'
 export { checkScope } from './scope.js'
+// Trust rotation offline: a proposal's statement, the content from collected signatures, the link check.
+export {
+  type BundleSignature,
+  encodeBundleContent,
+  MAX_BUNDLE_KEYS,
+  TRUST_BUNDLE_FAMILY,
+  type TrustBundle,
+  trustBundleStatement,
+  verifyTrustLink,
+} from './trust.js'

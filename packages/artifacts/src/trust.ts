@@ -47,6 +47,50 @@ function encodeBody(threshold: number, keys: readonly Uint8Array[]): Uint8Array 
   return w.finish()
 }
 
+/** One key's signature over a bundle's statement. */
+export interface BundleSignature {
+  readonly key: Uint8Array
+  readonly signature: Uint8Array
+}
+
+/**
+ * What every signer of bundle `version` signs: `provsync/trust-bundle/v1 ‖ 0 ‖ network ‖ 0 ‖
+ * version ‖ body`. Lets signatures be collected offline, one key at a time (`provsync trust sign`),
+ * and put together with {@link encodeBundleContent}.
+ */
+export function trustBundleStatement(
+  networkId: string,
+  version: bigint,
+  bundle: Omit<TrustBundle, 'version'>,
+): Uint8Array {
+  return statement(networkId, version, encodeBody(bundle.threshold, bundle.keys))
+}
+
+/**
+ * The content of bundle `version` from signatures collected one by one: sorted by key, one per
+ * key, at most {@link MAX_BUNDLE_SIGNATURES}. Signatures are not verified here (a link is judged
+ * by {@link verifyTrustLink} against the bundle in force); malformed input is a TrustChainError.
+ */
+export function encodeBundleContent(
+  version: bigint,
+  bundle: Omit<TrustBundle, 'version'>,
+  signatures: readonly BundleSignature[],
+): Uint8Array {
+  const body = encodeBody(bundle.threshold, bundle.keys)
+  const sigs = [...signatures].sort((a, b) => compareBytes(a.key, b.key))
+  if (sigs.length > MAX_BUNDLE_SIGNATURES)
+    throw new TrustChainError('malformed', version, 'too many signatures')
+  const w = new Writer().bytes(body).u8(sigs.length)
+  sigs.forEach((s, i) => {
+    if (s.key.length !== 32 || s.signature.length !== 64)
+      throw new TrustChainError('malformed', version, 'a signature is a 32-byte key and 64 bytes')
+    if (i > 0 && compareBytes(sigs[i - 1]!.key, s.key) === 0)
+      throw new TrustChainError('malformed', version, 'one signature per key')
+    w.bytes(s.key).bytes(s.signature)
+  })
+  return w.finish()
+}
+
 /** The content of bundle `version` (threshold, keys), signed by `signers` (old and new keys). */
 export function signTrustBundle(
   version: bigint,
@@ -54,14 +98,9 @@ export function signTrustBundle(
   signers: readonly Signer[],
   networkId: string,
 ): Uint8Array {
-  const body = encodeBody(bundle.threshold, bundle.keys)
-  const message = statement(networkId, version, body)
-  const sigs = [...signers].sort((a, b) => compareBytes(a.publicKey, b.publicKey))
-  if (sigs.length > MAX_BUNDLE_SIGNATURES)
-    throw new TrustChainError('malformed', version, 'too many signatures')
-  const w = new Writer().bytes(body).u8(sigs.length)
-  for (const s of sigs) w.bytes(s.publicKey).bytes(s.sign(message))
-  return w.finish()
+  const message = trustBundleStatement(networkId, version, bundle)
+  const signatures = signers.map((s) => ({ key: s.publicKey, signature: s.sign(message) }))
+  return encodeBundleContent(version, bundle, signatures)
 }
 
 /** Decodes bundle content canonically (sorted distinct keys and signers); TrustChainError otherwise. */

@@ -1,10 +1,12 @@
 import {
+  encodeBundleContent,
   followTrustChain,
   signArtifact,
   signTrustBundle,
   TRUST_BUNDLE_FAMILY,
   type TrustBundle,
   TrustChainError,
+  trustBundleStatement,
   verifyTrustLink,
 } from '@provsync/artifacts'
 import type { Signer } from '@provsync/crdt'
@@ -103,5 +105,49 @@ describe('trust rotation', () => {
       at(),
     )
     expect(reasonOf(() => verifyTrustLink(genesis, bad, NET))).toBe('malformed')
+  })
+})
+
+describe('signatures collected offline, one key at a time', () => {
+  const next = { threshold: 2, keys: keysOf([k[1]!, k[2]!, k[3]!]) }
+  const signOne = (signer: Signer) => ({
+    key: signer.publicKey,
+    signature: signer.sign(trustBundleStatement(NET, 2n, next)),
+  })
+  const artifactOf = (content: Uint8Array) =>
+    signArtifact(
+      { scope: 'trust', family: TRUST_BUNDLE_FAMILY, name: 'root', version: 2n, epoch: 1n, content },
+      k[0]!,
+      NET,
+      at(),
+    )
+
+  it('in any order gives the bytes signTrustBundle gives, and the link verifies', () => {
+    const collected = [k[2]!, k[0]!, k[1]!].map(signOne)
+    const content = encodeBundleContent(2n, next, collected)
+    expect(Buffer.from(content)).toEqual(Buffer.from(signTrustBundle(2n, next, [k[0]!, k[1]!, k[2]!], NET)))
+    expect(verifyTrustLink(genesis, artifactOf(content), NET).version).toBe(2n)
+  })
+
+  it('below the threshold of the bundle in force when one old key signs', () => {
+    const content = encodeBundleContent(2n, next, [signOne(k[0]!), signOne(k[3]!)])
+    expect(reasonOf(() => verifyTrustLink(genesis, artifactOf(content), NET))).toBe('below-threshold')
+  })
+
+  it('a statement of another network or version does not count', () => {
+    const other = (signer: Signer) => ({
+      key: signer.publicKey,
+      signature: signer.sign(trustBundleStatement('other-net', 2n, next)),
+    })
+    const content = encodeBundleContent(2n, next, [other(k[0]!), other(k[1]!), other(k[2]!)])
+    expect(reasonOf(() => verifyTrustLink(genesis, artifactOf(content), NET))).toBe('below-threshold')
+  })
+
+  it('refuses two signatures of one key and malformed signatures', () => {
+    const one = signOne(k[0]!)
+    expect(reasonOf(() => encodeBundleContent(2n, next, [one, one]))).toBe('malformed')
+    expect(
+      reasonOf(() => encodeBundleContent(2n, next, [{ key: one.key, signature: one.signature.slice(1) }])),
+    ).toBe('malformed')
   })
 })

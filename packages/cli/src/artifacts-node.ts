@@ -12,6 +12,7 @@ import {
   memberGossipGate,
   openArtifactStore,
   scopeFreshness,
+  type TrustBundle,
 } from '@provsync/artifacts'
 import type { NodeState } from '@provsync/crdt'
 import {
@@ -33,6 +34,14 @@ export interface NodeArtifactsOptions {
   readonly dataDir: string
   readonly networkId: string
   readonly trust: readonly Uint8Array[]
+  /**
+   * The trust bundle in force (`trust` and how many of them sign the next one): the service
+   * follows newer bundles published in the `trust` scope and puts them in force in the store, in
+   * sync's hello and in crdt's operator set. Without it (no operator keys) nothing rotates.
+   */
+  readonly bundle?: TrustBundle
+  /** Each bundle the service puts in force (to be remembered for the next start). */
+  readonly onRotated?: (bundle: TrustBundle) => void
   /** Anti-entropy interval of the replication service (the node's `--anti-entropy-ms`). */
   readonly antiEntropyMs?: number
   /**
@@ -42,12 +51,12 @@ export interface NodeArtifactsOptions {
   readonly closed?: boolean
 }
 
-/** `--closed` on a node whose store holds no live member grant of its own: it could sync with no one. */
+/** Closed mode (`--closed`, or remembered in node.json) on a node whose store holds no live member grant of its own: it could sync with no one. */
 export class NoMemberGrantError extends CliError {
   readonly peerId: string
   constructor(peerId: string) {
     super(
-      `closed network: this node (${peerId}) holds no live member grant; start it without --closed and give it one with: provsync grant ${peerId} member --epoch <n> -k <operator key>`,
+      `closed network: this node (${peerId}) holds no live member grant; start it with --open and give it one with: provsync grant ${peerId} member --epoch <n> -k <operator key>`,
     )
     this.peerId = peerId
   }
@@ -107,6 +116,7 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
   const antiEntropy =
     options.antiEntropyMs === undefined ? {} : { antiEntropy: { intervalMs: options.antiEntropyMs } }
   const admission = closed === undefined ? {} : { admission: closed.admission }
+  const trust = options.bundle === undefined ? {} : { trust: { bundle: options.bundle } }
   return {
     store,
     admission: closed?.admission,
@@ -119,7 +129,9 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
     },
     services(parts) {
       metrics = createArtifactMetrics({ registry: parts.registry, store, freshness: freshness.isFresh })
-      return { [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy, ...admission }) }
+      return {
+        [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy, ...admission, ...trust }),
+      }
     },
     attach(node) {
       state = node.state
@@ -129,8 +141,7 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
       const stopChange = node.state.onChange((changed) => {
         if (changed === 'revocations') store.refresh()
       })
-      // A rotation the service follows moves sync's hello too (no-op without a trust bundle).
-      const stopTrust = followTrustInSync(service, node.sync)
+      const stopTrust = followRotations(service, node, options)
       detach = () => {
         stopChange()
         stopTrust()
@@ -142,6 +153,31 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
       detach?.()
       await store.close()
     },
+  }
+}
+
+/**
+ * A rotation the service follows (now, if it moved while the node started, and at each
+ * `trust:rotated`) moves sync's hello and crdt's operator set (`state.setTrust`: revocations and
+ * invalidations of a removed operator stop acting), and is handed to `onRotated`. No-op without
+ * a trust bundle. Returns the unsubscribe.
+ */
+function followRotations(
+  service: ArtifactSyncService,
+  node: ProvsyncNode,
+  options: NodeArtifactsOptions,
+): () => void {
+  // setTrust fails only once the state is closed (a rotation racing the node's stop).
+  const crdt = { setTrust: (keys: readonly Uint8Array[]) => node.state.setTrust(keys).catch(() => false) }
+  const stopSync = followTrustInSync(service, node.sync, crdt)
+  const onRotated = (evt: CustomEvent<{ bundle: TrustBundle }>) => options.onRotated?.(evt.detail.bundle)
+  const now = service.trustBundle()
+  if (now !== undefined && options.bundle !== undefined && now.version > options.bundle.version)
+    options.onRotated?.(now)
+  service.addEventListener('trust:rotated', onRotated)
+  return () => {
+    stopSync()
+    service.removeEventListener('trust:rotated', onRotated)
   }
 }
 

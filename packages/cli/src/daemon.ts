@@ -1,22 +1,33 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
 import { createNode, type ProvsyncNode } from '@provsync/sync'
 import { type NodeArtifacts, openNodeArtifacts } from './artifacts-node.js'
 import { openBlobNode } from './blobs/node.js'
 import { createControlHandler, type NodeContext } from './control/handlers.js'
 import { type ControlHandler, type ControlServer, serveControl } from './control/server.js'
 import { CliError } from './errors.js'
-import { toHex } from './hex.js'
+import {
+  DEFAULT_NETWORK_ID,
+  type NodeConfig,
+  readConfig,
+  type StartBundle,
+  startBundle,
+  withBundle,
+  writeConfig,
+} from './node-config.js'
 
-export const NODE_CONFIG_FILE = 'node.json'
-export const DEFAULT_NETWORK_ID = 'provsync'
+export { DEFAULT_NETWORK_ID, NODE_CONFIG_FILE, readNodeConfig } from './node-config.js'
 
 export interface DaemonOptions {
   readonly dataDir: string
   /** Default: what the data directory was last started with, else {@link DEFAULT_NETWORK_ID}. */
   readonly networkId?: string
-  /** Operator keys; default: the ones the data directory was last started with. */
+  /**
+   * Operator keys (`--trust`): the genesis of the trust chain; default: the bundle in force when the
+   * data directory last ran (rotations included).
+   */
   readonly trust?: readonly Uint8Array[]
+  /** How many of `trust` must sign the next bundle (`--trust-threshold`); default a majority. */
+  readonly trustThreshold?: number
   readonly listen?: readonly string[]
   readonly bootstrap?: readonly string[]
   readonly metricsPort?: number
@@ -27,7 +38,10 @@ export interface DaemonOptions {
   readonly antiEntropyMs?: number
   /** Bytes of fetched, unpinned blob chunks kept (`--blob-budget`); default blobs' 1 GiB. */
   readonly blobBudget?: number
-  /** Closed network (`--closed`): members only, presenting this node's own member grant. */
+  /**
+   * Closed network: true (`--closed`), false (`--open`), undefined: as the data directory last ran
+   * (node.json remembers it).
+   */
   readonly closed?: boolean
 }
 
@@ -35,16 +49,17 @@ export interface Daemon {
   readonly node: ProvsyncNode
   readonly control: ControlServer
   readonly networkId: string
+  /** The operator keys in force now (a rotation followed while running moves them). */
   readonly trust: readonly Uint8Array[]
+  /** The trust bundle in force now. */
+  bundle(): StartBundle
+  /** `--trust` started a new chain where node.json had followed rotations (version it had). */
+  readonly trustReset: bigint | undefined
+  /** Whether the node runs a closed network (the flag, else node.json). */
+  readonly closed: boolean
   /** The last head announcement heard per peer (for `status`). */
   readonly peerHeads: Map<string, { atMs: number; differing: string[] }>
   stop(): Promise<void>
-}
-
-/** What a data directory remembers between starts, so `provsync node` alone restarts it as it was. */
-interface NodeConfig {
-  networkId: string
-  trust: string[]
 }
 
 /** The node is up but not yet answering: a request arrived while LMDB and libp2p were starting. */
@@ -67,16 +82,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     handler === undefined ? Promise.reject(new NodeStartingError()) : handler(request, context),
   )
   try {
-    // A damaged node.json is only in the way when it is needed: with --network given, it is rewritten.
-    const stored = await readConfig(options.dataDir, options.networkId === undefined)
-    const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
-    const trust = options.trust ?? stored?.trust.map((hex) => new Uint8Array(Buffer.from(hex, 'hex'))) ?? []
+    const start = await startSettings(options)
+    const { networkId, closed } = start
+    const remembered = new RememberedConfig(options.dataDir, start.config, start.bundle)
+    const trust = start.bundle.keys
     artifacts = await openNodeArtifacts({
       dataDir: options.dataDir,
       networkId,
       trust,
+      ...(trust.length > 0 ? { bundle: start.bundle } : {}),
+      onRotated: (bundle) => remembered.rotated(bundle),
       ...(options.antiEntropyMs !== undefined ? { antiEntropyMs: options.antiEntropyMs } : {}),
-      ...(options.closed === true ? { closed: true } : {}),
+      ...(closed ? { closed: true } : {}),
     })
     const blobNode = await openBlobNode({
       dataDir: options.dataDir,
@@ -99,19 +116,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(nodeArtifacts.pubsub !== undefined ? { pubsub: nodeArtifacts.pubsub } : {}),
       // An operator's node walks a data file of up to 64 MiB before LMDB reads it (see createNode).
       dataCheck: 'auto',
-      sync: {
-        ...(nodeArtifacts.admission !== undefined ? { admission: nodeArtifacts.admission } : {}),
-        ...(options.announceDebounceMs !== undefined
-          ? {
-              announce: { debounceMs: options.announceDebounceMs, maxWaitMs: options.announceDebounceMs * 4 },
-            }
-          : {}),
-        ...(options.antiEntropyMs !== undefined
-          ? { antiEntropy: { intervalMs: options.antiEntropyMs } }
-          : {}),
-      },
+      sync: syncOptions(options, nodeArtifacts),
     })
-    await writeConfig(options.dataDir, { networkId, trust: trust.map(toHex) })
+    // Written once the node is up: a start that fails (a closed node without a member grant)
+    // leaves node.json as it was.
+    await remembered.write()
     artifacts.attach(node)
     const peerHeads = new Map<string, { atMs: number; differing: string[] }>()
     node.sync.addEventListener('heads:received', (evt) => {
@@ -124,7 +133,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       node,
       control,
       networkId,
-      trust,
+      get trust() {
+        return remembered.bundle.keys
+      },
+      bundle: () => remembered.bundle,
+      trustReset: start.reset,
+      closed,
       peerHeads,
       async stop() {
         if (stopped) return
@@ -133,6 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await node.stop()
         await artifacts?.close()
         await blobNode.close()
+        await remembered.flush()
       },
     }
   } catch (err) {
@@ -140,6 +155,68 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await artifacts?.close().catch(() => {})
     await closeBlobs()
     throw err
+  }
+}
+
+/** Network, trust bundle and closed mode at start: the flags, else what node.json remembers. */
+async function startSettings(options: DaemonOptions) {
+  // A damaged node.json is only in the way when it is needed: with --network given, it is rewritten.
+  const stored = await readConfig(options.dataDir, options.networkId === undefined)
+  const networkId = options.networkId ?? stored?.networkId ?? DEFAULT_NETWORK_ID
+  const given =
+    options.trust === undefined
+      ? undefined
+      : {
+          keys: options.trust,
+          ...(options.trustThreshold !== undefined ? { threshold: options.trustThreshold } : {}),
+        }
+  // Another network's bundle says nothing about this one.
+  const same = stored?.networkId === networkId ? stored : undefined
+  const { bundle, genesis, reset } = startBundle(same, given)
+  const closed = options.closed ?? same?.closed ?? false
+  const config: NodeConfig = { networkId, trust: [], genesis, closed }
+  return { networkId, bundle, closed, config, reset: reset ? BigInt(same?.trustVersion ?? '0') : undefined }
+}
+
+/**
+ * node.json while the node runs: written at start, then at each rotation the node follows, one
+ * write at a time, so a restart without `--trust` keeps the bundle in force.
+ */
+class RememberedConfig {
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly base: NodeConfig,
+    public bundle: StartBundle,
+  ) {}
+
+  write(): Promise<void> {
+    const config = withBundle(this.base, this.bundle)
+    const next = this.writing.catch(() => {}).then(() => writeConfig(this.dataDir, config))
+    this.writing = next
+    return next
+  }
+
+  rotated(bundle: StartBundle): void {
+    if (bundle.version <= this.bundle.version) return
+    this.bundle = bundle
+    // A failed write leaves the previous bundle remembered: the node follows the chain again at start.
+    this.write().catch(() => {})
+  }
+
+  flush(): Promise<void> {
+    return this.writing.catch(() => {})
+  }
+}
+
+function syncOptions(options: DaemonOptions, artifacts: NodeArtifacts) {
+  return {
+    ...(artifacts.admission !== undefined ? { admission: artifacts.admission } : {}),
+    ...(options.announceDebounceMs !== undefined
+      ? { announce: { debounceMs: options.announceDebounceMs, maxWaitMs: options.announceDebounceMs * 4 } }
+      : {}),
+    ...(options.antiEntropyMs !== undefined ? { antiEntropy: { intervalMs: options.antiEntropyMs } } : {}),
   }
 }
 
@@ -151,41 +228,4 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 function metricsOptions(options: DaemonOptions): { metricsPort?: number; metricsHost?: string } {
   if (options.metricsPort === undefined) return {}
   return { metricsPort: options.metricsPort, metricsHost: options.metricsHost ?? '127.0.0.1' }
-}
-
-/** The network id and trust a data directory was last started with; refuses a directory without them. */
-export async function readNodeConfig(dataDir: string): Promise<NodeConfig> {
-  const config = await readConfig(dataDir, true)
-  if (config === undefined)
-    throw new CliError(
-      `${join(dataDir, NODE_CONFIG_FILE)} is missing: ${dataDir} is not a provsync data directory`,
-    )
-  return config
-}
-
-async function readConfig(dataDir: string, required: boolean): Promise<NodeConfig | undefined> {
-  let text: string
-  try {
-    text = await readFile(join(dataDir, NODE_CONFIG_FILE), 'utf8')
-  } catch {
-    return undefined
-  }
-  try {
-    const value = JSON.parse(text) as Partial<NodeConfig>
-    if (typeof value.networkId !== 'string' || !Array.isArray(value.trust)) throw new Error('bad shape')
-    if (!value.trust.every((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k)))
-      throw new Error('bad key')
-    return { networkId: value.networkId, trust: value.trust }
-  } catch {
-    if (!required) return undefined
-    throw new CliError(
-      `${join(dataDir, NODE_CONFIG_FILE)} is damaged; start with --network <id> (and --trust <file>) to rewrite it`,
-    )
-  }
-}
-
-async function writeConfig(dataDir: string, config: NodeConfig): Promise<void> {
-  const file = join(dataDir, NODE_CONFIG_FILE)
-  await writeFile(`${file}.tmp`, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
-  await rename(`${file}.tmp`, file)
 }

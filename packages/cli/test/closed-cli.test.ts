@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -130,7 +130,47 @@ describe('provsync node --closed', { timeout: 240_000 }, () => {
     expect(r.code).toBe(5)
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(
-      /^provsync: closed network: this node \((12D3\w+)\) holds no live member grant; start it without --closed and give it one with: provsync grant \1 member --epoch <n> -k <operator key>\n$/,
+      /^provsync: closed network: this node \((12D3\w+)\) holds no live member grant; start it with --open and give it one with: provsync grant \1 member --epoch <n> -k <operator key>\n$/,
+    )
+  })
+
+  it('closed mode is remembered: A restarted without --closed stays closed, --open leaves it', async () => {
+    expect(a!.ready).toMatchObject({ closed: true })
+    expect(await a!.stop()).toBe(0)
+    a = await startNode(['--data-dir', join(dir, 'a'), ...flags()])
+    expect(a.ready).toMatchObject({ closed: true })
+    const remembered = JSON.parse(await readFile(join(dir, 'a', 'node.json'), 'utf8'))
+    expect(remembered).toMatchObject({ networkId: NETWORK, closed: true })
+    // Still members only: C (no member grant) dials the restarted A and is refused again.
+    const refusedBefore = (c!.stderr().match(/not-admitted/g) ?? []).length
+    expect((await run(['connect', a.ready.addresses[0]!, ...at(c!)])).code).toBe(0)
+    await eventually(
+      'C refused by the restarted A',
+      async () => (c!.stderr().match(/not-admitted/g) ?? []).length,
+      (n) => n > refusedBefore,
+    )
+    expect((await json(['artifacts', '--health', ...at(c!)])).health.operatorRecords).toBe(0)
+
+    expect(await a.stop()).toBe(0)
+    a = await startNode(['--data-dir', join(dir, 'a'), ...flags(), '--open'])
+    expect(a.ready).toMatchObject({ closed: false })
+    expect(await a.stop()).toBe(0)
+    a = await startNode(['--data-dir', join(dir, 'a'), ...flags()])
+    expect(a.ready).toMatchObject({ closed: false })
+    // Open again: C is admitted and receives the operator records A replicates to every node.
+    expect((await run(['connect', a.ready.addresses[0]!, ...at(c!)])).code).toBe(0)
+    await eventually(
+      'operator records at C from the open A',
+      async () => (await json(['artifacts', '--health', ...at(c!)])).health.operatorRecords,
+      (n) => n === 5,
+    )
+  })
+
+  it('--closed and --open together are a usage error (exit 2), nothing started', async () => {
+    const r = await run(['node', '--data-dir', join(dir, 'e'), ...flags(), '--closed', '--open'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /^provsync node: --closed and --open contradict each other \(see provsync node --help\)\n$/,
     )
   })
 })

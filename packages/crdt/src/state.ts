@@ -73,6 +73,7 @@ import { decodeCoordinateEntry } from './persisted.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
+import { replaceTrust } from './trust-rotation.js'
 import { acquireSharedVerifier, type BatchVerifier } from './verify-pool.js'
 import type { AssertionEvidence, Component, LocalEvidence } from './view.js'
 import { guardWrites, type WriteGuard, type WriteHealth, writeGuardOptions } from './write-health.js'
@@ -262,6 +263,11 @@ export interface NodeState {
    * copy restores it (the ledger replays at open). Resolves with the size of the copy's data file.
    */
   backup(target: string): Promise<{ readonly bytes: number }>
+   * Replaces the operator keys whose revocations and invalidations this node obeys (a trust-bundle
+   * rotation): the same re-derivation a restart with `keys` as `trust` does at open (trust-rotation.ts).
+   * Resolves false when `keys` are the set in force.
+   */
+  setTrust(keys: readonly Uint8Array[]): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -638,6 +644,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
       await dbs.env.backup(target, false)
       return { bytes: (await stat(join(target, 'data.mdb'))).size }
     },
+    setTrust: (keys) => replaceTrust(ctx, keys, { inFlight, watchRoots, checkOpen }),
     async close() {
       if (closed) return
       closed = true

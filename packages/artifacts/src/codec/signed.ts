@@ -79,7 +79,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function readHeader(bytes: Uint8Array, networkTag: Uint8Array): Reader {
   if (!(bytes instanceof Uint8Array)) throw new MalformedRecordError('record', 'not bytes')
   if (bytes.length > MAX_RECORD_BYTES) throw new OversizedFieldError('record', bytes.length, MAX_RECORD_BYTES)
-  const r = new Reader(bytes)
+  const r = new Reader(bytes, true)
   if (!KINDS.has(r.u8('tag'))) throw new MalformedRecordError('tag', 'unknown record kind')
   if (r.u8('version') !== RECORD_VERSION) throw new MalformedRecordError('version', 'unknown version')
   if (!sameBytes(r.bytes('network', 8), networkTag)) {

@@ -56,7 +56,19 @@ export class Writer {
 export class Reader {
   offset = 0
   private readonly view: DataView
-  constructor(readonly data: Uint8Array) {
+  /** With `share`: one copy of the whole input, which every field read is a view of. */
+  private owned: Uint8Array | undefined
+
+  /**
+   * `share`: fields are views of one private copy of `data` (made at the first field read)
+   * instead of one copy each. For small inputs whose fields are all kept (a record is at most
+   * 4,096 bytes): a record's six to ten field copies were the decoder's largest allocation.
+   * Never for a frame, where a field kept would hold the whole frame's copy.
+   */
+  constructor(
+    readonly data: Uint8Array,
+    private readonly share = false,
+  ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   }
 
@@ -85,6 +97,13 @@ export class Reader {
 
   bytes(field: string, n: number): Uint8Array {
     this.need(field, n)
+    if (this.share) {
+      // A view of this reader's own copy: never of LMDB's reused memory or the caller's buffer.
+      this.owned ??= new Uint8Array(this.data)
+      const out = this.owned.subarray(this.offset, this.offset + n)
+      this.offset += n
+      return out
+    }
     // A plain copy: never a Buffer view of LMDB's reused memory.
     const out = new Uint8Array(n)
     out.set(this.data.subarray(this.offset, this.offset + n))

@@ -55,6 +55,8 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
   const blobBudget = text('blob-budget')
   const trustSources = list(values.trust)
   const trust = trustSources.length === 0 ? undefined : await loadTrust(trustSources)
+  const trustThreshold = threshold(command, settings, trust?.length)
+  const closed = closedMode(command, settings)
   const dataDir = dataDirOf({ ...args, values }, io)
   await checkDataDir(dataDir)
   return {
@@ -64,10 +66,11 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
       dataDir,
       ...(network !== undefined ? { networkId: network } : {}),
       ...(trust !== undefined ? { trust } : {}),
+      ...(trustThreshold !== undefined ? { trustThreshold } : {}),
       listen: listen.length > 0 ? listen : DEFAULT_LISTEN,
       bootstrap,
       mdns: values.mdns === true,
-      ...(values.closed === true ? { closed: true } : {}),
+      ...(closed !== undefined ? { closed } : {}),
       ...(metricsPort !== undefined ? { metricsPort, metricsHost: metricsHost ?? DEFAULT_METRICS_HOST } : {}),
       ...(announceMs !== undefined ? { announceDebounceMs: announceMs } : {}),
       ...(antiEntropyMs !== undefined ? { antiEntropyMs } : {}),
@@ -76,6 +79,39 @@ export async function planNode(args: ParsedArgs, settings: Settings, io: Io): Pr
         : {}),
     },
   }
+}
+
+/** `--trust-threshold`: 1 to the number of `--trust` keys, and only with them. */
+function threshold(command: string, settings: Settings, keys: number | undefined): number | undefined {
+  const text = last(settings.values['trust-threshold'])
+  if (text === undefined) return undefined
+  const source = settings.source('trust-threshold')
+  if (keys === undefined) throw new UsageError(command, `${source} needs --trust (the keys it counts)`)
+  return parseInteger(command, source, text, 1, keys)
+}
+
+/** How strongly a setting was given: a flag over the environment over the config file. */
+function rank(source: string): number {
+  return source.startsWith('--') ? 3 : source.startsWith('PROVSYNC_') ? 2 : 1
+}
+
+/**
+ * Closed mode: true (`--closed`), false (`--open`, or `closed` false in the environment or the
+ * config file), undefined when neither is given (the node keeps what node.json remembers).
+ * `--closed` and `--open` from the same source contradict; otherwise the stronger source wins.
+ */
+function closedMode(command: string, settings: Settings): boolean | undefined {
+  const closed = settings.values.closed as boolean | undefined
+  const open = settings.values.open === true
+  if (!open) return closed
+  if (closed !== true) return false
+  const [c, o] = [rank(settings.source('closed')), rank(settings.source('open'))]
+  if (c === o)
+    throw new UsageError(
+      command,
+      `${settings.source('closed')} and ${settings.source('open')} contradict each other`,
+    )
+  return c > o
 }
 
 function last(value: OptionValue): string | undefined {

@@ -69,10 +69,19 @@ export const node: Command = {
         description: `${LOG_FORMATS.join(' or ')}: one line per event on stderr (default text)`,
       },
       mdns: { type: 'boolean', description: 'discover peers on the local network' },
+      'trust-threshold': {
+        type: 'string',
+        value: '<n>',
+        description: 'how many --trust keys must sign the next trust bundle (default a majority)',
+      },
       closed: {
         type: 'boolean',
         description:
-          "closed network: sync only with peers presenting a live member grant, presenting this node's own",
+          "closed network: sync only with peers presenting a live member grant, presenting this node's own (remembered)",
+      },
+      open: {
+        type: 'boolean',
+        description: 'leave a closed network: sync with any peer of the network again (remembered)',
       },
       'blob-budget': {
         type: 'string',
@@ -90,19 +99,26 @@ export const node: Command = {
     },
     details: `
 With no options it starts a node on ./${DEFAULT_DATA_DIR}, listening on TCP port 4001 on every
-interface. The network id and trust bundle are remembered in <dir>/node.json, so a restart needs
-neither. Other commands talk to the running node over <dir>/control.sock. Stop it with Ctrl-C.
+interface. The network id, the trust bundle in force and closed mode are remembered in
+<dir>/node.json, so a restart needs none of them. Other commands talk to the running node over <dir>/control.sock. Stop it with Ctrl-C.
 
 Every option can also come from the environment (${envName('metrics-port')}=9090; lists
 comma-separated; flags 1/0) or from --config <file> (JSON: {"listen": ["/ip4/0.0.0.0/tcp/4001"],
 "metrics-port": 9090}). Precedence: flag > environment > config file > default.
 libp2p's own debug lines follow its DEBUG variable (DEBUG='libp2p:*').
 
-Closed network (--closed, or "closed": true in the config file; give it at every start): the
-node syncs crdt stores and artifacts only with peers presenting a live operator-signed member
-grant, presents its own, and sends head announcements to members only; a refused peer gets one
-not-admitted refusal and learns nothing. Provision a node first: start it without --closed, run
-provsync grant <its peer id> member --epoch <n> -k <operator key>, then restart it with --closed.
+Closed network (--closed, or "closed": true in the config file; remembered, so a restart without
+the flag stays closed; --open leaves it): the node syncs crdt stores and artifacts only with peers
+presenting a live operator-signed member grant, presents its own, and sends head announcements to
+members only; a refused peer gets one not-admitted refusal and learns nothing. Provision a node
+first: start it with --open, run provsync grant <its peer id> member --epoch <n> -k
+<operator key>, then restart it with --closed.
+
+Trust rotation: --trust gives the first trust bundle (version 0; --trust-threshold of its keys,
+default a majority, must sign the next). Newer bundles published in the "trust" scope (provsync
+trust propose|sign|publish) take effect when signed by that threshold; the node follows them
+link by link, obeys the new operators at once and remembers the bundle in force. Giving the same
+--trust again keeps the rotations; other keys start a new chain.
 
 Exit status: 0 stopped by a signal, 2 bad arguments, 5 the node could not start (a port in use,
 a damaged data file, --closed without a live member grant of its own, ...).`,
@@ -126,12 +142,18 @@ a damaged data file, --closed without a live member grant of its own, ...).`,
       dataDir: plan.daemon.dataDir,
       control: daemon.control.path,
       trustedOperators: daemon.trust.length,
+      trustVersion: daemon.bundle().version.toString(),
+      closed: daemon.closed,
       metricsPort: provsyncNode.metricsServer?.port ?? null,
       metricsHost:
         provsyncNode.metricsServer === undefined ? null : (plan.daemon.metricsHost ?? DEFAULT_METRICS_HOST),
     }
     printView(args, io, ready, readyText)
     if (daemon.trust.length === 0) log.warn('no trust bundle: this node obeys no revocations (see --trust)')
+    if (daemon.trustReset !== undefined)
+      log.warn(
+        `--trust replaced trust bundle version ${daemon.trustReset} (node.json) with a new chain at version 0`,
+      )
     const detach = watch(daemon.node, io, log, plan.daemon.bootstrap?.length ?? 0)
     await untilAborted(io.signal)
     log.info('stopping')
@@ -148,6 +170,8 @@ function readyText(ready: {
   dataDir: string
   control: string
   trustedOperators: number
+  trustVersion: string
+  closed: boolean
   metricsPort: number | null
   metricsHost: string | null
 }): string {
@@ -156,8 +180,9 @@ function readyText(ready: {
     ...ready.addresses.map((a) => `  listening  ${a}`),
     `  data dir   ${ready.dataDir}`,
     `  control    ${ready.control}`,
-    `  trust      ${ready.trustedOperators} operator key${ready.trustedOperators === 1 ? '' : 's'}`,
+    `  trust      ${ready.trustedOperators} operator key${ready.trustedOperators === 1 ? '' : 's'}${ready.trustVersion === '0' ? '' : ` (trust bundle version ${ready.trustVersion})`}`,
   ]
+  if (ready.closed) lines.push('  closed     members only (--open to leave)')
   if (ready.metricsPort !== null)
     lines.push(
       `  metrics    http://${ready.metricsHost ?? DEFAULT_METRICS_HOST}:${ready.metricsPort}/metrics`,

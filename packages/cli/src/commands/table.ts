@@ -21,6 +21,7 @@ import { reinstate, revoke } from './revoke.js'
 import { status } from './status.js'
 import { supersede } from './supersede.js'
 import { supersessions } from './supersessions.js'
+import { trust } from './trust.js'
 import { verify } from './verify.js'
 import { view } from './view.js'
 
@@ -51,6 +52,7 @@ export const COMMANDS: readonly Command[] = [
   publish,
   get,
   artifacts,
+  trust,
   backup,
   blob,
   exportCommand,

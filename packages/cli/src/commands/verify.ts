@@ -46,7 +46,8 @@ export async function verifyOffline(dataDir: string, io: Io): Promise<StateCheck
     },
   )
   if (running) throw new CliError(`a node is running at ${dataDir}; run provsync verify without --offline`)
-  const { readNodeConfig } = await import('../daemon.js')
+  // node.json alone: the daemon module would load libp2p, which an offline check never needs.
+  const { readNodeConfig } = await import('../node-config.js')
   const config = await readNodeConfig(dataDir)
   const { openNodeState, verifyState } = await import('@provsync/crdt')
   const state = await openNodeState({

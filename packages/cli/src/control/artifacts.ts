@@ -3,6 +3,8 @@ import {
   type ArtifactStore,
   type CurrentResult,
   checkScope,
+  DEFAULT_TRUST_NAME,
+  DEFAULT_TRUST_SCOPE,
   decodeRecord,
   MAX_RECORD_BYTES,
   scopeFigures,
@@ -26,6 +28,35 @@ export class ArtifactRefusedByNodeError extends CliError {
 export class NoArtifactStoreError extends CliError {
   constructor() {
     super('this node has no artifact store', ExitCode.requestFailed)
+  }
+}
+
+/** `trust` on a node started without operator keys: there is no bundle to rotate from. */
+export class NoTrustBundleError extends CliError {
+  constructor() {
+    super(
+      'this node has no trust bundle to rotate (start it with --trust <operator keys>)',
+      ExitCode.requestFailed,
+    )
+  }
+}
+
+/**
+ * The trust bundle in force (version, threshold, keys), where newer bundles are published, and
+ * the links the node refused by reason. The CLI checks a link against it before publishing.
+ */
+export function trustInForce(ctx: NodeContext) {
+  const service = ctx.artifacts?.service
+  const bundle = service?.trustBundle()
+  if (service === undefined || bundle === undefined) throw new NoTrustBundleError()
+  return {
+    networkId: ctx.node.state.networkId,
+    version: bundle.version.toString(),
+    threshold: bundle.threshold,
+    keys: bundle.keys.map(toHex).sort(),
+    scope: DEFAULT_TRUST_SCOPE,
+    name: DEFAULT_TRUST_NAME,
+    linksRefused: { ...service.counters.trustLinksRefused },
   }
 }
 

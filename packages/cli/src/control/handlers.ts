@@ -15,7 +15,7 @@ import { CliError, ExitCode } from '../errors.js'
 import { toHex } from '../hex.js'
 import { peerIdOfKey } from '../identity.js'
 import { backup, connect, unblock } from './admin.js'
-import { applyArtifactRecord, getArtifact, listArtifacts } from './artifacts.js'
+import { applyArtifactRecord, getArtifact, listArtifacts, trustInForce } from './artifacts.js'
 import { auditEvidence } from './evidence.js'
 import { applyInvalidation } from './invalidation.js'
 import {
@@ -87,6 +87,7 @@ export const METHOD_TABLE: Readonly<Record<string, MethodHandler>> = {
   'artifact-record': (ctx, params) => applyArtifactRecord(ctx, params),
   'artifact-get': (ctx, params) => getArtifact(ctx, params),
   artifacts: (ctx, params) => listArtifacts(ctx, params),
+  trust: (ctx) => trustInForce(ctx),
 }
 
 export const METHODS = Object.keys(METHOD_TABLE)
