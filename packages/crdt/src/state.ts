@@ -263,6 +263,7 @@ export interface NodeState {
    * copy restores it (the ledger replays at open). Resolves with the size of the copy's data file.
    */
   backup(target: string): Promise<{ readonly bytes: number }>
+  /**
    * Replaces the operator keys whose revocations and invalidations this node obeys (a trust-bundle
    * rotation): the same re-derivation a restart with `keys` as `trust` does at open (trust-rotation.ts).
    * Resolves false when `keys` are the set in force.
