@@ -46,6 +46,7 @@ import type {
   SyncReason,
   SyncReport,
 } from './index.js'
+import { ACCEPTED_KINDS } from './kinds.js'
 import { componentLog, type SyncLog } from './logging.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
@@ -158,6 +159,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         return trust.hash
       },
       stores: this.stores,
+      kinds: init.kinds ?? ACCEPTED_KINDS,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
@@ -188,6 +190,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         onSynced: (peer) =>
           remember(this.lastSync, peer.toString(), Date.now(), this.budgets.limits.maxTrackedPeers),
         onFailure: (peer, err) => this.noteFailure(peer, err.message),
+        onWithheld: (peer) => this.requestSync(peer, 'reverse'),
       }),
     )
   }

@@ -28,11 +28,18 @@ export interface SessionsInit extends PeerStreamsInit {
   onSynced(peer: PeerId): void
   /** An outbound session failed and the remote is not to blame (unreachable, refused us, gone). */
   onFailure(peer: PeerId, err: Error): void
+  /**
+   * An inbound session refused `peer` stores where we may hold record kinds it does not accept
+   * (kinds.ts): reconcile them with it from our side, offering only what it accepts.
+   */
+  onWithheld?(peer: PeerId): void
 }
 
 /** One session's context and the streams it opened, closed and measured together. */
 interface Session {
   ctx: SessionContext
+  /** Stores refused to the remote for the record kinds it accepts. */
+  withheld: Set<StoreName>
   frame(stream: Stream): FramedStream
   finish(report: SyncReport): void
 }
@@ -126,6 +133,7 @@ export class Sessions {
         fillTally(report, await respondExchange(framed, session.ctx, { signal }))
         init.onSynced(peer)
         init.metrics.sessions.inc({ direction: 'inbound', outcome: 'ok' })
+        if (session.withheld.size > 0) init.onWithheld?.(peer)
       }
       await stream.close({ signal })
     } catch (err) {
@@ -154,6 +162,7 @@ export class Sessions {
     const remoteKey = peerPublicKey(peer)
     const streams: Array<{ stream: Stream; framed: FramedStream }> = []
     const log = init.log[kind]
+    const withheld = new Set<StoreName>()
     const ctx: SessionContext = {
       ...peerContext(init, peer, remoteKey),
       claims: init.claims,
@@ -167,10 +176,12 @@ export class Sessions {
       },
       onRound: (store) => init.metrics.rounds.inc({ store }),
       onPulled: (store, tally) => this.countPulled(store, tally),
+      onWithheld: (store) => withheld.add(store),
       log: (format, ...args) => log(`${direction} %p ${format}`, peer, ...args),
     }
     return {
       ctx,
+      withheld,
       frame: (stream) => {
         const framed = this.frame(stream)
         streams.push({ stream, framed })
