@@ -8,7 +8,7 @@ import {
   openBlobStore,
   referencePolicy,
 } from '@provsync/blobs'
-import type { NodeServiceParts, ProvsyncNode } from '@provsync/sync'
+import type { Admission, NodeServiceParts, ProvsyncNode } from '@provsync/sync'
 import { asParams } from '../control/params.js'
 import type { ControlHandler } from '../control/server.js'
 import { BLOB_METHODS, type BlobMethod } from './methods.js'
@@ -30,6 +30,12 @@ export interface BlobNodeOptions {
    * their scope. @default none (only supersessions and assertions authorize)
    */
   readonly artifacts?: ArtifactStore
+  /**
+   * Closed network (`--closed`): the admission sync and artifacts use; the blob protocol then
+   * refuses every peer that is not a member (`not-admitted`) and asks none for a blob.
+   * @default none (open network)
+   */
+  readonly admission?: Pick<Admission, 'admit'>
 }
 
 /** What the blob, export and import control methods work with. */
@@ -87,6 +93,7 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
           registry: parts.registry,
           references,
           mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
+          ...(options.admission !== undefined ? { admission: options.admission } : {}),
         }),
       }
     },
