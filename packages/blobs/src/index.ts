@@ -52,7 +52,9 @@ export { type BlobMetrics, createBlobMetrics } from './metrics.js'
 export {
   type BlobReference,
   BlobReferences,
+  type BlobReferencesOptions,
   type MayHoldScope,
+  openBlobReferences,
   type ReferenceKind,
   referencePolicy,
 } from './references.js'

@@ -1,10 +1,11 @@
 import { join } from 'node:path'
 import type { ArtifactStore } from '@provsync/artifacts'
 import {
-  BlobReferences,
+  type BlobReferences,
   type BlobService,
   type BlobStore,
   blobs,
+  openBlobReferences,
   openBlobStore,
   referencePolicy,
 } from '@provsync/blobs'
@@ -16,6 +17,8 @@ import { artifactReferences, trackRecordReferences } from './references.js'
 
 /** Where a node keeps its blobs: chunk files and their LMDB index, beside the node's environment. */
 export const BLOBS_DIR = 'blobs'
+/** Under BLOBS_DIR: the LMDB environment of the reference index (which records reference which blob, from whom). */
+export const REFERENCES_DIR = 'references'
 /** The blob service's name in libp2p's services (`node.libp2p.services.blobs`). */
 export const BLOB_SERVICE = 'blobs'
 
@@ -73,7 +76,8 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
     ...(options.budgetBytes !== undefined ? { budgetBytes: options.budgetBytes } : {}),
   })
   const wanted = new Set<string>()
-  const references = new BlobReferences()
+  // Kept in LMDB, so the peers records came from are still asked first for their blobs after a restart.
+  const references = await openBlobReferences({ path: join(options.dataDir, BLOBS_DIR, REFERENCES_DIR) })
   const artifacts =
     options.artifacts === undefined ? undefined : artifactReferences(references, options.artifacts)
   let untrack: Promise<() => void> | undefined
@@ -122,6 +126,7 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
       const stop = await untrack?.catch(() => undefined)
       stop?.()
       await store.close()
+      await references.close()
     },
   }
 }
