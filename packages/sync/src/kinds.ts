@@ -35,15 +35,18 @@ export function acceptsRecord(kinds: ReadonlySet<string> | undefined, store: Sto
 }
 
 /**
- * The stores a peer that named `kinds` cannot reconcile with us as initiator: those where we may
- * hold records of a kind it did not name. It would ask for them, and a first-release node takes a
- * fetch answered with none of the keys of a request as a lying tree (an offence), so such a store
- * is refused to it by name (which it skips without blame) and reconciled from our side instead.
+ * The stores a peer that named `theirs` cannot reconcile with us as initiator: those where we may
+ * hold records of a kind we name (`ours`) that it did not. It would ask for them, and a
+ * first-release node takes a fetch answered with none of the keys of a request as a lying tree (an
+ * offence), so such a store is refused to it by name (which it skips without blame) and reconciled
+ * from our side instead. A node that names no kind itself withholds nothing (two such nodes sync
+ * as two first-release nodes, and never send each other round in reverse sessions).
  */
-export function storesWithheldFrom(kinds: ReadonlySet<string> | undefined): StoreName[] {
+export function storesWithheldFrom(
+  theirs: ReadonlySet<string> | undefined,
+  ours: readonly string[] = ACCEPTED_KINDS,
+): StoreName[] {
   return (Object.entries(KIND_TYPES) as Array<[StoreName, string]>)
-    .filter(([, type]) =>
-      ACCEPTED_KINDS.some((kind) => kind.startsWith(`${type}/`) && kinds?.has(kind) !== true),
-    )
+    .filter(([, type]) => ours.some((kind) => kind.startsWith(`${type}/`) && theirs?.has(kind) !== true))
     .map(([store]) => store)
 }

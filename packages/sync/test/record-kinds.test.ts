@@ -162,6 +162,8 @@ describe('record kinds: which records a peer of another release is sent', () => 
     expect(storesWithheldFrom(new Set())).toEqual(['supersessions', 'assertions'])
     expect(storesWithheldFrom(new Set(['assertion/v2']))).toEqual(['supersessions'])
     expect(storesWithheldFrom(new Set(ACCEPTED_KINDS))).toEqual([])
+    // A node that names no kind itself withholds nothing: it syncs as the first release did.
+    expect(storesWithheldFrom(new Set(), [])).toEqual([])
   })
 
   it('the first-release node starting sessions: no offence either way, every v1 record syncs, no v2 record reaches it', async () => {
@@ -198,6 +200,19 @@ describe('record kinds: which records a peer of another release is sent', () => 
     // Every later session finds the same 12 evidence records again and sends the same bytes.
     expect(new Set(bytes.slice(1)).size).toBe(1)
     expect(bytes[1]).toBeLessThan(bytes[0]!)
+  })
+
+  it('two nodes naming no kinds sync as two first-release nodes: nothing refused, no reverse session', async () => {
+    const a = await node('first')
+    const b = await node('first')
+    const asserter = generateSigner()
+    await load(a.state, signedAssertions(asserter, 20), asserter.publicKey)
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    const report = await b.sync.syncWith(a.libp2p.peerId)
+    expect(report.error).toBeUndefined()
+    expect(count(b, 'assertions')).toBe(20)
+    expect([...a.reports, ...b.reports].map((r) => r.reason)).not.toContain('reverse')
+    expect(offences(a, b)).toEqual({})
   })
 
   it('two current nodes name the kinds and exchange evidence records', async () => {

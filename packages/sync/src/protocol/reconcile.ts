@@ -258,7 +258,7 @@ async function answerReconcile(
     )
     return true
   }
-  if (storesWithheldFrom(ctx.remoteKinds).includes(store)) {
+  if (storesWithheldFrom(ctx.remoteKinds, ctx.kinds).includes(store)) {
     // Its pull of our records of kinds it did not name would find none of them, which the first
     // release blames as a lying tree; refused by name it skips the store without blame, and we
     // reconcile the store with it as initiator, offering only what it accepts.
