@@ -52,7 +52,7 @@ function asFirstRelease(state: Awaited<ReturnType<typeof openNodeState>>): Synce
   }
 }
 
-async function node(release: 'first' | 'current') {
+async function node(release: 'first' | 'current', extra: { push?: { delayMs: number } } = {}) {
   const dataDir = await dirs.make()
   const privateKey = await loadOrCreateIdentity(dataDir)
   const state = await openNodeState({
@@ -66,7 +66,7 @@ async function node(release: 'first' | 'current') {
     release === 'first'
       ? { state: asFirstRelease(state), kinds: [], stores: FIRST_RELEASE_STORES }
       : { state, stores: FIRST_RELEASE_STORES }
-  const libp2p = await createLibp2pWithProvsync({ ...init, trust, ...QUIET_SYNC }, { privateKey })
+  const libp2p = await createLibp2pWithProvsync({ ...init, trust, ...QUIET_SYNC, ...extra }, { privateKey })
   cleanups.push(async () => {
     await libp2p.stop()
     await state.close()
@@ -213,6 +213,36 @@ describe('record kinds: which records a peer of another release is sent', () => 
     expect(count(b, 'assertions')).toBe(20)
     expect([...a.reports, ...b.reports].map((r) => r.reason)).not.toContain('reverse')
     expect(offences(a, b)).toEqual({})
+  })
+
+  it('eager push sends a peer naming no kinds nothing of the stores where evidence records live', async () => {
+    const push = { push: { delayMs: 10 } }
+    const current = await node('current', push)
+    const other = await node('first', push)
+    const witness = await node('current', push)
+    await other.libp2p.dial(current.libp2p.getMultiaddrs()[0]!)
+    await witness.libp2p.dial(current.libp2p.getMultiaddrs()[0]!)
+    const speaksPush = (a: Node, b: Node) =>
+      a.libp2p.peerStore
+        .get(b.libp2p.peerId)
+        .then((p) => p.protocols.includes('/provsync/push/1.0.0'))
+        .catch(() => false)
+    await waitFor(
+      async () => (await speaksPush(current, other)) && (await speaksPush(current, witness)),
+      'identify to name the push protocol',
+    )
+    await writeEvidenceRecords(current, 2)
+    current.state.advanceVerified(coordinate(1), 1n)
+    // The witness (naming the kinds) gets everything pushed; the other none of it.
+    await waitFor(() => count(witness, 'assertions') === 3 && count(witness, 'supersessions') === 2, 'pushes')
+    expect(count(other, 'assertions')).toBe(0)
+    expect(count(other, 'supersessions')).toBe(0)
+    expect(other.sync.pushStats()?.recordsReceived).toBe(0)
+    expect(offences(current, other)).toEqual({})
+    // It pulls the version-1 record in a session instead.
+    await current.sync.syncWith(other.libp2p.peerId)
+    expect(count(other, 'assertions')).toBe(1)
+    expect(offences(current, other)).toEqual({})
   })
 
   it('two current nodes name the kinds and exchange evidence records', async () => {
