@@ -368,6 +368,33 @@ export function buildSyncV2Vectors(
   return { frames }
 }
 
+/**
+ * The hello and welcome of a node that names the record kinds it accepts beyond the first
+ * release's (hello field 6, welcome field 4; `v2/kinds.json`): with and without the stores and
+ * credential fields before them, so the order of the extension fields is pinned too.
+ */
+export function buildSyncKindsVectors(): Pick<SyncVectors, 'frames'> {
+  const trustHash = trustBundleHash([vectorSigner(3).publicKey, vectorSigner(4).publicKey])
+  const kinds = ['supersession/v2', 'assertion/v2']
+  const stores = ['revocations', 'supersessions', 'assertions', 'invalidations']
+  const credential = new Uint8Array(8).fill(7)
+  const messages: Array<[string, Message]> = [
+    ['hello-kinds', { type: 'hello', networkId: VECTOR_NETWORK, trustHash, version: 2, kinds }],
+    ['welcome-kinds', { type: 'welcome', version: 2, kinds }],
+    [
+      'hello-stores-credential-kinds',
+      { type: 'hello', networkId: VECTOR_NETWORK, trustHash, version: 2, stores, credential, kinds },
+    ],
+    ['welcome-stores-credential-kinds', { type: 'welcome', version: 2, stores, credential, kinds }],
+  ]
+  const frames = messages.map(([name, message]) => ({
+    name,
+    fields: toPlain(message),
+    hex: hex(encodeMessage(message)),
+  }))
+  return { frames }
+}
+
 // ---- sync wire
 
 export interface SyncVectors {

@@ -22,6 +22,7 @@ import {
   buildMerkleVectors,
   buildRecordVectors,
   buildStoreVectors,
+  buildSyncKindsVectors,
   buildSyncV2Vectors,
   buildSyncVectors,
 } from './build.js'
@@ -54,6 +55,7 @@ async function writeVectors(): Promise<void> {
     writeJson(join(here, 'v2/merkle.json'), merkleV2)
     writeJson(join(here, 'v2/sync.json'), buildSyncV2Vectors(merkleV2))
     writeJson(join(here, 'v2/records.json'), buildEvidenceRecordVectors())
+    writeJson(join(here, 'v2/kinds.json'), buildSyncKindsVectors())
   } finally {
     await env.close()
     rmSync(scratch, { recursive: true, force: true })

@@ -6,7 +6,7 @@
  */
 import type { AbortOptions, ComponentLogger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { BudgetLimits } from '@provsync/sync'
+import type { Admission, BudgetLimits } from '@provsync/sync'
 import type { Registry } from 'prom-client'
 import type { BlobSource } from './chunker.js'
 import type { Manifest } from './ids.js'
@@ -52,7 +52,9 @@ export { type BlobMetrics, createBlobMetrics } from './metrics.js'
 export {
   type BlobReference,
   BlobReferences,
+  type BlobReferencesOptions,
   type MayHoldScope,
+  openBlobReferences,
   type ReferenceKind,
   referencePolicy,
 } from './references.js'
@@ -124,6 +126,16 @@ export interface BlobServiceInit {
   references?: BlobReferences
   /** For the default policy: may `peer` hold artifact scope `scope`? @default no peer holds any */
   mayHoldScope?: MayHoldScope
+  /**
+   * Closed network: who may use the blob protocol with this node at all, asked before any request
+   * (e.g. the same `memberAdmission` object sync and artifacts use). Asked with the peer's raw
+   * Ed25519 key and no credential (the blob hello carries none: a member's grant reaches this node
+   * in its sync hello or by replication). A peer not admitted is refused `not-admitted` in place of
+   * the welcome, counted in `provsync_blob_refusals_total{reason="not-admitted"}`, and learns
+   * nothing else, not even whether a blob is held; this node asks no such peer for a blob either.
+   * @default none (open network: every peer of the network and trust bundle)
+   */
+  admission?: Pick<Admission, 'admit'>
   /** @default see BlobLimits */
   limits?: Partial<BlobLimits>
   /** Offence threshold, window and block time shared with sync's budgets. @default DEFAULT_BUDGET_LIMITS */

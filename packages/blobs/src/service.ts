@@ -11,6 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import {
   createPeerBudgets,
   framedStream,
+  NotAdmittedError,
   type OffenceReason,
   type PeerBudgets,
   trustBundleHash,
@@ -261,6 +262,9 @@ export class Blobs
     peer: string,
     options: AbortOptions,
   ): Promise<{ conv: Conversation; done: (ok: boolean) => Promise<void> }> {
+    // Closed network: a non-member is never asked (the request would tell it which blob we want).
+    const admitted = this.admitted(peerIdFromString(peer))
+    if (admitted !== undefined && !(await admitted())) throw new NotAdmittedError(peer)
     const stream = await this.components.connectionManager.openStream(
       peerIdFromString(peer),
       BLOB_PROTOCOL,
@@ -305,16 +309,25 @@ export class Blobs
     }
     const conv = new Conversation(this.frame(stream), peer, this.limits, this.stopController.signal)
     try {
-      await admit(conv, this.identity)
+      await admit(conv, this.identity, this.admitted(connection.remotePeer))
       await serveStream(conv, this.serveContext(connection.remotePeer))
       await stream.close()
     } catch (err) {
+      if (err instanceof NotAdmittedError) this.metrics.refusals.inc({ reason: 'not-admitted' })
       stream.abort(err as Error)
       this.failed(peer, err)
     } finally {
       grant.release()
       this.openStreams.delete(stream)
     }
+  }
+
+  /** Closed network: the check of a peer's membership (undefined: open network, everyone). */
+  private admitted(remote: PeerId): (() => Promise<boolean>) | undefined {
+    const { admission } = this.init
+    if (admission === undefined) return undefined
+    const key = remote.type === 'Ed25519' ? remote.publicKey.raw : undefined
+    return async () => key !== undefined && (await admission.admit(key, undefined))
   }
 
   private serveContext(remote: PeerId): ServeContext {

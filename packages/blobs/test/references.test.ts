@@ -8,6 +8,7 @@ import {
   BlobReferences,
   type BlobStore,
   type Manifest,
+  openBlobReferences,
   referencePolicy,
 } from '@provsync/blobs'
 import { stopAll } from '@provsync/testing'
@@ -159,5 +160,38 @@ describe('the default policy over libp2p (references given)', () => {
     const again = await collect(reader.services.blobs.read(m1.id))
     expect(again.equals(Buffer.from(other))).toBe(true)
     expect(await metric(elsewhere, 'provsync_blob_served_bytes_total')).toBe(other.byteLength)
+  })
+
+  it('a persisted index keeps references and their senders across a restart: the source peer is asked first after it', async () => {
+    const bytes = randomBytes(120 * KiB, 11)
+    const first = await holding(bytes)
+    const second = await holding(bytes)
+    const id = first.manifests[0]!.id
+    const serverRefs = new BlobReferences()
+    serverRefs.add(id, { kind: 'supersession', record: record(5) })
+    const elsewhere = await track(blobNode(first.store, { references: serverRefs }))
+    const origin = await track(blobNode(second.store, { references: serverRefs }))
+    const path = stores.dir()
+    const before = await openBlobReferences({ path, noSync: true })
+    before.add(id, { kind: 'supersession', record: record(5), from: origin.peerId.toString() })
+    before.add(id, { kind: 'assertion', record: record(6), from: elsewhere.peerId.toString() })
+    before.add(record(77), { kind: 'artifact', record: record(8), scope: 'cluster/c1' })
+    await before.close()
+
+    // The restart: the index is opened again from its directory, then the start-up scan (which
+    // knows no senders) offers the same record again, and it changes nothing.
+    const after = await openBlobReferences({ path, noSync: true })
+    expect(after.add(id, { kind: 'supersession', record: record(5) })).toBe(false)
+    expect(after.provenance(id)).toEqual([origin.peerId.toString(), elsewhere.peerId.toString()])
+    expect(after.of(record(77))).toEqual([{ kind: 'artifact', record: record(8), scope: 'cluster/c1' }])
+    const reader = await track(blobNode(await stores.open(), { references: after }))
+    // connected to `elsewhere` first, so without the persisted provenance it would be asked first
+    await reader.dial(elsewhere.getMultiaddrs()[0]!)
+    await reader.dial(origin.getMultiaddrs()[0]!)
+    const got = await collect(reader.services.blobs.read(id))
+    expect(got.equals(Buffer.from(bytes))).toBe(true)
+    expect(await metric(origin, 'provsync_blob_served_bytes_total')).toBe(bytes.byteLength)
+    expect(await metric(elsewhere, 'provsync_blob_served_bytes_total')).toBe(0)
+    await after.close()
   })
 })

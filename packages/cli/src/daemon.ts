@@ -100,6 +100,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       networkId,
       trust,
       artifacts: artifacts.store,
+      ...(artifacts.admission !== undefined ? { admission: artifacts.admission } : {}),
       ...(options.blobBudget !== undefined ? { budgetBytes: options.blobBudget } : {}),
     })
     closeBlobs = () => blobNode.close()

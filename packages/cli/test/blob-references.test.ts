@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { openArtifactStore, signArtifact, signGrant } from '@provsync/artifacts'
-import { BlobReferences } from '@provsync/blobs'
+import { BlobReferences, openBlobReferences } from '@provsync/blobs'
 import {
   encodeSupersession,
   generateSigner,
@@ -68,6 +68,36 @@ describe('trackRecordReferences', () => {
       stop()
       await state.apply('supersessions', [supersession(5, id(5))], { from: peer })
       expect(refs.of(id(5))).toEqual([])
+    } finally {
+      await state.close()
+    }
+  })
+
+  it("with a persisted index, a restart keeps each record's sender (the scan only adds what is missing)", async () => {
+    const dataDir = tmp()
+    const refsDir = join(tmp(), 'references')
+    const peer = generateSigner().publicKey
+    let state = await openNodeState({ dataDir, networkId: NET, noSync: true, verifyThreads: 0 })
+    let refs = await openBlobReferences({ path: refsDir, noSync: true })
+    let stop = await trackRecordReferences(refs, state)
+    await state.apply('supersessions', [supersession(6, id(6))], { from: peer })
+    expect(refs.provenance(id(6))).toEqual([peerOf(peer).toString()])
+    stop()
+    await refs.close()
+    await state.close()
+
+    state = await openNodeState({ dataDir, networkId: NET, noSync: true, verifyThreads: 0 })
+    try {
+      refs = await openBlobReferences({ path: refsDir, noSync: true })
+      stop = await trackRecordReferences(refs, state)
+      expect(refs.provenance(id(6))).toEqual([peerOf(peer).toString()])
+      expect(refs.of(id(6))).toHaveLength(1)
+      stop()
+      await refs.close()
+      // An index kept in memory only forgets the sender at the restart: the scan knows none.
+      const memory = new BlobReferences()
+      ;(await trackRecordReferences(memory, state))()
+      expect(memory.provenance(id(6))).toEqual([])
     } finally {
       await state.close()
     }

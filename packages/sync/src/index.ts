@@ -66,6 +66,7 @@ export {
 } from './framed-conversation.js'
 export { encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
+export { ACCEPTED_KINDS, acceptsRecord, laterKindOf } from './kinds.js'
 export {
   type MetricsServer,
   type Readiness,
@@ -106,6 +107,14 @@ export interface ProvsyncServiceInit {
    * @default SYNC_ORDER (revocations, supersessions, assertions)
    */
   stores?: readonly StoreName[]
+  /**
+   * Record kinds beyond the first release's this node names in its hello and welcome: a peer is
+   * sent no record of a kind it did not name (a first-release node names none). An empty list
+   * makes the node name none, as the first release (tests of mixed releases).
+   *
+   * @default ACCEPTED_KINDS (`supersession/v2`, `assertion/v2`: evidence records)
+   */
+  kinds?: readonly string[]
   /**
    * Head announcements after local changes (debounced; at most `maxWaitMs` under a stream of
    * changes); false disables them.
@@ -229,7 +238,11 @@ export interface ProvsyncComponents {
 }
 
 export type SyncDirection = 'outbound' | 'inbound'
-export type SyncReason = 'manual' | 'announcement' | 'anti-entropy' | 'connect'
+/**
+ * Why an outbound session ran. `reverse`: a peer that accepts fewer record kinds was refused
+ * stores it could not pull from us, and we reconcile them with it from our side (kinds.ts).
+ */
+export type SyncReason = 'manual' | 'announcement' | 'anti-entropy' | 'connect' | 'reverse'
 
 export interface SyncStarted {
   peer: PeerId

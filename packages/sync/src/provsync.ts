@@ -46,6 +46,7 @@ import type {
   SyncReason,
   SyncReport,
 } from './index.js'
+import { ACCEPTED_KINDS } from './kinds.js'
 import { componentLog, type SyncLog } from './logging.js'
 import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
@@ -158,6 +159,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         return trust.hash
       },
       stores: this.stores,
+      kinds: init.kinds ?? ACCEPTED_KINDS,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
@@ -192,6 +194,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         ...(push === undefined
           ? {}
           : { onPulledOutcomes: (outcomes, from) => push.notePulled(outcomes, from) }),
+        onWithheld: (peer) => this.requestSync(peer, 'reverse'),
       }),
     )
   }

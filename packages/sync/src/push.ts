@@ -6,6 +6,7 @@ import { PUSH_PROTOCOL } from './constants.js'
 import { ProtocolViolationError, SyncError } from './errors.js'
 import { type FramedStream, framedStream } from './framing.js'
 import { peerPublicKey } from './identity.js'
+import { storesWithheldFrom } from './kinds.js'
 import type { SyncLog } from './logging.js'
 import { sharedStores } from './negotiate.js'
 import type { SessionContext } from './protocol/context.js'
@@ -343,7 +344,11 @@ export class Push {
       const signal = this.stopController.signal
       stream = await init.connectionManager.openStream(peer, PUSH_PROTOCOL, { signal })
       const framed = this.frame(stream)
-      const stores = sharedStores(init.stores, (await greet(framed, this.context(peer), { signal })).stores)
+      const welcome = await greet(framed, this.context(peer), { signal })
+      // A store where we may hold record kinds the peer did not name is not pushed to it at all
+      // (pushes are packed before the link is up): it gets those stores' records by pulling.
+      const withheld = storesWithheldFrom(welcome.kinds)
+      const stores = sharedStores(init.stores, welcome.stores).filter((store) => !withheld.includes(store))
       const link: OutLink = { stream, framed, stores, chain: Promise.resolve(), pending: 0 }
       this.readControl(peer, link).catch(() => {})
       return link

@@ -31,11 +31,18 @@ export interface SessionsInit extends PeerStreamsInit {
   onFailure(peer: PeerId, err: Error): void
   /** A session applied a group it pulled from the peer with key `from`: each record's outcome. */
   onPulledOutcomes?(outcomes: readonly ApplyOutcome[], from: Uint8Array): void
+  /**
+   * An inbound session refused `peer` stores where we may hold record kinds it does not accept
+   * (kinds.ts): reconcile them with it from our side, offering only what it accepts.
+   */
+  onWithheld?(peer: PeerId): void
 }
 
 /** One session's context and the streams it opened, closed and measured together. */
 interface Session {
   ctx: SessionContext
+  /** Stores refused to the remote for the record kinds it accepts. */
+  withheld: Set<StoreName>
   frame(stream: Stream): FramedStream
   finish(report: SyncReport): void
 }
@@ -129,6 +136,7 @@ export class Sessions {
         fillTally(report, await respondExchange(framed, session.ctx, { signal }))
         init.onSynced(peer)
         init.metrics.sessions.inc({ direction: 'inbound', outcome: 'ok' })
+        if (session.withheld.size > 0) init.onWithheld?.(peer)
       }
       await stream.close({ signal })
     } catch (err) {
@@ -157,6 +165,7 @@ export class Sessions {
     const remoteKey = peerPublicKey(peer)
     const streams: Array<{ stream: Stream; framed: FramedStream }> = []
     const log = init.log[kind]
+    const withheld = new Set<StoreName>()
     const ctx: SessionContext = {
       ...peerContext(init, peer, remoteKey),
       claims: init.claims,
@@ -173,10 +182,12 @@ export class Sessions {
         this.countPulled(store, tally)
         init.onPulledOutcomes?.(outcomes, remoteKey)
       },
+      onWithheld: (store) => withheld.add(store),
       log: (format, ...args) => log(`${direction} %p ${format}`, peer, ...args),
     }
     return {
       ctx,
+      withheld,
       frame: (stream) => {
         const framed = this.frame(stream)
         streams.push({ stream, framed })

@@ -14,6 +14,8 @@ export interface PeerStreamsInit {
   /** The trust configuration's hash in force; read at each hello, so a rotation reaches the next one. */
   trustHash: Uint8Array
   stores: readonly StoreName[]
+  /** The record kinds beyond the first release's this node names in its hellos (kinds.ts). */
+  kinds: readonly string[]
   limits: ProtocolLimits
   budgets: PeerBudgets
   offendingRefusals: ReadonlySet<string>
@@ -38,6 +40,7 @@ export type PeerContext = Pick<
   | 'offendingRefusals'
   | 'admission'
   | 'stores'
+  | 'kinds'
   | 'mayPull'
   | 'takeRequest'
   | 'offend'
@@ -55,6 +58,7 @@ export function peerContext(init: PeerStreamsInit, peer: PeerId, key: Uint8Array
     offendingRefusals: init.offendingRefusals,
     admission: init.admission,
     stores: init.stores,
+    kinds: init.kinds,
     mayPull: (store) => init.mayPull(store, id, key),
     takeRequest: () => init.budgets.takeRequest(id),
     offend: (reason, detail) => init.offences.offend(peer, reason, detail),

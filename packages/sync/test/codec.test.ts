@@ -163,7 +163,7 @@ describe('canonical frames (issue #17 item 4)', () => {
       concat([0x12, 0x02, 0x08, 0x00]), // Welcome { version: 0 }, which encodes as an empty Welcome
     ],
     ['an unknown field in a message no release extends', concat([0x1a, 0x04, 0x0a, 0x00, 0x78, 0x01])],
-    ['an unknown field before the known ones', frameOfHello(concat([0x30, 0x01], helloBody))],
+    ['an unknown field before the known ones', frameOfHello(concat([0x38, 0x01], helloBody))],
     [
       'fields out of order',
       frameOfHello(
@@ -196,7 +196,13 @@ describe('canonical frames (issue #17 item 4)', () => {
     const raw =
       message.type === 'hello'
         ? Frame.encode({
-            hello: { ...message, trustHash: new Uint8Array(), stores: [], credential: new Uint8Array() },
+            hello: {
+              ...message,
+              trustHash: new Uint8Array(),
+              stores: [],
+              credential: new Uint8Array(),
+              kinds: [],
+            },
           })
         : message.type === 'fetch'
           ? Frame.encode({ fetchRequest: { store: message.store, keys: [] } })
@@ -209,14 +215,14 @@ describe('canonical frames (issue #17 item 4)', () => {
   })
 
   it("accepts a later release's fields after a hello's, a welcome's or an announcement's own", () => {
-    expect(decodeMessage(frameOfHello(concat(helloBody, [0x30, 0x01])))).toEqual(decodeMessage(hello))
+    expect(decodeMessage(frameOfHello(concat(helloBody, [0x38, 0x01])))).toEqual(decodeMessage(hello))
     const welcome = encodeMessage({ type: 'welcome', version: 1 })
-    const extended = concat([0x12, welcome.length - 2 + 3], welcome.subarray(2), [0x22, 0x01, 0x41])
+    const extended = concat([0x12, welcome.length - 2 + 3], welcome.subarray(2), [0x2a, 0x01, 0x41])
     expect(decodeMessage(extended)).toEqual(decodeMessage(welcome))
     const good = encodeAnnouncement({ networkId: 'net', trustHash: new Uint8Array(1), heads: [] })
     expect(decodeAnnouncement(concat(good, [0x28, 0x01]))).toEqual(decodeAnnouncement(good))
     // ...but only well formed, in increasing order, and never a field this release knows.
-    expect(() => decodeMessage(frameOfHello(concat(helloBody, [0x38, 0x01, 0x30, 0x01])))).toThrow(
+    expect(() => decodeMessage(frameOfHello(concat(helloBody, [0x40, 0x01, 0x38, 0x01])))).toThrow(
       NonCanonicalFrameError,
     )
     expect(() => decodeAnnouncement(concat(good, [0x2a, 0x05, 0x01]))).toThrow(MalformedFrameError)

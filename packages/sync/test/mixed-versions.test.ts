@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { MalformedFrameError, NonCanonicalFrameError } from '../src/index.js'
 import { advertisedStores, sharedStores } from '../src/negotiate.js'
-import { decodeAnnouncement, decodeMessage, encodeAnnouncement, encodeMessage } from '../src/wire/codec.js'
+import {
+  decodeAnnouncement,
+  decodeMessage,
+  encodeAnnouncement,
+  encodeMessage,
+  MAX_KINDS,
+} from '../src/wire/codec.js'
 // The first release's generated codec, kept verbatim: what a node of that release decodes with.
 import {
   Announcement as ReleaseOneAnnouncement,
@@ -49,5 +56,27 @@ describe('mixed versions on the wire', () => {
       'invalidations',
     ])
     expect(sharedStores(FIRST, [...ALL])).toEqual([...FIRST])
+  })
+
+  it('hello and welcome name record kinds: read back by this release, skipped by the first, each once and bounded', () => {
+    const kinds = ['supersession/v2', 'assertion/v2']
+    const hello = { type: 'hello' as const, networkId: 'n', trustHash, version: 2, kinds }
+    expect(decodeMessage(encodeMessage(hello))).toEqual(hello)
+    expect(ReleaseOneFrame.decode(encodeMessage(hello)).hello).toEqual({
+      networkId: 'n',
+      trustHash,
+      version: 2,
+    })
+    expect(decodeMessage(encodeMessage({ type: 'welcome', version: 2, kinds }))).toEqual({
+      type: 'welcome',
+      version: 2,
+      kinds,
+    })
+    // No kinds named: the field is absent, as in a first-release hello.
+    expect(decodeMessage(encodeMessage({ ...hello, kinds: [] }))).not.toHaveProperty('kinds')
+    const twice = encodeMessage({ ...hello, kinds: ['assertion/v2', 'assertion/v2'] })
+    expect(() => decodeMessage(twice)).toThrow(NonCanonicalFrameError)
+    const many = Array.from({ length: MAX_KINDS + 1 }, (_, i) => `kind-${i}/v2`)
+    expect(() => decodeMessage(encodeMessage({ ...hello, kinds: many }))).toThrow(MalformedFrameError)
   })
 })

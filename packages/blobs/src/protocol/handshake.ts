@@ -1,3 +1,4 @@
+import { NotAdmittedError } from '@provsync/sync'
 import { BLOB_PROTOCOL_VERSION } from '../constants.js'
 import { BlobProtocolError, BlobRefusedError } from '../errors.js'
 import type { Conversation } from './conversation.js'
@@ -21,8 +22,16 @@ export async function greet(conv: Conversation, us: NetworkIdentity): Promise<vo
   throw conv.unexpected(answer, 'welcome')
 }
 
-/** Checks the remote's Hello before reading anything else; another network gets a typed refusal. */
-export async function admit(conv: Conversation, us: NetworkIdentity): Promise<void> {
+/**
+ * Checks the remote's Hello before reading anything else; another network gets a typed refusal.
+ * In a closed network (`admitted` given) a peer that is not a member gets a `not-admitted` refusal
+ * in place of the welcome and nothing else, and the caller a NotAdmittedError (no offence).
+ */
+export async function admit(
+  conv: Conversation,
+  us: NetworkIdentity,
+  admitted?: () => Promise<boolean>,
+): Promise<void> {
   const hello = await conv.receive('hello')
   if (hello.type !== 'hello') throw conv.unexpected(hello, 'hello')
   if (hello.networkId !== us.networkId || !Buffer.from(hello.trustHash).equals(us.trustHash)) {
@@ -30,6 +39,12 @@ export async function admit(conv: Conversation, us: NetworkIdentity): Promise<vo
       .send({ type: 'refusal', code: 'wrong-network', message: `this node serves network ${us.networkId}` })
       .catch(() => {})
     throw new BlobProtocolError('wrong-network', conv.peer, `peer is on network "${hello.networkId}"`)
+  }
+  if (admitted !== undefined && !(await admitted())) {
+    await conv
+      .send({ type: 'refusal', code: 'not-admitted', message: 'no live member grant' })
+      .catch(() => {})
+    throw new NotAdmittedError(conv.peer)
   }
   await conv.send({ type: 'welcome', version: BLOB_PROTOCOL_VERSION })
 }

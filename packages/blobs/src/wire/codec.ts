@@ -11,6 +11,7 @@ export type BlobRefusalCode =
   | 'too-many-chunks'
   | 'malformed'
   | 'internal'
+  | 'not-admitted'
 
 export const BLOB_REFUSAL_CODES: readonly BlobRefusalCode[] = [
   'wrong-network',
@@ -21,6 +22,7 @@ export const BLOB_REFUSAL_CODES: readonly BlobRefusalCode[] = [
   'too-many-chunks',
   'malformed',
   'internal',
+  'not-admitted',
 ]
 
 export type BlobMessage =

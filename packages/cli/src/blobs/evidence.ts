@@ -16,7 +16,8 @@ export const evidenceOption: OptionSpec = {
 /**
  * The `--evidence` blob id (hex), checked with the node: it must hold the blob's manifest (put here
  * or fetched), since a peer that reads the record fetches the blob from this node first. A record
- * with evidence is a version-2 record, which nodes of the first release refuse (docs/DESIGN.md).
+ * with evidence is a version-2 record: nodes of the first release name no such kind in their hello
+ * and are never sent it, and keep syncing every other record (docs/DESIGN.md).
  */
 export async function evidenceArg(args: Args, io: Io): Promise<string | undefined> {
   const text = stringOption(args, 'evidence')

@@ -1,14 +1,15 @@
 import { join } from 'node:path'
 import type { ArtifactStore } from '@provsync/artifacts'
 import {
-  BlobReferences,
+  type BlobReferences,
   type BlobService,
   type BlobStore,
   blobs,
+  openBlobReferences,
   openBlobStore,
   referencePolicy,
 } from '@provsync/blobs'
-import type { NodeServiceParts, ProvsyncNode } from '@provsync/sync'
+import type { Admission, NodeServiceParts, ProvsyncNode } from '@provsync/sync'
 import { asParams } from '../control/params.js'
 import type { ControlHandler } from '../control/server.js'
 import { BLOB_METHODS, type BlobMethod } from './methods.js'
@@ -16,6 +17,8 @@ import { artifactReferences, trackRecordReferences } from './references.js'
 
 /** Where a node keeps its blobs: chunk files and their LMDB index, beside the node's environment. */
 export const BLOBS_DIR = 'blobs'
+/** Under BLOBS_DIR: the LMDB environment of the reference index (which records reference which blob, from whom). */
+export const REFERENCES_DIR = 'references'
 /** The blob service's name in libp2p's services (`node.libp2p.services.blobs`). */
 export const BLOB_SERVICE = 'blobs'
 
@@ -30,6 +33,12 @@ export interface BlobNodeOptions {
    * their scope. @default none (only supersessions and assertions authorize)
    */
   readonly artifacts?: ArtifactStore
+  /**
+   * Closed network (`--closed`): the admission sync and artifacts use; the blob protocol then
+   * refuses every peer that is not a member (`not-admitted`) and asks none for a blob.
+   * @default none (open network)
+   */
+  readonly admission?: Pick<Admission, 'admit'>
 }
 
 /** What the blob, export and import control methods work with. */
@@ -67,7 +76,8 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
     ...(options.budgetBytes !== undefined ? { budgetBytes: options.budgetBytes } : {}),
   })
   const wanted = new Set<string>()
-  const references = new BlobReferences()
+  // Kept in LMDB, so the peers records came from are still asked first for their blobs after a restart.
+  const references = await openBlobReferences({ path: join(options.dataDir, BLOBS_DIR, REFERENCES_DIR) })
   const artifacts =
     options.artifacts === undefined ? undefined : artifactReferences(references, options.artifacts)
   let untrack: Promise<() => void> | undefined
@@ -87,6 +97,7 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
           registry: parts.registry,
           references,
           mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
+          ...(options.admission !== undefined ? { admission: options.admission } : {}),
         }),
       }
     },
@@ -115,6 +126,7 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
       const stop = await untrack?.catch(() => undefined)
       stop?.()
       await store.close()
+      await references.close()
     },
   }
 }

@@ -91,6 +91,15 @@ export interface SessionContext {
   admission?: Admission | undefined
   /** The stores this node syncs, named in its hello and welcome (see negotiate.ts). */
   stores?: readonly StoreName[]
+  /** The record kinds beyond the first release's this node names in its hello and welcome (kinds.ts). */
+  kinds?: readonly string[]
+  /**
+   * The record kinds the remote named, once its hello or welcome is read (empty: a first-release
+   * node, which is sent version-1 records only).
+   */
+  remoteKinds?: ReadonlySet<string>
+  /** A store was refused to the remote because it may hold records of kinds the remote did not name. */
+  onWithheld?(store: StoreName): void
   /** May the remote pull this store from us (the per-store allowlist)? */
   mayPull(store: StoreName): boolean
   /** Spends one request from the remote's rate budget: refused, or an offence if sent past a refusal. */

@@ -2,6 +2,7 @@ import type { AbortOptions } from '@libp2p/interface'
 import type { ApplyOutcome } from '@provsync/crdt'
 import { ProtocolViolationError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
+import { acceptsRecord } from '../kinds.js'
 import { isStoreName, type StoreName } from '../state.js'
 import { toHex } from '../trust.js'
 import {
@@ -109,7 +110,13 @@ async function answerFetch(
   const found: Uint8Array[] = []
   let missing = 0
   for (const record of ctx.state.getRecords(store, keys)) {
-    if (record !== undefined && fitsInFrame(record, ctx.limits.maxFrameBytes)) found.push(record)
+    // A record of a kind the remote did not name is withheld: answered as missing, never sent.
+    if (
+      record !== undefined &&
+      fitsInFrame(record, ctx.limits.maxFrameBytes) &&
+      acceptsRecord(ctx.remoteKinds, store, record)
+    )
+      found.push(record)
     else missing++
   }
   const groups = replyGroups(found, ctx.limits.maxFrameBytes)

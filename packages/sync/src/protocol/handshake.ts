@@ -10,6 +10,13 @@ import { receive, type SessionContext, send, unexpected } from './context.js'
 export interface Welcomed {
   stores: string[] | undefined
   version: number
+  /** The record kinds beyond the first release's it accepts (empty: a first-release node). */
+  kinds: ReadonlySet<string>
+}
+
+/** The kinds we name: none when there are none, so the hello keeps its earlier bytes. */
+function namedKinds(ctx: SessionContext): { kinds?: string[] } {
+  return ctx.kinds === undefined || ctx.kinds.length === 0 ? {} : { kinds: [...ctx.kinds] }
 }
 
 /**
@@ -31,6 +38,7 @@ export async function greet(
       ...hello,
       ...(stores === undefined ? {} : { stores }),
       ...(credential === undefined ? {} : { credential }),
+      ...namedKinds(ctx),
     },
     ctx,
     options,
@@ -40,7 +48,8 @@ export async function greet(
     // Closed network: the responder must be a member too, or we say nothing more.
     if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, answer.credential)))
       throw new NotAdmittedError(ctx.remote.id)
-    return { stores: answer.stores, version: answer.version }
+    ctx.remoteKinds = new Set(answer.kinds ?? [])
+    return { stores: answer.stores, version: answer.version, kinds: ctx.remoteKinds }
   }
   if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
   throw unexpected(answer, 'welcome')
@@ -50,6 +59,7 @@ export async function greet(
  * Checks the remote's Hello before reading anything else. A peer of another network (or another
  * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count; in a
  * closed network a peer we do not admit gets a `not-admitted` refusal and a NotAdmittedError.
+ * The record kinds the hello names are kept in `ctx.remoteKinds`.
  */
 export async function admit(
   framed: FramedStream,
@@ -79,6 +89,7 @@ export async function admit(
     ).catch(() => {})
     throw new NotAdmittedError(ctx.remote.id)
   }
+  ctx.remoteKinds = new Set(hello.kinds ?? [])
   const stores = advertisedStores(ctx.stores)
   const credential = ctx.admission?.credential()
   await send(
@@ -88,6 +99,7 @@ export async function admit(
       version: PROTOCOL_VERSION,
       ...(stores === undefined ? {} : { stores }),
       ...(credential === undefined ? {} : { credential }),
+      ...namedKinds(ctx),
     },
     ctx,
     options,

@@ -9,6 +9,7 @@ import {
 } from '@provsync/merkle'
 import { ProtocolViolationError, RefusedError } from '../errors.js'
 import type { FramedStream } from '../framing.js'
+import { acceptsRecord, storesWithheldFrom } from '../kinds.js'
 import { isStoreName, type StoreName } from '../state.js'
 import type { Message } from '../wire/codec.js'
 import {
@@ -58,7 +59,7 @@ export async function initiateExchange(
       continue
     }
     const { localOnly, remoteOnly, differing } = differences
-    const offer = ctx.mayPull(store) ? [...localOnly, ...differing] : []
+    const offer = ctx.mayPull(store) ? offerable(ctx, store, [...localOnly, ...differing]) : []
     const groups = replyGroups(offer, ctx.limits.maxFrameBytes)
     for (let i = 0; i < groups.length; i++) {
       await send(
@@ -79,6 +80,29 @@ export async function initiateExchange(
   await endConversation(framed, ctx, options)
   return result
 }
+
+/**
+ * The keys the remote may be offered: those of records of kinds it named. The others stay a
+ * difference between the two trees that is never pulled: each session finds them again, at a cost
+ * that grows with their number, not with the sessions run.
+ */
+function offerable(ctx: SessionContext, store: StoreName, keys: Uint8Array[]): Uint8Array[] {
+  if (!storesWithheldFrom(ctx.remoteKinds).includes(store)) return keys
+  const kept: Uint8Array[] = []
+  // Read in pages: an offer to an empty node lists every key of the store.
+  for (let at = 0; at < keys.length; at += OFFER_CHECK_PAGE) {
+    const page = keys.slice(at, at + OFFER_CHECK_PAGE)
+    const records = ctx.state.getRecords(store, page)
+    for (let i = 0; i < page.length; i++) {
+      const record = records[i]
+      if (record === undefined || acceptsRecord(ctx.remoteKinds, store, record)) kept.push(page[i]!)
+    }
+  }
+  return kept
+}
+
+/** Keys whose records are read at once to filter an offer. */
+const OFFER_CHECK_PAGE = 4096
 
 /** The merkle protocol to speak to a remote whose welcome named `remoteVersion` (sync's). */
 export const reconcileVersionFor = (remoteVersion: number): ReconcileVersion => (remoteVersion >= 2 ? 2 : 1)
@@ -232,6 +256,20 @@ async function answerReconcile(
       ctx,
       options,
     )
+    return true
+  }
+  if (storesWithheldFrom(ctx.remoteKinds, ctx.kinds).includes(store)) {
+    // Its pull of our records of kinds it did not name would find none of them, which the first
+    // release blames as a lying tree; refused by name it skips the store without blame, and we
+    // reconcile the store with it as initiator, offering only what it accepts.
+    ctx.log('refused reconcile of %s: it may hold record kinds the remote does not accept', store)
+    await send(
+      framed,
+      { type: 'refusal', code: 'unauthorized', message: `${store}: reconciled from this side`, store },
+      ctx,
+      options,
+    )
+    ctx.onWithheld?.(store)
     return true
   }
   const verdict = ctx.takeRequest()

@@ -8,8 +8,8 @@ import { Announcement, Frame, Hello, Welcome } from './sync.generated.js'
 const HELLO_TAG = 0x0a
 const WELCOME_TAG = 0x12
 /** The highest field number this release knows in each extensible message (sync.proto). */
-const HELLO_FIELDS = 5
-const WELCOME_FIELDS = 3
+const HELLO_FIELDS = 6
+const WELCOME_FIELDS = 4
 const ANNOUNCEMENT_FIELDS = 4
 
 /** Why a frame is not canonical: a text field's problem (see crdt's `codec/text.ts`) or its bounds. */
@@ -59,8 +59,9 @@ export type Message =
       version: number
       stores?: string[]
       credential?: Uint8Array
+      kinds?: string[]
     }
-  | { type: 'welcome'; version: number; stores?: string[]; credential?: Uint8Array }
+  | { type: 'welcome'; version: number; stores?: string[]; credential?: Uint8Array; kinds?: string[] }
   | { type: 'refusal'; code: RefusalCode | 'unknown'; message: string; store?: string }
   | { type: 'reconcile'; store: string; payload: Uint8Array }
   | { type: 'offer'; store: string; keys: Uint8Array[]; last: boolean }
@@ -80,6 +81,17 @@ export const FIRST_RELEASE_STORES: readonly string[] = ['revocations', 'superses
 /** An empty list is what a first-release node sends: no `stores` at all. */
 function storeList(stores: string[]): { stores?: string[] } {
   return stores.length === 0 ? {} : { stores: stores.map((store) => checkName(store, 'store')) }
+}
+
+/** Most record kinds a hello or welcome may name. */
+export const MAX_KINDS = 16
+
+/** Record kinds named once each; none is what a first-release node sends. */
+function kindList(kinds: string[]): { kinds?: string[] } {
+  if (kinds.length === 0) return {}
+  const checked = kinds.map((kind) => checkName(kind, 'record kind'))
+  if (new Set(checked).size !== checked.length) throw new NonCanonicalFrameError('kinds', 'encoding')
+  return { kinds: checked }
 }
 const MAX_TEXT_CHARS = 1024
 
@@ -108,6 +120,7 @@ export function encodeMessage(message: Message): Uint8Array {
           version: message.version,
           stores: message.stores ?? [],
           credential: wireBytes(outgoingCredential(message.credential)),
+          kinds: message.kinds ?? [],
         },
       })
     case 'welcome':
@@ -116,6 +129,7 @@ export function encodeMessage(message: Message): Uint8Array {
           version: message.version,
           stores: message.stores ?? [],
           credential: wireBytes(outgoingCredential(message.credential)),
+          kinds: message.kinds ?? [],
         },
       })
     case 'refusal':
@@ -151,7 +165,10 @@ export function decodeMessage(bytes: Uint8Array): Message {
   let frame: Frame
   try {
     frame = Frame.decode(bytes, {
-      limits: { hello: { stores: MAX_STORES }, welcome: { stores: MAX_STORES } },
+      limits: {
+        hello: { stores: MAX_STORES, kinds: MAX_KINDS },
+        welcome: { stores: MAX_STORES, kinds: MAX_KINDS },
+      },
     })
   } catch (err) {
     throw malformed(`frame does not decode: ${(err as Error).message}`, err)
@@ -183,6 +200,7 @@ function messageOf(frame: Frame): Message {
       version: hello.version,
       ...storeList(hello.stores),
       ...credentialOf(hello.credential),
+      ...kindList(hello.kinds),
     }
   }
   if (welcome !== undefined)
@@ -191,6 +209,7 @@ function messageOf(frame: Frame): Message {
       version: welcome.version,
       ...storeList(welcome.stores),
       ...credentialOf(welcome.credential),
+      ...kindList(welcome.kinds),
     }
   if (refusal !== undefined) return refusalOf(refusal)
   if (reconcile !== undefined) {
@@ -301,6 +320,8 @@ function checkName(value: string, what: string): string {
 function checkOutgoingText(message: Message): void {
   const fields: Array<[string, string, number, boolean]> = []
   if (message.type === 'hello') fields.push(['network id', message.networkId, MAX_NAME_CHARS, true])
+  if (message.type === 'hello' || message.type === 'welcome')
+    for (const kind of message.kinds ?? []) fields.push(['record kind', kind, MAX_NAME_CHARS, true])
   if ('store' in message && message.store !== undefined)
     fields.push(['store', message.store, MAX_NAME_CHARS, true])
   if (message.type === 'refusal') {

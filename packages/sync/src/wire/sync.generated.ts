@@ -11,6 +11,7 @@ export interface Hello {
   version: number
   stores: string[]
   credential: Uint8Array<ArrayBuffer>
+  kinds: string[]
 }
 
 export namespace Hello {
@@ -50,6 +51,13 @@ export namespace Hello {
           w.bytes(obj.credential)
         }
 
+        if (obj.kinds != null && obj.kinds.length > 0) {
+          for (const value of obj.kinds) {
+            w.uint32(50)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -59,7 +67,8 @@ export namespace Hello {
           trustHash: uint8ArrayAlloc(0),
           version: 0,
           stores: [],
-          credential: uint8ArrayAlloc(0)
+          credential: uint8ArrayAlloc(0),
+          kinds: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -92,6 +101,14 @@ export namespace Hello {
               obj.credential = reader.bytes()
               break
             }
+            case 6: {
+              if (opts.limits?.kinds != null && obj.kinds.length === opts.limits.kinds) {
+                throw new MaxLengthError('Decode error - repeated field "kinds" had too many elements')
+              }
+
+              obj.kinds.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -102,7 +119,8 @@ export namespace Hello {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          stores: 0
+          stores: 0,
+          kinds: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -154,6 +172,21 @@ export namespace Hello {
               }
               break
             }
+            case 6: {
+              if (opts.limits?.kinds != null && obj.kinds === opts.limits.kinds) {
+                throw new MaxLengthError('Streaming decode error - repeated field "kinds" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.kinds[]`,
+                index: obj.kinds,
+                value: reader.string()
+              }
+
+              obj.kinds++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -192,6 +225,12 @@ export namespace Hello {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HelloKindsFieldEvent {
+    field: '$.kinds[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -200,7 +239,7 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent | HelloStoresFieldEvent | HelloCredentialFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloNetworkIdFieldEvent | HelloTrustHashFieldEvent | HelloVersionFieldEvent | HelloStoresFieldEvent | HelloCredentialFieldEvent | HelloKindsFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
@@ -209,6 +248,7 @@ export interface Welcome {
   version: number
   stores: string[]
   credential: Uint8Array<ArrayBuffer>
+  kinds: string[]
 }
 
 export namespace Welcome {
@@ -238,6 +278,13 @@ export namespace Welcome {
           w.bytes(obj.credential)
         }
 
+        if (obj.kinds != null && obj.kinds.length > 0) {
+          for (const value of obj.kinds) {
+            w.uint32(34)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -245,7 +292,8 @@ export namespace Welcome {
         const obj: any = {
           version: 0,
           stores: [],
-          credential: uint8ArrayAlloc(0)
+          credential: uint8ArrayAlloc(0),
+          kinds: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -270,6 +318,14 @@ export namespace Welcome {
               obj.credential = reader.bytes()
               break
             }
+            case 4: {
+              if (opts.limits?.kinds != null && obj.kinds.length === opts.limits.kinds) {
+                throw new MaxLengthError('Decode error - repeated field "kinds" had too many elements')
+              }
+
+              obj.kinds.push(reader.string())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -280,7 +336,8 @@ export namespace Welcome {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          stores: 0
+          stores: 0,
+          kinds: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -318,6 +375,21 @@ export namespace Welcome {
               }
               break
             }
+            case 4: {
+              if (opts.limits?.kinds != null && obj.kinds === opts.limits.kinds) {
+                throw new MaxLengthError('Streaming decode error - repeated field "kinds" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.kinds[]`,
+                index: obj.kinds,
+                value: reader.string()
+              }
+
+              obj.kinds++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -346,6 +418,12 @@ export namespace Welcome {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface WelcomeKindsFieldEvent {
+    field: '$.kinds[]'
+    index: number
+    value: string
+  }
+
   export function encode (obj: Partial<Welcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Welcome.codec())
   }
@@ -354,7 +432,7 @@ export namespace Welcome {
     return decodeMessage(buf, Welcome.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent | WelcomeStoresFieldEvent | WelcomeCredentialFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Welcome>): Generator<WelcomeVersionFieldEvent | WelcomeStoresFieldEvent | WelcomeCredentialFieldEvent | WelcomeKindsFieldEvent> {
     return streamMessage(buf, Welcome.codec(), opts)
   }
 }
@@ -1693,6 +1771,12 @@ export namespace Frame {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface FrameHelloKindsFieldEvent {
+    field: '$.hello.kinds[]'
+    index: number
+    value: string
+  }
+
   export interface FrameWelcomeVersionFieldEvent {
     field: '$.welcome.version'
     value: number
@@ -1707,6 +1791,12 @@ export namespace Frame {
   export interface FrameWelcomeCredentialFieldEvent {
     field: '$.welcome.credential'
     value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface FrameWelcomeKindsFieldEvent {
+    field: '$.welcome.kinds[]'
+    index: number
+    value: string
   }
 
   export interface FrameRefusalCodeFieldEvent {
@@ -1800,7 +1890,7 @@ export namespace Frame {
     return decodeMessage(buf, Frame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameHelloStoresFieldEvent | FrameHelloCredentialFieldEvent | FrameWelcomeVersionFieldEvent | FrameWelcomeStoresFieldEvent | FrameWelcomeCredentialFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Frame>): Generator<FrameHelloNetworkIdFieldEvent | FrameHelloTrustHashFieldEvent | FrameHelloVersionFieldEvent | FrameHelloStoresFieldEvent | FrameHelloCredentialFieldEvent | FrameHelloKindsFieldEvent | FrameWelcomeVersionFieldEvent | FrameWelcomeStoresFieldEvent | FrameWelcomeCredentialFieldEvent | FrameWelcomeKindsFieldEvent | FrameRefusalCodeFieldEvent | FrameRefusalMessageFieldEvent | FrameRefusalStoreFieldEvent | FrameReconcileStoreFieldEvent | FrameReconcilePayloadFieldEvent | FrameOfferStoreFieldEvent | FrameOfferKeysFieldEvent | FrameOfferLastFieldEvent | FramePulledStoreFieldEvent | FramePulledAppliedFieldEvent | FramePulledRefusedFieldEvent | FrameFetchRequestStoreFieldEvent | FrameFetchRequestKeysFieldEvent | FrameRecordsRecordsFieldEvent | FrameRecordsLastFieldEvent | FrameRecordsMissingFieldEvent> {
     return streamMessage(buf, Frame.codec(), opts)
   }
 }
