@@ -65,6 +65,11 @@ function peakRssMiB(): number {
   } catch {}
   return Math.max(peaks.rss, process.memoryUsage().rss / MiB)
 }
+/** CPU time of this process so far (user + system, all threads), s: cost per byte, less load-bound than a rate. */
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage()
+  return Math.round((user + system) / 1e4) / 100
+}
 const rounded = () => Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)]))
 
 /** Deterministic, incompressible-looking content, generated a MiB at a time. */
@@ -113,7 +118,9 @@ async function serve(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ addr: node.getMultiaddrs()[0]!.toString() })}\n`)
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'rss')
-      process.stdout.write(`${JSON.stringify({ rssMiB: peakRssMiB(), peaks: rounded() })}\n`)
+      process.stdout.write(
+        `${JSON.stringify({ rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds() })}\n`,
+      )
     if (line === 'exit') break
   }
   await node.stop()
@@ -133,7 +140,9 @@ async function fetch(addr: string, idHex: string): Promise<void> {
     bytes += piece.byteLength
   }
   const seconds = (performance.now() - started) / 1000
-  process.stdout.write(`${JSON.stringify({ bytes, seconds, rssMiB: peakRssMiB(), peaks: rounded() })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ bytes, seconds, rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds() })}\n`,
+  )
   await node.stop()
   await store.close()
 }

@@ -56,9 +56,9 @@ for (let r = 0; r < Number(rounds); r++) {
     await stop(server.child)
     rmSync(dir, { recursive: true, force: true })
     const rate = (got.bytes / 2 ** 20 / got.seconds).toFixed(1)
-    console.log(
-      `${new Date().toISOString().slice(11, 19)} load ${load} ${name}: ${rate} MiB/s; fetch rss ${Math.round(got.rssMiB)} ${JSON.stringify(got.peaks)}; serve rss ${Math.round(served.rssMiB)} ${JSON.stringify(served.peaks)}`,
-    )
+    const time = new Date().toISOString().slice(11, 19)
+    const sides = `fetch cpu ${got.cpu} s, rss ${Math.round(got.rssMiB)} ${JSON.stringify(got.peaks)}; serve cpu ${served.cpu} s, rss ${Math.round(served.rssMiB)} ${JSON.stringify(served.peaks)}`
+    console.log(`${time} load ${load} ${name}: ${rate} MiB/s; ${sides}`)
   }
 }
 rmSync(work, { recursive: true, force: true })

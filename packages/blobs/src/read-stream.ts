@@ -2,7 +2,13 @@ import { BlobError, BlobRangeError } from './errors.js'
 import { toHex } from './ids.js'
 import type { BlobStore, ReadOptions } from './store.js'
 
-const READ_AHEAD_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes of chunks one window asks for; a read holds at most two windows. 4 MiB, not 8: the
+ * fetching process's peak array buffers on a 1 GiB read fell from 76-80 to 61-67 MiB, and on
+ * 256 MiB reads from 75-78 to 49-50 MiB in 4 of 5 alternated runs (rss-probe.ts, load 8-27,
+ * 2026-12-06), at the same rate within that load's noise.
+ */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024
 const MIN_READ_AHEAD_CHUNKS = 4
 
 /** Chunks of one window, filled as they are verified, taken in order by the reader. */
