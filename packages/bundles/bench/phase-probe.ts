@@ -37,11 +37,16 @@ const all = Array.from({ length: count }, (_, i) => {
   const s = signers[i % 64]!
   const hlc = { wallMs: Date.UTC(2026, 0, 1) + i, counter: 0, nodeId: nodeIdFor(s.publicKey) }
   const coordinate = { volume: `vol-${i % 97}`, destination: 'offsite', origin: `host-${i}` }
-  return encodeAssertion(signAssertion({ coordinate, run: BigInt(i + 1), method: 'checksum', hlc }, s, NETWORK), NETWORK)
+  return encodeAssertion(
+    signAssertion({ coordinate, run: BigInt(i + 1), method: 'checksum', hlc }, s, NETWORK),
+    NETWORK,
+  )
 })
-const open = (name: string) => openNodeState({ dataDir: join(work, name), networkId: NETWORK, trust: [], noSync: true })
+const open = (name: string) =>
+  openNodeState({ dataDir: join(work, name), networkId: NETWORK, trust: [], noSync: true })
 const source = await open('source')
-for (let i = 0; i < all.length; i += 1000) await source.apply('assertions', all.slice(i, i + 1000), { from: source.publicKey })
+for (let i = 0; i < all.length; i += 1000)
+  await source.apply('assertions', all.slice(i, i + 1000), { from: source.publicKey })
 const exporter = signer(10_000)
 const path = join(work, 'b.bundle')
 await exportBundle(source, path, { signers: [exporter], density: 'lite' })
