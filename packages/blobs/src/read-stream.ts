@@ -4,9 +4,9 @@ import type { BlobStore, ReadOptions } from './store.js'
 
 /**
  * Bytes of chunks one window asks for; a read holds at most two windows. 4 MiB, not 8: the
- * fetching process's peak array buffers on a 1 GiB read fell from 76-80 to 61-67 MiB, and on
- * 256 MiB reads from 75-78 to 49-50 MiB in 4 of 5 alternated runs (rss-probe.ts, load 8-27,
- * 2026-12-06), at the same rate within that load's noise.
+ * fetching process's peak array buffers fell in 5 of 6 alternated pairs (rss-probe.ts, load
+ * 8-27, 2026-12-06; 1 GiB: 80 -> 61, 76 -> 67 MiB; 256 MiB: 78 -> 49, 76 -> 49, 75 -> 50,
+ * 56 -> 57), at the same rate within that load's noise.
  */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024
 const MIN_READ_AHEAD_CHUNKS = 4
