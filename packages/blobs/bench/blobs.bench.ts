@@ -6,9 +6,10 @@
  *   stream's throughput between the same two nodes, measured just before and just after.
  * - range_first_byte_ms: one chunk in the middle of the big blob, not held, manifest not held
  *   either (cold) and with the manifest held (warm).
- * - blob_fetch_peak_rss_mib: peak RSS of a process reading the big blob from the serving one, and
- *   of the serving process (blob_serve_peak_rss_mib); both blobs are put before by a process of
- *   their own (blob_put_peak_rss_mib), so the serving figure is the serving's alone.
+ * - blob_fetch_peak_rss_mib: peak RSS (the process's own VmHWM, see peer.ts) of a process reading
+ *   the big blob from the serving one, and of the serving process (blob_serve_peak_rss_mib); both
+ *   blobs are put before by a process of their own (blob_put_peak_rss_mib), so the serving figure
+ *   is the serving's alone. `*_peak_{heap_used,external,array_buffers}_mib`: where it comes from.
  * - storage_*: chunk bytes as LMDB values vs files named by hash (the store's choice), written
  *   then read back in this process: MiB/s and the RSS each read-back adds.
  * `--quick`: 16 MiB and 64 MiB instead of 256 MiB and 1 GiB.
@@ -110,6 +111,24 @@ async function plainMiBs(node: Libp2p, addr: string, bytes: number): Promise<num
   return received / MiB / ((performance.now() - start) / 1000)
 }
 
+/** Peaks of `process.memoryUsage()` a bench peer sampled (MiB). */
+interface Peaks {
+  heapUsed: number
+  external: number
+  arrayBuffers: number
+}
+
+/** Where a side's peak RSS comes from: V8 heap, external memory, array buffers (their peaks). */
+function recordPeaks(
+  ctx: { record(name: string, value: number, unit: string): void },
+  side: string,
+  p: Peaks,
+) {
+  ctx.record(`${side}_peak_heap_used_mib`, p.heapUsed, 'MiB')
+  ctx.record(`${side}_peak_external_mib`, p.external, 'MiB')
+  ctx.record(`${side}_peak_array_buffers_mib`, p.arrayBuffers, 'MiB')
+}
+
 async function clientNode(name: string) {
   const store = await openBlobStore({ path: join(work, name), noSync: true, budgetBytes: 4 * 1024 * MiB })
   const node = await createLibp2p({
@@ -166,13 +185,18 @@ await runSuite('blobs', async (ctx) => {
     await client.store.close()
 
     const fetcher = startPeer(['fetch', join(work, 'fetcher'), addr, ids[1]!])
-    const result = await nextJson<{ bytes: number; seconds: number; rssMiB: number }>(fetcher.lines)
+    const result = await nextJson<{ bytes: number; seconds: number; rssMiB: number; peaks: Peaks }>(
+      fetcher.lines,
+    )
     if (result.bytes !== manifest.size)
       throw new Error(`fetch child read ${result.bytes} of ${manifest.size} bytes`)
     ctx.record('blob_fetch_big_mib_per_s', result.bytes / MiB / result.seconds, 'MiB/s')
     ctx.record('blob_fetch_peak_rss_mib', result.rssMiB, 'MiB')
+    recordPeaks(ctx, 'blob_fetch', result.peaks)
     server.child.stdin!.write('rss\n')
-    ctx.record('blob_serve_peak_rss_mib', (await nextJson<{ rssMiB: number }>(server.lines)).rssMiB, 'MiB')
+    const served = await nextJson<{ rssMiB: number; peaks: Peaks }>(server.lines)
+    ctx.record('blob_serve_peak_rss_mib', served.rssMiB, 'MiB')
+    recordPeaks(ctx, 'blob_serve', served.peaks)
   } finally {
     await stopPeer(server.child)
   }

@@ -6,6 +6,7 @@
  * that many bytes), prints `{ addr }`, then answers `rss` and `exit` on stdin.
  * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`.
  */
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -24,12 +25,52 @@ function benchNodeOptions() {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024 } })],
+    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024, ...windowOption() } })],
   }
 }
 
+// Knobs of `rss-probe.ts` (unset in the bench): yamux's largest stream window, the read-ahead.
+function windowOption(): { maxStreamWindowSize?: number } {
+  const v = process.env.BLOBS_PROBE_YAMUX_WINDOW
+  return v === undefined ? {} : { maxStreamWindowSize: Number(v) }
+}
+const readAhead = process.env.BLOBS_PROBE_READ_AHEAD
+const readAheadOption = readAhead === undefined ? {} : { readAheadChunks: Number(readAhead) }
+
 const MiB = 1024 * 1024
 const [role, dir, ...rest] = process.argv.slice(2) as [string, string, ...string[]]
+
+/**
+ * Peaks of `process.memoryUsage()` sampled every 100 ms (MiB): where a peak RSS comes from (V8
+ * heap, external memory, array buffers) rather than only how high it is.
+ */
+const peaks = { heapUsed: 0, external: 0, arrayBuffers: 0, rss: 0 }
+const sampler = setInterval(() => {
+  const m = process.memoryUsage()
+  for (const k of Object.keys(peaks) as Array<keyof typeof peaks>) peaks[k] = Math.max(peaks[k], m[k] / MiB)
+}, 100)
+sampler.unref()
+/**
+ * This process's own peak RSS (MiB): VmHWM of /proc/self/status. Not `resourceUsage().maxRSS`:
+ * Linux keeps that across fork and exec, so a child's figure starts at its parent's RSS at spawn
+ * (measured 2026-12-06: a child of a 346 MiB parent reported 303 MiB while its own VmHWM was
+ * 43 MiB). The bench's parent holds a 256 MiB blob, which is what the peak RSS figures of every
+ * earlier run reported (put and serve peaks identical to the KiB, 284.4 MiB). Elsewhere than
+ * Linux, the largest RSS sampled.
+ */
+function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+    if (m !== null) return Number(m[1]) / 1024
+  } catch {}
+  return Math.max(peaks.rss, process.memoryUsage().rss / MiB)
+}
+/** CPU time of this process so far (user + system, all threads), s: cost per byte, less load-bound than a rate. */
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage()
+  return Math.round((user + system) / 1e4) / 100
+}
+const rounded = () => Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)]))
 
 /** Deterministic, incompressible-looking content, generated a MiB at a time. */
 async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array> {
@@ -52,7 +93,7 @@ async function put(sizesMiB: number[]): Promise<void> {
     ids.push(toHex((await store.put(generated(mib * MiB, 0x9e3779b9 + i))).ref.id))
   }
   await store.close()
-  process.stdout.write(`${JSON.stringify({ ids, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`)
+  process.stdout.write(`${JSON.stringify({ ids, rssMiB: peakRssMiB() })}\n`)
 }
 
 async function serve(): Promise<void> {
@@ -77,7 +118,9 @@ async function serve(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ addr: node.getMultiaddrs()[0]!.toString() })}\n`)
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'rss')
-      process.stdout.write(`${JSON.stringify({ rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`)
+      process.stdout.write(
+        `${JSON.stringify({ rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds() })}\n`,
+      )
     if (line === 'exit') break
   }
   await node.stop()
@@ -85,7 +128,7 @@ async function serve(): Promise<void> {
 }
 
 async function fetch(addr: string, idHex: string): Promise<void> {
-  const store = await openBlobStore({ path: dir, noSync: true })
+  const store = await openBlobStore({ path: dir, noSync: true, ...readAheadOption })
   const node = await createLibp2p({
     ...(await benchNodeOptions()),
     services: { blobs: blobs({ store, networkId: 'bench', trust: [] }) },
@@ -98,7 +141,7 @@ async function fetch(addr: string, idHex: string): Promise<void> {
   }
   const seconds = (performance.now() - started) / 1000
   process.stdout.write(
-    `${JSON.stringify({ bytes, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ bytes, seconds, rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds() })}\n`,
   )
   await node.stop()
   await store.close()

@@ -2,7 +2,13 @@ import { BlobError, BlobRangeError } from './errors.js'
 import { toHex } from './ids.js'
 import type { BlobStore, ReadOptions } from './store.js'
 
-const READ_AHEAD_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes of chunks one window asks for; a read holds at most two windows. 4 MiB, not 8: the
+ * fetching process's peak array buffers fell in 5 of 6 alternated pairs (rss-probe.ts, load
+ * 8-27, 2026-12-06; 1 GiB: 80 -> 61, 76 -> 67 MiB; 256 MiB: 78 -> 49, 76 -> 49, 75 -> 50,
+ * 56 -> 57), at the same rate within that load's noise.
+ */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024
 const MIN_READ_AHEAD_CHUNKS = 4
 
 /** Chunks of one window, filled as they are verified, taken in order by the reader. */

@@ -44,7 +44,7 @@ export interface BlobStoreOptions {
   maxBlobBytes?: number
   /** Peers one fetch tries before it gives up. @default 8 */
   maxPeersPerRead?: number
-  /** Chunks a streamed read asks for at once (one more window is fetched ahead). @default 8 MiB of chunks, at least 4 */
+  /** Chunks a streamed read asks for at once (one more window is fetched ahead). @default 4 MiB of chunks, at least 4 */
   readAheadChunks?: number
   /** Skip fsync on index commits (an own environment only; tests and benchmarks). @default false */
   noSync?: boolean

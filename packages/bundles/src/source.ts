@@ -45,6 +45,14 @@ export class ByteSource {
   }
 
   async readExact(n: number): Promise<Uint8Array> {
+    // Most reads (a record frame's 2-byte length, then its ≤ 4 KiB record) lie inside the chunk
+    // already buffered: copied out at once, without the generator and awaits of `take`.
+    if (n > 0 && this.buffered.length >= n) {
+      const out = new Uint8Array(n) // a copy: a view would keep the whole buffered chunk alive
+      out.set(this.buffered.subarray(0, n))
+      this.buffered = this.buffered.subarray(n)
+      return out
+    }
     const out = new Uint8Array(n)
     let at = 0
     for await (const chunk of this.take(n)) {

@@ -4,10 +4,10 @@
  * next batch), the batch before it is then settled with `state.refusalsOf`, and the handle is kept
  * for the applying pass's `applyVerified`, so every record is verified once per import.
  */
-import { decodeRecord, type NodeState, type StoreName, type VerifiedRecords } from '@provsync/crdt'
+import type { NodeState, StoreName, VerifiedRecords } from '@provsync/crdt'
 import { BadRecordError } from './errors.js'
 import { KEEP_VERIFIED_BYTES } from './format.js'
-import { verifySignature } from './verify-record.js'
+import { checkRecord } from './verify-record.js'
 
 interface Pending {
   readonly handle: VerifiedRecords
@@ -31,30 +31,38 @@ export class StateVerifying {
 
   /** Starts verifying a batch (records `first`…), then settles the one before it. */
   push(records: readonly Uint8Array[], first: number): void {
-    const handle = this.state.verifyRecords(this.store as Exclude<StoreName, 'invalidations'>, records)
+    let handle: VerifiedRecords
+    try {
+      handle = this.state.verifyRecords(this.store as Exclude<StoreName, 'invalidations'>, records)
+    } catch (error) {
+      // crdt refuses bad records one by one; should a record make the whole call throw instead,
+      // the first record of the batch that fails the checks here is named (else it rethrows).
+      this.settle()
+      for (const [i, r] of records.entries()) {
+        checkRecord(r, this.store, this.networkId, this.part, first + i)
+      }
+      throw error
+    }
     const bytes = records.reduce((n, r) => n + r.length, 0)
     this.settle()
     this.pending = { handle, records, first, bytes }
   }
 
   /**
-   * Settles the batch in flight: a bad signature is a `BadRecordError` naming part and index. A
-   * record crdt's checks refused before verifying (revoked signer, untrusted operator, drift) is
-   * verified here, so a bad signature is refused whatever else is wrong with the record; if it
-   * verifies, the node refuses it at apply and the import counts it, as for a pull.
+   * Settles the batch in flight: the first record crdt refused that does not decode, is of
+   * another store's type or whose signature fails is a `BadRecordError` naming part and index
+   * (the problem as the check on this thread words it). A record refused for the node's own state
+   * (revoked signer, untrusted operator, drift) that passes those checks is applied, refused by
+   * the node and counted, as for a pull.
    */
   settle(): void {
     const pending = this.pending
     if (pending === undefined) return
     this.pending = undefined
     for (const { index, reason } of this.state.refusalsOf(pending.handle)) {
-      const bytes = pending.records[index]!
-      if (
-        reason === 'bad-signature' ||
-        !verifySignature(decodeRecord(bytes, this.networkId), this.networkId)
-      ) {
-        throw new BadRecordError(this.part, pending.first + index, 'signature does not verify')
-      }
+      const at = pending.first + index
+      if (reason === 'bad-signature') throw new BadRecordError(this.part, at, 'signature does not verify')
+      checkRecord(pending.records[index]!, this.store, this.networkId, this.part, at)
     }
     const keep = this.budget.kept + pending.bytes <= KEEP_VERIFIED_BYTES
     if (keep) this.budget.kept += pending.bytes

@@ -146,6 +146,32 @@ describe('a bundle failing a check is refused whole, with nothing applied', () =
     }
   })
 
+  it("names a record that does not decode, or sits in another store's part, by part and index (checked once, by the node)", async () => {
+    const records = Array.from({ length: IMPORT_BATCH + 10 }, (_, i) =>
+      assertion(operator, coordinate(i), 1n),
+    )
+    const frame = (r: Uint8Array) => Buffer.concat([Buffer.from([r.length >> 8, r.length & 0xff]), r])
+    const at = IMPORT_BATCH + 3
+    const cases: [string, Uint8Array[], string | RegExp][] = [
+      ['assertions', records.map((r, i) => (i === at ? r.subarray(0, r.length - 40) : r)), /./],
+      ['supersessions', records, 'a assertion in the supersessions part'],
+    ]
+    for (const [store, part, problem] of cases) {
+      const bytes = Buffer.concat(part.map(frame))
+      const m = {
+        ...bundle.result.manifest,
+        parts: [{ kind: 'records', store, count: part.length, size: bytes.length, blake3: blake3Hex(bytes) }],
+      }
+      const path = join(temp.dir(), `bad-${store}.bundle`)
+      craft(path, m, [bytes])
+      const error = (await refused(new Uint8Array(readFileSync(path)))) as BadRecordError
+      expect(error).toBeInstanceOf(BadRecordError)
+      expect([error.part, error.index]).toEqual([0, store === 'assertions' ? at : 0])
+      expect(error.problem).toMatch(problem)
+      expect(error.problem).not.toBe('signature does not verify')
+    }
+  })
+
   it('names the first record whose signature fails, past the first batch (verified on the pool), and applies nothing', async () => {
     const count = 2 * IMPORT_BATCH + 100
     const records = Array.from({ length: count }, (_, i) => assertion(operator, coordinate(i), 1n))
