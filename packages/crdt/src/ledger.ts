@@ -303,6 +303,7 @@ function assertWithheld(ctx: Context, history: HistoryWriter, cause: Cause): num
   if (changes.length > 0) ctx.trees.assertions.update(changes)
   let viewChanges = 0
   for (const { coordId, entry, record } of working.byId.values()) {
+    // Stryker disable next-line ConditionalExpression: equivalent, an entry this pass did not assert already holds this node's run (recomputed above for this reinstatement): rewritten unchanged, no history, not counted
     if (record !== undefined && recompute(ctx, coordId, cause, history, { working: entry })) viewChanges++
   }
   return viewChanges
