@@ -3,14 +3,34 @@
 // mutants to run, how many are static (each reruns every selected test) and the covering test time
 // Stryker will spend on them (its `netTime`, summed), and writes the same figures to
 // reports/mutation/<report>.plan.json. With MUTATE_PLAN_ONLY=1 the process then exits, so a probe
-// costs one dry run instead of a whole mutation run.
-import { writeFileSync } from 'node:fs'
+// costs one dry run instead of a whole mutation run. It also appends every mutant's result, as it
+// comes, to reports/mutation/<report>.results.jsonl (file, line, mutator, replacement, status,
+// killing test): a run stopped before its end (the JSON report is written only at the end) still
+// leaves what it measured.
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { commonTokens, declareClassPlugin, PluginKind } from '@stryker-mutator/api/plugin'
 
 class PlanReporter {
   static inject = [commonTokens.options]
   constructor(options) {
     this.report = options.jsonReporter?.fileName ?? 'reports/mutation/mutation.json'
+    this.results = this.report.replace(/\.json$/, '.results.jsonl')
+    writeFileSync(this.results, '')
+  }
+
+  onMutantTested(m) {
+    const line = {
+      at: new Date().toISOString(),
+      file: m.fileName.replace(/^.*?packages\//, 'packages/'),
+      line: m.location.start.line,
+      column: m.location.start.column,
+      mutator: m.mutatorName,
+      replacement: m.replacement,
+      status: m.status,
+      static: m.static === true,
+      killedBy: m.killedBy?.[0],
+    }
+    appendFileSync(this.results, `${JSON.stringify(line)}\n`)
   }
 
   onMutationTestingPlanReady({ mutantPlans }) {
