@@ -36,7 +36,7 @@ export const PURE_CORE_TESTS = {
   // 3,000-20,000 keys, seconds per mutant), examples and the README check.
   merkle: [
     'packages/merkle/test/{hash,node-codec,wire}.test.ts',
-    'packages/merkle/test/{canonical,codecs,fingerprint,path,vectors,wire}.semantics.test.ts',
+    'packages/merkle/test/{canonical,codecs,fingerprint,path,salted-wire,vectors,wire}.semantics.test.ts',
     'packages/merkle/test/{session,reconcile,session-core,session-refusals,salted-session}.semantics.test.ts',
   ],
   sync: [
