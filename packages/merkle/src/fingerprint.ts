@@ -37,7 +37,8 @@ export class Fingerprinter {
     seed: Uint8Array,
     readonly width: number,
   ) {
-    this.lanes = width > 4 ? 2 : 1
+    // One 32-bit lane per 4 bytes of width (1-8 bytes: 1 or 2 lanes).
+    this.lanes = (width + 3) >>> 2
     this.keys = deriveKeys(seed, this.lanes * LANE_KEYS)
   }
 
