@@ -8,6 +8,7 @@ import {
   ReconcileError,
 } from '../src/errors.js'
 import { createReconciler, createResponder, type ReconcileOptions } from '../src/reconcile.js'
+import { createVersionedSession } from '../src/versioned-session.js'
 import { hashOf, hex } from './helpers.js'
 import { expectExact, type Pair, pairOf, type Run, session, sortedHex } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
@@ -329,6 +330,46 @@ describe('protocol 2: options and versions are checked', () => {
     expect(with_(3, 0)).toThrow(new MalformedMessageError('fingerprint width 0 outside 1-8 bytes'))
     const plain = memoryTree([[plainKey(1), hashOf('v')]], false)
     expect(() => createResponder(plain).respond(request)).toThrow(IncompatiblePeerError)
+  })
+})
+
+describe('the responder of either version (versioned-session.ts)', () => {
+  const limits = {
+    maxFrameBytes: 8192,
+    maxMessageBytes: 256 * 1024,
+    maxSessionBytes: 1 << 30,
+    maxRounds: 1000,
+  }
+
+  test('before the first message: not finished, never done, the local frame limit, no result; close releases the snapshot once', () => {
+    const tree = memoryTree([[uniform('x'), hashOf('v')]])
+    const responder = createVersionedSession(tree, 'responder', limits)
+    expect(tree.snapshots).toEqual({ taken: 1, released: 0 })
+    expect(responder.finished).toBe(false)
+    expect(responder.done).toBe(false)
+    expect(responder.frameBytes).toBe(8192)
+    expect(() => responder.result()).toThrow('unreachable')
+    expect(() => responder.build()).toThrow('unreachable')
+    responder.close()
+    responder.close()
+    expect(tree.snapshots).toEqual({ taken: 1, released: 1 })
+  })
+
+  test('after a protocol-2 opening it speaks protocol 2 on the same snapshot, and close releases it once', () => {
+    const tree = memoryTree([[uniform('x'), hashOf('v')]])
+    const other = memoryTree([[uniform('y'), hashOf('v')]])
+    const initiator = createVersionedSession(other, 'initiator', limits, { version: 2, salt: salt('a') })
+    const responder = createVersionedSession(tree, 'responder', limits, { salt: salt('b') })
+    responder.absorb(initiator.build().subarray(1))
+    const reply = responder.build()
+    // The reply opens with the responder's salt (after the one headroom byte).
+    expect(hex(reply.subarray(1, 17))).toBe(hex(salt('b')))
+    expect(responder.done).toBe(false)
+    expect(responder.result()).toEqual({ localOnly: [], remoteOnly: [], differing: [], collision: false })
+    responder.close()
+    responder.close()
+    expect(tree.snapshots).toEqual({ taken: 1, released: 1 })
+    initiator.close()
   })
 })
 
