@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { Fingerprinter, keyOf, MAX_FINGERPRINT_BYTES } from '../src/fingerprint.js'
+import { Fingerprinter, keyOf, MAX_FINGERPRINT_BYTES, randomSalt, SALT_BYTES } from '../src/fingerprint.js'
+import { blake3 } from '../src/hash.js'
 import { hashOf, hex } from './helpers.js'
 
 // The salted fingerprints of protocol 2 (fingerprint.ts), without a session: what a fingerprint is
@@ -19,7 +20,58 @@ function write(fp: Fingerprinter, fill: number, kind: 'child' | 'leaf', a: Uint8
   return out.subarray(3, 3 + fp.width)
 }
 
+/**
+ * The fingerprint as fingerprint.ts documents it, in BigInt: keys are 64-bit big-endian words of
+ * BLAKE3(domain, seed, block) reduced mod p = 2^32 - 5, 17 per 32-bit lane; a lane is
+ * k0 + Σ m_i k_(i+1) mod p over 16 big-endian 16-bit words m (a child: its 32-byte hash; a leaf:
+ * 16 bytes of path then 16 of value hash), written big-endian, lanes cut to the width.
+ */
+function model(seed: Uint8Array, width: number, a: Uint8Array, b?: Uint8Array): string {
+  const p = 4294967291n
+  const domain = new TextEncoder().encode('provsync/merkle/fingerprint/v2')
+  const lanes = width > 4 ? 2 : 1
+  const keys: bigint[] = []
+  for (let block = 0; keys.length < lanes * 17; block++) {
+    const bytes = blake3(domain, seed, Uint8Array.of(block))
+    for (let at = 0; at < 32; at += 8) keys.push(BigInt(`0x${hex(bytes.subarray(at, at + 8))}`) % p)
+  }
+  const input =
+    b === undefined ? a.subarray(0, 32) : Uint8Array.of(...a.subarray(0, 16), ...b.subarray(0, 16))
+  const out: number[] = []
+  for (let lane = 0; lane < lanes; lane++) {
+    let sum = keys[lane * 17]!
+    for (let i = 0; i < 16; i++)
+      sum += BigInt((input[2 * i]! << 8) | input[2 * i + 1]!) * keys[lane * 17 + 1 + i]!
+    const value = Number(sum % p)
+    out.push((value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff)
+  }
+  return hex(Uint8Array.from(out.slice(0, width)))
+}
+
 describe('salted fingerprints', () => {
+  test('equal the documented multilinear hash, for every width, children and leaves (model)', () => {
+    for (let n = 0; n < 12; n++) {
+      const seed = hashOf(`seed${n}`).subarray(0, 16)
+      const a = hashOf(`a${n}`)
+      const b = hashOf(`b${n}`)
+      // Extremes of the words too: all-ones inputs make the largest products.
+      const ones = new Uint8Array(32).fill(0xff)
+      for (let width = 1; width <= MAX_FINGERPRINT_BYTES; width++) {
+        const fp = new Fingerprinter(seed, width)
+        expect(hex(write(fp, 0, 'child', a)), `child ${n} ${width}`).toBe(model(seed, width, a))
+        expect(hex(write(fp, 0, 'leaf', a, b)), `leaf ${n} ${width}`).toBe(model(seed, width, a, b))
+        expect(hex(write(fp, 0, 'leaf', ones, ones))).toBe(model(seed, width, ones, ones))
+      }
+    }
+  })
+
+  test('a fresh random salt per call, of SALT_BYTES', () => {
+    const salts = new Set(Array.from({ length: 8 }, () => hex(randomSalt())))
+    expect(salts.size).toBe(8)
+    expect(randomSalt()).toHaveLength(SALT_BYTES)
+    expect(SALT_BYTES).toBe(16)
+  })
+
   test('every byte of every width is written, whatever the buffer held (1 to 8 bytes)', () => {
     const h = hashOf('x')
     for (let width = 1; width <= MAX_FINGERPRINT_BYTES; width++) {
