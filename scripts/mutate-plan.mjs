@@ -35,7 +35,13 @@ class PlanReporter {
 
   onMutationTestingPlanReady({ mutantPlans }) {
     const byFile = new Map()
+    /** Where the static mutants are (file:line mutator), to find the module-level code that makes them. */
+    const statics = []
     for (const p of mutantPlans) {
+      if (p.plan === 'Run' && p.mutant.static)
+        statics.push(
+          `${p.mutant.fileName.replace(/^.*?packages\//, 'packages/')}:${p.mutant.location.start.line} ${p.mutant.mutatorName}`,
+        )
       const name = p.mutant.fileName.replace(/^.*?packages\//, 'packages/')
       const f = byFile.get(name) ?? {
         mutants: 0,
@@ -69,7 +75,7 @@ class PlanReporter {
       { mutants: 0, run: 0, static: 0, early: 0, netSeconds: 0, staticSeconds: 0 },
     )
     const at = this.report.replace(/\.json$/, '.plan.json')
-    writeFileSync(at, `${JSON.stringify({ at: new Date().toISOString(), total, files }, null, 2)}\n`)
+    writeFileSync(at, `${JSON.stringify({ at: new Date().toISOString(), total, files, statics }, null, 2)}\n`)
     console.log("\nmutant plan (to run / static / early result / covering test seconds, static's):")
     for (const [name, f] of [...Object.entries(files), ['total', total]])
       console.log(
