@@ -288,7 +288,7 @@ describe('protocol 2: a collision costs a session, never a difference for good',
 describe('protocol 2: options and versions are checked', () => {
   test('an unknown version, a bad salt or width is refused with the option named', () => {
     const a = memoryTree([])
-    const refused = (options: ReconcileOptions, option: string) => {
+    const refused = (options: ReconcileOptions, message: string) => {
       let error: unknown
       try {
         createReconciler(a, options)
@@ -296,16 +296,21 @@ describe('protocol 2: options and versions are checked', () => {
         error = e
       }
       expect(error).toBeInstanceOf(MerkleInputError)
-      expect((error as MerkleInputError).message).toContain(option)
+      // The field and the accepted values, named exactly.
+      expect((error as MerkleInputError).message).toBe(message)
+      expect((error as MerkleInputError).field).toBe(message.slice(0, message.indexOf(':')))
     }
-    refused({ version: 3 as 2 }, 'version')
-    refused({ version: 0 as 2 }, 'version')
-    refused({ version: 2, salt: new Uint8Array(15) }, 'salt')
-    refused({ version: 2, salt: new Uint8Array(17) }, 'salt')
-    refused({ version: 2, salt: [...new Uint8Array(16)] as unknown as Uint8Array }, 'salt')
-    refused({ version: 2, fingerprintBytes: 0 }, 'fingerprintBytes')
-    refused({ version: 2, fingerprintBytes: 9 }, 'fingerprintBytes')
-    refused({ version: 2, fingerprintBytes: 2.5 }, 'fingerprintBytes')
+    const version = 'version: expected 1 or 2'
+    const saltBytes = 'salt: expected 16 bytes'
+    const width = 'fingerprintBytes: expected an integer from 1 to 8'
+    refused({ version: 3 as 2 }, version)
+    refused({ version: 0 as 2 }, version)
+    refused({ version: 2, salt: new Uint8Array(15) }, saltBytes)
+    refused({ version: 2, salt: new Uint8Array(17) }, saltBytes)
+    refused({ version: 2, salt: [...new Uint8Array(16)] as unknown as Uint8Array }, saltBytes)
+    refused({ version: 2, fingerprintBytes: 0 }, width)
+    refused({ version: 2, fingerprintBytes: 9 }, width)
+    refused({ version: 2, fingerprintBytes: 2.5 }, width)
     // The bounds themselves are accepted.
     for (const fingerprintBytes of [1, 8])
       expect(() => createReconciler(a, { version: 2, fingerprintBytes })).not.toThrow()
