@@ -208,6 +208,13 @@ describe('protocol 2: the result is exactly the symmetric difference', () => {
     const pair = pairOf(keys, (i) => (i < 10 ? 0 : i < 20 ? 1 : i % 9 === 0 ? 2 : 3))
     const [, ob] = v2('served')
     expectExact(pair, session(memoryTree(pair.a), memoryTree(pair.b), {}, ob))
+    // Protocol 1 compares 128-bit hashes: its result says no collision, in so many words.
+    expect(resultOf(memoryTree(pair.a), memoryTree(pair.b), {}, ob)).toEqual({
+      localOnly: sortedHex(pair.onlyA),
+      remoteOnly: sortedHex(pair.onlyB),
+      differing: sortedHex(pair.changed),
+      collision: false,
+    })
     both(pair, true, 'served')
   })
 
