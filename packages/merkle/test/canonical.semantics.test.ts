@@ -1,3 +1,4 @@
+import { hex } from '@provsync/testing'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import {
@@ -12,7 +13,6 @@ import {
 import { hashLeaves, innerHash } from '../src/hash.js'
 import { type ChildEntry, encodeNode, totalCount } from '../src/node-codec.js'
 import { digitAt, fanoutAt, sharesPrefix } from '../src/path.js'
-import { hex } from './helpers.js'
 
 const compare = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b))
 const leaf = (path: Uint8Array, n = 0): LeafRecord => ({ path, valueHash: new Uint8Array(32).fill(n) })

@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { blake3 } from '@noble/hashes/blake3.js'
+import { hex, tempDir } from '@provsync/testing'
 import fc from 'fast-check'
 import { open, type RootDatabase } from 'lmdb'
 import { afterAll, beforeAll } from 'vitest'
@@ -15,7 +14,7 @@ export interface TempEnv {
 
 /** A real LMDB environment in a fresh temp directory; `cleanup` closes it and deletes the files. */
 export function tempEnv(): TempEnv {
-  const path = mkdtempSync(join(tmpdir(), 'provsync-merkle-'))
+  const path = tempDir('provsync-merkle-')
   const openEnv = () => open({ path, maxDbs: 2000 })
   const temp: TempEnv = {
     path,
@@ -59,12 +58,7 @@ export const uniqueName = (prefix = 't'): string => `${prefix}${++counter}`
 
 export const hashOf = (text: string): Uint8Array => blake3(new TextEncoder().encode(text))
 
-/**
- * Lowercase hex, as @provsync/testing's. Not imported from there: that package loads sync, crdt
- * and libp2p, whose module-level code runs merkle's hashing and tree shape at import, which made
- * 180 of merkle's mutants static under `npm run mutate` (each rerunning every selected test).
- */
-export const hex = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('hex')
+export { hex } from '@provsync/testing'
 
 /** Keys drawn from a small alphabet so collisions (replace, delete of present keys) are common. */
 export const arbKey = fc.integer({ min: 0, max: 400 }).map((n) => new TextEncoder().encode(`key-${n}`))
