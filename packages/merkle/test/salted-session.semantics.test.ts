@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
+import { ByteReader } from '../src/bytes.js'
 import {
   IncompatiblePeerError,
   InconsistentPeerError,
@@ -9,6 +10,7 @@ import {
 } from '../src/errors.js'
 import { createReconciler, createResponder, type ReconcileOptions } from '../src/reconcile.js'
 import { createVersionedSession } from '../src/versioned-session.js'
+import { readChildrenReply } from '../src/wire.js'
 import { hashOf, hex } from './helpers.js'
 import { expectExact, type Pair, pairOf, type Run, session, sortedHex } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
@@ -342,6 +344,39 @@ describe('protocol 2: options and versions are checked', () => {
     expect(with_(3, 0)).toThrow(new MalformedMessageError('fingerprint width 0 outside 1-8 bytes'))
     const plain = memoryTree([[plainKey(1), hashOf('v')]], false)
     expect(() => createResponder(plain).respond(request)).toThrow(IncompatiblePeerError)
+  })
+})
+
+describe('protocol 2: what travels', () => {
+  test('the responder lists a differing node by keys below the leaf depth, which the larger set decides', () => {
+    // Child 0 of the root holds 5 leaves that differ; the others are spread over children 1-31.
+    // The responder describes child 0 by its keys when the larger of the two sets has at most 1.5
+    // leaves per depth-1 node (48 of 32 nodes), else by children fingerprints (head 0xfe).
+    const keysUnder = (n: number) =>
+      Array.from({ length: n }, (_, i) => uniform(`u${i}`, i < 5 ? i % 8 : 8 + (i % 31) * 8))
+    const head = (initiatorSize: number, responderSize: number) => {
+      const [oa, ob] = v2('depth')
+      const request = createReconciler(memoryTree(pairOf(keysUnder(initiatorSize), () => 3).a), oa).next()!
+      const response = createResponder(
+        memoryTree(pairOf(keysUnder(responderSize), (i) => (i < 5 ? 2 : 3)).b),
+        ob,
+      ).respond(request)
+      const r = new ByteReader(response)
+      expect(r.u8()).toBe(0) // one frame
+      expect(hex(r.bytes(16))).toBe(hex(salt('rdepth')))
+      r.bytes(16) // the responder's root
+      expect(r.varint()).toBe(responderSize)
+      r.varint() // message limit
+      r.varint() // frame limit
+      expect(r.varint()).toBe(1) // the answer for the root: child 0 differs
+      expect(readChildrenReply(r, 32, 0xffffffff).differing & 1).toBe(1)
+      expect(r.varint()).toBeGreaterThanOrEqual(1) // descriptions, the first one's head
+      return r.u8()
+    }
+    expect(head(48, 48)).toBe(5)
+    expect(head(49, 49)).toBe(0xfe)
+    expect(head(49, 48)).toBe(0xfe)
+    expect(head(48, 49)).toBe(0xfe)
   })
 })
 
