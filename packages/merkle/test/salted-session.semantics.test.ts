@@ -348,6 +348,25 @@ describe('protocol 2: options and versions are checked', () => {
 })
 
 describe('protocol 2: what travels', () => {
+  test('the initiator lists a node of up to 32 leaves by their fingerprints, a larger one by its children', () => {
+    const head = (n: number) => {
+      const keys = Array.from({ length: n }, (_, i) => uniform(`h${i}`))
+      const request = createReconciler(memoryTree(pairOf(keys, () => 3).a), v2('head')[0]).next()!
+      const r = new ByteReader(request)
+      expect([r.u8(), r.u8(), r.u8(), r.u8()]).toEqual([0, 2, 1, 4]) // one frame, version 2, uniform keys, width 4
+      expect(hex(r.bytes(16))).toBe(hex(salt('ihead')))
+      expect(r.varint()).toBe(n)
+      r.varint() // message limit
+      r.varint() // frame limit
+      expect(r.varint()).toBe(0) // no answers
+      expect(r.varint()).toBe(1) // one description: the root
+      return r.u8()
+    }
+    expect(head(0)).toBe(0)
+    expect(head(32)).toBe(32)
+    expect(head(33)).toBe(0xfe)
+  })
+
   test('the responder lists a differing node by keys below the leaf depth, which the larger set decides', () => {
     // Child 0 of the root holds 5 leaves that differ; the others are spread over children 1-31.
     // The responder describes child 0 by its keys when the larger of the two sets has at most 1.5
