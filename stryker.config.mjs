@@ -9,6 +9,9 @@ export const PURE_CORES = {
   hlc: ['packages/hlc/src/*.ts', '!packages/hlc/src/index.ts'],
   merkle: [
     'packages/merkle/src/{bits,bucket-codec,canonical,node-codec,path,reconcile,session,wire,hash,bytes}.ts',
+    // protocol 2 (salted fingerprints): the fingerprint function, its wire format, its session, and
+    // the version dispatch between the two sessions.
+    'packages/merkle/src/{fingerprint,salted-wire,salted-session,versioned-session}.ts',
   ],
   crdt: [
     'packages/crdt/src/{view,gate,criteria,assertions,supersessions,bytes,keys}.ts',
@@ -33,8 +36,8 @@ export const PURE_CORE_TESTS = {
   // 3,000-20,000 keys, seconds per mutant), examples and the README check.
   merkle: [
     'packages/merkle/test/{hash,node-codec,wire}.test.ts',
-    'packages/merkle/test/{canonical,codecs,path,vectors,wire}.semantics.test.ts',
-    'packages/merkle/test/{session,reconcile,session-core,session-refusals}.semantics.test.ts',
+    'packages/merkle/test/{canonical,codecs,fingerprint,path,salted-wire,vectors,wire}.semantics.test.ts',
+    'packages/merkle/test/{session,reconcile,session-core,session-refusals,salted-session}.semantics.test.ts',
   ],
   sync: [
     'packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts',

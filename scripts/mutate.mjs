@@ -5,6 +5,9 @@
 // With --tests only those test files run (a quick look while writing tests; the score can only
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
+// MUTATE_INCREMENTAL_FILE=<path> makes --incremental start from that report instead (one merged from
+// partial runs with scripts/mutate-merge.mjs).
+// MUTATE_PLAN_ONLY=1 stops after the dry run, once the mutant plan is printed (scripts/mutate-plan.mjs).
 // MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_REPORT=<path> writes a partial
 // run's report there instead (two partial runs of one package side by side). MUTATE_IGNORE_STATIC=1
 // (partial runs only) leaves static mutants out, shown in the "ignored" column: each of them reruns
@@ -109,7 +112,14 @@ for (const pkg of asked.length > 0 ? asked : packages) {
     },
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
     jsonReporter: { fileName: report },
-    ...(incremental ? { incremental: true, incrementalFile: report } : {}),
+    // The plan reporter (scripts/mutate-plan.mjs): mutants, static ones, covering test time per file.
+    appendPlugins: ['./scripts/mutate-plan.mjs'],
+    reporters: [...config.reporters, 'plan'],
+    // MUTATE_INCREMENTAL_FILE: start from another report (e.g. one merged from partial runs by
+    // scripts/mutate-merge.mjs); the run still writes the package's report.
+    ...(incremental
+      ? { incremental: true, incrementalFile: process.env.MUTATE_INCREMENTAL_FILE ?? report }
+      : {}),
     // A quick look only (a partial run): static mutants are reported as ignored, not run.
     ...(partial && process.env.MUTATE_IGNORE_STATIC === '1' ? { ignoreStatic: true } : {}),
   })

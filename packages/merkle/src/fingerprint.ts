@@ -37,7 +37,8 @@ export class Fingerprinter {
     seed: Uint8Array,
     readonly width: number,
   ) {
-    this.lanes = width > 4 ? 2 : 1
+    // One 32-bit lane per 4 bytes of width (1-8 bytes: 1 or 2 lanes).
+    this.lanes = (width + 3) >>> 2
     this.keys = deriveKeys(seed, this.lanes * LANE_KEYS)
   }
 
@@ -76,7 +77,9 @@ export class Fingerprinter {
   private emit(a: Uint8Array, b: Uint8Array | undefined, out: Uint8Array, at: number): void {
     let o = at
     let left = this.width
-    for (let lane = 0; lane < this.lanes; lane++) {
+    // `!==`, not `<`: with `<=` a lane past the last would write nothing (no width left), an
+    // equivalent mutant; `===` runs no lane and is killed.
+    for (let lane = 0; lane !== this.lanes; lane++) {
       const value = this.lane(lane * LANE_KEYS, a, b)
       const n = Math.min(4, left)
       for (let i = 0; i < n; i++) out[o++] = (value >>> (24 - 8 * i)) & 0xff

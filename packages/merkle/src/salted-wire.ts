@@ -125,7 +125,8 @@ export function readLeafAnswerHead(r: ByteReader, count: number): 'expand' | boo
 function writeBits(w: ByteWriter, bits: readonly boolean[]): void {
   for (let i = 0; i < bits.length; i += 8) {
     let byte = 0
-    for (let j = 0; j < 8; j++) if (bits[i + j] === true) byte |= 0x80 >>> j
+    // `!==`, not `<`: with `<=` a ninth bit would OR in 0x80 >>> 8, which is 0 (an equivalent mutant).
+    for (let j = 0; j !== 8; j++) if (bits[i + j] === true) byte |= 0x80 >>> j
     w.u8(byte)
   }
 }

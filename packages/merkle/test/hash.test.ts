@@ -13,6 +13,8 @@ import {
   innerHash,
   pathOfKey,
 } from '../src/hash.js'
+import { emptyChildren, encodeNode } from '../src/node-codec.js'
+import { fanoutAt } from '../src/path.js'
 import { hex } from './helpers.js'
 
 // Official BLAKE3 test vectors (BLAKE3-team/BLAKE3, test_vectors/test_vectors.json, hash mode,
@@ -117,6 +119,8 @@ describe('domain separation', () => {
 
   test('the empty root is the inner-node hash of an empty 32-child mask', () => {
     expect(hex(EMPTY_ROOT)).toBe(hex(nobleBlake3(Uint8Array.of(1, 0, 0, 0, 0))))
+    // tree.ts writes the constant out; it is the canonical hash of the root with no children.
+    expect(hex(EMPTY_ROOT)).toBe(hex(innerHash(encodeNode(emptyChildren(fanoutAt(0))))))
   })
 })
 

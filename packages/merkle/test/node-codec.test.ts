@@ -89,6 +89,26 @@ describe('node codec', () => {
     expect(parseLayout(max, 16).count[9]).toBe(Number.MAX_SAFE_INTEGER)
   })
 
+  test('both parsers refuse a child with zero leaves, first, middle or last (a stored node never has one)', () => {
+    const children: Children = new Array(16).fill(undefined)
+    children[0] = { hash: new Uint8Array(32).fill(1), count: 5 }
+    children[6] = { hash: new Uint8Array(32).fill(6), count: 1 }
+    children[15] = { hash: new Uint8Array(32).fill(15), count: 7 }
+    // The last child's count is the node's last byte; a count of 1 is accepted, 0 is not.
+    expect(decodeNode(withCount(children, [1]), 16)[15]?.count).toBe(1)
+    expect(() => decodeNode(withCount(children, [0]), 16)).toThrow('child with zero leaves')
+    expect(() => parseLayout(withCount(children, [0]), 16)).toThrow('child with zero leaves')
+    for (const zero of [0, 6]) {
+      const encoded = encodeNode(children)
+      // Each entry is the mask (2 bytes), then 32 bytes of hash and a one-byte count per child.
+      const countAt = 2 + (zero === 0 ? 0 : 1) * 33 + 32
+      expect(encoded[countAt]).toBe(children[zero]!.count)
+      encoded[countAt] = 0
+      expect(() => decodeNode(encoded, 16)).toThrow('child with zero leaves')
+      expect(() => parseLayout(encoded, 16)).toThrow('child with zero leaves')
+    }
+  })
+
   test('both parsers refuse the same damaged nodes', () => {
     fc.assert(
       fc.property(arbNode, fc.nat(), fc.integer({ min: 0, max: 255 }), ({ fanout, children }, at, byte) => {

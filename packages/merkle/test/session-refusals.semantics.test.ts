@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+import { beforeEach, describe, expect, test } from 'vitest'
 import { ByteWriter, compareBytes } from '../src/bytes.js'
 import {
   InconsistentPeerError,
@@ -13,7 +13,7 @@ import { PATH_BYTES } from '../src/path.js'
 import { createReconciler, createResponder } from '../src/reconcile.js'
 import { writeChildrenDescription, writeChildrenReply, writeLeavesDescription } from '../src/wire.js'
 import { hashOf, hex } from './helpers.js'
-import { pairOf, type Run, session } from './memory-session.js'
+import { type Pair, pairOf, type Run, session } from './memory-session.js'
 import { type MemoryTree, memoryTree } from './memory-tree.js'
 import { checkFlippedResponses, checkJunkResponses, checkTruncatedResponses } from './tampered-responses.js'
 
@@ -21,10 +21,17 @@ import { checkFlippedResponses, checkJunkResponses, checkTruncatedResponses } fr
 // ReconcileError (never a crash, a hang or a silently smaller result), and the session refuses all
 // later input. The LMDB twin of the random cases is lying-peer.test.ts.
 
-const keys = Array.from({ length: 600 }, (_, i) => hashOf(`k${i}`))
-const pair = pairOf(keys, (i) => (i < 20 ? 0 : i < 40 ? 1 : i % 50 === 0 ? 2 : 3))
-const a = memoryTree(pair.a)
-const b = memoryTree(pair.b)
+// Built before each test, not at module level: code run while the file loads makes the mutants it
+// reaches static (each reruns the whole mutation test selection); a few milliseconds per test.
+let pair: Pair
+let a: MemoryTree
+let b: MemoryTree
+beforeEach(() => {
+  const keys = Array.from({ length: 600 }, (_, i) => hashOf(`k${i}`))
+  pair = pairOf(keys, (i) => (i < 20 ? 0 : i < 40 ? 1 : i % 50 === 0 ? 2 : 3))
+  a = memoryTree(pair.a)
+  b = memoryTree(pair.b)
+})
 
 /** The error a session with tampered responses ends with, if any. */
 function endsWith(tamper: (response: Uint8Array, round: number) => Uint8Array): unknown {
