@@ -3,7 +3,7 @@
  * node of the first release. The first-release node is played by this release's sync configured as
  * it was (no kinds named, the first release's three stores, `unknown-kind` an offence of the
  * sender) on a state that refuses whatever the first release's frozen record codec refuses
- * (`packages/crdt/test/fixtures/release1-records.ts`, verbatim), exactly as that node's `apply` did.
+ * (`packages/crdt/test/fixtures/release1-records.ts`, verbatim; this test lives in the repo's `test/` because it spans crdt's fixture and sync), exactly as that node's `apply` did.
  */
 
 import type { ApplyOutcome } from '@provsync/crdt'
@@ -11,9 +11,22 @@ import { encodeAssertion, openNodeState, signAssertion, signSupersession } from 
 import { loadOrCreateIdentity, privateKeySeed, type SyncedState, type SyncReport } from '@provsync/sync'
 import { createLibp2pWithProvsync, QUIET_SYNC } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { decodeRecord as decodeReleaseOne } from '../../crdt/test/fixtures/release1-records.js'
-import { ACCEPTED_KINDS, acceptsRecord, laterKindOf, storesWithheldFrom } from '../src/kinds.js'
-import { coordinate, generateSigner, load, NETWORK, signedAssertions, tempDirs, waitFor } from './helpers.js'
+import { decodeRecord as decodeReleaseOne } from '../../packages/crdt/test/fixtures/release1-records.js'
+import {
+  ACCEPTED_KINDS,
+  acceptsRecord,
+  laterKindOf,
+  storesWithheldFrom,
+} from '../../packages/sync/src/kinds.js'
+import {
+  coordinate,
+  generateSigner,
+  load,
+  NETWORK,
+  signedAssertions,
+  tempDirs,
+  waitFor,
+} from '../../packages/sync/test/helpers.js'
 
 const dirs = tempDirs()
 const cleanups: Array<() => Promise<void>> = []
