@@ -27,7 +27,7 @@ export const record: Command = {
     },
     details: `
 With --evidence, the assertion carries the id of a blob this node holds (a version-2 record: peers
-of the first release refuse it, see docs/DESIGN.md).
+of the first release are never sent it and keep syncing every other record, see docs/DESIGN.md).
 The node signs an assertion with its own key and announces it at once; every peer pulls it and
 lists it as "asserted by" this node. A run at or below the recorded one changes nothing
 (status "superseded"): run ids only move forward.`,

@@ -45,8 +45,8 @@ export const supersede: Command = {
     },
     details: `
 With --evidence, the supersession carries the id of a blob this node holds (a version-2 record:
-peers of the first release refuse it, see docs/DESIGN.md); any peer that may hold the record may
-fetch the blob, from this node first.
+peers of the first release are never sent it and keep syncing every other record, see
+docs/DESIGN.md); any peer that may hold the record may fetch the blob, from this node first.
 The supersession is signed here with the agent key, stamped with the node's clock, and handed
 to the running node, which verifies and stores it and announces it; every peer pulls it. Read
 them back with provsync supersessions <target> [--chain].`,
