@@ -74,37 +74,47 @@ const SESSIONS: Record<string, { keysAreHashes: boolean; a: Entries; b: Entries 
   'empty-vs-hashed-3': { keysAreHashes: true, a: [], b: range(0, 3) },
 }
 
+type Sides = { initiator?: ReconcileOptions; responder?: ReconcileOptions }
+
+/** A responder over the transcript's `b` set answers its committed requests with its committed responses. */
+function replayResponder(transcript: Transcript, options: Sides = {}): void {
+  const spec = SESSIONS[transcript.name]!
+  const responder = createResponder(build(spec.keysAreHashes, spec.b), options.responder)
+  transcript.requests.forEach((request, round) => {
+    expect(hex(responder.respond(unhex(request))), `${BUMP}: ${transcript.name} response ${round}`).toBe(
+      transcript.responses[round],
+    )
+  })
+  expect(responder.done).toBe(true)
+}
+
+/** A reconciler over the `a` set, fed the committed responses, sends the committed requests and finds the committed keys. */
+function replayReconciler(transcript: Transcript, options: Sides = {}): void {
+  const spec = SESSIONS[transcript.name]!
+  const reconciler = createReconciler(build(spec.keysAreHashes, spec.a), options.initiator)
+  const sent: string[] = []
+  for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
+    sent.push(hex(request))
+    const response = transcript.responses[sent.length - 1]
+    if (response === undefined) break
+    reconciler.receive(unhex(response))
+  }
+  expect(sent, `${BUMP}: ${transcript.name} requests`).toEqual(transcript.requests)
+  expect(reconciler.done).toBe(true)
+  const result = reconciler.result()
+  expect({
+    localOnly: result.localOnly.map(hex).sort(),
+    remoteOnly: result.remoteOnly.map(hex).sort(),
+    differing: result.differing.map(hex).sort(),
+  }).toEqual(transcript.result)
+}
+
 /** The committed transcripts of `vectors` replayed against this package's responder and reconciler. */
-function replayTranscripts(
-  transcripts: Transcript[],
-  options: { initiator?: ReconcileOptions; responder?: ReconcileOptions } = {},
-): void {
+function replayTranscripts(transcripts: Transcript[], options: Sides = {}): void {
   expect(transcripts.map((t) => t.name)).toEqual(Object.keys(SESSIONS))
   for (const transcript of transcripts) {
-    const spec = SESSIONS[transcript.name]!
-    const responder = createResponder(build(spec.keysAreHashes, spec.b), options.responder)
-    transcript.requests.forEach((request, round) => {
-      expect(hex(responder.respond(unhex(request))), `${BUMP}: ${transcript.name} response ${round}`).toBe(
-        transcript.responses[round],
-      )
-    })
-    expect(responder.done).toBe(true)
-    const reconciler = createReconciler(build(spec.keysAreHashes, spec.a), options.initiator)
-    const sent: string[] = []
-    for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
-      sent.push(hex(request))
-      const response = transcript.responses[sent.length - 1]
-      if (response === undefined) break
-      reconciler.receive(unhex(response))
-    }
-    expect(sent, `${BUMP}: ${transcript.name} requests`).toEqual(transcript.requests)
-    expect(reconciler.done).toBe(true)
-    const result = reconciler.result()
-    expect({
-      localOnly: result.localOnly.map(hex).sort(),
-      remoteOnly: result.remoteOnly.map(hex).sort(),
-      differing: result.differing.map(hex).sort(),
-    }).toEqual(transcript.result)
+    replayResponder(transcript, options)
+    replayReconciler(transcript, options)
   }
 }
 
@@ -136,37 +146,10 @@ describe('frozen merkle vectors of protocol 1', () => {
 
   test('a responder answers the committed requests with the committed responses', () => {
     expect(vectors.transcripts.map((t) => t.name)).toEqual(Object.keys(SESSIONS))
-    for (const transcript of vectors.transcripts) {
-      const spec = SESSIONS[transcript.name]!
-      const responder = createResponder(build(spec.keysAreHashes, spec.b))
-      transcript.requests.forEach((request, round) => {
-        expect(hex(responder.respond(unhex(request))), `${BUMP}: ${transcript.name} response ${round}`).toBe(
-          transcript.responses[round],
-        )
-      })
-      expect(responder.done).toBe(true)
-    }
+    for (const transcript of vectors.transcripts) replayResponder(transcript)
   })
 
   test('a reconciler fed the committed responses sends the committed requests and finds the committed keys', () => {
-    for (const transcript of vectors.transcripts) {
-      const spec = SESSIONS[transcript.name]!
-      const reconciler = createReconciler(build(spec.keysAreHashes, spec.a))
-      const sent: string[] = []
-      for (let request = reconciler.next(); request !== undefined; request = reconciler.next()) {
-        sent.push(hex(request))
-        const response = transcript.responses[sent.length - 1]
-        if (response === undefined) break
-        reconciler.receive(unhex(response))
-      }
-      expect(sent, `${BUMP}: ${transcript.name} requests`).toEqual(transcript.requests)
-      expect(reconciler.done).toBe(true)
-      const result = reconciler.result()
-      expect({
-        localOnly: result.localOnly.map(hex).sort(),
-        remoteOnly: result.remoteOnly.map(hex).sort(),
-        differing: result.differing.map(hex).sort(),
-      }).toEqual(transcript.result)
-    }
+    for (const transcript of vectors.transcripts) replayReconciler(transcript)
   })
 })
