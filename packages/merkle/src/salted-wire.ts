@@ -5,18 +5,23 @@
  * and the keys of the responder's unmatched leaves. Answers to children descriptions, keys and
  * masks are protocol 1's (wire.ts).
  */
-import { full, popcount, readMask, writeMask } from './bits.js'
+import { popcount } from './bits.js'
 import type { ByteReader, ByteWriter } from './bytes.js'
 import { MalformedMessageError } from './errors.js'
 import type { Fingerprinter } from './fingerprint.js'
-import { type Children, presenceMask } from './node-codec.js'
+import type { Children } from './node-codec.js'
 import type { TreeLeaf } from './tree.js'
-import { type KeyContext, LEAF_LIST_MAX, readKey, writeKey } from './wire.js'
+import {
+  type KeyContext,
+  LEAF_LIST_MAX,
+  readChildrenHead,
+  readKey,
+  writeChildrenHead,
+  writeKey,
+} from './wire.js'
 
 export const SALTED_PROTOCOL_VERSION = 2
 
-const DESC_ALL_CHILDREN = 0xff
-const DESC_SOME_CHILDREN = 0xfe
 const LEAF_ANSWER = 0
 const LEAF_EXPAND = 1
 
@@ -24,13 +29,7 @@ const LEAF_EXPAND = 1
 const scratch = new Uint8Array(8)
 
 export function writeChildrenFingerprints(w: ByteWriter, children: Children, fp: Fingerprinter): number {
-  const fanout = children.length
-  const mask = presenceMask(children)
-  if (mask === full(fanout)) w.u8(DESC_ALL_CHILDREN)
-  else {
-    w.u8(DESC_SOME_CHILDREN)
-    writeMask(w, mask, fanout)
-  }
+  const mask = writeChildrenHead(w, children)
   for (const child of children) {
     if (child === undefined) continue
     fp.child(child.hash, scratch, 0)
@@ -79,13 +78,8 @@ export function readSaltedDescription(
   fromInitiator: boolean,
 ): SaltedDescription {
   const head = r.u8()
-  if (head === DESC_ALL_CHILDREN || head === DESC_SOME_CHILDREN) {
-    const bitmap = head === DESC_ALL_CHILDREN ? full(fanout) : readMask(r, fanout)
-    if (bitmap === 0) throw new MalformedMessageError('node described with no children')
-    if (head === DESC_SOME_CHILDREN && bitmap === full(fanout))
-      throw new MalformedMessageError('non-canonical description')
-    return { kind: 'children', bitmap, fps: r.bytes(popcount(bitmap) * width) }
-  }
+  const bitmap = readChildrenHead(r, head, fanout)
+  if (bitmap !== undefined) return { kind: 'children', bitmap, fps: r.bytes(popcount(bitmap) * width) }
   if (head > LEAF_LIST_MAX) throw new MalformedMessageError(`unknown description header ${head}`)
   if (fromInitiator) return { kind: 'fingerprints', count: head, fps: r.bytes(head * width) }
   const leaves: Array<{ key: Uint8Array; fp: Uint8Array }> = []

@@ -71,7 +71,11 @@ export const maxKeyBytes = (keysAreHashes: boolean): number =>
 
 export const bitmapOf = presenceMask
 
-export function writeChildrenDescription(w: ByteWriter, children: Children): void {
+/**
+ * The head of a children description (both protocols): DESC_ALL_CHILDREN when every child is
+ * present, else DESC_SOME_CHILDREN and the presence mask, which is returned.
+ */
+export function writeChildrenHead(w: ByteWriter, children: Children): number {
   const fanout = children.length
   const mask = presenceMask(children)
   if (mask === full(fanout)) w.u8(DESC_ALL_CHILDREN)
@@ -79,6 +83,24 @@ export function writeChildrenDescription(w: ByteWriter, children: Children): voi
     w.u8(DESC_SOME_CHILDREN)
     writeMask(w, mask, fanout)
   }
+  return mask
+}
+
+/**
+ * The presence mask of a children description whose first byte is `head` (both protocols), or
+ * undefined when `head` starts a leaf list.
+ */
+export function readChildrenHead(r: ByteReader, head: number, fanout: number): number | undefined {
+  if (head !== DESC_ALL_CHILDREN && head !== DESC_SOME_CHILDREN) return undefined
+  const bitmap = head === DESC_ALL_CHILDREN ? full(fanout) : readMask(r, fanout)
+  if (bitmap === 0) throw new MalformedMessageError('node described with no children')
+  if (head === DESC_SOME_CHILDREN && bitmap === full(fanout))
+    throw new MalformedMessageError('non-canonical description')
+  return bitmap
+}
+
+export function writeChildrenDescription(w: ByteWriter, children: Children): void {
+  writeChildrenHead(w, children)
   for (const child of children) if (child !== undefined) w.bytes(child.hash, WIRE_HASH_BYTES)
 }
 
@@ -101,13 +123,9 @@ export type Description =
 
 export function readDescription(r: ByteReader, ctx: KeyContext, fanout: number): Description {
   const head = r.u8()
-  if (head === DESC_ALL_CHILDREN || head === DESC_SOME_CHILDREN) {
-    const bitmap = head === DESC_ALL_CHILDREN ? full(fanout) : readMask(r, fanout)
-    if (bitmap === 0) throw new MalformedMessageError('node described with no children')
-    if (head === DESC_SOME_CHILDREN && bitmap === full(fanout))
-      throw new MalformedMessageError('non-canonical description')
+  const bitmap = readChildrenHead(r, head, fanout)
+  if (bitmap !== undefined)
     return { kind: 'children', bitmap, hashes: r.bytes(popcount(bitmap) * WIRE_HASH_BYTES) }
-  }
   if (head > LEAF_LIST_MAX) throw new MalformedMessageError(`unknown description header ${head}`)
   const leaves: WireLeaf[] = []
   for (let i = 0; i < head; i++) {
