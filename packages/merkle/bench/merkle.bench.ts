@@ -82,7 +82,7 @@ const fileMiB = (dir: string) => statSync(join(dir, 'data.mdb')).size / 2 ** 20
 
 // ---- child phases ---------------------------------------------------------------------------
 
-type Phase = 'raw' | 'build' | 'apply' | 'revert' | 'reconcile' | 'initiator' | 'responder'
+type Phase = 'raw' | 'build' | 'apply' | 'revert' | 'reconcile' | 'reconcile-rss' | 'initiator' | 'responder'
 
 async function child(
   phase: Phase,
@@ -92,6 +92,8 @@ async function child(
 ): Promise<Record<string, number>> {
   if (phase === 'apply' || phase === 'revert') return mutatePhase(dir, n, phase)
   if (phase === 'reconcile') return reconcilePhase(dir, n)
+  // The batch-size argument names the protocol here.
+  if (phase === 'reconcile-rss') return reconcileRssPhase(dir, n, batchSize as 1 | 2)
   if (phase === 'initiator') return initiatorPhase(dir, n)
   if (phase === 'responder') return responderPhase(dir)
   if (phase === 'raw') {
@@ -201,6 +203,37 @@ async function reconcilePhase(dir: string, d: number): Promise<Record<string, nu
   }
   out.peakRss = peakRssMiB()
   out.anonRss = anonRssMiB()
+  await envA.close()
+  await envB.close()
+  return out
+}
+
+/**
+ * Peak RSS of one protocol's reconciliation, both sides in this process: its two sessions
+ * (unlimited frames, then 64 KiB frames) and nothing else, as `reconcile` ran them before protocol
+ * 2. The peak of `reconcile` itself, six sessions of two protocols in one heap, measured how much
+ * garbage six sessions leave before V8 collects it, not either protocol: with a forced GC after
+ * each session its heap returns to 14 MiB every time (issue #13, docs/benches-13.md).
+ */
+async function reconcileRssPhase(dir: string, d: number, version: 1 | 2): Promise<Record<string, number>> {
+  const envA = openEnv(join(dir, 'a'))
+  const envB = openEnv(join(dir, 'b'))
+  const a = openTree(envA)
+  const b = openTree(envB)
+  const { onlyA, onlyB, changed } = diffSets(d)
+  for (const session of FRAME_LIMITS.keys()) {
+    const options = { ...sessionOptions(session), version }
+    const reconciler = createReconciler(a, options)
+    const responder = createResponder(b, options)
+    for (let req = reconciler.next(); req !== undefined; req = reconciler.next()) {
+      reconciler.receive(responder.respond(req))
+    }
+    const result = reconciler.result()
+    check('localOnly', result.localOnly, onlyA)
+    check('remoteOnly', result.remoteOnly, onlyB)
+    check('differing', result.differing, changed)
+  }
+  const out = { peakRss: peakRssMiB(), anonRss: anonRssMiB() }
   await envA.close()
   await envB.close()
   return out
@@ -463,10 +496,22 @@ async function suite(): Promise<void> {
         }
         // Peak RSS per reconciliation: both sides in one process (what `reconcile_ms` times), and,
         // at the largest N, each side in a process of its own, as two nodes run it.
-        const reconcilePeak = { oneProcess: 0, oneProcessAnon: 0, initiator: 0, responder: 0, anon: 0 }
+        const reconcilePeak = {
+          oneProcess: 0,
+          oneProcessAnon: 0,
+          oneProcessV1: 0,
+          oneProcessAnonV1: 0,
+          initiator: 0,
+          responder: 0,
+          anon: 0,
+        }
         for (const d of DIFFS.filter((x) => x <= n / 10)) {
           runChild('apply', dir, d)
           const rec = runChild('reconcile', dir, d)
+          const rss = {
+            v1: runChild('reconcile-rss', dir, d, { batchSize: 1 }),
+            v2: runChild('reconcile-rss', dir, d, { batchSize: 2 }),
+          }
           const pair = n === largest ? await runPair(dir, d) : undefined
           runChild('revert', dir, d)
           const label = `_n${n >= 1e6 ? `${n / 1e6}m` : `${n / 1000}k`}_d${d}`
@@ -486,10 +531,14 @@ async function suite(): Promise<void> {
             ctx.record('reconcile_ms', rec.ms!, 'ms')
             recordBaseline(ctx, '', rec, d)
           }
-          reconcilePeak.oneProcess = Math.max(reconcilePeak.oneProcess, rec.peakRss!)
-          reconcilePeak.oneProcessAnon = Math.max(reconcilePeak.oneProcessAnon, rec.anonRss!)
+          reconcilePeak.oneProcess = Math.max(reconcilePeak.oneProcess, rss.v2.peakRss!)
+          reconcilePeak.oneProcessAnon = Math.max(reconcilePeak.oneProcessAnon, rss.v2.anonRss!)
+          reconcilePeak.oneProcessV1 = Math.max(reconcilePeak.oneProcessV1, rss.v1.peakRss!)
+          reconcilePeak.oneProcessAnonV1 = Math.max(reconcilePeak.oneProcessAnonV1, rss.v1.anonRss!)
           if (pair !== undefined) {
-            ctx.record(`peak_rss_reconcile_one_process${label}_mib`, rec.peakRss!, 'MiB')
+            ctx.record(`peak_rss_reconcile_one_process${label}_mib`, rss.v2.peakRss!, 'MiB')
+            ctx.record(`peak_rss_reconcile_one_process${label}_v1_mib`, rss.v1.peakRss!, 'MiB')
+            ctx.record(`peak_rss_reconcile_six_sessions${label}_mib`, rec.peakRss!, 'MiB')
             ctx.record(`peak_rss_reconcile_initiator${label}_mib`, pair.initiator.peakRss!, 'MiB')
             ctx.record(`peak_rss_reconcile_responder${label}_mib`, pair.responder.peakRss!, 'MiB')
             // Includes the IPC hops through this process: a stand-in for a network, not a figure of it.
@@ -514,6 +563,8 @@ async function suite(): Promise<void> {
           ctx.record('rss_anon_reconcile_mib', reconcilePeak.anon, 'MiB')
           ctx.record('peak_rss_reconcile_one_process_mib', reconcilePeak.oneProcess, 'MiB')
           ctx.record('rss_anon_reconcile_one_process_mib', reconcilePeak.oneProcessAnon, 'MiB')
+          ctx.record('peak_rss_reconcile_one_process_v1_mib', reconcilePeak.oneProcessV1, 'MiB')
+          ctx.record('rss_anon_reconcile_one_process_v1_mib', reconcilePeak.oneProcessAnonV1, 'MiB')
         }
         peak = Math.max(peak, reconcilePeak.initiator, reconcilePeak.responder)
         rmSync(dir, { recursive: true, force: true })
