@@ -25,9 +25,13 @@ import {
 } from './ids.js'
 import { readBlob } from './read-stream.js'
 import type { ChunkSource } from './source.js'
+import { WriteWindow } from './write-window.js'
 
-/** Chunk files `put` writes at once while it hashes the next chunks. */
-const PUT_WRITES_IN_FLIGHT = 4
+/**
+ * Bytes of chunk files `put` has in writing on the thread pool while it hashes the next chunks
+ * (the chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive).
+ */
+const PUT_BYTES_IN_FLIGHT = 8 * 1024 * 1024
 /** Fetched chunk files being written at once while the next chunks arrive. */
 const FETCH_WRITES_IN_FLIGHT = 8
 /** Fetched chunks recorded in the index per transaction. */
@@ -173,7 +177,7 @@ export class BlobStore {
     assertChunkSize(chunkSize)
     const hashes: Uint8Array[] = []
     const sizes = new Map<string, number>()
-    const writes: Promise<void>[] = []
+    const writes = new WriteWindow(PUT_BYTES_IN_FLIGHT)
     let size = 0
     try {
       for await (const chunk of chunksOf(source, chunkSize)) {
@@ -186,13 +190,12 @@ export class BlobStore {
         if (sizes.has(key)) continue
         sizes.set(key, chunk.byteLength)
         if (this.files.exists(hash)) continue
-        writes.push(this.files.writeAsync(hash, chunk))
-        if (writes.length >= PUT_WRITES_IN_FLIGHT) await writes.shift()
+        await writes.add(this.files.writeAsync(hash, chunk), chunk.byteLength)
       }
     } finally {
-      await Promise.allSettled(writes)
+      await writes.settle()
     }
-    await Promise.all(writes)
+    await writes.drain()
     const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
     const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
     this.index.transaction(() => {
