@@ -254,7 +254,10 @@ export class BlobStore {
     }
     const missing: number[] = []
     for (let i = firstChunk; i < firstChunk + count; i++) {
-      const bytes = this.localChunk(manifest, i)
+      // A chunk the index does not hold is not looked for on disk: recovery at open adopts every
+      // chunk file a crash left unindexed, so the failed open would find nothing (one per chunk fetched).
+      const held = this.index.chunk(chunkHashAt(manifest, i))?.present === true
+      const bytes = held ? this.localChunk(manifest, i) : undefined
       if (bytes === undefined) missing.push(i)
       else deliver(i, bytes)
     }
