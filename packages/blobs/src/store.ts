@@ -189,7 +189,9 @@ export class BlobStore {
         const key = toHex(hash)
         if (sizes.has(key)) continue
         sizes.set(key, chunk.byteLength)
-        if (this.files.exists(hash)) continue
+        // Held already (another blob's chunk): asked of the index, a stat only then (a stat per
+        // new chunk was a negative lookup in a directory the pool is creating files in).
+        if (this.index.chunk(hash)?.present === true && this.files.exists(hash)) continue
         await writes.add(this.files.writeAsync(hash, chunk), chunk.byteLength)
       }
     } finally {
@@ -408,6 +410,8 @@ export class BlobStore {
 
   /** Evicts least recently used unpinned chunks down to the budget; returns the bytes evicted. */
   evict(): number {
+    // Under budget (each batch of fetched chunks asks): no write transaction.
+    if (this.index.totals().unpinnedBytes <= this.budgetBytes) return 0
     let bytes = 0
     const evicted = this.index.transaction(() => {
       const before = this.index.totals().unpinnedBytes
