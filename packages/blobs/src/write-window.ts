@@ -15,15 +15,29 @@ export function turn(): Promise<void> {
 export class WriteWindow {
   private readonly writes: Array<{ done: Promise<void>; bytes: number }> = []
   private bytes = 0
+  private sinceTurn = 0
 
-  constructor(private readonly maxBytes: number) {}
+  /**
+   * `turnBytes`: bytes added between two turns of the loop (a turn costs microseconds: once per
+   * 16 KiB chunk it would be a fair share of hashing one).
+   */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly turnBytes = 256 * 1024,
+  ) {}
 
-  /** Adds a write; waits for the oldest while more than `maxBytes` are in flight, else turns the loop once. */
+  /** Adds a write; waits for the oldest while more than `maxBytes` are in flight, else turns the loop now and then. */
   async add(done: Promise<void>, bytes: number): Promise<void> {
     done.catch(() => {}) // awaited in order below; a failure is not unhandled meanwhile
     this.writes.push({ done, bytes })
     this.bytes += bytes
-    if (this.bytes <= this.maxBytes) return turn()
+    this.sinceTurn += bytes
+    if (this.bytes <= this.maxBytes) {
+      if (this.sinceTurn < this.turnBytes) return
+      this.sinceTurn = 0
+      return turn()
+    }
+    this.sinceTurn = 0
     while (this.bytes > this.maxBytes) {
       const oldest = this.writes.shift()!
       this.bytes -= oldest.bytes

@@ -45,6 +45,19 @@ describe('WriteWindow: the writes put keeps in flight', () => {
     )
   })
 
+  it("turns the event loop once per turnBytes added (the pool's completions run while put hashes the next chunks)", async () => {
+    const window = new WriteWindow(1000, 100)
+    let turned = 0
+    setImmediate(() => turned++)
+    await window.add(Promise.resolve(), 60)
+    expect(turned).toBe(0)
+    await window.add(Promise.resolve(), 60)
+    expect(turned).toBe(1)
+    setImmediate(() => turned++)
+    await window.add(Promise.resolve(), 60)
+    expect(turned).toBe(1)
+  })
+
   it('rethrows a failed write: from add once it is the oldest over the bound, else from drain', async () => {
     const window = new WriteWindow(10)
     const first = pendingWrite()
