@@ -10,6 +10,8 @@
  *   the big blob from the serving one, and of the serving process (blob_serve_peak_rss_mib); both
  *   blobs are put before by a process of their own (blob_put_peak_rss_mib), so the serving figure
  *   is the serving's alone. `*_peak_{heap_used,external,array_buffers}_mib`: where it comes from.
+ * - blob_fetch_big_cpu_s_per_gib, blob_serve_cpu_s: CPU seconds (user + system, all threads) of
+ *   the fetching process per GiB read and of the serving process in all: cost, not speed.
  * - storage_*: chunk bytes as LMDB values vs files named by hash (the store's choice), written
  *   then read back in this process: MiB/s and the RSS each read-back adds.
  * `--quick`: 16 MiB and 64 MiB instead of 256 MiB and 1 GiB.
@@ -185,17 +187,25 @@ await runSuite('blobs', async (ctx) => {
     await client.store.close()
 
     const fetcher = startPeer(['fetch', join(work, 'fetcher'), addr, ids[1]!])
-    const result = await nextJson<{ bytes: number; seconds: number; rssMiB: number; peaks: Peaks }>(
-      fetcher.lines,
-    )
+    const result = await nextJson<{
+      bytes: number
+      seconds: number
+      rssMiB: number
+      peaks: Peaks
+      cpu: number
+    }>(fetcher.lines)
     if (result.bytes !== manifest.size)
       throw new Error(`fetch child read ${result.bytes} of ${manifest.size} bytes`)
     ctx.record('blob_fetch_big_mib_per_s', result.bytes / MiB / result.seconds, 'MiB/s')
     ctx.record('blob_fetch_peak_rss_mib', result.rssMiB, 'MiB')
+    // CPU seconds (all threads) per GiB read: the cost per byte, less bound to the load than a rate.
+    ctx.record('blob_fetch_big_cpu_s_per_gib', result.cpu / (result.bytes / 1024 ** 3), 's')
     recordPeaks(ctx, 'blob_fetch', result.peaks)
     server.child.stdin!.write('rss\n')
-    const served = await nextJson<{ rssMiB: number; peaks: Peaks }>(server.lines)
+    const served = await nextJson<{ rssMiB: number; peaks: Peaks; cpu: number }>(server.lines)
     ctx.record('blob_serve_peak_rss_mib', served.rssMiB, 'MiB')
+    // The serving process's CPU for everything it served (both reads, two plain streams) and its start.
+    ctx.record('blob_serve_cpu_s', served.cpu, 's')
     recordPeaks(ctx, 'blob_serve', served.peaks)
   } finally {
     await stopPeer(server.child)

@@ -5,6 +5,8 @@
  * fetching process and prints both sides' peaks (`process.memoryUsage()` sampled every 50 ms) with
  * the load average. A variant is `name` or `name:ENV=VALUE,ENV2=VALUE`; its environment is given
  * to both processes (e.g. `BLOBS_PEER_VARIANT`, read by peer.ts, or glibc's `MALLOC_*`).
+ * `BLOBS_PROBE_NODE_ARGS` (space-separated) goes to both peers' `node` command line, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses `--cpu-prof` in NODE_OPTIONS).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -18,10 +20,15 @@ const work = mkdtempSync(join(tmpdir(), 'provsync-rss-probe-'))
 
 function start(args: string[], env: Record<string, string>) {
   const peer = fileURLToPath(new URL('./peer.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', peer, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  })
+  const nodeArgs = (process.env.BLOBS_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--disable-warning=ExperimentalWarning', peer, ...args],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  )
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const next = async () => JSON.parse((await lines.next()).value as string)
   return { child, next }

@@ -63,6 +63,12 @@ export function distinctHashes(manifest: Manifest): Uint8Array[] {
 }
 
 /**
+ * Chunk-hash bytes of decoded manifests kept in memory (4 MiB: the manifests of 32 GiB of blobs
+ * in 256 KiB chunks). A manifest is immutable (its id is its hash), so a cached one never goes stale.
+ */
+const MANIFEST_CACHE_BYTES = 4 * 1024 * 1024
+
+/**
  * The LMDB side of the store: manifests, blob flags, one entry per chunk (size, presence, pins,
  * LRU position), the LRU order of unpinned chunks and byte totals. Mutations run inside the
  * caller's `transactionSync`, so each change of state commits whole or not at all.
@@ -73,6 +79,9 @@ export class ChunkIndex {
   private readonly chunks: Database<Uint8Array, Uint8Array>
   private readonly lru: Database<Uint8Array, Uint8Array>
   private readonly meta: Database<number, string>
+  /** Decoded manifests by id (latin1), least recently used first; bytes of their hashes. */
+  private readonly decoded = new Map<string, Manifest>()
+  private decodedBytes = 0
 
   constructor(readonly root: RootDatabase) {
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const
@@ -87,9 +96,38 @@ export class ChunkIndex {
     return this.root.transactionSync(fn)
   }
 
+  /**
+   * The manifest held for `id`. Presence is asked of LMDB every time; only the decoding (which
+   * recomputes the id: a tree of `chunkCount` hashes) is cached. Measured: 17-20 ms per decode of a
+   * 256 MiB / 1 GiB blob's manifest under load, paid per 4 MiB window read and per request served.
+   */
   manifest(id: Uint8Array): Manifest | undefined {
+    const key = Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1')
+    const cached = this.decoded.get(key)
+    if (cached !== undefined) {
+      if (!this.manifests.doesExist(id)) return undefined
+      this.decoded.delete(key) // re-inserted: most recently used last
+      this.decoded.set(key, cached)
+      return cached
+    }
     const bytes = this.manifests.get(id)
-    return bytes === undefined ? undefined : decodeManifest(bytes)
+    if (bytes === undefined) return undefined
+    const manifest = decodeManifest(bytes)
+    this.remember(key, manifest)
+    return manifest
+  }
+
+  /** Keeps a decoded manifest, evicting the least recently used beyond the cache's bytes. */
+  private remember(key: string, manifest: Manifest): void {
+    const bytes = manifest.hashes.byteLength
+    if (bytes > MANIFEST_CACHE_BYTES) return
+    this.decoded.set(key, manifest)
+    this.decodedBytes += bytes
+    for (const [k, m] of this.decoded) {
+      if (this.decodedBytes <= MANIFEST_CACHE_BYTES) break
+      this.decoded.delete(k)
+      this.decodedBytes -= m.hashes.byteLength
+    }
   }
 
   /** Every blob whose manifest is held, with its flags, in id order. */

@@ -6,17 +6,22 @@ import {
   readdirSync,
   readFileSync,
   readSync,
+  rename as renameCb,
   renameSync,
   rmSync,
   statSync,
   unlinkSync,
+  writeFile as writeFileCb,
   writeFileSync,
 } from 'node:fs'
-import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { toHex } from './ids.js'
 
 const HEX_NAME = /^[0-9a-f]{64}$/
+
+function writeFileAsync(path: string, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => writeFileCb(path, bytes, (err) => (err ? reject(err) : resolve())))
+}
 
 /**
  * Chunk bytes in files named by their hash, under `dir/<first two hex digits>/`. A file is written
@@ -25,6 +30,8 @@ const HEX_NAME = /^[0-9a-f]{64}$/
  */
 export class ChunkFiles {
   private tmpCounter = 0
+  /** Two-hex-digit directories known to exist. */
+  private readonly made = new Set<string>()
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true })
@@ -35,31 +42,54 @@ export class ChunkFiles {
     return join(this.dir, hex.slice(0, 2), hex)
   }
 
+  /**
+   * The chunk's path, its directory made once per store (not found out by a failed open per
+   * directory, then mkdir and a second open: 256 of each in a fresh store's first put).
+   */
+  private placed(hash: Uint8Array): string {
+    const hex = toHex(hash)
+    const sub = hex.slice(0, 2)
+    if (!this.made.has(sub)) {
+      mkdirSync(join(this.dir, sub), { recursive: true })
+      this.made.add(sub)
+    }
+    return join(this.dir, sub, hex)
+  }
+
+  private tmpOf(path: string): string {
+    return `${path}.${process.pid}.${this.tmpCounter++}.tmp`
+  }
+
   write(hash: Uint8Array, bytes: Uint8Array): void {
-    const path = this.pathOf(hash)
-    const tmp = `${path}.${process.pid}.${this.tmpCounter++}.tmp`
+    const path = this.placed(hash)
+    const tmp = this.tmpOf(path)
     try {
       writeFileSync(tmp, bytes)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      mkdirSync(join(path, '..'), { recursive: true })
+      mkdirSync(join(path, '..'), { recursive: true }) // removed behind the store's back
       writeFileSync(tmp, bytes)
     }
     renameSync(tmp, path)
   }
 
-  /** As `write`, on libuv's thread pool, so hashing the next chunk overlaps the write of this one. */
+  /**
+   * As `write`, on libuv's thread pool, so hashing the next chunk overlaps the write of this one.
+   * fs's callback API, not fs/promises: no FileHandle object (and its finalizer) per chunk.
+   */
   async writeAsync(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
-    const path = this.pathOf(hash)
-    const tmp = `${path}.${process.pid}.${this.tmpCounter++}.tmp`
+    const path = this.placed(hash)
+    const tmp = this.tmpOf(path)
     try {
-      await writeFile(tmp, bytes)
+      await writeFileAsync(tmp, bytes)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      await mkdir(join(path, '..'), { recursive: true })
-      await writeFile(tmp, bytes)
+      mkdirSync(join(path, '..'), { recursive: true }) // removed behind the store's back
+      await writeFileAsync(tmp, bytes)
     }
-    await rename(tmp, path)
+    await new Promise<void>((resolve, reject) =>
+      renameCb(tmp, path, (err) => (err ? reject(err) : resolve())),
+    )
   }
 
   /** The file's bytes, or undefined when there is none. */
@@ -121,6 +151,7 @@ export class ChunkFiles {
     for (const sub of readdirSync(this.dir)) {
       const subdir = join(this.dir, sub)
       if (!statSync(subdir).isDirectory()) continue
+      this.made.add(sub)
       for (const name of readdirSync(subdir)) {
         const path = join(subdir, name)
         if (HEX_NAME.test(name) && name.startsWith(sub)) found.set(name, statSync(path).size)

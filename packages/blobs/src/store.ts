@@ -25,9 +25,13 @@ import {
 } from './ids.js'
 import { readBlob } from './read-stream.js'
 import type { ChunkSource } from './source.js'
+import { WriteWindow } from './write-window.js'
 
-/** Chunk files `put` writes at once while it hashes the next chunks. */
-const PUT_WRITES_IN_FLIGHT = 4
+/**
+ * Bytes of chunk files `put` has in writing on the thread pool while it hashes the next chunks
+ * (the chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive).
+ */
+const PUT_BYTES_IN_FLIGHT = 8 * 1024 * 1024
 /** Fetched chunk files being written at once while the next chunks arrive. */
 const FETCH_WRITES_IN_FLIGHT = 8
 /** Fetched chunks recorded in the index per transaction. */
@@ -173,7 +177,7 @@ export class BlobStore {
     assertChunkSize(chunkSize)
     const hashes: Uint8Array[] = []
     const sizes = new Map<string, number>()
-    const writes: Promise<void>[] = []
+    const writes = new WriteWindow(PUT_BYTES_IN_FLIGHT)
     let size = 0
     try {
       for await (const chunk of chunksOf(source, chunkSize)) {
@@ -185,14 +189,15 @@ export class BlobStore {
         const key = toHex(hash)
         if (sizes.has(key)) continue
         sizes.set(key, chunk.byteLength)
-        if (this.files.exists(hash)) continue
-        writes.push(this.files.writeAsync(hash, chunk))
-        if (writes.length >= PUT_WRITES_IN_FLIGHT) await writes.shift()
+        // Held already (another blob's chunk): asked of the index, a stat only then (a stat per
+        // new chunk was a negative lookup in a directory the pool is creating files in).
+        if (this.index.chunk(hash)?.present === true && this.files.exists(hash)) continue
+        await writes.add(this.files.writeAsync(hash, chunk), chunk.byteLength)
       }
     } finally {
-      await Promise.allSettled(writes)
+      await writes.settle()
     }
-    await Promise.all(writes)
+    await writes.drain()
     const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
     const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
     this.index.transaction(() => {
@@ -251,7 +256,10 @@ export class BlobStore {
     }
     const missing: number[] = []
     for (let i = firstChunk; i < firstChunk + count; i++) {
-      const bytes = this.localChunk(manifest, i)
+      // A chunk the index does not hold is not looked for on disk: recovery at open adopts every
+      // chunk file a crash left unindexed, so the failed open would find nothing (one per chunk fetched).
+      const held = this.index.chunk(chunkHashAt(manifest, i))?.present === true
+      const bytes = held ? this.localChunk(manifest, i) : undefined
       if (bytes === undefined) missing.push(i)
       else deliver(i, bytes)
     }
@@ -402,6 +410,8 @@ export class BlobStore {
 
   /** Evicts least recently used unpinned chunks down to the budget; returns the bytes evicted. */
   evict(): number {
+    // Under budget (each batch of fetched chunks asks): no write transaction.
+    if (this.index.totals().unpinnedBytes <= this.budgetBytes) return 0
     let bytes = 0
     const evicted = this.index.transaction(() => {
       const before = this.index.totals().unpinnedBytes

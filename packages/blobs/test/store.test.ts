@@ -10,6 +10,7 @@ import {
   InvalidChunkSizeError,
   toHex,
 } from '@provsync/blobs'
+import { open } from 'lmdb'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collect, randomBytes, tempStores } from './helpers.js'
 
@@ -73,6 +74,27 @@ describe('put and local reads', () => {
     await store.put(b, { chunkSize: 16 * KiB })
     expect(store.stats().chunks).toBe(3)
     expect(store.stats().pinnedBytes).toBe(48 * KiB)
+  })
+  it('a manifest read inside a transaction that rolls back is not held afterwards (the decoded-manifest cache asks LMDB)', async () => {
+    const dir = stores.dir()
+    const env = open({ path: join(dir, 'env'), noSync: true })
+    try {
+      const store = await stores.open({ path: dir, env })
+      const { manifest } = await (await stores.open()).put(randomBytes(40 * KiB, 9), { chunkSize: 16 * KiB })
+      expect(() =>
+        env.transactionSync(() => {
+          store.adoptManifest(manifest)
+          expect(store.localManifest(manifest.id)?.chunkCount).toBe(3)
+          throw new Error('roll back')
+        }),
+      ).toThrow('roll back')
+      expect(store.localManifest(manifest.id)).toBeUndefined()
+      expect(store.status(manifest.id).manifest).toBe(false)
+      store.adoptManifest(manifest)
+      expect(toHex(store.localManifest(manifest.id)!.hashes)).toBe(toHex(manifest.hashes))
+    } finally {
+      await env.close()
+    }
   })
 })
 
