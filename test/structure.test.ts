@@ -133,16 +133,6 @@ const METHOD_ASSIGNMENTS_KEPT: ReadonlyArray<{ file: string; property: string; w
       "libp2p hands each stream to a Metrics implementation (trackProtocolStream) to count; libp2p's own " +
       "@libp2p/prometheus-metrics wraps dispatchEvent the same way, since a 'message' listener starts delivery early",
   },
-  {
-    file: 'packages/sim/src/links.ts',
-    property: 'sendData',
-    why: 'not yet replaced: the shaped memory network wraps the raw connection it is given (issue #13, open)',
-  },
-  {
-    file: 'packages/sim/src/links.ts',
-    property: 'sendClose',
-    why: 'the same',
-  },
 ]
 
 /** File names of a package's own on-disk formats: only the owner names them. */
