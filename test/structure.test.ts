@@ -130,18 +130,9 @@ const METHOD_ASSIGNMENTS_KEPT: ReadonlyArray<{ file: string; property: string; w
     file: 'packages/sim/src/traffic.ts',
     property: 'dispatchEvent',
     why:
-      "libp2p hands each stream to a Metrics implementation (trackProtocolStream) to count; libp2p's own " +
-      "@libp2p/prometheus-metrics wraps dispatchEvent the same way, since a 'message' listener starts delivery early",
-  },
-  {
-    file: 'packages/sim/src/links.ts',
-    property: 'sendData',
-    why: 'not yet replaced: the shaped memory network wraps the raw connection it is given (issue #13, open)',
-  },
-  {
-    file: 'packages/sim/src/links.ts',
-    property: 'sendClose',
-    why: 'the same',
+      'libp2p hands each stream to a Metrics implementation (trackProtocolStream) before its handler runs; a ' +
+      "'message' listener there takes the bytes of a handler that reads late (sim's traffic.test.ts fails with " +
+      "one), so it wraps dispatchEvent as libp2p's own @libp2p/prometheus-metrics does; no public event counts bytes",
   },
 ]
 

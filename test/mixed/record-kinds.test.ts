@@ -6,10 +6,10 @@
  * (`packages/crdt/test/fixtures/release1-records.ts`, verbatim; this test lives in the repo's `test/` because it spans crdt's fixture and sync), exactly as that node's `apply` did.
  */
 
-import type { ApplyOutcome } from '@provsync/crdt'
-import { encodeAssertion, openNodeState, signAssertion, signSupersession } from '@provsync/crdt'
-import { loadOrCreateIdentity, privateKeySeed, type SyncedState, type SyncReport } from '@provsync/sync'
-import { createLibp2pWithProvsync, QUIET_SYNC } from '@provsync/testing'
+import type { ApplyOutcome, NodeState } from '@provsync/crdt'
+import { encodeAssertion, signAssertion, signSupersession } from '@provsync/crdt'
+import type { SyncedState, SyncReport } from '@provsync/sync'
+import { createLibp2pWithProvsync, openIdentityState, QUIET_SYNC } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeRecord as decodeReleaseOne } from '../../packages/crdt/test/fixtures/release1-records.js'
 import {
@@ -40,7 +40,7 @@ afterEach(async () => {
 })
 
 /** `apply` as the first release ran it: a record its codec cannot read is refused, never applied. */
-function asFirstRelease(state: Awaited<ReturnType<typeof openNodeState>>): SyncedState {
+function asFirstRelease(state: NodeState): SyncedState {
   return {
     networkId: state.networkId,
     publicKey: state.publicKey,
@@ -66,14 +66,10 @@ function asFirstRelease(state: Awaited<ReturnType<typeof openNodeState>>): Synce
 }
 
 async function node(release: 'first' | 'current', extra: { push?: { delayMs: number } } = {}) {
-  const dataDir = await dirs.make()
-  const privateKey = await loadOrCreateIdentity(dataDir)
-  const state = await openNodeState({
-    dataDir,
+  const { privateKey, state } = await openIdentityState({
+    dataDir: await dirs.make(),
     networkId: NETWORK,
     trust,
-    seed: privateKeySeed(privateKey),
-    verifyThreads: 1,
   })
   const init =
     release === 'first'

@@ -9,46 +9,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  decodeAssertion,
-  encodeAssertion,
-  nodeIdFor,
-  openNodeState,
-  type Signer,
-  signAssertion,
-  signerFromSeed,
-  verifyAssertion,
-} from '@provsync/crdt'
+import { decodeAssertion, verifyAssertion } from '@provsync/crdt'
 import { runSuite } from '../../../bench/lib.js'
 import { importInspected } from '../src/import.js'
 import { exportBundle, importBundle, inspectBundle } from '../src/index.js'
+import { NETWORK, openIn, records, signer } from './records.js'
 
-const NETWORK = 'bundle-bench'
 const work = mkdtempSync(join(tmpdir(), 'provsync-bundles-bench-'))
 
-function signer(n: number): Signer {
-  const seed = new Uint8Array(32)
-  new DataView(seed.buffer).setUint32(0, n + 1)
-  seed[31] = 0x5e
-  return signerFromSeed(seed)
-}
-
-function records(count: number): Uint8Array[] {
-  const signers = Array.from({ length: 64 }, (_, i) => signer(i))
-  const base = Date.UTC(2026, 0, 1)
-  return Array.from({ length: count }, (_, i) => {
-    const s = signers[i % signers.length]!
-    const hlc = { wallMs: base + i, counter: 0, nodeId: nodeIdFor(s.publicKey) }
-    const coordinate = { volume: `vol-${i % 97}`, destination: 'offsite', origin: `host-${i}` }
-    return encodeAssertion(
-      signAssertion({ coordinate, run: BigInt(i + 1), method: 'checksum', hlc }, s, NETWORK),
-      NETWORK,
-    )
-  })
-}
-
-const open = (name: string) =>
-  openNodeState({ dataDir: join(work, name), networkId: NETWORK, trust: [], noSync: true })
+const open = (name: string) => openIn(work, name)
 
 function verifyRate(all: readonly Uint8Array[]): number {
   const start = performance.now()

@@ -8,42 +8,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  decodeAssertion,
-  decodeRecord,
-  encodeAssertion,
-  nodeIdFor,
-  openNodeState,
-  type Signer,
-  signAssertion,
-  signerFromSeed,
-  verifyAssertion,
-} from '@provsync/crdt'
+import { decodeAssertion, decodeRecord, verifyAssertion } from '@provsync/crdt'
 import { createBLAKE3 } from 'hash-wasm'
 import { importInspected } from '../src/import.js'
 import { exportBundle, inspectBundle } from '../src/index.js'
+import { NETWORK, openIn, records, signer } from './records.js'
 
-const NETWORK = 'bundle-bench'
 const count = Number(process.argv[2] ?? 20_000)
 const work = mkdtempSync(join(tmpdir(), 'provsync-bundle-phases-'))
-const signer = (n: number): Signer => {
-  const seed = new Uint8Array(32)
-  new DataView(seed.buffer).setUint32(0, n + 1)
-  seed[31] = 0x5e
-  return signerFromSeed(seed)
-}
-const signers = Array.from({ length: 64 }, (_, i) => signer(i))
-const all = Array.from({ length: count }, (_, i) => {
-  const s = signers[i % 64]!
-  const hlc = { wallMs: Date.UTC(2026, 0, 1) + i, counter: 0, nodeId: nodeIdFor(s.publicKey) }
-  const coordinate = { volume: `vol-${i % 97}`, destination: 'offsite', origin: `host-${i}` }
-  return encodeAssertion(
-    signAssertion({ coordinate, run: BigInt(i + 1), method: 'checksum', hlc }, s, NETWORK),
-    NETWORK,
-  )
-})
-const open = (name: string) =>
-  openNodeState({ dataDir: join(work, name), networkId: NETWORK, trust: [], noSync: true })
+const all = records(count)
+const open = (name: string) => openIn(work, name)
 const source = await open('source')
 for (let i = 0; i < all.length; i += 1000)
   await source.apply('assertions', all.slice(i, i + 1000), { from: source.publicKey })

@@ -30,8 +30,13 @@ export function createProtocolTraffic(): ProtocolTraffic {
   const track = (stream: Stream): void => {
     const protocol = stream.protocol
     if (protocol === undefined || protocol === '') return
-    // Wraps dispatch rather than listening: a 'message' listener would start the stream's
-    // delivery before the protocol handler attached its own.
+    // Wraps dispatch rather than listening, as @libp2p/prometheus-metrics does (its _track): libp2p
+    // calls trackProtocolStream before the protocol handler runs, and AbstractMessageStream hands
+    // its read buffer to whichever 'message' listeners exist once there is one, so a listener of
+    // the counter's would take the bytes a handler that reads after an await never sees
+    // (traffic.test.ts: with a listener here its late reader gets nothing). The stream is libp2p's
+    // muxed stream itself; nothing public reports its received bytes, and the registrar's
+    // middleware (the other public hook) could only hand handlers a whole proxy stream instead.
     const dispatch = stream.dispatchEvent.bind(stream)
     stream.dispatchEvent = (event: Event) => {
       if (event.type === 'message') {

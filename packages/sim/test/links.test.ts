@@ -98,6 +98,47 @@ describe('memory network', () => {
     network.close()
   })
 
+  test('a closing connection goes out after the delayed bytes sent before it, as a FIN follows the data', async () => {
+    let fault: LinkFault = { lossPct: 0, delayMs: 0 }
+    const { a, b, address, network } = await pair({ reachable: () => true, fault: () => fault })
+    const SINK = '/sim-test/sink/1.0.0'
+    const received = new Promise<number>((resolve, reject) => {
+      void b.handle(SINK, async (stream) => {
+        let bytes = 0
+        try {
+          for await (const chunk of stream) bytes += chunk.byteLength
+          resolve(bytes)
+        } catch (error) {
+          reject(error)
+        }
+      })
+    })
+    const stream = await a.dialProtocol(address, SINK)
+    fault = { lossPct: 0, delayMs: 80 }
+    for (let i = 0; i < 3; i++) stream.send(new Uint8Array(1000).fill(i))
+    const start = performance.now()
+    // The whole connection closes (muxer, then the raw connection) while the bytes are on the link.
+    await a.hangUp(b.peerId)
+    expect(await received).toBe(3000)
+    expect(performance.now() - start).toBeGreaterThanOrEqual(70)
+    network.close()
+  })
+
+  test("two networks in one process do not reach each other's listeners", async () => {
+    const { b, address, network } = await pair(open)
+    const other = await createMemoryNetwork(`/memory/links-other-${process.pid}-`, open, createRng('other'))
+    const stranger = await createLibp2p({
+      transports: [other.transport()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+    started.push(stranger)
+    await expect(stranger.dial(address)).rejects.toThrow()
+    expect(b.getConnections()).toHaveLength(0)
+    other.close()
+    network.close()
+  })
+
   test('on a healthy link nothing is lost, retransmitted or reset', async () => {
     const { a, address, network } = await pair(open)
     await roundTripMs(a, address)

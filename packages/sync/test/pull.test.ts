@@ -1,11 +1,6 @@
-import { encodeSupersession, openNodeState, signSupersession } from '@provsync/crdt'
-import {
-  DEFAULT_PROTOCOL_LIMITS,
-  loadOrCreateIdentity,
-  privateKeySeed,
-  type SyncedState,
-} from '@provsync/sync'
-import { createLibp2pWithProvsync, QUIET_SYNC, sleep } from '@provsync/testing'
+import { encodeSupersession, signSupersession } from '@provsync/crdt'
+import { DEFAULT_PROTOCOL_LIMITS, type SyncedState } from '@provsync/sync'
+import { createLibp2pWithProvsync, openIdentityState, QUIET_SYNC, sleep } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs, waitFor } from './helpers.js'
 
@@ -28,14 +23,10 @@ async function node(
   applyDelayMs = 0,
   withholdEvery = 0,
 ) {
-  const dataDir = await dirs.make()
-  const privateKey = await loadOrCreateIdentity(dataDir)
-  const state = await openNodeState({
-    dataDir,
+  const { privateKey, state } = await openIdentityState({
+    dataDir: await dirs.make(),
     networkId: NETWORK,
     trust,
-    seed: privateKeySeed(privateKey),
-    verifyThreads: 1,
   })
   const applyCalls: number[] = []
   const recording: SyncedState = {

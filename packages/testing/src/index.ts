@@ -35,6 +35,7 @@ export {
   coordinate,
   hlc,
   load,
+  openIdentityState,
   openTestState,
   revocationBytes,
   type SignedAssertionsOptions,

@@ -1,3 +1,4 @@
+import type { PrivateKey } from '@libp2p/interface'
 import {
   type Coordinate,
   encodeAssertion,
@@ -175,4 +176,18 @@ export async function openTestState(
       ...options,
     }),
   )
+}
+
+/**
+ * A node's identity and state as a provsync node keeps them: the libp2p key in `dataDir` (created
+ * on first use, sync's `loadOrCreateIdentity`) and a node state there signing with that key (one
+ * verify thread unless `options` say otherwise). The caller closes the state.
+ */
+export async function openIdentityState(
+  options: Omit<NodeStateOptions, 'seed'>,
+): Promise<{ privateKey: PrivateKey; state: NodeState }> {
+  const { loadOrCreateIdentity, privateKeySeed } = await import('@provsync/sync')
+  const privateKey = await loadOrCreateIdentity(options.dataDir)
+  const state = await openNodeState({ verifyThreads: 1, ...options, seed: privateKeySeed(privateKey) })
+  return { privateKey, state }
 }

@@ -16,23 +16,11 @@
  * - `revokes: true`: a revocation by a trusted operator (`SUITE_OPERATOR`, passed to the factory)
  *   is stored and refuses the revoked signer's later records; one by anyone else is refused.
  */
-import {
-  assertionKey,
-  type Coordinate,
-  encodeAssertion,
-  encodeRevocation,
-  encodeSupersession,
-  recordHash,
-  type Signer,
-  signAssertion,
-  signerFromSeed,
-  signRevocation,
-  signSupersession,
-  toHex,
-} from '@provsync/crdt'
+import { assertionKey, type Coordinate, recordHash, type Signer, signerFromSeed, toHex } from '@provsync/crdt'
 import { type StoreName, SYNC_ORDER, type SyncedState } from '@provsync/sync'
 import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
+import { assertionBytes, revocationBytes, supersessionBytes } from './records.js'
 
 export interface SuiteRecord {
   readonly store: StoreName
@@ -63,37 +51,21 @@ const peer = signerFromSeed(new Uint8Array(32).fill(7))
 /** The operator every fixture is opened trusting. */
 export const SUITE_OPERATOR = signerFromSeed(new Uint8Array(32).fill(5))
 
+// The suite's records are recent (the state's drift guard takes them) and the operator's
+// revocation comes after the peer's records it is tested against.
 function revocation(operator: Signer, subject: Uint8Array): SuiteRecord {
-  const record = signRevocation(
-    {
-      action: 'revoke',
-      subjectKind: 'peer',
-      subject,
-      reason: 'acceptance',
-      hlc: { wallMs: Date.now() - 500, counter: 0 },
-    },
-    operator,
-    SUITE_NETWORK,
-  )
-  const bytes = encodeRevocation(record, SUITE_NETWORK)
+  const bytes = revocationBytes(operator, subject, 'revoke', Date.now() - 500, 'peer', SUITE_NETWORK)
   return { store: 'revocations', key: recordHash(bytes), bytes }
 }
 
 function supersession(signer: Signer, i: number, networkId = SUITE_NETWORK): SuiteRecord {
   const target = new Uint8Array(32).fill(i + 1)
-  const record = signSupersession(
-    { target, kind: 'invalidate', reason: `r${i}`, hlc: { wallMs: Date.now() - 1000, counter: i } },
-    signer,
-    networkId,
-  )
-  const bytes = encodeSupersession(record, networkId)
+  const bytes = supersessionBytes(signer, target, { reason: `r${i}`, wallMs: Date.now() - 1000, networkId })
   return { store: 'supersessions', key: recordHash(bytes), bytes }
 }
 
 function assertion(signer: Signer, coordinate: Coordinate, run: bigint): SuiteRecord {
-  const hlc = { wallMs: Date.now() - 1000 + Number(run), counter: 0 }
-  const record = signAssertion({ coordinate, run, method: `m${run}`, hlc }, signer, SUITE_NETWORK)
-  const bytes = encodeAssertion(record, SUITE_NETWORK)
+  const bytes = assertionBytes(signer, coordinate, run, Date.now() - 1000 + Number(run), 0, SUITE_NETWORK)
   return { store: 'assertions', key: assertionKey(signer.publicKey, coordinate), bytes }
 }
 
