@@ -21,7 +21,8 @@ import {
 // and A and B follow it live. B, restarted, starts on the rotated bundle (node.json) while A still
 // runs on the one it followed: B reads the blob from A (before the blob service followed rotations,
 // A's blob hello kept the genesis hash and refused B). C, left on the genesis bundle, is refused in
-// one line (exit 4) and A counts the refusal as `trust-mismatch`.
+// one line (exit 4) and A counts the refusal as `trust-mismatch`. A, which followed the rotation
+// live, takes an import signed by the operator the rotation added; C refuses it.
 const NETWORK = 'cli-blob-trust-test'
 let dir: string
 let a: RunningNode | undefined
@@ -107,6 +108,19 @@ describe('provsync blob after a trust rotation', { timeout: 240_000 }, () => {
     expect(got.size).toBe(600_000)
     expect(readFileSync(out).equals(readFileSync(blobFile))).toBe(true)
     expect(await metric(a!, 'provsync_blob_refusals_total{reason="trust-mismatch"}')).toBe(0)
+  })
+
+  it('import trusts the operators added by a rotation at a node that followed it live', async () => {
+    // op2 joined the bundle at version 1: a bundle it signs is taken at A (which never restarted).
+    const signed = join(dir, 'op2.bundle')
+    await json(['export', signed, '--key', op(2), ...at(b!)])
+    const imported = await run(['import', signed, ...at(a!)])
+    expect(imported.stderr).toBe('')
+    expect(imported.code).toBe(0)
+    // C is still on version 0 (op1 alone): the same bundle is refused there.
+    const refused = await run(['import', signed, ...at(c!)])
+    expect(refused.code).toBe(4)
+    expect(refused.stderr).toContain('untrusted-signature')
   })
 
   it('a node left on the old bundle is refused in one line (exit 4), counted at the holder', async () => {
