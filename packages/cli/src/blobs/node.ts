@@ -99,13 +99,14 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
       const factory = blobs({
         store,
         networkId: options.networkId,
-        trust: options.trust,
+        trust,
         registry: parts.registry,
         references,
         mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
         ...(options.admission !== undefined ? { admission: options.admission } : {}),
       })
-      // Kept, so a rotation reaches the service (libp2p builds it inside createNode).
+      // Kept, so a rotation reaches the service (libp2p builds it inside createNode; one followed
+      // in between is put in force at once).
       const build = (components: Parameters<typeof factory>[0]) => {
         service = factory(components)
         service.setTrust(trust)
