@@ -4,8 +4,15 @@
 # it and one of this tree (`npx tsc -b` first) on 127.0.0.1, writes version-1 and evidence
 # (version-2) records at the new node, and checks from both nodes' metrics that every session
 # succeeded, no offence was counted on either side, no record was refused, and the old node holds
-# exactly the version-1 records. Prints one line per check; exits 1 on the first failure.
-#   scripts/mixed-release1.sh            (about 3 minutes on 2 loaded cores, most of it tsc)
+# exactly the version-1 records. Prints one line per check; exits 1 on the first failure, with
+# the metric lines that failed it.
+#   scripts/mixed-release1.sh            (about 4 minutes on 2 loaded cores, most of it tsc)
+# Switches (environment), to show the checks catch a broken build:
+#   NEW_TREE=<dir>     test the built tree at <dir> (its packages/cli/dist/bin.js) instead of this one
+#   NEW_PATCH=<file>   build this tree's HEAD with <file> applied (git apply) in the temp dir and
+#                      test that; e.g. scripts/mixed-release1-no-kinds.patch, which drops the
+#                      record-kinds negotiation: the run must end in FAIL
+#   RELEASE1=<commit>  the first release (default dbef513)
 set -euo pipefail
 RELEASE1=${RELEASE1:-dbef513}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,17 +25,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# build <commit> <dir> [patch]: the commit's tree from git, this tree's node_modules, tsc -b.
+build() {
+  mkdir -p "$2/node_modules/@provsync"
+  git -C "$root" archive "$1" | tar -x -C "$2"
+  if [ -n "${3:-}" ]; then (cd "$2" && git apply "$3"); fi
+  for entry in "$root"/node_modules/* "$root"/node_modules/.bin; do
+    [ "$(basename "$entry")" = "@provsync" ] || ln -s "$entry" "$2/node_modules/$(basename "$entry")"
+  done
+  for pkg in "$2"/packages/*; do ln -s "../../packages/$(basename "$pkg")" "$2/node_modules/@provsync/"; done
+  (cd "$2" && "$node22" node_modules/typescript/bin/tsc -b)
+}
+
+tree=${NEW_TREE:-$root}
+if [ -n "${NEW_PATCH:-}" ]; then
+  [ -f "$NEW_PATCH" ] || { echo "FAIL NEW_PATCH=$NEW_PATCH: no such file"; exit 1; }
+  patch_file=$(cd "$(dirname "$NEW_PATCH")" && pwd)/$(basename "$NEW_PATCH")
+elif [ ! -f "$tree/packages/cli/dist/bin.js" ]; then
+  echo "FAIL $tree/packages/cli/dist/bin.js is missing: build that tree first (npx tsc -b)"
+  exit 1
+fi
 echo "building release 1 ($RELEASE1) in $work/release1"
-mkdir -p "$work/release1/node_modules/@provsync"
-git -C "$root" archive "$RELEASE1" | tar -x -C "$work/release1"
-for entry in "$root"/node_modules/* "$root"/node_modules/.bin; do
-  [ "$(basename "$entry")" = "@provsync" ] || ln -s "$entry" "$work/release1/node_modules/$(basename "$entry")"
-done
-for pkg in "$work"/release1/packages/*; do ln -s "../../packages/$(basename "$pkg")" "$work/release1/node_modules/@provsync/"; done
-(cd "$work/release1" && "$node22" node_modules/typescript/bin/tsc -b)
+build "$RELEASE1" "$work/release1"
+if [ -n "${NEW_PATCH:-}" ]; then
+  echo "building HEAD with $NEW_PATCH applied in $work/patched"
+  build HEAD "$work/patched" "$patch_file"
+  tree=$work/patched
+fi
+echo "testing the tree at $tree against release 1"
 
 old=("$node22" "$work/release1/packages/cli/dist/bin.js")
-new=("$node22" "$root/packages/cli/dist/bin.js")
+new=("$node22" "$tree/packages/cli/dist/bin.js")
 cd "$work"
 "${new[@]}" keygen --operator --out op.key >/dev/null
 "${new[@]}" keygen --agent --out agent.key >/dev/null
@@ -53,14 +80,21 @@ sleep 15 # about ten sessions each way (anti-entropy every 1.5 s, plus announcem
 
 metrics() { curl -s "localhost:$1/metrics"; }
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; exit 1; fi; }
+# absent <what> <pattern> <port>...: ok when no metric line of those nodes matches; else FAIL with them.
+absent() {
+  local what=$1 pattern=$2 found
+  shift 2
+  found=$(for port in "$@"; do metrics "$port"; done | grep -E "$pattern" || true)
+  if [ -z "$found" ]; then echo "ok   $what"; else echo "FAIL $what:" && echo "$found" | sed 's/^/       /' && exit 1; fi
+}
 count() { # count old|new <store>
   if [ "$1" = old ]; then "${old[@]}" status -d old; else "${new[@]}" status -d new; fi | awk -v s="$2" '$1 == s { print $2 }'
 }
-check "no offence at the old node" "! metrics $old_port | grep -q '^provsync_peer_offences_total'"
-check "no offence at the new node" "! metrics $new_port | grep -q '^provsync_peer_offences_total'"
-check "no record refused at the old node" "! metrics $old_port | grep -q '^provsync_records_refused_total'"
-check "no failed session at either node" "! (metrics $old_port; metrics $new_port) | grep -q 'sync_sessions_total{.*outcome=\"error\"}'"
-check "old node: the 5 version-1 assertions, not the 3 evidence ones" '[ "$(count old assertions)" = 5 ]'
-check "old node: the version-1 supersession, not the evidence one" '[ "$(count old supersessions)" = 1 ]'
+absent "no offence at the old node" '^provsync_peer_offences_total' "$old_port"
+absent "no offence at the new node" '^provsync_peer_offences_total' "$new_port"
+absent "no record refused at the old node" '^provsync_records_refused_total' "$old_port"
+absent "no failed session at either node" 'sync_sessions_total\{.*outcome="error"\}' "$old_port" "$new_port"
+check "old node: the 5 version-1 assertions, not the 3 evidence ones (has $(count old assertions))" '[ "$(count old assertions)" = 5 ]'
+check "old node: the version-1 supersession, not the evidence one (has $(count old supersessions))" '[ "$(count old supersessions)" = 1 ]'
 check "new node: all 8 assertions and 2 supersessions" '[ "$(count new assertions)" = 8 ] && [ "$(count new supersessions)" = 2 ]'
 metrics "$old_port" | grep '^provsync_sync_sessions_total' | sed 's/^/old  /'

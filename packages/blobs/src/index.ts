@@ -49,6 +49,7 @@ export {
   toHex,
 } from './ids.js'
 export { type BlobMetrics, createBlobMetrics } from './metrics.js'
+export { BlobTrustMismatchError } from './protocol/handshake.js'
 export {
   type BlobReference,
   BlobReferences,
@@ -108,7 +109,10 @@ export interface BlobServiceInit {
   store: BlobStore
   /** Peers of another network id are refused in the hello. */
   networkId: string
-  /** Operator public keys of the trust bundle; peers must hold the same set. */
+  /**
+   * Operator public keys of the trust bundle in force at start; peers must hold the same set. Its
+   * hash (sync's `trustBundleHash`) travels in every blob hello; `setTrust` moves it on a rotation.
+   */
   trust: readonly Uint8Array[]
   /**
    * May `peer` fetch blob `id` from this node? It should say yes exactly when the peer may hold a
@@ -197,6 +201,17 @@ export interface BlobService extends TypedEventTarget<BlobServiceEvents> {
   read(id: Uint8Array, options?: ServiceReadOptions): AsyncGenerator<Uint8Array>
   /** Records that `peer` advertises the blob: it is asked after the `from` peers. */
   addProvider(id: Uint8Array, peer: PeerRef): void
+  /**
+   * Puts another trust bundle (operator keys) in force, as sync's `setTrust` does: every blob stream
+   * opened or accepted from now on names and checks its hash (streams already open keep theirs).
+   * For a rotation that took effect (@provsync/artifacts' `trust:rotated`, e.g. through
+   * `followTrustInSync(service, node.sync, blobService)`); true when the hash changed. A peer still
+   * on the other bundle is refused `wrong-network` (a BlobTrustMismatchError here, counted as
+   * `provsync_blob_refusals_total{reason="trust-mismatch"}`, no offence).
+   */
+  setTrust(operatorKeys: readonly Uint8Array[]): boolean
+  /** The hash of the trust bundle in force, as blob hellos carry it (equal to sync's `trustHash()`). */
+  trustHash(): Uint8Array
   isBlocked(peer: PeerRef): boolean
   /** Offences counted by reason, for one peer or all. */
   offences(peer?: PeerRef): Record<string, number>

@@ -44,7 +44,7 @@ import type {
 import { type BlobMetrics, createBlobMetrics } from './metrics.js'
 import { maxManifestBytes, requestChunks, requestManifest } from './protocol/client.js'
 import { Conversation } from './protocol/conversation.js'
-import { admit, greet, type NetworkIdentity } from './protocol/handshake.js'
+import { admit, BlobTrustMismatchError, greet, type NetworkIdentity } from './protocol/handshake.js'
 import { type ServeContext, serveStream } from './protocol/server.js'
 import { referencePolicy } from './references.js'
 import type { BlobOffenceReason, ChunkSource, DeliveredChunk } from './source.js'
@@ -82,7 +82,8 @@ export class Blobs
   readonly metrics: BlobMetrics
   readonly limits: BlobLimits
   private readonly log: Logger
-  private readonly identity: NetworkIdentity
+  /** The hash of the trust bundle in force: read by every hello, moved by `setTrust`. */
+  private trust: Uint8Array
   private readonly budgets: PeerBudgets
   private readonly rate: ByteRate
   private readonly providers = new Map<string, Set<string>>()
@@ -99,7 +100,7 @@ export class Blobs
     this.store = init.store
     this.mayFetch = init.mayFetch ?? defaultPolicy(init)
     this.log = components.logger.forComponent('provsync:blobs')
-    this.identity = { networkId: init.networkId, trustHash: trustBundleHash(init.trust) }
+    this.trust = trustBundleHash(init.trust)
     this.limits = {
       maxChunksPerRequest: init.limits?.maxChunksPerRequest ?? DEFAULT_MAX_CHUNKS_PER_REQUEST,
       pipelineDepth: init.limits?.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH,
@@ -165,6 +166,19 @@ export class Blobs
     let set = this.providers.get(key)
     if (set === undefined) this.providers.set(key, (set = new Set()))
     set.add(peer.toString())
+  }
+
+  setTrust(operatorKeys: readonly Uint8Array[]): boolean {
+    // sync's hash of the same keys, so the blob hello and sync's hello always name the same bundle.
+    const next = trustBundleHash(operatorKeys)
+    if (Buffer.from(next).equals(this.trust)) return false
+    this.trust = next
+    this.log('trust bundle of %d operator key(s) in force', operatorKeys.length)
+    return true
+  }
+
+  trustHash(): Uint8Array {
+    return this.trust
   }
 
   isBlocked(peer: PeerRef): boolean {
@@ -282,7 +296,7 @@ export class Blobs
       else stream.abort(new BlobError('blob conversation ended early'))
     }
     try {
-      await greet(conv, this.identity)
+      await greet(conv, this.identity())
     } catch (err) {
       await done(false)
       throw this.failed(peer, err)
@@ -309,17 +323,23 @@ export class Blobs
     }
     const conv = new Conversation(this.frame(stream), peer, this.limits, this.stopController.signal)
     try {
-      await admit(conv, this.identity, this.admitted(connection.remotePeer))
+      await admit(conv, this.identity(), this.admitted(connection.remotePeer))
       await serveStream(conv, this.serveContext(connection.remotePeer))
       await stream.close()
     } catch (err) {
       if (err instanceof NotAdmittedError) this.metrics.refusals.inc({ reason: 'not-admitted' })
+      if (err instanceof BlobTrustMismatchError) this.metrics.refusals.inc({ reason: 'trust-mismatch' })
       stream.abort(err as Error)
       this.failed(peer, err)
     } finally {
       grant.release()
       this.openStreams.delete(stream)
     }
+  }
+
+  /** What this stream's hello names: the network and the trust bundle in force now. */
+  private identity(): NetworkIdentity {
+    return { networkId: this.init.networkId, trustHash: this.trust }
   }
 
   /** Closed network: the check of a peer's membership (undefined: open network, everyone). */

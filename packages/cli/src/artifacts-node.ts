@@ -13,6 +13,7 @@ import {
   openArtifactStore,
   scopeFreshness,
   type TrustBundle,
+  type TrustTarget,
 } from '@provsync/artifacts'
 import type { NodeState } from '@provsync/crdt'
 import {
@@ -78,8 +79,12 @@ export interface NodeArtifacts {
   readonly admission: Admission | undefined
   /** Closed network: gossipsub options keeping announcements from non-members; undefined when open. */
   readonly pubsub: ProvsyncNodeOptions['pubsub']
-  /** After createNode: revocations come from its state, and a change of them re-derives the store. */
-  attach(node: ProvsyncNode): void
+  /**
+   * After createNode: revocations come from its state, and a change of them re-derives the store.
+   * Each rotation the service follows moves sync's hello, crdt's operator set and `trustTargets`
+   * (the blob service's hello: the node's BlobNode).
+   */
+  attach(node: ProvsyncNode, ...trustTargets: TrustTarget[]): void
   /** Applies records made here (CLI-signed) and propagates them to connected peers. */
   submit(records: readonly Uint8Array[]): ReturnType<ArtifactStore['apply']>
   close(): Promise<void>
@@ -133,7 +138,7 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
         [ARTIFACTS_SERVICE]: artifactSync({ store, freshness, ...antiEntropy, ...admission, ...trust }),
       }
     },
-    attach(node) {
+    attach(node, ...trustTargets) {
       state = node.state
       service = node.libp2p.services[ARTIFACTS_SERVICE] as ArtifactSyncService
       if (metrics !== undefined) observeService(service, metrics)
@@ -141,7 +146,7 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
       const stopChange = node.state.onChange((changed) => {
         if (changed === 'revocations') store.refresh()
       })
-      const stopTrust = followRotations(service, node, options)
+      const stopTrust = followRotations(service, node, options, trustTargets)
       detach = () => {
         stopChange()
         stopTrust()
@@ -158,18 +163,20 @@ export async function openNodeArtifacts(options: NodeArtifactsOptions): Promise<
 
 /**
  * A rotation the service follows (now, if it moved while the node started, and at each
- * `trust:rotated`) moves sync's hello and crdt's operator set (`state.setTrust`: revocations and
- * invalidations of a removed operator stop acting), and is handed to `onRotated`. No-op without
- * a trust bundle. Returns the unsubscribe.
+ * `trust:rotated`) moves sync's hello, crdt's operator set (`state.setTrust`: revocations and
+ * invalidations of a removed operator stop acting) and `targets` (the blob protocol's hello, whose
+ * hash is sync's: two nodes that followed it keep exchanging blobs, a node that did not is
+ * refused), and is handed to `onRotated`. No-op without a trust bundle. Returns the unsubscribe.
  */
 function followRotations(
   service: ArtifactSyncService,
   node: ProvsyncNode,
   options: NodeArtifactsOptions,
+  targets: readonly TrustTarget[],
 ): () => void {
   // setTrust fails only once the state is closed (a rotation racing the node's stop).
   const crdt = { setTrust: (keys: readonly Uint8Array[]) => node.state.setTrust(keys).catch(() => false) }
-  const stopSync = followTrustInSync(service, node.sync, crdt)
+  const stopSync = followTrustInSync(service, node.sync, crdt, ...targets)
   const onRotated = (evt: CustomEvent<{ bundle: TrustBundle }>) => options.onRotated?.(evt.detail.bundle)
   const now = service.trustBundle()
   if (now !== undefined && options.bundle !== undefined && now.version > options.bundle.version)

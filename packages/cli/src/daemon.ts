@@ -122,7 +122,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Written once the node is up: a start that fails (a closed node without a member grant)
     // leaves node.json as it was.
     await remembered.write()
-    artifacts.attach(node)
+    // A rotation moves the blob protocol's hello with sync's (and the keys imports trust).
+    artifacts.attach(node, blobNode)
     const peerHeads = new Map<string, { atMs: number; differing: string[] }>()
     node.sync.addEventListener('heads:received', (evt) => {
       peerHeads.set(evt.detail.peer.toString(), { atMs: Date.now(), differing: [...evt.detail.differing] })

@@ -63,6 +63,11 @@ export interface BlobNode {
   services(parts: NodeServiceParts): Record<string, (components: never) => unknown>
   /** The control handler with the blob, export and import methods in front of `inner`. */
   wrap(inner: ControlHandler, node: ProvsyncNode): ControlHandler
+  /**
+   * A trust rotation the node followed (artifacts' `trust:rotated`, beside sync's `setTrust`): the
+   * blob hello names the new bundle from the next stream on, and imports trust its operators.
+   */
+  setTrust(operatorKeys: readonly Uint8Array[]): void
   close(): Promise<void>
 }
 
@@ -81,6 +86,8 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
   const artifacts =
     options.artifacts === undefined ? undefined : artifactReferences(references, options.artifacts)
   let untrack: Promise<() => void> | undefined
+  let service: BlobService | undefined
+  let trust = options.trust
   return {
     store,
     references,
@@ -89,23 +96,35 @@ export async function openBlobNode(options: BlobNodeOptions): Promise<BlobNode> 
       // that references it (the scan runs while libp2p starts; onApplied is subscribed at once).
       untrack = trackRecordReferences(references, parts.state)
       artifacts?.catchUp()
-      return {
-        [BLOB_SERVICE]: blobs({
-          store,
-          networkId: options.networkId,
-          trust: options.trust,
-          registry: parts.registry,
-          references,
-          mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
-          ...(options.admission !== undefined ? { admission: options.admission } : {}),
-        }),
+      const factory = blobs({
+        store,
+        networkId: options.networkId,
+        trust,
+        registry: parts.registry,
+        references,
+        mayFetch: artifacts?.mayFetch ?? referencePolicy(references),
+        ...(options.admission !== undefined ? { admission: options.admission } : {}),
+      })
+      // Kept, so a rotation reaches the service (libp2p builds it inside createNode; one followed
+      // in between is put in force at once).
+      const build = (components: Parameters<typeof factory>[0]) => {
+        service = factory(components)
+        service.setTrust(trust)
+        return service
       }
+      return { [BLOB_SERVICE]: build }
+    },
+    setTrust(operatorKeys) {
+      trust = operatorKeys
+      service?.setTrust(operatorKeys)
     },
     wrap(inner, node) {
       const ctx: BlobContext = {
         node,
         dataDir: options.dataDir,
-        trust: options.trust,
+        get trust() {
+          return trust
+        },
         store,
         references,
         service: node.libp2p.services[BLOB_SERVICE] as BlobService,
