@@ -184,7 +184,10 @@ describe('provsync trust: rotation of the trust bundle', { timeout: 300_000 }, (
 
   it('C, offline during both rotations, follows the chain and refuses the bad link', async () => {
     c = await startNode(['--data-dir', join(dir, 'c'), ...flags(), '--bootstrap', a!.ready.addresses[0]!])
-    expect(c.ready).toMatchObject({ trustVersion: '0', trustedOperators: 3 })
+    // C starts on the flags' bundle (version 0); on a loaded machine its follower may already have
+    // walked the chain from A before the ready line is printed, but never to the refused link 3.
+    expect(c.ready).toMatchObject({ trustedOperators: 3 })
+    expect(['0', '2']).toContain(c.ready.trustVersion)
     const view = await eventually(
       'C on version 2',
       () => show(c!),
