@@ -105,24 +105,41 @@ function encodeChange(
   const size =
     10 + (before === undefined ? 1 : 33) + (after === undefined ? 1 : 33) + 4 + view.length + detail.length
   const out = new Uint8Array(size)
-  const dv = new DataView(out.buffer)
-  out[0] = KINDS.indexOf(kind)
-  out[1] = CAUSES.indexOf(cause.type)
-  dv.setBigUint64(2, BigInt(atMs))
-  let at = 10
-  for (const v of [before, after]) {
-    out[at++] = v === undefined ? 0 : 1
-    if (v !== undefined) {
-      out.set(v.hash, at)
-      at += 32
-    }
-  }
-  for (const field of [view, detail]) {
-    dv.setUint16(at, field.length)
-    out.set(field, at + 2)
-    at += 2 + field.length
-  }
+  out[0] = KIND_CODES[kind]
+  out[1] = CAUSE_CODES[cause.type]
+  // The wall ms as a big-endian u64 without a BigInt or a DataView (both showed per change).
+  writeU32(out, 2, Math.floor(atMs / 2 ** 32))
+  writeU32(out, 6, atMs >>> 0)
+  let at = writeHash(out, 10, before)
+  at = writeHash(out, at, after)
+  at = writeShort(out, at, view)
+  writeShort(out, at, detail)
   return out
+}
+
+const KIND_CODES = Object.fromEntries(KINDS.map((k, i) => [k, i])) as Record<ViewChangeKind, number>
+const CAUSE_CODES = Object.fromEntries(CAUSES.map((c, i) => [c, i])) as Record<ViewCause['type'], number>
+
+function writeU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24
+  out[at + 1] = value >>> 16
+  out[at + 2] = value >>> 8
+  out[at + 3] = value
+}
+
+/** A flag byte, then the version's 32-byte hash when there is one. Returns the next offset. */
+function writeHash(out: Uint8Array, at: number, v: Version | undefined): number {
+  if (v === undefined) return at + 1
+  out[at] = 1
+  out.set(v.hash, at + 1)
+  return at + 33
+}
+
+function writeShort(out: Uint8Array, at: number, field: Uint8Array): number {
+  out[at] = field.length >>> 8
+  out[at + 1] = field.length
+  out.set(field, at + 2)
+  return at + 2 + field.length
 }
 
 function decodeChange(seq: number, bytes: Uint8Array): ViewChange {
