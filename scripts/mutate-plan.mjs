@@ -35,12 +35,12 @@ class PlanReporter {
 
   onMutationTestingPlanReady({ mutantPlans }) {
     const byFile = new Map()
-    /** Where the static mutants are (file:line mutator), to find the module-level code that makes them. */
+    /** Where the static mutants are (file:line mutator, the line 1-based: Stryker's plan counts from 0). */
     const statics = []
     for (const p of mutantPlans) {
       if (p.plan === 'Run' && p.mutant.static)
         statics.push(
-          `${p.mutant.fileName.replace(/^.*?packages\//, 'packages/')}:${p.mutant.location.start.line} ${p.mutant.mutatorName}`,
+          `${p.mutant.fileName.replace(/^.*?packages\//, 'packages/')}:${p.mutant.location.start.line + 1} ${p.mutant.mutatorName}`,
         )
       const name = p.mutant.fileName.replace(/^.*?packages\//, 'packages/')
       const f = byFile.get(name) ?? {

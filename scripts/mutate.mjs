@@ -8,7 +8,7 @@
 // MUTATE_INCREMENTAL_FILE=<path> makes --incremental start from that report instead (one merged from
 // partial runs with scripts/mutate-merge.mjs).
 // MUTATE_PLAN_ONLY=1 stops after the dry run, once the mutant plan is printed (scripts/mutate-plan.mjs).
-// MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_REPORT=<path> writes a partial
+// MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_DRY_RUN_MINUTES (default 15) bounds the initial test run. MUTATE_REPORT=<path> writes a partial
 // run's report there instead (two partial runs of one package side by side). MUTATE_IGNORE_STATIC=1
 // (partial runs only) leaves static mutants out, shown in the "ignored" column: each of them reruns
 // every selected test, which on a loaded machine can cost more than all the other mutants together.
@@ -111,6 +111,9 @@ for (const pkg of asked.length > 0 ? asked : packages) {
       configFile: 'scripts/vitest.mutate.config.ts',
     },
     ...(process.env.MUTATE_CONCURRENCY ? { concurrency: Number(process.env.MUTATE_CONCURRENCY) } : {}),
+    // Stryker's default of 5 min for the initial run is too short on the shared machine: merkle's
+    // dry run (176 tests, 2.5 min alone at load 15) timed out at 16:57 beside another run.
+    dryRunTimeoutMinutes: Number(process.env.MUTATE_DRY_RUN_MINUTES ?? 15),
     jsonReporter: { fileName: report },
     // The plan reporter (scripts/mutate-plan.mjs): mutants, static ones, covering test time per file.
     appendPlugins: ['./scripts/mutate-plan.mjs'],

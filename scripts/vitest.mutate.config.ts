@@ -48,6 +48,11 @@ export default defineConfig({
   test: {
     ...base.test,
     ...(include === undefined || include.length === 0 ? {} : { include }),
+    // Instrumented code under load: a merkle test passed the 30 s timeout in a dry run at load 26
+    // (17:18), which aborts the whole run. A mutant that hangs is still stopped by Stryker's own
+    // timeout (1.5 × its tests' time + timeoutMS), well before this one.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     reporters: ['default', loadFailuresAsFailedTests()],
   },
 })

@@ -24,6 +24,7 @@ export function encodeBucket(leaves: readonly StoredLeaf[], keysAreHashes: boole
     })
     return out
   }
+  // Stryker disable next-line ArithmeticOperator: equivalent, an initial capacity (the writer grows); also hides the killed `8 - …`
   const w = new ByteWriter(8 + leaves.length * (RECORD_BYTES + 40))
   w.varint(leaves.length)
   for (const leaf of leaves) {

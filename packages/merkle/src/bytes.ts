@@ -16,6 +16,7 @@ export class ByteWriter {
   private reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return
     let size = this.buf.length * 2
+    // Stryker disable next-line EqualityOperator: equivalent, one doubling more only leaves more room (also hides the killed `>=`, an endless loop)
     while (size < this.pos + n) size *= 2
     const next = new Uint8Array(size)
     next.set(this.buf.subarray(0, this.pos))

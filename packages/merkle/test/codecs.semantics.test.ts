@@ -330,11 +330,22 @@ describe('buckets', () => {
           maxLength: 10,
           selector: ([p]) => toHex(p),
         }),
+        // Changes to paths the bucket holds (index into it): a replaced value or a removed path.
+        fc.array(fc.tuple(fc.nat({ max: 9 }), fc.option(arbPath, { nil: null })), { maxLength: 4 }),
         fc.nat({ max: 3 }),
         fc.nat({ max: 40 }),
-        (existing, changeList, extraRecord, at) => {
+        (existing, fresh, onExisting, extraRecord, at) => {
           const value = (p: Uint8Array) => Uint8Array.from(p, (b) => b ^ 0x5a)
           const sortedExisting = existing.sort(compareBytes)
+          // Independent random paths almost never meet the bucket's own, so some changes are made to hit them.
+          const changeList = [...fresh]
+          const changed = new Set(fresh.map(([p]) => toHex(p)))
+          for (const [i, valueHash] of onExisting) {
+            const path = sortedExisting[i]
+            if (path === undefined || changed.has(toHex(path))) continue
+            changed.add(toHex(path))
+            changeList.push([path, valueHash])
+          }
           // `n` bytes of records, followed by junk the merge must not read (a reused buffer).
           const records = new Uint8Array((sortedExisting.length + extraRecord) * RECORD_BYTES).fill(0x77)
           sortedExisting.forEach((p, i) => {
@@ -366,6 +377,41 @@ describe('buckets', () => {
         },
       ),
       { numRuns: 300 },
+    )
+  })
+
+  test('mergeRecords replaces and removes paths the bucket holds, in place of their records', () => {
+    const path = (b: number) => new Uint8Array(32).fill(b)
+    const record = (p: number, v: number) => [...path(p), ...new Uint8Array(32).fill(v)]
+    // Records of paths 0x10, 0x20, 0x30 (values 1, 2, 3) and a junk record past `n`.
+    const records = Uint8Array.from([
+      ...record(0x10, 1),
+      ...record(0x20, 2),
+      ...record(0x30, 3),
+      ...record(0x99, 9),
+    ])
+    const changes: RecordChange[] = [
+      { path: path(0x08), valueHash: new Uint8Array(32).fill(7), head: 0x08080808 },
+      { path: path(0x20), valueHash: new Uint8Array(32).fill(5), head: 0x20202020 },
+      { path: path(0x30), valueHash: null, head: 0x30303030 },
+    ]
+    const out = new Uint8Array(6 * RECORD_BYTES)
+    const written = mergeRecords(records, 3 * RECORD_BYTES, changes, 0, 3, out)
+    expect(written).toBe(3 * RECORD_BYTES)
+    expect(toHex(out.subarray(0, written))).toBe(
+      toHex(Uint8Array.from([...record(0x08, 7), ...record(0x10, 1), ...record(0x20, 5)])),
+    )
+    // The first record replaced, the last removed.
+    const first = mergeRecords(
+      records,
+      3 * RECORD_BYTES,
+      [{ ...changes[1]!, path: path(0x10), head: 0x10101010 }],
+      0,
+      1,
+      out,
+    )
+    expect(toHex(out.subarray(0, first))).toBe(
+      toHex(Uint8Array.from([...record(0x10, 5), ...record(0x20, 2), ...record(0x30, 3)])),
     )
   })
 })

@@ -271,8 +271,14 @@ describe('crafted lies in the first answer', () => {
 
   describe('keys streamed for subtrees only the responder has', () => {
     // The initiator has keys under root children 2-31 only; the responder claims children 0 and 1.
-    const mine = memoryTree(Array.from({ length: 30 }, (_, i) => [under(i + 2, 2)[0]!, hashOf('v')] as const))
-    const theirs = rootBitmap(mine) | 0x3
+    // Built per test, not in the describe body: a tree built while no test runs makes every mutant
+    // it reaches (the canonical build, the node codec, the bit helpers) static for Stryker.
+    let mine: MemoryTree
+    let theirs: number
+    beforeEach(() => {
+      mine = memoryTree(Array.from({ length: 30 }, (_, i) => [under(i + 2, 2)[0]!, hashOf('v')] as const))
+      theirs = rootBitmap(mine) | 0x3
+    })
     const claim = (w: ByteWriter) => {
       w.varint(1)
       writeChildrenReply(w, 32, rootBitmap(mine), theirs, 0)
@@ -363,10 +369,17 @@ describe('a lying answer one level down', () => {
   // the way to that key (depth 1), the initiator the grandchild (depth 2, by its children: the leaf
   // depth is 3). The responder's second message opens with its answer for that grandchild: the
   // one-byte form naming the one child that differs. Below, that answer is replaced by a lie.
-  const keys = Array.from({ length: 2000 }, (_, i) => hashOf(`deep${i}`))
-  const deep = pairOf(keys, (i) => (i === 7 ? 2 : 3))
-  const mine = memoryTree(deep.a)
-  const theirs = memoryTree(deep.b)
+  // Built per test (see above): sorting and hashing 2,000 keys in the describe body made the
+  // mutants of compareBytes and the hash static.
+  let keys: Uint8Array[]
+  let mine: MemoryTree
+  let theirs: MemoryTree
+  beforeEach(() => {
+    keys = Array.from({ length: 2000 }, (_, i) => hashOf(`deep${i}`))
+    const deep = pairOf(keys, (i) => (i === 7 ? 2 : 3))
+    mine = memoryTree(deep.a)
+    theirs = memoryTree(deep.b)
+  })
 
   function withSecondAnswer(answer: number[]): () => Run {
     return () =>
