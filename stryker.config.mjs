@@ -12,6 +12,9 @@ export const PURE_CORES = {
     // protocol 2 (salted fingerprints): the fingerprint function, its wire format, its session, and
     // the version dispatch between the two sessions.
     'packages/merkle/src/{fingerprint,salted-wire,salted-session,versioned-session}.ts',
+    // the session core both protocols' sessions share (issue #13 moved it out of session.ts and
+    // salted-session.ts): its states, the responder's key stream and the shared parts.
+    'packages/merkle/src/{session-core,key-stream,session-parts}.ts',
   ],
   crdt: [
     'packages/crdt/src/{view,gate,criteria,assertions,supersessions,bytes,keys}.ts',
