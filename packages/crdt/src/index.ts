@@ -111,6 +111,7 @@ export {
   acquireSharedVerifier,
   type BatchVerifier,
   createBatchVerifier,
+  type StartOptions,
   type StreamingJob,
   streamingJob,
   type VerifyItem,

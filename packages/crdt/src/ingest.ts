@@ -140,7 +140,9 @@ export function prepare(
   const type = TYPE_OF[store]!
   const candidates: Candidate[] = []
   const refusals = new Map<number, RecordRefusedError>()
-  const job = streamingJob(verifier)
+  // The workers also hash each record they verify (BLAKE3 of body ‖ signature, its content
+  // address): the applying thread, the limit on two cores, takes the hash instead of computing it.
+  const job = streamingJob(verifier, undefined, { digests: true })
   records.forEach((input, index) => {
     const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
     let candidate: Candidate
@@ -273,7 +275,7 @@ async function commit(
         refuse(c.index, new BadSignatureError())
         return
       }
-      const hash = recordHash(c.bytes)
+      const hash = job.digest?.(i) ?? recordHash(c.bytes)
       // Checked again inside the transaction: a revocation may have landed during verification.
       if (signerIsRevoked(ctx, c.decoded.type, c.signer)) {
         refuse(c.index, new RevokedSignerError(toHex(c.signer)))

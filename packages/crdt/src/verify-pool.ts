@@ -1,6 +1,11 @@
+import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { blake3 } from './bytes.js'
 import { SODIUM_PATH, verifySignature } from './signing.js'
+
+/** The BLAKE3 the workers load: the very hash-wasm copy `bytes.ts` uses. */
+const HASH_WASM_PATH: string = createRequire(import.meta.url).resolve('hash-wasm')
 
 export interface VerifyItem {
   readonly publicKey: Uint8Array
@@ -29,38 +34,72 @@ export interface VerifyJob {
    * verifies items no worker has claimed yet, so it never idles while there is work.
    */
   result(index: number): boolean
+  /**
+   * For a job started with `digests`: BLAKE3(message ‖ signature) of item `index` (the prefix
+   * left out), computed by whichever thread verified it; call after {@link result}. For a record,
+   * that is its content hash (`recordHash`), so the applying thread need not hash it again.
+   * Undefined for a job started without `digests`.
+   */
+  digest?(index: number): Uint8Array | undefined
+}
+
+/** How a job is started. */
+export interface StartOptions {
+  /** Also compute each item's {@link VerifyJob.digest}; default false. */
+  readonly digests?: boolean
 }
 
 /** Verifies Ed25519 signatures, spreading large batches over worker threads. */
 export interface BatchVerifier {
   readonly threads: number
   /** Starts verifying `items` on the workers and returns at once. */
-  start(items: readonly VerifyItem[]): VerifyJob
+  start(items: readonly VerifyItem[], options?: StartOptions): VerifyJob
   verify(items: readonly VerifyItem[]): Promise<boolean[]>
   close(): Promise<void>
 }
 
 // Layout of a job's SharedArrayBuffer, all 32-bit words then bytes:
-//   [0] next unclaimed index, [1] count, [2 + i] result of item i (0 pending, 1 valid, 2 invalid),
-//   then count + 1 byte offsets, then per item: public key (32) ‖ signature (64) ‖ message.
+//   [0] next unclaimed index, [1] count, [2] flags (1: digests), [3 + i] result of item i
+//   (0 pending, 1 valid, 2 invalid), then count + 1 byte offsets, then with digests 32 bytes per
+//   item, then per item: public key (32) ‖ signature (64) ‖ u16 prefix length ‖ prefix ‖ message.
+// A digest is written before its item's result is stored (Atomics.store), so a thread that has
+// read the result reads the whole digest.
 const PENDING = 0
 const VALID = 1
 const INVALID = 2
+const HEADER_WORDS = 3
+const WITH_DIGESTS = 1
+const ITEM_HEAD = 98
+const DIGEST_BYTES = 32
 
 // The worker is plain CommonJS passed as text, so it runs the same from src (tsx, vitest) and
 // from dist, and loads the very sodium-native copy the main thread resolved.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const sodium = require(workerData.sodiumPath)
-parentPort.on('message', ({ buffer }) => {
-  const count = new Int32Array(buffer, 0, 2)[1]
-  const words = new Int32Array(buffer, 0, 2 + count)
-  const offsets = new Uint32Array(buffer, 4 * (2 + count), count + 1)
+let hasher
+const ready = require(workerData.hashWasmPath).createBLAKE3().then((h) => { hasher = h })
+parentPort.on('message', async ({ buffer }) => {
+  const head = new Int32Array(buffer, 0, 3)
+  const count = head[1]
+  const digests = (head[2] & 1) === 1
+  if (digests && hasher === undefined) await ready
+  const words = new Int32Array(buffer, 0, 3 + count)
+  const offsets = new Uint32Array(buffer, 4 * (3 + count), count + 1)
+  const digestAt = 4 * (3 + count + count + 1)
+  const bytes = new Uint8Array(buffer)
   for (let i = Atomics.add(words, 0, 1); i < count; i = Atomics.add(words, 0, 1)) {
     const item = Buffer.from(buffer, offsets[i], offsets[i + 1] - offsets[i])
-    const ok = sodium.crypto_sign_verify_detached(item.subarray(32, 96), item.subarray(96), item.subarray(0, 32))
-    Atomics.store(words, 2 + i, ok ? 1 : 2)
-    Atomics.notify(words, 2 + i)
+    const signature = item.subarray(32, 96)
+    const ok = sodium.crypto_sign_verify_detached(signature, item.subarray(98), item.subarray(0, 32))
+    if (digests) {
+      hasher.init()
+      hasher.update(item.subarray(98 + ((item[96] << 8) | item[97])))
+      hasher.update(signature)
+      bytes.set(hasher.digest('binary'), digestAt + 32 * i)
+    }
+    Atomics.store(words, 3 + i, ok ? 1 : 2)
+    Atomics.notify(words, 3 + i)
   }
 })
 `
@@ -70,29 +109,45 @@ const MIN_PARALLEL_BATCH = 32
 /** A worker that has not answered for this long is presumed gone; the caller verifies itself. */
 const STALL_MS = 2000
 
-function inlineJob(items: readonly VerifyItem[]): VerifyJob {
+function inlineJob(items: readonly VerifyItem[], options: StartOptions): VerifyJob {
   const results = items.map((item) => verifySignature(item.publicKey, messageOf(item), item.signature))
-  return { result: (index) => results[index] === true }
+  return {
+    result: (index) => results[index] === true,
+    digest: (index) => {
+      const item = items[index]
+      return options.digests === true && item !== undefined ? blake3(item.message, item.signature) : undefined
+    },
+  }
 }
 
-function pack(items: readonly VerifyItem[]): SharedArrayBuffer {
+/** Where a job's digests start in its buffer. */
+const digestOffset = (count: number) => 4 * (HEADER_WORDS + count + count + 1)
+
+function pack(items: readonly VerifyItem[], options: StartOptions): SharedArrayBuffer {
   const count = items.length
-  const head = 4 * (2 + count + count + 1)
+  const digests = options.digests === true
+  const head = digestOffset(count) + (digests ? DIGEST_BYTES * count : 0)
   let size = head
-  for (const item of items) size += 96 + (item.prefix?.length ?? 0) + item.message.length
+  for (const item of items) size += ITEM_HEAD + (item.prefix?.length ?? 0) + item.message.length
   const buffer = new SharedArrayBuffer(size)
-  const offsets = new Uint32Array(buffer, 4 * (2 + count), count + 1)
+  const offsets = new Uint32Array(buffer, 4 * (HEADER_WORDS + count), count + 1)
   const bytes = new Uint8Array(buffer)
-  new Int32Array(buffer, 0, 2)[1] = count
+  const words = new Int32Array(buffer, 0, HEADER_WORDS)
+  words[1] = count
+  words[2] = digests ? WITH_DIGESTS : 0
   let offset = head
   items.forEach((item, i) => {
     offsets[i] = offset
     bytes.set(item.publicKey, offset)
     bytes.set(item.signature, offset + 32)
-    let at = offset + 96
+    const prefixLength = item.prefix?.length ?? 0
+    if (prefixLength > 0xffff) throw new RangeError('a verify item prefix is at most 65,535 bytes')
+    bytes[offset + 96] = prefixLength >>> 8
+    bytes[offset + 97] = prefixLength & 0xff
+    let at = offset + ITEM_HEAD
     if (item.prefix !== undefined) {
       bytes.set(item.prefix, at)
-      at += item.prefix.length
+      at += prefixLength
     }
     bytes.set(item.message, at)
     offset = at + item.message.length
@@ -102,31 +157,47 @@ function pack(items: readonly VerifyItem[]): SharedArrayBuffer {
 }
 
 function sharedJob(buffer: SharedArrayBuffer): VerifyJob {
-  const count = new Int32Array(buffer, 0, 2)[1]!
-  const words = new Int32Array(buffer, 0, 2 + count)
-  const offsets = new Uint32Array(buffer, 4 * (2 + count), count + 1)
+  const count = new Int32Array(buffer, 0, HEADER_WORDS)[1]!
+  const digests = (new Int32Array(buffer, 0, HEADER_WORDS)[2]! & WITH_DIGESTS) === WITH_DIGESTS
+  const words = new Int32Array(buffer, 0, HEADER_WORDS + count)
+  const offsets = new Uint32Array(buffer, 4 * (HEADER_WORDS + count), count + 1)
   const bytes = new Uint8Array(buffer)
+  const digestsAt = digestOffset(count)
   const verifyAt = (i: number): number => {
     const item = bytes.subarray(offsets[i]!, offsets[i + 1]!)
-    return verifySignature(item.subarray(0, 32), item.subarray(96), item.subarray(32, 96)) ? VALID : INVALID
+    const signature = item.subarray(32, 96)
+    const ok = verifySignature(item.subarray(0, 32), item.subarray(ITEM_HEAD), signature)
+    if (digests) {
+      const body = item.subarray(ITEM_HEAD + ((item[96]! << 8) | item[97]!))
+      bytes.set(blake3(body, signature), digestsAt + DIGEST_BYTES * i)
+    }
+    return ok ? VALID : INVALID
   }
   return {
     result(index) {
       const waitStart = performance.now()
       for (;;) {
-        const state = Atomics.load(words, 2 + index)
+        const state = Atomics.load(words, HEADER_WORDS + index)
         if (state !== PENDING) return state === VALID
         const claimed = Atomics.add(words, 0, 1)
         if (claimed < count) {
-          Atomics.store(words, 2 + claimed, verifyAt(claimed))
+          Atomics.store(words, HEADER_WORDS + claimed, verifyAt(claimed))
           continue
         }
         // Everything is claimed and `index` is being verified elsewhere: wait for it.
-        Atomics.wait(words, 2 + index, PENDING, 50)
-        if (Atomics.load(words, 2 + index) === PENDING && performance.now() - waitStart > STALL_MS) {
-          Atomics.store(words, 2 + index, verifyAt(index))
+        Atomics.wait(words, HEADER_WORDS + index, PENDING, 50)
+        if (
+          Atomics.load(words, HEADER_WORDS + index) === PENDING &&
+          performance.now() - waitStart > STALL_MS
+        ) {
+          Atomics.store(words, HEADER_WORDS + index, verifyAt(index))
         }
       }
+    },
+    digest(index) {
+      if (!digests || Atomics.load(words, HEADER_WORDS + index) === PENDING) return undefined
+      const at = digestsAt + DIGEST_BYTES * index
+      return bytes.slice(at, at + DIGEST_BYTES)
     },
   }
 }
@@ -145,7 +216,10 @@ export function createBatchVerifier(options: { threads?: number } = {}): BatchVe
   function worker(index: number): Worker {
     let w = workers[index]
     if (w === undefined) {
-      w = new Worker(WORKER_SOURCE, { eval: true, workerData: { sodiumPath: SODIUM_PATH } })
+      w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { sodiumPath: SODIUM_PATH, hashWasmPath: HASH_WASM_PATH },
+      })
       w.unref()
       // A failed worker is replaced on the next batch; its claimed items are re-verified by the
       // caller after STALL_MS.
@@ -159,9 +233,9 @@ export function createBatchVerifier(options: { threads?: number } = {}): BatchVe
   // Started up front: a worker takes tens of milliseconds to load.
   for (let i = 0; i < threads; i++) worker(i)
 
-  const start = (items: readonly VerifyItem[]): VerifyJob => {
-    if (closed || threads === 0 || items.length < MIN_PARALLEL_BATCH) return inlineJob(items)
-    const buffer = pack(items)
+  const start = (items: readonly VerifyItem[], options: StartOptions = {}): VerifyJob => {
+    if (closed || threads === 0 || items.length < MIN_PARALLEL_BATCH) return inlineJob(items, options)
+    const buffer = pack(items, options)
     for (let i = 0; i < threads; i++) worker(i).postMessage({ buffer })
     return sharedJob(buffer)
   }
@@ -193,17 +267,27 @@ export interface StreamingJob extends VerifyJob {
  * workers verify the first signatures while the caller still decodes and checks the rest of a
  * batch. Result indices count pushed items across every chunk.
  */
-export function streamingJob(verifier: BatchVerifier, firstChunk = 64): StreamingJob {
+export function streamingJob(
+  verifier: BatchVerifier,
+  firstChunk = 64,
+  options: StartOptions = {},
+): StreamingJob {
   let pending: VerifyItem[] = []
   const jobs: { job: VerifyJob; first: number }[] = []
   let started = 0
   let chunk = firstChunk
   const flush = () => {
     if (pending.length === 0) return
-    jobs.push({ job: verifier.start(pending), first: started })
+    jobs.push({ job: verifier.start(pending, options), first: started })
     started += pending.length
     pending = []
     chunk *= 2
+  }
+  const jobOf = (index: number) => {
+    if (!(index >= 0 && index < started)) throw new RangeError(`no verification started for item ${index}`)
+    let k = jobs.length - 1
+    while (jobs[k]!.first > index) k--
+    return { job: jobs[k]!.job, at: index - jobs[k]!.first }
   }
   return {
     push(item) {
@@ -212,10 +296,12 @@ export function streamingJob(verifier: BatchVerifier, firstChunk = 64): Streamin
     },
     flush,
     result(index) {
-      if (!(index >= 0 && index < started)) throw new RangeError(`no verification started for item ${index}`)
-      let k = jobs.length - 1
-      while (jobs[k]!.first > index) k--
-      return jobs[k]!.job.result(index - jobs[k]!.first)
+      const { job, at } = jobOf(index)
+      return job.result(at)
+    },
+    digest(index) {
+      const { job, at } = jobOf(index)
+      return job.digest?.(at)
     },
   }
 }
@@ -239,7 +325,7 @@ export function acquireSharedVerifier(threads?: number): BatchVerifier {
   let released = false
   return {
     threads: verifier.threads,
-    start: (items) => verifier.start(items),
+    start: (items, options) => verifier.start(items, options),
     verify: (items) => verifier.verify(items),
     async close() {
       if (released) return

@@ -1,4 +1,11 @@
-import { acquireSharedVerifier, createBatchVerifier, signedMessage, streamingJob } from '@provsync/crdt'
+import {
+  acquireSharedVerifier,
+  blake3,
+  createBatchVerifier,
+  recordHash,
+  signedMessage,
+  streamingJob,
+} from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { assertionBytes, coordinate, NETWORK, signerN } from './helpers.js'
@@ -99,6 +106,61 @@ describe('streaming job', () => {
     job.flush()
     expect(job.result(0)).toBe(true)
     expect(() => job.result(1)).toThrow(RangeError)
+  })
+})
+
+describe('digests', () => {
+  // The items as ingest hands them in: the domain prefix apart, the record's body as the message.
+  const split = records.map((bytes) => ({
+    publicKey: signer.publicKey,
+    signature: bytes.subarray(bytes.length - 64),
+    prefix: signedMessage('assertion', NETWORK, bytes).subarray(0, -(bytes.length - 64)),
+    message: bytes.subarray(0, bytes.length - 64),
+  }))
+
+  it("give each item's BLAKE3(message ‖ signature), the record hash, from workers, calling thread and inline jobs (property)", async () => {
+    await fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat({ max: split.length - 1 }), { maxLength: 10 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        (corrupt, firstChunk, reversed) => {
+          const batch = split.map((item, i) => {
+            if (!corrupt.includes(i)) return item
+            const signature = item.signature.slice()
+            signature[3]! ^= 0x10
+            return { ...item, signature }
+          })
+          const hashes = batch.map((item) => blake3(item.message, item.signature))
+          for (const verifier of [pooled, inline]) {
+            const job = streamingJob(verifier, firstChunk, { digests: true })
+            for (const item of batch) job.push(item)
+            job.flush()
+            const order = batch.map((_, i) => (reversed ? batch.length - 1 - i : i))
+            for (const i of order) {
+              expect(job.result(i)).toBe(!corrupt.includes(i))
+              expect(job.digest?.(i)).toEqual(hashes[i])
+            }
+          }
+        },
+      ),
+      { numRuns: 20 },
+    )
+    // A valid record's digest is its content address.
+    const job = pooled.start(split, { digests: true })
+    split.forEach((_, i) => {
+      expect(job.result(i)).toBe(true)
+      expect(job.digest?.(i)).toEqual(recordHash(records[i]!))
+    })
+  })
+
+  it('are not computed unless asked for', () => {
+    const plain = pooled.start(split)
+    expect(plain.result(0)).toBe(true)
+    expect(plain.digest?.(0)).toBeUndefined()
+    const small = inline.start(split.slice(0, 3))
+    expect(small.result(1)).toBe(true)
+    expect(small.digest?.(1)).toBeUndefined()
   })
 })
 
