@@ -187,7 +187,7 @@ describe('provsync trust: rotation of the trust bundle', { timeout: 300_000 }, (
     // C starts on the flags' bundle (version 0); on a loaded machine its follower may already have
     // walked the chain from A before the ready line is printed, but never to the refused link 3.
     expect(c.ready).toMatchObject({ trustedOperators: 3 })
-    expect(['0', '2']).toContain(c.ready.trustVersion)
+    expect(['0', '2']).toContain((c.ready as { trustVersion?: string }).trustVersion)
     const view = await eventually(
       'C on version 2',
       () => show(c!),
