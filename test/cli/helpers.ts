@@ -55,6 +55,25 @@ export async function json<T = any>(args: readonly string[], code = 0): Promise<
   return JSON.parse(result.stdout) as T
 }
 
+/**
+ * `provsync` and `provsync ... --json` run in the directory `cwd()` names (read at each call, so a
+ * suite may create it in `beforeAll`), with a 60 s deadline: the shape of the multi-node suites.
+ * `json` asserts exit status `code` and parses stdout.
+ */
+export function cliIn(cwd: () => string): {
+  run(args: readonly string[]): Promise<Result>
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the parsed --json output field by field
+  json(args: readonly string[], code?: number): Promise<any>
+} {
+  const run = (args: readonly string[]) => provsync(args, { cwd: cwd(), timeoutMs: 60_000 })
+  const json = async (args: readonly string[], code = 0) => {
+    const r = await run([...args, '--json'])
+    if (r.code !== code) throw new Error(`provsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+    return JSON.parse(r.stdout)
+  }
+  return { run, json }
+}
+
 export interface RunningNode {
   readonly child: ChildProcessWithoutNullStreams
   readonly ready: {

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertBuilt,
   at,
+  cliIn,
   eventually,
   FAST_LOOPBACK,
-  provsync,
   type RunningNode,
   startNode,
   stopAll,
@@ -29,13 +29,7 @@ let c: RunningNode | undefined
 const op = (i: number) => join(dir, `op${i}.key`)
 let publisher: string
 
-const run = (args: readonly string[]) => provsync(args, { cwd: dir, timeoutMs: 60_000 })
-// biome-ignore lint/suspicious/noExplicitAny: tests read the parsed --json output field by field
-async function json(args: readonly string[]): Promise<any> {
-  const r = await run([...args, '--json'])
-  if (r.code !== 0) throw new Error(`provsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-  return JSON.parse(r.stdout)
-}
+const { run, json } = cliIn(() => dir)
 const genesis = () => ['--trust', `${op(1)}.pub`, '--trust', `${op(2)}.pub`, '--trust', `${op(3)}.pub`]
 const flags = () => ['--network', NETWORK, ...genesis(), ...FAST_LOOPBACK]
 const pub = async (i: number) => (await readFile(`${op(i)}.pub`, 'utf8')).trim()

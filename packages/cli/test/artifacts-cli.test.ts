@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertBuilt,
   at,
+  cliIn,
   eventually,
   FAST_LOOPBACK,
-  provsync,
   type RunningNode,
   startLine,
   startNode,
@@ -31,13 +31,7 @@ let publisherKey: string
 let content: Uint8Array
 
 // Generous: eight engineers share two cores, and one command has taken 16 s under that load.
-const run = (args: readonly string[]) => provsync(args, { cwd: dir, timeoutMs: 60_000 })
-// biome-ignore lint/suspicious/noExplicitAny: tests read the parsed --json output field by field
-async function json(args: readonly string[], code = 0): Promise<any> {
-  const r = await run([...args, '--json'])
-  if (r.code !== code) throw new Error(`provsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-  return JSON.parse(r.stdout)
-}
+const { run, json } = cliIn(() => dir)
 const getArgs = (node: RunningNode, name = 'main') => ['get', SCOPE, 'cluster_snapshot', name, ...at(node)]
 const publishArgs = (version: string, epoch: string, node = a, file = join(dir, 'config.bin')) => [
   'publish',

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   assertBuilt,
   at,
+  cliIn,
   eventually,
   FAST_LOOPBACK,
-  provsync,
   type RunningNode,
   startNode,
   stopAll,
@@ -27,13 +27,7 @@ let c: RunningNode | undefined
 let operatorKey: string
 let publisherKey: string
 
-const run = (args: readonly string[]) => provsync(args, { cwd: dir, timeoutMs: 60_000 })
-// biome-ignore lint/suspicious/noExplicitAny: tests read the parsed --json output field by field
-async function json(args: readonly string[]): Promise<any> {
-  const r = await run([...args, '--json'])
-  if (r.code !== 0) throw new Error(`provsync ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-  return JSON.parse(r.stdout)
-}
+const { run, json } = cliIn(() => dir)
 const flags = () => ['--network', NETWORK, '--trust', `${operatorKey}.pub`, ...FAST_LOOPBACK]
 const grant = (subject: string, right: string, node: RunningNode, scope?: string) =>
   json([
