@@ -4,29 +4,13 @@
  * and a member never asks a non-member for a blob.
  */
 import type { PeerId } from '@libp2p/interface'
-import { BlobNotFoundError, type BlobStore, type Manifest } from '@provsync/blobs'
-import { stopAll } from '@provsync/testing'
-import type { Libp2p } from 'libp2p'
-import { afterEach, describe, expect, it } from 'vitest'
-import { collect, randomBytes, tempStores } from './helpers.js'
+import { BlobNotFoundError } from '@provsync/blobs'
+import { describe, expect, it } from 'vitest'
+import { collect, nodeSuite, randomBytes } from './helpers.js'
 import { type BlobNode, blobNode } from './nodes.js'
 
-const stores = tempStores()
-const nodes: Libp2p[] = []
-afterEach(() => stopAll(nodes, stores))
+const { stores, track, holding } = nodeSuite()
 const KiB = 1024
-
-async function track(node: Promise<BlobNode>): Promise<BlobNode> {
-  const n = await node
-  nodes.push(n)
-  return n
-}
-
-async function holding(bytes: Uint8Array): Promise<{ store: BlobStore; manifest: Manifest }> {
-  const store = await stores.open()
-  const { manifest } = await store.put(bytes, { chunkSize: 16 * KiB })
-  return { store, manifest }
-}
 
 /** Admits exactly the listed peers, as `memberAdmission` admits holders of a live member grant. */
 function members(...peers: Array<() => PeerId>) {

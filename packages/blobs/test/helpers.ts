@@ -9,7 +9,9 @@ import {
   openBlobStore,
   toHex,
 } from '@provsync/blobs'
-import { noiseBytes, TempDirs } from '@provsync/testing'
+import { noiseBytes, stopAll, TempDirs } from '@provsync/testing'
+import type { Libp2p } from 'libp2p'
+import { afterEach } from 'vitest'
 
 /** Pseudo-random bytes from a seed (xorshift), so blobs differ chunk by chunk. */
 export function randomBytes(size: number, seed = 1): Uint8Array {
@@ -107,4 +109,29 @@ export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer
   const parts: Uint8Array[] = []
   for await (const part of stream) parts.push(Uint8Array.from(part))
   return Buffer.concat(parts)
+}
+
+/**
+ * The node suites' fixture: temporary stores and libp2p nodes, all stopped after each test.
+ * `track` keeps a node to stop; `holding` opens a store that holds `bytes` in 16 KiB chunks.
+ */
+export function nodeSuite(): {
+  stores: TempStores
+  track<T extends Libp2p>(node: Promise<T>): Promise<T>
+  holding(bytes: Uint8Array): Promise<{ store: BlobStore; manifest: Manifest }>
+} {
+  const stores = tempStores()
+  const nodes: Libp2p[] = []
+  afterEach(() => stopAll(nodes, stores))
+  const track = async <T extends Libp2p>(node: Promise<T>): Promise<T> => {
+    const n = await node
+    nodes.push(n)
+    return n
+  }
+  const holding = async (bytes: Uint8Array) => {
+    const store = await stores.open()
+    const { manifest } = await store.put(bytes, { chunkSize: 16 * 1024 })
+    return { store, manifest }
+  }
+  return { stores, track, holding }
 }

@@ -7,22 +7,14 @@ import {
   type Manifest,
 } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync'
-import { loopbackTransport, stopAll } from '@provsync/testing'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { afterEach, describe, expect, it } from 'vitest'
-import { collect, randomBytes, tempStores } from './helpers.js'
+import { loopbackTransport } from '@provsync/testing'
+import { createLibp2p } from 'libp2p'
+import { describe, expect, it } from 'vitest'
+import { collect, nodeSuite, randomBytes } from './helpers.js'
 import { blobNode, lyingNode, NETWORK, TRUST, trustBundleHash, type WireLie } from './nodes.js'
 
-const stores = tempStores()
-const nodes: Libp2p[] = []
-afterEach(() => stopAll(nodes, stores))
+const { stores, track } = nodeSuite()
 const KiB = 1024
-
-async function track<T extends Libp2p>(node: Promise<T>): Promise<T> {
-  const n = await node
-  nodes.push(n)
-  return n
-}
 
 async function holder(
   bytes: Uint8Array,

@@ -11,24 +11,14 @@ import {
   openBlobReferences,
   referencePolicy,
 } from '@provsync/blobs'
-import { stopAll } from '@provsync/testing'
 import fc from 'fast-check'
-import type { Libp2p } from 'libp2p'
-import { afterEach, describe, expect, it } from 'vitest'
-import { collect, randomBytes, tempStores } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { collect, nodeSuite, randomBytes } from './helpers.js'
 import { blobNode } from './nodes.js'
 
-const stores = tempStores()
-const nodes: Libp2p[] = []
-afterEach(() => stopAll(nodes, stores))
+const { stores, track } = nodeSuite()
 const KiB = 1024
 const record = (n: number) => new Uint8Array(32).fill(n)
-
-async function track<T extends Libp2p>(node: Promise<T>): Promise<T> {
-  const n = await node
-  nodes.push(n)
-  return n
-}
 
 async function holding(...blobs: Uint8Array[]): Promise<{ store: BlobStore; manifests: Manifest[] }> {
   const store = await stores.open()

@@ -5,32 +5,16 @@
  * new bundle, and a node left on the old bundle is refused `wrong-network`, counted as
  * `trust-mismatch`, and never blamed (it may be catching up over the same connection).
  */
-import { BlobNotFoundError, type BlobStore, type Manifest } from '@provsync/blobs'
+import { BlobNotFoundError } from '@provsync/blobs'
 import { trustBundleHash } from '@provsync/sync'
-import { stopAll } from '@provsync/testing'
-import type { Libp2p } from 'libp2p'
-import { afterEach, describe, expect, it } from 'vitest'
-import { collect, randomBytes, tempStores } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { collect, nodeSuite, randomBytes } from './helpers.js'
 import { type BlobNode, blobNode, TRUST } from './nodes.js'
 
-const stores = tempStores()
-const nodes: Libp2p[] = []
-afterEach(() => stopAll(nodes, stores))
+const { stores, track, holding } = nodeSuite()
 const KiB = 1024
 /** The bundle after a rotation: one operator kept, one added. */
 const ROTATED = [TRUST[0]!, new Uint8Array(32).fill(9)]
-
-async function track(node: Promise<BlobNode>): Promise<BlobNode> {
-  const n = await node
-  nodes.push(n)
-  return n
-}
-
-async function holding(bytes: Uint8Array): Promise<{ store: BlobStore; manifest: Manifest }> {
-  const store = await stores.open()
-  const { manifest } = await store.put(bytes, { chunkSize: 16 * KiB })
-  return { store, manifest }
-}
 
 async function metric(node: BlobNode, line: string): Promise<number> {
   const text = await node.services.blobs.metrics.registry.metrics()

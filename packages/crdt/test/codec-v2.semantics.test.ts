@@ -27,25 +27,10 @@ import {
 import { encodeTimestamp } from '@provsync/hlc'
 import { describe, expect, it } from 'vitest'
 import { signedPrefix } from '../src/codec/records.js'
+import { type Field, fixed, join, tagOf, text, u8, u64, utf8 } from './byte-model.js'
 import { BASE_MS, hash32, hlc, NETWORK, signerN } from './helpers.js'
 
 const A = signerN(1)
-const utf8 = (text: string) => new TextEncoder().encode(text)
-
-type Field = readonly [name: string, bytes: Uint8Array]
-const u8 = (name: string, value: number): Field => [name, Uint8Array.of(value)]
-const fixed = (name: string, bytes: Uint8Array): Field => [name, bytes]
-const text = (name: string, value: string): Field => {
-  const body = utf8(value)
-  return [name, Uint8Array.from([body.length >> 8, body.length & 0xff, ...body])]
-}
-const u64 = (name: string, value: bigint): Field => {
-  const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, value)
-  return [name, out]
-}
-const join = (fields: readonly Field[]) => Uint8Array.from(fields.flatMap(([, b]) => [...b]))
-const tagOf = (network: string) => blake3(utf8(`provsync/network${network}`)).slice(0, 8)
 const head = (tag: number, version: number): Field[] => [
   u8('type', tag),
   u8('version', version),
