@@ -12,6 +12,9 @@
  *                              which every node could verify every record if that were all it did;
  *                              the verify time is measured before and after the scenario (mean)
  * Eager push is on (`push: {}`); `--push=off` runs the pull-only baseline with the same figures.
+ * Verification runs as a deployment's node runs it: on crdt's shared pool, one worker per core but
+ * one (at most 3), shared by all the nodes of the process; `--verify-threads=0` verifies on the
+ * harness thread (the figures before session 9).
  * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore;
  * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions.
  */
@@ -50,10 +53,11 @@ await runSuite('sim', async (ctx) => {
   const operations = Number(arg(ctx.args, 'records') ?? (ctx.quick ? 1_000 : 10_000))
   const push = arg(ctx.args, 'push') !== 'off'
   const durationMs = ctx.quick ? 3_000 : 8_000
+  const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? Math.min(3, availableParallelism() - 1))
   const loadBefore = loadavg()[0]!
   const verifyBefore = verifyMicros()
   console.error(
-    `  push ${push ? 'on' : 'off'}; load average ${loadavg()
+    `  push ${push ? 'on' : 'off'}; verify threads ${verifyThreads}; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   )
@@ -82,6 +86,7 @@ await runSuite('sim', async (ctx) => {
       ...(push ? { push: {} } : {}),
     },
     sampleMs: 250,
+    verifyThreads,
     reportDir: join(tmpdir(), 'provsync-sim-bench'),
     onProgress: (p) => {
       if (p.event !== undefined || p.phase !== 'running')
@@ -143,6 +148,7 @@ await runSuite('sim', async (ctx) => {
     report.workload.recordsPerSecond / boundPerSecond,
     'x bound (target >= 0.3)',
   )
+  ctx.record('verify_threads', verifyThreads, 'threads')
   ctx.record('load_average_1m_before', loadBefore, 'load')
   ctx.record('load_average_1m_after', loadAfter, 'load')
   ctx.record('sync_rounds', report.rounds, 'rounds')

@@ -64,6 +64,8 @@ export interface ClusterOptions {
   readonly memory: MemoryNetwork | undefined
   readonly rng: Rng
   readonly sync?: ProvsyncNodeOptions['sync']
+  /** Verification workers shared by all the nodes (see `ScenarioOptions.verifyThreads`). @default 0 */
+  readonly verifyThreads?: number
   /** Refusals and offences honest nodes report, by the peer they blame. */
   readonly onRefusal: (refusal: Refusal) => void
   /** Every record a node's sync layer handed to its store, with where it came from and what became of it. */
@@ -182,7 +184,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       bootstrapRetryMs: 300,
       sync: { ...DEFAULT_SIM_SYNC, ...options.sync },
       store: {
-        verifyThreads: 0,
+        verifyThreads: options.verifyThreads ?? 0,
         ...(skew === 0 ? {} : { wallClock: () => Date.now() + skew }),
       },
       libp2p: {

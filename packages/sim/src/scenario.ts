@@ -99,6 +99,12 @@ export interface ScenarioOptions {
   /** Writes `<name>.json` and `<name>.svg` here. */
   readonly reportDir?: string
   readonly sync?: ProvsyncNodeOptions['sync']
+  /**
+   * Signature-verification worker threads, one pool shared by every node of the process (crdt's
+   * shared verifier); 0 verifies on the harness thread, as one event loop runs all the nodes.
+   * @default 0
+   */
+  readonly verifyThreads?: number
   /** Reasons an honest peer must never be blamed for (default {@link DEFAULT_FORGERY_REASONS}). */
   readonly forgeryReasons?: readonly string[]
   readonly onProgress?: (progress: Progress) => void
@@ -162,6 +168,9 @@ export function validateScenario(options: ScenarioOptions): FaultPlan {
     throw new ScenarioConfigError('byzantine.count', `must be >= 0, got ${count}`)
   if ((options.operators ?? 1) < 1)
     throw new ScenarioConfigError('operators', 'at least one operator key is needed')
+  const threads = options.verifyThreads ?? 0
+  if (!Number.isInteger(threads) || threads < 0)
+    throw new ScenarioConfigError('verifyThreads', `must be an integer >= 0, got ${threads}`)
   const plan = resolvePlan(options)
   validateFaultPlan(plan, options.nodes)
   if (
@@ -370,6 +379,7 @@ async function createRunCluster(setup: RunSetup, partitions: Partitions): Promis
     memory,
     rng: rng.fork('cluster'),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
+    verifyThreads: options.verifyThreads ?? 0,
     onRefusal: (r) => refusals.push(r),
     onReceived: (r) => {
       if (byzantineKeys.has(r.from) && r.status !== 'refused') fromByzantine.push(r)

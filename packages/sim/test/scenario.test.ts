@@ -21,7 +21,36 @@ describe('runScenario', () => {
       /memory transport/,
     )
     expect(validateScenario({ seed: 1, nodes: 3, workload, faults: lossy })).toEqual(lossy)
+    for (const verifyThreads of [-1, 1.5])
+      expect(() => validateScenario({ seed: 1, nodes: 3, workload, verifyThreads })).toThrow(
+        `verifyThreads: must be an integer >= 0, got ${verifyThreads}`,
+      )
   })
+
+  test('nodes verifying on one shared worker pool converge through a partition with every invariant held', async () => {
+    const { check, report } = await runScenario({
+      seed: 'pool-1',
+      nodes: 4,
+      verifyThreads: 1,
+      workload: { operations: 200, durationMs: 800 },
+      faults: [
+        {
+          type: 'partition',
+          atMs: 100,
+          groups: [
+            [0, 1],
+            [2, 3],
+          ],
+        },
+        { type: 'heal', atMs: 500 },
+      ],
+      convergeTimeoutMs: 20_000,
+    })
+    expect(check.ok, formatCheck(check)).toBe(true)
+    // Records crossed the healed partition by pulls, every one verified before it applied.
+    expect(report.pulls.applied).toBeGreaterThan(0)
+    expect(report.workload.acknowledged).toBeGreaterThan(100)
+  }, 60_000)
 
   test('a partition that never heals is caught: same-roots fails, naming nodes and seed', async () => {
     const { check, report } = await runScenario({
