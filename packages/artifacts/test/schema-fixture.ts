@@ -60,6 +60,7 @@ export function fixtureArtifact(name: string, version: bigint, scope = 'cfg/a', 
  */
 export async function writeFixtureScenario(store: ArtifactStore): Promise<void> {
   const O = fixtureOperator
+  tick = 0
   const from = { from: fixtureNode }
   await store.apply(
     [

@@ -7,9 +7,12 @@ export type Bin = Database<Uint8Array, Uint8Array>
 /** The sub-databases of an artifact store (all named `artifacts/*`). */
 export interface Databases {
   readonly env: RootDatabase
-  /** record hash → encoded record (every kind). */
+  /**
+   * record hash → encoded operator record, or for an artifact its {@link locationOf location}
+   * (0 ‖ its version key without the hash): what the duplicate check and serving by tree key read.
+   */
   readonly records: Bin
-  /** view key ‖ 0 ‖ epoch ‖ version ‖ hash → empty: every stored version of (scope, family, name). */
+  /** view key ‖ 0 ‖ epoch ‖ version ‖ hash → encoded artifact: every stored version of (scope, family, name). */
   readonly versions: Bin
   /** view key → encoded winning record (absent: no admissible version). */
   readonly view: Bin
@@ -24,7 +27,54 @@ export interface Databases {
   readonly meta: Database<unknown, string>
 }
 
-export const SCHEMA_VERSION = 1
+/**
+ * 2: an artifact's bytes are the value of its version-index entry (near-sequential keys) and the
+ * hash-keyed `records` entry holds only its location; schema 1 stored the bytes under the hash
+ * (random keys: a B-tree leaf copied and written back per record at each commit) and left the
+ * version entry empty. Measured with bench/apply-floor.ts (README "Schema 2").
+ */
+export const SCHEMA_VERSION = 2
+
+/** First byte of a `records` value that locates an artifact (record tags start at 0x10). */
+const LOCATION = 0
+
+/** The `records` value of an artifact: 0 ‖ its version key without the trailing hash. */
+export function locationOf(versionKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(versionKey.length - 31)
+  out[0] = LOCATION
+  out.set(versionKey.subarray(0, versionKey.length - 32), 1)
+  return out
+}
+
+/**
+ * The encoded record stored under `hash`: an operator record's bytes, or an artifact's from its
+ * version entry. A view of lmdb-js's reused read buffer: copy before the next read.
+ */
+export function recordAt(dbs: Databases, hash: Uint8Array): Uint8Array | undefined {
+  const value = dbs.records.get(hash)
+  if (value === undefined || value[0] !== LOCATION) return value
+  const key = new Uint8Array(value.length - 1 + 32)
+  key.set(value.subarray(1))
+  key.set(hash, value.length - 1)
+  return dbs.versions.get(key)
+}
+
+/**
+ * Rewrites a schema 1 store into schema 2 (inside a write transaction): each version entry takes
+ * its artifact's bytes, and the hash-keyed entry its location. Returns the artifacts moved.
+ */
+export function migrateSchema1(dbs: Databases): number {
+  let moved = 0
+  for (const key of Array.from(dbs.versions.getKeys(), (k) => Uint8Array.from(k))) {
+    const hash = key.subarray(key.length - 32)
+    const value = dbs.records.get(hash)
+    if (value === undefined || value[0] === LOCATION) continue
+    dbs.versions.putSync(key, Uint8Array.from(value))
+    dbs.records.putSync(hash, locationOf(key))
+    moved++
+  }
+  return moved
+}
 
 /** Opens (creating) an LMDB environment in `path` with room for one tree per scope. */
 export function openEnvironment(
@@ -120,13 +170,6 @@ export function artifactVersionKey(
   key.set(bytes.subarray(versionAt, versionAt + 8), viewLength + 9)
   key.set(hash, viewLength + 17)
   return { key, viewLength }
-}
-
-/** The record hash at the end of a version key. */
-export function hashOfVersionKey(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(32)
-  out.set(key.subarray(key.length - 32))
-  return out
 }
 
 /** [start, end) of the version keys of one view key. */

@@ -8,7 +8,7 @@ import type { Artifact } from '../codec/types.js'
 import { ArtifactRefusedError } from '../errors.js'
 import { compareVersions, selectWinner, type Version } from '../select.js'
 import type { Context } from './context.js'
-import { artifactVersionKey, concatBytes, hashOfVersionKey, versionRange } from './db.js'
+import { artifactVersionKey, concatBytes, locationOf, versionRange } from './db.js'
 import { appendChange, type ViewCause } from './history.js'
 
 /** The empty value of index entries (lmdb-js copies it, so one array serves every put). */
@@ -48,9 +48,8 @@ export function ensureTree(ctx: Context, scope: string): MerkleTree {
 
 export function storedVersions(ctx: Context, view: Uint8Array): StoredVersion[] {
   const out: StoredVersion[] = []
-  for (const key of ctx.dbs.versions.getKeys(versionRange(view))) {
-    const bytes = ctx.dbs.records.get(hashOfVersionKey(key))
-    if (bytes !== undefined) out.push(asStored(decodeStored(ctx, bytes)))
+  for (const { value } of ctx.dbs.versions.getRange(versionRange(view))) {
+    out.push(asStored(decodeStored(ctx, value)))
   }
   return out
 }
@@ -170,8 +169,8 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   // No winner yet: the new version becomes it and setWinner caches it, so no entry for "none"
   // first (one Map insert fewer per new name).
   const before = storedWinner(ctx, view, id, false)
-  ctx.dbs.records.putSync(d.hash, d.bytes)
-  ctx.dbs.versions.putSync(key, EMPTY)
+  ctx.dbs.versions.putSync(key, d.bytes)
+  ctx.dbs.records.putSync(d.hash, locationOf(key))
   // The winner's own version keeps its (publisher, view) entry stored: a republish by the same
   // publisher (a decision refreshed under its key) skips that put.
   if (before === undefined || !equalBytes(before.artifact.publisher, a.publisher))
