@@ -23,12 +23,12 @@ async function openFixture(schema: number): Promise<{ store: ArtifactStore; dir:
   return { store: await openArtifactStore(fixtureOptions(dir)), dir }
 }
 
-function schemaOf(dir: string): unknown {
+async function schemaOf(dir: string): Promise<unknown> {
   const env = open({ path: dir, noSubdir: false, maxDbs: 32 })
   try {
     return env.openDB({ name: 'artifacts/meta' }).get('schema')
   } finally {
-    env.closeSync?.()
+    await env.close()
   }
 }
 
@@ -44,7 +44,7 @@ describe('artifact store schema', () => {
     const { store, dir } = await openFixture(1)
     expect(describeStore(store)).toEqual(expected)
     await store.close()
-    expect(schemaOf(dir)).toBe(2)
+    expect(await schemaOf(dir)).toBe(2)
     // Reopened (no second migration) it still reads the same.
     const again = await openArtifactStore(fixtureOptions(dir))
     expect(describeStore(again)).toEqual(expected)
