@@ -141,19 +141,39 @@ export function versionKey(view: Uint8Array, epoch: bigint, version: bigint, has
 /** Where an artifact record's scope field starts: tag (1), version (1), network tag (8). */
 const ARTIFACT_FIELDS = 10
 
+/** The keys `addVersion` writes for one artifact: views of one reused buffer (see {@link versionKeys}). */
+export interface VersionKeys {
+  /** view key ‖ 0 ‖ epoch ‖ version ‖ hash: the version index key. */
+  readonly key: Uint8Array
+  /** The view key (scope ‖ 0 ‖ family ‖ 0 ‖ name) the version key starts with. */
+  readonly view: Uint8Array
+  /** The artifact's `records` value: 0 ‖ the version key without the hash ({@link locationOf}). */
+  readonly location: Uint8Array
+  /** publisher ‖ view key: the publisher index key. */
+  readonly byPublisher: Uint8Array
+}
+
 /**
- * The version key of an artifact, copied from its encoded record: scope, family and name are
- * its first three u16-length-prefixed fields (UTF-8, what {@link viewKey} encodes), and version
- * then epoch follow as big-endian u64s (what {@link versionKey} writes, in the other order). One
- * allocation and five copies: building the view key, then the version key with a DataView of
- * fresh BigInts, was 6% of applyBatch (bench/apply-profile.ts under --cpu-prof). A test checks
- * it equals `versionKey(viewKey(...), epoch, version, hash)` for every artifact it decodes.
- * `viewLength` is the length of the view key it starts with.
+ * Scope ≤ 519, family ≤ 64 and name ≤ 1,024 bytes (a record is at most 4,096): room for the
+ * location and version key (view + 50) and the publisher key (view + 32) of any record.
  */
-export function artifactVersionKey(
-  bytes: Uint8Array,
-  hash: Uint8Array,
-): { key: Uint8Array; viewLength: number } {
+let scratch = new Uint8Array(4096)
+
+function copyInto(out: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
+  for (let k = start; k < end; k++) out[at++] = from[k]!
+  return at
+}
+
+/**
+ * The keys of an artifact, copied from its encoded record into one reused buffer: scope, family
+ * and name are its first three u16-length-prefixed fields (UTF-8, what {@link viewKey} encodes),
+ * and version then epoch follow as big-endian u64s (what {@link versionKey} writes, in the other
+ * order). The views are valid until the next call: lmdb-js copies keys and values when it puts
+ * them, so the caller puts them and keeps none. Building each key in a fresh array (over 64
+ * bytes: an off-heap allocation in V8) showed as `artifactVersionKey` and `concatBytes` in the
+ * apply profile (6 % of applyBatch). A test checks them against `viewKey` and `versionKey`.
+ */
+export function versionKeys(bytes: Uint8Array, hash: Uint8Array, publisher: Uint8Array): VersionKeys {
   const field = (at: number) => (bytes[at]! << 8) | bytes[at + 1]!
   const scopeLength = field(ARTIFACT_FIELDS)
   const familyAt = ARTIFACT_FIELDS + 2 + scopeLength
@@ -162,14 +182,39 @@ export function artifactVersionKey(
   const nameLength = field(nameAt)
   const versionAt = nameAt + 2 + nameLength
   const viewLength = scopeLength + 1 + familyLength + 1 + nameLength
-  const key = new Uint8Array(viewLength + 1 + 16 + 32)
-  key.set(bytes.subarray(ARTIFACT_FIELDS + 2, familyAt))
-  key.set(bytes.subarray(familyAt + 2, nameAt), scopeLength + 1)
-  key.set(bytes.subarray(nameAt + 2, versionAt), scopeLength + familyLength + 2)
-  key.set(bytes.subarray(versionAt + 8, versionAt + 16), viewLength + 1)
-  key.set(bytes.subarray(versionAt, versionAt + 8), viewLength + 9)
-  key.set(hash, viewLength + 17)
-  return { key, viewLength }
+  const keyLength = viewLength + 1 + 16 + 32
+  if (scratch.length < 1 + keyLength + 32 + viewLength)
+    scratch = new Uint8Array(2 * (keyLength + 32 + viewLength))
+  const out = scratch
+  // [0] location marker, [1, 1 + keyLength) version key, then publisher ‖ view key.
+  out[0] = 0
+  let at = copyInto(out, 1, bytes, ARTIFACT_FIELDS + 2, familyAt)
+  out[at++] = 0
+  at = copyInto(out, at, bytes, familyAt + 2, nameAt)
+  out[at++] = 0
+  at = copyInto(out, at, bytes, nameAt + 2, versionAt)
+  out[at++] = 0
+  at = copyInto(out, at, bytes, versionAt + 8, versionAt + 16)
+  at = copyInto(out, at, bytes, versionAt, versionAt + 8)
+  at = copyInto(out, at, hash, 0, 32)
+  const publisherAt = at
+  at = copyInto(out, at, publisher, 0, 32)
+  copyInto(out, at, out, 1, 1 + viewLength)
+  return {
+    key: out.subarray(1, 1 + keyLength),
+    view: out.subarray(1, 1 + viewLength),
+    location: out.subarray(0, keyLength - 31),
+    byPublisher: out.subarray(publisherAt, publisherAt + 32 + viewLength),
+  }
+}
+
+/** {@link versionKeys}' version key, copied (for callers that keep it). */
+export function artifactVersionKey(
+  bytes: Uint8Array,
+  hash: Uint8Array,
+): { key: Uint8Array; viewLength: number } {
+  const { key, view } = versionKeys(bytes, hash, new Uint8Array(32))
+  return { key: key.slice(), viewLength: view.length }
 }
 
 /** [start, end) of the version keys of one view key. */
