@@ -1,7 +1,14 @@
 import { signArtifact } from '@provsync/artifacts'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { artifactVersionKey, versionKey, viewKey } from '../src/store/db.js'
+import {
+  artifactVersionKey,
+  concatBytes,
+  locationOf,
+  versionKey,
+  versionKeys,
+  viewKey,
+} from '../src/store/db.js'
 import { at, NET, publishers } from './helpers.js'
 
 const segment = fc.stringMatching(/^[a-z0-9._-]{1,12}$/)
@@ -39,9 +46,14 @@ describe('store keys', () => {
           const view = viewKey(a.scope, a.family, a.name)
           const { key, viewLength } = artifactVersionKey(d.bytes, d.hash)
           expect(viewLength).toBe(view.length)
-          expect(Buffer.from(key).toString('hex')).toBe(
-            Buffer.from(versionKey(view, a.epoch, a.version, d.hash)).toString('hex'),
-          )
+          const expected = versionKey(view, a.epoch, a.version, d.hash)
+          expect(Buffer.from(key).toString('hex')).toBe(Buffer.from(expected).toString('hex'))
+          const keys = versionKeys(d.bytes, d.hash, a.publisher)
+          const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+          expect(hex(keys.key)).toBe(hex(expected))
+          expect(hex(keys.view)).toBe(hex(view))
+          expect(hex(keys.location)).toBe(hex(locationOf(expected)))
+          expect(hex(keys.byPublisher)).toBe(hex(concatBytes(a.publisher, view)))
         },
       ),
       { numRuns: 300 },

@@ -250,11 +250,9 @@ function readArtifact(r: Reader): Omit<Artifact, 'hlc' | 'signature' | 'publishe
   const content = flags & INLINE ? r.bytes('content', contentSize) : undefined
   const blob = flags & BLOB ? { id: r.bytes('blob', KEY), size: contentSize } : undefined
   const tombstone = (flags & TOMBSTONE) !== 0
-  return {
-    kind: 'artifact',
-    ...{ scope, family, name, version, epoch, base, expiresAt, tombstone },
-    ...{ contentHash, contentSize, content, blob },
-  }
+  // One literal (two spread literals built two objects more per record; the apply profile).
+  // biome-ignore format: the fields in their encoded order
+  return { kind: 'artifact', scope, family, name, version, epoch, base, expiresAt, tombstone, contentHash, contentSize, content, blob }
 }
 
 const WRITERS: { [K in RecordKind]: (w: Writer, record: never) => void } = {

@@ -86,10 +86,14 @@ function detailBytes(cause: ViewCause): Uint8Array {
   return lastDetail
 }
 
+/** Where each change is encoded: lmdb-js copies a value when it puts it, so one buffer serves all. */
+let changeScratch = new Uint8Array(1024)
+
 /**
  * A view change as stored: kind, cause type, wall ms, before and after hashes (flag + 32 bytes),
- * the view key and the cause's detail (each u16-length-prefixed). Written into one buffer of the
- * exact size: a growing Writer (a fresh 512-byte buffer per change) showed in the apply profile.
+ * the view key and the cause's detail (each u16-length-prefixed). Written into a reused buffer: a
+ * growing Writer (a fresh 512-byte buffer per change), then one of the exact size, showed in the
+ * apply profile. Valid until the next call.
  */
 function encodeChange(
   kind: ViewChangeKind,
@@ -104,7 +108,8 @@ function encodeChange(
   if (detail.length > 0xffff) throw new OversizedFieldError('cause', detail.length, 0xffff)
   const size =
     10 + (before === undefined ? 1 : 33) + (after === undefined ? 1 : 33) + 4 + view.length + detail.length
-  const out = new Uint8Array(size)
+  if (changeScratch.length < size) changeScratch = new Uint8Array(2 * size)
+  const out = changeScratch.subarray(0, size)
   out[0] = KIND_CODES[kind]
   out[1] = CAUSE_CODES[cause.type]
   // The wall ms as a big-endian u64 without a BigInt or a DataView (both showed per change).
@@ -129,7 +134,10 @@ function writeU32(out: Uint8Array, at: number, value: number): void {
 
 /** A flag byte, then the version's 32-byte hash when there is one. Returns the next offset. */
 function writeHash(out: Uint8Array, at: number, v: Version | undefined): number {
-  if (v === undefined) return at + 1
+  if (v === undefined) {
+    out[at] = 0
+    return at + 1
+  }
   out[at] = 1
   out.set(v.hash, at + 1)
   return at + 33

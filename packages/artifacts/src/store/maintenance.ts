@@ -58,11 +58,11 @@ export function dropScope(ctx: Context, scope: string): number {
   for (const key of keys) {
     const view = copy(key, 0, key.length - 49)
     const hash = copy(key, key.length - 32)
-    const bytes = ctx.dbs.records.get(hash)
+    const bytes = ctx.dbs.versions.get(key)
     if (bytes !== undefined) {
       ctx.dbs.byPublisher.removeSync(concatBytes(decodeStored(ctx, bytes).record.publisher, view))
-      ctx.dbs.records.removeSync(hash)
     }
+    ctx.dbs.records.removeSync(hash)
     ctx.dbs.versions.removeSync(key)
     if (tree?.get(hash) !== undefined) tree.update([{ key: hash, valueHash: null }])
     const before = storedWinner(ctx, view)
@@ -136,7 +136,7 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
     const [, f] = new TextDecoder().decode(view).split('\u0000')
     if (f !== family) continue
     const hash = copy(key, key.length - 32)
-    const bytes = ctx.dbs.records.get(hash)
+    const bytes = ctx.dbs.versions.get(key)
     if (bytes === undefined) continue
     const a = decodeStored(ctx, bytes).record
     if (a.expiresAt === undefined || a.expiresAt > now) continue
@@ -157,9 +157,8 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
 /** Removes index entries (publisher → view key) that no stored version backs any more. */
 function cleanPublisherIndex(ctx: Context, view: Uint8Array): void {
   const still = new Set<string>()
-  for (const key of ctx.dbs.versions.getKeys(prefixRange(concatBytes(view, new Uint8Array([0]))))) {
-    const bytes = ctx.dbs.records.get(copy(key, key.length - 32))
-    if (bytes !== undefined) still.add(toHex(decodeStored(ctx, bytes).record.publisher))
+  for (const { value } of ctx.dbs.versions.getRange(prefixRange(concatBytes(view, new Uint8Array([0]))))) {
+    still.add(toHex(decodeStored(ctx, value).record.publisher))
   }
   for (const publisher of publishers(ctx)) {
     if (!still.has(toHex(publisher))) ctx.dbs.byPublisher.removeSync(concatBytes(publisher, view))

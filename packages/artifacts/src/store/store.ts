@@ -10,7 +10,7 @@ import { coveredByAny } from '../scope.js'
 import type { CurrentResult } from '../select.js'
 import { type ApplyOptions, type ApplyOutcome, applyBatch, reloadAuthority } from './apply.js'
 import type { ApplyCounters, Context } from './context.js'
-import { openDatabases, openEnvironment, SCHEMA_VERSION } from './db.js'
+import { migrateSchema1, openDatabases, openEnvironment, recordAt, SCHEMA_VERSION } from './db.js'
 import { changesSince, type ViewChange } from './history.js'
 import { applyTrust, pruneExpiredVersions, refreshAll } from './maintenance.js'
 import {
@@ -140,10 +140,15 @@ export async function openArtifactStore(options: ArtifactStoreOptions): Promise<
   const env = options.env ?? openEnvironment(options.dataDir!, { noSync: options.noSync, maxScopes })
   const ctx = makeContext(options, env)
   const stored = ctx.dbs.meta.get('schema')
-  if (stored !== undefined && stored !== SCHEMA_VERSION) {
+  if (stored !== undefined && stored !== 1 && stored !== SCHEMA_VERSION) {
     throw new InvalidArgumentError('dataDir', `schema ${String(stored)}, this code reads ${SCHEMA_VERSION}`)
   }
-  if (stored === undefined) await ctx.dbs.meta.put('schema', SCHEMA_VERSION)
+  if (stored !== SCHEMA_VERSION) {
+    ctx.dbs.env.transactionSync(() => {
+      if (stored === 1) migrateSchema1(ctx.dbs)
+      ctx.dbs.meta.putSync('schema', SCHEMA_VERSION)
+    })
+  }
   reloadScopesAndSeq(ctx)
   for (const scope of ctx.storedScopes) ensureTree(ctx, scope)
   reloadAuthority(ctx)
@@ -168,7 +173,7 @@ function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Ar
   const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => reloadAuthority(ctx))
   const byKey = (keys: readonly Uint8Array[], tree: MerkleTree | undefined) =>
     keys.map((k) => {
-      const bytes = tree?.get(k) === undefined ? undefined : ctx.dbs.records.get(k)
+      const bytes = tree?.get(k) === undefined ? undefined : recordAt(ctx.dbs, k)
       return bytes === undefined ? undefined : copy(bytes)
     })
   return {

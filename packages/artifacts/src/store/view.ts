@@ -8,7 +8,7 @@ import type { Artifact } from '../codec/types.js'
 import { ArtifactRefusedError } from '../errors.js'
 import { compareVersions, selectWinner, type Version } from '../select.js'
 import type { Context } from './context.js'
-import { artifactVersionKey, concatBytes, hashOfVersionKey, versionRange } from './db.js'
+import { versionKeys, versionRange } from './db.js'
 import { appendChange, type ViewCause } from './history.js'
 
 /** The empty value of index entries (lmdb-js copies it, so one array serves every put). */
@@ -48,9 +48,8 @@ export function ensureTree(ctx: Context, scope: string): MerkleTree {
 
 export function storedVersions(ctx: Context, view: Uint8Array): StoredVersion[] {
   const out: StoredVersion[] = []
-  for (const key of ctx.dbs.versions.getKeys(versionRange(view))) {
-    const bytes = ctx.dbs.records.get(hashOfVersionKey(key))
-    if (bytes !== undefined) out.push(asStored(decodeStored(ctx, bytes)))
+  for (const { value } of ctx.dbs.versions.getRange(versionRange(view))) {
+    out.push(asStored(decodeStored(ctx, value)))
   }
   return out
 }
@@ -161,21 +160,20 @@ export function recomputeView(ctx: Context, view: Uint8Array, cause: ViewCause):
 /** Stores a new admissible version (checked by the caller) and advances the view if it wins. */
 export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause): void {
   const a = d.record
-  // The version key starts with the view key: both from the record's own bytes, one allocation.
-  const { key, viewLength } = artifactVersionKey(d.bytes, d.hash)
-  const view = key.subarray(0, viewLength)
+  // Every key from the record's own bytes, into one reused buffer (valid until the next call).
+  const { key, view, location, byPublisher } = versionKeys(d.bytes, d.hash, a.publisher)
   // The view id from the record's own strings: decoding the key's bytes back (viewId) twice per
   // artifact showed in the apply profile.
   const id = `${a.scope}\u0000${a.family}\u0000${a.name}`
   // No winner yet: the new version becomes it and setWinner caches it, so no entry for "none"
   // first (one Map insert fewer per new name).
   const before = storedWinner(ctx, view, id, false)
-  ctx.dbs.records.putSync(d.hash, d.bytes)
-  ctx.dbs.versions.putSync(key, EMPTY)
+  ctx.dbs.versions.putSync(key, d.bytes)
+  ctx.dbs.records.putSync(d.hash, location)
   // The winner's own version keeps its (publisher, view) entry stored: a republish by the same
   // publisher (a decision refreshed under its key) skips that put.
   if (before === undefined || !equalBytes(before.artifact.publisher, a.publisher))
-    ctx.dbs.byPublisher.putSync(concatBytes(a.publisher, view), EMPTY)
+    ctx.dbs.byPublisher.putSync(byPublisher, EMPTY)
   if (!ctx.storedScopes.has(a.scope)) {
     ctx.dbs.scopes.putSync(a.scope, EMPTY)
     ctx.storedScopes.add(a.scope)
