@@ -7,7 +7,18 @@
  * (4 MiB) with positional writes. Then each read back chunk by chunk (`readSync` per chunk file
  * vs one descriptor per pack). Prints wall ms and CPU ms (user + system) per layout, best round.
  */
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, rename, rmSync, write, writeFile } from 'node:fs'
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rename,
+  rmSync,
+  write,
+  writeFile,
+} from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -44,7 +55,9 @@ async function positional(fd: number, buf: Uint8Array, position: number): Promis
   let done = 0
   while (done < buf.byteLength) {
     const n = await new Promise<number>((resolve, reject) =>
-      write(fd, buf, done, buf.byteLength - done, position + done, (err, w) => (err ? reject(err) : resolve(w))),
+      write(fd, buf, done, buf.byteLength - done, position + done, (err, w) =>
+        err ? reject(err) : resolve(w),
+      ),
     )
     done += n
   }
@@ -136,7 +149,8 @@ for (let round = 0; round < rounds; round++) {
     const readCpu = (used.user + used.system) / 1000
     rmSync(dir, { recursive: true, force: true })
     const b = best[name]
-    if (b === undefined || wall < b.wall) best[name] = { wall, cpu, readWall: b?.readWall ?? readWall, readCpu: b?.readCpu ?? readCpu }
+    if (b === undefined || wall < b.wall)
+      best[name] = { wall, cpu, readWall: b?.readWall ?? readWall, readCpu: b?.readCpu ?? readCpu }
     if (readWall < best[name]!.readWall) Object.assign(best[name]!, { readWall, readCpu })
   }
 }
@@ -144,6 +158,6 @@ rmSync(work, { recursive: true, force: true })
 const load = loadavg()[0]!.toFixed(1)
 for (const [name, b] of Object.entries(best)) {
   console.log(
-    `load ${load} ${name.padEnd(8)} write ${b.wall.toFixed(0)} ms (${((size / MiB) / (b.wall / 1000)).toFixed(0)} MiB/s) cpu ${b.cpu.toFixed(0)} ms; read ${b.readWall.toFixed(0)} ms cpu ${b.readCpu.toFixed(0)} ms`,
+    `load ${load} ${name.padEnd(8)} write ${b.wall.toFixed(0)} ms (${(size / MiB / (b.wall / 1000)).toFixed(0)} MiB/s) cpu ${b.cpu.toFixed(0)} ms; read ${b.readWall.toFixed(0)} ms cpu ${b.readCpu.toFixed(0)} ms`,
   )
 }

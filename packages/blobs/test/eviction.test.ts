@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Manifest, toHex } from '@provsync/blobs'
 import fc from 'fast-check'
@@ -105,11 +105,19 @@ describe('eviction under a byte budget', () => {
   })
 })
 
-/** Bytes of chunk files on disk: what the store's totals must add up to. */
+/**
+ * Bytes of pack window files on disk: what the store's totals must add up to (here every blob fits
+ * one window and is read whole, so a window file is exactly its chunks). A pack directory with no
+ * window left must be gone.
+ */
 function diskBytes(dir: string): number {
   let sum = 0
-  const root = join(dir, 'chunks')
-  for (const sub of readdirSync(root))
-    for (const f of readdirSync(join(root, sub))) sum += statSync(join(root, sub, f)).size
+  const root = join(dir, 'packs')
+  if (!existsSync(root)) return 0
+  for (const pack of readdirSync(root)) {
+    const windows = readdirSync(join(root, pack))
+    expect(windows.length).toBeGreaterThan(0)
+    for (const f of windows) sum += statSync(join(root, pack, f)).size
+  }
   return sum
 }
