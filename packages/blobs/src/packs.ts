@@ -12,6 +12,7 @@ import {
   unlinkSync,
   write as writeCb,
   writeSync,
+  writev as writevCb,
 } from 'node:fs'
 import { join } from 'node:path'
 import { toHex } from './ids.js'
@@ -82,6 +83,32 @@ export class PackFiles {
     entry.writes++
     try {
       await writeAt(entry.fd, bytes, slot.offset)
+    } finally {
+      entry.writes--
+      if (entry.doomed && entry.writes === 0) closeSync(entry.fd)
+    }
+  }
+
+  /** Writes `chunks` one after the other from `slot` in one positional `writev` (a short write is finished by `write`). */
+  async writev(slot: PackSlot, chunks: Uint8Array[]): Promise<void> {
+    if (chunks.length === 1) return this.write(slot, chunks[0]!)
+    const entry = this.acquire(this.pathOf(slot.pack, slot.window), true)!
+    entry.writes++
+    try {
+      const written = await new Promise<number>((resolve, reject) =>
+        writevCb(entry.fd, chunks, slot.offset, (err, n) => (err ? reject(err) : resolve(n))),
+      )
+      let at = 0
+      for (const chunk of chunks) {
+        const end = at + chunk.byteLength
+        if (end > written)
+          await writeAt(
+            entry.fd,
+            chunk.subarray(Math.max(0, written - at)),
+            slot.offset + Math.max(at, written),
+          )
+        at = end
+      }
     } finally {
       entry.writes--
       if (entry.doomed && entry.writes === 0) closeSync(entry.fd)

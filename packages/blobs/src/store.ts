@@ -35,18 +35,28 @@ import {
 import { PackFiles, type PackSlot, packOf, slotOf } from './packs.js'
 import { readBlob } from './read-stream.js'
 import { recoverStore, releaseFiles } from './recovery.js'
+import { RunWriter } from './run-writer.js'
 import type { ChunkSource } from './source.js'
 import { WriteWindow } from './write-window.js'
 
 /**
- * Bytes of chunk files `put` has in writing on the thread pool while it hashes the next chunks
- * (the chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive).
+ * Bytes of chunks `put` has in writing on the thread pool while it hashes the next chunks (the
+ * chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive). Twice
+ * a gathered run (`MAX_RUN_BYTES`), so the oldest write it waits for was submitted already.
  */
 const PUT_BYTES_IN_FLIGHT = 8 * 1024 * 1024
-/** Fetched chunk files being written at once while the next chunks arrive. */
-const FETCH_WRITES_IN_FLIGHT = 8
-/** Fetched chunks recorded in the index per transaction. */
+/**
+ * Fetched chunks recorded in the index per transaction, and gathered into one write: what a
+ * fetch killed with SIGKILL can lose is the batch arriving and the one being written.
+ */
 const INDEX_BATCH_CHUNKS = 16
+
+interface FetchedChunk {
+  hash: Uint8Array
+  size: number
+  at: ChunkLocation
+  written: Promise<void>
+}
 
 export interface BlobStoreOptions {
   /**
@@ -247,6 +257,7 @@ export class BlobStore {
     const written = new Map<string, { size: number; slot: PackSlot }>()
     const seen = new Set<string>()
     const writes = new WriteWindow(PUT_BYTES_IN_FLIGHT)
+    const runs = new RunWriter(this.packs)
     let size = 0
     try {
       for await (const chunk of chunksOf(source, chunkSize)) {
@@ -262,9 +273,10 @@ export class BlobStore {
         if (this.holds(hash)) continue // another blob's chunk, held already
         const slot = slotOf(tmp, index, chunkSize)
         written.set(key, { size: chunk.byteLength, slot })
-        await writes.add(this.packs.write(slot, chunk), chunk.byteLength)
+        await writes.add(runs.add(slot, chunk), chunk.byteLength)
       }
     } finally {
+      runs.flush()
       await writes.settle()
     }
     await writes.drain()
@@ -524,40 +536,52 @@ export class BlobStore {
     deliver: (index: number, bytes: Uint8Array) => void,
   ): Promise<void> {
     const started = performance.now()
-    // Chunks are written into the blob's pack on the thread pool while the next ones arrive; the
-    // index records a chunk only once its bytes are written, a batch at a time.
+    // Chunks are written into the blob's pack on the thread pool while the next ones arrive, a
+    // batch gathered into one positional writev; the index records a batch once its bytes are
+    // written, while the next batch arrives (one commit outstanding).
     const pack = packOf(manifest.id)
-    const inFlight: Promise<void>[] = []
-    const batch: Array<{ hash: Uint8Array; size: number; at: ChunkLocation; written: Promise<void> }> = []
-    const commit = async (): Promise<void> => {
-      const entries = batch.splice(0)
-      const results = await Promise.allSettled(entries.map((e) => e.written))
-      if (entries.length === 0 || this.closed) return
-      this.mutate(() => {
-        entries.forEach((e, i) => {
-          if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size, e.at)
-        })
-      })
-      this.evict()
-    }
+    const runs = new RunWriter(this.packs)
+    let batch: FetchedChunk[] = []
+    let committing: Promise<void> = Promise.resolve()
     const accept = async (index: number, bytes: Uint8Array): Promise<void> => {
-      const hash = chunkHashAt(manifest, index)
       const slot = slotOf(pack, index, manifest.chunkSize)
-      const written = this.packs.write(slot, bytes)
-      written.catch(() => {}) // awaited in commit; a failed write only leaves the chunk unrecorded
-      inFlight.push(written)
-      batch.push({ hash, size: bytes.byteLength, at: locationOf(manifest.id, slot), written })
+      const written = runs.add(slot, bytes) // a failed write only leaves the chunk unrecorded
+      batch.push({
+        hash: chunkHashAt(manifest, index),
+        size: bytes.byteLength,
+        at: locationOf(manifest.id, slot),
+        written,
+      })
       this.observer?.fetched?.(bytes.byteLength)
       deliver(index, bytes)
-      if (inFlight.length >= FETCH_WRITES_IN_FLIGHT) await inFlight.shift()!.catch(() => {})
-      if (batch.length >= INDEX_BATCH_CHUNKS) await commit()
+      if (batch.length < INDEX_BATCH_CHUNKS) return
+      runs.flush()
+      const entries = batch
+      batch = []
+      await committing // the batch before had this batch's arrival to be written
+      committing = this.commitFetched(entries)
+      committing.catch(() => {}) // awaited above at the next batch, or below
     }
     try {
       await fetchChunks(this.fetchContext(manifest.id), manifest, wanted, options.from ?? [], accept, options)
     } finally {
-      await commit()
+      runs.flush()
+      await committing
+      await this.commitFetched(batch)
       this.observer?.fetchSeconds?.((performance.now() - started) / 1000)
     }
+  }
+
+  /** Records the fetched chunks whose bytes were written, in one transaction, then evicts. */
+  private async commitFetched(entries: FetchedChunk[]): Promise<void> {
+    const results = await Promise.allSettled(entries.map((e) => e.written))
+    if (entries.length === 0 || this.closed) return
+    this.mutate(() => {
+      entries.forEach((e, i) => {
+        if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size, e.at)
+      })
+    })
+    this.evict()
   }
 
   private fetchContext(id: Uint8Array): FetchContext {
