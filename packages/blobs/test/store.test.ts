@@ -130,6 +130,23 @@ describe('on-disk damage and crashes (storage version 2: pack windows)', () => {
     expect(readdirSync(join(dir, 'packs'))).toEqual([toHex(ref.id)]) // the put's temporary pack is gone
   })
 
+  it("a put of a blob held in part copies its new chunks into the blob's existing window", async () => {
+    const dir = stores.dir()
+    const store = await stores.open({ path: dir })
+    const bytes = randomBytes(64 * KiB, 5)
+    const other = await stores.open()
+    const { manifest } = await other.put(bytes, { chunkSize: 16 * KiB })
+    for (const i of [0, 2]) {
+      expect(await store.storeChunk(manifest, i, bytes.subarray(i * 16 * KiB, (i + 1) * 16 * KiB))).toBe(true)
+    }
+    const { ref } = await store.put(bytes, { chunkSize: 16 * KiB })
+    expect(store.status(ref.id)).toMatchObject({ chunks: 4, held: 4, pinned: true })
+    expect(readdirSync(join(dir, 'packs'))).toEqual([toHex(ref.id)])
+    expect(readFileSync(join(dir, 'packs', toHex(ref.id), '0')).equals(Buffer.from(bytes))).toBe(true)
+    expect((await collect(store.read(ref.id))).equals(Buffer.from(bytes))).toBe(true)
+    expect(store.stats()).toMatchObject({ chunks: 4, pinnedBytes: 64 * KiB, unpinnedBytes: 0 })
+  })
+
   it('never returns a corrupt chunk: it is dropped and reported missing', async () => {
     const dir = stores.dir()
     const store = await stores.open({ path: dir })
