@@ -1,6 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { HASH_BYTES } from './constants.js'
 import { decodeManifest, encodeManifest, type Manifest } from './ids.js'
+import { PACK_WINDOW_BYTES } from './packs.js'
 
 /** Flags a blob carries on this node. */
 export const BLOB_PINNED = 1
@@ -15,6 +16,25 @@ export interface ChunkEntry {
   pins: number
   /** LRU position of a present, unpinned chunk. */
   seq: number
+  /**
+   * Where a present chunk's bytes are (storage version 2): the pack of blob `blob`, window file
+   * `window`, byte `offset`. Undefined: a file named by its hash (version 1).
+   */
+  at?: ChunkLocation | undefined
+}
+
+export interface ChunkLocation {
+  blob: Uint8Array
+  window: number
+  offset: number
+}
+
+/** A chunk that stopped being held, and what its files need: a version-1 file, or a window now empty. */
+export interface ReleasedChunk {
+  hash: Uint8Array
+  at: ChunkLocation | undefined
+  /** The last held chunk of its window file went: the file can be deleted. */
+  windowEmpty: boolean
 }
 
 export interface IndexTotals {
@@ -23,26 +43,54 @@ export interface IndexTotals {
   chunks: number
 }
 
+/** A chunk entry of storage version 1 (and an absent chunk's): size, pins, LRU position, presence. */
 const ENTRY_BYTES = 17
+/** Version 2 appends a present chunk's location: blob id, window (u32), offset (u32). */
+const LOCATED_ENTRY_BYTES = ENTRY_BYTES + HASH_BYTES + 8
 
 function encodeEntry(e: ChunkEntry): Uint8Array {
-  const out = new Uint8Array(ENTRY_BYTES)
+  const located = e.present && e.at !== undefined
+  const out = new Uint8Array(located ? LOCATED_ENTRY_BYTES : ENTRY_BYTES)
   const view = new DataView(out.buffer)
   view.setUint32(0, e.size)
   view.setUint32(4, e.pins)
   view.setFloat64(8, e.seq)
   out[16] = e.present ? 1 : 0
+  if (located) {
+    out.set(e.at!.blob, ENTRY_BYTES)
+    view.setUint32(ENTRY_BYTES + HASH_BYTES, e.at!.window)
+    view.setUint32(ENTRY_BYTES + HASH_BYTES + 4, e.at!.offset)
+  }
   return out
 }
 
 function decodeEntry(bytes: Uint8Array): ChunkEntry {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return {
+  const entry: ChunkEntry = {
     size: view.getUint32(0),
     pins: view.getUint32(4),
     seq: view.getFloat64(8),
     present: bytes[16] === 1,
   }
+  if (bytes.byteLength >= LOCATED_ENTRY_BYTES) {
+    entry.at = {
+      blob: Uint8Array.from(bytes.subarray(ENTRY_BYTES, ENTRY_BYTES + HASH_BYTES)),
+      window: view.getUint32(ENTRY_BYTES + HASH_BYTES),
+      offset: view.getUint32(ENTRY_BYTES + HASH_BYTES + 4),
+    }
+  }
+  return entry
+}
+
+function windowKey(at: ChunkLocation): Uint8Array {
+  const key = new Uint8Array(HASH_BYTES + 4)
+  key.set(at.blob)
+  new DataView(key.buffer).setUint32(HASH_BYTES, at.window)
+  return key
+}
+
+function sameWindow(a: ChunkLocation | undefined, b: ChunkLocation): boolean {
+  return a !== undefined && a.window === b.window && Buffer.compare(a.blob, b.blob) === 0
 }
 
 function lruKey(seq: number, hash: Uint8Array): Uint8Array {
@@ -79,6 +127,10 @@ export class ChunkIndex {
   private readonly chunks: Database<Uint8Array, Uint8Array>
   private readonly lru: Database<Uint8Array, Uint8Array>
   private readonly meta: Database<number, string>
+  /** Held chunks located in each pack window file (blob id ‖ window): the file goes at zero. */
+  private readonly windows: Database<number, Uint8Array>
+  /** Chunks released by the current transaction, for the store to clean their files after it. */
+  private released: ReleasedChunk[] = []
   /** Decoded manifests by id (latin1), least recently used first; bytes of their hashes. */
   private readonly decoded = new Map<string, Manifest>()
   private decodedBytes = 0
@@ -90,10 +142,38 @@ export class ChunkIndex {
     this.chunks = root.openDB({ name: 'blobs/chunks', ...binary })
     this.lru = root.openDB({ name: 'blobs/lru', ...binary })
     this.meta = root.openDB({ name: 'blobs/meta' })
+    this.windows = root.openDB({ name: 'blobs/windows', keyEncoding: 'binary' })
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.root.transactionSync(fn)
+  /**
+   * Runs `fn` in one LMDB transaction; hands the chunks it released to `cleanup` once it committed
+   * (a rolled-back transaction released nothing).
+   */
+  transaction<T>(fn: () => T, cleanup?: (released: ReleasedChunk[]) => void): T {
+    this.released = []
+    try {
+      const out = this.root.transactionSync(fn)
+      const released = this.released
+      this.released = []
+      if (released.length > 0) cleanup?.(released)
+      return out
+    } finally {
+      this.released = []
+    }
+  }
+
+  /** The storage version recorded at open (undefined: a store of version 1, before its first open by version 2). */
+  storageVersion(): number | undefined {
+    return this.meta.get('storageVersion')
+  }
+
+  setStorageVersion(version: number): void {
+    this.meta.putSync('storageVersion', version)
+  }
+
+  /** Held chunks located in the window of `at`. */
+  windowCount(at: ChunkLocation): number {
+    return this.windows.get(windowKey(at)) ?? 0
   }
 
   /**
@@ -164,8 +244,11 @@ export class ChunkIndex {
     return bytes === undefined ? undefined : decodeEntry(bytes)
   }
 
-  /** Records a chunk whose file is in place; an unpinned one enters the LRU as the newest. */
-  addChunk(hash: Uint8Array, size: number): void {
+  /**
+   * Records a chunk whose bytes are written (at `at`, or in a version-1 file named by its hash);
+   * an unpinned one enters the LRU as the newest. A chunk held already stays where it is.
+   */
+  addChunk(hash: Uint8Array, size: number, at?: ChunkLocation): void {
     const e = this.chunk(hash) ?? { size, present: false, pins: 0, seq: 0 }
     if (e.present) {
       this.touch(hash)
@@ -173,6 +256,8 @@ export class ChunkIndex {
     }
     e.present = true
     e.size = size
+    e.at = at
+    if (at !== undefined) this.windows.putSync(windowKey(at), this.windowCount(at) + 1)
     if (e.pins > 0) this.addTotal('pinnedBytes', size)
     else this.enterLru(hash, e)
     this.addTotal('chunks', 1)
@@ -198,22 +283,50 @@ export class ChunkIndex {
     }
     this.addTotal('chunks', -1)
     e.present = false
+    let windowEmpty = false
+    if (e.at !== undefined) {
+      const left = this.windowCount(e.at) - 1
+      windowEmpty = left <= 0
+      if (windowEmpty) this.windows.removeSync(windowKey(e.at))
+      else this.windows.putSync(windowKey(e.at), left)
+    }
+    this.released.push({ hash, at: e.at, windowEmpty })
+    e.at = undefined
     if (e.pins === 0) this.chunks.removeSync(hash)
     else this.chunks.putSync(hash, encodeEntry(e))
   }
 
-  /** Drops least recently used unpinned chunks until their bytes fit `budget`; returns their hashes. */
-  evict(budget: number): Uint8Array[] {
-    const evicted: Uint8Array[] = []
+  /**
+   * Drops least recently used unpinned chunks until their bytes fit `budget`, a pack window at a
+   * time: with the oldest chunk go the other unpinned chunks held in its window file, so the file
+   * itself can go (Node cannot punch holes in it). Returns the bytes dropped.
+   */
+  evict(budget: number): number {
+    const before = this.totals().unpinnedBytes
     while (this.totals().unpinnedBytes > budget) {
       let oldest: Uint8Array | undefined
       for (const key of this.lru.getKeys({ limit: 1 })) oldest = key
       if (oldest === undefined) break
       const hash = Uint8Array.from(oldest.subarray(8))
+      const at = this.chunk(hash)?.at
       this.markAbsent(hash)
-      evicted.push(hash)
+      if (at !== undefined) this.evictWindow(at)
     }
-    return evicted
+    return before - this.totals().unpinnedBytes
+  }
+
+  /** Marks absent every unpinned chunk held in the window file of `at` (found through its blob's manifest). */
+  private evictWindow(at: ChunkLocation): void {
+    if (this.windowCount(at) === 0) return
+    const manifest = this.manifest(at.blob)
+    if (manifest === undefined) return
+    const first = (at.window * PACK_WINDOW_BYTES) / manifest.chunkSize
+    const last = Math.min(manifest.chunkCount, first + PACK_WINDOW_BYTES / manifest.chunkSize)
+    for (let i = first; i < last; i++) {
+      const hash = manifest.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)
+      const e = this.chunk(hash)
+      if (e?.present === true && e.pins === 0 && sameWindow(e.at, at)) this.markAbsent(hash)
+    }
   }
 
   totals(): IndexTotals {
@@ -224,11 +337,12 @@ export class ChunkIndex {
     }
   }
 
-  /** Hex names of every chunk the index holds as present. */
-  presentChunks(): Set<string> {
-    const out = new Set<string>()
+  /** Every chunk the index holds as present: hash (hex) to where (undefined: a version-1 file). */
+  presentChunks(): Map<string, ChunkLocation | undefined> {
+    const out = new Map<string, ChunkLocation | undefined>()
     for (const { key, value } of this.chunks.getRange()) {
-      if (decodeEntry(value).present) out.add(Buffer.from(key).toString('hex'))
+      const e = decodeEntry(value)
+      if (e.present) out.set(Buffer.from(key).toString('hex'), e.at)
     }
     return out
   }

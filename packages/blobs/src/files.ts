@@ -1,95 +1,32 @@
 import {
   closeSync,
+  existsSync,
   fstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
-  rename as renameCb,
-  renameSync,
   rmSync,
   statSync,
   unlinkSync,
-  writeFile as writeFileCb,
-  writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
 import { toHex } from './ids.js'
 
 const HEX_NAME = /^[0-9a-f]{64}$/
 
-function writeFileAsync(path: string, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => writeFileCb(path, bytes, (err) => (err ? reject(err) : resolve())))
-}
-
 /**
- * Chunk bytes in files named by their hash, under `dir/<first two hex digits>/`. A file is written
- * under a temporary name and renamed into place, so a crash leaves either no file or a whole one;
- * every read is verified against the manifest anyway, so even a torn file is never returned.
+ * Chunk bytes in files named by their hash, under `dir/<first two hex digits>/`: storage version 1,
+ * read (and removed on eviction) but no longer written (version 2 writes pack windows, `packs.ts`).
+ * Version 1 wrote a file under a temporary name and renamed it into place; every read is verified
+ * against the manifest anyway, so even a torn file is never returned.
  */
 export class ChunkFiles {
-  private tmpCounter = 0
-  /** Two-hex-digit directories known to exist. */
-  private readonly made = new Set<string>()
-
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true })
-  }
+  constructor(readonly dir: string) {}
 
   pathOf(hash: Uint8Array): string {
     const hex = toHex(hash)
     return join(this.dir, hex.slice(0, 2), hex)
-  }
-
-  /**
-   * The chunk's path, its directory made once per store (not found out by a failed open per
-   * directory, then mkdir and a second open: 256 of each in a fresh store's first put).
-   */
-  private placed(hash: Uint8Array): string {
-    const hex = toHex(hash)
-    const sub = hex.slice(0, 2)
-    if (!this.made.has(sub)) {
-      mkdirSync(join(this.dir, sub), { recursive: true })
-      this.made.add(sub)
-    }
-    return join(this.dir, sub, hex)
-  }
-
-  private tmpOf(path: string): string {
-    return `${path}.${process.pid}.${this.tmpCounter++}.tmp`
-  }
-
-  write(hash: Uint8Array, bytes: Uint8Array): void {
-    const path = this.placed(hash)
-    const tmp = this.tmpOf(path)
-    try {
-      writeFileSync(tmp, bytes)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      mkdirSync(join(path, '..'), { recursive: true }) // removed behind the store's back
-      writeFileSync(tmp, bytes)
-    }
-    renameSync(tmp, path)
-  }
-
-  /**
-   * As `write`, on libuv's thread pool, so hashing the next chunk overlaps the write of this one.
-   * fs's callback API, not fs/promises: no FileHandle object (and its finalizer) per chunk.
-   */
-  async writeAsync(hash: Uint8Array, bytes: Uint8Array): Promise<void> {
-    const path = this.placed(hash)
-    const tmp = this.tmpOf(path)
-    try {
-      await writeFileAsync(tmp, bytes)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      mkdirSync(join(path, '..'), { recursive: true }) // removed behind the store's back
-      await writeFileAsync(tmp, bytes)
-    }
-    await new Promise<void>((resolve, reject) =>
-      renameCb(tmp, path, (err) => (err ? reject(err) : resolve())),
-    )
   }
 
   /** The file's bytes, or undefined when there is none. */
@@ -148,10 +85,10 @@ export class ChunkFiles {
    */
   sweep(): Map<string, number> {
     const found = new Map<string, number>()
+    if (!existsSync(this.dir)) return found
     for (const sub of readdirSync(this.dir)) {
       const subdir = join(this.dir, sub)
       if (!statSync(subdir).isDirectory()) continue
-      this.made.add(sub)
       for (const name of readdirSync(subdir)) {
         const path = join(subdir, name)
         if (HEX_NAME.test(name) && name.startsWith(sub)) found.set(name, statSync(path).size)

@@ -1,7 +1,15 @@
 import { join } from 'node:path'
 import type { AbortOptions } from '@libp2p/interface'
 import { open, type RootDatabase } from 'lmdb'
-import { BLOB_LOCAL, BLOB_PINNED, BLOB_SHAREABLE, ChunkIndex } from './chunk-index.js'
+import {
+  BLOB_LOCAL,
+  BLOB_PINNED,
+  BLOB_SHAREABLE,
+  type ChunkEntry,
+  ChunkIndex,
+  type ChunkLocation,
+  type ReleasedChunk,
+} from './chunk-index.js'
 import { type BlobSource, chunksOf } from './chunker.js'
 import {
   DEFAULT_BUDGET_BYTES,
@@ -18,27 +26,50 @@ import {
   type BlobRef,
   buildManifest,
   chunkHashAt,
+  chunkLength,
   chunkMatches,
   hashChunk,
   type Manifest,
   toHex,
 } from './ids.js'
+import { PackFiles, type PackSlot, packOf, slotOf } from './packs.js'
 import { readBlob } from './read-stream.js'
+import { recoverStore, releaseFiles } from './recovery.js'
+import { RunWriter } from './run-writer.js'
 import type { ChunkSource } from './source.js'
 import { WriteWindow } from './write-window.js'
 
 /**
- * Bytes of chunk files `put` has in writing on the thread pool while it hashes the next chunks
- * (the chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive).
+ * Bytes of chunks `put` has in writing on the thread pool while it hashes the next chunks (the
+ * chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive). Twice
+ * a gathered run (`MAX_RUN_BYTES`), so the oldest write it waits for was submitted already.
  */
 const PUT_BYTES_IN_FLIGHT = 8 * 1024 * 1024
-/** Fetched chunk files being written at once while the next chunks arrive. */
-const FETCH_WRITES_IN_FLIGHT = 8
-/** Fetched chunks recorded in the index per transaction. */
+/**
+ * Fetched chunks recorded in the index per transaction, and gathered into one write: what a
+ * fetch killed with SIGKILL can lose is the batch arriving and the one being written.
+ */
 const INDEX_BATCH_CHUNKS = 16
 
+/**
+ * Bytes of fetched chunks gathered into one write. 1 MiB, not a whole batch (4 MiB at 256 KiB):
+ * with batch-sized runs every fetch held its batch until the batch was complete, and the fetching
+ * process's peak RSS rose from 168 to 195 and 205 MiB in 2 of 3 256 MiB reads (rss-probe.ts, load 8-9).
+ */
+const FETCH_RUN_BYTES = 1024 * 1024
+
+interface FetchedChunk {
+  hash: Uint8Array
+  size: number
+  at: ChunkLocation
+  written: Promise<void>
+}
+
 export interface BlobStoreOptions {
-  /** Directory of the store: chunk files under `chunks/`, the LMDB index under `index/` (unless `env`). */
+  /**
+   * Directory of the store: pack window files under `packs/` (chunk files of storage version 1
+   * under `chunks/`, still read), the LMDB index under `index/` (unless `env`).
+   */
   path: string
   /** An LMDB environment to keep the index in (the node's own), instead of one of the store's. @default undefined */
   env?: RootDatabase
@@ -125,14 +156,28 @@ export async function openBlobStore(options: BlobStoreOptions): Promise<BlobStor
   return store
 }
 
+/** Where a chunk's bytes are: a pack slot (version 2) or a file named by its hash (version 1). */
+function slotOfEntry(entry: ChunkEntry): PackSlot | undefined {
+  const at = entry.at
+  return at === undefined ? undefined : { pack: packOf(at.blob), window: at.window, offset: at.offset }
+}
+
+function locationOf(id: Uint8Array, slot: PackSlot): ChunkLocation {
+  return { blob: id, window: slot.window, offset: slot.offset }
+}
+
+let putCounter = 0
+
 /**
- * Blobs on one node: chunks in files named by their hash, manifests, pins and the LRU in LMDB.
- * Every chunk is checked against its manifest before it is stored and every time it is read.
+ * Blobs on one node: chunks in pack window files (chunk `i` of a blob at `i × chunkSize` of its
+ * pack), manifests, where each chunk is, pins and the LRU in LMDB. Every chunk is checked against
+ * its manifest before it is stored and every time it is read.
  */
 export class BlobStore {
   readonly budgetBytes: number
   readonly maxBlobBytes: number
   private readonly files: ChunkFiles
+  private readonly packs: PackFiles
   private readonly index: ChunkIndex
   private source: ChunkSource | undefined
   private observer: StoreObserver | undefined
@@ -146,22 +191,35 @@ export class BlobStore {
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
     this.maxBlobBytes = options.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES
     this.files = new ChunkFiles(join(options.path, 'chunks'))
+    this.packs = new PackFiles(join(options.path, 'packs'))
     this.index = new ChunkIndex(env)
     this.source = options.source
     this.observer = options.observer
   }
 
-  /** Adopts chunk files a crash left unindexed (as least recently used), drops stale entries, evicts. */
+  /**
+   * Brings index and disk in step after a crash (`recovery.ts`): verified unrecorded chunks
+   * adopted, unfinished puts and stale entries dropped; then evicts down to the budget.
+   */
   recover(): void {
-    const onDisk = this.files.sweep()
-    const indexed = this.index.presentChunks()
-    this.index.transaction(() => {
-      for (const [hex, size] of onDisk) {
-        if (!indexed.has(hex)) this.index.addChunk(Uint8Array.from(Buffer.from(hex, 'hex')), size)
-      }
-      for (const hex of indexed) if (!onDisk.has(hex)) this.index.markAbsent(Buffer.from(hex, 'hex'))
-    })
+    recoverStore(this.index, this.files, this.packs)
     this.evict()
+  }
+
+  /** Runs `fn` in one index transaction, then deletes the files of chunks it released. */
+  private mutate<T>(fn: () => T): T {
+    return this.index.transaction(fn, (released: ReleasedChunk[]) =>
+      releaseFiles(this.files, this.packs, released),
+    )
+  }
+
+  /** Is the chunk held, with its file or window file in place? */
+  private holds(hash: Uint8Array): boolean {
+    const entry = this.index.chunk(hash)
+    if (entry?.present !== true) return false
+    const slot = slotOfEntry(entry)
+    if (slot === undefined) return this.files.exists(hash)
+    return this.packs.sizeOf(slot.pack, slot.window) >= slot.offset + entry.size
   }
 
   /** Sets where missing manifests and chunks come from and who observes the store (the blob service). */
@@ -170,42 +228,84 @@ export class BlobStore {
     this.observer = observer
   }
 
-  /** Cuts `source` into chunks, stores them pinned, and returns the blob's reference and manifest. */
+  /**
+   * Cuts `source` into chunks, stores them pinned, and returns the blob's reference and manifest.
+   * The id is known only at the end: chunks go to a temporary pack (positional writes on the
+   * thread pool while the next chunks hash), whose windows then become the blob's pack, and the
+   * index records them after that, in one transaction with the manifest.
+   */
   async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
     this.assertOpen()
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE
     assertChunkSize(chunkSize)
+    const tmp = `put-${process.pid}-${putCounter++}`
+    try {
+      const { hashes, size, written } = await this.putChunks(source, chunkSize, tmp, options)
+      const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
+      const id = manifest.id
+      this.movePack(tmp, packOf(id), written)
+      const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
+      this.mutate(() => {
+        this.index.putManifest(manifest, flags)
+        for (const [hex, w] of written) {
+          this.index.addChunk(Buffer.from(hex, 'hex'), w.size, locationOf(id, w.slot))
+        }
+      })
+      this.observer?.stored?.(size)
+      return { ref: { id, size }, manifest }
+    } finally {
+      this.packs.removePack(tmp)
+    }
+  }
+
+  /** Hashes and writes the chunks of a put into pack `tmp` (each distinct chunk not held, once). */
+  private async putChunks(source: BlobSource, chunkSize: number, tmp: string, options: PutOptions) {
     const hashes: Uint8Array[] = []
-    const sizes = new Map<string, number>()
+    const written = new Map<string, { size: number; slot: PackSlot }>()
+    const seen = new Set<string>()
     const writes = new WriteWindow(PUT_BYTES_IN_FLIGHT)
+    const runs = new RunWriter(this.packs)
     let size = 0
     try {
       for await (const chunk of chunksOf(source, chunkSize)) {
         options.signal?.throwIfAborted()
+        const index = hashes.length
         size += chunk.byteLength
         if (size > this.maxBlobBytes) throw new BlobTooLargeError(size, this.maxBlobBytes)
         const hash = hashChunk(chunk)
         hashes.push(hash)
         const key = toHex(hash)
-        if (sizes.has(key)) continue
-        sizes.set(key, chunk.byteLength)
-        // Held already (another blob's chunk): asked of the index, a stat only then (a stat per
-        // new chunk was a negative lookup in a directory the pool is creating files in).
-        if (this.index.chunk(hash)?.present === true && this.files.exists(hash)) continue
-        await writes.add(this.files.writeAsync(hash, chunk), chunk.byteLength)
+        if (seen.has(key)) continue
+        seen.add(key)
+        if (this.holds(hash)) continue // another blob's chunk, held already
+        const slot = slotOf(tmp, index, chunkSize)
+        written.set(key, { size: chunk.byteLength, slot })
+        await writes.add(runs.add(slot, chunk), chunk.byteLength)
       }
     } finally {
+      runs.flush()
       await writes.settle()
     }
     await writes.drain()
-    const manifest = buildManifest(chunkSize, size, Buffer.concat(hashes, hashes.length * HASH_BYTES))
-    const flags = BLOB_PINNED | BLOB_LOCAL | (options.shareable === false ? 0 : BLOB_SHAREABLE)
-    this.index.transaction(() => {
-      this.index.putManifest(manifest, flags)
-      for (const [hex, bytes] of sizes) this.index.addChunk(Buffer.from(hex, 'hex'), bytes)
-    })
-    this.observer?.stored?.(size)
-    return { ref: { id: manifest.id, size }, manifest }
+    return { hashes, size, written }
+  }
+
+  /**
+   * Makes a finished put's windows the blob's: renamed (one per 4 MiB), or, where the blob's window
+   * exists already (it was fetched in part, or put before), the chunks written copied into it.
+   */
+  private movePack(tmp: string, pack: string, written: Map<string, { size: number; slot: PackSlot }>): void {
+    const windows = new Set<number>()
+    for (const w of written.values()) windows.add(w.slot.window)
+    for (const window of windows) {
+      if (this.packs.adoptWindow(tmp, pack, window)) continue
+      for (const w of written.values()) {
+        if (w.slot.window !== window) continue
+        const bytes = this.packs.read(w.slot, w.size, new Uint8Array(w.size))!
+        this.packs.writeSync({ ...w.slot, pack }, bytes)
+      }
+    }
+    for (const w of written.values()) w.slot = { ...w.slot, pack }
   }
 
   /** The blob's manifest: held here, or fetched from peers and verified against the id. */
@@ -257,9 +357,8 @@ export class BlobStore {
     const missing: number[] = []
     for (let i = firstChunk; i < firstChunk + count; i++) {
       // A chunk the index does not hold is not looked for on disk: recovery at open adopts every
-      // chunk file a crash left unindexed, so the failed open would find nothing (one per chunk fetched).
-      const held = this.index.chunk(chunkHashAt(manifest, i))?.present === true
-      const bytes = held ? this.localChunk(manifest, i) : undefined
+      // verified chunk a crash left unrecorded.
+      const bytes = this.localChunk(manifest, i)
       if (bytes === undefined) missing.push(i)
       else deliver(i, bytes)
     }
@@ -271,10 +370,10 @@ export class BlobStore {
     return readBlob(this, id, { ...options, readAheadChunks: this.options.readAheadChunks })
   }
 
-  /** Chunk `index` if held here and intact; a corrupt or vanished file is forgotten (and refetched later). */
+  /** Chunk `index` if held here and intact; a corrupt or vanished chunk is forgotten (and refetched later). */
   localChunk(manifest: Manifest, index: number): Uint8Array | undefined {
     this.assertOpen()
-    return this.checkedLocal(manifest, index, this.files.read(chunkHashAt(manifest, index)))
+    return this.readLocal(manifest, index, undefined)
   }
 
   /**
@@ -284,25 +383,33 @@ export class BlobStore {
    */
   localChunkInto(manifest: Manifest, index: number, target: Uint8Array): Uint8Array | undefined {
     this.assertOpen()
-    const read = this.files.readInto(chunkHashAt(manifest, index), target)
-    // A file larger than the buffer is not the chunk: checked as a (failing) empty read.
-    return this.checkedLocal(manifest, index, read === null ? new Uint8Array(0) : read)
+    return this.readLocal(manifest, index, target)
   }
 
-  private checkedLocal(manifest: Manifest, index: number, bytes: Uint8Array | undefined) {
+  /**
+   * Reads a held chunk from its pack window (one descriptor per window, kept open) or its
+   * version-1 file, and checks it against the manifest: the disk can rot under a verified chunk,
+   * and a peer that got it would blame this node (README: "Serving without the re-hash").
+   */
+  private readLocal(manifest: Manifest, index: number, target: Uint8Array | undefined) {
     const hash = chunkHashAt(manifest, index)
+    const entry = this.index.chunk(hash)
+    if (entry?.present !== true) return undefined
+    const length = chunkLength(manifest, index)
+    const slot = slotOfEntry(entry)
+    let bytes: Uint8Array | undefined
+    if (slot !== undefined) bytes = this.packs.read(slot, length, target ?? new Uint8Array(length))
+    else if (target === undefined) bytes = this.files.read(hash)
+    else {
+      const read = this.files.readInto(hash, target)
+      bytes = read === null ? new Uint8Array(0) : read // larger than the buffer: not the chunk
+    }
     if (bytes !== undefined && chunkMatches(manifest, index, bytes)) {
-      const entry = this.index.chunk(hash)
-      if (entry === undefined || !entry.present) {
-        this.index.transaction(() => this.index.addChunk(hash, bytes.byteLength))
-      } else if (entry.pins === 0) this.index.transaction(() => this.index.touch(hash))
+      if (entry.pins === 0) this.mutate(() => this.index.touch(hash))
       return bytes
     }
-    if (bytes !== undefined) {
-      this.files.remove(hash)
-      this.observer?.corrupt?.(bytes.byteLength)
-    }
-    if (this.index.chunk(hash)?.present === true) this.index.transaction(() => this.index.markAbsent(hash))
+    if (bytes !== undefined) this.observer?.corrupt?.(bytes.byteLength)
+    this.mutate(() => this.index.markAbsent(hash)) // a version-1 file is deleted, a pack slot left unrecorded
     return undefined
   }
 
@@ -376,9 +483,10 @@ export class BlobStore {
     if (!chunkMatches(manifest, index, bytes)) return false
     if (this.index.manifest(manifest.id) === undefined) this.adoptManifest(manifest)
     const hash = chunkHashAt(manifest, index)
-    if (this.index.chunk(hash)?.present === true && this.files.exists(hash)) return true
-    await this.files.writeAsync(hash, bytes)
-    this.index.transaction(() => this.index.addChunk(hash, bytes.byteLength))
+    if (this.holds(hash)) return true
+    const slot = slotOf(packOf(manifest.id), index, manifest.chunkSize)
+    await this.packs.write(slot, bytes)
+    this.mutate(() => this.index.addChunk(hash, bytes.byteLength, locationOf(manifest.id, slot)))
     this.evict()
     return true
   }
@@ -392,7 +500,7 @@ export class BlobStore {
   /** Lets the blob's chunks be evicted again (least recently used first). */
   unpin(id: Uint8Array): void {
     const manifest = this.requireManifest(id)
-    this.index.transaction(() => this.index.setFlags(manifest, 0, BLOB_PINNED))
+    this.mutate(() => this.index.setFlags(manifest, 0, BLOB_PINNED))
     this.evict()
   }
 
@@ -412,14 +520,7 @@ export class BlobStore {
   evict(): number {
     // Under budget (each batch of fetched chunks asks): no write transaction.
     if (this.index.totals().unpinnedBytes <= this.budgetBytes) return 0
-    let bytes = 0
-    const evicted = this.index.transaction(() => {
-      const before = this.index.totals().unpinnedBytes
-      const hashes = this.index.evict(this.budgetBytes)
-      bytes = before - this.index.totals().unpinnedBytes
-      return hashes
-    })
-    for (const hash of evicted) this.files.remove(hash)
+    const bytes = this.mutate(() => this.index.evict(this.budgetBytes))
     if (bytes > 0) this.observer?.evicted?.(bytes)
     return bytes
   }
@@ -431,6 +532,7 @@ export class BlobStore {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.packs.close()
     if (this.ownsEnv) await this.env.close()
   }
 
@@ -441,38 +543,52 @@ export class BlobStore {
     deliver: (index: number, bytes: Uint8Array) => void,
   ): Promise<void> {
     const started = performance.now()
-    // Files are written on the thread pool while the next chunks arrive; the index records a chunk
-    // only once its file is in place, a batch at a time.
-    const inFlight: Promise<void>[] = []
-    const batch: Array<{ hash: Uint8Array; size: number; written: Promise<void> }> = []
-    const commit = async (): Promise<void> => {
-      const entries = batch.splice(0)
-      const results = await Promise.allSettled(entries.map((e) => e.written))
-      if (entries.length === 0 || this.closed) return
-      this.index.transaction(() => {
-        entries.forEach((e, i) => {
-          if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size)
-        })
-      })
-      this.evict()
-    }
+    // Chunks are written into the blob's pack on the thread pool while the next ones arrive, a
+    // batch gathered into one positional writev; the index records a batch once its bytes are
+    // written, while the next batch arrives (one commit outstanding).
+    const pack = packOf(manifest.id)
+    const runs = new RunWriter(this.packs, FETCH_RUN_BYTES)
+    let batch: FetchedChunk[] = []
+    let committing: Promise<void> = Promise.resolve()
     const accept = async (index: number, bytes: Uint8Array): Promise<void> => {
-      const hash = chunkHashAt(manifest, index)
-      const written = this.files.writeAsync(hash, bytes)
-      written.catch(() => {}) // awaited in commit; a failed write only leaves the chunk unrecorded
-      inFlight.push(written)
-      batch.push({ hash, size: bytes.byteLength, written })
+      const slot = slotOf(pack, index, manifest.chunkSize)
+      const written = runs.add(slot, bytes) // a failed write only leaves the chunk unrecorded
+      batch.push({
+        hash: chunkHashAt(manifest, index),
+        size: bytes.byteLength,
+        at: locationOf(manifest.id, slot),
+        written,
+      })
       this.observer?.fetched?.(bytes.byteLength)
       deliver(index, bytes)
-      if (inFlight.length >= FETCH_WRITES_IN_FLIGHT) await inFlight.shift()!.catch(() => {})
-      if (batch.length >= INDEX_BATCH_CHUNKS) await commit()
+      if (batch.length < INDEX_BATCH_CHUNKS) return
+      runs.flush()
+      const entries = batch
+      batch = []
+      await committing // the batch before had this batch's arrival to be written
+      committing = this.commitFetched(entries)
+      committing.catch(() => {}) // awaited above at the next batch, or below
     }
     try {
       await fetchChunks(this.fetchContext(manifest.id), manifest, wanted, options.from ?? [], accept, options)
     } finally {
-      await commit()
+      runs.flush()
+      await committing
+      await this.commitFetched(batch)
       this.observer?.fetchSeconds?.((performance.now() - started) / 1000)
     }
+  }
+
+  /** Records the fetched chunks whose bytes were written, in one transaction, then evicts. */
+  private async commitFetched(entries: FetchedChunk[]): Promise<void> {
+    const results = await Promise.allSettled(entries.map((e) => e.written))
+    if (entries.length === 0 || this.closed) return
+    this.mutate(() => {
+      entries.forEach((e, i) => {
+        if (results[i]!.status === 'fulfilled') this.index.addChunk(e.hash, e.size, e.at)
+      })
+    })
+    this.evict()
   }
 
   private fetchContext(id: Uint8Array): FetchContext {

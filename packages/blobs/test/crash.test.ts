@@ -48,7 +48,7 @@ function fetchInChildAndKill(dir: string, address: string, id: string, killAt: n
 
 describe('a fetch killed with SIGKILL', () => {
   it('resumes where it stopped and returns exactly the blob', async () => {
-    const bytes = randomBytes(1024 * KiB, 42)
+    const bytes = randomBytes(2048 * KiB, 42)
     const server = await stores.open()
     const { ref } = await server.put(bytes, { chunkSize: 16 * KiB })
     // A slow server (256 KiB/s to each peer) keeps the child mid-fetch when it is killed.
@@ -56,7 +56,7 @@ describe('a fetch killed with SIGKILL', () => {
     nodes.push(serverNode)
     const dir = stores.dir()
     const address = serverNode.getMultiaddrs()[0]!.toString()
-    const seen = await fetchInChildAndKill(dir, address, toHex(ref.id), 300 * KiB)
+    const seen = await fetchInChildAndKill(dir, address, toHex(ref.id), 1024 * KiB)
     expect(seen).toBeLessThan(bytes.byteLength)
 
     const served = async (): Promise<number> => {
@@ -71,8 +71,9 @@ describe('a fetch killed with SIGKILL', () => {
     const servedBeforeResume = await served()
     const store = await stores.open({ path: dir })
     const held = store.status(ref.id).held
-    // Every chunk the child had read was verified; all but the last few file writes in flight were in place.
-    expect(held * 16 * KiB).toBeGreaterThanOrEqual(seen - 8 * 16 * KiB)
+    // Every chunk the child had read was verified; all but the batch arriving (gathered into one
+    // write) and the batch being written were in place, recorded or adopted at open.
+    expect(held * 16 * KiB).toBeGreaterThanOrEqual(seen - 2 * 16 * 16 * KiB)
     expect(held).toBeGreaterThan(0)
     const reader = await blobNode(store)
     nodes.push(reader)

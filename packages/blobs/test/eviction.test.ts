@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Manifest, toHex } from '@provsync/blobs'
 import fc from 'fast-check'
@@ -105,11 +105,50 @@ describe('eviction under a byte budget', () => {
   })
 })
 
-/** Bytes of chunk files on disk: what the store's totals must add up to. */
+describe('eviction by pack window (storage version 2)', () => {
+  it('evicts the least recently used window whole and deletes its file; a window holding a pinned chunk stays', async () => {
+    // 80 chunks of 64 KiB: window 0 holds chunks 0-63 (4 MiB), window 1 chunks 64-79.
+    const MiB = 1024 * KiB
+    const bytes = randomBytes(5 * MiB, 21)
+    const server = await stores.open()
+    const { ref } = await server.put(bytes, { chunkSize: 64 * KiB })
+    const source = new FakeSource(new Map([['server', { store: server, lie: 'honest' }]]))
+    const dir = stores.dir()
+    const node = await stores.open({ path: dir, source, budgetBytes: 4.5 * MiB })
+    const pack = join(dir, 'packs', toHex(ref.id))
+    await node.range(ref.id, 64, 16) // window 1, then window 0: 5 MiB > 4.5 MiB
+    await node.range(ref.id, 0, 64)
+    expect(readdirSync(pack)).toEqual(['0'])
+    expect(node.missing(ref.id)).toEqual(Array.from({ length: 16 }, (_, i) => 64 + i))
+    expect(node.stats()).toMatchObject({ unpinnedBytes: 4 * MiB, chunks: 64 })
+    // A pinned blob sharing chunk 70 (fetched into window 1 again): evicting window 1 keeps the
+    // file for that chunk, and the pinned blob reads it from there.
+    const shared = bytes.subarray(70 * 64 * KiB, 71 * 64 * KiB)
+    await node.range(ref.id, 64, 16) // window 0 is now the oldest and goes
+    expect(readdirSync(pack)).toEqual(['1'])
+    const other = await node.put(Buffer.concat([shared, randomBytes(64 * KiB, 22)]), { chunkSize: 64 * KiB })
+    expect(readdirSync(join(dir, 'packs', toHex(other.ref.id)))).toEqual(['0']) // only its own chunk 1
+    await node.range(ref.id, 0, 64) // 4 MiB more: window 1 is evicted but for the pinned chunk
+    expect(readdirSync(pack).sort()).toEqual(['0', '1'])
+    expect(node.status(other.ref.id).held).toBe(2)
+    expect(Buffer.from((await node.range(other.ref.id, 0, 1))[0]!).equals(Buffer.from(shared))).toBe(true)
+    expect(node.stats()).toMatchObject({ unpinnedBytes: 4 * MiB, pinnedBytes: 128 * KiB })
+  })
+})
+
+/**
+ * Bytes of pack window files on disk: what the store's totals must add up to (here every blob fits
+ * one window and is read whole, so a window file is exactly its chunks). A pack directory with no
+ * window left must be gone.
+ */
 function diskBytes(dir: string): number {
   let sum = 0
-  const root = join(dir, 'chunks')
-  for (const sub of readdirSync(root))
-    for (const f of readdirSync(join(root, sub))) sum += statSync(join(root, sub, f)).size
+  const root = join(dir, 'packs')
+  if (!existsSync(root)) return 0
+  for (const pack of readdirSync(root)) {
+    const windows = readdirSync(join(root, pack))
+    expect(windows.length).toBeGreaterThan(0)
+    for (const f of windows) sum += statSync(join(root, pack, f)).size
+  }
   return sum
 }

@@ -1,3 +1,5 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   BLOB_PROTOCOL,
   BlobNotFoundError,
@@ -5,6 +7,7 @@ import {
   decodeBlobMessage,
   encodeBlobMessage,
   type Manifest,
+  toHex,
 } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync'
 import { loopbackTransport } from '@provsync/testing'
@@ -157,5 +160,40 @@ describe('/provsync/blob/1.0.0 over TCP + noise + yamux', () => {
     for (let i = 0; i < 3; i++) await client.dialProtocol(server.getMultiaddrs()[0]!, BLOB_PROTOCOL)
     expect(await offence).toBe('too-many-streams')
     expect(server.services.blobs.offences(client.peerId)).toEqual({ 'too-many-streams': 1 })
+  })
+})
+
+describe('a chunk rotted on the serving disk (storage version 2)', () => {
+  it('is caught by the serving re-hash, never sent or blamed on the server, and refetched by its holder', async () => {
+    const bytes = randomBytes(64 * KiB, 31)
+    const origin = await holder(bytes)
+    const originNode = await track(blobNode(origin.store))
+    const dir = stores.dir()
+    const middle = await track(blobNode(await stores.open({ path: dir })))
+    await middle.dial(originNode.getMultiaddrs()[0]!)
+    await collect(middle.services.blobs.read(origin.manifest.id, { from: [originNode.peerId] }))
+    middle.services.blobs.store.setShareable(origin.manifest.id, true) // served by the default policy
+    const servedByMiddle = async () => metric(middle, 'provsync_blob_served_bytes_total')
+    // chunk 2 rots in the middle node's pack window
+    const window = join(dir, 'packs', toHex(origin.manifest.id), '0')
+    const fd = openSync(window, 'r+')
+    writeSync(fd, randomBytes(4, 32), 0, 4, 2 * 16 * KiB + 10)
+    closeSync(fd)
+    const reader = await track(blobNode(await stores.open()))
+    await reader.dial(middle.getMultiaddrs()[0]!)
+    await reader.dial(originNode.getMultiaddrs()[0]!)
+    const got = await collect(
+      reader.services.blobs.read(origin.manifest.id, { from: [middle.peerId, originNode.peerId] }),
+    )
+    expect(got.equals(Buffer.from(bytes))).toBe(true)
+    expect(reader.services.blobs.offences(middle.peerId.toString())).toEqual({}) // a refusal, not a lie
+    expect(await metric(middle, 'provsync_blob_corrupt_bytes_total')).toBe(16 * KiB)
+    expect(await metric(reader, 'provsync_blob_fetched_bytes_total')).toBe(bytes.byteLength)
+    expect(await servedByMiddle()).toBe(2 * 16 * KiB) // chunks 0 and 1, then the refusal
+    expect(middle.services.blobs.store.missing(origin.manifest.id)).toEqual([2])
+    const servedBefore = await metric(originNode, 'provsync_blob_served_bytes_total')
+    const again = await collect(middle.services.blobs.read(origin.manifest.id, { from: [originNode.peerId] }))
+    expect(again.equals(Buffer.from(bytes))).toBe(true)
+    expect((await metric(originNode, 'provsync_blob_served_bytes_total')) - servedBefore).toBe(16 * KiB)
   })
 })

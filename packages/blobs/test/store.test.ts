@@ -1,11 +1,21 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import {
   BlobNotFoundError,
   BlobRangeError,
   BlobStoreClosedError,
   BlobTooLargeError,
-  chunkHashAt,
   hashChunk,
   InvalidChunkSizeError,
   toHex,
@@ -98,19 +108,57 @@ describe('put and local reads', () => {
   })
 })
 
-describe('on-disk damage and crashes', () => {
-  it('never returns a corrupt chunk file: it is dropped and reported missing', async () => {
+/** Overwrites `bytes.byteLength` bytes of a pack window file at `offset` (damage under the store). */
+function scribble(path: string, offset: number, bytes: Uint8Array): void {
+  const fd = openSync(path, existsSync(path) ? 'r+' : 'w+')
+  try {
+    writeSync(fd, bytes, 0, bytes.byteLength, offset)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+describe('on-disk damage and crashes (storage version 2: pack windows)', () => {
+  it('keeps a blob in one window file of its pack, chunk i at i × chunkSize, and no chunk files', async () => {
     const dir = stores.dir()
     const store = await stores.open({ path: dir })
-    const { ref, manifest } = await store.put(randomBytes(48 * KiB), { chunkSize: 16 * KiB })
-    const hex = toHex(chunkHashAt(manifest, 1))
-    writeFileSync(join(dir, 'chunks', hex.slice(0, 2), hex), randomBytes(16 * KiB, 99))
+    const bytes = randomBytes(40 * KiB, 4)
+    const { ref } = await store.put(bytes, { chunkSize: 16 * KiB })
+    expect(readdirSync(join(dir, 'packs', toHex(ref.id)))).toEqual(['0'])
+    expect(readFileSync(join(dir, 'packs', toHex(ref.id), '0')).equals(Buffer.from(bytes))).toBe(true)
+    expect(existsSync(join(dir, 'chunks'))).toBe(false)
+    expect(readdirSync(join(dir, 'packs'))).toEqual([toHex(ref.id)]) // the put's temporary pack is gone
+  })
+
+  it("a put of a blob held in part copies its new chunks into the blob's existing window", async () => {
+    const dir = stores.dir()
+    const store = await stores.open({ path: dir })
+    const bytes = randomBytes(64 * KiB, 5)
+    const other = await stores.open()
+    const { manifest } = await other.put(bytes, { chunkSize: 16 * KiB })
+    for (const i of [0, 2]) {
+      expect(await store.storeChunk(manifest, i, bytes.subarray(i * 16 * KiB, (i + 1) * 16 * KiB))).toBe(true)
+    }
+    const { ref } = await store.put(bytes, { chunkSize: 16 * KiB })
+    expect(store.status(ref.id)).toMatchObject({ chunks: 4, held: 4, pinned: true })
+    expect(readdirSync(join(dir, 'packs'))).toEqual([toHex(ref.id)])
+    expect(readFileSync(join(dir, 'packs', toHex(ref.id), '0')).equals(Buffer.from(bytes))).toBe(true)
+    expect((await collect(store.read(ref.id))).equals(Buffer.from(bytes))).toBe(true)
+    expect(store.stats()).toMatchObject({ chunks: 4, pinnedBytes: 64 * KiB, unpinnedBytes: 0 })
+  })
+
+  it('never returns a corrupt chunk: it is dropped and reported missing', async () => {
+    const dir = stores.dir()
+    const store = await stores.open({ path: dir })
+    const { ref } = await store.put(randomBytes(48 * KiB), { chunkSize: 16 * KiB })
+    scribble(join(dir, 'packs', toHex(ref.id), '0'), 16 * KiB + 100, randomBytes(8, 99))
+    const manifest = await store.manifest(ref.id)
     expect(store.localChunk(manifest, 1)).toBeUndefined()
     expect(store.status(ref.id).held).toBe(2)
     await expect(store.range(ref.id, 0, 3)).rejects.toThrow(BlobNotFoundError)
   })
 
-  it("localChunkInto reads into the caller's buffer, and drops a corrupt or oversized file as localChunk does", async () => {
+  it("localChunkInto reads into the caller's buffer, and drops a corrupt or truncated chunk as localChunk does", async () => {
     const dir = stores.dir()
     const store = await stores.open({ path: dir })
     const bytes = randomBytes(40 * KiB, 3)
@@ -121,34 +169,57 @@ describe('on-disk damage and crashes', () => {
     expect(Buffer.from(last).equals(Buffer.from(bytes.subarray(32 * KiB)))).toBe(true)
     const first = store.localChunkInto(manifest, 0, scratch)!
     expect(Buffer.from(first).equals(Buffer.from(bytes.subarray(0, 16 * KiB)))).toBe(true)
-    const path = (i: number) => {
-      const hex = toHex(chunkHashAt(manifest, i))
-      return join(dir, 'chunks', hex.slice(0, 2), hex)
-    }
-    writeFileSync(path(0), randomBytes(16 * KiB, 98))
-    writeFileSync(path(1), randomBytes(16 * KiB + 1, 97))
+    const window = join(dir, 'packs', toHex(ref.id), '0')
+    scribble(window, 0, randomBytes(1, 98))
+    truncateSync(window, 36 * KiB) // the last chunk cut short
     expect(store.localChunkInto(manifest, 0, scratch)).toBeUndefined()
-    expect(store.localChunkInto(manifest, 1, scratch)).toBeUndefined()
-    expect(existsSync(path(0)) || existsSync(path(1))).toBe(false)
+    expect(store.localChunkInto(manifest, 2, scratch)).toBeUndefined()
     expect(store.status(ref.id).held).toBe(1)
+    expect(
+      Buffer.from(store.localChunk(manifest, 1)!).equals(Buffer.from(bytes.subarray(16 * KiB, 32 * KiB))),
+    ).toBe(true)
   })
 
-  it('after a crash, removes temporary files and adopts whole chunk files the index missed', async () => {
+  it('after a crash between write and index, adopts only the written chunks that verify, and drops unfinished puts', async () => {
+    const dir = stores.dir()
+    const server = await stores.open()
+    const bytes = randomBytes(64 * KiB, 8)
+    const { manifest } = await server.put(bytes, { chunkSize: 16 * KiB })
+    const first = await stores.open({ path: dir })
+    first.adoptManifest(manifest) // a fetch commits the manifest before any chunk
+    await first.close()
+    // What a fetch killed before its index commit leaves: chunks 0 and 2 written whole, chunk 3
+    // torn; and a put killed before it knew its id (a temporary pack), and one killed before its
+    // commit (a pack whose manifest was never stored).
+    const window = join(dir, 'packs', toHex(manifest.id), '0')
+    mkdirSync(join(window, '..'), { recursive: true })
+    scribble(window, 0, bytes.subarray(0, 16 * KiB))
+    scribble(window, 32 * KiB, bytes.subarray(32 * KiB, 48 * KiB))
+    scribble(window, 48 * KiB, bytes.subarray(48 * KiB, 56 * KiB))
+    const unfinished = join(dir, 'packs', 'put-123-0')
+    const uncommitted = join(dir, 'packs', toHex(hashChunk(randomBytes(10))))
+    for (const d of [unfinished, uncommitted]) {
+      mkdirSync(d, { recursive: true })
+      writeFileSync(join(d, '0'), randomBytes(100))
+    }
+    const second = await stores.open({ path: dir })
+    expect(existsSync(unfinished) || existsSync(uncommitted)).toBe(false)
+    expect(second.missing(manifest.id)).toEqual([1, 3])
+    expect(second.stats()).toMatchObject({ chunks: 2, pinnedBytes: 0, unpinnedBytes: 32 * KiB })
+    expect(
+      Buffer.from(second.localChunk(manifest, 2)!).equals(Buffer.from(bytes.subarray(32 * KiB, 48 * KiB))),
+    ).toBe(true)
+  })
+
+  it('drops the index entries of a window file that vanished, and deletes a window left holding nothing', async () => {
     const dir = stores.dir()
     const first = await stores.open({ path: dir })
-    const { manifest } = await first.put(randomBytes(32 * KiB, 8), { chunkSize: 16 * KiB })
+    const { ref } = await first.put(randomBytes(32 * KiB, 9), { chunkSize: 16 * KiB })
     await first.close()
-    const hex = toHex(chunkHashAt(manifest, 0))
-    const orphan = randomBytes(16 * KiB, 77)
-    const orphanHex = toHex(hashChunk(orphan))
-    mkdirSync(join(dir, 'chunks', orphanHex.slice(0, 2)), { recursive: true })
-    writeFileSync(join(dir, 'chunks', orphanHex.slice(0, 2), orphanHex), orphan)
-    const tmp = join(dir, 'chunks', hex.slice(0, 2), `${hex}.123.0.tmp`)
-    writeFileSync(tmp, randomBytes(100))
+    rmSync(join(dir, 'packs', toHex(ref.id), '0'))
     const second = await stores.open({ path: dir })
-    expect(existsSync(tmp)).toBe(false)
-    expect(second.stats()).toMatchObject({ chunks: 3, pinnedBytes: 32 * KiB, unpinnedBytes: 16 * KiB })
-    expect(second.localChunk(manifest, 0)).toBeDefined()
+    expect(second.status(ref.id)).toMatchObject({ chunks: 2, held: 0, pinned: true })
+    expect(second.stats()).toMatchObject({ chunks: 0, pinnedBytes: 0 })
   })
 })
 
