@@ -2,16 +2,18 @@ import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hl
 import { mergeAssertion, WorkingEntries } from './assertions.js'
 import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
-  type AnyRecord,
+  type AssertionHead,
   coordinateBytesOf,
   decodeAssertion,
   decodeRevocation,
   decodeSupersession,
   MAX_RECORD_BYTES,
   type RecordType,
+  type Revocation,
   recordHash,
+  type Supersession,
+  scanAssertion,
   signedPrefix,
-  signerOf,
 } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { historyWriter, recompute } from './durability.js'
@@ -61,16 +63,33 @@ const TYPE_OF: Partial<Record<StoreName, RecordType>> = {
   revocations: 'revocation',
 }
 
-function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): AnyRecord {
+/** A record as the apply path holds it: assertions by their head alone (see {@link scanAssertion}). */
+export type CheckedRecord =
+  | { readonly type: 'supersession'; readonly record: Supersession }
+  | { readonly type: 'assertion'; readonly record: AssertionHead }
+  | { readonly type: 'revocation'; readonly record: Revocation }
+
+function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): CheckedRecord {
   if (store === 'supersessions') return { type: 'supersession', record: decodeSupersession(bytes, networkId) }
-  if (store === 'assertions') return { type: 'assertion', record: decodeAssertion(bytes, networkId) }
+  if (store === 'assertions') {
+    // Read in place when it can be; anything else (non-ASCII text, or bytes the decoder refuses)
+    // goes through the full decoder, which decodes it or throws the refusal it always threw.
+    const head = scanAssertion(bytes, networkId) ?? decodeAssertion(bytes, networkId)
+    return { type: 'assertion', record: head }
+  }
   return { type: 'revocation', record: decodeRevocation(bytes, networkId) }
+}
+
+function signerOf(any: CheckedRecord): Uint8Array {
+  if (any.type === 'supersession') return any.record.agent
+  if (any.type === 'assertion') return any.record.asserter
+  return any.record.operator
 }
 
 export interface Candidate {
   readonly index: number
   readonly bytes: Uint8Array
-  readonly decoded: AnyRecord
+  readonly decoded: CheckedRecord
   readonly signer: Uint8Array
   /** Assertions only: the coordinate's id and its map key, found once in precheck. */
   readonly coordId?: Uint8Array
