@@ -29,6 +29,7 @@ import {
 } from './errors.js'
 import { appendEntries, type LedgerSource, type NewLedgerEntry } from './ledger.js'
 import { ingestLog } from './log.js'
+import { Scratch } from './persisted.js'
 import { refreshSubject, storeRevocation } from './revocations.js'
 import { storeSupersession } from './supersessions.js'
 import { type BatchVerifier, streamingJob, type VerifyJob } from './verify-pool.js'
@@ -100,7 +101,7 @@ export interface Candidate {
  * Checks everything but the signature, without touching the store: size, encoding, bounds,
  * network, HLC drift, trust in the operator, revoked signer.
  */
-function precheck(ctx: Context, store: StoreName, bytes: unknown): Omit<Candidate, 'index'> {
+function precheck(ctx: Context, store: StoreName, bytes: unknown, index: number): Candidate {
   if (!(bytes instanceof Uint8Array)) throw new MalformedRecordError('record must be a Uint8Array')
   if (bytes.length > MAX_RECORD_BYTES) throw new OversizedFieldError('record', bytes.length, MAX_RECORD_BYTES)
   const decoded = decodeFor(store, bytes, ctx.networkId)
@@ -114,9 +115,9 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown): Omit<Candidat
   if (decoded.type === 'revocation' && !ctx.trust.has(toHex(signer)))
     throw new UntrustedOperatorError(toHex(signer))
   if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
-  if (decoded.type !== 'assertion') return { bytes, decoded, signer }
+  if (decoded.type !== 'assertion') return { index, bytes, decoded, signer }
   const coordId = blake3(coordinateBytesOf(bytes))
-  return { bytes, decoded, signer, coordId, coordKey: toHex(coordId) }
+  return { index, bytes, decoded, signer, coordId, coordKey: toHex(coordId) }
 }
 
 /**
@@ -162,23 +163,27 @@ export function prepare(
   // The workers also hash each record they verify (BLAKE3 of body ‖ signature, its content
   // address): the applying thread, the limit on two cores, takes the hash instead of computing it.
   const job = streamingJob(verifier, undefined, { digests: true })
+  // The domain prefix by record version (1 or 2), looked up once per batch instead of per record.
+  const prefixes: (Uint8Array | undefined)[] = []
   records.forEach((input, index) => {
     const bytes = options.copy === true && input instanceof Uint8Array ? input.slice() : input
     let candidate: Candidate
     try {
-      candidate = { index, ...precheck(ctx, store, bytes) }
+      candidate = precheck(ctx, store, bytes, index)
     } catch (error) {
       if (!(error instanceof RecordRefusedError)) throw error
       refusals.set(index, error)
       return
     }
     candidates.push(candidate)
+    const signed = candidate.bytes
+    const version = signed[1]!
     job.push({
       publicKey: candidate.signer,
-      signature: candidate.bytes.subarray(candidate.bytes.length - SIGNATURE_BYTES),
+      signature: signed.subarray(signed.length - SIGNATURE_BYTES),
       // The domain prefix, packed before the body by the pool instead of a message copied per record.
-      prefix: signedPrefix(type, ctx.networkId, candidate.bytes),
-      message: candidate.bytes.subarray(0, candidate.bytes.length - SIGNATURE_BYTES),
+      prefix: (prefixes[version] ??= signedPrefix(type, ctx.networkId, signed)),
+      message: signed.subarray(0, signed.length - SIGNATURE_BYTES),
     })
   })
   job.flush()
@@ -243,6 +248,12 @@ export async function ingestPrepared(
   return { outcomes, errors, changed, ledgerAppended: ledgerEntries }
 }
 
+/**
+ * The encodings this thread puts inside its write transactions (history and coordinate entries):
+ * one buffer, since lmdb-js copies each value before its synchronous put returns.
+ */
+const scratch = new Scratch()
+
 /** For each coordinate, the position of the last candidate that touches it. */
 function lastTouches(candidates: readonly Candidate[]): Map<string, number> {
   const last = new Map<string, number>()
@@ -270,7 +281,7 @@ async function commit(
   const write = () => {
     const changes: { key: Uint8Array; valueHash: Uint8Array }[] = []
     const working = new WorkingEntries(ctx)
-    const history = historyWriter(ctx)
+    const history = historyWriter(ctx, scratch)
     const from = isLocal ? undefined : options.from
     const ledger: NewLedgerEntry[] = []
     // A coordinate's view is derived once, after the last record of the batch that touches it.
@@ -284,9 +295,7 @@ async function commit(
         touched.coordId,
         { type: isLocal ? 'local' : 'pull', from, record: touched.record },
         history,
-        {
-          working: touched.entry,
-        },
+        { working: touched.entry, scratch },
       )
     }
     const apply = (c: Candidate, i: number): void => {

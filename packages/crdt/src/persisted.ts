@@ -27,6 +27,33 @@ function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/**
+ * A buffer reused by encoders whose output is put at once inside a synchronous write transaction,
+ * where lmdb-js copies the value into the page before `put` returns (it hands LMDB the buffer's
+ * address and writes immediately); never for a value kept after the put. Saves a new ArrayBuffer
+ * per encoding on the apply path.
+ */
+export class Scratch {
+  private bytes = new Uint8Array(1024)
+  private view = new DataView(this.bytes.buffer)
+
+  /** `size` zeroed bytes at the start of the buffer and a DataView of the whole buffer. */
+  take(size: number): { out: Uint8Array; view: DataView } {
+    if (size > this.bytes.length) {
+      this.bytes = new Uint8Array(Math.max(size, 2 * this.bytes.length))
+      this.view = new DataView(this.bytes.buffer)
+    } else this.bytes.fill(0, 0, size)
+    return { out: this.bytes.subarray(0, size), view: this.view }
+  }
+}
+
+/** A new buffer of `size` bytes, or `scratch`'s. */
+export function allocate(size: number, scratch: Scratch | undefined): { out: Uint8Array; view: DataView } {
+  if (scratch !== undefined) return scratch.take(size)
+  const out = new Uint8Array(size)
+  return { out, view: new DataView(out.buffer) }
+}
+
 /** A copy of evidence in plain, unshared Uint8Arrays, safe to hand out. */
 export function copyEvidence(e: AssertionEvidence): AssertionEvidence {
   return {
@@ -105,7 +132,7 @@ const HAS_HISTORY = 2
  * [‖ last history seq (8)] ‖ u32 length ‖ component ‖ u16 count ‖ rows of asserter (32) ‖ run (8)
  * ‖ hlc (16) ‖ hash (32) ‖ has via (1) ‖ via (32). Schema 4 entries have no bit 1 and decode alike.
  */
-export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
+export function encodeCoordinateEntry(entry: CoordinateEntry, scratch?: Scratch): Uint8Array {
   const { coordinate, local, component, evidence, lastHistory } = entry
   const componentLength = component?.length ?? 0
   const size =
@@ -117,8 +144,7 @@ export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
     4 +
     componentLength +
     2
-  const out = new Uint8Array(size + ROW_BYTES * evidence.length)
-  const view = dataView(out)
+  const { out, view } = allocate(size + ROW_BYTES * evidence.length, scratch)
   view.setUint16(0, coordinate.length)
   out.set(coordinate, 2)
   let offset = 2 + coordinate.length
