@@ -35,23 +35,27 @@ function dataView(bytes: Uint8Array): DataView {
  */
 export class Scratch {
   private bytes = new Uint8Array(1024)
-  private view = new DataView(this.bytes.buffer)
+  /** A DataView of the whole buffer (offsets in it are offsets in what {@link take} returns). */
+  view = new DataView(this.bytes.buffer)
 
-  /** `size` zeroed bytes at the start of the buffer and a DataView of the whole buffer. */
-  take(size: number): { out: Uint8Array; view: DataView } {
+  /** `size` zeroed bytes at the start of the buffer. */
+  take(size: number): Uint8Array {
     if (size > this.bytes.length) {
       this.bytes = new Uint8Array(Math.max(size, 2 * this.bytes.length))
       this.view = new DataView(this.bytes.buffer)
     } else this.bytes.fill(0, 0, size)
-    return { out: this.bytes.subarray(0, size), view: this.view }
+    return this.bytes.subarray(0, size)
   }
 }
 
 /** A new buffer of `size` bytes, or `scratch`'s. */
-export function allocate(size: number, scratch: Scratch | undefined): { out: Uint8Array; view: DataView } {
-  if (scratch !== undefined) return scratch.take(size)
-  const out = new Uint8Array(size)
-  return { out, view: new DataView(out.buffer) }
+export function allocate(size: number, scratch: Scratch | undefined): Uint8Array {
+  return scratch === undefined ? new Uint8Array(size) : scratch.take(size)
+}
+
+/** A DataView of what {@link allocate} returned. */
+export function viewOf(out: Uint8Array, scratch: Scratch | undefined): DataView {
+  return scratch === undefined ? dataView(out) : scratch.view
 }
 
 /** A copy of evidence in plain, unshared Uint8Arrays, safe to hand out. */
@@ -144,7 +148,8 @@ export function encodeCoordinateEntry(entry: CoordinateEntry, scratch?: Scratch)
     4 +
     componentLength +
     2
-  const { out, view } = allocate(size + ROW_BYTES * evidence.length, scratch)
+  const out = allocate(size + ROW_BYTES * evidence.length, scratch)
+  const view = viewOf(out, scratch)
   view.setUint16(0, coordinate.length)
   out.set(coordinate, 2)
   let offset = 2 + coordinate.length
