@@ -309,10 +309,12 @@ export function recompute(
   const afterBytes = after === undefined ? undefined : encodeComponent(after)
   // The HLC of the deciding evidence can change without a change worth a history entry (the
   // register's tie-break at equal runs); the stored entry follows it so replicas stay equal.
-  if (!dirty && equalBytes(beforeBytes, afterBytes)) return undefined
+  const unchanged = equalBytes(beforeBytes, afterBytes)
+  if (!dirty && unchanged) return undefined
   entry.component = afterBytes
-  const before = beforeBytes === undefined ? undefined : decodeComponent(beforeBytes)
-  const kind = classifyChange(before, after, cause.type)
+  // Equal encodings are equal components, which classifyChange calls no change: the stored
+  // component is then neither decoded nor compared (a register that changed below the top run).
+  const kind = unchanged ? undefined : classifyChange(decodeBefore(beforeBytes), after, cause.type)
   if ((beforeBytes === undefined) !== (afterBytes === undefined))
     history.countView(afterBytes === undefined ? -1 : 1)
   // The history entry first, so the coordinate entry written next names it as the latest.
@@ -329,6 +331,10 @@ export function recompute(
   }
   ctx.dbs.coordinates.put(coordId, encodeCoordinateEntry(entry, options.scratch))
   return kind
+}
+
+function decodeBefore(stored: Uint8Array | undefined): Component | undefined {
+  return stored === undefined ? undefined : decodeComponent(stored)
 }
 
 /**
