@@ -288,8 +288,13 @@ export function recompute(
     working?: CoordinateEntry
     coordinate?: Uint8Array
     local?: LocalEvidence
-    /** Encode the coordinate entry into this buffer (see {@link Scratch}). */
+    /** Encode the history and coordinate entries into this buffer (see {@link Scratch}). */
     scratch?: Scratch
+    /**
+     * Encode the new component into this buffer (not `scratch`): only for a caller that reads
+     * `working` no more after this call, since the entry's component then lives there.
+     */
+    componentScratch?: Scratch
   } = {},
 ): ChangeKind | undefined {
   let entry = options.working
@@ -306,7 +311,7 @@ export function recompute(
   const coordinate = entry.coordinate
   const after = derive(ctx, entry)
   const beforeBytes = entry.component
-  const afterBytes = after === undefined ? undefined : encodeComponent(after)
+  const afterBytes = after === undefined ? undefined : encodeComponent(after, options.componentScratch)
   // The HLC of the deciding evidence can change without a change worth a history entry (the
   // register's tie-break at equal runs); the stored entry follows it so replicas stay equal.
   const unchanged = equalBytes(beforeBytes, afterBytes)

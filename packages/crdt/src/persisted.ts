@@ -70,12 +70,12 @@ export function copyEvidence(e: AssertionEvidence): AssertionEvidence {
 }
 
 /** run(8) ‖ hlc(16) ‖ type(1: 0 local, 1 asserted, 2 relayed) [‖ asserter [‖ via]] ‖ corroborators */
-export function encodeComponent(c: Component): Uint8Array {
+export function encodeComponent(c: Component, scratch?: Scratch): Uint8Array {
   const p = c.provenance
   const type = p.type === 'local' ? 0 : p.via === undefined ? 1 : 2
   const head = 25 + (type === 0 ? 0 : 32) + (type === 2 ? 32 : 0)
-  const out = new Uint8Array(head + 32 * c.corroborators.length)
-  const view = dataView(out)
+  const out = allocate(head + 32 * c.corroborators.length, scratch)
+  const view = viewOf(out, scratch)
   view.setBigUint64(0, c.run)
   writeHlc(view, out, 8, c.hlc)
   out[24] = type
