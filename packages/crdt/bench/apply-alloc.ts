@@ -7,6 +7,7 @@
  * inside the repo). Prints `alloc_bytes_per_record` and the largest allocation sites (function,
  * file:line) in bytes per record. Workers are other isolates: their allocations are not counted.
  */
+import type { HeapProfiler } from 'node:inspector'
 import { Session } from 'node:inspector/promises'
 import { generateSigner, openNodeState } from '@provsync/crdt'
 import { tempDir } from '@provsync/testing'
@@ -16,11 +17,7 @@ const args = process.argv.slice(2)
 const batches = Number(args.find((a) => /^\d+$/.test(a)) ?? 10)
 const top = Number(args.find((a) => a.startsWith('--top='))?.slice('--top='.length) ?? 25)
 
-interface ProfileNode {
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  selfSize: number
-  children: ProfileNode[]
-}
+type ProfileNode = HeapProfiler.SamplingHeapProfileNode
 
 const signers = Array.from({ length: 4 }, () => generateSigner())
 const pending = Array.from({ length: batches + 2 }, (_, b) =>
@@ -43,9 +40,7 @@ try {
     const outcomes = await state.apply('assertions', batch, from)
     if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
   }
-  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as {
-    profile: { head: ProfileNode }
-  }
+  const { profile } = await session.post('HeapProfiler.stopSampling')
   const records = batches * BATCH
   const sites = new Map<string, number>()
   let total = 0
