@@ -3,6 +3,7 @@ import { blake3, compareBytes, concat, equalBytes, startsWith, toHex } from './b
 import { type Coordinate, decodeCoordinate } from './codec/coordinate.js'
 import {
   type Assertion,
+  type AssertionHead,
   coordinateBytesOf,
   decodeAssertion,
   encodeAssertion,
@@ -112,7 +113,7 @@ function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
 export function mergeAssertion(
   ctx: Context,
   working: WorkingEntries,
-  record: Assertion,
+  record: AssertionHead,
   encoded: Uint8Array,
   hash: Uint8Array,
   from: Uint8Array,

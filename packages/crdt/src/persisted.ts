@@ -27,6 +27,37 @@ function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/**
+ * A buffer reused by encoders whose output is put at once inside a synchronous write transaction,
+ * where lmdb-js copies the value into the page before `put` returns (it hands LMDB the buffer's
+ * address and writes immediately); never for a value kept after the put. Saves a new ArrayBuffer
+ * per encoding on the apply path.
+ */
+export class Scratch {
+  private bytes = new Uint8Array(1024)
+  /** A DataView of the whole buffer (offsets in it are offsets in what {@link take} returns). */
+  view = new DataView(this.bytes.buffer)
+
+  /** `size` zeroed bytes at the start of the buffer. */
+  take(size: number): Uint8Array {
+    if (size > this.bytes.length) {
+      this.bytes = new Uint8Array(Math.max(size, 2 * this.bytes.length))
+      this.view = new DataView(this.bytes.buffer)
+    } else this.bytes.fill(0, 0, size)
+    return this.bytes.subarray(0, size)
+  }
+}
+
+/** A new buffer of `size` bytes, or `scratch`'s. */
+export function allocate(size: number, scratch: Scratch | undefined): Uint8Array {
+  return scratch === undefined ? new Uint8Array(size) : scratch.take(size)
+}
+
+/** A DataView of what {@link allocate} returned. */
+export function viewOf(out: Uint8Array, scratch: Scratch | undefined): DataView {
+  return scratch === undefined ? dataView(out) : scratch.view
+}
+
 /** A copy of evidence in plain, unshared Uint8Arrays, safe to hand out. */
 export function copyEvidence(e: AssertionEvidence): AssertionEvidence {
   return {
@@ -39,12 +70,12 @@ export function copyEvidence(e: AssertionEvidence): AssertionEvidence {
 }
 
 /** run(8) ‖ hlc(16) ‖ type(1: 0 local, 1 asserted, 2 relayed) [‖ asserter [‖ via]] ‖ corroborators */
-export function encodeComponent(c: Component): Uint8Array {
+export function encodeComponent(c: Component, scratch?: Scratch): Uint8Array {
   const p = c.provenance
   const type = p.type === 'local' ? 0 : p.via === undefined ? 1 : 2
   const head = 25 + (type === 0 ? 0 : 32) + (type === 2 ? 32 : 0)
-  const out = new Uint8Array(head + 32 * c.corroborators.length)
-  const view = dataView(out)
+  const out = allocate(head + 32 * c.corroborators.length, scratch)
+  const view = viewOf(out, scratch)
   view.setBigUint64(0, c.run)
   writeHlc(view, out, 8, c.hlc)
   out[24] = type
@@ -105,7 +136,7 @@ const HAS_HISTORY = 2
  * [‖ last history seq (8)] ‖ u32 length ‖ component ‖ u16 count ‖ rows of asserter (32) ‖ run (8)
  * ‖ hlc (16) ‖ hash (32) ‖ has via (1) ‖ via (32). Schema 4 entries have no bit 1 and decode alike.
  */
-export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
+export function encodeCoordinateEntry(entry: CoordinateEntry, scratch?: Scratch): Uint8Array {
   const { coordinate, local, component, evidence, lastHistory } = entry
   const componentLength = component?.length ?? 0
   const size =
@@ -117,8 +148,8 @@ export function encodeCoordinateEntry(entry: CoordinateEntry): Uint8Array {
     4 +
     componentLength +
     2
-  const out = new Uint8Array(size + ROW_BYTES * evidence.length)
-  const view = dataView(out)
+  const out = allocate(size + ROW_BYTES * evidence.length, scratch)
+  const view = viewOf(out, scratch)
   view.setUint16(0, coordinate.length)
   out.set(coordinate, 2)
   let offset = 2 + coordinate.length

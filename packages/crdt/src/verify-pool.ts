@@ -283,11 +283,12 @@ export function streamingJob(
     pending = []
     chunk *= 2
   }
-  const jobOf = (index: number) => {
+  // The chunk holding item `index` (no object per call: the applying thread asks twice per record).
+  const chunkOf = (index: number) => {
     if (!(index >= 0 && index < started)) throw new RangeError(`no verification started for item ${index}`)
     let k = jobs.length - 1
     while (jobs[k]!.first > index) k--
-    return { job: jobs[k]!.job, at: index - jobs[k]!.first }
+    return jobs[k]!
   }
   return {
     push(item) {
@@ -296,12 +297,12 @@ export function streamingJob(
     },
     flush,
     result(index) {
-      const { job, at } = jobOf(index)
-      return job.result(at)
+      const { job, first } = chunkOf(index)
+      return job.result(index - first)
     },
     digest(index) {
-      const { job, at } = jobOf(index)
-      return job.digest?.(at)
+      const { job, first } = chunkOf(index)
+      return job.digest?.(index - first)
     },
   }
 }

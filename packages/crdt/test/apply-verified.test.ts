@@ -88,13 +88,23 @@ describe('verifyRecords + applyVerified', () => {
 
   it('stores the bytes it verified, whatever the caller does to its arrays afterwards', async () => {
     const state = await node()
-    const record = assertionBytes(A, coordinate(1), 5n)
-    const original = record.slice()
-    const handle = state.verifyRecords('assertions', [record])
-    record[record.length - 1]! ^= 1 // the signature no longer verifies in the caller's copy
-    const [outcome] = await state.applyVerified(handle, { from: A.publicKey })
-    expect(outcome!.status).toBe('applied')
-    expect(state.getRecords('assertions', [outcome!.key!])[0]).toEqual(original)
+    // Records of different lengths, copied side by side into one buffer (ingest's copyAll).
+    const records = [
+      assertionBytes(A, coordinate(1), 5n),
+      assertionBytes(B, { volume: 'a-longer-volume', destination: 'd', origin: 'o' }, 6n),
+      assertionBytes(A, coordinate(3), 7n),
+    ]
+    const originals = records.map((r) => r.slice())
+    const handle = state.verifyRecords('assertions', records)
+    for (const record of records) record[record.length - 1]! ^= 1 // no longer verifies in the caller's copy
+    const outcomes = await state.applyVerified(handle, { from: A.publicKey })
+    expect(outcomes.map((o) => o.status)).toEqual(['applied', 'applied', 'applied'])
+    expect(
+      state.getRecords(
+        'assertions',
+        outcomes.map((o) => o.key!),
+      ),
+    ).toEqual(originals)
   })
 
   it('refuses a signer revoked between verification and apply', async () => {
