@@ -60,6 +60,32 @@ export const PURE_CORE_TESTS = {
   sim: ['packages/sim/test/checker.test.ts', 'packages/sim/test/checker.semantics.test.ts'],
 }
 
+/**
+ * The order a package's test files run in under `npm run mutate` (scripts/vitest.mutate.config.ts),
+ * cheapest first: Stryker stops a mutant at its first failing test, one file at a time. merkle's
+ * order is by the files' own time (vitest, 19:25, load 10: salted-wire.semantics 0.06 s ...
+ * session-core.semantics 3.3 s, salted-session.semantics 32 s); files not named run after these.
+ */
+export const PURE_CORE_TEST_ORDER = {
+  merkle: [
+    'salted-wire.semantics.test.ts',
+    'wire.semantics.test.ts',
+    'wire.test.ts',
+    'path.semantics.test.ts',
+    'hash.test.ts',
+    'canonical.semantics.test.ts',
+    'fingerprint.semantics.test.ts',
+    'node-codec.test.ts',
+    'vectors.semantics.test.ts',
+    'codecs.semantics.test.ts',
+    'session.semantics.test.ts',
+    'reconcile.semantics.test.ts',
+    'session-refusals.semantics.test.ts',
+    'session-core.semantics.test.ts',
+    'salted-session.semantics.test.ts',
+  ],
+}
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 const config = {
   testRunner: 'vitest',
