@@ -39,7 +39,7 @@ export const PURE_CORE_TESTS = {
   // 3,000-20,000 keys, seconds per mutant), examples and the README check.
   merkle: [
     'packages/merkle/test/{hash,node-codec,wire}.test.ts',
-    'packages/merkle/test/{canonical,codecs,fingerprint,path,salted-wire,vectors,wire}.semantics.test.ts',
+    'packages/merkle/test/{bytes,canonical,codecs,fingerprint,path,salted-wire,vectors,wire}.semantics.test.ts',
     'packages/merkle/test/{session,reconcile,session-core,session-refusals,salted-session}.semantics.test.ts',
   ],
   sync: [
@@ -68,6 +68,7 @@ export const PURE_CORE_TESTS = {
  */
 export const PURE_CORE_TEST_ORDER = {
   merkle: [
+    'bytes.semantics.test.ts',
     'salted-wire.semantics.test.ts',
     'wire.semantics.test.ts',
     'wire.test.ts',
