@@ -39,8 +39,8 @@ export const PURE_CORE_TESTS = {
   // 3,000-20,000 keys, seconds per mutant), examples and the README check.
   merkle: [
     'packages/merkle/test/{hash,node-codec,wire}.test.ts',
-    'packages/merkle/test/{bytes,canonical,codecs,fingerprint,path,salted-wire,vectors,wire}.semantics.test.ts',
-    'packages/merkle/test/{session,reconcile,session-core,session-refusals,salted-session}.semantics.test.ts',
+    'packages/merkle/test/{bytes,canonical,codecs,fingerprint,path,path-range,salted-wire,vectors,wire}.semantics.test.ts',
+    'packages/merkle/test/{session,reconcile,session-core,session-refusals,session-budget,salted-session}.semantics.test.ts',
   ],
   sync: [
     'packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts',
@@ -72,6 +72,7 @@ export const PURE_CORE_TEST_ORDER = {
     'salted-wire.semantics.test.ts',
     'wire.semantics.test.ts',
     'wire.test.ts',
+    'path-range.semantics.test.ts',
     'path.semantics.test.ts',
     'hash.test.ts',
     'canonical.semantics.test.ts',
@@ -83,6 +84,8 @@ export const PURE_CORE_TEST_ORDER = {
     'reconcile.semantics.test.ts',
     'session-refusals.semantics.test.ts',
     'session-core.semantics.test.ts',
+    // 16,500 keys (about 4 s): only the message budget's mutants need it.
+    'session-budget.semantics.test.ts',
     'salted-session.semantics.test.ts',
   ],
 }
