@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { describe, test } from 'vitest'
 import type { ReconcileOptions } from '../src/reconcile.js'
 import { hashOf } from './helpers.js'
 import { expectExact, pairOf, session } from './memory-session.js'
