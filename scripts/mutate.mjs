@@ -22,7 +22,7 @@
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
 import { mkdirSync } from 'node:fs'
 import { Stryker } from '@stryker-mutator/core'
-import config, { PURE_CORE_TESTS, PURE_CORES } from '../stryker.config.mjs'
+import config, { PURE_CORE_TEST_ORDER, PURE_CORE_TESTS, PURE_CORES } from '../stryker.config.mjs'
 
 const incremental = process.argv.includes('--incremental')
 const argv = process.argv.slice(2).filter((a) => a !== '--incremental')
@@ -97,6 +97,9 @@ for (const pkg of asked.length > 0 ? asked : packages) {
   if (selection.length > 0)
     process.env.MUTATE_TEST_INCLUDE = selection.map((glob) => glob.replace(`packages/${pkg}/`, '')).join('\n')
   else delete process.env.MUTATE_TEST_INCLUDE
+  // The test files' order, cheapest first (scripts/vitest.mutate.config.ts's sequencer).
+  if (PURE_CORE_TEST_ORDER[pkg]) process.env.MUTATE_TEST_ORDER = PURE_CORE_TEST_ORDER[pkg].join('\n')
+  else delete process.env.MUTATE_TEST_ORDER
   // MUTATE_REPORT names the report of a partial run, so partial runs can go side by side.
   const report =
     partial && process.env.MUTATE_REPORT
