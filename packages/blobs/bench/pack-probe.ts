@@ -21,6 +21,7 @@ import {
 } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { probeBytes } from './probe-bytes.js'
 
 const MiB = 1024 * 1024
 const CHUNK = 256 * 1024
@@ -28,15 +29,7 @@ const [mibArg, roundsArg] = process.argv.slice(2)
 const size = Number(mibArg ?? 256) * MiB
 const rounds = Number(roundsArg ?? 3)
 const count = size / CHUNK
-const bytes = new Uint8Array(size)
-const words = new Uint32Array(bytes.buffer)
-let x = 0x2545f491
-for (let i = 0; i < words.length; i++) {
-  x ^= x << 13
-  x ^= x >>> 17
-  x ^= x << 5
-  words[i] = x >>> 0
-}
+const bytes = probeBytes(size)
 const chunk = (i: number) => bytes.subarray(i * CHUNK, (i + 1) * CHUNK)
 const cb = (run: (done: (err: NodeJS.ErrnoException | null) => void) => void) =>
   new Promise<void>((resolve, reject) => run((err) => (err ? reject(err) : resolve())))

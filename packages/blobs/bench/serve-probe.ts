@@ -8,20 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { probeBytes } from './probe-bytes.js'
 
 const [modulePath, mibArg] = process.argv.slice(2)
 const m = await import(modulePath === undefined || modulePath === '-' ? '@provsync/blobs' : modulePath)
 const MiB = 1024 * 1024
 const size = Number(mibArg ?? 256) * MiB
-const bytes = new Uint8Array(size)
-const words = new Uint32Array(bytes.buffer)
-let x = 0x2545f491
-for (let i = 0; i < words.length; i++) {
-  x ^= x << 13
-  x ^= x >>> 17
-  x ^= x << 5
-  words[i] = x >>> 0
-}
+const bytes = probeBytes(size)
 const work = mkdtempSync(join(tmpdir(), 'provsync-serve-probe-'))
 const store = await m.openBlobStore({ path: join(work, 'a'), noSync: true })
 const { manifest } = await store.put(bytes)
