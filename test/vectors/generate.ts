@@ -7,7 +7,7 @@
  * released). `--lmdb` rewrites the database fixtures: the earlier schemas are produced from
  * today's layout by the rewrites in `lmdb.ts`, so run it only while those still match (the
  * committed files 1-4 were written by the schema 4 code of December 2026, schema 5's by the
- * schema 5 code); `--lmdb-current` adds
+ * schema 5 code, schema 6's by the schema 6 code); `--lmdb-current` adds
  * the current schema's directory alone, for the release that bumps the schema.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'

@@ -18,7 +18,7 @@ import {
   vectorSigner,
 } from './build.js'
 
-export const FIXTURE_SCHEMAS = [1, 2, 3, 4, 5] as const
+export const FIXTURE_SCHEMAS = [1, 2, 3, 4, 5, 6] as const
 export const FIXTURE_WALL_MS = VECTOR_MS + 60_000
 export const fixtureCoordinate = (i: number) => ({ volume: 'vol', destination: 'dst', origin: `origin-${i}` })
 
@@ -109,11 +109,48 @@ function entryWithoutHistory(value: Uint8Array): Uint8Array {
 }
 
 /**
+ * Schema 5 kept one asserter index entry per register (`crdt/registersByAsserter`, asserter ‖ u64
+ * n → one coordinate id, n counting each asserter's registers from 1) instead of one per asserter
+ * and write transaction (`crdt/asserterChunks`, the ids packed in one value).
+ */
+export async function downgradeToSchema5(dataDir: string): Promise<void> {
+  const env = openRaw(dataDir)
+  const binary = (name: string) =>
+    env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
+  const [chunks, registers] = ['asserterChunks', 'registersByAsserter'].map((n) => binary(`crdt/${n}`))
+  const rows = [...chunks!.getRange()].map(({ key, value }) => ({
+    key: new Uint8Array(key),
+    value: new Uint8Array(value),
+  }))
+  await env.transaction(() => {
+    let asserter = ''
+    let n = 0
+    for (const { key, value } of rows) {
+      const next = Buffer.from(key.subarray(0, 32)).toString('hex')
+      if (next !== asserter) {
+        asserter = next
+        n = 0
+      }
+      for (let offset = 0; offset < value.length; offset += 32) {
+        const rowKey = Buffer.alloc(40)
+        rowKey.set(key.subarray(0, 32))
+        rowKey.writeBigUInt64BE(BigInt(++n), 32)
+        registers!.put(rowKey, value.subarray(offset, offset + 32))
+      }
+    }
+    env.openDB({ name: 'crdt/meta', keyEncoding: 'ordered-binary' }).put('schemaVersion', 5)
+  })
+  await chunks!.drop()
+  await env.close()
+}
+
+/**
  * Schema 4 indexed the history by coordinate (`crdt/historyByCoord`, coordinate id ‖ u64 seq)
  * instead of chaining it, and keyed the asserter index by asserter ‖ coordinate id
  * (`crdt/asByAsserter`) instead of asserter ‖ u64 n → coordinate id (`crdt/registersByAsserter`).
  */
 export async function downgradeToSchema4(dataDir: string): Promise<void> {
+  await downgradeToSchema5(dataDir)
   const env = openRaw(dataDir)
   const binary = (name: string) =>
     env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
@@ -225,5 +262,6 @@ export const DOWNGRADES: Record<number, ((dataDir: string) => Promise<void>) | u
   2: downgradeToSchema2,
   3: downgradeToSchema3,
   4: downgradeToSchema4,
-  5: undefined,
+  5: downgradeToSchema5,
+  6: undefined,
 }

@@ -1,5 +1,6 @@
 import { compareTimestamps } from '@provsync/hlc'
-import { blake3, compareBytes, concat, equalBytes, startsWith, toHex } from './bytes.js'
+import { AsserterIndexWriter } from './asserter-index.js'
+import { blake3, compareBytes, equalBytes, toHex } from './bytes.js'
 import { type Coordinate, decodeCoordinate } from './codec/coordinate.js'
 import {
   type Assertion,
@@ -11,8 +12,8 @@ import {
   signAssertion,
 } from './codec/records.js'
 import type { Context } from './context.js'
-import { asserterIndexKey, EMPTY } from './db.js'
-import { type CoordinateEntry, decodeCoordinateEntry, readSeq } from './persisted.js'
+import { EMPTY } from './db.js'
+import { type CoordinateEntry, decodeCoordinateEntry } from './persisted.js'
 import type { AssertionEvidence } from './view.js'
 
 export type MergeStatus = 'applied' | 'duplicate' | 'superseded'
@@ -46,37 +47,23 @@ export interface WorkingEntry {
   record?: Uint8Array
 }
 
-/** One asserter's next index number in this transaction. */
-interface IndexSlot {
-  readonly asserter: Uint8Array
-  n: number
-}
-
 /** The coordinate entries one write transaction works on, each read at most once. */
 export class WorkingEntries {
   readonly byId = new Map<string, WorkingEntry>()
-  private readonly slots = new Map<string, IndexSlot>()
-  private lastSlot: IndexSlot | undefined
-  constructor(private readonly ctx: Context) {}
+  /** The asserter index entries of the registers merged in (written by {@link finish}). */
+  private readonly index: AsserterIndexWriter
+  constructor(private readonly ctx: Context) {
+    this.index = new AsserterIndexWriter(ctx)
+  }
 
-  /**
-   * Lists a new register in the asserter index: asserter ‖ the asserter's next number →
-   * coordinate id, so it lands at the end of the asserter's range (one page written per batch
-   * and asserter, where the schema 4 key, asserter ‖ coordinate id, wrote one random page per
-   * register). The asserter's last number is read once per transaction.
-   */
+  /** Lists a new register in the asserter index (see {@link AsserterIndexWriter}). */
   indexRegister(asserter: Uint8Array, coordId: Uint8Array): void {
-    let slot = this.lastSlot
-    if (slot === undefined || !equalBytes(slot.asserter, asserter)) {
-      const id = toHex(asserter)
-      slot = this.slots.get(id)
-      if (slot === undefined) {
-        slot = { asserter, n: lastIndexNumber(this.ctx, asserter) }
-        this.slots.set(id, slot)
-      }
-      this.lastSlot = slot
-    }
-    this.ctx.dbs.registersByAsserter.put(asserterIndexKey(asserter, ++slot.n), coordId)
+    this.index.note(asserter, coordId)
+  }
+
+  /** Writes the asserter index entries of the registers merged in; call after the last merge. */
+  finish(): void {
+    this.index.finish()
   }
 
   load(coordId: Uint8Array, coordinate: Uint8Array, id = toHex(coordId)): WorkingEntry {
@@ -92,21 +79,6 @@ export class WorkingEntries {
     }
     return working
   }
-}
-
-/** The highest number an asserter's index entries use, or 0. */
-function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
-  const keys = ctx.dbs.registersByAsserter.getKeys({
-    start: asserterIndexKey(asserter, Number.MAX_SAFE_INTEGER),
-    end: asserter,
-    reverse: true,
-    limit: 1,
-  })
-  for (const key of keys) {
-    if (!startsWith(key, asserter)) return 0
-    return readSeq(new DataView(key.buffer, key.byteOffset, key.byteLength), 32)
-  }
-  return 0
 }
 
 /** Merges one verified assertion into its register; call inside a write transaction. */
@@ -211,26 +183,6 @@ export function assertWithheldEvidence(
 export function readEvidence(ctx: Context, coordId: Uint8Array): AssertionEvidence[] {
   const stored = ctx.dbs.coordinates.get(coordId)
   return stored === undefined ? [] : decodeCoordinateEntry(stored).evidence
-}
-
-const indexEnd = (asserter: Uint8Array) => concat(asserter, new Uint8Array(9).fill(0xff))
-
-/**
- * Coordinate ids an asserter has a register for, in coordinate id order (so a revocation
- * recomputes, and writes history, in the same order on every node): one range read over the
- * asserter index.
- */
-export function coordinatesOf(ctx: Context, asserter: Uint8Array): Uint8Array[] {
-  // Stryker disable next-line ObjectLiteral: equivalent, every caller skips or recomputes unchanged a coordinate the asserter has no register for
-  const range = ctx.dbs.registersByAsserter.getRange({ start: asserter, end: indexEnd(asserter) })
-  const ids: Uint8Array[] = []
-  for (const { value } of range) ids.push(new Uint8Array(value))
-  return ids.sort(compareBytes)
-}
-
-/** How many assertion registers an asserter has, without reading them. */
-export function countCoordinatesOf(ctx: Context, asserter: Uint8Array): number {
-  return ctx.dbs.registersByAsserter.getKeysCount({ start: asserter, end: indexEnd(asserter) })
 }
 
 export function getAssertion(ctx: Context, key: Uint8Array): Assertion | undefined {

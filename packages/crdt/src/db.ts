@@ -8,7 +8,7 @@ import { log } from './log.js'
 import { decodeCoordinateEntry, encodeCoordinateEntry, readSeq } from './persisted.js'
 import type { AssertionEvidence, LocalEvidence } from './view.js'
 
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 /** Set by the schema 3 migration: the database predates revoked signers leaving the trees. */
 export const PENDING_SIGNER_PLACEMENT = 'pendingSignerPlacement'
@@ -28,7 +28,11 @@ export interface Databases {
   readonly supByTarget: Bin // target ‖ hash → ''
   readonly supByAgent: Bin // agent ‖ hlc ‖ hash → ''
   readonly asRecords: Bin // tree key (BLAKE3(asserter ‖ coordinate)) → the register's current max record
-  readonly registersByAsserter: Bin // asserter ‖ u64 n → coordinate id: what revoking a peer touches (schema 5)
+  /**
+   * asserter ‖ u64 n → the coordinate ids (32 bytes each, at most {@link CHUNK_IDS}) of the
+   * asserter's registers listed by one write transaction: what revoking a peer touches (schema 6).
+   */
+  readonly asserterChunks: Bin
   readonly coordinates: Bin // coordinate id → coordinate, local evidence, view component (schema 2)
   readonly rvRecords: Bin // hash → record
   readonly rvBySubject: Bin // subject ‖ hash → ''
@@ -48,7 +52,7 @@ const BINARY_DBS = [
   'supByTarget',
   'supByAgent',
   'asRecords',
-  'registersByAsserter',
+  'asserterChunks',
   'coordinates',
   'rvRecords',
   'rvBySubject',
@@ -182,6 +186,15 @@ export const MIGRATIONS: readonly Migration[] = [
       appendOrderAsserterIndex(dbs)
     },
   },
+  {
+    from: 5,
+    to: 6,
+    description:
+      'one asserter index entry per asserter and write transaction instead of one per register: the ids of the registers an asserter gained in a batch in one value',
+    migrate(dbs) {
+      chunkAsserterIndex(dbs)
+    },
+  },
 ]
 
 /**
@@ -232,6 +245,7 @@ function chainHistories(dbs: Databases): void {
  */
 function appendOrderAsserterIndex(dbs: Databases): void {
   const old = openBinary(dbs.env, 'asByAsserter')
+  const index = openBinary(dbs.env, SCHEMA_5_INDEX)
   let asserter: Uint8Array | undefined
   let n = 0
   for (const key of keysInChunks(old)) {
@@ -240,8 +254,46 @@ function appendOrderAsserterIndex(dbs: Databases): void {
       asserter = next
       n = 0
     }
-    dbs.registersByAsserter.putSync(asserterIndexKey(next, ++n), key.subarray(32, 64))
+    index.putSync(asserterIndexKey(next, ++n), key.subarray(32, 64))
   }
+  old.dropSync()
+}
+
+/** Schema 5's asserter index: asserter ‖ u64 n → one coordinate id. */
+const SCHEMA_5_INDEX = 'registersByAsserter'
+
+/**
+ * Coordinate ids per asserter index value (32 KiB): a batch of 1,000 new registers by one
+ * asserter is one value; a larger one is split, so no value outgrows what a revocation reads at
+ * once by much.
+ */
+export const CHUNK_IDS = 1024
+
+/**
+ * Schema 5 → 6: schema 5's rows (one coordinate id each, in the asserter's order) are packed into
+ * values of up to {@link CHUNK_IDS} ids, numbered from 1 per asserter in the same order.
+ */
+function chunkAsserterIndex(dbs: Databases): void {
+  const old = openBinary(dbs.env, SCHEMA_5_INDEX)
+  let asserter: Uint8Array | undefined
+  let ids: Uint8Array[] = []
+  let n = 0
+  const flush = () => {
+    if (asserter !== undefined && ids.length > 0)
+      dbs.asserterChunks.putSync(asserterIndexKey(asserter, ++n), concat(...ids))
+    ids = []
+  }
+  for (const key of keysInChunks(old)) {
+    const next = key.subarray(0, 32)
+    if (asserter === undefined || !equalBytes(asserter, next)) {
+      flush()
+      asserter = next
+      n = 0
+    }
+    ids.push(old.get(key)!)
+    if (ids.length === CHUNK_IDS) flush()
+  }
+  flush()
   old.dropSync()
 }
 

@@ -68,6 +68,7 @@ export function createEvidenceApi(
             ...(evidence === undefined ? {} : { evidence }),
           }
           const merged = assertOwnEvidence(ctx, working, fields)
+          working.finish()
           if (merged.change !== undefined) {
             ctx.trees.assertions.update([merged.change])
             changed = true

@@ -382,6 +382,8 @@ async function commit(
       apply(c, i)
       if (c.coordKey !== undefined && lastTouch.get(c.coordKey) === i) settle(c.coordKey)
     })
+    // The asserter index entries of the new registers: one per asserter for the batch.
+    working.finish()
     history.finish()
     // One update for the batch: its upper levels are rewritten once.
     if (changes.length > 0) ctx.trees[store].update(changes)

@@ -1,5 +1,6 @@
 import { decodeTimestamp, encodeTimestamp, type Timestamp } from '@provsync/hlc'
-import { assertWithheldEvidence, coordinatesOf, countCoordinatesOf, WorkingEntries } from './assertions.js'
+import { coordinatesOf, countCoordinatesOf } from './asserter-index.js'
+import { assertWithheldEvidence, WorkingEntries } from './assertions.js'
 import { blake3, concat, copyBytes, equalBytes, fromHex, toHex } from './bytes.js'
 import { decodeCoordinate, formatCoordinate } from './codec/coordinate.js'
 import { decodeSupersession } from './codec/records.js'
@@ -299,6 +300,7 @@ export function applyEntry(ctx: Context, entry: LedgerEntry): LedgerResult {
 function assertWithheld(ctx: Context, history: HistoryWriter, cause: Cause): number {
   const working = new WorkingEntries(ctx)
   const changes = assertWithheldEvidence(ctx, working)
+  working.finish()
   // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent, a tree update with no changes changes nothing
   if (changes.length > 0) ctx.trees.assertions.update(changes)
   let viewChanges = 0

@@ -1,5 +1,5 @@
 import type { TreeChange } from '@provsync/merkle'
-import { coordinatesOf } from './assertions.js'
+import { coordinatesOf } from './asserter-index.js'
 import { blake3, concat, copyBytes, equalBytes, HASH_BYTES, toHex } from './bytes.js'
 import { decodeInvalidation } from './codec/invalidation.js'
 import { decodeAssertion, decodeRevocation, decodeSupersession, recordHash } from './codec/records.js'
