@@ -2,7 +2,7 @@
  * The floor of the apply path's writes (issue #16): the same LMDB puts a batch of 1,000 new
  * assertions makes, each kind alone in its own durable write transaction, without decoding,
  * verifying, deriving or the Merkle tree.
- * `node --import tsx packages/crdt/bench/put-probe.ts [rounds] [--prefill=N] [--nosync]`
+ * `node --import tsx packages/crdt/bench/put-probe.ts [rounds] [--prefill=N] [--nosync] [--writemap]`
  * Each kind's rows go into a sub-database prefilled with N rows of its shape (default 20,000, the
  * size `crdt --apply-only` reaches), the kinds alternate round by round, and it prints per kind
  * the calling thread's CPU and the wall time per record, the commit included (`commit` alone is a
@@ -30,6 +30,8 @@ const env = open({
   mapSize: 2 ** 34,
   keyEncoding: 'binary',
   noSync: args.includes('--nosync'),
+  // --writemap: MDB_WRITEMAP, measured for the record only (the store does not use it: see the README).
+  useWritemap: args.includes('--writemap'),
   noReadAhead: true,
 } as Parameters<typeof open>[0])
 const bin = (name: string) =>
@@ -60,6 +62,13 @@ const KINDS: Record<string, () => void> = {
     env.transactionSync(() => {
       for (let i = 0; i < BATCH; i++)
         records.put(randomBytes(32), recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))
+    }),
+  // The same, the batch's keys put in sorted order.
+  'record-sorted': () =>
+    env.transactionSync(() => {
+      const keys = Array.from({ length: BATCH }, () => randomBytes(32)).sort(Buffer.compare)
+      for (let i = 0; i < BATCH; i++)
+        records.put(keys[i]!, recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))
     }),
   // The same, each value in an ArrayBuffer of its own (as `apply` receives a caller's records).
   'record-own-buffer': () =>
