@@ -102,7 +102,20 @@ const configs: Config[] = [
     name: 'schema 2, the view holding epoch, version, hash (48 bytes)',
     parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'viewSuffix', 'history', 'merkle']),
   },
-].map((c) => ({ ...c, seq: 0, cpu: [], wall: [] }))
+  {
+    name: 'schema 2 without the hash-keyed entry',
+    parts: new Set<Part>(['versionBytes', 'publisher', 'view', 'history', 'merkle']),
+  },
+  {
+    name: 'schema 2 without the Merkle update',
+    parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'view', 'history']),
+  },
+]
+  // FLOOR_ONLY=6,8,9: the configurations of those indices only (0-based, in the order above).
+  .filter(
+    (_, i) => process.env.FLOOR_ONLY === undefined || process.env.FLOOR_ONLY.split(',').includes(String(i)),
+  )
+  .map((c) => ({ ...c, seq: 0, cpu: [] as number[], wall: [] as number[] }))
 
 function write(c: Config, batch: Prepared[]): void {
   const { dbs, trees } = c

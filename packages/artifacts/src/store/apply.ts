@@ -2,7 +2,7 @@ import { type StreamingJob, streamingJob } from '@provsync/crdt'
 import type { Authority } from '../authority.js'
 import { copy, equalBytes, toHex } from '../bytes.js'
 import { checkArtifact, checkOperatorRecord } from '../checks.js'
-import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
+import { type Decoded, decodePrivate, decodeRecord, verifyItem } from '../codec/signed.js'
 import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../codec/types.js'
 import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from '../errors.js'
 import type { Context } from './context.js'
@@ -126,7 +126,8 @@ function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutco
     try {
       // The decoder is strict (every field bounded and checked, flags and order canonical), so
       // what it accepts re-encodes identically (a property test asserts it); no second encode.
-      const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false)
+      // One private copy (the caller may reuse its arrays), every field a view of it.
+      const d = decodePrivate(bytes, ctx.networkId, ctx.tag)
       if (!seen.add(d.hash) || ctx.dbs.records.get(d.hash) !== undefined) {
         out[i] = { status: 'duplicate', key: d.hash }
         return undefined
