@@ -172,13 +172,12 @@ function readFamily(reader: Reader): string {
 function readName(reader: Reader): string {
   const bytes = reader.short('name', MAX_NAME_BYTES)
   if (bytes.length < 1 || bytes.length > 64) return readTextOf(bytes, 'name', 1, MAX_NAME_BYTES)
-  let text = ''
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i]!
     if (c < 0x20 || c > 0x7e) return readTextOf(bytes, 'name', 1, MAX_NAME_BYTES)
-    text += String.fromCharCode(c)
   }
-  return text
+  // One flat string (appending a character at a time built a rope of up to 64 pieces).
+  return String.fromCharCode.apply(null, bytes as unknown as number[])
 }
 
 function rightCode(right: Right): number {
