@@ -71,6 +71,7 @@ type Part =
   | 'pointer'
   | 'versionBytes'
   | 'viewSuffix'
+  | 'sortedPointer'
 const ALL: readonly Part[] = ['record', 'version', 'publisher', 'view', 'history', 'merkle']
 
 interface Config {
@@ -103,12 +104,16 @@ const configs: Config[] = [
     parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'viewSuffix', 'history', 'merkle']),
   },
   {
-    name: 'schema 2 without the hash-keyed entry',
+    name: 'schema 3 (this code): schema 2 without the hash-keyed entry',
     parts: new Set<Part>(['versionBytes', 'publisher', 'view', 'history', 'merkle']),
   },
   {
     name: 'schema 2 without the Merkle update',
     parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'view', 'history']),
+  },
+  {
+    name: 'schema 2 with its hash entries put in hash order at the end of the transaction',
+    parts: new Set<Part>(['sortedPointer', 'versionBytes', 'publisher', 'view', 'history', 'merkle']),
   },
 ]
   // FLOOR_ONLY=6,8,9: the configurations of those indices only (0-based, in the order above).
@@ -133,6 +138,11 @@ function write(c: Config, batch: Prepared[]): void {
       let list = leaves.get(p.scope)
       if (list === undefined) leaves.set(p.scope, (list = []))
       list.push(p.hash)
+    }
+    if (c.parts.has('sortedPointer')) {
+      // The hash entries after the rest, in hash order (neighbouring leaves of the B-tree in turn).
+      const sorted = [...batch].sort((x, y) => Buffer.compare(x.hash, y.hash))
+      for (const p of sorted) dbs!.records.putSync(p.hash, p.key.subarray(0, p.key.length - 32))
     }
     if (c.parts.has('merkle')) {
       for (const [scope, hashes] of leaves)

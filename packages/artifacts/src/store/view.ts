@@ -8,7 +8,7 @@ import type { Artifact } from '../codec/types.js'
 import { ArtifactRefusedError } from '../errors.js'
 import { compareVersions, selectWinner, type Version } from '../select.js'
 import type { Context } from './context.js'
-import { artifactVersionKey, findInScope, versionKeys, versionRange } from './db.js'
+import { artifactVersionKey, findInScope, slotOf, versionKeys, versionRange } from './db.js'
 import { appendChange, type ViewCause } from './history.js'
 
 /** The empty value of index entries (lmdb-js copies it, so one array serves every put). */
