@@ -104,7 +104,7 @@ const configs: Config[] = [
     parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'viewSuffix', 'history', 'merkle']),
   },
   {
-    name: 'schema 3 (this code): schema 2 without the hash-keyed entry',
+    name: 'schema 2 without the hash-keyed entry (schema 3, branch s10/artapply-schema3, not kept)',
     parts: new Set<Part>(['versionBytes', 'publisher', 'view', 'history', 'merkle']),
   },
   {

@@ -40,52 +40,38 @@ describe('artifact store schema', () => {
     await store.close()
   })
 
-  /** Entries of `artifacts/records` and of `artifacts/operators` (every stored operator record). */
-  async function hashEntries(dir: string): Promise<{ records: number; operators: number }> {
-    const env = open({ path: dir, noSubdir: false, maxDbs: 32 })
-    try {
-      const count = (name: string) =>
-        env.openDB({ name: `artifacts/${name}`, keyEncoding: 'binary', encoding: 'binary' }).getCount()
-      return { records: count('records'), operators: count('operators') }
-    } finally {
-      await env.close()
-    }
-  }
+  it('a schema 1 database migrates to schema 2 and reads as before: versions, history, roots, served records', async () => {
+    const { store, dir } = await openFixture(1)
+    expect(describeStore(store)).toEqual(expected)
+    await store.close()
+    expect(await schemaOf(dir)).toBe(2)
+    // Reopened (no second migration) it still reads the same.
+    const again = await openArtifactStore(fixtureOptions(dir))
+    expect(describeStore(again)).toEqual(expected)
+    await again.close()
+  })
 
-  for (const schema of [1, 2]) {
-    it(`a schema ${schema} database migrates to schema 3 and reads as before: versions, history, roots, served records`, async () => {
-      const before = tempDir()
-      cpSync(join(FIXTURE_DIR, `schema-${schema}`, 'data.mdb'), join(before, 'data.mdb'))
-      const old = await hashEntries(before)
-      // The fixture has artifacts under their hash (schema 1: bytes, schema 2: locations).
-      expect(old.records).toBeGreaterThan(old.operators)
-      const { store, dir } = await openFixture(schema)
-      expect(describeStore(store)).toEqual(expected)
-      await store.close()
-      expect(await schemaOf(dir)).toBe(3)
-      // Only the operator records keep a hash-keyed entry.
-      expect(await hashEntries(dir)).toEqual({ records: old.operators, operators: old.operators })
-      // Reopened (no second migration) it still reads the same: served records found by scanning.
-      const again = await openArtifactStore(fixtureOptions(dir))
-      expect(describeStore(again)).toEqual(expected)
-      await again.close()
-    })
+  it("the committed schema 2 database (this code's schema, written by main at d67953f) opens as it is", async () => {
+    const { store, dir } = await openFixture(2)
+    expect(describeStore(store)).toEqual(expected)
+    await store.close()
+    expect(await schemaOf(dir)).toBe(2)
+  })
 
-    it(`a store migrated from schema ${schema} keeps applying: old records are duplicates, new versions advance`, async () => {
-      const { store } = await openFixture(schema)
-      const served = expected.names[0].history.map((h: { bytes: string }) =>
-        Uint8Array.from(Buffer.from(h.bytes, 'hex')),
-      )
-      const out = await store.apply([...served, fixtureArtifact('main', 3n)], { from: fixtureNode })
-      expect(out.map((o) => o.status)).toEqual(['duplicate', 'duplicate', 'applied'])
-      const current = store.current('cfg/a', 'snapshot', 'main')
-      expect(current.status === 'current' && current.version.artifact.version).toBe(3n)
-      const key = out[2]!.key!
-      const [bytes] = store.getScopeRecords('cfg/a', [key])
-      expect(toHex(blake3(bytes!))).toBe(toHex(key))
-      await store.close()
-    })
-  }
+  it('a migrated store keeps applying: old records are duplicates, new versions advance', async () => {
+    const { store } = await openFixture(1)
+    const served = expected.names[0].history.map((h: { bytes: string }) =>
+      Uint8Array.from(Buffer.from(h.bytes, 'hex')),
+    )
+    const out = await store.apply([...served, fixtureArtifact('main', 3n)], { from: fixtureNode })
+    expect(out.map((o) => o.status)).toEqual(['duplicate', 'duplicate', 'applied'])
+    const current = store.current('cfg/a', 'snapshot', 'main')
+    expect(current.status === 'current' && current.version.artifact.version).toBe(3n)
+    const key = out[2]!.key!
+    const [bytes] = store.getScopeRecords('cfg/a', [key])
+    expect(toHex(blake3(bytes!))).toBe(toHex(key))
+    await store.close()
+  })
 
   it('a database of a newer schema is refused with a typed error naming it', async () => {
     const dir = tempDir()

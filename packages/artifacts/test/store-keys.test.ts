@@ -1,7 +1,14 @@
 import { signArtifact } from '@provsync/artifacts'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { artifactVersionKey, concatBytes, versionKey, versionKeys, viewKey } from '../src/store/db.js'
+import {
+  artifactVersionKey,
+  concatBytes,
+  locationOf,
+  versionKey,
+  versionKeys,
+  viewKey,
+} from '../src/store/db.js'
 import { at, NET, publishers } from './helpers.js'
 
 const segment = fc.stringMatching(/^[a-z0-9._-]{1,12}$/)
@@ -45,6 +52,7 @@ describe('store keys', () => {
           const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
           expect(hex(keys.key)).toBe(hex(expected))
           expect(hex(keys.view)).toBe(hex(view))
+          expect(hex(keys.location)).toBe(hex(locationOf(expected)))
           expect(hex(keys.byPublisher)).toBe(hex(concatBytes(a.publisher, view)))
         },
       ),

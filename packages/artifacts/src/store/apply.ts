@@ -6,7 +6,6 @@ import { type Decoded, decodePrivate, decodeRecord, verifyItem } from '../codec/
 import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../codec/types.js'
 import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from '../errors.js'
 import type { Context } from './context.js'
-import { versionKeys } from './db.js'
 import type { ViewCause } from './history.js'
 import { dropUnheldScopes, holds, recomputePublisher, recomputeUnder } from './maintenance.js'
 import { addVersion, ensureTree, writeTransaction } from './view.js'
@@ -107,15 +106,6 @@ class HashSet {
 }
 
 /**
- * Whether `d` is stored already: an operator record under its hash, an artifact under its version
- * key (view ‖ epoch ‖ version ‖ hash, built from its bytes; schema 3 has no hash entry for it).
- */
-function isStored(ctx: Context, d: Decoded): boolean {
-  if (d.record.kind !== 'artifact') return ctx.dbs.records.get(d.hash) !== undefined
-  return ctx.dbs.versions.get(versionKeys(d.bytes, d.hash, d.record.publisher).key) !== undefined
-}
-
-/**
  * Size of the first chunk of signatures handed to the verification pool as a batch is decoded
  * (chunks double after it). crdt's default is 64: a 1,000-artifact batch then starts 5 chunks, and
  * starting one (packing, posting to the worker) was 7.6% of applyBatch (bench/apply-profile.ts).
@@ -146,7 +136,7 @@ function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutco
       // what it accepts re-encodes identically (a property test asserts it); no second encode.
       // One private copy (the caller may reuse its arrays), every field a view of it.
       const d = decodePrivate(bytes, ctx.networkId, ctx.tag)
-      if (!seen.add(d.hash) || isStored(ctx, d)) {
+      if (!seen.add(d.hash) || ctx.dbs.records.get(d.hash) !== undefined) {
         out[i] = { status: 'duplicate', key: d.hash }
         return undefined
       }

@@ -35,12 +35,6 @@ export interface Context {
   readonly publisherStatus: Map<string, string>
   /** Decoded current versions by view id (`scope\0family\0name`), null for none; bounded. */
   readonly viewCache: Map<string, StoredVersion | null>
-  /**
-   * Artifacts applied lately by the first four bytes of their hash (a cache: a colliding entry
-   * replaces the other): what serving by tree key finds without scanning a scope (schema 3 has no
-   * hash-keyed entry per artifact); every hit is confirmed against the stored version. Bounded.
-   */
-  readonly recent: Map<number, StoredVersion>
   /** Tree leaves added by the transaction under way, written once per scope when it ends. */
   readonly pendingLeaves: Map<string, Uint8Array[]>
   /** Exact scopes stored (the `scopes` sub-database, in memory). */

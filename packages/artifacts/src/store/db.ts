@@ -8,8 +8,8 @@ export type Bin = Database<Uint8Array, Uint8Array>
 export interface Databases {
   readonly env: RootDatabase
   /**
-   * record hash → encoded operator record. Artifacts have no entry here (schema 3): the duplicate
-   * check reads their version key, serving by tree key finds them through {@link findInScope}.
+   * record hash → encoded operator record, or for an artifact its {@link locationOf location}
+   * (0 ‖ its version key without the hash): what the duplicate check and serving by tree key read.
    */
   readonly records: Bin
   /** view key ‖ 0 ‖ epoch ‖ version ‖ hash → encoded artifact: every stored version of (scope, family, name). */
@@ -28,66 +28,52 @@ export interface Databases {
 }
 
 /**
- * 3: an artifact is stored once, as the value of its version-index entry (near-sequential keys),
- * and has no hash-keyed entry; its scope's Merkle leaf is its only hash-keyed write. Schema 2 kept
- * a hash → location entry per artifact in `records`: a random-key put whose B-tree leaf is copied
- * and written back at each commit, 7 µs of CPU and 12 µs of wall per artifact at load 4
- * (bench/apply-floor.ts, README "Schema 3"). Schema 1 stored the bytes under the hash and left
- * the version entry empty.
+ * 2: an artifact's bytes are the value of its version-index entry (near-sequential keys) and the
+ * hash-keyed `records` entry holds only its location; schema 1 stored the bytes under the hash
+ * (random keys: a B-tree leaf copied and written back per record at each commit) and left the
+ * version entry empty. Measured with bench/apply-floor.ts (README "Schema 2").
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 2
 
-/** First byte of a schema 2 `records` value that located an artifact (record tags start at 0x10). */
+/** First byte of a `records` value that locates an artifact (record tags start at 0x10). */
 const LOCATION = 0
 
+/** The `records` value of an artifact: 0 ‖ its version key without the trailing hash. */
+export function locationOf(versionKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(versionKey.length - 31)
+  out[0] = LOCATION
+  out.set(versionKey.subarray(0, versionKey.length - 32), 1)
+  return out
+}
+
 /**
- * Rewrites a schema 1 or 2 store into schema 3 (inside a write transaction): each version entry
- * holds its artifact's bytes (schema 1 kept them under the hash) and the artifact's hash-keyed
- * entry goes (schema 1: the bytes, schema 2: the location). Returns the artifacts migrated.
+ * The encoded record stored under `hash`: an operator record's bytes, or an artifact's from its
+ * version entry. A view of lmdb-js's reused read buffer: copy before the next read.
  */
-export function migrateToSchema3(dbs: Databases): number {
+export function recordAt(dbs: Databases, hash: Uint8Array): Uint8Array | undefined {
+  const value = dbs.records.get(hash)
+  if (value === undefined || value[0] !== LOCATION) return value
+  const key = new Uint8Array(value.length - 1 + 32)
+  key.set(value.subarray(1))
+  key.set(hash, value.length - 1)
+  return dbs.versions.get(key)
+}
+
+/**
+ * Rewrites a schema 1 store into schema 2 (inside a write transaction): each version entry takes
+ * its artifact's bytes, and the hash-keyed entry its location. Returns the artifacts moved.
+ */
+export function migrateSchema1(dbs: Databases): number {
   let moved = 0
   for (const key of Array.from(dbs.versions.getKeys(), (k) => Uint8Array.from(k))) {
     const hash = key.subarray(key.length - 32)
     const value = dbs.records.get(hash)
-    if (value === undefined) continue
-    if (value[0] !== LOCATION) dbs.versions.putSync(key, Uint8Array.from(value))
-    dbs.records.removeSync(hash)
+    if (value === undefined || value[0] === LOCATION) continue
+    dbs.versions.putSync(key, Uint8Array.from(value))
+    dbs.records.putSync(hash, locationOf(key))
     moved++
   }
   return moved
-}
-
-/**
- * The version keys of exact `scope` that end with one of `hashes` (hex → hash), in one scan of
- * the scope's version keys (keys only): serving by tree key for artifacts not in the recent map.
- * Returns hex → version key (copied).
- */
-export function findInScope(
-  dbs: Databases,
-  scope: string,
-  hashes: ReadonlyMap<string, Uint8Array>,
-): Map<string, Uint8Array> {
-  const found = new Map<string, Uint8Array>()
-  if (hashes.size === 0) return found
-  // The first four bytes of each wanted hash as a number: most keys are passed over on that
-  // alone (hexing every key scanned was most of the scan's time, bench/serve-scan.ts).
-  const slots = new Set<number>()
-  for (const hash of hashes.values()) slots.add(slotOf(hash, 0))
-  for (const key of dbs.versions.getKeys(prefixRange(utf8(`${scope}\u0000`)))) {
-    const k = key as Uint8Array
-    if (!slots.has(slotOf(k, k.length - 32))) continue
-    const hex = Buffer.from(k.buffer, k.byteOffset + k.length - 32, 32).toString('hex')
-    if (!hashes.has(hex)) continue
-    found.set(hex, Uint8Array.from(k))
-    if (found.size === hashes.size) break
-  }
-  return found
-}
-
-/** Bytes [at, at + 4) of `bytes` as an unsigned number (little-endian). */
-export function slotOf(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
 }
 
 /** Opens (creating) an LMDB environment in `path` with room for one tree per scope. */
@@ -161,13 +147,15 @@ export interface VersionKeys {
   readonly key: Uint8Array
   /** The view key (scope ‖ 0 ‖ family ‖ 0 ‖ name) the version key starts with. */
   readonly view: Uint8Array
+  /** The artifact's `records` value: 0 ‖ the version key without the hash ({@link locationOf}). */
+  readonly location: Uint8Array
   /** publisher ‖ view key: the publisher index key. */
   readonly byPublisher: Uint8Array
 }
 
 /**
  * Scope ≤ 519, family ≤ 64 and name ≤ 1,024 bytes (a record is at most 4,096): room for the
- * version key (view + 49, after one unused byte) and the publisher key (view + 32) of any record.
+ * location and version key (view + 50) and the publisher key (view + 32) of any record.
  */
 let scratch = new Uint8Array(4096)
 
@@ -198,7 +186,8 @@ export function versionKeys(bytes: Uint8Array, hash: Uint8Array, publisher: Uint
   if (scratch.length < 1 + keyLength + 32 + viewLength)
     scratch = new Uint8Array(2 * (keyLength + 32 + viewLength))
   const out = scratch
-  // [0] unused (schema 2's location marker), [1, 1 + keyLength) version key, then publisher ‖ view key.
+  // [0] location marker, [1, 1 + keyLength) version key, then publisher ‖ view key.
+  out[0] = 0
   let at = copyInto(out, 1, bytes, ARTIFACT_FIELDS + 2, familyAt)
   out[at++] = 0
   at = copyInto(out, at, bytes, familyAt + 2, nameAt)
@@ -214,6 +203,7 @@ export function versionKeys(bytes: Uint8Array, hash: Uint8Array, publisher: Uint
   return {
     key: out.subarray(1, 1 + keyLength),
     view: out.subarray(1, 1 + viewLength),
+    location: out.subarray(0, keyLength - 31),
     byPublisher: out.subarray(publisherAt, publisherAt + 32 + viewLength),
   }
 }

@@ -62,6 +62,7 @@ export function dropScope(ctx: Context, scope: string): number {
     if (bytes !== undefined) {
       ctx.dbs.byPublisher.removeSync(concatBytes(decodeStored(ctx, bytes).record.publisher, view))
     }
+    ctx.dbs.records.removeSync(hash)
     ctx.dbs.versions.removeSync(key)
     if (tree?.get(hash) !== undefined) tree.update([{ key: hash, valueHash: null }])
     const before = storedWinner(ctx, view)
@@ -140,6 +141,7 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
     const a = decodeStored(ctx, bytes).record
     if (a.expiresAt === undefined || a.expiresAt > now) continue
     ctx.dbs.versions.removeSync(key)
+    ctx.dbs.records.removeSync(hash)
     const tree = ctx.trees.get(a.scope)
     if (tree?.get(hash) !== undefined) tree.update([{ key: hash, valueHash: null }])
     touched.set(toHex(view), copy(view))

@@ -10,7 +10,7 @@ import { coveredByAny } from '../scope.js'
 import type { CurrentResult } from '../select.js'
 import { type ApplyOptions, type ApplyOutcome, applyBatch, reloadAuthority } from './apply.js'
 import type { ApplyCounters, Context } from './context.js'
-import { migrateToSchema3, openDatabases, openEnvironment, SCHEMA_VERSION } from './db.js'
+import { migrateSchema1, openDatabases, openEnvironment, recordAt, SCHEMA_VERSION } from './db.js'
 import { changesSince, type ViewChange } from './history.js'
 import { applyTrust, pruneExpiredVersions, refreshAll } from './maintenance.js'
 import {
@@ -22,7 +22,7 @@ import {
   list,
   materializeFamily,
 } from './queries.js'
-import { artifactsByHash, ensureTree, reloadScopesAndSeq, writeTransaction } from './view.js'
+import { ensureTree, reloadScopesAndSeq, writeTransaction } from './view.js'
 
 export interface ArtifactStoreOptions {
   readonly networkId: string
@@ -112,7 +112,6 @@ function makeContext(options: ArtifactStoreOptions, env: RootDatabase): Context 
     counters: { applied: 0, duplicate: 0, refused },
     publisherStatus: new Map(),
     viewCache: new Map(),
-    recent: new Map(),
     pendingLeaves: new Map(),
     storedScopes: new Set(),
     faults: options.faults,
@@ -141,12 +140,12 @@ export async function openArtifactStore(options: ArtifactStoreOptions): Promise<
   const env = options.env ?? openEnvironment(options.dataDir!, { noSync: options.noSync, maxScopes })
   const ctx = makeContext(options, env)
   const stored = ctx.dbs.meta.get('schema')
-  if (stored !== undefined && stored !== 1 && stored !== 2 && stored !== SCHEMA_VERSION) {
+  if (stored !== undefined && stored !== 1 && stored !== SCHEMA_VERSION) {
     throw new InvalidArgumentError('dataDir', `schema ${String(stored)}, this code reads ${SCHEMA_VERSION}`)
   }
   if (stored !== SCHEMA_VERSION) {
     ctx.dbs.env.transactionSync(() => {
-      if (stored === 1 || stored === 2) migrateToSchema3(ctx.dbs)
+      if (stored === 1) migrateSchema1(ctx.dbs)
       ctx.dbs.meta.putSync('schema', SCHEMA_VERSION)
     })
   }
@@ -172,17 +171,11 @@ function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Ar
       return fn(...args)
     }
   const write = <T>(fn: () => T): T => writeTransaction(ctx, fn, () => reloadAuthority(ctx))
-  // Only what the scope's tree holds (admissible now) is served.
-  const byKey = (scope: string, keys: readonly Uint8Array[], tree: MerkleTree | undefined) => {
-    const held = keys.map((k) => tree !== undefined && tree.get(k) !== undefined)
-    const found = artifactsByHash(
-      ctx,
-      scope,
-      keys.filter((_, i) => held[i]),
-    )
-    let next = 0
-    return keys.map((_, i) => (held[i] ? found[next++] : undefined))
-  }
+  const byKey = (keys: readonly Uint8Array[], tree: MerkleTree | undefined) =>
+    keys.map((k) => {
+      const bytes = tree?.get(k) === undefined ? undefined : recordAt(ctx.dbs, k)
+      return bytes === undefined ? undefined : copy(bytes)
+    })
   return {
     networkId: ctx.networkId,
     nodeKey: ctx.nodeKey,
@@ -208,15 +201,8 @@ function makeStore(ctx: Context, ownEnv: boolean, initialTrust: readonly Uint8Ar
     }),
     tree: open((scope: string) => (ctx.storedScopes.has(scope) ? ctx.trees.get(scope) : undefined)),
     operatorTree: open(() => ctx.operatorTree),
-    getScopeRecords: open((scope: string, keys: readonly Uint8Array[]) =>
-      byKey(scope, keys, ctx.trees.get(scope)),
-    ),
-    getOperatorRecords: open((keys: readonly Uint8Array[]) =>
-      keys.map((k) => {
-        const bytes = ctx.operatorTree.get(k) === undefined ? undefined : ctx.dbs.records.get(k)
-        return bytes === undefined ? undefined : copy(bytes)
-      }),
-    ),
+    getScopeRecords: open((scope: string, keys: readonly Uint8Array[]) => byKey(keys, ctx.trees.get(scope))),
+    getOperatorRecords: open((keys: readonly Uint8Array[]) => byKey(keys, ctx.operatorTree)),
     refresh: open(() => write(() => refreshAll(ctx))),
     setTrust: open((keys: readonly Uint8Array[]) => {
       const previous = trust

@@ -8,7 +8,7 @@ import type { Artifact } from '../codec/types.js'
 import { ArtifactRefusedError } from '../errors.js'
 import { compareVersions, selectWinner, type Version } from '../select.js'
 import type { Context } from './context.js'
-import { artifactVersionKey, findInScope, slotOf, versionKeys, versionRange } from './db.js'
+import { versionKeys, versionRange } from './db.js'
 import { appendChange, type ViewCause } from './history.js'
 
 /** The empty value of index entries (lmdb-js copies it, so one array serves every put). */
@@ -99,7 +99,6 @@ export function writeTransaction<T>(ctx: Context, fn: () => T, onFailure: () => 
   } catch (error) {
     reloadScopesAndSeq(ctx)
     ctx.viewCache.clear()
-    ctx.recent.clear()
     ctx.pendingLeaves.clear()
     ctx.publisherStatus.clear()
     onFailure()
@@ -158,47 +157,11 @@ export function recomputeView(ctx: Context, view: Uint8Array, cause: ViewCause):
   return setWinner(ctx, view, storedWinner(ctx, view), winner, cause)
 }
 
-/** Entries kept in the recent map before it is emptied and refilled (a batch is at most 10,000). */
-export const MAX_RECENT = 16_384
-
-const hashSlot = (hash: Uint8Array) =>
-  (hash[0]! | (hash[1]! << 8) | (hash[2]! << 16) | (hash[3]! << 24)) >>> 0
-
-function rememberRecent(ctx: Context, v: StoredVersion): void {
-  if (ctx.recent.size >= MAX_RECENT) ctx.recent.clear()
-  ctx.recent.set(hashSlot(v.hash), v)
-}
-
-/**
- * The stored bytes (a copy) of the artifacts of exact `scope` under `hashes`, undefined where
- * none: the recent map first (each hit confirmed by reading its version entry), then one scan of
- * the scope's version keys for the rest.
- */
-export function artifactsByHash(ctx: Context, scope: string, hashes: readonly Uint8Array[]) {
-  const out: (Uint8Array | undefined)[] = new Array(hashes.length).fill(undefined)
-  const missing = new Map<string, Uint8Array>()
-  hashes.forEach((hash, i) => {
-    const v = ctx.recent.get(hashSlot(hash))
-    if (v !== undefined && v.artifact.scope === scope && equalBytes(v.hash, hash)) {
-      const bytes = ctx.dbs.versions.get(artifactVersionKey(v.bytes, v.hash).key)
-      if (bytes !== undefined) out[i] = Uint8Array.from(bytes)
-    }
-    if (out[i] === undefined) missing.set(toHex(hash), hash)
-  })
-  const found = findInScope(ctx.dbs, scope, missing)
-  hashes.forEach((hash, i) => {
-    const key = out[i] === undefined ? found.get(toHex(hash)) : undefined
-    const bytes = key === undefined ? undefined : ctx.dbs.versions.get(key)
-    if (bytes !== undefined) out[i] = Uint8Array.from(bytes)
-  })
-  return out
-}
-
 /** Stores a new admissible version (checked by the caller) and advances the view if it wins. */
 export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause): void {
   const a = d.record
   // Every key from the record's own bytes, into one reused buffer (valid until the next call).
-  const { key, view, byPublisher } = versionKeys(d.bytes, d.hash, a.publisher)
+  const { key, view, location, byPublisher } = versionKeys(d.bytes, d.hash, a.publisher)
   // The view id from the record's own strings: decoding the key's bytes back (viewId) twice per
   // artifact showed in the apply profile.
   const id = `${a.scope}\u0000${a.family}\u0000${a.name}`
@@ -206,6 +169,7 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   // first (one Map insert fewer per new name).
   const before = storedWinner(ctx, view, id, false)
   ctx.dbs.versions.putSync(key, d.bytes)
+  ctx.dbs.records.putSync(d.hash, location)
   // The winner's own version keeps its (publisher, view) entry stored: a republish by the same
   // publisher (a decision refreshed under its key) skips that put.
   if (before === undefined || !equalBytes(before.artifact.publisher, a.publisher))
@@ -218,7 +182,6 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
   if (pending === undefined) ctx.pendingLeaves.set(a.scope, (pending = []))
   pending.push(d.hash)
   const incoming = asStored(d)
-  rememberRecent(ctx, incoming)
   if (before === undefined || compareVersions(incoming, before) < 0)
     setWinner(ctx, view, before, incoming, cause, id)
 }
