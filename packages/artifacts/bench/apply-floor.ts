@@ -71,6 +71,7 @@ type Part =
   | 'pointer'
   | 'versionBytes'
   | 'viewSuffix'
+  | 'sortedPointer'
 const ALL: readonly Part[] = ['record', 'version', 'publisher', 'view', 'history', 'merkle']
 
 interface Config {
@@ -102,7 +103,24 @@ const configs: Config[] = [
     name: 'schema 2, the view holding epoch, version, hash (48 bytes)',
     parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'viewSuffix', 'history', 'merkle']),
   },
-].map((c) => ({ ...c, seq: 0, cpu: [], wall: [] }))
+  {
+    name: 'schema 2 without the hash-keyed entry (schema 3, branch s10/artapply-schema3, not kept)',
+    parts: new Set<Part>(['versionBytes', 'publisher', 'view', 'history', 'merkle']),
+  },
+  {
+    name: 'schema 2 without the Merkle update',
+    parts: new Set<Part>(['pointer', 'versionBytes', 'publisher', 'view', 'history']),
+  },
+  {
+    name: 'schema 2 with its hash entries put in hash order at the end of the transaction',
+    parts: new Set<Part>(['sortedPointer', 'versionBytes', 'publisher', 'view', 'history', 'merkle']),
+  },
+]
+  // FLOOR_ONLY=6,8,9: the configurations of those indices only (0-based, in the order above).
+  .filter(
+    (_, i) => process.env.FLOOR_ONLY === undefined || process.env.FLOOR_ONLY.split(',').includes(String(i)),
+  )
+  .map((c) => ({ ...c, seq: 0, cpu: [] as number[], wall: [] as number[] }))
 
 function write(c: Config, batch: Prepared[]): void {
   const { dbs, trees } = c
@@ -120,6 +138,11 @@ function write(c: Config, batch: Prepared[]): void {
       let list = leaves.get(p.scope)
       if (list === undefined) leaves.set(p.scope, (list = []))
       list.push(p.hash)
+    }
+    if (c.parts.has('sortedPointer')) {
+      // The hash entries after the rest, in hash order (neighbouring leaves of the B-tree in turn).
+      const sorted = [...batch].sort((x, y) => Buffer.compare(x.hash, y.hash))
+      for (const p of sorted) dbs!.records.putSync(p.hash, p.key.subarray(0, p.key.length - 32))
     }
     if (c.parts.has('merkle')) {
       for (const [scope, hashes] of leaves)

@@ -23,7 +23,7 @@ const BY_FRAME = [
   [['storedWinner'], 'view read (cache, LMDB get)'],
   [['setWinner'], 'view cache update'],
   [['addVersion'], 'addVersion itself (keys, leaf list)'],
-  [['decodeRecord'], 'strict decoding (BLAKE3 excluded)'],
+  [['decodeRecord', 'decodeFrom', 'decodePrivate', 'privateCopy'], 'strict decoding (BLAKE3 excluded)'],
   [['checkArtifact', 'checkAll'], 'authority, grant, epoch checks'],
   [['start', 'push', 'flush'], 'verification pool: packing and posting chunks'],
   [['verifyItem'], 'verification items'],

@@ -51,6 +51,13 @@ describe('artifact store schema', () => {
     await again.close()
   })
 
+  it("the committed schema 2 database (this code's schema, written by main at d67953f) opens as it is", async () => {
+    const { store, dir } = await openFixture(2)
+    expect(describeStore(store)).toEqual(expected)
+    await store.close()
+    expect(await schemaOf(dir)).toBe(2)
+  })
+
   it('a migrated store keeps applying: old records are duplicates, new versions advance', async () => {
     const { store } = await openFixture(1)
     const served = expected.names[0].history.map((h: { bytes: string }) =>

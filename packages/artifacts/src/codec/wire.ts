@@ -68,8 +68,11 @@ export class Reader {
   constructor(
     readonly data: Uint8Array,
     private readonly share = false,
+    /** With `share`: `data` is already a private copy (see `privateCopy`), fields are views of it. */
+    ownsData = false,
   ) {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    if (share && ownsData) this.owned = data
   }
 
   private need(field: string, n: number): void {

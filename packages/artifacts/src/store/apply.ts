@@ -2,7 +2,7 @@ import { type StreamingJob, streamingJob } from '@provsync/crdt'
 import type { Authority } from '../authority.js'
 import { copy, equalBytes, toHex } from '../bytes.js'
 import { checkArtifact, checkOperatorRecord } from '../checks.js'
-import { type Decoded, decodeRecord, verifyItem } from '../codec/signed.js'
+import { type Decoded, decodePrivate, decodeRecord, verifyItem } from '../codec/signed.js'
 import type { AnyRecord, Artifact, Grant, ScopeEpoch, Withdrawal } from '../codec/types.js'
 import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from '../errors.js'
 import type { Context } from './context.js'
@@ -83,14 +83,20 @@ function batchMemo(ctx: Context) {
  * profile (bench/apply-profile.ts).
  */
 class HashSet {
-  private readonly buckets = new Map<number, Uint8Array[]>()
+  /** A bucket is the hash itself until a second hash shares its first four bytes (one array less per record). */
+  private readonly buckets = new Map<number, Uint8Array | Uint8Array[]>()
 
   /** Adds `hash`; false when it was already there. */
   add(hash: Uint8Array): boolean {
     const key = (hash[0]! | (hash[1]! << 8) | (hash[2]! << 16) | (hash[3]! << 24)) >>> 0
     const bucket = this.buckets.get(key)
     if (bucket === undefined) {
-      this.buckets.set(key, [hash])
+      this.buckets.set(key, hash)
+      return true
+    }
+    if (bucket instanceof Uint8Array) {
+      if (equalBytes(bucket, hash)) return false
+      this.buckets.set(key, [bucket, hash])
       return true
     }
     if (bucket.some((h) => equalBytes(h, hash))) return false
@@ -111,8 +117,10 @@ const FIRST_VERIFY_CHUNK = 256
 /** Signatures being verified on the workers while the main thread decodes and checks. */
 interface EarlyJob {
   readonly job: StreamingJob
-  /** Record index → index in the job. */
-  readonly index: Map<number, number>
+  /** Record index → index in the job, -1 for a record not in it (an array: two Map operations per record fewer). */
+  readonly index: Int32Array
+  /** Records pushed so far. */
+  pushed: number
 }
 
 /**
@@ -126,13 +134,14 @@ function decodeAll(ctx: Context, records: readonly Uint8Array[], out: ApplyOutco
     try {
       // The decoder is strict (every field bounded and checked, flags and order canonical), so
       // what it accepts re-encodes identically (a property test asserts it); no second encode.
-      const d = decodeRecord(bytes, ctx.networkId, ctx.tag, false)
+      // One private copy (the caller may reuse its arrays), every field a view of it.
+      const d = decodePrivate(bytes, ctx.networkId, ctx.tag)
       if (!seen.add(d.hash) || ctx.dbs.records.get(d.hash) !== undefined) {
         out[i] = { status: 'duplicate', key: d.hash }
         return undefined
       }
       if (d.record.kind === 'artifact' && memo.holds(d.record.scope)) {
-        early.index.set(i, early.index.size)
+        early.index[i] = early.pushed++
         early.job.push(verifyItem(d.bytes, ctx.networkId))
       }
       return d
@@ -156,12 +165,12 @@ function signatures(
   indices: number[],
   early?: EarlyJob,
 ): (i: number) => boolean {
-  const late = early === undefined ? indices : indices.filter((i) => !early.index.has(i))
+  const late = early === undefined ? indices : indices.filter((i) => early.index[i]! < 0)
   const job = ctx.verifier.start(late.map((i) => verifyItem(decoded[i]!.bytes, ctx.networkId)))
   const lateIndex = new Map(late.map((i, k) => [i, k]))
   return (i) => {
-    const e = early?.index.get(i)
-    return e !== undefined ? early!.job.result(e) : job.result(lateIndex.get(i)!)
+    const e = early === undefined ? -1 : early.index[i]!
+    return e >= 0 ? early!.job.result(e) : job.result(lateIndex.get(i)!)
   }
 }
 
@@ -246,7 +255,11 @@ export async function applyBatch(
     throw new InvalidArgumentError('from', 'expected a 32-byte key')
   }
   const out: ApplyOutcome[] = new Array(records.length)
-  const early: EarlyJob = { job: streamingJob(ctx.verifier, FIRST_VERIFY_CHUNK), index: new Map() }
+  const early: EarlyJob = {
+    job: streamingJob(ctx.verifier, FIRST_VERIFY_CHUNK),
+    index: new Int32Array(records.length).fill(-1),
+    pushed: 0,
+  }
   const decoded = decodeAll(ctx, records, out, early)
   const { operator, artifacts, verified } = checkAll(ctx, decoded, out, early)
   const ready = openTrees(ctx, decoded, artifacts, verified, out)

@@ -2,7 +2,7 @@ import { blake3 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import { equalBytes, toHex } from '../bytes.js'
 import { isAdmissible } from '../checks.js'
-import { type Decoded, decodeRecord } from '../codec/signed.js'
+import { type Decoded, decodePrivate } from '../codec/signed.js'
 import { utf8 } from '../codec/text.js'
 import type { Artifact } from '../codec/types.js'
 import { ArtifactRefusedError } from '../errors.js'
@@ -21,8 +21,8 @@ export interface StoredVersion extends Version {
 
 /** Decodes bytes this store wrote itself (no canonical re-encode: they were checked on the way in). */
 export function decodeStored(ctx: Context, bytes: Uint8Array): Decoded<Artifact> {
-  // Copied: lmdb-js may reuse the buffer of a read for the next one.
-  return decodeRecord(new Uint8Array(bytes), ctx.networkId, ctx.tag, false) as Decoded<Artifact>
+  // Copied (once, into a slab): lmdb-js may reuse the buffer of a read for the next one.
+  return decodePrivate(bytes, ctx.networkId, ctx.tag) as Decoded<Artifact>
 }
 
 function asStored(d: Decoded<Artifact>): StoredVersion {
