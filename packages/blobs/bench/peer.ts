@@ -30,9 +30,13 @@ function benchNodeOptions() {
 }
 
 // Knobs of `rss-probe.ts` (unset in the bench): yamux's largest stream window, the read-ahead.
-function windowOption(): { maxStreamWindowSize?: number } {
+function windowOption(): { maxStreamWindowSize?: number; initialStreamWindowSize?: number } {
   const v = process.env.BLOBS_PROBE_YAMUX_WINDOW
-  return v === undefined ? {} : { maxStreamWindowSize: Number(v) }
+  const i = process.env.BLOBS_PROBE_YAMUX_INITIAL_WINDOW
+  return {
+    ...(v === undefined ? {} : { maxStreamWindowSize: Number(v) }),
+    ...(i === undefined ? {} : { initialStreamWindowSize: Number(i) }),
+  }
 }
 const readAhead = process.env.BLOBS_PROBE_READ_AHEAD
 const readAheadOption = readAhead === undefined ? {} : { readAheadChunks: Number(readAhead) }
