@@ -29,11 +29,17 @@ function benchNodeOptions() {
   }
 }
 
-// Knobs of `rss-probe.ts` (unset in the bench): yamux's largest stream window, the read-ahead.
-function windowOption(): { maxStreamWindowSize?: number } {
+// Knobs of `rss-probe.ts` (unset in the bench): yamux's stream windows, the serving write buffer, the read-ahead.
+function windowOption(): { maxStreamWindowSize?: number; initialStreamWindowSize?: number } {
   const v = process.env.BLOBS_PROBE_YAMUX_WINDOW
-  return v === undefined ? {} : { maxStreamWindowSize: Number(v) }
+  const i = process.env.BLOBS_PROBE_YAMUX_INITIAL_WINDOW
+  return {
+    ...(v === undefined ? {} : { maxStreamWindowSize: Number(v) }),
+    ...(i === undefined ? {} : { initialStreamWindowSize: Number(i) }),
+  }
 }
+const writeBuffer = process.env.BLOBS_PROBE_WRITE_BUFFER
+const writeBufferOption = writeBuffer === undefined ? {} : { maxWriteBufferBytes: Number(writeBuffer) }
 const readAhead = process.env.BLOBS_PROBE_READ_AHEAD
 const readAheadOption = readAhead === undefined ? {} : { readAheadChunks: Number(readAhead) }
 
@@ -101,7 +107,13 @@ async function serve(): Promise<void> {
   const node = await createLibp2p({
     ...(await benchNodeOptions()),
     services: {
-      blobs: blobs({ store, networkId: 'bench', trust: [], limits: { bytesPerPeerPerSecond: Infinity } }),
+      blobs: blobs({
+        store,
+        networkId: 'bench',
+        trust: [],
+        limits: { bytesPerPeerPerSecond: Infinity },
+        ...writeBufferOption,
+      }),
     },
   })
   await node.handle(PLAIN_PROTOCOL, async (stream) => {

@@ -24,6 +24,13 @@ export const DEFAULT_BYTES_PER_PEER_PER_SECOND = 512 * 1024 * 1024
 export const DEFAULT_MAX_STREAMS_PER_PEER = 4
 /** Time to answer one request, or to get one frame written. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+/**
+ * Greeted blob streams a client keeps per peer between fetches (a read has two windows in flight;
+ * each idle one still counts against the server's streams per peer).
+ */
+export const DEFAULT_POOLED_STREAMS_PER_PEER = 2
+/** Longest a pooled stream waits for the next fetch (capped at a quarter of the idle deadline). */
+export const DEFAULT_POOLED_STREAM_IDLE_MS = 5_000
 /** Time to wait for the remote's next frame. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000
 /** Chunk hashes per manifest frame (32 bytes each, under a 64 KiB frame). */

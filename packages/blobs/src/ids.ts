@@ -1,4 +1,4 @@
-import { createBLAKE3 } from 'hash-wasm'
+import { loadBlake3 } from './blake3.js'
 import { HASH_BYTES, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from './constants.js'
 import { BlobRangeError, InvalidChunkSizeError, MalformedManifestError } from './errors.js'
 
@@ -9,9 +9,10 @@ const TAG_CHUNK = encoder.encode('provsync/blob/chunk/v1\0')
 const TAG_NODE = encoder.encode('provsync/blob/node/v1\0')
 const TAG_ID = encoder.encode('provsync/blob/id/v1\0')
 
-// hash-wasm's BLAKE3 (WebAssembly) loads once, at import; then every call is synchronous.
-// One hasher is reused: JS is single-threaded and no call below can re-enter another.
-const hasher = await createBLAKE3(HASH_BYTES * 8)
+// BLAKE3 (native where its binary installed, hash-wasm otherwise: blake3.ts) loads once, at
+// import; then every call is synchronous. One hasher is reused: JS is single-threaded and no call
+// below can re-enter another.
+const hasher = await loadBlake3()
 
 /** A reference to a blob as a record carries it: the id and the total size in bytes. */
 export interface BlobRef {
@@ -43,7 +44,7 @@ export function hashChunk(chunk: Uint8Array): Uint8Array {
   hasher.init()
   hasher.update(TAG_CHUNK)
   hasher.update(chunk)
-  return hasher.digest('binary')
+  return hasher.digest()
 }
 
 /** The node tag and room for two hashes: one `update` per node instead of three (a tree of 4,096 leaves hashes 4,095 nodes). */
@@ -55,7 +56,7 @@ function hashNode(left: Uint8Array, right: Uint8Array): Uint8Array {
   nodeInput.set(right, TAG_NODE.byteLength + HASH_BYTES)
   hasher.init()
   hasher.update(nodeInput)
-  return hasher.digest('binary')
+  return hasher.digest()
 }
 
 /**
@@ -67,7 +68,7 @@ export function chunkTreeRoot(hashes: Uint8Array): Uint8Array {
   if (n === 0) {
     hasher.init()
     hasher.update(TAG_NODE)
-    return hasher.digest('binary')
+    return hasher.digest()
   }
   let level: Uint8Array[] = []
   for (let i = 0; i < n; i++) level.push(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))
@@ -91,7 +92,7 @@ export function blobId(chunkSize: number, size: number, hashes: Uint8Array): Uin
   hasher.update(TAG_ID)
   hasher.update(shape)
   hasher.update(root)
-  return hasher.digest('binary')
+  return hasher.digest()
 }
 
 export function chunkCountOf(chunkSize: number, size: number): number {

@@ -26,9 +26,11 @@ import {
   DEFAULT_MAX_CHUNKS_PER_REQUEST,
   DEFAULT_MAX_STREAMS_PER_PEER,
   DEFAULT_PIPELINE_DEPTH,
+  DEFAULT_POOLED_STREAM_IDLE_MS,
+  DEFAULT_POOLED_STREAMS_PER_PEER,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './constants.js'
-import { BlobError, BlobProtocolError } from './errors.js'
+import { BlobError, BlobProtocolError, BlobRefusedError } from './errors.js'
 import { type Manifest, toHex } from './ids.js'
 import type {
   BlobComponents,
@@ -49,6 +51,7 @@ import { type ServeContext, serveStream } from './protocol/server.js'
 import { referencePolicy } from './references.js'
 import type { BlobOffenceReason, ChunkSource, DeliveredChunk } from './source.js'
 import type { BlobStore, PutOptions, PutResult } from './store.js'
+import { type PooledStream, StreamPool } from './stream-pool.js'
 
 /** yamux's largest stream window, plus room for one frame in transit. */
 const MAX_MUXER_WINDOW_BYTES = 16 * 1024 * 1024 + 128 * 1024
@@ -91,6 +94,7 @@ export class Blobs
   private readonly openStreams = new Set<Stream>()
   private readonly mayFetch: (peer: PeerId, id: Uint8Array) => boolean | Promise<boolean>
   private stopController = new AbortController()
+  private readonly pool: StreamPool
 
   constructor(
     private readonly components: BlobComponents,
@@ -111,6 +115,13 @@ export class Blobs
     }
     this.budgets = createPeerBudgets({ ...init.budgets, maxSessionsPerPeer: this.limits.maxStreamsPerPeer })
     this.rate = new ByteRate(this.limits.bytesPerPeerPerSecond)
+    // Idle streams wait at most a quarter of the idle deadline (a server with ours closes them
+    // after the whole of it), and at most 5 s.
+    this.pool = new StreamPool(
+      DEFAULT_POOLED_STREAMS_PER_PEER,
+      Math.min(DEFAULT_POOLED_STREAM_IDLE_MS, this.limits.idleTimeoutMs / 4),
+      (stream) => this.closeStream(stream),
+    )
     this.metrics = createBlobMetrics(init.registry, this.store)
     this.store.attach(this, {
       stored: (n) => this.metrics.storedBytes.inc(n),
@@ -135,6 +146,7 @@ export class Blobs
 
   async stop(): Promise<void> {
     this.stopController.abort(new BlobError('blob service stopped'))
+    this.pool.clear()
     for (const stream of this.openStreams) stream.abort(new BlobError('blob service stopped'))
     await this.components.registrar.unhandle(BLOB_PROTOCOL)
     this.store.attach(undefined, undefined)
@@ -173,6 +185,7 @@ export class Blobs
     const next = trustBundleHash(operatorKeys)
     if (Buffer.from(next).equals(this.trust)) return false
     this.trust = next
+    this.pool.clear() // pooled streams said hello under the previous bundle
     this.log('trust bundle of %d operator key(s) in force', operatorKeys.length)
     return true
   }
@@ -201,16 +214,18 @@ export class Blobs
   }
 
   async fetchManifest(peer: string, id: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array> {
-    const { conv, done } = await this.open(peer, options)
+    const lease = await this.open(peer, options)
     let ok = false
     try {
+      const conv = this.conversation(lease, peer, options)
       const manifest = await requestManifest(conv, id, maxManifestBytes(this.store.maxBlobBytes))
       ok = true
       return manifest
     } catch (err) {
       throw this.failed(peer, err)
     } finally {
-      await done(ok)
+      // The read's first window then asks on this stream (it passed its hello already).
+      this.release(peer, lease, ok)
     }
   }
 
@@ -220,23 +235,96 @@ export class Blobs
     indices: readonly number[],
     options: AbortOptions = {},
   ): AsyncGenerator<DeliveredChunk> {
-    const { conv, done } = await this.open(peer, options)
-    let ok = false
-    try {
-      yield* requestChunks(
-        conv,
+    const ask = (lease: PooledStream) =>
+      requestChunks(
+        this.conversation(lease, peer, options),
         manifest,
         indices,
         this.limits.maxChunksPerRequest,
         this.limits.pipelineDepth,
       )
+    const reused = this.pool.take(peer)
+    if (reused !== undefined) {
+      const answer = ask(reused)
+      const first = await this.firstOnReused(peer, reused, answer, options)
+      if (first !== undefined) {
+        yield* this.drive(peer, reused, answer, first, indices.length)
+        return
+      }
+    }
+    const lease = await this.open(peer, options)
+    yield* this.drive(peer, lease, ask(lease), undefined, indices.length)
+  }
+
+  /**
+   * The first chunk a pooled stream answers with, or undefined when the stream turned out gone
+   * (the remote closed or reset it while it waited: not an offence; the caller asks on a fresh
+   * stream). An offence or a refusal on it is the peer's answer and is thrown.
+   */
+  private async firstOnReused(
+    peer: string,
+    lease: PooledStream,
+    answer: AsyncGenerator<DeliveredChunk>,
+    options: AbortOptions,
+  ): Promise<DeliveredChunk | undefined> {
+    try {
+      const first = await answer.next()
+      if (!first.done) return first.value
+    } catch (err) {
+      const answered = err instanceof BlobProtocolError || err instanceof BlobRefusedError
+      if (answered || options.signal?.aborted === true) {
+        this.release(peer, lease, false)
+        throw this.failed(peer, err)
+      }
+    }
+    this.release(peer, lease, false)
+    return undefined
+  }
+
+  /**
+   * Yields a conversation's chunks; then the stream goes back to the pool if the conversation
+   * ended cleanly. A reader that stops once it has every chunk leaves the last `done` unread: it
+   * is awaited in the background before the stream is pooled. Anything else resets the stream.
+   */
+  private async *drive(
+    peer: string,
+    lease: PooledStream,
+    answer: AsyncGenerator<DeliveredChunk>,
+    first: DeliveredChunk | undefined,
+    expected: number,
+  ): AsyncGenerator<DeliveredChunk> {
+    let yielded = 0
+    let ok = false
+    let failed = false
+    try {
+      if (first !== undefined) {
+        yielded++
+        yield first
+      }
+      while (true) {
+        const next = await answer.next()
+        if (next.done) break
+        yielded++
+        yield next.value
+      }
       ok = true
     } catch (err) {
+      failed = true
       throw this.failed(peer, err)
     } finally {
-      // A conversation cut short (a lie found, a failure, the reader gone) is reset, not drained.
-      await done(ok)
+      if (!ok) void answer.return(undefined).catch(() => {})
+      if (ok || failed || yielded < expected) this.release(peer, lease, ok)
+      else this.drainThenPool(peer, lease)
     }
+  }
+
+  /** Awaits the `done` that ends a fully delivered request, then pools the stream (no blame either way). */
+  private drainThenPool(peer: string, lease: PooledStream): void {
+    const conv = new Conversation(lease.framed, peer, this.limits)
+    conv.receiveOrEnd(this.limits.requestTimeoutMs).then(
+      (m) => this.release(peer, lease, m?.type === 'done'),
+      () => this.release(peer, lease, false),
+    )
   }
 
   blame(peer: string, reason: BlobOffenceReason, detail: string): void {
@@ -272,10 +360,8 @@ export class Blobs
     return err
   }
 
-  private async open(
-    peer: string,
-    options: AbortOptions,
-  ): Promise<{ conv: Conversation; done: (ok: boolean) => Promise<void> }> {
+  /** Opens a blob stream to `peer` and says hello. */
+  private async open(peer: string, options: AbortOptions): Promise<PooledStream> {
     // Closed network: a non-member is never asked (the request would tell it which blob we want).
     const admitted = this.admitted(peerIdFromString(peer))
     if (admitted !== undefined && !(await admitted())) throw new NotAdmittedError(peer)
@@ -288,20 +374,36 @@ export class Blobs
     // keeps accepting up to its window (16 MiB at most) into the stream's read buffer, whose default
     // limit (4 MiB) would then abort a healthy fetch. Flow control bounds it; let the buffer hold it.
     stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_MUXER_WINDOW_BYTES)
-    const conv = new Conversation(this.frame(stream), peer, this.limits, options.signal)
-    const done = async (ok: boolean): Promise<void> => {
-      this.openStreams.delete(stream)
-      if (stream.status !== 'open') return
-      if (ok) await stream.close(options).catch((err: Error) => stream.abort(err))
-      else stream.abort(new BlobError('blob conversation ended early'))
-    }
+    const lease = { stream, framed: this.frame(stream) }
     try {
-      await greet(conv, this.identity())
+      await greet(this.conversation(lease, peer, options), this.identity())
     } catch (err) {
-      await done(false)
+      this.release(peer, lease, false)
       throw this.failed(peer, err)
     }
-    return { conv, done }
+    return lease
+  }
+
+  /** One conversation over a stream: the stream outlives it when pooled, the reader's signal does not. */
+  private conversation(lease: PooledStream, peer: string, options: AbortOptions): Conversation {
+    return new Conversation(lease.framed, peer, this.limits, options.signal)
+  }
+
+  /** After a conversation: the stream back to the pool when it ended cleanly, reset otherwise. */
+  private release(peer: string, lease: PooledStream, ok: boolean): void {
+    if (ok && !this.budgets.isBlocked(peer)) {
+      this.pool.give(peer, lease)
+      return
+    }
+    // A conversation cut short (a lie found, a failure, the reader gone) is reset, not drained.
+    this.openStreams.delete(lease.stream)
+    if (lease.stream.status === 'open') lease.stream.abort(new BlobError('blob conversation ended early'))
+  }
+
+  /** Closes a stream the pool lets go of. */
+  private closeStream(stream: Stream): void {
+    this.openStreams.delete(stream)
+    if (stream.status === 'open') stream.close().catch((err: Error) => stream.abort(err))
   }
 
   private frame(stream: Stream): ReturnType<typeof framedStream> {

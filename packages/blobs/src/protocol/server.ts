@@ -1,8 +1,9 @@
 import { DATA_BYTES_PER_FRAME, MANIFEST_HASHES_PER_FRAME } from '../constants.js'
+import { BlobProtocolError } from '../errors.js'
 import { encodeManifest, type Manifest } from '../ids.js'
 import type { BlobOffenceReason } from '../source.js'
 import type { BlobStore } from '../store.js'
-import type { BlobRefusalCode } from '../wire/codec.js'
+import type { BlobMessage, BlobRefusalCode } from '../wire/codec.js'
 import type { Conversation } from './conversation.js'
 
 /** What serving one peer's stream needs from the service around it. */
@@ -32,12 +33,24 @@ class ChunkBuffer {
   }
 }
 
-/** Answers requests until the remote closes the stream; one refusal ends one request, not the stream. */
+/**
+ * Answers requests until the remote closes the stream; one refusal ends one request, not the
+ * stream. A stream idle past the deadline after at least one request is closed without blame (a
+ * client keeps greeted streams for its next fetch); one that never asked is an offence.
+ */
 export async function serveStream(conv: Conversation, ctx: ServeContext): Promise<void> {
   const scratch = new ChunkBuffer()
+  let answered = 0
   while (true) {
-    const request = await conv.receiveOrEnd()
+    let request: BlobMessage | undefined
+    try {
+      request = await conv.receiveOrEnd()
+    } catch (err) {
+      if (answered > 0 && err instanceof BlobProtocolError && err.reason === 'timeout') return
+      throw err
+    }
     if (request === undefined) return
+    answered++
     if (request.type === 'manifest-request') await serveManifest(conv, ctx, request.id)
     else if (request.type === 'chunk-request') await serveChunks(conv, ctx, request, scratch)
     else {
