@@ -41,6 +41,8 @@ export const PURE_CORE_TESTS = {
     'packages/merkle/test/{hash,node-codec,wire}.test.ts',
     'packages/merkle/test/{bytes,canonical,codecs,fingerprint,path,path-range,salted-wire,vectors,wire}.semantics.test.ts',
     'packages/merkle/test/{session,reconcile,session-core,session-refusals,session-budget,salted-session}.semantics.test.ts',
+    // Written for run O's survivors (session 10): the key stream's skipped subtrees, protocol 2's leaf lists.
+    'packages/merkle/test/{key-stream,salted-leaves}.semantics.test.ts',
   ],
   sync: [
     'packages/sync/test/{budget,claims,pull-queue,announce,framing}.test.ts',
@@ -69,6 +71,7 @@ export const PURE_CORE_TESTS = {
 export const PURE_CORE_TEST_ORDER = {
   merkle: [
     'bytes.semantics.test.ts',
+    'key-stream.semantics.test.ts',
     'salted-wire.semantics.test.ts',
     'wire.semantics.test.ts',
     'wire.test.ts',
@@ -80,6 +83,8 @@ export const PURE_CORE_TEST_ORDER = {
     'node-codec.test.ts',
     'vectors.semantics.test.ts',
     'codecs.semantics.test.ts',
+    // 0.6 s: protocol 2's leaf lists, ahead of the suites that only reach them in passing.
+    'salted-leaves.semantics.test.ts',
     'session.semantics.test.ts',
     'reconcile.semantics.test.ts',
     'session-refusals.semantics.test.ts',

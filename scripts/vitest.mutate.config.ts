@@ -5,6 +5,7 @@
 // after the modules are loaded, so none of them can be killed and every one counts as survived.
 
 import { basename } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 import {
   BaseSequencer,
@@ -15,6 +16,8 @@ import {
 } from 'vitest/node'
 import base from '../vitest.config.ts'
 
+const toArray = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value]
 const include = process.env.MUTATE_TEST_INCLUDE?.split('\n').filter((glob) => glob.length > 0)
 /** Test file names (basenames), cheapest first: the order a mutant's covering test files run in. */
 const order = process.env.MUTATE_TEST_ORDER?.split('\n').filter((name) => name.length > 0) ?? []
@@ -65,7 +68,10 @@ function loadFailuresAsFailedTests(): Reporter {
           name: 'the test file loads',
           mode: 'run',
           file,
-          suite: file,
+          // No suite, as a test at the top of a file: Stryker names a test by its suites' names and
+          // its own, so this one is 'the test file loads', the name of the test mutate-setup.ts adds
+          // to every file in the dry run (with the file as its suite, the path would lead the name).
+          suite: undefined,
           meta: {},
           result: { state: 'fail', errors, duration: 0 },
         } as unknown as (typeof file.tasks)[number])
@@ -85,6 +91,11 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', loadFailuresAsFailedTests()],
+    // Gives each test file the passing twin of the reporter's load-failure test (see the file).
+    setupFiles: [
+      ...toArray(base.test?.setupFiles),
+      fileURLToPath(new URL('./mutate-setup.ts', import.meta.url)),
+    ],
     sequence: { ...base.test?.sequence, sequencer: CheapestFirst },
   },
 })
