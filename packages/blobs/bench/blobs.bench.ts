@@ -79,7 +79,11 @@ async function putAndHash(bytes: Uint8Array): Promise<{ hash: number; put: numbe
  */
 function startPeer(args: string[]): { child: ChildProcess; lines: AsyncIterator<string> } {
   const peer = fileURLToPath(new URL('./peer.ts', import.meta.url))
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', peer, ...args], {
+  // `BLOBS_BENCH_SERVE_NODE_ARGS` (space-separated, unset in the recorded runs): `node` options of
+  // the serving process only, e.g. `--max-semi-space-size=1` (see README, "Serving RSS").
+  const serveArgs = args[0] === 'serve' ? (process.env.BLOBS_BENCH_SERVE_NODE_ARGS ?? '').split(' ') : []
+  const nodeArgs = [...serveArgs.filter(Boolean), '--disable-warning=ExperimentalWarning']
+  const child = spawn(process.execPath, [...nodeArgs, peer, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
@@ -131,6 +135,17 @@ function recordPeaks(
   ctx.record(`${side}_peak_array_buffers_mib`, p.arrayBuffers, 'MiB')
 }
 
+/**
+ * `BLOBS_BENCH_PHASES=1`: the serving process's peak RSS (VmHWM) and peaks after each phase, on
+ * stderr: which transfer sets `blob_serve_peak_rss_mib` (the recorded figures do not change).
+ */
+async function servePhase(server: { child: ChildProcess; lines: AsyncIterator<string> }, phase: string) {
+  if (process.env.BLOBS_BENCH_PHASES !== '1') return
+  server.child.stdin!.write('rss\n')
+  const r = await nextJson<{ rssMiB: number; peaks: Peaks }>(server.lines)
+  process.stderr.write(`serve phase ${phase}: hwm ${r.rssMiB.toFixed(1)} MiB ${JSON.stringify(r.peaks)}\n`)
+}
+
 async function clientNode(name: string) {
   const store = await openBlobStore({ path: join(work, name), noSync: true, budgetBytes: 4 * 1024 * MiB })
   const node = await createLibp2p({
@@ -158,15 +173,19 @@ await runSuite('blobs', async (ctx) => {
     const { addr } = await nextJson<{ addr: string }>(server.lines)
     const client = await clientNode('client')
     const connection = await client.node.dial(multiaddr(addr))
+    await servePhase(server, 'start')
     const plainBefore = await plainMiBs(client.node, addr, smallMiB * MiB)
+    await servePhase(server, 'plain1')
     const id = parseBlobId(ids[0]!)
     let start = performance.now()
     let read = 0
     for await (const piece of client.node.services.blobs.read(id, { from: [connection.remotePeer] }))
       read += piece.byteLength
     const fetched = read / MiB / ((performance.now() - start) / 1000)
+    await servePhase(server, 'read')
     // The baseline is measured on both sides of the read and averaged: the machine is shared.
     const plain = (plainBefore + (await plainMiBs(client.node, addr, smallMiB * MiB))) / 2
+    await servePhase(server, 'plain2')
     ctx.record('plain_stream_mib_per_s', plain, 'MiB/s')
     ctx.record('blob_fetch_mib_per_s', fetched, 'MiB/s')
     ctx.record('blob_fetch_efficiency', fetched / plain, 'ratio')
@@ -183,6 +202,7 @@ await runSuite('blobs', async (ctx) => {
       ctx.record('range_first_byte_warm_manifest_ms', performance.now() - start, 'ms')
       return m
     })()
+    await servePhase(server, 'range')
     await client.node.stop()
     await client.store.close()
 
