@@ -52,8 +52,9 @@ export const PURE_CORE_TESTS = {
   // tests). Its whole suite under Stryker did not finish its initial run (worker-thread
   // verification failing under instrumentation, then the 5 min dry-run timeout at load 25); the
   // LMDB property suites (`invalidations`, `codec`, `canonical`) were 40 % of the covered test
-  // time and are the only tests of 5 of its 1,754 mutants. `schema` (0.3 s) pins schema 5's
-  // asserter index (numbers that append, read back after a reopen), which assertions.ts writes. `scan-assertion` pins `scanAssertion` (codec/records.ts) against the strict decoder.
+  // time and are the only tests of 5 of its 1,754 mutants. `schema` (0.3 s) pins the asserter
+  // index (numbers that append, read back after a reopen), which assertions.ts writes;
+  // `scan-assertion` pins `scanAssertion` (codec/records.ts) against the strict decoder.
   crdt: [
     'packages/crdt/test/*.semantics.test.ts',
     'packages/crdt/test/{view,rules,supersessions,supersessions-wall-time,schema,scan-assertion}.test.ts',
