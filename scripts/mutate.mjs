@@ -6,7 +6,7 @@
 // be lower than with the package's whole suite). The report of a run over some files or tests is
 // reports/mutation/<package>.partial.json, so it never replaces the package's full report.
 // MUTATE_INCREMENTAL_FILE=<path> makes --incremental start from that report instead (one merged from
-// partial runs with scripts/mutate-merge.mjs).
+// partial runs with scripts/mutate-merge.mjs); Stryker is given a copy, so the file stays as it is.
 // MUTATE_PLAN_ONLY=1 stops after the dry run, once the mutant plan is printed (scripts/mutate-plan.mjs).
 // MUTATE_CONCURRENCY=1 runs one test worker instead of two. MUTATE_DRY_RUN_MINUTES (default 15) bounds the initial test run. MUTATE_REPORT=<path> writes a partial
 // run's report there instead (two partial runs of one package side by side). MUTATE_IGNORE_STATIC=1
@@ -20,7 +20,9 @@
 // Runs StrykerJS over the pure cores of each package (stryker.config.mjs), with that package's own
 // tests, writes Stryker's JSON report to reports/mutation/<package>.json and prints the score per
 // file: killed and timed out over the mutants some test covers, marked equivalents left out.
-import { mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Stryker } from '@stryker-mutator/core'
 import config, { PURE_CORE_TEST_ORDER, PURE_CORE_TESTS, PURE_CORES } from '../stryker.config.mjs'
 
@@ -85,6 +87,17 @@ function printScores(pkg, results) {
   return ok
 }
 
+/**
+ * A copy of `path` in a fresh temporary directory. Stryker's incremental mode writes its report back
+ * over `incrementalFile` at the end of the run (pretty-printed), which would overwrite a committed
+ * starting report such as merkle.assembled.json; a missing file fails here, not as a full run.
+ */
+function incrementalCopy(path) {
+  const copy = join(mkdtempSync(join(tmpdir(), 'provsync-mutate-')), 'incremental.json')
+  copyFileSync(path, copy)
+  return copy
+}
+
 /** The target of issue #18: 95 % for the provenance semantics, 90 % for every other pure core. */
 const targetOf = (file) => (/crdt\/src\/(view|gate|criteria)\.ts$/.test(file) ? 95 : 90)
 
@@ -122,9 +135,14 @@ for (const pkg of asked.length > 0 ? asked : packages) {
     appendPlugins: ['./scripts/mutate-plan.mjs'],
     reporters: [...config.reporters, 'plan'],
     // MUTATE_INCREMENTAL_FILE: start from another report (e.g. one merged from partial runs by
-    // scripts/mutate-merge.mjs); the run still writes the package's report.
+    // scripts/mutate-merge.mjs), through a copy; the run still writes the package's report.
     ...(incremental
-      ? { incremental: true, incrementalFile: process.env.MUTATE_INCREMENTAL_FILE ?? report }
+      ? {
+          incremental: true,
+          incrementalFile: process.env.MUTATE_INCREMENTAL_FILE
+            ? incrementalCopy(process.env.MUTATE_INCREMENTAL_FILE)
+            : report,
+        }
       : {}),
     // A quick look only (a partial run): static mutants are reported as ignored, not run.
     ...(partial && process.env.MUTATE_IGNORE_STATIC === '1' ? { ignoreStatic: true } : {}),
