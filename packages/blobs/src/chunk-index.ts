@@ -153,9 +153,7 @@ export class ChunkIndex {
     this.released = []
     try {
       const out = this.root.transactionSync(fn)
-      const released = this.released
-      this.released = []
-      if (released.length > 0) cleanup?.(released)
+      if (this.released.length > 0) cleanup?.(this.released)
       return out
     } finally {
       this.released = []
