@@ -24,21 +24,15 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId } from '@provsync/blobs'
-import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createBLAKE3 } from 'hash-wasm'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { runSuite } from '../../../bench/lib.js'
 import { benchNodeOptions, PLAIN_PROTOCOL } from './common.js'
+import { probeBytes } from './probe-bytes.js'
 import { compareStorage } from './storage.js'
 
 const MiB = 1024 * 1024
 const work = mkdtempSync(join(tmpdir(), 'provsync-blobs-bench-'))
-
-function xorshiftBytes(size: number): Uint8Array {
-  const out = new Uint8Array(size)
-  fillNoiseWords(out, xorshift32(0x2545f491))
-  return out
-}
 
 async function blake3Once(bytes: Uint8Array): Promise<number> {
   const hasher = await createBLAKE3()
@@ -158,7 +152,7 @@ async function clientNode(name: string) {
 await runSuite('blobs', async (ctx) => {
   const smallMiB = ctx.quick ? 16 : 256
   const bigMiB = ctx.quick ? 64 : 1024
-  const bytes = xorshiftBytes(smallMiB * MiB)
+  const bytes = probeBytes(smallMiB * MiB)
   const { hash, put } = await putAndHash(bytes)
   ctx.record('blake3_mib_per_s', hash, 'MiB/s')
   ctx.record('blob_put_mib_per_s', put, 'MiB/s')

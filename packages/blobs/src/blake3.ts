@@ -33,8 +33,9 @@ interface NativeHasher {
 /**
  * `@napi-rs/blake-hash`'s BLAKE3 (the Rust `blake3` crate, SIMD, prebuilt per platform as an
  * optional package: no install script, no compiler). Undefined where no binary was installed
- * for this platform. 6× hash-wasm on 256 KiB chunks here (3.4 against 0.55 GiB/s, load 8.6,
- * 2026-12-06; `bench/hash-probe.ts`), byte for byte the same hashes (`test/blake3.test.ts`).
+ * for this platform. 7-8× hash-wasm on 256 KiB chunks here (4.0-4.1 against 0.52-0.57 GiB/s,
+ * load 6.6: README, "Performance round 4"; `bench/hash-probe.ts`), byte for byte the same hashes
+ * (`test/blake3.test.ts`).
  */
 export function nativeBlake3(): Blake3 | undefined {
   let Hasher: new () => NativeHasher

@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { HASH_BYTES } from './constants.js'
 import { decodeManifest, encodeManifest, type Manifest } from './ids.js'
-import { PACK_WINDOW_BYTES } from './packs.js'
+import { windowChunks } from './packs.js'
 
 /** Flags a blob carries on this node. */
 export const BLOB_PINNED = 1
@@ -153,9 +153,7 @@ export class ChunkIndex {
     this.released = []
     try {
       const out = this.root.transactionSync(fn)
-      const released = this.released
-      this.released = []
-      if (released.length > 0) cleanup?.(released)
+      if (this.released.length > 0) cleanup?.(this.released)
       return out
     } finally {
       this.released = []
@@ -320,8 +318,7 @@ export class ChunkIndex {
     if (this.windowCount(at) === 0) return
     const manifest = this.manifest(at.blob)
     if (manifest === undefined) return
-    const first = (at.window * PACK_WINDOW_BYTES) / manifest.chunkSize
-    const last = Math.min(manifest.chunkCount, first + PACK_WINDOW_BYTES / manifest.chunkSize)
+    const { first, last } = windowChunks(at.window, manifest.chunkSize, manifest.chunkCount)
     for (let i = first; i < last; i++) {
       const hash = manifest.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)
       const e = this.chunk(hash)

@@ -77,38 +77,36 @@ export class PackFiles {
   }
 
   /** Writes `bytes` at `slot` (the window file and its directory made if needed). */
-  async write(slot: PackSlot, bytes: Uint8Array): Promise<void> {
-    const path = this.pathOf(slot.pack, slot.window)
-    const entry = this.acquire(path, true)!
-    entry.writes++
-    try {
-      await writeAt(entry.fd, bytes, slot.offset)
-    } finally {
-      entry.writes--
-      if (entry.doomed && entry.writes === 0) closeSync(entry.fd)
-    }
+  write(slot: PackSlot, bytes: Uint8Array): Promise<void> {
+    return this.writing(slot, (fd) => writeAt(fd, bytes, slot.offset))
   }
 
-  /** Writes `chunks` one after the other from `slot` in one positional `writev` (a short write is finished by `write`). */
+  /** Writes `chunks` one after the other from `slot` in one positional `writev` (a short write is finished by `writeAt`). */
   async writev(slot: PackSlot, chunks: Uint8Array[]): Promise<void> {
     if (chunks.length === 1) return this.write(slot, chunks[0]!)
-    const entry = this.acquire(this.pathOf(slot.pack, slot.window), true)!
-    entry.writes++
-    try {
+    return this.writing(slot, async (fd) => {
       const written = await new Promise<number>((resolve, reject) =>
-        writevCb(entry.fd, chunks, slot.offset, (err, n) => (err ? reject(err) : resolve(n))),
+        writevCb(fd, chunks, slot.offset, (err, n) => (err ? reject(err) : resolve(n))),
       )
       let at = 0
       for (const chunk of chunks) {
         const end = at + chunk.byteLength
         if (end > written)
-          await writeAt(
-            entry.fd,
-            chunk.subarray(Math.max(0, written - at)),
-            slot.offset + Math.max(at, written),
-          )
+          await writeAt(fd, chunk.subarray(Math.max(0, written - at)), slot.offset + Math.max(at, written))
         at = end
       }
+    })
+  }
+
+  /**
+   * Runs `write` on the descriptor of `slot`'s window file (made if needed), counted as a write
+   * in flight: the descriptor is not closed under it (a doomed one is closed by its last write).
+   */
+  private async writing(slot: PackSlot, write: (fd: number) => Promise<void>): Promise<void> {
+    const entry = this.acquire(this.pathOf(slot.pack, slot.window), true)!
+    entry.writes++
+    try {
+      await write(entry.fd)
     } finally {
       entry.writes--
       if (entry.doomed && entry.writes === 0) closeSync(entry.fd)
@@ -256,6 +254,16 @@ export class PackFiles {
 /** The pack directory name of a blob. */
 export function packOf(id: Uint8Array): string {
   return toHex(id)
+}
+
+/** Chunks `first` to `last` (exclusive) of a blob of `chunkCount` chunks of `chunkSize` that lie in window file `window`. */
+export function windowChunks(
+  window: number,
+  chunkSize: number,
+  chunkCount: number,
+): { first: number; last: number } {
+  const first = (window * PACK_WINDOW_BYTES) / chunkSize
+  return { first, last: Math.min(chunkCount, first + PACK_WINDOW_BYTES / chunkSize) }
 }
 
 /** Where chunk `index` of a blob in `chunkSize` chunks lives in its pack. */

@@ -1,7 +1,7 @@
 import type { ChunkIndex, ChunkLocation, ReleasedChunk } from './chunk-index.js'
 import type { ChunkFiles } from './files.js'
 import { chunkHashAt, chunkLength, chunkMatches, parseBlobId } from './ids.js'
-import { PACK_WINDOW_BYTES, type PackFiles, packOf, slotOf } from './packs.js'
+import { type PackFiles, packOf, slotOf, windowChunks } from './packs.js'
 
 /** Deletes what released chunks leave behind: a version-1 chunk file, a pack window file now empty. */
 export function releaseFiles(files: ChunkFiles, packs: PackFiles, released: ReleasedChunk[]): void {
@@ -53,8 +53,7 @@ function adoptWindow(index: ChunkIndex, packs: PackFiles, id: Uint8Array, window
   const manifest = index.manifest(id)!
   const pack = packOf(id)
   const size = packs.sizeOf(pack, window)
-  const first = (window * PACK_WINDOW_BYTES) / manifest.chunkSize
-  const last = Math.min(manifest.chunkCount, first + PACK_WINDOW_BYTES / manifest.chunkSize)
+  const { first, last } = windowChunks(window, manifest.chunkSize, manifest.chunkCount)
   let buffer: Uint8Array | undefined
   for (let i = first; i < last; i++) {
     const length = chunkLength(manifest, i)

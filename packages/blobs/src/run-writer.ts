@@ -1,11 +1,11 @@
-import type { PackFiles, PackSlot } from './packs.js'
+import { PACK_WINDOW_BYTES, type PackFiles, type PackSlot } from './packs.js'
 
 /**
  * Bytes one gathered write holds at most (one pack window: a run never crosses a window file).
  * `put` bounds its writes in flight at 8 MiB, twice this, so the oldest write it waits for is
  * always in a run already submitted.
  */
-export const MAX_RUN_BYTES = 4 * 1024 * 1024
+export const MAX_RUN_BYTES = PACK_WINDOW_BYTES
 
 interface Run {
   slot: PackSlot

@@ -35,7 +35,7 @@ import {
 import { PackFiles, type PackSlot, packOf, slotOf } from './packs.js'
 import { readBlob } from './read-stream.js'
 import { recoverStore, releaseFiles } from './recovery.js'
-import { RunWriter } from './run-writer.js'
+import { MAX_RUN_BYTES, RunWriter } from './run-writer.js'
 import type { ChunkSource } from './source.js'
 import { WriteWindow } from './write-window.js'
 
@@ -44,7 +44,7 @@ import { WriteWindow } from './write-window.js'
  * chunks are the caller's bytes or the chunker's buffers: what is in flight stays alive). Twice
  * a gathered run (`MAX_RUN_BYTES`), so the oldest write it waits for was submitted already.
  */
-const PUT_BYTES_IN_FLIGHT = 8 * 1024 * 1024
+const PUT_BYTES_IN_FLIGHT = 2 * MAX_RUN_BYTES
 /**
  * Fetched chunks recorded in the index per transaction, and gathered into one write: what a
  * fetch killed with SIGKILL can lose is the batch arriving and the one being written.

@@ -54,11 +54,6 @@ export class StreamPool {
     this.idle.set(peer, list)
   }
 
-  /** Idle streams waiting for `peer`. */
-  size(peer: string): number {
-    return this.idle.get(peer)?.length ?? 0
-  }
-
   /** Lets go of every idle stream (trust rotated, service stopped). */
   clear(): void {
     for (const list of this.idle.values()) {
