@@ -14,6 +14,7 @@ import {
   type Supersession,
   scanAssertion,
   signedPrefix,
+  signerOf,
 } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { historyWriter, recompute } from './durability.js'
@@ -79,12 +80,6 @@ function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): Chec
     return { type: 'assertion', record: head }
   }
   return { type: 'revocation', record: decodeRevocation(bytes, networkId) }
-}
-
-function signerOf(any: CheckedRecord): Uint8Array {
-  if (any.type === 'supersession') return any.record.agent
-  if (any.type === 'assertion') return any.record.asserter
-  return any.record.operator
 }
 
 export interface Candidate {

@@ -454,8 +454,14 @@ export function decodeRecord(bytes: Uint8Array, networkId: string): AnyRecord {
   return { type, record: decodeRevocation(bytes, networkId) }
 }
 
+/**
+ * A record whose signer can be named: any decoded record, or an assertion's head alone (what the
+ * apply path holds, see {@link scanAssertion}).
+ */
+export type SignedRecord = AnyRecord | { readonly type: 'assertion'; readonly record: AssertionHead }
+
 /** The signer of a record: agent, asserter or operator. */
-export function signerOf(any: AnyRecord): Uint8Array {
+export function signerOf(any: SignedRecord): Uint8Array {
   if (any.type === 'supersession') return any.record.agent
   if (any.type === 'assertion') return any.record.asserter
   return any.record.operator
