@@ -2,16 +2,14 @@ import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hl
 import { mergeAssertion, WorkingEntries, type WorkingEntry } from './assertions.js'
 import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
-  type AssertionHead,
+  type CheckedRecord,
   coordinateBytesOf,
   decodeAssertion,
   decodeRevocation,
   decodeSupersession,
   MAX_RECORD_BYTES,
   type RecordType,
-  type Revocation,
   recordHash,
-  type Supersession,
   scanAssertion,
   signedPrefix,
   signerOf,
@@ -64,12 +62,6 @@ const TYPE_OF: Partial<Record<StoreName, RecordType>> = {
   assertions: 'assertion',
   revocations: 'revocation',
 }
-
-/** A record as the apply path holds it: assertions by their head alone (see {@link scanAssertion}). */
-export type CheckedRecord =
-  | { readonly type: 'supersession'; readonly record: Supersession }
-  | { readonly type: 'assertion'; readonly record: AssertionHead }
-  | { readonly type: 'revocation'; readonly record: Revocation }
 
 function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): CheckedRecord {
   if (store === 'supersessions') return { type: 'supersession', record: decodeSupersession(bytes, networkId) }

@@ -455,13 +455,16 @@ export function decodeRecord(bytes: Uint8Array, networkId: string): AnyRecord {
 }
 
 /**
- * A record whose signer can be named: any decoded record, or an assertion's head alone (what the
- * apply path holds, see {@link scanAssertion}).
+ * A record as the apply path holds it: assertions by their head alone (see {@link scanAssertion}).
+ * Every {@link AnyRecord} is one.
  */
-export type SignedRecord = AnyRecord | { readonly type: 'assertion'; readonly record: AssertionHead }
+export type CheckedRecord =
+  | { readonly type: 'supersession'; readonly record: Supersession }
+  | { readonly type: 'assertion'; readonly record: AssertionHead }
+  | { readonly type: 'revocation'; readonly record: Revocation }
 
 /** The signer of a record: agent, asserter or operator. */
-export function signerOf(any: SignedRecord): Uint8Array {
+export function signerOf(any: CheckedRecord): Uint8Array {
   if (any.type === 'supersession') return any.record.agent
   if (any.type === 'assertion') return any.record.asserter
   return any.record.operator
