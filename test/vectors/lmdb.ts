@@ -86,6 +86,10 @@ export function describeState(state: NodeState): FixtureExpectation {
 const openRaw = (dataDir: string) =>
   open({ path: dataDir, noSubdir: false, maxDbs: 64, keyEncoding: 'binary' })
 
+/** A sub-database with binary keys and values. */
+const binaryDb = (env: ReturnType<typeof openRaw>, name: string) =>
+  env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
+
 /** A schema 5 history entry without its previous-seq field (flag 32, after the ledger seq). */
 function historyWithoutPrev(value: Uint8Array): Uint8Array {
   const flags = value[2]!
@@ -115,9 +119,7 @@ function entryWithoutHistory(value: Uint8Array): Uint8Array {
  */
 export async function downgradeToSchema5(dataDir: string): Promise<void> {
   const env = openRaw(dataDir)
-  const binary = (name: string) =>
-    env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
-  const [chunks, registers] = ['asserterChunks', 'registersByAsserter'].map((n) => binary(`crdt/${n}`))
+  const [chunks, registers] = ['asserterChunks', 'registersByAsserter'].map((n) => binaryDb(env, `crdt/${n}`))
   const rows = [...chunks!.getRange()].map(({ key, value }) => ({
     key: new Uint8Array(key),
     value: new Uint8Array(value),
@@ -152,8 +154,6 @@ export async function downgradeToSchema5(dataDir: string): Promise<void> {
 export async function downgradeToSchema4(dataDir: string): Promise<void> {
   await downgradeToSchema5(dataDir)
   const env = openRaw(dataDir)
-  const binary = (name: string) =>
-    env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
   const history = env.openDB<Uint8Array, number>({
     name: 'crdt/history',
     keyEncoding: 'ordered-binary',
@@ -164,7 +164,7 @@ export async function downgradeToSchema4(dataDir: string): Promise<void> {
     'historyByCoord',
     'registersByAsserter',
     'asByAsserter',
-  ].map((n) => binary(`crdt/${n}`))
+  ].map((n) => binaryDb(env, `crdt/${n}`))
   const entries = [...history.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
   const coords = [...coordinates!.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
   const index = [...registers!.getRange()].map(({ key, value }) => ({ key, value: new Uint8Array(value) }))
@@ -223,11 +223,9 @@ export async function downgradeToSchema2(dataDir: string): Promise<void> {
 export async function downgradeToSchema1(dataDir: string): Promise<void> {
   await downgradeToSchema2(dataDir)
   const env = openRaw(dataDir)
-  const binary = (name: string) =>
-    env.openDB<Uint8Array, Uint8Array>({ name, keyEncoding: 'binary', encoding: 'binary' })
-  const coordinates = binary('crdt/coordinates')
+  const coordinates = binaryDb(env, 'crdt/coordinates')
   const [coords, local, view, byCoord] = ['coords', 'local', 'view', 'asByCoord'].map((n) =>
-    binary(`crdt/${n}`),
+    binaryDb(env, `crdt/${n}`),
   )
   await env.transaction(() => {
     for (const { key, value } of coordinates.getRange()) {

@@ -1,8 +1,8 @@
 import type { Coordinate, Signer } from '@provsync/crdt'
 import { signedAssertions } from '@provsync/testing'
 
-// The records both crdt benches apply (crdt.bench.ts and its profiling twin apply-loop.ts), so
-// their figures stay comparable.
+// The records the crdt benches apply (crdt.bench.ts, its profiling twin apply-loop.ts and the
+// heap profile apply-alloc.ts), so their figures stay comparable.
 
 export const NETWORK = 'bench-net'
 /** Records per applied batch. */

@@ -55,7 +55,7 @@ export class AsserterIndexWriter {
 }
 
 /** The highest number an asserter's index entries use, or 0. */
-export function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
+function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
   const keys = ctx.dbs.asserterChunks.getKeys({
     start: asserterIndexKey(asserter, Number.MAX_SAFE_INTEGER),
     end: asserter,

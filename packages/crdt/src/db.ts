@@ -297,7 +297,7 @@ function chunkAsserterIndex(dbs: Databases): void {
   old.dropSync()
 }
 
-/** asserter ‖ n as u64: the asserter index's key (schema 5). */
+/** asserter ‖ n as u64: the asserter index's key (schemas 5 and 6). */
 export function asserterIndexKey(asserter: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(40)
   out.set(asserter)

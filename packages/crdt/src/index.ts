@@ -111,6 +111,7 @@ export {
   acquireSharedVerifier,
   type BatchVerifier,
   createBatchVerifier,
+  defaultVerifyThreads,
   type StartOptions,
   type StreamingJob,
   streamingJob,

@@ -2,18 +2,17 @@ import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hl
 import { mergeAssertion, WorkingEntries, type WorkingEntry } from './assertions.js'
 import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
-  type AssertionHead,
+  type CheckedRecord,
   coordinateBytesOf,
   decodeAssertion,
   decodeRevocation,
   decodeSupersession,
   MAX_RECORD_BYTES,
   type RecordType,
-  type Revocation,
   recordHash,
-  type Supersession,
   scanAssertion,
   signedPrefix,
+  signerOf,
 } from './codec/records.js'
 import { type Context, isRevoked, type StoreName } from './context.js'
 import { historyWriter, recompute } from './durability.js'
@@ -64,12 +63,6 @@ const TYPE_OF: Partial<Record<StoreName, RecordType>> = {
   revocations: 'revocation',
 }
 
-/** A record as the apply path holds it: assertions by their head alone (see {@link scanAssertion}). */
-export type CheckedRecord =
-  | { readonly type: 'supersession'; readonly record: Supersession }
-  | { readonly type: 'assertion'; readonly record: AssertionHead }
-  | { readonly type: 'revocation'; readonly record: Revocation }
-
 function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): CheckedRecord {
   if (store === 'supersessions') return { type: 'supersession', record: decodeSupersession(bytes, networkId) }
   if (store === 'assertions') {
@@ -79,12 +72,6 @@ function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): Chec
     return { type: 'assertion', record: head }
   }
   return { type: 'revocation', record: decodeRevocation(bytes, networkId) }
-}
-
-function signerOf(any: CheckedRecord): Uint8Array {
-  if (any.type === 'supersession') return any.record.agent
-  if (any.type === 'assertion') return any.record.asserter
-  return any.record.operator
 }
 
 export interface Candidate {

@@ -203,13 +203,21 @@ function sharedJob(buffer: SharedArrayBuffer): VerifyJob {
 }
 
 /**
- * `threads` workers (default: one per core beyond the first, at most 3). The calling thread
+ * The verification workers a verifier gets when no thread count is given: one per core beyond
+ * the first, at most 3 (the calling thread verifies too).
+ */
+export function defaultVerifyThreads(): number {
+  return Math.min(3, availableParallelism() - 1)
+}
+
+/**
+ * `threads` workers (default {@link defaultVerifyThreads}). The calling thread
  * works too: it claims unverified items whenever it would otherwise wait, so with 2 cores a batch
  * verifies at about twice the single-thread rate, and what the caller does between results
  * (applying the records already verified) overlaps with the workers' verification.
  */
 export function createBatchVerifier(options: { threads?: number } = {}): BatchVerifier {
-  const threads = Math.max(0, Math.floor(options.threads ?? Math.min(3, availableParallelism() - 1)))
+  const threads = Math.max(0, Math.floor(options.threads ?? defaultVerifyThreads()))
   const workers: (Worker | undefined)[] = []
   let closed = false
 
@@ -315,7 +323,7 @@ const shared = new Map<number, { verifier: BatchVerifier; users: number }>()
  * the handle releases it; the workers stop when the last user releases.
  */
 export function acquireSharedVerifier(threads?: number): BatchVerifier {
-  const count = Math.max(0, Math.floor(threads ?? Math.min(3, availableParallelism() - 1)))
+  const count = Math.max(0, Math.floor(threads ?? defaultVerifyThreads()))
   let slot = shared.get(count)
   if (slot === undefined) {
     slot = { verifier: createBatchVerifier({ threads: count }), users: 0 }

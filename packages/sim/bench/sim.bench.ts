@@ -20,7 +20,13 @@
  */
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeAssertion, generateSigner, signedMessage, verifySignature } from '@provsync/crdt'
+import {
+  decodeAssertion,
+  defaultVerifyThreads,
+  generateSigner,
+  signedMessage,
+  verifySignature,
+} from '@provsync/crdt'
 import { DEFAULT_SIM_SYNC, formatCheck, runScenario } from '@provsync/sim'
 import * as testing from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
@@ -53,7 +59,7 @@ await runSuite('sim', async (ctx) => {
   const operations = Number(arg(ctx.args, 'records') ?? (ctx.quick ? 1_000 : 10_000))
   const push = arg(ctx.args, 'push') !== 'off'
   const durationMs = ctx.quick ? 3_000 : 8_000
-  const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? Math.min(3, availableParallelism() - 1))
+  const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? defaultVerifyThreads())
   const loadBefore = loadavg()[0]!
   const verifyBefore = verifyMicros()
   console.error(

@@ -454,8 +454,17 @@ export function decodeRecord(bytes: Uint8Array, networkId: string): AnyRecord {
   return { type, record: decodeRevocation(bytes, networkId) }
 }
 
+/**
+ * A record as the apply path holds it: assertions by their head alone (see {@link scanAssertion}).
+ * Every {@link AnyRecord} is one.
+ */
+export type CheckedRecord =
+  | { readonly type: 'supersession'; readonly record: Supersession }
+  | { readonly type: 'assertion'; readonly record: AssertionHead }
+  | { readonly type: 'revocation'; readonly record: Revocation }
+
 /** The signer of a record: agent, asserter or operator. */
-export function signerOf(any: AnyRecord): Uint8Array {
+export function signerOf(any: CheckedRecord): Uint8Array {
   if (any.type === 'supersession') return any.record.agent
   if (any.type === 'assertion') return any.record.asserter
   return any.record.operator
