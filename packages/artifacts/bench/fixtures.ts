@@ -1,7 +1,7 @@
 /**
- * What the artifacts bench and its two profiling scripts share: the keys, the grants a bench
- * store starts from, batches of signed artifacts, and the raw lmdb-js copy that decision-cache
- * hits are compared against.
+ * What the artifacts bench and its profiling and comparison scripts share: the keys, the grants a
+ * bench store starts from, batches of signed artifacts (the apply workload), the verification
+ * baseline, and the raw lmdb-js copy that decision-cache hits are compared against.
  */
 import { join } from 'node:path'
 import {
