@@ -9,10 +9,8 @@
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { pathToFileURL } from 'node:url'
-import { verifyItem } from '@provsync/artifacts'
-import { verifySignature } from '@provsync/crdt'
 import { cpuMicrosSince, tempDir } from '@provsync/testing'
-import { artifacts, BATCH, grants, NET, nodeKey, operator, publisher } from './fixtures.js'
+import { applyBatches, BATCH, grants, median, NET, nodeKey, operator, verifyBaseline } from './fixtures.js'
 
 const [distA, distB] = process.argv.slice(2, 4)
 const batches = Number(process.argv[4] ?? 20)
@@ -37,12 +35,9 @@ const builds = await Promise.all(
     return { dist, dir, store, cpu: [] as number[], wall: [] as number[] }
   }),
 )
-const pending = Array.from({ length: batches + 1 }, (_, b) =>
-  artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH),
-)
+const pending = applyBatches(batches)
 for (const b of builds) await b.store.apply(pending[0]!, { from: nodeKey })
-const sample = verifyItem(pending[0]![0]!, NET)
-const message = Buffer.concat([sample.prefix ?? new Uint8Array(0), sample.message])
+const verify = verifyBaseline(pending[0]![0]!)
 const verifyWall: number[] = []
 const loads: number[] = []
 for (const [k, batch] of pending.slice(1).entries()) {
@@ -56,11 +51,10 @@ for (const [k, batch] of pending.slice(1).entries()) {
     if (out.some((o) => o.status !== 'applied')) throw new Error(`${b.dist}: not applied`)
   }
   const t0 = performance.now()
-  for (let i = 0; i < BATCH; i++) verifySignature(sample.publicKey, message, sample.signature)
+  verify(BATCH)
   verifyWall.push(((performance.now() - t0) * 1000) / BATCH)
   loads.push(loadavg()[0]!)
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const v = median(verifyWall)
 console.log(

@@ -12,8 +12,8 @@
  */
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { decodeRecord, verifyItem } from '@provsync/artifacts'
-import { networkTag, verifySignature } from '@provsync/crdt'
+import { decodeRecord } from '@provsync/artifacts'
+import { networkTag } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
 import { cpuMicrosSince, tempDir } from '@provsync/testing'
 import type { Artifact } from '../src/codec/types.js'
@@ -24,7 +24,7 @@ import {
   openDatabases,
   openEnvironment,
 } from '../src/store/db.js'
-import { artifacts, BATCH, NET, publisher } from './fixtures.js'
+import { applyBatches, BATCH, median, NET, verifyBaseline } from './fixtures.js'
 
 const batches = Number(process.argv[2] ?? 20)
 const EMPTY = new Uint8Array(0)
@@ -152,9 +152,7 @@ function write(c: Config, batch: Prepared[]): void {
   })
 }
 
-const pending = Array.from({ length: batches + 1 }, (_, b) =>
-  prepare(artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH)),
-)
+const pending = applyBatches(batches).map(prepare)
 for (const c of configs) {
   c.dir = tempDir('provsync-artifacts-floor-')
   const env = openEnvironment(c.dir, { maxScopes: 16 })
@@ -167,8 +165,7 @@ for (const c of configs) {
   )
   write(c, pending[0]!)
 }
-const sample = verifyItem(pending[0]![0]!.bytes, NET)
-const message = Buffer.concat([sample.prefix ?? new Uint8Array(0), sample.message])
+const verify = verifyBaseline(pending[0]![0]!.bytes)
 const verifyCpu: number[] = []
 for (const batch of pending.slice(1)) {
   for (const c of configs) {
@@ -179,10 +176,9 @@ for (const batch of pending.slice(1)) {
     c.cpu.push(cpuMicrosSince(cpu) / BATCH)
   }
   const v0 = process.cpuUsage()
-  for (let i = 0; i < BATCH; i++) verifySignature(sample.publicKey, message, sample.signature)
+  verify(BATCH)
   verifyCpu.push(cpuMicrosSince(v0) / BATCH)
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 console.log(`load ${loadavg()[0]!.toFixed(1)}, ${batches} batches of ${BATCH}, medians per artifact`)
 for (const c of configs) {
   console.log(

@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
-import { artifacts, BATCH, nodeKey, openBenchStore, publisher } from './fixtures.js'
+import { applyBatches, BATCH, nodeKey, openBenchStore } from './fixtures.js'
 
 interface SampleNode {
   callFrame: { functionName: string; url: string; lineNumber: number }
@@ -16,9 +16,7 @@ interface SampleNode {
 }
 
 const batches = Number(process.argv[2] ?? 10)
-const pending = Array.from({ length: batches + 1 }, (_, b) =>
-  artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH),
-)
+const pending = applyBatches(batches)
 const { store, dir } = await openBenchStore(false, 'provsync-artifacts-heap-')
 await store.apply(pending[0]!, { from: nodeKey })
 const session = new Session()

@@ -1,10 +1,18 @@
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import { type ArtifactStore, createDecisionCache, DECISION_FAMILY, verifyItem } from '@provsync/artifacts'
-import { verifySignature } from '@provsync/crdt'
+import { type ArtifactStore, createDecisionCache, DECISION_FAMILY } from '@provsync/artifacts'
 import { perRecord, timeAlternating } from '@provsync/testing'
 import { rate, runSuite } from '../../../bench/lib.js'
-import { artifacts, BATCH, NET, nodeKey, openBenchStore, publisher, rawDecisionCopy } from './fixtures.js'
+import {
+  applyBatches,
+  artifacts,
+  BATCH,
+  nodeKey,
+  openBenchStore,
+  publisher,
+  rawDecisionCopy,
+  verifyBaseline,
+} from './fixtures.js'
 import { publishToAll, scopedSessionBytes } from './sync-bench.js'
 
 async function withStore<T>(
@@ -22,13 +30,9 @@ async function withStore<T>(
 
 /** Apply batches of new artifacts, alternating with single-thread verification of as many signatures. */
 async function measureApply(store: ArtifactStore, batches: number) {
-  const pending = Array.from({ length: batches + 1 }, (_, b) =>
-    artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH),
-  )
+  const pending = applyBatches(batches)
   await store.apply(pending[0]!, { from: nodeKey })
-  const sample = verifyItem(pending[0]![0]!, NET)
-  // The whole signed message (prefix ‖ body), built once: the baseline is one verification, no copy.
-  const message = Buffer.concat([sample.prefix ?? new Uint8Array(0), sample.message])
+  const verify = verifyBaseline(pending[0]![0]!)
   const times = await timeAlternating(
     pending.slice(1),
     async (batch) => {
@@ -36,11 +40,7 @@ async function measureApply(store: ArtifactStore, batches: number) {
       if (outcomes.some((o) => o.status !== 'applied'))
         throw new Error(`bench batch not applied: ${outcomes[0]?.reason}`)
     },
-    () => {
-      for (let i = 0; i < BATCH; i++) {
-        if (!verifySignature(sample.publicKey, message, sample.signature)) throw new Error('bad')
-      }
-    },
+    () => verify(BATCH),
   )
   return perRecord(times, batches * BATCH)
 }

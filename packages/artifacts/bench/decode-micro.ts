@@ -15,18 +15,17 @@ const records = artifacts(publisher, 'cluster_snapshot', 0, n)
 const tag = networkTag(NET)
 type Decode = (bytes: Uint8Array, networkId: string, tag: Uint8Array, canonical: boolean) => unknown
 /** What the build's apply path decodes with: `decodePrivate` where it exists, else decodeRecord. */
-async function decoderOf(dist: string): Promise<Decode> {
+async function decoderOf(dist: string): Promise<{ name: string; decode: Decode }> {
   const signed = await import(pathToFileURL(`${dist}/codec/signed.js`).href)
   if (typeof signed.decodePrivate === 'function')
-    return (bytes, networkId, tag) => signed.decodePrivate(bytes, networkId, tag)
-  return signed.decodeRecord as Decode
+    return {
+      name: 'decodePrivate',
+      decode: (bytes, networkId, tag) => signed.decodePrivate(bytes, networkId, tag),
+    }
+  return { name: 'decodeRecord', decode: signed.decodeRecord as Decode }
 }
 const builds = await Promise.all(
-  dists.map(async (dist) => ({
-    dist,
-    decode: await decoderOf(dist),
-    rounds: [] as number[],
-  })),
+  dists.map(async (dist) => ({ dist, ...(await decoderOf(dist)), rounds: [] as number[] })),
 )
 for (let round = 0; round < 21; round++) {
   for (const b of builds) {
@@ -37,7 +36,5 @@ for (let round = 0; round < 21; round++) {
 }
 for (const b of builds) {
   b.rounds.sort((x, y) => x - y)
-  console.log(
-    `${b.dist}: decodeRecord ${b.rounds[10]!.toFixed(2)} µs per record (median of 21 rounds of ${n})`,
-  )
+  console.log(`${b.dist}: ${b.name} ${b.rounds[10]!.toFixed(2)} µs per record (median of 21 rounds of ${n})`)
 }

@@ -1,7 +1,7 @@
 /**
- * What the artifacts bench and its two profiling scripts share: the keys, the grants a bench
- * store starts from, batches of signed artifacts, and the raw lmdb-js copy that decision-cache
- * hits are compared against.
+ * What the artifacts bench and its profiling and comparison scripts share: the keys, the grants a
+ * bench store starts from, batches of signed artifacts (the apply workload), the verification
+ * baseline, and the raw lmdb-js copy that decision-cache hits are compared against.
  */
 import { join } from 'node:path'
 import {
@@ -10,8 +10,9 @@ import {
   openArtifactStore,
   signArtifact,
   signGrant,
+  verifyItem,
 } from '@provsync/artifacts'
-import { generateSigner, type Signer } from '@provsync/crdt'
+import { generateSigner, type Signer, verifySignature } from '@provsync/crdt'
 import { tempDir } from '@provsync/testing'
 import { open, type RootDatabase } from 'lmdb'
 
@@ -64,6 +65,33 @@ export function artifacts(
     return signArtifact(input, signer, NET, at()).bytes
   })
 }
+
+/**
+ * The apply benches' workload: `batches + 1` batches of {@link BATCH} new `cluster_snapshot`
+ * artifacts by `publisher` in 4 scopes (the first to apply before measuring).
+ */
+export function applyBatches(batches: number): Uint8Array[][] {
+  return Array.from({ length: batches + 1 }, (_, b) =>
+    artifacts(publisher, 'cluster_snapshot', b * BATCH, BATCH),
+  )
+}
+
+/**
+ * The apply benches' baseline: `n` single-thread verifications of `record`'s signature. The whole
+ * signed message (prefix ‖ body) is built once: the baseline is one verification, no copy.
+ */
+export function verifyBaseline(record: Uint8Array): (n: number) => void {
+  const sample = verifyItem(record, NET)
+  const message = Buffer.concat([sample.prefix ?? new Uint8Array(0), sample.message])
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      if (!verifySignature(sample.publicKey, message, sample.signature)) throw new Error('bad')
+    }
+  }
+}
+
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 
 /** A store in a fresh directory, with {@link grants} applied. */
 export async function openBenchStore(

@@ -2,7 +2,7 @@ import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type ArtifactStore, openArtifactStore } from '@provsync/artifacts'
 import { blake3, toHex } from '@provsync/crdt'
-import { open } from 'lmdb'
+import { type Database, open } from 'lmdb'
 import { describe, expect, it } from 'vitest'
 import {
   describeStore,
@@ -23,13 +23,25 @@ async function openFixture(schema: number): Promise<{ store: ArtifactStore; dir:
   return { store: await openArtifactStore(fixtureOptions(dir)), dir }
 }
 
-async function schemaOf(dir: string): Promise<unknown> {
+/** Runs `fn` on the store's meta database in `dir`, opened with lmdb directly (no migration). */
+async function withMeta<T>(dir: string, fn: (meta: Database<unknown, string>) => T): Promise<Awaited<T>> {
   const env = open({ path: dir, noSubdir: false, maxDbs: 32 })
   try {
-    return env.openDB({ name: 'artifacts/meta' }).get('schema')
+    return await fn(env.openDB({ name: 'artifacts/meta' }))
   } finally {
     await env.close()
   }
+}
+
+const schemaOf = (dir: string) => withMeta(dir, (meta) => meta.get('schema'))
+
+/** Opens the committed database of `schema`, checks it reads as expected and is at schema 2. */
+async function expectFixtureReads(schema: number): Promise<string> {
+  const { store, dir } = await openFixture(schema)
+  expect(describeStore(store)).toEqual(expected)
+  await store.close()
+  expect(await schemaOf(dir)).toBe(2)
+  return dir
 }
 
 describe('artifact store schema', () => {
@@ -41,10 +53,7 @@ describe('artifact store schema', () => {
   })
 
   it('a schema 1 database migrates to schema 2 and reads as before: versions, history, roots, served records', async () => {
-    const { store, dir } = await openFixture(1)
-    expect(describeStore(store)).toEqual(expected)
-    await store.close()
-    expect(await schemaOf(dir)).toBe(2)
+    const dir = await expectFixtureReads(1)
     // Reopened (no second migration) it still reads the same.
     const again = await openArtifactStore(fixtureOptions(dir))
     expect(describeStore(again)).toEqual(expected)
@@ -52,10 +61,7 @@ describe('artifact store schema', () => {
   })
 
   it("the committed schema 2 database (this code's schema, written by main at d67953f) opens as it is", async () => {
-    const { store, dir } = await openFixture(2)
-    expect(describeStore(store)).toEqual(expected)
-    await store.close()
-    expect(await schemaOf(dir)).toBe(2)
+    await expectFixtureReads(2)
   })
 
   it('a migrated store keeps applying: old records are duplicates, new versions advance', async () => {
@@ -77,9 +83,7 @@ describe('artifact store schema', () => {
     const dir = tempDir()
     const store = await openArtifactStore(fixtureOptions(dir))
     await store.close()
-    const env = open({ path: dir, noSubdir: false, maxDbs: 32 })
-    await env.openDB({ name: 'artifacts/meta' }).put('schema', 9)
-    await env.close()
+    await withMeta(dir, (meta) => meta.put('schema', 9))
     await expect(openArtifactStore(fixtureOptions(dir))).rejects.toMatchObject({
       name: 'InvalidArgumentError',
       argument: 'dataDir',

@@ -1,4 +1,5 @@
 import { signArtifact } from '@provsync/artifacts'
+import { hex } from '@provsync/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -47,9 +48,8 @@ describe('store keys', () => {
           const { key, viewLength } = artifactVersionKey(d.bytes, d.hash)
           expect(viewLength).toBe(view.length)
           const expected = versionKey(view, a.epoch, a.version, d.hash)
-          expect(Buffer.from(key).toString('hex')).toBe(Buffer.from(expected).toString('hex'))
+          expect(hex(key)).toBe(hex(expected))
           const keys = versionKeys(d.bytes, d.hash, a.publisher)
-          const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
           expect(hex(keys.key)).toBe(hex(expected))
           expect(hex(keys.view)).toBe(hex(view))
           expect(hex(keys.location)).toBe(hex(locationOf(expected)))

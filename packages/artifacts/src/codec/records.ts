@@ -1,5 +1,6 @@
 import { blake3, networkTag } from '@provsync/crdt'
 import { encodeTimestamp } from '@provsync/hlc'
+import { equalShort } from '../bytes.js'
 import { MalformedRecordError, OversizedFieldError } from '../errors.js'
 import { checkScope, MAX_SCOPE_LENGTH } from '../scope.js'
 import { checkText, readText, utf8 } from './text.js'
@@ -123,13 +124,7 @@ class CheckedMemo {
   constructor(private readonly size: number) {}
 
   find(field: Uint8Array): string | undefined {
-    for (let k = 0; k < this.bytes.length; k++) {
-      const b = this.bytes[k]!
-      if (b.length !== field.length) continue
-      let i = 0
-      while (i < b.length && b[i] === field[i]) i++
-      if (i === b.length) return this.texts[k]
-    }
+    for (let k = 0; k < this.bytes.length; k++) if (equalShort(this.bytes[k]!, field)) return this.texts[k]
     return undefined
   }
 

@@ -1,5 +1,6 @@
 import { blake3, nodeIdFor, type Signer, type VerifyItem, verifySignature } from '@provsync/crdt'
 import { decodeTimestamp, TIMESTAMP_BYTES, type Timestamp } from '@provsync/hlc'
+import { equalBytes, equalShort } from '../bytes.js'
 import { ArtifactRefusedError, MalformedRecordError, OversizedFieldError } from '../errors.js'
 import {
   encodeBody,
@@ -65,18 +66,11 @@ let lastNodeId: Uint8Array | undefined
 
 /** nodeIdFor with the last signer remembered: a batch usually comes from one publisher. */
 function cachedNodeId(signer: Uint8Array): Uint8Array {
-  if (lastSigner === undefined || lastNodeId === undefined || !sameBytes(lastSigner, signer)) {
+  if (lastSigner === undefined || lastNodeId === undefined || !equalShort(lastSigner, signer)) {
     lastSigner = signer
     lastNodeId = nodeIdFor(signer)
   }
   return lastNodeId
-}
-
-/** For the short fields compared here (8-32 bytes) a loop beats Buffer.compare's native call. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function checkShape(bytes: Uint8Array): void {
@@ -106,12 +100,12 @@ export function privateCopy(bytes: Uint8Array): Uint8Array {
   return out
 }
 
-function readHeader(bytes: Uint8Array, networkTag: Uint8Array, owned = false): Reader {
-  checkShape(bytes)
+/** The header, after {@link checkShape} (which each entry point runs once). */
+function readHeader(bytes: Uint8Array, networkTag: Uint8Array, owned: boolean): Reader {
   const r = new Reader(bytes, true, owned)
   if (!KINDS.has(r.u8('tag'))) throw new MalformedRecordError('tag', 'unknown record kind')
   if (r.u8('version') !== RECORD_VERSION) throw new MalformedRecordError('version', 'unknown version')
-  if (!sameBytes(r.bytes('network', 8), networkTag)) {
+  if (!equalShort(r.bytes('network', 8), networkTag)) {
     throw new ArtifactRefusedError('wrong-network', 'the record belongs to another network')
   }
   return r
@@ -128,6 +122,7 @@ export function decodeRecord(
   tag: Uint8Array,
   canonical = true,
 ): Decoded {
+  checkShape(bytes)
   return decodeFrom(bytes, networkId, tag, canonical, false)
 }
 
@@ -161,7 +156,7 @@ function decodeFrom(
   }
   const signature = r.bytes('signature', SIGNATURE_BYTES)
   r.end()
-  if (!sameBytes(hlc.nodeId, cachedNodeId(signer))) {
+  if (!equalShort(hlc.nodeId, cachedNodeId(signer))) {
     throw new MalformedRecordError('hlc', "the HLC node id is not the signer's")
   }
   // The reader's fresh object, completed in place (spreading it into a new one was a second
@@ -170,7 +165,7 @@ function decodeFrom(
   record[kind === 'artifact' ? 'publisher' : 'operator'] = signer
   record.hlc = hlc
   record.signature = signature
-  if (canonical && Buffer.compare(encodeRecord(record as unknown as AnyRecord, networkId), bytes) !== 0) {
+  if (canonical && !equalBytes(encodeRecord(record as unknown as AnyRecord, networkId), bytes)) {
     throw new MalformedRecordError('record', 'not the canonical encoding')
   }
   return { record: record as unknown as AnyRecord, bytes, hash: blake3(bytes) }

@@ -1,5 +1,6 @@
 import { copy, toHex } from '../bytes.js'
 import { utf8 } from '../codec/text.js'
+import type { Artifact } from '../codec/types.js'
 import type { Context } from './context.js'
 import { concatBytes, prefixRange } from './db.js'
 import type { ViewCause } from './history.js'
@@ -54,14 +55,15 @@ export function dropScope(ctx: Context, scope: string): number {
   const cause: ViewCause = { type: 'drop-scope', scope }
   const tree = ctx.trees.get(scope)
   let dropped = 0
-  const keys = Array.from(ctx.dbs.versions.getKeys(prefixRange(utf8(`${scope}\u0000`))), (k) => copy(k))
-  for (const key of keys) {
+  // Each version entry holds its artifact (schema 2): one pass reads both, before any removal.
+  const entries = Array.from(ctx.dbs.versions.getRange(prefixRange(utf8(`${scope}\u0000`))), (e) => ({
+    key: copy(e.key),
+    publisher: decodeStored(ctx, e.value).record.publisher,
+  }))
+  for (const { key, publisher } of entries) {
     const view = copy(key, 0, key.length - 49)
     const hash = copy(key, key.length - 32)
-    const bytes = ctx.dbs.versions.get(key)
-    if (bytes !== undefined) {
-      ctx.dbs.byPublisher.removeSync(concatBytes(decodeStored(ctx, bytes).record.publisher, view))
-    }
+    ctx.dbs.byPublisher.removeSync(concatBytes(publisher, view))
     ctx.dbs.records.removeSync(hash)
     ctx.dbs.versions.removeSync(key)
     if (tree?.get(hash) !== undefined) tree.update([{ key: hash, valueHash: null }])
@@ -131,15 +133,10 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
   const now = ctx.wallClock()
   const touched = new Map<string, Uint8Array>()
   let pruned = 0
-  for (const key of Array.from(ctx.dbs.versions.getKeys(), (k) => copy(k))) {
-    const view = key.subarray(0, key.length - 49)
-    const [, f] = new TextDecoder().decode(view).split('\u0000')
-    if (f !== family) continue
-    const hash = copy(key, key.length - 32)
-    const bytes = ctx.dbs.versions.get(key)
-    if (bytes === undefined) continue
-    const a = decodeStored(ctx, bytes).record
+  for (const { key, a } of versionsOfFamily(ctx, family)) {
     if (a.expiresAt === undefined || a.expiresAt > now) continue
+    const view = key.subarray(0, key.length - 49)
+    const hash = copy(key, key.length - 32)
     ctx.dbs.versions.removeSync(key)
     ctx.dbs.records.removeSync(hash)
     const tree = ctx.trees.get(a.scope)
@@ -152,6 +149,16 @@ export function pruneExpiredVersions(ctx: Context, family: string): number {
     cleanPublisherIndex(ctx, view)
   }
   return pruned
+}
+
+/** Every stored version of `family` (in every scope): its key (a copy) and artifact, read in one pass. */
+function versionsOfFamily(ctx: Context, family: string): { key: Uint8Array; a: Artifact }[] {
+  const out: { key: Uint8Array; a: Artifact }[] = []
+  for (const { key, value } of ctx.dbs.versions.getRange()) {
+    const [, f] = new TextDecoder().decode(key.subarray(0, key.length - 49)).split('\u0000')
+    if (f === family) out.push({ key: copy(key), a: decodeStored(ctx, value).record })
+  }
+  return out
 }
 
 /** Removes index entries (publisher → view key) that no stored version backs any more. */
