@@ -10,7 +10,6 @@ import {
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
   createPeerBudgets,
-  framedStream,
   NotAdmittedError,
   type OffenceReason,
   type PeerBudgets,
@@ -46,6 +45,7 @@ import type {
 import { type BlobMetrics, createBlobMetrics } from './metrics.js'
 import { maxManifestBytes, requestChunks, requestManifest } from './protocol/client.js'
 import { Conversation } from './protocol/conversation.js'
+import { type BlobFramedStream, blobFramedStream } from './protocol/framed.js'
 import { admit, BlobTrustMismatchError, greet, type NetworkIdentity } from './protocol/handshake.js'
 import { type ServeContext, serveStream } from './protocol/server.js'
 import { referencePolicy } from './references.js'
@@ -406,11 +406,11 @@ export class Blobs
     if (stream.status === 'open') stream.close().catch((err: Error) => stream.abort(err))
   }
 
-  private frame(stream: Stream): ReturnType<typeof framedStream> {
+  private frame(stream: Stream): BlobFramedStream {
     this.openStreams.add(stream)
     stream.maxWriteBufferLength = this.init.maxWriteBufferBytes ?? 4 * 1024 * 1024
     // Room for the answers of the whole pipeline, so the sender is held only by muxer flow control.
-    return framedStream(stream, { maxBufferedBytes: 2 * 1024 * 1024 })
+    return blobFramedStream(stream, 2 * 1024 * 1024)
   }
 
   private async onInbound(stream: Stream, connection: Connection): Promise<void> {

@@ -1,10 +1,10 @@
 import type { Stream } from '@libp2p/interface'
-import type { FramedStream } from '@provsync/sync'
+import type { BlobFramedStream } from './protocol/framed.js'
 
 /** A blob stream that passed its hello, between two fetches. */
 export interface PooledStream {
   readonly stream: Stream
-  readonly framed: FramedStream
+  readonly framed: BlobFramedStream
 }
 
 interface Idle extends PooledStream {

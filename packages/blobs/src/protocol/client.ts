@@ -3,6 +3,7 @@ import { BlobProtocolError, BlobRefusedError } from '../errors.js'
 import { chunkLength, type Manifest } from '../ids.js'
 import type { DeliveredChunk } from '../source.js'
 import type { BlobMessage } from '../wire/codec.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Conversation } from './conversation.js'
 
 /** Longest encoded manifest of a blob of `maxBlobBytes` (header, then a hash per smallest chunk). */
@@ -52,12 +53,15 @@ interface Assembly {
   filled: number
 }
 
+/** A chunk-data frame: decoded, or read in place (`ChunkFragment`, its bytes still in the received buffers). */
+type Fragment = { index: number; offset: number; data: Uint8Array | Uint8ArrayList }
+
 /** Adds a fragment; returns the chunk once whole. Fragments must come in order and never overrun. */
 function assemble(
   conv: Conversation,
   manifest: Manifest,
   current: Assembly | undefined,
-  m: BlobMessage & { type: 'chunk-data' },
+  m: Fragment,
 ): Assembly {
   let a = current
   if (a === undefined) {
@@ -80,7 +84,15 @@ function assemble(
       `chunk ${a.index} longer than ${a.bytes.byteLength} bytes`,
     )
   }
-  a.bytes.set(m.data, a.filled)
+  if (m.data instanceof Uint8Array) a.bytes.set(m.data, a.filled)
+  else {
+    // A fragment read in place: its pieces go straight into the chunk (one copy, never two).
+    let at = a.filled
+    for (const piece of m.data) {
+      a.bytes.set(piece, at)
+      at += piece.byteLength
+    }
+  }
   a.filled += m.data.byteLength
   return a
 }
@@ -108,17 +120,18 @@ export async function* requestChunks(
   let answered = 0
   let current: Assembly | undefined
   while (answered < batches.length) {
-    const m = await conv.receiveOrEnd()
+    const m = await conv.receiveFragmentOrEnd()
     if (m === undefined) return
-    if (m.type === 'done') {
+    // A fragment read in place has no `type`; any other frame was decoded as before.
+    if ('type' in m && m.type === 'done') {
       if (current !== undefined)
         throw new BlobProtocolError('truncated', conv.peer, `chunk ${current.index} cut short`)
       answered++
       await sendNext()
       continue
     }
-    if (m.type !== 'chunk-data') throw refusedOr(conv, m, 'chunk-data')
-    current = assemble(conv, manifest, current, m)
+    if ('type' in m && m.type !== 'chunk-data') throw refusedOr(conv, m, 'chunk-data')
+    current = assemble(conv, manifest, current, m as Fragment)
     if (current.filled === current.bytes.byteLength) {
       const { index, bytes } = current
       current = undefined

@@ -2,10 +2,12 @@ import {
   type ConversationCodec,
   type ConversationLimits,
   FramedConversation,
-  type FramedStream,
+  startDeadline,
 } from '@provsync/sync'
 import { BlobProtocolError } from '../errors.js'
+import type { ChunkFragment } from '../wire/chunk-frames.js'
 import { type BlobMessage, decodeBlobMessage, encodeBlobMessage } from '../wire/codec.js'
+import type { BlobFramedStream, Taken } from './framed.js'
 
 export type { ConversationLimits }
 
@@ -25,7 +27,12 @@ const CODEC: ConversationCodec<BlobMessage> = {
  * remote causes a BlobProtocolError naming the offence.
  */
 export class Conversation extends FramedConversation<BlobMessage> {
-  constructor(framed: FramedStream, peer: string, limits: ConversationLimits, signal?: AbortSignal) {
+  constructor(
+    override readonly framed: BlobFramedStream,
+    peer: string,
+    limits: ConversationLimits,
+    signal?: AbortSignal,
+  ) {
     super(framed, peer, limits, CODEC, signal)
   }
 
@@ -39,5 +46,58 @@ export class Conversation extends FramedConversation<BlobMessage> {
 
   unexpected(message: BlobMessage, expected: string): BlobProtocolError {
     return new BlobProtocolError('unexpected-message', this.peer, `got ${message.type}, expected ${expected}`)
+  }
+
+  /**
+   * Sends `frames` frames already prefixed (a chunk's fragments, `encodeChunkFrames`) in one write,
+   * under the deadline those frames had one by one (one timer per chunk, not per fragment).
+   */
+  async sendFrames(bytes: Uint8Array, frames: number): Promise<void> {
+    const deadline = startDeadline(this.limits.requestTimeoutMs * frames, this.signal)
+    try {
+      await this.framed.writeFrames(bytes, { signal: deadline.signal })
+    } catch (err) {
+      throw this.translate(err, 'writing chunk-data')
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /**
+   * As `receiveOrEnd`, but a chunk-data frame laid out as an honest encoder lays it out comes as a
+   * fragment in place (its bytes not copied yet). The idle deadline is started only when no frame
+   * is buffered already (most frames are: a 256 KiB yamux frame carries four).
+   */
+  async receiveFragmentOrEnd(): Promise<ChunkFragment | BlobMessage | undefined> {
+    if (this.signal?.aborted === true) throw this.signal.reason
+    let taken: Taken
+    try {
+      taken = this.framed.take(true)
+    } catch (err) {
+      throw this.translate(err, 'waiting for a frame')
+    }
+    if (taken === undefined) taken = await this.waitForFrame()
+    if (taken === 'end') return undefined
+    if (!(taken instanceof Uint8Array)) return taken
+    try {
+      return decodeBlobMessage(taken)
+    } catch (err) {
+      throw this.translate(err, 'decoding a frame')
+    }
+  }
+
+  private async waitForFrame(): Promise<Taken> {
+    const deadline = startDeadline(this.limits.idleTimeoutMs, this.signal)
+    try {
+      while (true) {
+        await this.framed.more({ signal: deadline.signal })
+        const taken = this.framed.take(true)
+        if (taken !== undefined) return taken
+      }
+    } catch (err) {
+      throw this.translate(err, 'waiting for a frame')
+    } finally {
+      deadline.clear()
+    }
   }
 }
