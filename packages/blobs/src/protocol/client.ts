@@ -1,9 +1,9 @@
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { HASH_BYTES, MIN_CHUNK_SIZE } from '../constants.js'
 import { BlobProtocolError, BlobRefusedError } from '../errors.js'
 import { chunkLength, type Manifest } from '../ids.js'
 import type { DeliveredChunk } from '../source.js'
 import type { BlobMessage } from '../wire/codec.js'
-import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Conversation } from './conversation.js'
 
 /** Longest encoded manifest of a blob of `maxBlobBytes` (header, then a hash per smallest chunk). */
@@ -72,7 +72,11 @@ function assemble(
         `sent chunk ${m.index} of ${manifest.chunkCount}`,
       )
     }
-    a = { index: m.index, bytes: new Uint8Array(chunkLength(manifest, m.index)), filled: 0 }
+    // Not zero-filled: every byte is written by a fragment before the chunk is yielded (a chunk
+    // cut short is never yielded), so a 256 MiB read does not memset 256 MiB first.
+    const length = chunkLength(manifest, m.index)
+    const buffer = Buffer.allocUnsafeSlow(length)
+    a = { index: m.index, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, length), filled: 0 }
   }
   if (m.index !== a.index || m.offset !== a.filled || m.data.byteLength === 0) {
     throw new BlobProtocolError('truncated', conv.peer, `chunk ${a.index} broken off at ${a.filled} bytes`)

@@ -1,8 +1,8 @@
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import {
   BudgetExceededError,
-  FrameTooLargeError,
   type FramedStream,
+  FrameTooLargeError,
   MalformedFrameError,
   SyncError,
   UnexpectedEndError,
@@ -173,7 +173,10 @@ function idle(stream: Stream, options: AbortOptions): Promise<void> {
     const onIdle = (): void => done()
     const onClose = (evt: Event): void => {
       const error = (evt as Event & { error?: Error }).error
-      done((error === undefined ? undefined : overfull(error)) ?? new UnexpectedEndError('stream closed while writing'))
+      done(
+        (error === undefined ? undefined : overfull(error)) ??
+          new UnexpectedEndError('stream closed while writing'),
+      )
     }
     const onAbort = (): void => done(options.signal?.reason)
     if (stream.writeBufferLength === 0) return resolve()

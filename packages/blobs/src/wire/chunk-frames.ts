@@ -97,7 +97,11 @@ export interface ChunkFragment {
   data: Uint8ArrayList
 }
 
-function readVarint(list: Uint8ArrayList, at: number, end: number): { value: number; next: number } | undefined {
+function readVarint(
+  list: Uint8ArrayList,
+  at: number,
+  end: number,
+): { value: number; next: number } | undefined {
   let value = 0
   for (let i = 0; i < 5 && at + i < end; i++) {
     const byte = list.get(at + i)
@@ -113,7 +117,11 @@ function readVarint(list: Uint8ArrayList, at: number, end: number): { value: num
  * not empty and reaching the frame's end); undefined for anything else, which the caller then
  * decodes the general way (so a peer's odd but valid encoding means the same as before).
  */
-export function parseChunkFragment(list: Uint8ArrayList, start: number, end: number): ChunkFragment | undefined {
+export function parseChunkFragment(
+  list: Uint8ArrayList,
+  start: number,
+  end: number,
+): ChunkFragment | undefined {
   if (end - start < 3 || list.get(start) !== TAG_FRAME_CHUNK_DATA) return undefined
   const body = readVarint(list, start + 1, end)
   if (body === undefined || body.next + body.value !== end) return undefined
