@@ -49,11 +49,13 @@ export class Conversation extends FramedConversation<BlobMessage> {
   }
 
   /**
-   * Sends `frames` frames already prefixed (a chunk's fragments, `encodeChunkFrames`) in one write,
-   * under the deadline those frames had one by one (one timer per chunk, not per fragment).
+   * Sends frames already prefixed (a chunk's fragments, `encodeChunkFrames`) in one write, under
+   * one write deadline: a write waits only once the stream holds more than its buffer (2 MiB) and
+   * then until that buffer is empty, as each fragment's write waited before, so the remote still
+   * has to drain it within the deadline (one timer per chunk instead of one per fragment).
    */
-  async sendFrames(bytes: Uint8Array, frames: number): Promise<void> {
-    const deadline = startDeadline(this.limits.requestTimeoutMs * frames, this.signal)
+  async sendFrames(bytes: Uint8Array): Promise<void> {
+    const deadline = startDeadline(this.limits.requestTimeoutMs, this.signal)
     try {
       await this.framed.writeFrames(bytes, { signal: deadline.signal })
     } catch (err) {

@@ -135,8 +135,7 @@ async function serveChunks(
     await ctx.throttle(bytes.byteLength)
     // The chunk's fragments in one buffer and one write (README, "Session 11"): the bytes the
     // fragments sent one by one would have been, without a protobuf and a framing copy each.
-    const frames = Math.ceil(bytes.byteLength / DATA_BYTES_PER_FRAME)
-    await conv.sendFrames(encodeChunkFrames(index, bytes, DATA_BYTES_PER_FRAME), frames)
+    await conv.sendFrames(encodeChunkFrames(index, bytes, DATA_BYTES_PER_FRAME))
     ctx.served(bytes.byteLength)
   }
   await conv.send({ type: 'done' })
