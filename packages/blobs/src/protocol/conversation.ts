@@ -4,6 +4,7 @@ import {
   FramedConversation,
   startDeadline,
 } from '@provsync/sync'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { BlobProtocolError } from '../errors.js'
 import type { ChunkFragment } from '../wire/chunk-frames.js'
 import { type BlobMessage, decodeBlobMessage, encodeBlobMessage } from '../wire/codec.js'
@@ -49,12 +50,12 @@ export class Conversation extends FramedConversation<BlobMessage> {
   }
 
   /**
-   * Sends frames already prefixed (a chunk's fragments, `encodeChunkFrames`) in one write, under
+   * Sends frames already prefixed (chunks' fragments, `encodeChunkFrames`) in one write, under
    * one write deadline: a write waits only once the stream holds more than its buffer (2 MiB) and
    * then until that buffer is empty, as each fragment's write waited before, so the remote still
    * has to drain it within the deadline (one timer per chunk instead of one per fragment).
    */
-  async sendFrames(bytes: Uint8Array): Promise<void> {
+  async sendFrames(bytes: Uint8Array | Uint8ArrayList): Promise<void> {
     const deadline = startDeadline(this.limits.requestTimeoutMs, this.signal)
     try {
       await this.framed.writeFrames(bytes, { signal: deadline.signal })

@@ -29,7 +29,7 @@ export type Taken = Uint8Array | ChunkFragment | 'end' | undefined
  */
 export interface BlobFramedStream extends FramedStream {
   /** Writes bytes that are whole length-prefixed frames; resolves once the stream accepts more. */
-  writeFrames(bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  writeFrames(bytes: Uint8Array | Uint8ArrayList, options?: AbortOptions): Promise<void>
   /** The next complete frame without waiting; with `fragments`, a chunk-data frame in place. */
   take(fragments: boolean): Taken
   /** Resolves when bytes arrive or the stream ends (then `take` again). */
@@ -120,7 +120,7 @@ export function blobFramedStream(stream: Stream, maxBufferedBytes: number): Blob
     })
   }
 
-  const writeFrames = async (bytes: Uint8Array, opts: AbortOptions = {}): Promise<void> => {
+  const writeFrames = async (bytes: Uint8Array | Uint8ArrayList, opts: AbortOptions = {}): Promise<void> => {
     opts.signal?.throwIfAborted()
     let accepted: boolean
     try {
