@@ -41,8 +41,10 @@ class ChunkBuffer {
  * loopback writes, ~0.38 ms of its main thread per update in a profile of session 11 (load 6;
  * 416 ms for 1,100 updates per 256 MiB). 1 MiB (four 256 KiB chunks) against one chunk per
  * write, `rss-probe.ts 512 3`, load 7.7-9: fetching CPU 6.30 / 4.89 / 5.28 s against 6.61 / 5.71 /
- * 6.02, serving 3.71 / 3.41 / 3.87 against 4.62 / 3.64 / 4.37, peak RSS the same. 2 MiB saved
- * another 0.3-0.4 s fetching but raised the fetching peak RSS by 2-12 MiB (README, "Session 11").
+ * 6.02, serving 3.71 / 3.41 / 3.87 against 4.62 / 3.64 / 4.37, peak RSS the same. 2 MiB: in the
+ * suite (two alternated pairs, load 6.8-8.6) `blob_fetch_peak_rss_mib` 191 against 180-183 and the
+ * serving peak 197-198 against 194-195, for a higher efficiency (0.87-0.89 against 0.69-0.82)
+ * that is not worth the room under 200 MiB (README, "Session 11").
  */
 const WRITE_BYTES = 1024 * 1024
 
