@@ -263,9 +263,7 @@ export async function applyBatch(
   const decoded = decodeAll(ctx, records, out, early)
   const { operator, artifacts, verified } = checkAll(ctx, decoded, out, early)
   const ready = openTrees(ctx, decoded, artifacts, verified, out)
-  const accepted = commit(ctx, decoded, operator, ready, verified, out, toHex(options.from))
-  for (const i of operator) out[i] = { status: 'applied', key: decoded[i]!.hash }
-  for (const i of accepted) out[i] = { status: 'applied', key: decoded[i]!.hash }
+  commit(ctx, decoded, operator, ready, verified, out, toHex(options.from))
   count(ctx, out)
   return out
 }
@@ -305,7 +303,8 @@ function openTrees(
  * One write transaction: the operator records, then each artifact as soon as its signature is
  * known. Measured (bench/apply-profile.ts): the commit took about a third of the main thread's
  * time while the verification workers sat idle; interleaving lets the workers verify the next
- * signatures while this thread writes. Returns the artifacts applied.
+ * signatures while this thread writes. Sets the outcome of every record applied (if the
+ * transaction throws, `apply` throws and the outcomes are never seen).
  */
 function commit(
   ctx: Context,
@@ -315,24 +314,31 @@ function commit(
   verified: (i: number) => boolean,
   out: ApplyOutcome[],
   from: string,
-): number[] {
-  return writeTransaction(
+): void {
+  writeTransaction(
     ctx,
     () => {
       for (const i of operator) {
         const d = decoded[i] as Decoded<OperatorRecord>
         applyOperator(ctx, d, { type: 'operator', record: toHex(d.hash) })
+        out[i] = { status: 'applied', key: d.hash }
       }
       if (operator.length > 0) dropUnheldScopes(ctx)
       const cause: ViewCause = { type: 'apply', from }
-      return artifacts.filter((i) => {
+      for (const i of artifacts) {
+        const d = decoded[i] as Decoded<Artifact>
         if (!verified(i)) {
           out[i] = badSignature(decoded, i)
-          return false
+          continue
         }
-        addVersion(ctx, decoded[i] as Decoded<Artifact>, cause)
-        return true
-      })
+        addVersion(ctx, d, cause)
+        out[i] = { status: 'applied', key: d.hash }
+        // Written: the decoded record (its object, field views and slab) is garbage from here on
+        // instead of at the end of the batch. A scavenge within a batch copies every decoded
+        // record still referenced, and promotes it; measured in bench/apply-threads.ts
+        // (--trace-gc-nvp, README "Session 11").
+        decoded[i] = undefined
+      }
     },
     // Nothing was applied: forget what this batch taught the in-memory authority.
     () => reloadAuthority(ctx),

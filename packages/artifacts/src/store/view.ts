@@ -132,7 +132,7 @@ function setWinner(
   if (before === undefined && after === undefined) return false
   if (after === undefined) ctx.dbs.view.removeSync(view)
   else ctx.dbs.view.putSync(view, after.bytes)
-  cacheView(ctx, id, after ?? null)
+  if (ctx.viewCache.has(id)) cacheView(ctx, id, after ?? null)
   appendChange(ctx, view, before, after, cause)
   return true
 }
