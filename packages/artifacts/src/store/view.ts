@@ -113,7 +113,15 @@ export function reloadScopesAndSeq(ctx: Context): void {
   for (const scope of ctx.dbs.scopes.getKeys()) ctx.storedScopes.add(scope as string)
 }
 
-function flushLeaves(ctx: Context): void {
+/** Adds `hash` to the leaves of `scope`'s tree written at the next {@link flushLeaves}. */
+export function addLeaf(ctx: Context, scope: string, hash: Uint8Array): void {
+  let pending = ctx.pendingLeaves.get(scope)
+  if (pending === undefined) ctx.pendingLeaves.set(scope, (pending = []))
+  pending.push(hash)
+}
+
+/** Writes the leaves added since the last flush, one Merkle update per scope. */
+export function flushLeaves(ctx: Context): void {
   for (const [scope, hashes] of ctx.pendingLeaves) {
     ctx.trees.get(scope)!.update(hashes.map((h) => ({ key: h, valueHash: h })))
   }
@@ -157,7 +165,10 @@ export function recomputeView(ctx: Context, view: Uint8Array, cause: ViewCause):
   return setWinner(ctx, view, storedWinner(ctx, view), winner, cause)
 }
 
-/** Stores a new admissible version (checked by the caller) and advances the view if it wins. */
+/**
+ * Stores a new admissible version (checked by the caller) and advances the view if it wins. Its
+ * tree leaf is the caller's ({@link addLeaf}).
+ */
 export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause): void {
   const a = d.record
   // Every key from the record's own bytes, into one reused buffer (valid until the next call).
@@ -178,9 +189,6 @@ export function addVersion(ctx: Context, d: Decoded<Artifact>, cause: ViewCause)
     ctx.dbs.scopes.putSync(a.scope, EMPTY)
     ctx.storedScopes.add(a.scope)
   }
-  let pending = ctx.pendingLeaves.get(a.scope)
-  if (pending === undefined) ctx.pendingLeaves.set(a.scope, (pending = []))
-  pending.push(d.hash)
   const incoming = asStored(d)
   if (before === undefined || compareVersions(incoming, before) < 0)
     setWinner(ctx, view, before, incoming, cause, id)
