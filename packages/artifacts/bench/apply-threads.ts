@@ -19,7 +19,9 @@ import { applyBatches, BATCH, grants, NET, nodeKey, operator, verifyBaseline } f
 const batches = Number(process.argv[2] ?? 20)
 const dist = process.argv[3]
 const mod = (
-  dist === undefined ? await import('@provsync/artifacts') : await import(pathToFileURL(`${dist}/index.js`).href)
+  dist === undefined
+    ? await import('@provsync/artifacts')
+    : await import(pathToFileURL(`${dist}/index.js`).href)
 ) as typeof import('@provsync/artifacts')
 const pending = applyBatches(batches)
 const dir = tempDir('provsync-artifacts-threads-')
