@@ -16,9 +16,8 @@ const setup = (extra = {}) => [
 describe('apply and current fast paths', () => {
   it('refuses bad signatures in new and known scopes alike with verification workers', async () => {
     const store = await openStore(node.publicKey, { verifyThreads: 1 })
-    await store.apply([...setup(), artifact(p0, { version: 1n, scope: 'cluster/known', name: 'x' }).bytes], {
-      from,
-    })
+    const first = [...setup(), artifact(p0, { version: 1n, scope: 'cluster/known', name: 'x' }).bytes]
+    await store.apply(first, { from })
     const batch = Array.from({ length: 200 }, (_, i) =>
       artifact(p0, {
         version: 1n,
@@ -37,6 +36,17 @@ describe('apply and current fast paths', () => {
     ])
     expect(outcomes.filter((o) => o.status === 'applied')).toHaveLength(196)
     expect(store.tree('cluster/known')!.count()).toBe(1 + 98)
+    // Leaves are written before the signatures are known and the bad ones taken out again: the
+    // roots equal those of a store that never saw the bad records.
+    const clean = await openStore(node.publicKey, { verifyThreads: 1 })
+    await clean.apply(first, { from })
+    await clean.apply(
+      batch.filter((_, i) => ![3, 10, 11, 150].includes(i)),
+      { from },
+    )
+    const roots = (s: typeof store) => [...s.scopeRoots()].map(([scope, root]) => [scope, hex(root)])
+    expect(roots(store)).toEqual(roots(clean))
+    expect(store.tree('cluster/known')!.get(outcomes[10]!.key!)).toBeUndefined()
   })
 
   it('a same-publisher republish still falls back and restores with its publisher', async () => {

@@ -8,7 +8,7 @@ import { type ArtifactRefusal, ArtifactRefusedError, InvalidArgumentError } from
 import type { Context } from './context.js'
 import type { ViewCause } from './history.js'
 import { dropUnheldScopes, holds, recomputePublisher, recomputeUnder } from './maintenance.js'
-import { addVersion, ensureTree, writeTransaction } from './view.js'
+import { addLeaf, addVersion, ensureTree, flushLeaves, writeTransaction } from './view.js'
 
 /** What `apply` did with one record. `key` is the record hash (the tree key). */
 export interface ApplyOutcome {
@@ -263,9 +263,7 @@ export async function applyBatch(
   const decoded = decodeAll(ctx, records, out, early)
   const { operator, artifacts, verified } = checkAll(ctx, decoded, out, early)
   const ready = openTrees(ctx, decoded, artifacts, verified, out)
-  const accepted = commit(ctx, decoded, operator, ready, verified, out, toHex(options.from))
-  for (const i of operator) out[i] = { status: 'applied', key: decoded[i]!.hash }
-  for (const i of accepted) out[i] = { status: 'applied', key: decoded[i]!.hash }
+  commit(ctx, decoded, operator, ready, verified, out, toHex(options.from))
   count(ctx, out)
   return out
 }
@@ -305,7 +303,8 @@ function openTrees(
  * One write transaction: the operator records, then each artifact as soon as its signature is
  * known. Measured (bench/apply-profile.ts): the commit took about a third of the main thread's
  * time while the verification workers sat idle; interleaving lets the workers verify the next
- * signatures while this thread writes. Returns the artifacts applied.
+ * signatures while this thread writes. Sets the outcome of every record applied (if the
+ * transaction throws, `apply` throws and the outcomes are never seen).
  */
 function commit(
   ctx: Context,
@@ -315,24 +314,38 @@ function commit(
   verified: (i: number) => boolean,
   out: ApplyOutcome[],
   from: string,
-): number[] {
-  return writeTransaction(
+): void {
+  writeTransaction(
     ctx,
     () => {
       for (const i of operator) {
         const d = decoded[i] as Decoded<OperatorRecord>
         applyOperator(ctx, d, { type: 'operator', record: toHex(d.hash) })
+        out[i] = { status: 'applied', key: d.hash }
       }
       if (operator.length > 0) dropUnheldScopes(ctx)
+      // The Merkle leaves first, while the workers still verify: written after the last
+      // artifact, the leaf updates (10-12 % of applyBatch) ran with the workers idle. A leaf whose
+      // signature then fails is taken out again in this transaction (a lying peer's cost, not
+      // an honest one's).
+      for (const i of artifacts) addLeaf(ctx, (decoded[i]!.record as Artifact).scope, decoded[i]!.hash)
+      flushLeaves(ctx)
       const cause: ViewCause = { type: 'apply', from }
-      return artifacts.filter((i) => {
+      for (const i of artifacts) {
+        const d = decoded[i] as Decoded<Artifact>
         if (!verified(i)) {
           out[i] = badSignature(decoded, i)
-          return false
+          ctx.trees.get(d.record.scope)!.update([{ key: d.hash, valueHash: null }])
+          continue
         }
-        addVersion(ctx, decoded[i] as Decoded<Artifact>, cause)
-        return true
-      })
+        addVersion(ctx, d, cause)
+        out[i] = { status: 'applied', key: d.hash }
+        // Written: the decoded record (its object, field views and slab) is garbage from here on
+        // instead of at the end of the batch. A scavenge within a batch copies every decoded
+        // record still referenced, and promotes it; measured in bench/apply-threads.ts
+        // (--trace-gc-nvp, README "Session 11").
+        decoded[i] = undefined
+      }
     },
     // Nothing was applied: forget what this batch taught the in-memory authority.
     () => reloadAuthority(ctx),
