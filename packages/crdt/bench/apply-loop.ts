@@ -87,6 +87,9 @@ try {
   let verifyCpu = 0
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
   const from = { from: signers[1]!.publicKey }
+  // When the measured loop starts, on the clock of `--trace-gc` / `--trace-gc-nvp` lines (ms since
+  // the isolate started), to sum the collections inside it from such a trace.
+  console.error(`measured loop from ${Math.round(performance.now())} ms`)
   let ahead = pipelined ? state.verifyRecords('assertions', pending[2]!) : undefined
   for (const [b, batch] of pending.slice(2).entries()) {
     const t0 = performance.now()
