@@ -7,7 +7,11 @@
  * calling thread's share of the CPU (`process.threadCpuUsage`), the split between the thread
  * that applies and the verify workers. `--prefill=N` first applies N other records (batches of
  * 5,000, not measured), so the measured batches write into B-trees of that size, where each
- * random-key write lands on a page of its own.
+ * random-key write lands on a page of its own. `apply_gc_minor_us_per_record` /
+ * `apply_gc_major_us_per_record`: the calling thread's GC pauses that started inside the apply
+ * windows (V8's `gc` performance entries), per record; the parallel helpers' share is in the
+ * per-thread line. With `--trace-gc-nvp`, stderr names when the measured loop started, so a
+ * trace's scavenges inside it can be summed (bytes survived and promoted per record).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
