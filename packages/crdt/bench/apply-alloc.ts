@@ -2,8 +2,10 @@
  * Bytes the applying thread allocates per applied record, and where: the apply loop of
  * `crdt.bench.ts` (batches of 1,000 new signed assertions into a growing store) under V8's
  * sampling heap profiler, objects collected by the minor and major GC included, so the sum is
- * what was allocated, not what survived. Run:
- * `node --import tsx packages/crdt/bench/apply-alloc.ts [batches] [--top=N]` (Node 22: `npx node`
+ * what was allocated, not what survived (with `--promoted`, objects a minor GC collected are left
+ * out: what is left is what the scavenger promoted to the old generation, or what is still alive
+ * at the end). Run:
+ * `node --import tsx packages/crdt/bench/apply-alloc.ts [batches] [--top=N] [--promoted]` (Node 22: `npx node`
  * inside the repo). Prints `alloc_bytes_per_record` and the largest allocation sites (function,
  * file:line) in bytes per record. Workers are other isolates: their allocations are not counted.
  */
@@ -15,6 +17,7 @@ import { BATCH, NETWORK, signBatch } from './batches.js'
 
 const args = process.argv.slice(2)
 const batches = Number(args.find((a) => /^\d+$/.test(a)) ?? 10)
+const promotedOnly = args.includes('--promoted')
 const top = Number(args.find((a) => a.startsWith('--top='))?.slice('--top='.length) ?? 25)
 
 type ProfileNode = HeapProfiler.SamplingHeapProfileNode
@@ -34,7 +37,7 @@ try {
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 256,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMinorGC: !promotedOnly,
   })
   for (const batch of pending.slice(2)) {
     const outcomes = await state.apply('assertions', batch, from)
@@ -60,7 +63,8 @@ try {
     for (const child of node.children) walk(child, site)
   }
   walk(profile.head)
-  console.log(JSON.stringify({ alloc_bytes_per_record: Math.round(total / records), records }))
+  const figure = promotedOnly ? 'promoted_bytes_per_record' : 'alloc_bytes_per_record'
+  console.log(JSON.stringify({ [figure]: Math.round(total / records), records }))
   for (const [site, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, top))
     console.log(`${(bytes / records).toFixed(0).padStart(6)} B  ${site}`)
 } finally {

@@ -7,10 +7,15 @@
  * calling thread's share of the CPU (`process.threadCpuUsage`), the split between the thread
  * that applies and the verify workers. `--prefill=N` first applies N other records (batches of
  * 5,000, not measured), so the measured batches write into B-trees of that size, where each
- * random-key write lands on a page of its own.
+ * random-key write lands on a page of its own. `apply_gc_minor_us_per_record` /
+ * `apply_gc_major_us_per_record`: the calling thread's GC pauses that started inside the apply
+ * windows (V8's `gc` performance entries), per record; the parallel helpers' share is in the
+ * per-thread line. With `--trace-gc-nvp`, stderr names when the measured loop started, so a
+ * trace's scavenges inside it can be summed (bytes survived and promoted per record).
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { generateSigner, openNodeState, signedMessage, verifySignature } from '@provsync/crdt'
 import { tempDir } from '@provsync/testing'
 import { BATCH, NETWORK, signBatch } from './batches.js'
@@ -44,6 +49,22 @@ function threadCpu(): Map<string, number> {
 }
 const threadsApply = new Map<string, number>()
 
+/**
+ * The calling thread's garbage collections (V8's `gc` performance entries: the pause of each
+ * scavenge and mark-compact, parallel helpers' time not included) and their start times, to sum
+ * those that started inside the apply windows.
+ */
+const gcEntries: { start: number; ms: number; minor: boolean }[] = []
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind
+    // kind 1 is NODE_PERFORMANCE_GC_MINOR (scavenge); 2, 4 and 8 are major, incremental, weak callbacks.
+    gcEntries.push({ start: e.startTime, ms: e.duration, minor: kind === 1 })
+  }
+})
+gcObserver.observe({ entryTypes: ['gc'] })
+const applyWindows: [number, number][] = []
+
 const signer = generateSigner()
 const sample = signBatch(signer, 0, 1, 1n)[0]!
 const message = signedMessage('assertion', NETWORK, sample)
@@ -70,6 +91,9 @@ try {
   let verifyCpu = 0
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
   const from = { from: signers[1]!.publicKey }
+  // When the measured loop starts, on the clock of `--trace-gc` / `--trace-gc-nvp` lines (ms since
+  // the isolate started), to sum the collections inside it from such a trace.
+  console.error(`measured loop from ${Math.round(performance.now())} ms`)
   let ahead = pipelined ? state.verifyRecords('assertions', pending[2]!) : undefined
   for (const [b, batch] of pending.slice(2).entries()) {
     const t0 = performance.now()
@@ -89,6 +113,7 @@ try {
       threadsApply.set(name, (threadsApply.get(name) ?? 0) + us - (p0.get(name) ?? 0))
     applyCpu += cpu(process.cpuUsage(c0))
     applyMs += performance.now() - t0
+    applyWindows.push([t0, performance.now()])
     if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
     const t1 = performance.now()
     const c1 = process.cpuUsage()
@@ -98,6 +123,12 @@ try {
     verifyMs += performance.now() - t1
   }
   const records = batches * BATCH
+  // GC entries reach the observer on a later turn of the event loop (a timer, not setImmediate).
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  gcObserver.disconnect()
+  const inApply = gcEntries.filter((g) => applyWindows.some(([a, b]) => g.start >= a && g.start <= b))
+  const gcUs = (minor: boolean) =>
+    (inApply.filter((g) => g.minor === minor).reduce((sum, g) => sum + g.ms, 0) * 1000) / records
   const applyRate = (records * 1000) / applyMs
   const verifyRate = (records * 1000) / verifyMs
   const out = {
@@ -108,6 +139,9 @@ try {
     apply_main_thread_cpu_us_per_record: Number((applyMainCpu / records).toFixed(1)),
     verify_cpu_us: Number((verifyCpu / records).toFixed(1)),
     cpu_ratio: Number((applyCpu / verifyCpu).toFixed(3)),
+    apply_gc_minor_us_per_record: Number(gcUs(true).toFixed(1)),
+    apply_gc_major_us_per_record: Number(gcUs(false).toFixed(1)),
+    apply_gc_count: inApply.length,
     load_average_1m: Number(loadavg()[0]!.toFixed(2)),
   }
   console.log(JSON.stringify(out))

@@ -41,6 +41,10 @@ const coordinates = bin('coordinates')
 const index5 = bin('index5')
 const index6 = bin('index6')
 const history = env.openDB({ name: 'history', keyEncoding: 'ordered-binary', encoding: 'binary' })
+// Session 11's second lever: registers in a log keyed by sequence number (the Merkle bucket, which
+// sync serves registers from, would name each register's sequence number), not by tree key.
+const registerLog = env.openDB({ name: 'register-log', keyEncoding: 'ordered-binary', encoding: 'binary' })
+let logSeq = 0
 const asserter = randomBytes(32)
 let seq = 0
 let n5 = 0
@@ -84,6 +88,35 @@ const KINDS: Record<string, () => void> = {
         coordinates.put(key, scratch.subarray(0, ENTRY_BYTES))
       }
     }),
+  // A register appended to the log instead of put under its random tree key.
+  'register-log': () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++)
+        registerLog.putSync(++logSeq, recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES), {
+          append: true,
+        })
+    }),
+  // The same, each append also deleting an older entry (every record superseding a register: the
+  // log's clean-up at its worst, deletes at keys spread over the log).
+  'register-log-superseding': () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++) {
+        registerLog.putSync(++logSeq, recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES), {
+          append: true,
+        })
+        registerLog.remove(1 + Math.floor(Math.random() * (logSeq - 1)))
+      }
+    }),
+  // The coordinate entry's random put with 8 bytes more (the cost of a larger value in a random
+  // page: the bucket naming each register's log sequence number would grow by about that).
+  'coordinate-plus-8': () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++) {
+        const key = randomBytes(32)
+        coordinates.get(key)
+        coordinates.put(key, scratch.subarray(0, ENTRY_BYTES + 8))
+      }
+    }),
   history: () =>
     env.transactionSync(() => {
       for (let i = 0; i < BATCH; i++)
@@ -105,7 +138,7 @@ const KINDS: Record<string, () => void> = {
 }
 
 for (let done = 0; done < prefill; done += BATCH) {
-  for (const kind of ['record', 'coordinate', 'history', 'index-row']) KINDS[kind]!()
+  for (const kind of ['record', 'coordinate', 'history', 'index-row', 'register-log']) KINDS[kind]!()
 }
 for (let i = 0; i < prefill / BATCH; i++) KINDS['index-chunk']!()
 const totals = new Map<string, { cpu: number; wall: number; body: number }>()

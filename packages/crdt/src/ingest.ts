@@ -77,12 +77,19 @@ function decodeFor(store: StoreName, bytes: Uint8Array, networkId: string): Chec
 export interface Candidate {
   readonly index: number
   readonly bytes: Uint8Array
-  readonly decoded: CheckedRecord
-  readonly signer: Uint8Array
-  /** Assertions only: the coordinate's id and its map key, found once in precheck. */
-  readonly coordId?: Uint8Array
+  /**
+   * What applying the record needs, found once in precheck; {@link ingestPrepared} drops it once
+   * the record is applied (see `release` there), so the fields are undefined afterwards.
+   */
+  decoded: CheckedRecord | undefined
+  signer: Uint8Array | undefined
+  /** Assertions only: the coordinate's id and its map key. */
+  coordId?: Uint8Array | undefined
   readonly coordKey?: string
 }
+
+/** A candidate whose working fields are still set (before it is applied). */
+type Unapplied = Candidate & { decoded: CheckedRecord; signer: Uint8Array }
 
 /**
  * Checks everything but the signature, without touching the store: size, encoding, bounds,
@@ -102,7 +109,9 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown, index: number)
   if (decoded.type === 'revocation' && !ctx.trust.has(toHex(signer)))
     throw new UntrustedOperatorError(toHex(signer))
   if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
-  if (decoded.type !== 'assertion') return { index, bytes, decoded, signer }
+  // One shape for every candidate (coordId and coordKey present, undefined when not an assertion).
+  if (decoded.type !== 'assertion')
+    return { index, bytes, decoded, signer, coordId: undefined, coordKey: undefined }
   const coordId = blake3(coordinateBytesOf(bytes))
   return { index, bytes, decoded, signer, coordId, coordKey: toHex(coordId) }
 }
@@ -166,7 +175,7 @@ export function prepare(
     const signed = candidate.bytes
     const version = signed[1]!
     job.push({
-      publicKey: candidate.signer,
+      publicKey: candidate.signer!,
       signature: signed.subarray(signed.length - SIGNATURE_BYTES),
       // The domain prefix, packed before the body by the pool instead of a message copied per record.
       prefix: (prefixes[version] ??= signedPrefix(type, ctx.networkId, signed)),
@@ -262,6 +271,28 @@ const scratch = new Scratch()
 /** The component of a settled coordinate entry until the entry is encoded (see `recompute`). */
 const componentScratch = new Scratch()
 
+/**
+ * What a settled coordinate's map slot holds for the rest of its batch. Frozen, with a frozen
+ * evidence list: a merge into it (a record touching the coordinate after its last touch, which
+ * `lastTouches` rules out) throws instead of writing an empty entry.
+ */
+const SETTLED: WorkingEntry = Object.freeze({
+  coordId: new Uint8Array(32),
+  entry: Object.freeze({ coordinate: new Uint8Array(0), evidence: Object.freeze([]) as never }),
+})
+
+/**
+ * Drops what a candidate held for applying its record once it is applied: the handle keeps the
+ * candidate (index and bytes, for observers) until the batch returns, and without this every
+ * decoded head, signer view and coordinate id of the batch lived until then, so each scavenge
+ * during a batch copied (and the second promoted) the whole batch's working set.
+ */
+function release(c: Candidate): void {
+  c.decoded = undefined
+  c.signer = undefined
+  c.coordId = undefined
+}
+
 /** For each coordinate, the position of the last candidate that touches it. */
 function lastTouches(candidates: readonly Candidate[]): Map<string, number> {
   const last = new Map<string, number>()
@@ -311,13 +342,18 @@ async function commit(
       // Left in the map (no later record of the batch touches it): deleting 1,000 entries one
       // by one shrank and rehashed the map, 0.14 KB allocated per record in the heap profile.
       const touched = working.byId.get(coordKey)
+      if (touched === undefined) return
       // Entries only read (duplicates, superseded records) need no write.
-      if (touched?.record === undefined) return
-      cause.record = touched.record
-      settling.working = touched.entry
-      recompute(ctx, touched.coordId, cause, history, settling)
+      if (touched.record !== undefined) {
+        cause.record = touched.record
+        settling.working = touched.entry
+        recompute(ctx, touched.coordId, cause, history, settling)
+      }
+      // The map keeps the key (no delete, above) but no longer the entry, its evidence and their
+      // views, so a scavenge later in the batch does not copy them.
+      working.byId.set(coordKey, SETTLED)
     }
-    const apply = (c: Candidate, i: number): void => {
+    const apply = (c: Unapplied, i: number): void => {
       if (!job.result(i)) {
         refuse(c.index, new BadSignatureError())
         return
@@ -366,8 +402,9 @@ async function commit(
       }
     }
     candidates.forEach((c, i) => {
-      apply(c, i)
+      apply(c as Unapplied, i)
       if (c.coordKey !== undefined && lastTouch.get(c.coordKey) === i) settle(c.coordKey)
+      release(c)
     })
     // The asserter index entries of the new registers: one per asserter for the batch.
     working.finish()

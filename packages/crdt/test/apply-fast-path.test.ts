@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
+import { toHex } from '../src/bytes.js'
 import { encodeHistory, soleAsserted } from '../src/durability.js'
 import { encodeComponent, encodeCoordinateEntry, Scratch } from '../src/persisted.js'
 import { type AssertionEvidence, deriveComponent } from '../src/view.js'
@@ -94,5 +95,54 @@ describe('apply fast path', () => {
     const origins = history.map((e) => e.coordinate.origin).sort()
     expect(origins).toEqual(Array.from({ length: 12 }, (_, i) => coordinate(i).origin).sort())
     for (const entry of history) expect(entry.after).toEqual(single.view.get(entry.coordinate))
+  })
+
+  it('a batch that touches coordinates again and again (duplicates, lower and higher runs) ends as record-by-record applies end, and observers get every record (property)', async () => {
+    // Over 32 records the batch is verified on the pool, and a coordinate's working entry is
+    // settled (and dropped) after its last record: a record merged into a settled entry, or a
+    // candidate released before it is applied, would show as a different outcome, view or root.
+    const signers = [signerN(1), signerN(2), signerN(3)]
+    const relay = signerN(4)
+    const arbRecord = fc.record({
+      signer: fc.integer({ min: 0, max: 2 }),
+      coord: fc.integer({ min: 0, max: 5 }),
+      run: fc.bigInt({ min: 1n, max: 4n }),
+      wall: fc.integer({ min: 0, max: 3 }),
+    })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(arbRecord, { minLength: 33, maxLength: 70 }),
+        fc.boolean(),
+        async (picks, verifiedPath) => {
+          const records = picks.map((p) =>
+            assertionBytes(signers[p.signer]!, coordinate(p.coord), p.run, BASE_MS - 1000 + p.wall),
+          )
+          const batched = await temp.open()
+          const single = await temp.open()
+          const seen: Uint8Array[][] = []
+          batched.observe({ applied: ({ records: handed }) => seen.push([...handed]) })
+          const from = { from: relay.publicKey }
+          const outcomes = verifiedPath
+            ? await batched.applyVerified(batched.verifyRecords('assertions', records), from)
+            : await batched.apply('assertions', records, from)
+          const one: string[] = []
+          for (const record of records)
+            one.push((await single.apply('assertions', [record], from))[0]!.status)
+          // In one batch a record repeated later is a duplicate of the first, as one by one.
+          expect(outcomes.map((o) => o.status)).toEqual(one)
+          expect(seen).toHaveLength(1)
+          expect(seen[0]!.map(toHex)).toEqual(records.map(toHex))
+          for (let c = 0; c < 6; c++) {
+            expect(batched.view.get(coordinate(c))).toEqual(single.view.get(coordinate(c)))
+            expect(batched.assertions.evidence(coordinate(c))).toEqual(
+              single.assertions.evidence(coordinate(c)),
+            )
+          }
+          expect(toHex(batched.tree('assertions').root())).toBe(toHex(single.tree('assertions').root()))
+          await temp.cleanup()
+        },
+      ),
+      { numRuns: 12 },
+    )
   })
 })
