@@ -13,7 +13,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
-import { framedStream } from '@provsync/sync'
+import { framedStream } from '@provsync/sync/stream'
 import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createLibp2p } from 'libp2p'
 

@@ -180,8 +180,11 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
   }
 }
 
-/** Resolves once the stream's write buffer is empty, rejects if it closes or the signal fires. */
-function idle(stream: Stream, options: AbortOptions): Promise<void> {
+/**
+ * Resolves once the stream's write buffer is empty, rejects if it closes or the signal fires
+ * (exported for framed streams of other protocols: @provsync/blobs).
+ */
+export function idle(stream: Stream, options: AbortOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const done = (err?: unknown): void => {
       stream.removeEventListener('idle', onIdle)
@@ -214,12 +217,13 @@ function idle(stream: Stream, options: AbortOptions): Promise<void> {
  * libp2p resets a stream whose read buffer (the remote kept sending while we paused) or write
  * buffer (the remote stopped reading) passed its limit: a budget the remote exhausted.
  */
-function overfull(err: unknown): BudgetExceededError | undefined {
+export function overfull(err: unknown): BudgetExceededError | undefined {
   if ((err as Error | undefined)?.name !== 'StreamBufferError') return undefined
   return new BudgetExceededError('buffer', `stream reset: ${(err as Error).message}`, { cause: err })
 }
 
-function wrapFailure(err: Error): Error {
+/** A stream's failure as sync's errors: a SyncError as is, an overfull buffer as a budget, else an unexpected end. */
+export function wrapFailure(err: Error): Error {
   if (err instanceof SyncError) return err
   const budget = overfull(err)
   if (budget !== undefined) return budget

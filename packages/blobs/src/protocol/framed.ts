@@ -1,18 +1,20 @@
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import {
-  BudgetExceededError,
+  DEFAULT_MAX_FRAME_BYTES,
+  decodeLength,
+  encodeFrame,
   type FramedStream,
   FrameTooLargeError,
-  MalformedFrameError,
-  SyncError,
+  idle,
+  overfull,
   UnexpectedEndError,
-} from '@provsync/sync'
+  wrapFailure,
+} from '@provsync/sync/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { type ChunkFragment, parseChunkFragment, varintLength } from '../wire/chunk-frames.js'
+import { type ChunkFragment, parseChunkFragment } from '../wire/chunk-frames.js'
 
 /** Noise carries at most 65,535 bytes per message; a frame plus its prefix fits in one (sync's limit). */
-export const MAX_FRAME_BYTES = 64 * 1024 - 16
-const MAX_VARINT_BYTES = 5
+export const MAX_FRAME_BYTES = DEFAULT_MAX_FRAME_BYTES
 
 /** What `take` found: a frame body, a chunk-data fragment read in place, the clean end, or nothing yet. */
 export type Taken = Uint8Array | ChunkFragment | 'end' | undefined
@@ -36,26 +38,9 @@ export interface BlobFramedStream extends FramedStream {
   more(options?: AbortOptions): Promise<void>
 }
 
-function decodeLength(buffer: Uint8ArrayList): { length: number; bytes: number } | undefined {
-  let length = 0
-  for (let i = 0; i < Math.min(buffer.byteLength, MAX_VARINT_BYTES); i++) {
-    const byte = buffer.get(i)
-    length += (byte & 0x7f) * 2 ** (7 * i)
-    if ((byte & 0x80) === 0) return { length, bytes: i + 1 }
-  }
-  if (buffer.byteLength >= MAX_VARINT_BYTES) throw new MalformedFrameError('frame length prefix is too long')
-  return undefined
-}
-
 /** Prefixes a frame with its length (sync's `encodeFrame`), refusing one the remote would reject. */
 export function prefixFrame(frame: Uint8Array): Uint8Array {
-  if (frame.byteLength > MAX_FRAME_BYTES) throw new FrameTooLargeError(frame.byteLength, MAX_FRAME_BYTES)
-  const prefix = varintLength(frame.byteLength)
-  const out = new Uint8Array(prefix + frame.byteLength)
-  let v = frame.byteLength
-  for (let i = 0; i < prefix; i++, v = Math.floor(v / 128)) out[i] = (v & 0x7f) | (i < prefix - 1 ? 0x80 : 0)
-  out.set(frame, prefix)
-  return out
+  return encodeFrame(frame, MAX_FRAME_BYTES)
 }
 
 export function blobFramedStream(stream: Stream, maxBufferedBytes: number): BlobFramedStream {
@@ -158,46 +143,4 @@ export function blobFramedStream(stream: Stream, maxBufferedBytes: number): Blob
     },
     write: (frame, opts) => writeFrames(prefixFrame(frame), opts),
   }
-}
-
-/** Resolves once the stream's write buffer is empty, rejects if it closes or the signal fires. */
-function idle(stream: Stream, options: AbortOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: unknown): void => {
-      stream.removeEventListener('idle', onIdle)
-      stream.removeEventListener('close', onClose)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err === undefined) resolve()
-      else reject(err)
-    }
-    const onIdle = (): void => done()
-    const onClose = (evt: Event): void => {
-      const error = (evt as Event & { error?: Error }).error
-      done(
-        (error === undefined ? undefined : overfull(error)) ??
-          new UnexpectedEndError('stream closed while writing'),
-      )
-    }
-    const onAbort = (): void => done(options.signal?.reason)
-    if (stream.writeBufferLength === 0) return resolve()
-    if (stream.status !== 'open') return reject(new UnexpectedEndError('stream closed while writing'))
-    stream.addEventListener('idle', onIdle)
-    stream.addEventListener('close', onClose)
-    options.signal?.addEventListener('abort', onAbort)
-  })
-}
-
-/** libp2p resets a stream whose read or write buffer passed its limit: a budget the remote exhausted. */
-function overfull(err: unknown): BudgetExceededError | undefined {
-  if ((err as Error | undefined)?.name !== 'StreamBufferError') return undefined
-  return new BudgetExceededError('buffer', `stream reset: ${(err as Error).message}`, { cause: err })
-}
-
-function wrapFailure(err: Error): Error {
-  if (err instanceof SyncError) return err
-  const budget = overfull(err)
-  if (budget !== undefined) return budget
-  const wrapped = new UnexpectedEndError(`stream failed: ${err.message}`)
-  wrapped.cause = err
-  return wrapped
 }
