@@ -14,7 +14,6 @@ import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
 import { framedStream } from '@provsync/sync/stream'
-import { fillNoiseWords, xorshift32 } from '@provsync/testing'
 import { createLibp2p } from 'libp2p'
 
 // This file runs under Node's own type stripping, without tsx (see blobs.bench.ts), which cannot
@@ -78,8 +77,13 @@ const cpuSeconds = () => {
 }
 const rounded = () => Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)]))
 
-/** Deterministic, incompressible-looking content, generated a MiB at a time. */
+/**
+ * Deterministic, incompressible-looking content, generated a MiB at a time. @provsync/testing is
+ * imported here only, by the putting process: its index loads @provsync/crdt (+30 MiB RSS,
+ * measured session 11), which a serving or fetching blob process never loads.
+ */
 async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array> {
+  const { fillNoiseWords, xorshift32 } = await import('@provsync/testing')
   const next = xorshift32(seed)
   for (let o = 0; o < size; o += MiB) {
     const piece = new Uint8Array(Math.min(MiB, size - o))

@@ -7,7 +7,7 @@
  * to both processes (e.g. `BLOBS_PEER_VARIANT`, read by peer.ts, or glibc's `MALLOC_*`).
  * `BLOBS_PROBE_NODE_ARGS` (space-separated) goes to both peers' `node` command line, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses `--cpu-prof` in NODE_OPTIONS).
- * `BLOBS_PROBE_PEER`: another checkout's `peer.ts` (e.g. /work/base's), to alternate builds with one probe.
+ * A variant's `BLOBS_PROBE_PEER`: another checkout's `peer.ts` (e.g. /work/base's), to alternate builds with one probe.
  * `idle` is the serving process's peak RSS once started and listening, before it serves anything.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -21,7 +21,7 @@ const [mib, rounds, ...variants] = process.argv.slice(2)
 const work = mkdtempSync(join(tmpdir(), 'provsync-rss-probe-'))
 
 function start(args: string[], env: Record<string, string>) {
-  const peer = process.env.BLOBS_PROBE_PEER ?? fileURLToPath(new URL('./peer.ts', import.meta.url))
+  const peer = env.BLOBS_PROBE_PEER ?? fileURLToPath(new URL('./peer.ts', import.meta.url))
   const nodeArgs = (process.env.BLOBS_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const child = spawn(
     process.execPath,

@@ -44,8 +44,8 @@ export {
   type FramedStream,
   type FramedStreamOptions,
   framedStream,
-  idle,
-  overfull,
-  wrapFailure,
+  type StreamInbox,
+  sendFrames,
+  streamInbox,
 } from './framing.js'
 export { TrustBundleMismatchError, trustBundleHash } from './trust.js'

@@ -27,7 +27,12 @@ function modulesLoadedBy(entry: string): string[] {
 }
 
 /** What a blob-only process must not pay for (session 11: the index adds ~31 MiB with them). */
-const HEAVY = [/\/@libp2p\/gossipsub\//, /\/crdt\/(src|dist)\//, /\/node_modules\/libp2p\//, /\/sync\/src\/node\.ts$/]
+const HEAVY = [
+  /\/@libp2p\/gossipsub\//,
+  /\/crdt\/(src|dist)\//,
+  /\/node_modules\/libp2p\//,
+  /\/sync\/src\/node\.ts$/,
+]
 const heavy = (urls: string[]) => urls.filter((url) => HEAVY.some((re) => re.test(url)))
 
 describe('@provsync/sync/stream, the light entry', () => {

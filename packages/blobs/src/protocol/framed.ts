@@ -5,12 +5,10 @@ import {
   encodeFrame,
   type FramedStream,
   FrameTooLargeError,
-  idle,
-  overfull,
-  UnexpectedEndError,
-  wrapFailure,
+  sendFrames,
+  streamInbox,
 } from '@provsync/sync/stream'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { type ChunkFragment, parseChunkFragment } from '../wire/chunk-frames.js'
 
 /** Noise carries at most 65,535 bytes per message; a frame plus its prefix fits in one (sync's limit). */
@@ -44,34 +42,9 @@ export function prefixFrame(frame: Uint8Array): Uint8Array {
 }
 
 export function blobFramedStream(stream: Stream, maxBufferedBytes: number): BlobFramedStream {
-  const buffer = new Uint8ArrayList()
-  let remoteEnded = false
-  let failure: Error | undefined
-  let wake: (() => void) | undefined
-  let bytesRead = 0
+  const inbox = streamInbox(stream, maxBufferedBytes)
+  const { buffer } = inbox
   let bytesWritten = 0
-  const notify = (): void => {
-    const w = wake
-    wake = undefined
-    w?.()
-  }
-  stream.addEventListener('message', (evt) => {
-    buffer.append(evt.data)
-    bytesRead += evt.data.byteLength
-    if (buffer.byteLength > maxBufferedBytes && stream.readStatus === 'readable') stream.pause()
-    notify()
-  })
-  stream.addEventListener('remoteCloseWrite', () => {
-    remoteEnded = true
-    notify()
-  })
-  stream.addEventListener('close', (evt) => {
-    remoteEnded = true
-    if (evt.error !== undefined) failure = evt.error
-    notify()
-  })
-  const ended = (): boolean =>
-    remoteEnded || (stream.status !== 'open' && stream.readBufferLength === 0) || stream.readableEnded
 
   const take = (fragments: boolean): Taken => {
     const prefix = decodeLength(buffer)
@@ -83,62 +56,31 @@ export function blobFramedStream(stream: Stream, maxBufferedBytes: number): Blob
         (fragments ? parseChunkFragment(buffer, prefix.bytes, end) : undefined) ??
         buffer.subarray(prefix.bytes, end)
       buffer.consume(end)
-      if (stream.readStatus === 'paused' && buffer.byteLength <= maxBufferedBytes / 2) stream.resume()
+      inbox.taken()
       return frame
     }
-    if (stream.readStatus === 'paused') stream.resume()
-    if (!ended() || stream.readBufferLength !== 0) return undefined
-    if (buffer.byteLength === 0 && failure === undefined) return 'end'
-    if (failure !== undefined && buffer.byteLength === 0) throw wrapFailure(failure)
-    throw new UnexpectedEndError(`stream ended inside a frame (${buffer.byteLength} bytes pending)`)
+    return inbox.finished() ? 'end' : undefined
   }
 
-  const more = async (opts: AbortOptions = {}): Promise<void> => {
-    opts.signal?.throwIfAborted()
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(opts.signal?.reason)
-      wake = () => {
-        opts.signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  const writeFrames = async (bytes: Uint8Array | Uint8ArrayList, opts: AbortOptions = {}): Promise<void> => {
-    opts.signal?.throwIfAborted()
-    let accepted: boolean
-    try {
-      accepted = stream.send(bytes)
-    } catch (err) {
-      throw wrapFailure(err as Error)
-    }
-    bytesWritten += bytes.byteLength
-    try {
-      if (!accepted) await stream.onDrain(opts)
-      // send() also says yes while bytes pile up behind a send in progress; wait for them too.
-      if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
-    } catch (err) {
-      throw overfull(err) ?? err
-    }
-  }
+  const writeFrames = (bytes: Uint8Array | Uint8ArrayList, opts: AbortOptions = {}): Promise<void> =>
+    sendFrames(stream, bytes, maxBufferedBytes, () => (bytesWritten += bytes.byteLength), opts)
 
   return {
     get bytesRead() {
-      return bytesRead
+      return inbox.bytesRead
     },
     get bytesWritten() {
       return bytesWritten
     },
     take,
-    more,
+    more: (opts) => inbox.more(opts),
     writeFrames,
     async read(opts = {}) {
       while (true) {
         const taken = take(false)
         if (taken === 'end') return undefined
         if (taken !== undefined) return taken as Uint8Array
-        await more(opts)
+        await inbox.more(opts)
       }
     },
     write: (frame, opts) => writeFrames(prefixFrame(frame), opts),
