@@ -39,6 +39,9 @@ function windowOption(): { maxStreamWindowSize?: number; initialStreamWindowSize
 }
 const writeBuffer = process.env.BLOBS_PROBE_WRITE_BUFFER
 const writeBufferOption = writeBuffer === undefined ? {} : { maxWriteBufferBytes: Number(writeBuffer) }
+// `BLOBS_PROBE_IMPORT` (comma-separated modules, unset in the bench): loaded first, e.g.
+// `@provsync/sync` to weigh what importing sync's index (not its light entry) costs a blob process.
+for (const module of (process.env.BLOBS_PROBE_IMPORT ?? '').split(',').filter(Boolean)) await import(module)
 const readAhead = process.env.BLOBS_PROBE_READ_AHEAD
 const readAheadOption = readAhead === undefined ? {} : { readAheadChunks: Number(readAhead) }
 
