@@ -18,8 +18,8 @@ export const MAX_FRAME_BYTES = DEFAULT_MAX_FRAME_BYTES
 export type Taken = Uint8Array | ChunkFragment | 'end' | undefined
 
 /**
- * sync's framed stream (same frames, same limits, same errors: `framedStream` in @provsync/sync),
- * with what a blob transfer needs on top, measured in session 11:
+ * sync's framed stream, built of the same parts (`streamInbox`, `sendFrames`: same frames, same
+ * limits, same errors as `framedStream`), with what a blob transfer needs on top, measured in session 11:
  * - `writeFrames`: several frames already prefixed (a chunk's fragments) in one `send`, so yamux
  *   carries them as one data frame and the remote answers one window update, not one per 60 KiB;
  * - `take(true)`: a chunk-data frame is returned as a view of the received buffers
