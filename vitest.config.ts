@@ -6,7 +6,12 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@provsync\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+    alias: [
+      { find: /^@provsync\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/index.ts` },
+      // A subpath entry (`@provsync/sync/stream`) from its source too: one module instance per
+      // class, so an error thrown through the subpath is `instanceof` the index's.
+      { find: /^@provsync\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${packagesDir}$1/src/$2.ts` },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -6,12 +6,18 @@
  *   stream's throughput between the same two nodes, measured just before and just after.
  * - range_first_byte_ms: one chunk in the middle of the big blob, not held, manifest not held
  *   either (cold) and with the manifest held (warm).
- * - blob_fetch_peak_rss_mib: peak RSS (the process's own VmHWM, see peer.ts) of a process reading
- *   the big blob from the serving one, and of the serving process (blob_serve_peak_rss_mib); both
- *   blobs are put before by a process of their own (blob_put_peak_rss_mib), so the serving figure
- *   is the serving's alone. `*_peak_{heap_used,external,array_buffers}_mib`: where it comes from.
- * - blob_fetch_big_cpu_s_per_gib, blob_serve_cpu_s: CPU seconds (user + system, all threads) of
- *   the fetching process per GiB read and of the serving process in all: cost, not speed.
+ * - blob_fetch_peak_rss_mib, blob_serve_peak_rss_mib: peak RSS (each process's own VmHWM, see
+ *   peer.ts) of the issue's case, a fresh fetching process reading the big blob from a fresh
+ *   serving process that serves nothing else (as rss-probe.ts runs it); both blobs are put before
+ *   by a process of their own (blob_put_peak_rss_mib). `*_peak_{heap_used,external,array_buffers}_mib`:
+ *   where those peaks come from.
+ * - blob_{fetch,serve}_peak_rss_mib_after_reference: the same read, served by the process that
+ *   served the efficiency phase before it (both plain-stream references, the small blob, the
+ *   ranges): what the two figures above were until session 11's second round. The plain stream
+ *   (sync's framing, not blob code) took that process ~35 MiB higher before the blob read began.
+ * - blob_fetch_big_mib_per_s, blob_fetch_big_cpu_s_per_gib, blob_serve_cpu_s: that read after the
+ *   reference (unchanged since session 10): the fetching process's rate and CPU seconds (user +
+ *   system, all threads) per GiB, the serving process's CPU for everything it served.
  * - storage_*: chunk bytes as LMDB values vs files named by hash (the store's choice), written
  *   then read back in this process: MiB/s and the RSS each read-back adds.
  * `--quick`: 16 MiB and 64 MiB instead of 256 MiB and 1 GiB.
@@ -149,6 +155,100 @@ async function clientNode(name: string) {
   return { store, node }
 }
 
+type Ctx = Parameters<Parameters<typeof runSuite>[1]>[0]
+type Peer = ReturnType<typeof startPeer>
+interface BigRead {
+  bytes: number
+  seconds: number
+  rssMiB: number
+  peaks: Peaks
+  cpu: number
+}
+interface Served {
+  rssMiB: number
+  peaks: Peaks
+  cpu: number
+}
+
+/** A fresh fetching process reads the big blob from `addr`; then the serving process's peaks. */
+async function bigRead(server: Peer, addr: string, id: string, size: number, dir: string) {
+  const fetcher = startPeer(['fetch', join(work, dir), addr, id])
+  const read = await nextJson<BigRead>(fetcher.lines)
+  if (read.bytes !== size) throw new Error(`fetch child read ${read.bytes} of ${size} bytes`)
+  server.child.stdin!.write('rss\n')
+  return { read, served: await nextJson<Served>(server.lines) }
+}
+
+/**
+ * The efficiency phase: plain stream, the small blob read, plain stream again (the baseline of
+ * blob_fetch_efficiency: same run, same two nodes), the ranges, then the big read by a fresh
+ * fetching process from this same serving process (the `_after_reference` figures).
+ */
+async function efficiencyPhase(ctx: Ctx, server: Peer, ids: string[], smallMiB: number) {
+  const { addr } = await nextJson<{ addr: string }>(server.lines)
+  const client = await clientNode('client')
+  const connection = await client.node.dial(multiaddr(addr))
+  await servePhase(server, 'start')
+  const plainBefore = await plainMiBs(client.node, addr, smallMiB * MiB)
+  await servePhase(server, 'plain1')
+  let start = performance.now()
+  let read = 0
+  for await (const piece of client.node.services.blobs.read(parseBlobId(ids[0]!), {
+    from: [connection.remotePeer],
+  }))
+    read += piece.byteLength
+  const fetched = read / MiB / ((performance.now() - start) / 1000)
+  await servePhase(server, 'read')
+  // The baseline is measured on both sides of the read and averaged: the machine is shared.
+  const plain = (plainBefore + (await plainMiBs(client.node, addr, smallMiB * MiB))) / 2
+  await servePhase(server, 'plain2')
+  ctx.record('plain_stream_mib_per_s', plain, 'MiB/s')
+  ctx.record('blob_fetch_mib_per_s', fetched, 'MiB/s')
+  ctx.record('blob_fetch_efficiency', fetched / plain, 'ratio')
+
+  const big = parseBlobId(ids[1]!)
+  start = performance.now()
+  const m = await client.node.services.blobs.manifest(big, { from: [connection.remotePeer] })
+  const mid = Math.floor(m.chunkCount / 2)
+  await client.node.services.blobs.range(big, mid, 1)
+  ctx.record('range_first_byte_ms', performance.now() - start, 'ms')
+  start = performance.now()
+  await client.node.services.blobs.range(big, mid + 7, 1)
+  ctx.record('range_first_byte_warm_manifest_ms', performance.now() - start, 'ms')
+  await servePhase(server, 'range')
+  await client.node.stop()
+  await client.store.close()
+
+  const { read: result, served } = await bigRead(server, addr, ids[1]!, m.size, 'fetcher-after-reference')
+  ctx.record('blob_fetch_big_mib_per_s', result.bytes / MiB / result.seconds, 'MiB/s')
+  ctx.record('blob_fetch_peak_rss_mib_after_reference', result.rssMiB, 'MiB')
+  // CPU seconds (all threads) per GiB read: the cost per byte, less bound to the load than a rate.
+  ctx.record('blob_fetch_big_cpu_s_per_gib', result.cpu / (result.bytes / 1024 ** 3), 's')
+  ctx.record('blob_serve_peak_rss_mib_after_reference', served.rssMiB, 'MiB')
+  // The serving process's CPU for everything it served (both reads, two plain streams) and its start.
+  ctx.record('blob_serve_cpu_s', served.cpu, 's')
+  return m.size
+}
+
+/**
+ * The issue's case: a fresh serving process that serves only the big read, by a fresh fetching
+ * process (no plain stream, no other read before it), as `rss-probe.ts` runs it.
+ */
+async function bigReadAlone(ctx: Ctx, ids: string[], size: number) {
+  const server = startPeer(['serve', join(work, 'server')])
+  try {
+    const { addr } = await nextJson<{ addr: string }>(server.lines)
+    await servePhase(server, 'fresh-start')
+    const { read, served } = await bigRead(server, addr, ids[1]!, size, 'fetcher-alone')
+    ctx.record('blob_fetch_peak_rss_mib', read.rssMiB, 'MiB')
+    recordPeaks(ctx, 'blob_fetch', read.peaks)
+    ctx.record('blob_serve_peak_rss_mib', served.rssMiB, 'MiB')
+    recordPeaks(ctx, 'blob_serve', served.peaks)
+  } finally {
+    await stopPeer(server.child)
+  }
+}
+
 await runSuite('blobs', async (ctx) => {
   const smallMiB = ctx.quick ? 16 : 256
   const bigMiB = ctx.quick ? 64 : 1024
@@ -163,67 +263,13 @@ await runSuite('blobs', async (ctx) => {
   await stopPeer(putter.child)
   ctx.record('blob_put_peak_rss_mib', putRss, 'MiB')
   const server = startPeer(['serve', join(work, 'server')])
+  let size: number
   try {
-    const { addr } = await nextJson<{ addr: string }>(server.lines)
-    const client = await clientNode('client')
-    const connection = await client.node.dial(multiaddr(addr))
-    await servePhase(server, 'start')
-    const plainBefore = await plainMiBs(client.node, addr, smallMiB * MiB)
-    await servePhase(server, 'plain1')
-    const id = parseBlobId(ids[0]!)
-    let start = performance.now()
-    let read = 0
-    for await (const piece of client.node.services.blobs.read(id, { from: [connection.remotePeer] }))
-      read += piece.byteLength
-    const fetched = read / MiB / ((performance.now() - start) / 1000)
-    await servePhase(server, 'read')
-    // The baseline is measured on both sides of the read and averaged: the machine is shared.
-    const plain = (plainBefore + (await plainMiBs(client.node, addr, smallMiB * MiB))) / 2
-    await servePhase(server, 'plain2')
-    ctx.record('plain_stream_mib_per_s', plain, 'MiB/s')
-    ctx.record('blob_fetch_mib_per_s', fetched, 'MiB/s')
-    ctx.record('blob_fetch_efficiency', fetched / plain, 'ratio')
-
-    const big = parseBlobId(ids[1]!)
-    const manifest = await (async () => {
-      start = performance.now()
-      const m = await client.node.services.blobs.manifest(big, { from: [connection.remotePeer] })
-      const mid = Math.floor(m.chunkCount / 2)
-      await client.node.services.blobs.range(big, mid, 1)
-      ctx.record('range_first_byte_ms', performance.now() - start, 'ms')
-      start = performance.now()
-      await client.node.services.blobs.range(big, mid + 7, 1)
-      ctx.record('range_first_byte_warm_manifest_ms', performance.now() - start, 'ms')
-      return m
-    })()
-    await servePhase(server, 'range')
-    await client.node.stop()
-    await client.store.close()
-
-    const fetcher = startPeer(['fetch', join(work, 'fetcher'), addr, ids[1]!])
-    const result = await nextJson<{
-      bytes: number
-      seconds: number
-      rssMiB: number
-      peaks: Peaks
-      cpu: number
-    }>(fetcher.lines)
-    if (result.bytes !== manifest.size)
-      throw new Error(`fetch child read ${result.bytes} of ${manifest.size} bytes`)
-    ctx.record('blob_fetch_big_mib_per_s', result.bytes / MiB / result.seconds, 'MiB/s')
-    ctx.record('blob_fetch_peak_rss_mib', result.rssMiB, 'MiB')
-    // CPU seconds (all threads) per GiB read: the cost per byte, less bound to the load than a rate.
-    ctx.record('blob_fetch_big_cpu_s_per_gib', result.cpu / (result.bytes / 1024 ** 3), 's')
-    recordPeaks(ctx, 'blob_fetch', result.peaks)
-    server.child.stdin!.write('rss\n')
-    const served = await nextJson<{ rssMiB: number; peaks: Peaks; cpu: number }>(server.lines)
-    ctx.record('blob_serve_peak_rss_mib', served.rssMiB, 'MiB')
-    // The serving process's CPU for everything it served (both reads, two plain streams) and its start.
-    ctx.record('blob_serve_cpu_s', served.cpu, 's')
-    recordPeaks(ctx, 'blob_serve', served.peaks)
+    size = await efficiencyPhase(ctx, server, ids, smallMiB)
   } finally {
     await stopPeer(server.child)
   }
+  await bigReadAlone(ctx, ids, size)
   const storage = await compareStorage(join(work, 'storage'), ctx.quick ? 64 : 256)
   for (const [name, value, unit] of storage) ctx.record(name, value, unit)
 })

@@ -13,8 +13,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
-import { framedStream } from '@provsync/sync'
-import { fillNoiseWords, xorshift32 } from '@provsync/testing'
+import { framedStream } from '@provsync/sync/stream'
 import { createLibp2p } from 'libp2p'
 
 // This file runs under Node's own type stripping, without tsx (see blobs.bench.ts), which cannot
@@ -40,6 +39,9 @@ function windowOption(): { maxStreamWindowSize?: number; initialStreamWindowSize
 }
 const writeBuffer = process.env.BLOBS_PROBE_WRITE_BUFFER
 const writeBufferOption = writeBuffer === undefined ? {} : { maxWriteBufferBytes: Number(writeBuffer) }
+// `BLOBS_PROBE_IMPORT` (comma-separated modules, unset in the bench): loaded first, e.g.
+// `@provsync/sync` to weigh what importing sync's index (not its light entry) costs a blob process.
+for (const module of (process.env.BLOBS_PROBE_IMPORT ?? '').split(',').filter(Boolean)) await import(module)
 const readAhead = process.env.BLOBS_PROBE_READ_AHEAD
 const readAheadOption = readAhead === undefined ? {} : { readAheadChunks: Number(readAhead) }
 
@@ -78,8 +80,13 @@ const cpuSeconds = () => {
 }
 const rounded = () => Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, Math.round(v)]))
 
-/** Deterministic, incompressible-looking content, generated a MiB at a time. */
+/**
+ * Deterministic, incompressible-looking content, generated a MiB at a time. @provsync/testing is
+ * imported here only, by the putting process: its index loads @provsync/crdt (+30 MiB RSS,
+ * measured session 11), which a serving or fetching blob process never loads.
+ */
 async function* generated(size: number, seed: number): AsyncGenerator<Uint8Array> {
+  const { fillNoiseWords, xorshift32 } = await import('@provsync/testing')
   const next = xorshift32(seed)
   for (let o = 0; o < size; o += MiB) {
     const piece = new Uint8Array(Math.min(MiB, size - o))

@@ -7,6 +7,8 @@
  * to both processes (e.g. `BLOBS_PEER_VARIANT`, read by peer.ts, or glibc's `MALLOC_*`).
  * `BLOBS_PROBE_NODE_ARGS` (space-separated) goes to both peers' `node` command line, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses `--cpu-prof` in NODE_OPTIONS).
+ * A variant's `BLOBS_PROBE_PEER`: another checkout's `peer.ts` (e.g. /work/base's), to alternate builds with one probe.
+ * `idle` is the serving process's peak RSS once started and listening, before it serves anything.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -19,7 +21,7 @@ const [mib, rounds, ...variants] = process.argv.slice(2)
 const work = mkdtempSync(join(tmpdir(), 'provsync-rss-probe-'))
 
 function start(args: string[], env: Record<string, string>) {
-  const peer = fileURLToPath(new URL('./peer.ts', import.meta.url))
+  const peer = env.BLOBS_PROBE_PEER ?? fileURLToPath(new URL('./peer.ts', import.meta.url))
   const nodeArgs = (process.env.BLOBS_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean)
   const child = spawn(
     process.execPath,
@@ -55,6 +57,8 @@ for (let r = 0; r < Number(rounds); r++) {
     const load = loadavg()[0]!.toFixed(1)
     const server = start(['serve', join(work, 'server')], env)
     const { addr } = await server.next()
+    server.child.stdin!.write('rss\n')
+    const idle = Math.round((await server.next()).rssMiB)
     const dir = join(work, `fetch-${r}-${name}`)
     const fetcher = start(['fetch', dir, addr, ids[ids.length - 1]], env)
     const got = await fetcher.next()
@@ -64,7 +68,7 @@ for (let r = 0; r < Number(rounds); r++) {
     rmSync(dir, { recursive: true, force: true })
     const rate = (got.bytes / 2 ** 20 / got.seconds).toFixed(1)
     const time = new Date().toISOString().slice(11, 19)
-    const sides = `fetch cpu ${got.cpu} s, rss ${Math.round(got.rssMiB)} ${JSON.stringify(got.peaks)}; serve cpu ${served.cpu} s, rss ${Math.round(served.rssMiB)} ${JSON.stringify(served.peaks)}`
+    const sides = `fetch cpu ${got.cpu} s, rss ${Math.round(got.rssMiB)} ${JSON.stringify(got.peaks)}; serve cpu ${served.cpu} s, idle ${idle}, rss ${Math.round(served.rssMiB)} ${JSON.stringify(served.peaks)}`
     console.log(`${time} load ${load} ${name}: ${rate} MiB/s; ${sides}`)
   }
 }

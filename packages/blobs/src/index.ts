@@ -6,7 +6,7 @@
  */
 import type { AbortOptions, ComponentLogger, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { Admission, BudgetLimits } from '@provsync/sync'
+import type { Admission, BudgetLimits } from '@provsync/sync/stream'
 import type { Registry } from 'prom-client'
 import type { BlobSource } from './chunker.js'
 import type { Manifest } from './ids.js'

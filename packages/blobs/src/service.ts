@@ -14,7 +14,7 @@ import {
   type OffenceReason,
   type PeerBudgets,
   trustBundleHash,
-} from '@provsync/sync'
+} from '@provsync/sync/stream'
 import { TypedEventEmitter } from 'main-event'
 import { ByteRate } from './byte-rate.js'
 import type { BlobSource } from './chunker.js'

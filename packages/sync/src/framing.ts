@@ -80,25 +80,35 @@ export function takeFrame(buffer: Uint8ArrayList, maxFrameBytes: number): Uint8A
   return frame
 }
 
-export function framedStream(stream: Stream, options: FramedStreamOptions = {}): FramedStream {
-  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
-  const maxBufferedBytes = options.maxBufferedBytes ?? 2 * (maxFrameBytes + MAX_VARINT_BYTES)
+/**
+ * The reading side of a framed stream: what arrived and is not taken yet, whether more can come,
+ * and a wait for it. Shared by `framedStream` and other protocols' framed streams (@provsync/blobs).
+ */
+export interface StreamInbox {
+  /** Received bytes not taken yet. */
+  readonly buffer: Uint8ArrayList
+  readonly bytesRead: number
+  /** After a frame was taken from `buffer`: resumes a paused stream once half its buffer is free. */
+  taken(): void
+  /**
+   * With no complete frame buffered: false while more can come (a paused stream is resumed), true
+   * at a clean end between frames; throws when the stream failed or ended inside a frame.
+   */
+  finished(): boolean
+  /** Resolves when bytes arrive or the stream ends; rejects when the signal fires. */
+  more(options?: AbortOptions): Promise<void>
+}
+
+/**
+ * Buffers a libp2p v3 stream's messages; past `maxBufferedBytes` unread it pauses the stream,
+ * which stops the remote through muxer flow control.
+ */
+export function streamInbox(stream: Stream, maxBufferedBytes: number): StreamInbox {
   const buffer = new Uint8ArrayList()
   let remoteEnded = false
   let failure: Error | undefined
   let wake: (() => void) | undefined
   let bytesRead = 0
-  let bytesWritten = 0
-  const maxSessionBytes = options.maxSessionBytes ?? Number.POSITIVE_INFINITY
-  const checkBudget = (): void => {
-    if (bytesRead + bytesWritten > maxSessionBytes) {
-      throw new BudgetExceededError(
-        'bytes',
-        `session moved ${bytesRead + bytesWritten} bytes, budget ${maxSessionBytes}`,
-      )
-    }
-  }
-
   const notify = (): void => {
     const w = wake
     wake = undefined
@@ -125,8 +135,83 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
     remoteEnded || (stream.status !== 'open' && stream.readBufferLength === 0) || stream.readableEnded
 
   return {
+    buffer,
     get bytesRead() {
       return bytesRead
+    },
+    taken() {
+      if (stream.readStatus === 'paused' && buffer.byteLength <= maxBufferedBytes / 2) stream.resume()
+    },
+    finished() {
+      if (stream.readStatus === 'paused') stream.resume()
+      if (!ended() || stream.readBufferLength !== 0) return false
+      if (buffer.byteLength === 0 && failure === undefined) return true
+      if (failure !== undefined && buffer.byteLength === 0) throw wrapFailure(failure)
+      throw new UnexpectedEndError(`stream ended inside a frame (${buffer.byteLength} bytes pending)`)
+    },
+    async more(opts = {}) {
+      opts.signal?.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        // Stryker disable next-line OptionalChaining: equivalent, the listener is only added to a signal
+        const onAbort = (): void => reject(opts.signal?.reason)
+        wake = () => {
+          opts.signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+        // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, a signal aborts once
+        opts.signal?.addEventListener('abort', onAbort, { once: true })
+      })
+    },
+  }
+}
+
+/**
+ * Sends bytes that are whole frames and waits as a framed write does: until the stream accepts
+ * more, and until its write buffer is empty once it holds more than `maxBufferedBytes`. `sent`
+ * runs once the stream took the bytes (byte counts, budgets), before the wait.
+ */
+export async function sendFrames(
+  stream: Stream,
+  bytes: Uint8Array | Uint8ArrayList,
+  maxBufferedBytes: number,
+  sent: () => void,
+  opts: AbortOptions = {},
+): Promise<void> {
+  opts.signal?.throwIfAborted()
+  let accepted: boolean
+  try {
+    accepted = stream.send(bytes)
+  } catch (err) {
+    throw wrapFailure(err as Error)
+  }
+  sent()
+  try {
+    if (!accepted) await stream.onDrain(opts)
+    // send() also says yes while bytes pile up behind a send in progress; wait for them too.
+    if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
+  } catch (err) {
+    throw overfull(err) ?? err
+  }
+}
+
+export function framedStream(stream: Stream, options: FramedStreamOptions = {}): FramedStream {
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  const maxBufferedBytes = options.maxBufferedBytes ?? 2 * (maxFrameBytes + MAX_VARINT_BYTES)
+  const inbox = streamInbox(stream, maxBufferedBytes)
+  let bytesWritten = 0
+  const maxSessionBytes = options.maxSessionBytes ?? Number.POSITIVE_INFINITY
+  const checkBudget = (): void => {
+    if (inbox.bytesRead + bytesWritten > maxSessionBytes) {
+      throw new BudgetExceededError(
+        'bytes',
+        `session moved ${inbox.bytesRead + bytesWritten} bytes, budget ${maxSessionBytes}`,
+      )
+    }
+  }
+
+  return {
+    get bytesRead() {
+      return inbox.bytesRead
     },
     get bytesWritten() {
       return bytesWritten
@@ -134,48 +219,27 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
     async read(opts = {}) {
       while (true) {
         checkBudget()
-        const frame = takeFrame(buffer, maxFrameBytes)
+        const frame = takeFrame(inbox.buffer, maxFrameBytes)
         if (frame !== undefined) {
-          if (stream.readStatus === 'paused' && buffer.byteLength <= maxBufferedBytes / 2) stream.resume()
+          inbox.taken()
           return frame
         }
-        if (stream.readStatus === 'paused') stream.resume()
-        if (ended() && stream.readBufferLength === 0) {
-          if (buffer.byteLength === 0 && failure === undefined) return undefined
-          if (failure !== undefined && buffer.byteLength === 0) throw wrapFailure(failure)
-          throw new UnexpectedEndError(`stream ended inside a frame (${buffer.byteLength} bytes pending)`)
-        }
-        opts.signal?.throwIfAborted()
-        await new Promise<void>((resolve, reject) => {
-          // Stryker disable next-line OptionalChaining: equivalent, the listener is only added to a signal
-          const onAbort = (): void => reject(opts.signal?.reason)
-          wake = () => {
-            opts.signal?.removeEventListener('abort', onAbort)
-            resolve()
-          }
-          // Stryker disable next-line ObjectLiteral,BooleanLiteral: equivalent, a signal aborts once
-          opts.signal?.addEventListener('abort', onAbort, { once: true })
-        })
+        if (inbox.finished()) return undefined
+        await inbox.more(opts)
       }
     },
     async write(frame, opts = {}) {
       const bytes = encodeFrame(frame, maxFrameBytes)
-      opts.signal?.throwIfAborted()
-      let accepted: boolean
-      try {
-        accepted = stream.send(bytes)
-      } catch (err) {
-        throw wrapFailure(err as Error)
-      }
-      bytesWritten += bytes.byteLength
-      checkBudget()
-      try {
-        if (!accepted) await stream.onDrain(opts)
-        // send() also says yes while bytes pile up behind a send in progress; wait for them too.
-        if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
-      } catch (err) {
-        throw overfull(err) ?? err
-      }
+      await sendFrames(
+        stream,
+        bytes,
+        maxBufferedBytes,
+        () => {
+          bytesWritten += bytes.byteLength
+          checkBudget()
+        },
+        opts,
+      )
     },
   }
 }

@@ -3,7 +3,7 @@ import {
   type ConversationLimits,
   FramedConversation,
   startDeadline,
-} from '@provsync/sync'
+} from '@provsync/sync/stream'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { BlobProtocolError } from '../errors.js'
 import type { ChunkFragment } from '../wire/chunk-frames.js'

@@ -1,25 +1,25 @@
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import {
-  BudgetExceededError,
+  DEFAULT_MAX_FRAME_BYTES,
+  decodeLength,
+  encodeFrame,
   type FramedStream,
   FrameTooLargeError,
-  MalformedFrameError,
-  SyncError,
-  UnexpectedEndError,
-} from '@provsync/sync'
-import { Uint8ArrayList } from 'uint8arraylist'
-import { type ChunkFragment, parseChunkFragment, varintLength } from '../wire/chunk-frames.js'
+  sendFrames,
+  streamInbox,
+} from '@provsync/sync/stream'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { type ChunkFragment, parseChunkFragment } from '../wire/chunk-frames.js'
 
 /** Noise carries at most 65,535 bytes per message; a frame plus its prefix fits in one (sync's limit). */
-export const MAX_FRAME_BYTES = 64 * 1024 - 16
-const MAX_VARINT_BYTES = 5
+export const MAX_FRAME_BYTES = DEFAULT_MAX_FRAME_BYTES
 
 /** What `take` found: a frame body, a chunk-data fragment read in place, the clean end, or nothing yet. */
 export type Taken = Uint8Array | ChunkFragment | 'end' | undefined
 
 /**
- * sync's framed stream (same frames, same limits, same errors: `framedStream` in @provsync/sync),
- * with what a blob transfer needs on top, measured in session 11:
+ * sync's framed stream, built of the same parts (`streamInbox`, `sendFrames`: same frames, same
+ * limits, same errors as `framedStream`), with what a blob transfer needs on top, measured in session 11:
  * - `writeFrames`: several frames already prefixed (a chunk's fragments) in one `send`, so yamux
  *   carries them as one data frame and the remote answers one window update, not one per 60 KiB;
  * - `take(true)`: a chunk-data frame is returned as a view of the received buffers
@@ -36,57 +36,15 @@ export interface BlobFramedStream extends FramedStream {
   more(options?: AbortOptions): Promise<void>
 }
 
-function decodeLength(buffer: Uint8ArrayList): { length: number; bytes: number } | undefined {
-  let length = 0
-  for (let i = 0; i < Math.min(buffer.byteLength, MAX_VARINT_BYTES); i++) {
-    const byte = buffer.get(i)
-    length += (byte & 0x7f) * 2 ** (7 * i)
-    if ((byte & 0x80) === 0) return { length, bytes: i + 1 }
-  }
-  if (buffer.byteLength >= MAX_VARINT_BYTES) throw new MalformedFrameError('frame length prefix is too long')
-  return undefined
-}
-
 /** Prefixes a frame with its length (sync's `encodeFrame`), refusing one the remote would reject. */
 export function prefixFrame(frame: Uint8Array): Uint8Array {
-  if (frame.byteLength > MAX_FRAME_BYTES) throw new FrameTooLargeError(frame.byteLength, MAX_FRAME_BYTES)
-  const prefix = varintLength(frame.byteLength)
-  const out = new Uint8Array(prefix + frame.byteLength)
-  let v = frame.byteLength
-  for (let i = 0; i < prefix; i++, v = Math.floor(v / 128)) out[i] = (v & 0x7f) | (i < prefix - 1 ? 0x80 : 0)
-  out.set(frame, prefix)
-  return out
+  return encodeFrame(frame, MAX_FRAME_BYTES)
 }
 
 export function blobFramedStream(stream: Stream, maxBufferedBytes: number): BlobFramedStream {
-  const buffer = new Uint8ArrayList()
-  let remoteEnded = false
-  let failure: Error | undefined
-  let wake: (() => void) | undefined
-  let bytesRead = 0
+  const inbox = streamInbox(stream, maxBufferedBytes)
+  const { buffer } = inbox
   let bytesWritten = 0
-  const notify = (): void => {
-    const w = wake
-    wake = undefined
-    w?.()
-  }
-  stream.addEventListener('message', (evt) => {
-    buffer.append(evt.data)
-    bytesRead += evt.data.byteLength
-    if (buffer.byteLength > maxBufferedBytes && stream.readStatus === 'readable') stream.pause()
-    notify()
-  })
-  stream.addEventListener('remoteCloseWrite', () => {
-    remoteEnded = true
-    notify()
-  })
-  stream.addEventListener('close', (evt) => {
-    remoteEnded = true
-    if (evt.error !== undefined) failure = evt.error
-    notify()
-  })
-  const ended = (): boolean =>
-    remoteEnded || (stream.status !== 'open' && stream.readBufferLength === 0) || stream.readableEnded
 
   const take = (fragments: boolean): Taken => {
     const prefix = decodeLength(buffer)
@@ -98,106 +56,33 @@ export function blobFramedStream(stream: Stream, maxBufferedBytes: number): Blob
         (fragments ? parseChunkFragment(buffer, prefix.bytes, end) : undefined) ??
         buffer.subarray(prefix.bytes, end)
       buffer.consume(end)
-      if (stream.readStatus === 'paused' && buffer.byteLength <= maxBufferedBytes / 2) stream.resume()
+      inbox.taken()
       return frame
     }
-    if (stream.readStatus === 'paused') stream.resume()
-    if (!ended() || stream.readBufferLength !== 0) return undefined
-    if (buffer.byteLength === 0 && failure === undefined) return 'end'
-    if (failure !== undefined && buffer.byteLength === 0) throw wrapFailure(failure)
-    throw new UnexpectedEndError(`stream ended inside a frame (${buffer.byteLength} bytes pending)`)
+    return inbox.finished() ? 'end' : undefined
   }
 
-  const more = async (opts: AbortOptions = {}): Promise<void> => {
-    opts.signal?.throwIfAborted()
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(opts.signal?.reason)
-      wake = () => {
-        opts.signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }
-      opts.signal?.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  const writeFrames = async (bytes: Uint8Array | Uint8ArrayList, opts: AbortOptions = {}): Promise<void> => {
-    opts.signal?.throwIfAborted()
-    let accepted: boolean
-    try {
-      accepted = stream.send(bytes)
-    } catch (err) {
-      throw wrapFailure(err as Error)
-    }
-    bytesWritten += bytes.byteLength
-    try {
-      if (!accepted) await stream.onDrain(opts)
-      // send() also says yes while bytes pile up behind a send in progress; wait for them too.
-      if (stream.writeBufferLength > maxBufferedBytes) await idle(stream, opts)
-    } catch (err) {
-      throw overfull(err) ?? err
-    }
-  }
+  const writeFrames = (bytes: Uint8Array | Uint8ArrayList, opts: AbortOptions = {}): Promise<void> =>
+    sendFrames(stream, bytes, maxBufferedBytes, () => (bytesWritten += bytes.byteLength), opts)
 
   return {
     get bytesRead() {
-      return bytesRead
+      return inbox.bytesRead
     },
     get bytesWritten() {
       return bytesWritten
     },
     take,
-    more,
+    more: (opts) => inbox.more(opts),
     writeFrames,
     async read(opts = {}) {
       while (true) {
         const taken = take(false)
         if (taken === 'end') return undefined
         if (taken !== undefined) return taken as Uint8Array
-        await more(opts)
+        await inbox.more(opts)
       }
     },
     write: (frame, opts) => writeFrames(prefixFrame(frame), opts),
   }
-}
-
-/** Resolves once the stream's write buffer is empty, rejects if it closes or the signal fires. */
-function idle(stream: Stream, options: AbortOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: unknown): void => {
-      stream.removeEventListener('idle', onIdle)
-      stream.removeEventListener('close', onClose)
-      options.signal?.removeEventListener('abort', onAbort)
-      if (err === undefined) resolve()
-      else reject(err)
-    }
-    const onIdle = (): void => done()
-    const onClose = (evt: Event): void => {
-      const error = (evt as Event & { error?: Error }).error
-      done(
-        (error === undefined ? undefined : overfull(error)) ??
-          new UnexpectedEndError('stream closed while writing'),
-      )
-    }
-    const onAbort = (): void => done(options.signal?.reason)
-    if (stream.writeBufferLength === 0) return resolve()
-    if (stream.status !== 'open') return reject(new UnexpectedEndError('stream closed while writing'))
-    stream.addEventListener('idle', onIdle)
-    stream.addEventListener('close', onClose)
-    options.signal?.addEventListener('abort', onAbort)
-  })
-}
-
-/** libp2p resets a stream whose read or write buffer passed its limit: a budget the remote exhausted. */
-function overfull(err: unknown): BudgetExceededError | undefined {
-  if ((err as Error | undefined)?.name !== 'StreamBufferError') return undefined
-  return new BudgetExceededError('buffer', `stream reset: ${(err as Error).message}`, { cause: err })
-}
-
-function wrapFailure(err: Error): Error {
-  if (err instanceof SyncError) return err
-  const budget = overfull(err)
-  if (budget !== undefined) return budget
-  const wrapped = new UnexpectedEndError(`stream failed: ${err.message}`)
-  wrapped.cause = err
-  return wrapped
 }

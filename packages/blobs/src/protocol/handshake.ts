@@ -1,4 +1,4 @@
-import { NotAdmittedError, TrustBundleMismatchError } from '@provsync/sync'
+import { NotAdmittedError, TrustBundleMismatchError } from '@provsync/sync/stream'
 import { BLOB_PROTOCOL_VERSION } from '../constants.js'
 import { BlobProtocolError, BlobRefusedError } from '../errors.js'
 import { toHex } from '../ids.js'

@@ -1,4 +1,4 @@
-import { MalformedFrameError } from '@provsync/sync'
+import { MalformedFrameError } from '@provsync/sync/stream'
 import { Frame } from './blob.generated.js'
 
 /** Codes of a blob refusal: what the server says before it stops answering a request. */
