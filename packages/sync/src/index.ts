@@ -26,45 +26,19 @@ import type { ProtocolLimits } from './protocol/context.js'
 import { Provsync } from './provsync.js'
 import type { StoreName, SyncedState } from './state.js'
 
-export { type Admission, MAX_CREDENTIAL_BYTES } from './admission.js'
 export type { Head, HeadsAnnouncement } from './announce.js'
-export {
-  type BudgetLimits,
-  createPeerBudgets,
-  DEFAULT_BUDGET_LIMITS,
-  type OffenceOutcome,
-  type PeerBudgets,
-} from './budget.js'
 export { DEFAULT_OFFENDING_REFUSALS, FETCH_PROTOCOL, PUSH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
+// What a process running another protocol over streams needs (the light `@provsync/sync/stream`).
+export * from './stream.js'
 
 import type { PushStats } from './push.js'
 export type { PushStats }
-export { type Deadline, startDeadline } from './deadline.js'
 export {
   AddressInUseError,
-  BudgetExceededError,
-  FrameTooLargeError,
   IdentityKeyError,
-  MalformedFrameError,
-  NetworkMismatchError,
-  NotAdmittedError,
-  OFFENCE_REASONS,
-  type OffenceReason,
-  PeerBlockedError,
   PeerRevokedError,
-  ProtocolViolationError,
-  type RefusalCode,
-  RefusedError,
-  SyncError,
-  UnexpectedEndError,
   UnsupportedPeerKeyError,
 } from './errors.js'
-export {
-  type ConversationCodec,
-  type ConversationLimits,
-  FramedConversation,
-} from './framed-conversation.js'
-export { encodeLength, type FramedStream, framedStream } from './framing.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
 export { ACCEPTED_KINDS, acceptsRecord, laterKindOf } from './kinds.js'
 export {
@@ -83,7 +57,6 @@ export {
 } from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
 export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
-export { TrustBundleMismatchError, trustBundleHash } from './trust.js'
 export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'
 
 /** Peers allowed to pull a store: peer ids (strings or PeerId) or raw Ed25519 public keys. */

@@ -29,6 +29,7 @@ export {
   checkReadmeApi,
   declaredNames,
   exportedNames,
+  moduleExports,
 } from './readme.js'
 export {
   assertionBytes,

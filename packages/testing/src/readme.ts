@@ -82,11 +82,25 @@ export interface ApiCheck {
   extra: string[]
 }
 
+/**
+ * Every name the module at `path` exports, following `export * from './x.js'` into `x.ts` beside
+ * it (sync's index re-exports its light `stream` entry whole).
+ */
+export function moduleExports(path: string, read: (path: string) => string): string[] {
+  const source = read(path)
+  const names = new Set(exportedNames(source))
+  const dir = path.slice(0, path.lastIndexOf('/') + 1)
+  for (const [, target] of source.matchAll(/^export \* from '\.\/([\w/-]+)\.js'/gm)) {
+    for (const name of moduleExports(`${dir}${target}.ts`, read)) names.add(name)
+  }
+  return [...names].sort()
+}
+
 /** Compares the README's API block with `src/index.ts`, both found from `packageDir` (a file URL). */
 export function checkReadmeApi(packageDir: URL): ApiCheck {
   const read = (path: string): string => readFileSync(new URL(path, packageDir), 'utf8')
   const block = apiBlock(read('README.md'))
-  const exported = exportedNames(read('src/index.ts'))
+  const exported = moduleExports('src/index.ts', read)
   const exportedSet = new Set(exported)
   return {
     exported,

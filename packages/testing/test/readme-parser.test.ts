@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { apiBlock, declaredNames, exportedNames } from '../src/index.js'
+import { apiBlock, declaredNames, exportedNames, moduleExports } from '../src/index.js'
 
 describe('README API check', () => {
   it('finds names in export lists and declarations', () => {
     const source =
       "export { a, type B, c as D } from './x.js'\nexport type { G } from './y.js'\nexport function e() {}\nexport interface F {}\n"
     expect(exportedNames(source)).toEqual(['B', 'D', 'F', 'G', 'a', 'e'])
+  })
+
+  it('follows export * into the module beside it, and further', () => {
+    const files: Record<string, string> = {
+      'src/index.ts': "export * from './light.js'\nexport { a } from './a.js'\n",
+      'src/light.ts': "export { b } from './b.js'\nexport * from './deep/more.js'\n",
+      'src/deep/more.ts': 'export const c = 1\n',
+    }
+    expect(moduleExports('src/index.ts', (path) => files[path]!)).toEqual(['a', 'b', 'c'])
   })
 
   it('takes the first ts block under ## API, and only that', () => {
