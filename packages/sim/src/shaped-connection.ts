@@ -57,7 +57,7 @@ type Data = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 type Chunk = { readonly data: Data; arrived: boolean }
 
 /** One array of the bytes of `chunks`, in order. */
-export function joinChunks(chunks: readonly Data[]): Uint8Array {
+export function joinChunks(chunks: ReadonlyArray<Data | Uint8Array>): Uint8Array {
   let size = 0
   for (const chunk of chunks) size += chunk.byteLength
   const out = new Uint8Array(size)
