@@ -47,18 +47,22 @@ function ends(): { a: ShapedConnection; b: ShapedConnection; reads: Uint8Array[]
   return { a, b, reads, events }
 }
 
+/** A chunk as the muxer hands one over (typed as a list; a plain array is what the test reads back). */
+const chunk = (...bytes: number[]) =>
+  Uint8Array.from(bytes) as unknown as Parameters<ShapedConnection['sendData']>[0]
+
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 describe('shaped connection hand-over', () => {
   test('chunks sent in one turn arrive as one read, in order; a later turn is a read of its own', async () => {
     const { a, reads } = ends()
-    a.sendData(Uint8Array.of(1, 2))
-    a.sendData(Uint8Array.of(3))
-    a.sendData(Uint8Array.of(4, 5, 6))
+    a.sendData(chunk(1, 2))
+    a.sendData(chunk(3))
+    a.sendData(chunk(4, 5, 6))
     expect(reads).toEqual([])
     await turn()
     await turn()
-    a.sendData(Uint8Array.of(7))
+    a.sendData(chunk(7))
     await turn()
     await turn()
     expect(reads.map((r) => [...r])).toEqual([[1, 2, 3, 4, 5, 6], [7]])
@@ -66,14 +70,14 @@ describe('shaped connection hand-over', () => {
 
   test('a close or a reset goes out after the chunks sent before it', async () => {
     const closing = ends()
-    closing.a.sendData(Uint8Array.of(1))
-    closing.a.sendData(Uint8Array.of(2))
+    closing.a.sendData(chunk(1))
+    closing.a.sendData(chunk(2))
     await closing.a.sendClose()
     await turn()
     expect(closing.events).toEqual(['data 1,2', 'closed'])
 
     const resetting = ends()
-    resetting.a.sendData(Uint8Array.of(9))
+    resetting.a.sendData(chunk(9))
     resetting.a.sendReset()
     await turn()
     expect(resetting.events).toEqual(['data 9', 'reset'])
