@@ -56,19 +56,6 @@ export interface LinkDirection {
 type Data = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 type Chunk = { readonly data: Data; arrived: boolean }
 
-/** One array of the bytes of `chunks`, in order. */
-export function joinChunks(chunks: ReadonlyArray<Data | Uint8Array>): Uint8Array {
-  let size = 0
-  for (const chunk of chunks) size += chunk.byteLength
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk instanceof Uint8Array ? chunk : chunk.subarray(), at)
-    at += chunk.byteLength
-  }
-  return out
-}
-
 export class ShapedConnection extends AbstractMultiaddrConnection {
   /** The other end; set once both ends exist. */
   peer: ShapedConnection | undefined
@@ -79,9 +66,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
   /** Waiting for the queue to empty (a graceful close goes out after everything sent before it). */
   private readonly idle: (() => void)[] = []
   private ended = false
-  /** Chunks passed and not yet handed to the other end, and whether their hand-over is scheduled. */
-  private passing: Data[] = []
-  private passingScheduled = false
 
   constructor(init: AbstractMultiaddrConnectionInit, link: LinkDirection) {
     super(init)
@@ -106,31 +90,11 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
     this.timers.add(timer)
   }
 
-  /**
-   * Hands `data` to the other end, counted as received there. Chunks passed in one turn of the
-   * event loop reach the other end together, in order, as one read, as a TCP socket's reader gets
-   * the segments that arrived meanwhile: noise's frame decoder ends every read it is handed by
-   * throwing (and catching) a RangeError for the next length prefix, and with each muxer chunk its
-   * own read that throw alone was 4 % of the harness thread of a 32-node run (session 11).
-   */
+  /** Hands `data` to the other end, counted as received there. */
   private pass(data: Data): void {
     this.link.delivered(data.byteLength)
-    this.passing.push(data)
-    if (this.passingScheduled) return
-    this.passingScheduled = true
-    setImmediate(() => {
-      this.passingScheduled = false
-      this.handOver()
-    })
-  }
-
-  /** Delivers the chunks passed so far (before a close or reset, which must not overtake them). */
-  private handOver(): void {
-    if (this.passing.length === 0) return
-    const chunks = this.passing
-    this.passing = []
     const peer = this.peer
-    queueMicrotask(() => peer?.onData(chunks.length === 1 ? chunks[0]! : joinChunks(chunks)))
+    queueMicrotask(() => peer?.onData(data))
   }
 
   /** In order: a chunk that arrived waits for every chunk sent before it. */
@@ -185,7 +149,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
   async sendClose(options?: { signal?: AbortSignal }): Promise<void> {
     if (this.queue.length > 0 && !this.ended) await new Promise<void>((resolve) => this.idle.push(resolve))
     if (this.status === 'aborted' || this.status === 'reset') return
-    this.handOver()
     const peer = this.peer
     queueMicrotask(() => peer?.onTransportClosed())
     options?.signal?.throwIfAborted()
@@ -194,7 +157,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
   /** The other end fails with a reset after what was already handed to it. */
   sendReset(): void {
     this.end()
-    this.handOver()
     const peer = this.peer
     queueMicrotask(() => peer?.abort(new StreamResetError()))
   }
