@@ -18,6 +18,7 @@
  * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore;
  * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions.
  */
+import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -51,6 +52,24 @@ function verifyMicros(): number {
   return 1e6 / perSecond
 }
 
+/**
+ * CPU time (ms) of this process's main thread so far, from Linux's /proc (the clock-tick counters
+ * utime + stime of the thread whose id is the process id); undefined elsewhere. Unlike wall time it
+ * hardly moves with the machine's load, so it compares per-record work across runs on a shared machine.
+ */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // Fields 14 and 15 (utime, stime) of proc(5), counted from the state field (3).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
+  } catch {
+    return undefined
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_S = 100
+
 const arg = (args: readonly string[], name: string): string | undefined =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 
@@ -58,6 +77,8 @@ await runSuite('sim', async (ctx) => {
   const nodes = Number(arg(ctx.args, 'nodes') ?? (ctx.quick ? 8 : 32))
   const operations = Number(arg(ctx.args, 'records') ?? (ctx.quick ? 1_000 : 10_000))
   const push = arg(ctx.args, 'push') !== 'off'
+  const pushDelay = arg(ctx.args, 'push-delay')
+  const pushDelayMs = pushDelay === undefined ? undefined : Number(pushDelay)
   const durationMs = ctx.quick ? 3_000 : 8_000
   const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? defaultVerifyThreads())
   const loadBefore = loadavg()[0]!
@@ -67,6 +88,7 @@ await runSuite('sim', async (ctx) => {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   )
+  const cpuBefore = mainThreadCpuMs()
   const { report, check, files } = await runScenario({
     name: 'bench',
     seed: arg(ctx.args, 'seed') ?? 'bench-1',
@@ -89,7 +111,7 @@ await runSuite('sim', async (ctx) => {
       // With push, announcements are the lazy path: a push neighbour's start no pull while pushes
       // arrive, so they are sent at a quarter of the pace (every 2 s, at most 8 s under writes).
       announce: push ? { debounceMs: 2_000, maxWaitMs: 8_000 } : { debounceMs: 500, maxWaitMs: 2_000 },
-      ...(push ? { push: {} } : {}),
+      ...(push ? { push: pushDelayMs === undefined ? {} : { delayMs: pushDelayMs } } : {}),
     },
     sampleMs: 250,
     verifyThreads,
@@ -101,6 +123,7 @@ await runSuite('sim', async (ctx) => {
         )
     },
   })
+  const cpuAfter = mainThreadCpuMs()
   const verifyUs = (verifyBefore + verifyMicros()) / 2
   const loadAfter = loadavg()[0]!
   console.error(`  report: ${files.join(', ')}; blamed honest peers: ${JSON.stringify(report.blamedHonest)}`)
@@ -142,6 +165,15 @@ await runSuite('sim', async (ctx) => {
     Math.round(perRecordPerNode(b.totalIn - Object.values(b.byProtocol).reduce((x, y) => x + y, 0))),
     'B',
   )
+  // Push batching: records per frame sent, and frames all nodes received per record per node.
+  const p = report.push
+  ctx.record('push_records_per_frame', p.framesSent > 0 ? p.recordsSent / p.framesSent : 0, 'records')
+  ctx.record('push_duplicate_frames', p.duplicateFrames, 'frames')
+  ctx.record(
+    'push_records_received_per_record_per_node',
+    p.recordsReceived / Math.max(1, report.workload.acknowledged * (nodes - 1)),
+    'records',
+  )
   ctx.record('mean_record_bytes', Math.round(b.meanRecordBytes), 'B')
   ctx.record('records_acknowledged', report.workload.acknowledged, 'records')
   ctx.record('records_per_second_written', Math.round(report.workload.recordsPerSecond), 'records/s')
@@ -154,6 +186,14 @@ await runSuite('sim', async (ctx) => {
     report.workload.recordsPerSecond / boundPerSecond,
     'x bound (target >= 0.3)',
   )
+  // The harness thread's CPU per record per node over the whole scenario (start, writes, converge,
+  // checker): the per-record work every in-process node adds to that one thread.
+  if (cpuBefore !== undefined && cpuAfter !== undefined)
+    ctx.record(
+      'harness_thread_cpu_us_per_record_per_node',
+      ((cpuAfter - cpuBefore) * 1000) / Math.max(1, report.workload.acknowledged * nodes),
+      'µs',
+    )
   ctx.record('verify_threads', verifyThreads, 'threads')
   ctx.record('load_average_1m_before', loadBefore, 'load')
   ctx.record('load_average_1m_after', loadAfter, 'load')

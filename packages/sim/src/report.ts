@@ -2,6 +2,7 @@
  * The run report: the JSON a CI job keeps and the SVG chart a person opens. Both are pure
  * functions of what the scenario measured.
  */
+import type { PushStats } from '@provsync/sync'
 import type { CheckResult } from './checker.js'
 import type { FaultEvent } from './faults.js'
 
@@ -112,6 +113,11 @@ export interface SimReport {
    * was pulled from several peers at once).
    */
   readonly pulls: { readonly records: number; readonly applied: number; readonly perRecordPerNode: number }
+  /**
+   * Eager push (sync's `pushStats()`), summed over the honest nodes running at the end (a restart
+   * starts a node's counters afresh); all zero when push is off.
+   */
+  readonly push: PushStats
   readonly refusals: Readonly<Record<string, number>>
   readonly offences: Readonly<Record<string, number>>
   /** Refusals and offences honest nodes blamed on honest peers (timeouts under partitions, say). */

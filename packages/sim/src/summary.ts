@@ -1,5 +1,5 @@
 /** Builds the run's {@link SimReport} from what the cluster and the scenario measured. */
-import { OFFENCE_REASONS } from '@provsync/sync'
+import { OFFENCE_REASONS, type PushStats } from '@provsync/sync'
 import type { CheckResult, Refusal } from './checker.js'
 import { STORES } from './checker.js'
 import type { Cluster, Transport } from './cluster.js'
@@ -90,6 +90,7 @@ export function buildReport(input: ReportInput): SimReport {
       meanRecordBytes: records === 0 ? 0 : recordBytes / records,
     },
     pulls: { records: recordsPulled, applied: recordsApplied, perRecordPerNode: recordsPulled / denominator },
+    push: pushTotals(cluster),
     refusals: tally((r) => !offenceReasons.has(r.reason)),
     offences: tally((r) => offenceReasons.has(r.reason)),
     blamedHonest: tally((r) => honestPeers.has(r.peer)),
@@ -101,6 +102,26 @@ export function buildReport(input: ReportInput): SimReport {
     eventLoopDelayMs: input.loopDelay,
     check: input.check,
   }
+}
+
+/** Every running node's push counters, summed. */
+function pushTotals(cluster: Cluster): PushStats {
+  const total: PushStats = {
+    framesSent: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    recordsApplied: 0,
+    duplicateFrames: 0,
+    dropped: 0,
+    prunes: 0,
+    grafts: 0,
+  }
+  for (const n of cluster.nodes) {
+    const stats = n.node?.sync.pushStats()
+    if (stats === undefined) continue
+    for (const key of Object.keys(total) as (keyof PushStats)[]) total[key] += stats[key]
+  }
+  return total
 }
 
 /** Records and their bytes in the first running node's stores (every honest node holds the same after convergence). */

@@ -128,7 +128,7 @@ export class Push {
         this.init.converse(connection.remotePeer, () => this.onInbound(stream, connection)),
       handlerOptions,
     )
-    this.feed = createChangeFeed((store) => state.tree(store), stores)
+    this.feed = createChangeFeed(state, stores)
     this.unsubscribe = state.onChange(() => this.schedule())
     this.topologyId = await registrar.register(PUSH_PROTOCOL, {
       onConnect: (peer) => {

@@ -16,9 +16,9 @@ export type SyncedState = Pick<
   /**
    * Optional: revoked peers are refused, and ledger and view figures become metrics; with
    * verifyRecords and applyVerified, a pulled group verifies on the pool while the one before it
-   * applies.
+   * applies; with observe, eager push collects the keys each batch applied instead of diffing trees.
    */
-  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view' | 'verifyRecords' | 'applyVerified'>>
+  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view' | 'verifyRecords' | 'applyVerified' | 'observe'>>
 
 export function isStoreName(value: string): value is StoreName {
   return (SYNC_ORDER as readonly string[]).includes(value)
