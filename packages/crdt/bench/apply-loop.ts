@@ -57,7 +57,7 @@ const threadsApply = new Map<string, number>()
 const gcEntries: { start: number; ms: number; minor: boolean }[] = []
 const gcObserver = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind
+    const kind = (Reflect.get(e, 'detail') as { kind?: number } | undefined)?.kind
     // kind 1 is NODE_PERFORMANCE_GC_MINOR (scavenge); 2, 4 and 8 are major, incremental, weak callbacks.
     gcEntries.push({ start: e.startTime, ms: e.duration, minor: kind === 1 })
   }
