@@ -11,6 +11,7 @@ import type { SyncLog } from './logging.js'
 import { sharedStores } from './negotiate.js'
 import type { SessionContext } from './protocol/context.js'
 import { admit, greet } from './protocol/handshake.js'
+import { PushBatcher } from './push-batch.js'
 import {
   decodePush,
   encodePush,
@@ -20,7 +21,6 @@ import {
   VALUE_PREFIX_BYTES,
 } from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
-import { PushBatcher } from './push-batch.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
@@ -476,7 +476,8 @@ export class Push {
         })
         inFlight.add(done)
         done.finally(() => inFlight.delete(done))
-      } else if (message.type === 'ihave') await this.answerIhave(peer, framed, message.store, message.entries)
+      } else if (message.type === 'ihave')
+        await this.answerIhave(peer, framed, message.store, message.entries)
       else throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
     }
     await Promise.all(inFlight)
@@ -485,7 +486,10 @@ export class Push {
 
   private checkStore(type: 'push', store: string): asserts store is StoreName {
     if (!isStoreName(store) || !this.init.stores.includes(store))
-      throw new ProtocolViolationError('unexpected-message', `${type} of store ${store}, which we do not sync`)
+      throw new ProtocolViolationError(
+        'unexpected-message',
+        `${type} of store ${store}, which we do not sync`,
+      )
   }
 
   /** Applies one pushed batch as a pull's: verified, tagged with the pusher, judged the same way. */
