@@ -75,6 +75,8 @@ export interface PushStats {
   recordsReceived: number
   recordsApplied: number
   duplicateFrames: number
+  /** `apply` calls for pushed records: frames coalesced per pusher, so fewer than frames received. */
+  applies: number
   dropped: number
   prunes: number
   grafts: number
@@ -96,6 +98,7 @@ export class Push {
     recordsReceived: 0,
     recordsApplied: 0,
     duplicateFrames: 0,
+    applies: 0,
     dropped: 0,
     prunes: 0,
     grafts: 0,
@@ -129,7 +132,10 @@ export class Push {
 
   constructor(private readonly init: PushInit) {
     this.batcher = new PushBatcher({
-      apply: (store, records, from) => init.state.apply(store, records, { from }),
+      apply: (store, records, from) => {
+        this.stats.applies++
+        return init.state.apply(store, records, { from })
+      },
       maxRecords: COALESCE_RECORDS,
       windowMs: COALESCE_MS,
     })
