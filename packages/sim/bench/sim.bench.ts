@@ -169,8 +169,6 @@ await runSuite('sim', async (ctx) => {
   const p = report.push
   ctx.record('push_records_per_frame', p.framesSent > 0 ? p.recordsSent / p.framesSent : 0, 'records')
   ctx.record('push_duplicate_frames', p.duplicateFrames, 'frames')
-  // Frames coalesced into one apply per pusher (session 11, second round): records per apply.
-  ctx.record('push_records_per_apply', p.applies > 0 ? p.recordsReceived / p.applies : 0, 'records')
   ctx.record(
     'push_records_received_per_record_per_node',
     p.recordsReceived / Math.max(1, report.workload.acknowledged * (nodes - 1)),

@@ -112,7 +112,6 @@ function pushTotals(cluster: Cluster): PushStats {
     recordsReceived: 0,
     recordsApplied: 0,
     duplicateFrames: 0,
-    applies: 0,
     dropped: 0,
     prunes: 0,
     grafts: 0,

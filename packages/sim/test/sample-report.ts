@@ -34,7 +34,6 @@ export function sampleReport(overrides: Partial<SimReport> = {}): SimReport {
       recordsReceived: 40,
       recordsApplied: 30,
       duplicateFrames: 2,
-      applies: 6,
       dropped: 0,
       prunes: 1,
       grafts: 0,

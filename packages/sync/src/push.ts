@@ -11,7 +11,6 @@ import type { SyncLog } from './logging.js'
 import { sharedStores } from './negotiate.js'
 import type { SessionContext } from './protocol/context.js'
 import { admit, greet } from './protocol/handshake.js'
-import { PushBatcher } from './push-batch.js'
 import {
   decodePush,
   encodePush,
@@ -45,15 +44,6 @@ export interface PushInit extends PeerStreamsInit {
 const MAX_PENDING_FRAMES = 32
 /** Bytes a push stream carries before it is replaced, well inside the receiver's per-session budget. */
 const RECYCLE_FRACTION = 0.5
-/**
- * Pushed records applied together: frames from any neighbour arriving within `COALESCE_MS` are
- * applied as one batch per pushing peer, flushed early at `COALESCE_RECORDS` (crdt's verify pool
- * takes batches of 32 and up; a frame carries 5 to 8 records in the 32-node run).
- */
-const COALESCE_RECORDS = 64
-const COALESCE_MS = 4
-/** Frames of one push stream read ahead of their apply (the stream's back-pressure beyond that). */
-const MAX_FRAMES_IN_FLIGHT = 16
 
 /** Where a record applied here came from: the peer, and whether a session pulled it (else a push). */
 interface Origin {
@@ -75,8 +65,6 @@ export interface PushStats {
   recordsReceived: number
   recordsApplied: number
   duplicateFrames: number
-  /** `apply` calls for pushed records: frames coalesced per pusher, so fewer than frames received. */
-  applies: number
   dropped: number
   prunes: number
   grafts: number
@@ -98,7 +86,6 @@ export class Push {
     recordsReceived: 0,
     recordsApplied: 0,
     duplicateFrames: 0,
-    applies: 0,
     dropped: 0,
     prunes: 0,
     grafts: 0,
@@ -128,18 +115,8 @@ export class Push {
   private lastPushMs = Number.NEGATIVE_INFINITY
   private stopController = new AbortController()
   private running = false
-  private readonly batcher: PushBatcher
 
-  constructor(private readonly init: PushInit) {
-    this.batcher = new PushBatcher({
-      apply: (store, records, from) => {
-        this.stats.applies++
-        return init.state.apply(store, records, { from })
-      },
-      maxRecords: COALESCE_RECORDS,
-      windowMs: COALESCE_MS,
-    })
-  }
+  constructor(private readonly init: PushInit) {}
 
   async start(handlerOptions: { maxInboundStreams: number; maxOutboundStreams: number }): Promise<void> {
     const { registrar, state, stores } = this.init
@@ -175,7 +152,6 @@ export class Push {
     this.running = false
     this.stopController.abort(new SyncError('sync service stopped'))
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.batcher.flushAll()
     this.unsubscribe?.()
     if (this.topologyId !== undefined) this.init.registrar.unregister(this.topologyId)
     await this.flushing.catch(() => {})
@@ -450,7 +426,15 @@ export class Push {
       stream.maxWriteBufferLength = Math.min(init.maxWriteBufferBytes, init.inboundStreamBufferBytes)
       await admit(framed, this.context(peer), { signal: this.stopController.signal })
       this.inbound.set(id, framed)
-      await this.readPushes(peer, framed)
+      while (true) {
+        const frame = await framed.read({ signal: this.stopController.signal })
+        if (frame === undefined) break
+        const message = decodePush(frame)
+        if (message.type === 'push') await this.receive(peer, framed, message.store, message.records)
+        else if (message.type === 'ihave')
+          await this.answerIhave(peer, framed, message.store, message.entries)
+        else throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
+      }
       await stream.close()
     } catch (err) {
       stream.abort(err as Error)
@@ -459,43 +443,6 @@ export class Push {
       grant.release()
       if (this.inbound.get(id) === framed) this.inbound.delete(id)
     }
-  }
-
-  /**
-   * Reads a push stream's frames. A pushed frame's apply is not awaited before the next read, so
-   * the batcher can coalesce several frames of this stream (and of others) into one apply; at most
-   * `MAX_FRAMES_IN_FLIGHT` are outstanding, and a failed apply ends the stream as before.
-   */
-  private async readPushes(peer: PeerId, framed: FramedStream): Promise<void> {
-    const inFlight = new Set<Promise<void>>()
-    const failures: unknown[] = []
-    while (true) {
-      if (failures.length > 0) throw failures[0]
-      if (inFlight.size >= MAX_FRAMES_IN_FLIGHT) await Promise.race(inFlight)
-      const frame = await framed.read({ signal: this.stopController.signal })
-      if (frame === undefined) break
-      const message = decodePush(frame)
-      if (message.type === 'push') {
-        this.checkStore('push', message.store)
-        const done = this.receive(peer, framed, message.store, message.records).catch((err: unknown) => {
-          failures.push(err)
-        })
-        inFlight.add(done)
-        done.finally(() => inFlight.delete(done))
-      } else if (message.type === 'ihave')
-        await this.answerIhave(peer, framed, message.store, message.entries)
-      else throw new ProtocolViolationError('unexpected-message', `${message.type} on a push stream`)
-    }
-    await Promise.all(inFlight)
-    if (failures.length > 0) throw failures[0]
-  }
-
-  private checkStore(type: 'push', store: string): asserts store is StoreName {
-    if (!isStoreName(store) || !this.init.stores.includes(store))
-      throw new ProtocolViolationError(
-        'unexpected-message',
-        `${type} of store ${store}, which we do not sync`,
-      )
   }
 
   /** Applies one pushed batch as a pull's: verified, tagged with the pusher, judged the same way. */
@@ -507,7 +454,8 @@ export class Push {
   ): Promise<void> {
     const { init } = this
     const id = peer.toString()
-    this.checkStore('push', store)
+    if (!isStoreName(store) || !init.stores.includes(store))
+      throw new ProtocolViolationError('unexpected-message', `push of store ${store}, which we do not sync`)
     const verdict = init.budgets.takeRequest(id)
     if (verdict !== 'ok') {
       // Too much from this peer: the batch is dropped (anti-entropy heals) and the peer told to stop.
@@ -518,7 +466,7 @@ export class Push {
     }
     this.stats.recordsReceived += records.length
     this.lastPushMs = Date.now()
-    const outcomes = await this.batcher.add(store, id, peerPublicKey(peer), records)
+    const outcomes = await init.state.apply(store, records, { from: peerPublicKey(peer) })
     const { applied, offending, firstPushedBy } = this.judge(id, outcomes)
     this.stats.recordsApplied += applied
     if (offending > 0)
