@@ -1,5 +1,5 @@
 /** Builds the run's {@link SimReport} from what the cluster and the scenario measured. */
-import { OFFENCE_REASONS, type PushStats } from '@provsync/sync'
+import { emptyPushStats, OFFENCE_REASONS, type PushStats } from '@provsync/sync'
 import type { CheckResult, Refusal } from './checker.js'
 import { STORES } from './checker.js'
 import type { Cluster, Transport } from './cluster.js'
@@ -106,16 +106,7 @@ export function buildReport(input: ReportInput): SimReport {
 
 /** Every running node's push counters, summed. */
 function pushTotals(cluster: Cluster): PushStats {
-  const total: PushStats = {
-    framesSent: 0,
-    recordsSent: 0,
-    recordsReceived: 0,
-    recordsApplied: 0,
-    duplicateFrames: 0,
-    dropped: 0,
-    prunes: 0,
-    grafts: 0,
-  }
+  const total = emptyPushStats()
   for (const n of cluster.nodes) {
     const stats = n.node?.sync.pushStats()
     if (stats === undefined) continue

@@ -56,6 +56,7 @@ export {
   type ProvsyncNodeOptions,
 } from './node.js'
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
+export { emptyPushStats } from './push.js'
 export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'
 

@@ -70,6 +70,20 @@ export interface PushStats {
   grafts: number
 }
 
+/** Push counters at zero (a node's start; a sum over nodes). */
+export function emptyPushStats(): PushStats {
+  return {
+    framesSent: 0,
+    recordsSent: 0,
+    recordsReceived: 0,
+    recordsApplied: 0,
+    duplicateFrames: 0,
+    dropped: 0,
+    prunes: 0,
+    grafts: 0,
+  }
+}
+
 /**
  * Eager push of new records along a spanning tree (Plumtree), on `/provsync/push/1.0.0`. Each node
  * keeps one outbound stream per push neighbour: after the reconcile protocol's Hello/Welcome it
@@ -80,16 +94,7 @@ export interface PushStats {
  */
 export class Push {
   readonly links: PushLinks = createPushLinks()
-  readonly stats: PushStats = {
-    framesSent: 0,
-    recordsSent: 0,
-    recordsReceived: 0,
-    recordsApplied: 0,
-    duplicateFrames: 0,
-    dropped: 0,
-    prunes: 0,
-    grafts: 0,
-  }
+  readonly stats: PushStats = emptyPushStats()
   private readonly peers = new Map<string, PeerId>()
   private readonly outbound = new Map<string, Promise<OutLink | undefined>>()
   private readonly inbound = new Map<string, FramedStream>()
