@@ -4,6 +4,8 @@ import { type Database, open, type RootDatabase } from 'lmdb'
 import { blake3, concat, equalBytes, readU64 } from './bytes.js'
 import { withPreviousSeq } from './durability.js'
 import { SchemaVersionError } from './errors.js'
+// Loaded with the module that opens LMDB: see lmdb-address.ts.
+import './lmdb-address.js'
 import { log } from './log.js'
 import { decodeCoordinateEntry, encodeCoordinateEntry, readSeq } from './persisted.js'
 import type { AssertionEvidence, LocalEvidence } from './view.js'
