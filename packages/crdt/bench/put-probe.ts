@@ -45,6 +45,18 @@ const history = env.openDB({ name: 'history', keyEncoding: 'ordered-binary', enc
 // sync serves registers from, would name each register's sequence number), not by tree key.
 const registerLog = env.openDB({ name: 'register-log', keyEncoding: 'ordered-binary', encoding: 'binary' })
 let logSeq = 0
+// Session 12: a register and its coordinate entry under keys that share a leaf page (one
+// sub-database, the entry at coordinate id ‖ 0, each register at coordinate id ‖ asserter), and the
+// index sync would then need from the register's tree key to that key.
+const colocated = bin('colocated')
+const treeKeyIndex = bin('tree-key-index')
+const colocatedKey = (coordId: Uint8Array, tail: Uint8Array) => {
+  const key = new Uint8Array(64)
+  key.set(coordId)
+  key.set(tail, 32)
+  return key
+}
+const ZERO_TAIL = new Uint8Array(32)
 const asserter = randomBytes(32)
 let seq = 0
 let n5 = 0
@@ -117,6 +129,44 @@ const KINDS: Record<string, () => void> = {
         coordinates.put(key, scratch.subarray(0, ENTRY_BYTES + 8))
       }
     }),
+  // The two random-key writes a new register makes today, in one transaction: the register under
+  // its tree key, the coordinate entry (read, then put) under the coordinate id.
+  'register+coordinate': () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++) {
+        records.put(randomBytes(32), recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))
+        const key = randomBytes(32)
+        coordinates.get(key)
+        coordinates.put(key, scratch.subarray(0, ENTRY_BYTES))
+      }
+    }),
+  // The same two rows on one leaf page (coordinate id prefix), without the tree key index.
+  colocated: () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++) {
+        const coordId = randomBytes(32)
+        const entryKey = colocatedKey(coordId, ZERO_TAIL)
+        colocated.get(entryKey)
+        colocated.put(
+          colocatedKey(coordId, asserter),
+          recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES),
+        )
+        colocated.put(entryKey, scratch.subarray(0, ENTRY_BYTES))
+      }
+    }),
+  // The same with the index sync would need (tree key → coordinate id ‖ asserter, a random key).
+  'colocated+index': () =>
+    env.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++) {
+        const coordId = randomBytes(32)
+        const entryKey = colocatedKey(coordId, ZERO_TAIL)
+        const registerKey = colocatedKey(coordId, asserter)
+        colocated.get(entryKey)
+        colocated.put(registerKey, recordBuffer.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))
+        colocated.put(entryKey, scratch.subarray(0, ENTRY_BYTES))
+        treeKeyIndex.put(randomBytes(32), registerKey)
+      }
+    }),
   history: () =>
     env.transactionSync(() => {
       for (let i = 0; i < BATCH; i++)
@@ -138,7 +188,8 @@ const KINDS: Record<string, () => void> = {
 }
 
 for (let done = 0; done < prefill; done += BATCH) {
-  for (const kind of ['record', 'coordinate', 'history', 'index-row', 'register-log']) KINDS[kind]!()
+  for (const kind of ['record', 'coordinate', 'history', 'index-row', 'register-log', 'colocated+index'])
+    KINDS[kind]!()
 }
 for (let i = 0; i < prefill / BATCH; i++) KINDS['index-chunk']!()
 const totals = new Map<string, { cpu: number; wall: number; body: number }>()
