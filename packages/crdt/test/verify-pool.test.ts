@@ -1,10 +1,13 @@
 import {
   acquireSharedVerifier,
+  type BatchVerifier,
   blake3,
   createBatchVerifier,
   recordHash,
   signedMessage,
   streamingJob,
+  type VerifyItem,
+  type VerifyJob,
 } from '@provsync/crdt'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -98,6 +101,44 @@ describe('streaming job', () => {
       ),
       { numRuns: 30 },
     )
+  })
+
+  it('while an item it waits for is still being verified elsewhere, the caller verifies later chunks', () => {
+    // A verifier whose chunks answer from a script: every item of a chunk counts as claimed by a
+    // "worker" (claimOne finds nothing) and becomes ready only once the caller has verified an item
+    // of a later chunk; result() of an item not ready throws where the real job would block.
+    const log: string[] = []
+    const chunks: { unclaimed: number; done: boolean }[] = []
+    const fake: BatchVerifier = {
+      threads: 1,
+      start(batch: readonly VerifyItem[]): VerifyJob {
+        const me = { unclaimed: chunks.length === 0 ? 0 : batch.length, done: false }
+        const position = chunks.push(me) - 1
+        return {
+          ready: () => me.done || chunks.slice(position + 1).some((c) => c.done),
+          claimOne() {
+            if (me.unclaimed === 0) return false
+            me.unclaimed--
+            me.done = true
+            log.push(`caller verified an item of chunk ${position}`)
+            return true
+          },
+          result(index) {
+            if (!(me.done || chunks.slice(position + 1).some((c) => c.done)))
+              throw new Error(`item ${index} of chunk ${position} waited while later chunks had work`)
+            return true
+          },
+        }
+      },
+      verify: async (batch) => batch.map(() => true),
+      close: async () => {},
+    }
+    const job = streamingJob(fake, 2)
+    for (const item of items.slice(0, 6)) job.push(item)
+    job.flush()
+    expect(chunks.length).toBe(2)
+    expect(job.result(0)).toBe(true)
+    expect(log).toEqual(['caller verified an item of chunk 1'])
   })
 
   it('refuses to answer for an item never pushed', () => {
