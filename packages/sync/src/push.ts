@@ -355,7 +355,7 @@ export class Push {
           this.stats.framesSent++
           if (frame[0] === PUSH_TYPE) this.stats.recordsSent += frame.count
         }
-        this.recycleIfFull(id, link)
+        this.recycleIfFull(id, link, frames.length)
       })
       .catch((err: Error) => this.closeOut(id, link, err))
       .finally(() => {
@@ -460,10 +460,11 @@ export class Push {
     else link.stream.abort(err)
   }
 
-  private recycleIfFull(id: string, link: OutLink): void {
+  /** Replaces a stream past its byte budget's fraction once no frame but the `written` ones just sent waits on it. */
+  private recycleIfFull(id: string, link: OutLink, written: number): void {
     const used = link.framed.bytesRead + link.framed.bytesWritten
     if (used < this.init.budgets.limits.maxBytesPerSession * RECYCLE_FRACTION) return
-    if (link.pending > 1) return
+    if (link.pending > written) return
     this.closeOut(id, link)
   }
 
