@@ -27,10 +27,9 @@ export const COVERED_INTERVAL_FACTOR = 10
  * undefined when none is due: a peer is due once `intervalMs` passed since the last exchange with
  * it (either way), or `coveredIntervalMs` if eager push keeps us in step with it (`covered`).
  * Session 12 tried one round per covered interval with any push neighbour instead of one per
- * neighbour (fewer sessions while writes go on), and dropped it: records that crossed a healed
- * partition spread by `ihave` along eager links and keep every node covered meanwhile, so nodes
- * reached only through lazy links waited for those rounds, and the 32-node simulation converged
- * 10.7 and 13.7 s after the heal against 4.6 and 5.1 s (packages/sync README, Session 12).
+ * neighbour (fewer sessions while writes go on) and reverted it: its two runs, which also ran
+ * without gossipsub gossip, converged 10.7 and 13.7 s after the heal against 4.6 and 5.1 s, and
+ * it was not measured alone (packages/sync README, Session 12).
  */
 export function pickPeer(
   peers: ReadonlyArray<{ peer: PeerId; lastSyncMs: number | undefined }>,
