@@ -30,18 +30,7 @@ export interface FramedStream {
   readonly bytesWritten: number
 }
 
-/** A framed stream that also writes several frames as one message of the stream (one muxer and noise message). */
-export interface BatchFramedStream extends FramedStream {
-  /**
-   * Writes `frames` in order, each length-prefixed as `write` does, as one send: the remote reads
-   * the same frames, and the transport carries one message (and one window update back) instead
-   * of one per frame. Resolves as `write` does.
-   */
-  writeFrames(frames: readonly Uint8Array[], options?: AbortOptions): Promise<void>
-}
-
-/** The longest length prefix a frame may have. */
-export const MAX_VARINT_BYTES = 5
+const MAX_VARINT_BYTES = 5
 
 /** The unsigned varint length prefix of a frame (also used to build malformed frames in tests). */
 export function encodeLength(length: number): Uint8Array {
@@ -205,23 +194,7 @@ export async function sendFrames(
   }
 }
 
-/** Frames each prefixed with its length, in one buffer (see `encodeFrame`). */
-export function encodeFrames(
-  frames: readonly Uint8Array[],
-  maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
-): Uint8Array {
-  if (frames.length === 1) return encodeFrame(frames[0]!, maxFrameBytes)
-  const encoded = frames.map((frame) => encodeFrame(frame, maxFrameBytes))
-  const out = new Uint8Array(encoded.reduce((sum, bytes) => sum + bytes.byteLength, 0))
-  let offset = 0
-  for (const bytes of encoded) {
-    out.set(bytes, offset)
-    offset += bytes.byteLength
-  }
-  return out
-}
-
-export function framedStream(stream: Stream, options: FramedStreamOptions = {}): BatchFramedStream {
+export function framedStream(stream: Stream, options: FramedStreamOptions = {}): FramedStream {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
   const maxBufferedBytes = options.maxBufferedBytes ?? 2 * (maxFrameBytes + MAX_VARINT_BYTES)
   const inbox = streamInbox(stream, maxBufferedBytes)
@@ -234,20 +207,6 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
         `session moved ${inbox.bytesRead + bytesWritten} bytes, budget ${maxSessionBytes}`,
       )
     }
-  }
-
-  const writeFrames = async (frames: readonly Uint8Array[], opts: AbortOptions = {}): Promise<void> => {
-    const bytes = encodeFrames(frames, maxFrameBytes)
-    await sendFrames(
-      stream,
-      bytes,
-      maxBufferedBytes,
-      () => {
-        bytesWritten += bytes.byteLength
-        checkBudget()
-      },
-      opts,
-    )
   }
 
   return {
@@ -269,8 +228,19 @@ export function framedStream(stream: Stream, options: FramedStreamOptions = {}):
         await inbox.more(opts)
       }
     },
-    write: (frame, opts) => writeFrames([frame], opts),
-    writeFrames,
+    async write(frame, opts = {}) {
+      const bytes = encodeFrame(frame, maxFrameBytes)
+      await sendFrames(
+        stream,
+        bytes,
+        maxBufferedBytes,
+        () => {
+          bytesWritten += bytes.byteLength
+          checkBudget()
+        },
+        opts,
+      )
+    },
   }
 }
 

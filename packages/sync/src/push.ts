@@ -4,7 +4,7 @@ import type { ApplyOutcome } from '@provsync/crdt'
 import { createPullClaims } from './claims.js'
 import { PUSH_PROTOCOL } from './constants.js'
 import { ProtocolViolationError, SyncError } from './errors.js'
-import { type BatchFramedStream, type FramedStream, framedStream, MAX_VARINT_BYTES } from './framing.js'
+import { type FramedStream, framedStream } from './framing.js'
 import { peerPublicKey } from './identity.js'
 import { storesWithheldFrom } from './kinds.js'
 import type { SyncLog } from './logging.js'
@@ -51,23 +51,9 @@ interface Origin {
   pulled: boolean
 }
 
-/** A frame for a neighbour, with the store it carries (sent only if the neighbour's stream syncs it). */
-interface StoreFrame {
-  store: StoreName
-  frame: Uint8Array & { count: number }
-}
-
-/** One store's changed keys, with their records and where each came from. */
-interface ChangedBatch {
-  store: StoreName
-  keys: Uint8Array[]
-  sources: ReadonlyArray<Origin | undefined>
-  records: ReadonlyArray<Uint8Array | undefined>
-}
-
 interface OutLink {
   stream: Stream
-  framed: BatchFramedStream
+  framed: FramedStream
   stores: readonly StoreName[]
   chain: Promise<void>
   pending: number
@@ -254,79 +240,40 @@ export class Push {
   /**
    * Sends what changed in each store since the last flush to the eager neighbours: whole records
    * written here or pushed to us, `ihave` for those a session pulled; never back to their source.
-   * A neighbour's frames of every store go out together (see `send`).
    */
   private async flush(): Promise<void> {
     const origins = new Map([...this.previousOrigins, ...this.origins])
     this.previousOrigins = this.origins
     this.origins = new Map()
-    const outgoing = new Map<string, StoreFrame[]>()
     for (const store of this.init.stores) {
       const keys = this.feed?.take(store) ?? []
-      if (keys.length > 0) this.frameStore(store, keys, origins, outgoing)
-    }
-    for (const [id, frames] of outgoing) {
-      const peer = this.peers.get(id)
-      if (peer !== undefined) this.send(peer, frames)
-    }
-  }
-
-  /** Adds to `outgoing` the frames of `store`'s changed `keys` for each eager neighbour that may have them. */
-  private frameStore(
-    store: StoreName,
-    keys: Uint8Array[],
-    origins: ReadonlyMap<string, Origin>,
-    outgoing: Map<string, StoreFrame[]>,
-  ): void {
-    const sources = keys.map((key) => origins.get(toHex(key)))
-    const sourceIds = new Set(sources.map((source) => source?.id))
-    const batch: ChangedBatch = { store, keys, sources, records: this.init.state.getRecords(store, keys) }
-    // A neighbour that is the source of none of these records gets the same frames as every other
-    // such neighbour: encoded once for all of them.
-    let common: StoreFrame[] | undefined
-    for (const id of this.links.eager()) {
-      const peer = this.peers.get(id)
-      if (peer === undefined || this.init.refused(peer)) continue
-      if (!this.init.mayPull(store, id, peerPublicKey(peer))) continue
-      const frames = sourceIds.has(id)
-        ? this.framesFor(batch, id)
-        : (common ??= this.framesFor(batch, undefined))
-      if (frames.length === 0) continue
-      const list = outgoing.get(id)
-      if (list === undefined) outgoing.set(id, [...frames])
-      else list.push(...frames)
-    }
-  }
-
-  /** The push and `ihave` frames of `batch` for neighbour `id` (undefined: one that is no record's source). */
-  private framesFor(batch: ChangedBatch, id: string | undefined): StoreFrame[] {
-    const { store, keys, sources, records } = batch
-    const tree = this.init.state.tree(store)
-    const whole: Uint8Array[] = []
-    const entries: Array<{ key: Uint8Array; prefix: Uint8Array }> = []
-    records.forEach((record, i) => {
-      const source = sources[i]
-      if (record === undefined || (id !== undefined && source?.id === id)) return
-      if (source?.pulled !== true) whole.push(record)
-      else {
-        const value = tree.get(keys[i]!)
-        if (value !== undefined)
-          entries.push({ key: keys[i]!, prefix: value.subarray(0, VALUE_PREFIX_BYTES) })
+      if (keys.length === 0) continue
+      const sources = keys.map((key) => origins.get(toHex(key)))
+      const records = this.init.state.getRecords(store, keys)
+      const tree = this.init.state.tree(store)
+      for (const id of this.links.eager()) {
+        const peer = this.peers.get(id)
+        if (peer === undefined || this.init.refused(peer)) continue
+        if (!this.init.mayPull(store, id, peerPublicKey(peer))) continue
+        const whole: Uint8Array[] = []
+        const entries: Array<{ key: Uint8Array; prefix: Uint8Array }> = []
+        records.forEach((record, i) => {
+          const source = sources[i]
+          if (record === undefined || source?.id === id) return
+          if (source?.pulled !== true) whole.push(record)
+          else {
+            const value = tree.get(keys[i]!)
+            if (value !== undefined)
+              entries.push({ key: keys[i]!, prefix: value.subarray(0, VALUE_PREFIX_BYTES) })
+          }
+        })
+        this.send(peer, store, packPush(store, whole, this.init.limits.maxFrameBytes))
+        this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
       }
-    })
-    const { maxFrameBytes } = this.init.limits
-    return [...packPush(store, whole, maxFrameBytes), ...packIhave(store, entries, maxFrameBytes)].map(
-      (frame) => ({ store, frame }),
-    )
+    }
   }
 
-  /**
-   * Queues `frames` on `peer`'s push stream (opened on first use). The frames of one flush go out
-   * as few writes as fit one noise message each: every write is a muxer message, a noise message
-   * and a window update back, whatever its size (session 12: a 32-node simulation wrote 1.7 noise
-   * messages per record per node, 2.8 per message of a stream).
-   */
-  private send(peer: PeerId, frames: readonly StoreFrame[]): void {
+  private send(peer: PeerId, store: StoreName, frames: ReadonlyArray<Uint8Array & { count: number }>): void {
     if (frames.length === 0) return
     const id = peer.toString()
     let out = this.outbound.get(id)
@@ -334,33 +281,27 @@ export class Push {
       out = this.open(peer)
       this.outbound.set(id, out)
     }
-    out.then((link) => {
-      if (link === undefined) return
-      const shared = frames.filter(({ store }) => link.stores.includes(store)).map(({ frame }) => frame)
-      for (const group of writeGroups(shared, this.init.limits.maxFrameBytes)) this.enqueue(id, link, group)
-    })
-  }
-
-  /** Chains one write of `frames` on `link`, unless MAX_PENDING_FRAMES already wait (dropped: anti-entropy heals). */
-  private enqueue(id: string, link: OutLink, frames: ReadonlyArray<Uint8Array & { count: number }>): void {
-    if (link.pending >= MAX_PENDING_FRAMES) {
-      this.stats.dropped += frames.length
-      return
-    }
-    link.pending += frames.length
-    link.chain = link.chain
-      .then(() => link.framed.writeFrames(frames, { signal: this.stopController.signal }))
-      .then(() => {
-        for (const frame of frames) {
-          this.stats.framesSent++
-          if (frame[0] === PUSH_TYPE) this.stats.recordsSent += frame.count
+    for (const frame of frames) {
+      out.then((link) => {
+        if (link === undefined || !link.stores.includes(store)) return
+        if (link.pending >= MAX_PENDING_FRAMES) {
+          this.stats.dropped++
+          return
         }
-        this.recycleIfFull(id, link, frames.length)
+        link.pending++
+        link.chain = link.chain
+          .then(() => link.framed.write(frame, { signal: this.stopController.signal }))
+          .then(() => {
+            this.stats.framesSent++
+            if (frame[0] === PUSH_TYPE) this.stats.recordsSent += frame.count
+            this.recycleIfFull(id, link)
+          })
+          .catch((err: Error) => this.closeOut(id, link, err))
+          .finally(() => {
+            link.pending--
+          })
       })
-      .catch((err: Error) => this.closeOut(id, link, err))
-      .finally(() => {
-        link.pending -= frames.length
-      })
+    }
   }
 
   /** A neighbour's `iwant` after our `ihave`: the records it lacks, pushed whole. */
@@ -373,10 +314,7 @@ export class Push {
     if (this.init.budgets.takeRequest(id) !== 'ok' || !this.init.mayPull(store, id, peerPublicKey(peer)))
       return
     const records = this.init.state.getRecords(store, keys).filter((r): r is Uint8Array => r !== undefined)
-    this.send(
-      peer,
-      packPush(store, records, this.init.limits.maxFrameBytes).map((frame) => ({ store, frame })),
-    )
+    this.send(peer, store, packPush(store, records, this.init.limits.maxFrameBytes))
   }
 
   /** A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another value. */
@@ -460,15 +398,14 @@ export class Push {
     else link.stream.abort(err)
   }
 
-  /** Replaces a stream past its byte budget's fraction once no frame but the `written` ones just sent waits on it. */
-  private recycleIfFull(id: string, link: OutLink, written: number): void {
+  private recycleIfFull(id: string, link: OutLink): void {
     const used = link.framed.bytesRead + link.framed.bytesWritten
     if (used < this.init.budgets.limits.maxBytesPerSession * RECYCLE_FRACTION) return
-    if (link.pending > written) return
+    if (link.pending > 1) return
     this.closeOut(id, link)
   }
 
-  private frame(stream: Stream): BatchFramedStream {
+  private frame(stream: Stream): FramedStream {
     stream.maxWriteBufferLength = this.init.maxWriteBufferBytes
     return framedStream(stream, {
       maxFrameBytes: this.init.limits.maxFrameBytes,
@@ -619,28 +556,6 @@ export function packIhave(
     maxFrameBytes,
     (items) => encodePush({ type: 'ihave', store, entries: items }),
   )
-}
-
-/**
- * `frames` in order, grouped into writes whose length-prefixed frames together take at most one
- * largest frame with its prefix: each write still fits the noise message a single frame did.
- */
-export function writeGroups<F extends Uint8Array>(frames: readonly F[], maxFrameBytes: number): F[][] {
-  const groups: F[][] = []
-  let current: F[] = []
-  let size = 0
-  for (const frame of frames) {
-    const cost = frame.byteLength + MAX_VARINT_BYTES
-    if (current.length > 0 && size + cost > maxFrameBytes + MAX_VARINT_BYTES) {
-      groups.push(current)
-      current = []
-      size = 0
-    }
-    current.push(frame)
-    size += cost
-  }
-  if (current.length > 0) groups.push(current)
-  return groups
 }
 
 function pack<T>(
