@@ -94,7 +94,12 @@ async function host(): Promise<Hosted> {
   }
   const loopDelay = monitorEventLoopDelay({ resolution: 20 })
   loopDelay.enable()
-  await cluster.startAll()
+  try {
+    await cluster.startAll()
+  } catch (error) {
+    await cluster.stopAll()
+    throw error
+  }
   return { cluster, memory, refusals, links, loopDelay }
 }
 

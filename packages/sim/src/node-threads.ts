@@ -45,11 +45,21 @@ export class NodeThreads {
   private readonly pending = new Map<number, { resolve(r: ThreadReply): void; reject(e: Error): void }>()
   private readonly ready: Promise<void>[] = []
   private readonly addresses = new Map<string, number>()
+  /** Resolves `close`'s wait for a thread's nodes to stop. */
+  private readonly stopped = new Map<number, () => void>()
+  private rejectFailure: (err: Error) => void = () => {}
+  /** Rejects with the first failure of any thread. */
+  private readonly failure$ = new Promise<never>((_, reject) => {
+    this.rejectFailure = reject
+  })
   private nextId = 0
   private failure: NodeThreadError | undefined
   private closing = false
+  /** Threads that exited (or failed), which `close` does not ask to stop. */
+  private readonly dead = new Set<number>()
 
   constructor(configs: readonly NodeThreadConfig[]) {
+    this.failure$.catch(() => {}) // awaited by `started`; later failures reach the requests
     const { url, options } = entry()
     for (let i = 0; i < configs[0]!.nodes; i++) this.addresses.set(memoryAddress(configs[0]!.runId, i), i)
     for (const config of configs) {
@@ -62,10 +72,12 @@ export class NodeThreads {
             else this.onMessage(config.thread, m)
           })
           worker.on('error', (err) => {
+            this.dead.add(config.thread)
             this.fail(config.thread, `${err.name}: ${err.message}`)
             reject(this.failure)
           })
           worker.on('exit', (code) => {
+            this.dead.add(config.thread)
             if (!this.closing) this.fail(config.thread, `exited with code ${code}`)
             reject(this.failure ?? new NodeThreadError(config.thread, `exited with code ${code}`))
           })
@@ -78,15 +90,18 @@ export class NodeThreads {
     return this.workers.length
   }
 
-  /** Resolves once every thread has started its nodes. */
+  /** Resolves once every thread has started its nodes; rejects when any thread fails first. */
   async started(): Promise<void> {
-    await Promise.all(this.ready)
+    await Promise.race([Promise.all(this.ready), this.failure$])
   }
 
   private onMessage(thread: number, m: ThreadReply | ThreadNotice): void {
     if (m.type === 'dial') this.route(m.from, m.address, m.port)
-    else if (m.type === 'fatal') this.fail(thread, m.error)
-    else if (m.type === 'failed') this.fail(thread, m.error)
+    else if (m.type === 'fatal') {
+      this.dead.add(thread)
+      this.fail(thread, m.error)
+    } else if (m.type === 'failed') this.fail(thread, m.error)
+    else if (m.type === 'stopped') this.stopped.get(thread)?.()
     else if (m.type !== 'ready') {
       const waiter = this.pending.get(m.id)
       this.pending.delete(m.id)
@@ -107,6 +122,7 @@ export class NodeThreads {
 
   private fail(thread: number, reason: string): void {
     this.failure ??= new NodeThreadError(thread, reason)
+    this.rejectFailure(this.failure)
     for (const waiter of this.pending.values()) waiter.reject(this.failure)
     this.pending.clear()
   }
@@ -131,12 +147,20 @@ export class NodeThreads {
     return this.failure
   }
 
-  /** Stops every thread's nodes (LMDB closed), then terminates the threads; also after a failure. */
+  /**
+   * Stops the nodes of every thread still alive (LMDB closed), also after another thread failed,
+   * then terminates the threads.
+   */
   async close(): Promise<void> {
-    if (this.failure === undefined) {
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
-      await Promise.race([this.all<'stopped'>({ type: 'stop' }).catch(() => undefined), timeout])
-    }
+    const stops = this.workers.map((worker, thread) => {
+      if (this.dead.has(thread)) return undefined
+      return new Promise<void>((resolve) => {
+        this.stopped.set(thread, resolve)
+        worker.postMessage({ type: 'stop', id: -1 } satisfies ThreadRequest)
+      })
+    })
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
+    await Promise.race([Promise.all(stops), timeout])
     this.closing = true
     await Promise.allSettled(this.workers.map((w) => w.terminate()))
   }
