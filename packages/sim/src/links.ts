@@ -10,7 +10,13 @@
  * as TCP gives up. Dropping bytes instead would corrupt the stream, not model a lossy link.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { type Connection, type ConnectionGater, type PeerId, StreamResetError, type Transport } from '@libp2p/interface'
+import {
+  type Connection,
+  type ConnectionGater,
+  type PeerId,
+  StreamResetError,
+  type Transport,
+} from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import { SimError } from './errors.js'
@@ -107,7 +113,12 @@ export class PortPeer implements PeerEnd {
   }
 
   giveUp(err: LinkResetError): void {
-    this.port.postMessage({ t: 'give-up', from: err.from, to: err.to, lossPct: err.lossPct } satisfies PortMessage)
+    this.port.postMessage({
+      t: 'give-up',
+      from: err.from,
+      to: err.to,
+      lossPct: err.lossPct,
+    } satisfies PortMessage)
   }
 }
 
@@ -283,7 +294,13 @@ export async function createMemoryNetwork(
       setTimeout(() => port.close(), 1_000).unref()
       return
     }
-    const inbound = makeEnd(listener.components, from, 'inbound', `${address}-outgoing/p2p/${from}`, connectionIds++)
+    const inbound = makeEnd(
+      listener.components,
+      from,
+      'inbound',
+      `${address}-outgoing/p2p/${from}`,
+      connectionIds++,
+    )
     const self = listener.components.peerId.toString()
     wirePort(port, inbound, (err) => abortConnection(self, inbound, err))
     listener.track(inbound)

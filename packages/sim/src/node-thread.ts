@@ -12,7 +12,15 @@ import { parentPort, type TransferListItem, workerData } from 'node:worker_threa
 import { signerFromSeed } from '@provsync/crdt'
 import type { Refusal } from './checker.js'
 import { type Cluster, createCluster } from './cluster.js'
-import { applyFault, type FaultEvent, HEALTHY, type LinkState, linkFault, NO_FAULT, reachable } from './faults.js'
+import {
+  applyFault,
+  type FaultEvent,
+  HEALTHY,
+  type LinkState,
+  linkFault,
+  NO_FAULT,
+  reachable,
+} from './faults.js'
 import { createMemoryNetwork, type LinkTable, type MemoryNetwork } from './links.js'
 import { createRng } from './prng.js'
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
@@ -211,7 +219,10 @@ function serve(h: Hosted): void {
     if (answerAtOnce(h, request)) return
     if (request.type === 'op') {
       const previous = chains.get(request.op.node) ?? barrier
-      chains.set(request.op.node, Promise.all([previous, barrier]).then(() => run(request)))
+      chains.set(
+        request.op.node,
+        Promise.all([previous, barrier]).then(() => run(request)),
+      )
       return
     }
     const before = [barrier, ...chains.values()]

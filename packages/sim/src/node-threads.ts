@@ -128,7 +128,10 @@ export class NodeThreads {
   }
 
   /** Sends `ask` to `thread` and resolves with its reply. */
-  request<T extends ThreadReply['type']>(thread: number, ask: Ask): Promise<Extract<ThreadReply, { type: T }>> {
+  request<T extends ThreadReply['type']>(
+    thread: number,
+    ask: Ask,
+  ): Promise<Extract<ThreadReply, { type: T }>> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
     const id = this.nextId++
     return new Promise((resolve, reject) => {

@@ -201,10 +201,16 @@ export function validateScenario(options: ScenarioOptions): FaultPlan {
 function validateThreads(options: ScenarioOptions, plan: FaultPlan, byzantine: number): void {
   const threads = options.threads ?? 1
   if (!Number.isInteger(threads) || threads < 1 || threads > options.nodes)
-    throw new ScenarioConfigError('threads', `must be an integer from 1 to nodes (${options.nodes}), got ${threads}`)
+    throw new ScenarioConfigError(
+      'threads',
+      `must be an integer from 1 to nodes (${options.nodes}), got ${threads}`,
+    )
   if (threads === 1) return
   if ((options.transport ?? 'memory') !== 'memory')
-    throw new ScenarioConfigError('transport', `threads > 1 runs on the memory transport only, got ${options.transport}`)
+    throw new ScenarioConfigError(
+      'transport',
+      `threads > 1 runs on the memory transport only, got ${options.transport}`,
+    )
   if (byzantine > 0)
     throw new ScenarioConfigError('byzantine', 'Byzantine peers are not supported with threads > 1')
   const unsupported = plan.find((f) => f.type === 'crash' || f.type === 'restart' || f.type === 'skew')

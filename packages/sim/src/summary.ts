@@ -40,7 +40,9 @@ export function reportNodes(cluster: Cluster): ReportNode[] {
 }
 
 /** Several threads' networks as one: bytes per peer summed, link counters summed per link. */
-export function mergedNetwork(parts: readonly { received: Record<string, number>; links: LinkCounters[] }[]): ReportNetwork {
+export function mergedNetwork(
+  parts: readonly { received: Record<string, number>; links: LinkCounters[] }[],
+): ReportNetwork {
   const received = new Map<string, number>()
   const links = new Map<string, LinkCounters>()
   for (const part of parts) {

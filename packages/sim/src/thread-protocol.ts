@@ -42,7 +42,12 @@ export type ThreadRequest =
       readonly history: boolean
     }
   | { readonly type: 'roots'; readonly id: number }
-  | { readonly type: 'snapshot'; readonly id: number; readonly atMs: number; readonly knownKeys: Uint8Array[] }
+  | {
+      readonly type: 'snapshot'
+      readonly id: number
+      readonly atMs: number
+      readonly knownKeys: Uint8Array[]
+    }
   | { readonly type: 'collect'; readonly id: number }
   | { readonly type: 'stop'; readonly id: number }
   /** The far end of a connection a node of another thread dialled to `address`. */
@@ -64,7 +69,11 @@ export type ThreadReply =
   | { readonly type: 'ack'; readonly id: number; readonly ack: Acknowledgement | undefined }
   | { readonly type: 'done'; readonly id: number; readonly earlier: HistorySnapshot[] }
   | { readonly type: 'roots'; readonly id: number; readonly roots: string[]; readonly bytesIn: number }
-  | { readonly type: 'snapshot'; readonly id: number; readonly snapshots: (NodeSnapshot & { index: number })[] }
+  | {
+      readonly type: 'snapshot'
+      readonly id: number
+      readonly snapshots: (NodeSnapshot & { index: number })[]
+    }
   | { readonly type: 'collect'; readonly id: number; readonly collect: ThreadCollect }
   | { readonly type: 'stopped'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly error: string }

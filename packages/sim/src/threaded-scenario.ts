@@ -11,11 +11,11 @@ import { rm } from 'node:fs/promises'
 import { type Acknowledgement, type CheckResult, checkInvariants, type HistorySnapshot } from './checker.js'
 import { identitySeed, peerIdFromSeed } from './cluster.js'
 import { type FaultEvent, lastHealMs } from './faults.js'
+import { NodeThreads } from './node-threads.js'
 import { type AppliedEvent, describeFault, type Sample, type SimReport } from './report.js'
 import type { Progress, RunSetup, ScenarioResult, TimelineItem } from './scenario.js'
 import { writeReportFiles } from './scenario.js'
 import { buildReport, mergedNetwork } from './summary.js'
-import { NodeThreads } from './node-threads.js'
 import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
 import type { WorkloadOp } from './workload.js'
@@ -123,7 +123,12 @@ class ThreadedRun {
   }
 
   private async applyFault(fault: FaultEvent): Promise<void> {
-    this.events.push({ tMs: this.now(), type: fault.type, label: describeFault(fault), distinctRoots: this.distinct })
+    this.events.push({
+      tMs: this.now(),
+      type: fault.type,
+      label: describeFault(fault),
+      distinctRoots: this.distinct,
+    })
     // history-prefix reads only the history, so that is all these mid-run snapshots take.
     const history = fault.type === 'partition' && this.earlier.length < this.setup.honest * 6
     const replies = await this.threads.all<'done'>({ type: 'fault', fault, atMs: this.now(), history })
@@ -153,7 +158,11 @@ class ThreadedRun {
 
   async check(): Promise<CheckResult> {
     const { setup } = this
-    const replies = await this.threads.all<'snapshot'>({ type: 'snapshot', atMs: this.now(), knownKeys: this.knownKeys })
+    const replies = await this.threads.all<'snapshot'>({
+      type: 'snapshot',
+      atMs: this.now(),
+      knownKeys: this.knownKeys,
+    })
     const final = replies.flatMap((r) => r.snapshots).sort((a, b) => a.index - b.index)
     return checkInvariants({
       seed: setup.seed,

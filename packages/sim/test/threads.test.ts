@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { formatCheck, NodeThreadError, runScenario, ScenarioConfigError, type ScenarioOptions } from '@provsync/sim'
+import {
+  formatCheck,
+  NodeThreadError,
+  runScenario,
+  ScenarioConfigError,
+  type ScenarioOptions,
+} from '@provsync/sim'
 import { describe, expect, test } from 'vitest'
 import { scratchDir, validateScenario } from '../src/scenario.js'
 
@@ -94,7 +100,12 @@ describe('runScenario with threads', () => {
   }, 60_000)
 
   test('refuses what threaded runs do not support, by the option that asks for it', async () => {
-    const base: ScenarioOptions = { seed: 1, nodes: 4, threads: 2, workload: { operations: 1, durationMs: 10 } }
+    const base: ScenarioOptions = {
+      seed: 1,
+      nodes: 4,
+      threads: 2,
+      workload: { operations: 1, durationMs: 10 },
+    }
     const field = (options: ScenarioOptions): string => {
       try {
         validateScenario(options)
@@ -104,7 +115,15 @@ describe('runScenario with threads', () => {
       }
       return 'accepted'
     }
-    expect(field({ ...base, faults: [{ type: 'crash', atMs: 5, node: 1 }, { type: 'restart', atMs: 8, node: 1 }] })).toBe('faults')
+    expect(
+      field({
+        ...base,
+        faults: [
+          { type: 'crash', atMs: 5, node: 1 },
+          { type: 'restart', atMs: 8, node: 1 },
+        ],
+      }),
+    ).toBe('faults')
     expect(field({ ...base, faults: [{ type: 'skew', atMs: 0, node: 1, offsetMs: 500 }] })).toBe('faults')
     expect(field({ ...base, byzantine: { count: 1 } })).toBe('byzantine')
     expect(field({ ...base, transport: 'tcp' })).toBe('transport')
@@ -112,9 +131,9 @@ describe('runScenario with threads', () => {
     const lossy = [{ type: 'link' as const, atMs: 0, a: 0, b: 1, fault: { lossPct: 5, delayMs: 3 } }]
     expect(field({ ...base, faults: lossy })).toBe('accepted')
     expect(field({ ...base, threads: 1, byzantine: { count: 1 } })).toBe('accepted')
-    await expect(runScenario({ ...base, faults: [{ type: 'skew', atMs: 0, node: 1, offsetMs: 1 }] })).rejects.toThrow(
-      'faults: skew faults are not supported with threads > 1',
-    )
+    await expect(
+      runScenario({ ...base, faults: [{ type: 'skew', atMs: 0, node: 1, offsetMs: 1 }] }),
+    ).rejects.toThrow('faults: skew faults are not supported with threads > 1')
   })
 
   test('a thread that fails fails the run with a NodeThreadError naming it, and the run still cleans up', async () => {
