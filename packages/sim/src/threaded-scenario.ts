@@ -43,6 +43,7 @@ class ThreadedRun {
   private convergedAtMs = -1
   private distinct = 0
   private bytesIn = 0
+  private refreshing: Promise<void> | undefined
 
   constructor(
     private readonly setup: RunSetup,
@@ -56,11 +57,18 @@ class ThreadedRun {
     return performance.now() - this.started
   }
 
-  /** Distinct root sets and bytes received, asked of every thread. */
-  private async refresh(): Promise<void> {
-    const replies = await this.threads.all<'roots'>({ type: 'roots' })
-    this.distinct = new Set(replies.flatMap((r) => r.roots)).size
-    this.bytesIn = replies.reduce((sum, r) => sum + r.bytesIn, 0)
+  /** Distinct root sets and bytes received, asked of every thread (one question at a time). */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.threads
+      .all<'roots'>({ type: 'roots' })
+      .then((replies) => {
+        this.distinct = new Set(replies.flatMap((r) => r.roots)).size
+        this.bytesIn = replies.reduce((sum, r) => sum + r.bytesIn, 0)
+      })
+      .finally(() => {
+        this.refreshing = undefined
+      })
+    return this.refreshing
   }
 
   progress(phase: Progress['phase'], event?: string): void {
