@@ -15,6 +15,11 @@
  * Verification runs as a deployment's node runs it: on crdt's shared pool, one worker per core but
  * one (at most 3), shared by all the nodes of the process; `--verify-threads=0` verifies on the
  * harness thread (the figures before session 9).
+ * `--threads=N` runs the nodes in N worker threads (`ScenarioOptions.threads`; default 1: two did
+ * not win measurably on the shared machine, see the README), each with its own verifier pool of `--verify-threads` workers
+ * (default 0 when threaded: the node threads already fill the cores). `threads` and
+ * `process_cpu_us_per_record_per_node` (every thread of the process, from /proc/self/stat) are
+ * recorded beside the harness thread's CPU.
  * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore;
  * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions.
  */
@@ -67,6 +72,17 @@ function mainThreadCpuMs(): number | undefined {
     return undefined
   }
 }
+/** CPU time (ms) of the whole process so far, all threads (utime + stime of /proc/self/stat). */
+function processCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
+  } catch {
+    return undefined
+  }
+}
+
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS_PER_S = 100
 
@@ -80,15 +96,19 @@ await runSuite('sim', async (ctx) => {
   const pushDelay = arg(ctx.args, 'push-delay')
   const pushDelayMs = pushDelay === undefined ? undefined : Number(pushDelay)
   const durationMs = ctx.quick ? 3_000 : 8_000
-  const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? defaultVerifyThreads())
+  // One thread by default: two (one per core) did not win measurably on the shared machine in
+  // session 12 (README, "Session 12"); to be measured again on a quiet one.
+  const threads = Number(arg(ctx.args, 'threads') ?? 1)
+  const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? (threads > 1 ? 0 : defaultVerifyThreads()))
   const loadBefore = loadavg()[0]!
   const verifyBefore = verifyMicros()
   console.error(
-    `  push ${push ? 'on' : 'off'}; verify threads ${verifyThreads}; load average ${loadavg()
+    `  push ${push ? 'on' : 'off'}; threads ${threads}; verify threads ${verifyThreads}; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   )
   const cpuBefore = mainThreadCpuMs()
+  const processCpuBefore = processCpuMs()
   const { report, check, files } = await runScenario({
     name: 'bench',
     seed: arg(ctx.args, 'seed') ?? 'bench-1',
@@ -115,6 +135,7 @@ await runSuite('sim', async (ctx) => {
     },
     sampleMs: 250,
     verifyThreads,
+    threads,
     reportDir: join(tmpdir(), 'provsync-sim-bench'),
     onProgress: (p) => {
       if (p.event !== undefined || p.phase !== 'running')
@@ -124,6 +145,7 @@ await runSuite('sim', async (ctx) => {
     },
   })
   const cpuAfter = mainThreadCpuMs()
+  const processCpuAfter = processCpuMs()
   const verifyUs = (verifyBefore + verifyMicros()) / 2
   const loadAfter = loadavg()[0]!
   console.error(`  report: ${files.join(', ')}; blamed honest peers: ${JSON.stringify(report.blamedHonest)}`)
@@ -194,6 +216,14 @@ await runSuite('sim', async (ctx) => {
       ((cpuAfter - cpuBefore) * 1000) / Math.max(1, report.workload.acknowledged * nodes),
       'µs',
     )
+  // Every thread of the process: node threads, verifier pools, the harness.
+  if (processCpuBefore !== undefined && processCpuAfter !== undefined)
+    ctx.record(
+      'process_cpu_us_per_record_per_node',
+      ((processCpuAfter - processCpuBefore) * 1000) / Math.max(1, report.workload.acknowledged * nodes),
+      'µs',
+    )
+  ctx.record('threads', threads, 'threads')
   ctx.record('verify_threads', verifyThreads, 'threads')
   ctx.record('load_average_1m_before', loadBefore, 'load')
   ctx.record('load_average_1m_after', loadAfter, 'load')

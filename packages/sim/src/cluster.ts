@@ -64,6 +64,11 @@ export interface ClusterOptions {
   readonly memory: MemoryNetwork | undefined
   readonly rng: Rng
   readonly sync?: ProvsyncNodeOptions['sync']
+  /**
+   * The nodes this cluster runs (a node thread of a threaded run); the others are known by identity
+   * and address only. @default all
+   */
+  readonly hosted?: readonly number[]
   /** Verification workers shared by all the nodes (see `ScenarioOptions.verifyThreads`). @default 0 */
   readonly verifyThreads?: number
   /** Refusals and offences honest nodes report, by the peer they blame. */
@@ -116,11 +121,21 @@ export async function seedIdentity(dataDir: string, seed: Uint8Array): Promise<P
   return peerIdFromPrivateKey(key)
 }
 
+/** A node's peer id as {@link seedIdentity} derives it, without writing it. */
+export async function peerIdFromSeed(seed: Uint8Array): Promise<PeerId> {
+  return peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed))
+}
+
+/** The seed of node `index`'s identity, from the cluster's rng (`rng.fork('cluster')` of the run). */
+export const identitySeed = (rng: Rng, index: number): Uint8Array => rng.fork(`identity-${index}`).bytes(32)
+
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const nodes: ClusterNode[] = []
+  const hosted = new Set(options.hosted ?? Array.from({ length: options.nodes }, (_, i) => i))
   for (let i = 0; i < options.nodes; i++) {
     const dataDir = join(options.baseDir, `n${i}`)
-    const peerId = await seedIdentity(dataDir, options.rng.fork(`identity-${i}`).bytes(32))
+    const seed = identitySeed(options.rng, i)
+    const peerId = hosted.has(i) ? await seedIdentity(dataDir, seed) : await peerIdFromSeed(seed)
     nodes.push({
       index: i,
       name: `n${i}`,
@@ -160,8 +175,9 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
 
   /** Starts every node: at once in memory, one by one on TCP, where a peer's port is known only once it listens. */
   async function startAll(): Promise<void> {
-    if (options.transport === 'memory') await Promise.all(nodes.map((n) => start(n.index)))
-    else for (const n of nodes) await start(n.index)
+    const own = nodes.filter((n) => hosted.has(n.index))
+    if (options.transport === 'memory') await Promise.all(own.map((n) => start(n.index)))
+    else for (const n of own) await start(n.index)
   }
 
   async function start(index: number): Promise<void> {

@@ -19,7 +19,7 @@ export { type CheckResult, formatCheck, INVARIANTS, type InvariantName, type Vio
 export { type CliIo, main, scenariosFromArgs, USAGE } from './cli.js'
 export { DEFAULT_SIM_SYNC, type Transport } from './cluster.js'
 export { type CrashTrialOptions, type CrashTrialResult, runCrashTrial } from './crash.js'
-export { ScenarioConfigError, SimError } from './errors.js'
+export { NodeThreadError, ScenarioConfigError, SimError } from './errors.js'
 export type { FaultEvent, FaultPlan, LinkFault, RandomFaultOptions } from './faults.js'
 export { LinkResetError } from './links.js'
 export { NetnsError, type NetnsSupport, probeNetns } from './netns.js'

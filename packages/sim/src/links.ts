@@ -9,7 +9,14 @@
  * wait behind it (the stream stays in order), and a chunk lost too often resets the connection,
  * as TCP gives up. Dropping bytes instead would corrupt the stream, not model a lossy link.
  */
-import type { Connection, ConnectionGater, PeerId, Transport } from '@libp2p/interface'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import {
+  type Connection,
+  type ConnectionGater,
+  type PeerId,
+  StreamResetError,
+  type Transport,
+} from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from 'libp2p'
 import { SimError } from './errors.js'
@@ -25,6 +32,7 @@ import {
   INITIAL_RTO_MS,
   type LinkCounters,
   MAX_RETRANSMISSIONS,
+  type PeerEnd,
   ShapedConnection,
 } from './shaped-connection.js'
 
@@ -62,6 +70,82 @@ export interface LinkTable {
   fault(a: string, b: string): LinkFault
 }
 
+/**
+ * What one end of a connection tells the other end in another thread, over the connection's own
+ * `MessagePort`: a chunk (its buffer transferred), a graceful close, a reset, or a reset because
+ * the sending side's link gave up on a chunk (the receiving side aborts its libp2p connection with
+ * the same {@link LinkResetError}).
+ */
+export type PortMessage =
+  | { readonly t: 'data'; readonly bytes: Uint8Array }
+  | { readonly t: 'close' }
+  | { readonly t: 'reset' }
+  | { readonly t: 'give-up'; readonly from: string; readonly to: string; readonly lossPct: number }
+
+/**
+ * The other end of a connection, in another thread: what {@link ShapedConnection} hands it is
+ * posted on the connection's port. Chunks are copied once into a buffer of their own and that
+ * buffer is transferred: the muxer's and noise's chunks are views into buffers still in use (not
+ * safe to transfer), and structured cloning a view would copy its whole underlying buffer.
+ */
+export class PortPeer implements PeerEnd {
+  constructor(private readonly port: MessagePort) {}
+
+  onData(data: Uint8Array | Parameters<PeerEnd['onData']>[0]): void {
+    const bytes = new Uint8Array(data.byteLength)
+    if (data instanceof Uint8Array) bytes.set(data)
+    else {
+      let at = 0
+      for (const part of data) {
+        bytes.set(part, at)
+        at += part.byteLength
+      }
+    }
+    this.port.postMessage({ t: 'data', bytes } satisfies PortMessage, [bytes.buffer])
+  }
+
+  onTransportClosed(): void {
+    this.port.postMessage({ t: 'close' } satisfies PortMessage)
+  }
+
+  abort(): void {
+    this.port.postMessage({ t: 'reset' } satisfies PortMessage)
+  }
+
+  giveUp(err: LinkResetError): void {
+    this.port.postMessage({
+      t: 'give-up',
+      from: err.from,
+      to: err.to,
+      lossPct: err.lossPct,
+    } satisfies PortMessage)
+  }
+}
+
+/** Feeds what the other thread's end posts on `port` to `end`; the port closes a while after `end` does. */
+function wirePort(port: MessagePort, end: ShapedConnection, giveUp: (err: LinkResetError) => void): void {
+  end.peer = new PortPeer(port)
+  port.on('message', (m: PortMessage) => {
+    if (m.t === 'data') end.onData(m.bytes)
+    else if (m.t === 'close') end.onTransportClosed()
+    else if (m.t === 'reset') end.abort(new StreamResetError())
+    else giveUp(new LinkResetError(m.from, m.to, m.lossPct))
+  })
+  // Late: a close or reset the other side posted just before must still be read.
+  end.addEventListener('close', () => setTimeout(() => port.close(), 1_000).unref())
+}
+
+/**
+ * How a network in one of several threads reaches nodes in the others: `dial` hands the far end
+ * of a new connection's port to the harness thread, which passes it to the listener's thread
+ * (that network's {@link MemoryNetwork.acceptRemote}).
+ */
+export interface RemoteLinks {
+  /** Peer id of the node listening at a `/memory/<name>` address of another thread. */
+  peerAt(address: string): string | undefined
+  dial(from: string, address: string, port: MessagePort): void
+}
+
 export interface MemoryNetwork {
   /** Listen addresses must start with this for the network to shape their links. */
   readonly prefix: string
@@ -75,6 +159,11 @@ export interface MemoryNetwork {
   totalBytesReceived(): number
   /** Links that carried chunks, with what loss did to them. */
   linkCounters(): LinkCounters[]
+  /**
+   * The inbound end of a connection a node of another thread dialled (`remote` networks): handed
+   * to the listener at `address`, or reset at once when no node listens there.
+   */
+  acceptRemote(address: string, from: string, port: MessagePort): void
   close(): void
 }
 
@@ -84,6 +173,7 @@ export async function createMemoryNetwork(
   prefix: string,
   table: LinkTable,
   rng: Rng,
+  remote?: RemoteLinks,
 ): Promise<MemoryNetwork> {
   const received = new Map<string, number>()
   const links = new Map<string, LinkCounters>()
@@ -159,7 +249,9 @@ export async function createMemoryNetwork(
         giveUp: (end, lossPct) => {
           const err = new LinkResetError(self, remote, lossPct)
           abortConnection(self, end, err)
-          abortConnection(remote, end.peer, err)
+          const peer = end.peer
+          if (peer instanceof ShapedConnection) abortConnection(remote, peer, err)
+          else if (peer instanceof PortPeer) peer.giveUp(err)
         },
       },
     )
@@ -179,6 +271,40 @@ export async function createMemoryNetwork(
       return [outbound, inbound]
     },
     upgraded: (end, connection) => upgraded.set(end, connection),
+    ...(remote === undefined
+      ? {}
+      : {
+          dialRemote: (dialer, address) => {
+            const to = remote.peerAt(address)
+            if (to === undefined) return undefined
+            const from = dialer.peerId.toString()
+            const { port1, port2 } = new MessageChannel()
+            const outbound = makeEnd(dialer, to, 'outbound', `${address}/p2p/${to}`, connectionIds++)
+            wirePort(port1, outbound, (err) => abortConnection(from, outbound, err))
+            remote.dial(from, address, port2)
+            return outbound
+          },
+        }),
+  }
+
+  const acceptRemote = (address: string, from: string, port: MessagePort): void => {
+    const listener = pipes.listeners.get(address)
+    if (listener === undefined) {
+      port.postMessage({ t: 'reset' } satisfies PortMessage)
+      setTimeout(() => port.close(), 1_000).unref()
+      return
+    }
+    const inbound = makeEnd(
+      listener.components,
+      from,
+      'inbound',
+      `${address}-outgoing/p2p/${from}`,
+      connectionIds++,
+    )
+    const self = listener.components.peerId.toString()
+    wirePort(port, inbound, (err) => abortConnection(self, inbound, err))
+    listener.track(inbound)
+    listener.accept(inbound)
   }
 
   return {
@@ -190,6 +316,7 @@ export async function createMemoryNetwork(
     bytesReceived: (peerId) => received.get(peerId) ?? 0,
     totalBytesReceived: () => [...received.values()].reduce((a, b) => a + b, 0),
     linkCounters: () => [...links.values()].map((c) => ({ ...c })),
+    acceptRemote,
     close: () => {
       nodes.clear()
     },

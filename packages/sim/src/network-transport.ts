@@ -48,6 +48,11 @@ export interface NetworkPipes {
   ): [ShapedConnection, ShapedConnection]
   /** Notes the libp2p connection the dialer's upgrader built over its raw end. */
   upgraded(end: ShapedConnection, connection: Connection): void
+  /**
+   * The dialer's end of a connection to a node of another thread (networks split over threads),
+   * or undefined when no node of the run has that address.
+   */
+  dialRemote?(dialer: NetworkTransportComponents, address: string): ShapedConnection | undefined
 }
 
 const isMemory = (ma: Multiaddr): boolean => {
@@ -131,7 +136,12 @@ export class NetworkTransport implements Transport {
     const hasPeer = ma.getComponents().some((c) => c.name === 'p2p')
     const address = (hasPeer ? ma.decapsulate('/p2p') : ma).toString()
     const listener = this.pipes.listeners.get(address)
-    if (listener === undefined) throw new ConnectionFailedError(`No memory listener found at ${ma}`)
+    if (listener === undefined) {
+      // The listener's thread sets up (or resets) the other end when the port reaches it.
+      const outbound = this.pipes.dialRemote?.(this.components, address)
+      if (outbound === undefined) throw new ConnectionFailedError(`No memory listener found at ${ma}`)
+      return this.upgrade(outbound, options)
+    }
     const [outbound, inbound] = this.pipes.pair(this.components, listener, address)
     try {
       // @libp2p/memory's dial waits its latency (0: one macrotask) before the listener sees the
@@ -144,6 +154,10 @@ export class NetworkTransport implements Transport {
       throw err
     }
     listener.accept(inbound)
+    return this.upgrade(outbound, options)
+  }
+
+  private async upgrade(outbound: ShapedConnection, options: DialTransportOptions): Promise<Connection> {
     try {
       options.signal.throwIfAborted()
       const connection = await options.upgrader.upgradeOutbound(outbound, options)

@@ -56,7 +56,8 @@ import {
   type SimReport,
 } from './report.js'
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
-import { buildReport } from './summary.js'
+import { buildReport, reportNodes, storedRecords } from './summary.js'
+import { runThreadedScenario } from './threaded-scenario.js'
 import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 
 export interface ByzantineScenario {
@@ -105,6 +106,16 @@ export interface ScenarioOptions {
    * @default 0
    */
   readonly verifyThreads?: number
+  /**
+   * Threads the honest nodes run in: 1 runs them all on the calling thread; N > 1 starts N
+   * worker threads, thread k hosting the nodes whose index is k modulo N (their libp2p, LMDB and
+   * crdt state; `verifyThreads` is then each thread's own verifier pool), while the calling thread
+   * keeps the timeline, the workload, the fault plan and the checker. Threaded runs take the memory
+   * transport, partitions, heals and link faults; crashes, restarts, clock skew and Byzantine peers
+   * are refused with a {@link ScenarioConfigError}.
+   * @default 1
+   */
+  readonly threads?: number
   /** Reasons an honest peer must never be blamed for (default {@link DEFAULT_FORGERY_REASONS}). */
   readonly forgeryReasons?: readonly string[]
   readonly onProgress?: (progress: Progress) => void
@@ -127,7 +138,7 @@ export interface ScenarioResult {
   readonly files: readonly string[]
 }
 
-type TimelineItem =
+export type TimelineItem =
   | { readonly atMs: number; readonly kind: 'op'; readonly op: WorkloadOp }
   | { readonly atMs: number; readonly kind: 'fault'; readonly fault: FaultEvent }
   | { readonly atMs: number; readonly kind: 'byzantine'; readonly act: 'phase' | 'attack' | 'revoke' }
@@ -173,6 +184,7 @@ export function validateScenario(options: ScenarioOptions): FaultPlan {
     throw new ScenarioConfigError('verifyThreads', `must be an integer >= 0, got ${threads}`)
   const plan = resolvePlan(options)
   validateFaultPlan(plan, options.nodes)
+  validateThreads(options, plan, count)
   if (
     options.transport === 'tcp' &&
     plan.some((f) => f.type === 'link' && (f.fault.lossPct > 0 || f.fault.delayMs > 0))
@@ -183,6 +195,30 @@ export function validateScenario(options: ScenarioOptions): FaultPlan {
     )
   }
   return plan
+}
+
+/** What a threaded run (`threads` > 1) cannot do yet, refused by the option that asks for it. */
+function validateThreads(options: ScenarioOptions, plan: FaultPlan, byzantine: number): void {
+  const threads = options.threads ?? 1
+  if (!Number.isInteger(threads) || threads < 1 || threads > options.nodes)
+    throw new ScenarioConfigError(
+      'threads',
+      `must be an integer from 1 to nodes (${options.nodes}), got ${threads}`,
+    )
+  if (threads === 1) return
+  if ((options.transport ?? 'memory') !== 'memory')
+    throw new ScenarioConfigError(
+      'transport',
+      `threads > 1 runs on the memory transport only, got ${options.transport}`,
+    )
+  if (byzantine > 0)
+    throw new ScenarioConfigError('byzantine', 'Byzantine peers are not supported with threads > 1')
+  const unsupported = plan.find((f) => f.type === 'crash' || f.type === 'restart' || f.type === 'skew')
+  if (unsupported !== undefined)
+    throw new ScenarioConfigError(
+      'faults',
+      `${unsupported.type} faults are not supported with threads > 1 (partitions, heals and link faults are)`,
+    )
 }
 
 function timeline(options: ScenarioOptions, plan: FaultPlan, ops: readonly WorkloadOp[]): TimelineItem[] {
@@ -265,7 +301,7 @@ function equivocationReport(
 }
 
 /** The run's fixed inputs, derived once from its options. */
-interface RunSetup {
+export interface RunSetup {
   readonly options: ScenarioOptions
   readonly plan: FaultPlan
   readonly seed: string
@@ -391,7 +427,7 @@ async function createRunCluster(setup: RunSetup, partitions: Partitions): Promis
 }
 
 /** Writes `<name>.json` and `<name>.svg` under `reportDir`, when given; returns their paths. */
-async function writeReportFiles(
+export async function writeReportFiles(
   reportDir: string | undefined,
   name: string,
   report: SimReport,
@@ -728,7 +764,8 @@ class ScenarioRun {
       lastHeal: lastHealMs(setup.plan),
       convergedAtMs: this.convergedAtMs,
       durationMs: this.now(),
-      cluster,
+      nodes: reportNodes(cluster),
+      stored: storedRecords(cluster),
       memory: this.memory,
       refusals: this.refusals,
       plan: setup.plan,
@@ -755,6 +792,8 @@ class ScenarioRun {
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const setup = await prepareRun(options)
   const items = timeline(options, setup.plan, setup.ops)
+  const threads = options.threads ?? 1
+  if (threads > 1) return runThreadedScenario(setup, items, threads)
   const partitions = createPartitions()
   const run = new ScenarioRun(setup, partitions, await createRunCluster(setup, partitions))
   try {

@@ -56,9 +56,19 @@ export interface LinkDirection {
 type Data = Parameters<AbstractMultiaddrConnection['sendData']>[0]
 type Chunk = { readonly data: Data; arrived: boolean }
 
+/**
+ * What an end hands its chunks, its close and its reset to: the other {@link ShapedConnection}
+ * in this thread, or a {@link PortPeer} posting them to the other end in another thread.
+ */
+export interface PeerEnd {
+  onData(data: Uint8Array | Data): void
+  onTransportClosed(): void
+  abort(err: Error): void
+}
+
 export class ShapedConnection extends AbstractMultiaddrConnection {
   /** The other end; set once both ends exist. */
-  peer: ShapedConnection | undefined
+  peer: PeerEnd | undefined
   private readonly link: LinkDirection
   /** Chunks sent and not yet delivered, in the order sent. */
   private readonly queue: Chunk[] = []

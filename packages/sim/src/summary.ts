@@ -2,11 +2,63 @@
 import { emptyPushStats, OFFENCE_REASONS, type PushStats } from '@provsync/sync'
 import type { CheckResult, Refusal } from './checker.js'
 import { STORES } from './checker.js'
-import type { Cluster, Transport } from './cluster.js'
+import type { Cluster, NodeStats, Transport } from './cluster.js'
 import type { FaultPlan } from './faults.js'
-import type { MemoryNetwork } from './links.js'
+import type { LinkCounters, MemoryNetwork } from './links.js'
 import type { AppliedEvent, EquivocationReport, Sample, SimReport } from './report.js'
-import { sumProtocolBytes } from './traffic.js'
+import { type ProtocolBytes, sumProtocolBytes } from './traffic.js'
+
+/** What the report needs of one honest node, as plain data (a node thread posts it as is). */
+export interface ReportNode {
+  readonly name: string
+  readonly peerId: string
+  readonly stats: NodeStats
+  /** Bytes received by protocol. */
+  readonly traffic: ProtocolBytes
+  /** Push counters; undefined while the node is down. */
+  readonly push: PushStats | undefined
+}
+
+/** Records and their bytes in one node's stores. */
+export interface StoredRecords {
+  readonly records: number
+  readonly recordBytes: number
+}
+
+/** What the report needs of the memory network: bytes delivered per peer id, and the links' counters. */
+export type ReportNetwork = Pick<MemoryNetwork, 'bytesReceived' | 'linkCounters'>
+
+/** The cluster's nodes as the report reads them. */
+export function reportNodes(cluster: Cluster): ReportNode[] {
+  return cluster.nodes.map((n) => ({
+    name: n.name,
+    peerId: n.peerId.toString(),
+    stats: n.stats,
+    traffic: n.traffic.received(),
+    push: n.node?.sync.pushStats(),
+  }))
+}
+
+/** Several threads' networks as one: bytes per peer summed, link counters summed per link. */
+export function mergedNetwork(
+  parts: readonly { received: Record<string, number>; links: LinkCounters[] }[],
+): ReportNetwork {
+  const received = new Map<string, number>()
+  const links = new Map<string, LinkCounters>()
+  for (const part of parts) {
+    for (const [peer, n] of Object.entries(part.received)) received.set(peer, (received.get(peer) ?? 0) + n)
+    for (const c of part.links) {
+      const key = c.peers.join(' ')
+      const sum = links.get(key) ?? { peers: c.peers, chunks: 0, lost: 0, retransmitted: 0, resets: 0 }
+      sum.chunks += c.chunks
+      sum.lost += c.lost
+      sum.retransmitted += c.retransmitted
+      sum.resets += c.resets
+      links.set(key, sum)
+    }
+  }
+  return { bytesReceived: (peer) => received.get(peer) ?? 0, linkCounters: () => [...links.values()] }
+}
 
 export interface ReportInput {
   name: string
@@ -20,8 +72,10 @@ export interface ReportInput {
   lastHeal: number
   convergedAtMs: number
   durationMs: number
-  cluster: Cluster
-  memory: MemoryNetwork | undefined
+  nodes: readonly ReportNode[]
+  /** Records and bytes of the first running node (every honest node holds the same after convergence). */
+  stored: StoredRecords
+  memory: ReportNetwork | undefined
   refusals: readonly Refusal[]
   plan: FaultPlan
   events: AppliedEvent[]
@@ -34,22 +88,22 @@ export interface ReportInput {
 }
 
 export function buildReport(input: ReportInput): SimReport {
-  const { cluster, memory } = input
-  const { records, recordBytes } = storedRecords(cluster)
-  const perNode = perNodeTraffic(cluster, memory)
+  const { nodes, memory } = input
+  const { records, recordBytes } = input.stored
+  const perNode = perNodeTraffic(nodes, memory)
   const honestIn = Object.values(perNode).reduce((sum, t) => sum + t.bytesIn, 0)
-  const syncIn = cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
-  const byProtocol = sumProtocolBytes(cluster.nodes.map((n) => n.traffic.received()))
-  const recordsPulled = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsPulled, 0)
-  const recordsApplied = cluster.nodes.reduce((sum, n) => sum + n.stats.recordsApplied, 0)
+  const syncIn = nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
+  const byProtocol = sumProtocolBytes(nodes.map((n) => n.traffic))
+  const recordsPulled = nodes.reduce((sum, n) => sum + n.stats.recordsPulled, 0)
+  const recordsApplied = nodes.reduce((sum, n) => sum + n.stats.recordsApplied, 0)
   const denominator = Math.max(1, records * (input.honest - 1))
   const tally = (filter: (r: Refusal) => boolean): Record<string, number> => {
     const out: Record<string, number> = {}
     for (const r of input.refusals.filter(filter)) out[r.reason] = (out[r.reason] ?? 0) + r.count
     return out
   }
-  const honestPeers = new Set(cluster.nodes.map((n) => n.peerId.toString()))
-  const links = lossyLinks(cluster, memory, input.names)
+  const honestPeers = new Set(nodes.map((n) => n.peerId))
+  const links = lossyLinks(nodes, memory, input.names)
   // Sync's offence reasons, less 'wrong-network': a record refusal shares that word and the
   // tally cannot tell the two apart, so it counts as a refusal.
   const offenceReasons = new Set<string>(OFFENCE_REASONS.filter((r) => r !== 'wrong-network'))
@@ -71,11 +125,11 @@ export function buildReport(input: ReportInput): SimReport {
         ? -1
         : Math.max(0, input.convergedAtMs - Math.max(input.lastHeal, input.writeMs)),
     durationMs: input.durationMs,
-    rounds: cluster.nodes.reduce((sum, n) => sum + n.stats.rounds, 0),
+    rounds: nodes.reduce((sum, n) => sum + n.stats.rounds, 0),
     sessions: {
-      ok: cluster.nodes.reduce((sum, n) => sum + n.stats.sessionsOk, 0),
-      failed: cluster.nodes.reduce((sum, n) => sum + n.stats.sessionsFailed, 0),
-      errors: cluster.nodes.reduce<Record<string, number>>((all, n) => {
+      ok: nodes.reduce((sum, n) => sum + n.stats.sessionsOk, 0),
+      failed: nodes.reduce((sum, n) => sum + n.stats.sessionsFailed, 0),
+      errors: nodes.reduce<Record<string, number>>((all, n) => {
         for (const [key, count] of Object.entries(n.stats.errors)) all[key] = (all[key] ?? 0) + count
         return all
       }, {}),
@@ -90,7 +144,7 @@ export function buildReport(input: ReportInput): SimReport {
       meanRecordBytes: records === 0 ? 0 : recordBytes / records,
     },
     pulls: { records: recordsPulled, applied: recordsApplied, perRecordPerNode: recordsPulled / denominator },
-    push: pushTotals(cluster),
+    push: pushTotals(nodes),
     refusals: tally((r) => !offenceReasons.has(r.reason)),
     offences: tally((r) => offenceReasons.has(r.reason)),
     blamedHonest: tally((r) => honestPeers.has(r.peer)),
@@ -105,10 +159,10 @@ export function buildReport(input: ReportInput): SimReport {
 }
 
 /** Every running node's push counters, summed. */
-function pushTotals(cluster: Cluster): PushStats {
+function pushTotals(nodes: readonly ReportNode[]): PushStats {
   const total = emptyPushStats()
-  for (const n of cluster.nodes) {
-    const stats = n.node?.sync.pushStats()
+  for (const n of nodes) {
+    const stats = n.push
     if (stats === undefined) continue
     for (const key of Object.keys(total) as (keyof PushStats)[]) total[key] += stats[key]
   }
@@ -116,7 +170,7 @@ function pushTotals(cluster: Cluster): PushStats {
 }
 
 /** Records and their bytes in the first running node's stores (every honest node holds the same after convergence). */
-function storedRecords(cluster: Cluster): { records: number; recordBytes: number } {
+export function storedRecords(cluster: Cluster): StoredRecords {
   const reference = cluster.nodes.find((n) => n.node !== undefined)?.node?.state
   let records = 0
   let recordBytes = 0
@@ -131,12 +185,12 @@ function storedRecords(cluster: Cluster): { records: number; recordBytes: number
 }
 
 /** Each node's sync traffic, sessions and rounds, by node name. */
-function perNodeTraffic(cluster: Cluster, memory: MemoryNetwork | undefined) {
+function perNodeTraffic(nodes: readonly ReportNode[], memory: ReportNetwork | undefined) {
   return Object.fromEntries(
-    cluster.nodes.map((n) => [
+    nodes.map((n) => [
       n.name,
       {
-        bytesIn: memory?.bytesReceived(n.peerId.toString()) ?? n.stats.syncBytesIn,
+        bytesIn: memory?.bytesReceived(n.peerId) ?? n.stats.syncBytesIn,
         bytesOut: n.stats.syncBytesOut,
         sessions: n.stats.sessionsOk + n.stats.sessionsFailed,
         rounds: n.stats.rounds,
@@ -147,14 +201,11 @@ function perNodeTraffic(cluster: Cluster, memory: MemoryNetwork | undefined) {
 
 /** The in-memory links that lost chunks or were reset, named by their ends, sorted. */
 function lossyLinks(
-  cluster: Cluster,
-  memory: MemoryNetwork | undefined,
+  nodes: readonly ReportNode[],
+  memory: ReportNetwork | undefined,
   extraNames: ReadonlyMap<string, string> | undefined,
 ): SimReport['links'] {
-  const names = new Map([
-    ...(extraNames ?? []),
-    ...cluster.nodes.map((n) => [n.peerId.toString(), n.name] as const),
-  ])
+  const names = new Map([...(extraNames ?? []), ...nodes.map((n) => [n.peerId, n.name] as const)])
   const nameOf = (peer: string): string => names.get(peer) ?? peer
   return (memory?.linkCounters() ?? [])
     .filter((c) => c.lost > 0 || c.resets > 0)
