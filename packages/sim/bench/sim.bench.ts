@@ -15,8 +15,8 @@
  * Verification runs as a deployment's node runs it: on crdt's shared pool, one worker per core but
  * one (at most 3), shared by all the nodes of the process; `--verify-threads=0` verifies on the
  * harness thread (the figures before session 9).
- * `--threads=N` runs the nodes in N worker threads (`ScenarioOptions.threads`; default 1: two did
- * not win measurably on the shared machine, see the README), each with its own verifier pool of `--verify-threads` workers
+ * `--threads=N` runs the nodes in N worker threads (`ScenarioOptions.threads`; default: one per
+ * core, at most 2: they won both quiet pairs, see the README), each with its own verifier pool of `--verify-threads` workers
  * (default 0 when threaded: the node threads already fill the cores). `threads` and
  * `process_cpu_us_per_record_per_node` (every thread of the process, from /proc/self/stat) are
  * recorded beside the harness thread's CPU.
@@ -96,9 +96,9 @@ await runSuite('sim', async (ctx) => {
   const pushDelay = arg(ctx.args, 'push-delay')
   const pushDelayMs = pushDelay === undefined ? undefined : Number(pushDelay)
   const durationMs = ctx.quick ? 3_000 : 8_000
-  // One thread by default: two (one per core) did not win measurably on the shared machine in
-  // session 12 (README, "Session 12"); to be measured again on a quiet one.
-  const threads = Number(arg(ctx.args, 'threads') ?? 1)
+  // One node thread per core, at most 2: on a quiet machine two threads wrote 111 and 134 records/s
+  // against one thread's 88 and 102 in alternated pairs (README, "Session 12, quiet re-measure").
+  const threads = Number(arg(ctx.args, 'threads') ?? Math.min(2, availableParallelism()))
   const verifyThreads = Number(arg(ctx.args, 'verify-threads') ?? (threads > 1 ? 0 : defaultVerifyThreads()))
   const loadBefore = loadavg()[0]!
   const verifyBefore = verifyMicros()
