@@ -46,6 +46,7 @@ import {
 import { createMemoryNetwork, type LinkTable, type MemoryNetwork } from './links.js'
 import { log } from './log.js'
 import { createRng, type Rng } from './prng.js'
+import { sleep, waitForEqualRoots } from './quiescence.js'
 import {
   type AppliedEvent,
   describeFault,
@@ -150,8 +151,6 @@ export type TimelineItem =
 export function scratchDir(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
 function resolvePlan(options: ScenarioOptions): FaultPlan {
   const faults = options.faults ?? []
@@ -696,17 +695,12 @@ class ScenarioRun {
     for (const n of this.cluster.nodes) if (n.node === undefined) await this.cluster.start(n.index)
     await Promise.allSettled(this.attacks)
     this.progress('converging')
-    const deadline = this.now() + (options.convergeTimeoutMs ?? 60_000)
-    const settle = options.settleMs ?? 400
-    let equalSince = -1
-    while (this.now() < deadline) {
-      if (this.distinctRoots() === 1) {
-        if (equalSince < 0) equalSince = this.now()
-        if (this.now() - equalSince >= settle) break
-      } else equalSince = -1
-      await sleep(100)
-    }
-    this.convergedAtMs = equalSince >= 0 && this.now() - equalSince >= settle ? equalSince : -1
+    this.convergedAtMs = await waitForEqualRoots(
+      () => this.now(),
+      () => this.distinctRoots(),
+      options.convergeTimeoutMs ?? 60_000,
+      options.settleMs ?? 400,
+    )
     this.sample()
     clearInterval(this.sampler)
   }

@@ -12,6 +12,7 @@ import { type Acknowledgement, type CheckResult, checkInvariants, type HistorySn
 import { identitySeed, peerIdFromSeed } from './cluster.js'
 import { type FaultEvent, lastHealMs } from './faults.js'
 import { NodeThreads } from './node-threads.js'
+import { sleep, waitForEqualRoots } from './quiescence.js'
 import { type AppliedEvent, describeFault, type Sample, type SimReport } from './report.js'
 import type { Progress, RunSetup, ScenarioResult, TimelineItem } from './scenario.js'
 import { writeReportFiles } from './scenario.js'
@@ -26,8 +27,6 @@ import type { WorkloadOp } from './workload.js'
  * (its event loop's delay, up to a second or two at 16 nodes per thread) at the write pace.
  */
 export const OPS_IN_FLIGHT = 64
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
 class ThreadedRun {
   private readonly acknowledged: Acknowledgement[] = []
@@ -148,18 +147,15 @@ class ThreadedRun {
   async converge(): Promise<void> {
     const { options } = this.setup
     this.progress('converging')
-    const deadline = this.now() + (options.convergeTimeoutMs ?? 60_000)
-    const settle = options.settleMs ?? 400
-    let equalSince = -1
-    while (this.now() < deadline) {
-      await this.refresh()
-      if (this.distinct === 1) {
-        if (equalSince < 0) equalSince = this.now()
-        if (this.now() - equalSince >= settle) break
-      } else equalSince = -1
-      await sleep(100)
-    }
-    this.convergedAtMs = equalSince >= 0 && this.now() - equalSince >= settle ? equalSince : -1
+    this.convergedAtMs = await waitForEqualRoots(
+      () => this.now(),
+      async () => {
+        await this.refresh()
+        return this.distinct
+      },
+      options.convergeTimeoutMs ?? 60_000,
+      options.settleMs ?? 400,
+    )
     this.sample()
     clearInterval(this.sampler)
   }
