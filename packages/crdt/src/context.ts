@@ -25,6 +25,19 @@ export interface ActiveRule {
   readonly test: (record: Matchable) => boolean
 }
 
+/**
+ * Signature verifications of the records handed to this state, and those skipped because the
+ * record was a byte-identical copy of one the store holds (see ingest's `heldCopy`).
+ */
+export interface VerificationCounts {
+  /** Verify every signature, copies of held records included (the option `verifyHeldCopies`). */
+  readonly verifyHeldCopies: boolean
+  /** Signatures sent for verification. */
+  verified: number
+  /** Signatures not verified: the record was byte-identical to one the store holds. */
+  skipped: number
+}
+
 /** Everything the store modules share; one per open node state. */
 export interface Context {
   readonly dbs: Databases
@@ -38,6 +51,7 @@ export interface Context {
   readonly revoked: RevokedKeys
   /** Invalidation criteria in force, by ledger sequence number. */
   readonly rules: ActiveRule[]
+  readonly verification: VerificationCounts
   /**
    * Runs `fn` in one synchronous write transaction (inside one already open, in it): every write
    * transaction of the store modules goes through it, so the state's write guard sees each one.

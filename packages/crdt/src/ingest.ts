@@ -1,6 +1,6 @@
 import { ClockDriftError, compareTimestamps, type Timestamp } from '@provsync/hlc'
 import { mergeAssertion, WorkingEntries, type WorkingEntry } from './assertions.js'
-import { blake3, SIGNATURE_BYTES, toHex } from './bytes.js'
+import { blake3, equalBytes, SIGNATURE_BYTES, toHex } from './bytes.js'
 import {
   type CheckedRecord,
   coordinateBytesOf,
@@ -78,6 +78,11 @@ export interface Candidate {
   readonly index: number
   readonly bytes: Uint8Array
   /**
+   * The record's item in the batch's verify job, or {@link HELD} for a byte-identical copy of a
+   * record the store holds, whose signature is not verified again (see {@link heldCopy}).
+   */
+  slot: number
+  /**
    * What applying the record needs, found once in precheck; {@link ingestPrepared} drops it once
    * the record is applied (see `release` there), so the fields are undefined afterwards.
    */
@@ -87,6 +92,9 @@ export interface Candidate {
   coordId?: Uint8Array | undefined
   readonly coordKey?: string
 }
+
+/** {@link Candidate.slot} of a record sent to no verifier: a copy of a record the store holds. */
+export const HELD = -1
 
 /** A candidate whose working fields are still set (before it is applied). */
 type Unapplied = Candidate & { decoded: CheckedRecord; signer: Uint8Array }
@@ -111,9 +119,27 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown, index: number)
   if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
   // One shape for every candidate (coordId and coordKey present, undefined when not an assertion).
   if (decoded.type !== 'assertion')
-    return { index, bytes, decoded, signer, coordId: undefined, coordKey: undefined }
+    return { index, bytes, slot: 0, decoded, signer, coordId: undefined, coordKey: undefined }
   const coordId = blake3(coordinateBytesOf(bytes))
-  return { index, bytes, decoded, signer, coordId, coordKey: toHex(coordId) }
+  return { index, bytes, slot: 0, decoded, signer, coordId, coordKey: toHex(coordId) }
+}
+
+/**
+ * Whether `bytes` are exactly a record the store holds under the key they would be stored at
+ * (an assertion's register, a supersession's or revocation's content hash). Every stored record
+ * was verified when it was applied (or signed here), and a signature's verdict depends on the
+ * bytes, the store's type and its network alone, so an identical copy verifies as that record did:
+ * its signature need not be verified again. Everything else about it (checks, revoked signer, the
+ * merge and its outcome) runs as for any record. Cost, measured: see the README, Session 13.
+ */
+function heldCopy(ctx: Context, decoded: CheckedRecord, bytes: Uint8Array): boolean {
+  const stored =
+    decoded.type === 'assertion'
+      ? ctx.dbs.asRecords.get(blake3(decoded.record.asserter, coordinateBytesOf(bytes)))
+      : (decoded.type === 'supersession' ? ctx.dbs.supRecords : ctx.dbs.rvRecords).get(recordHash(bytes))
+  // A copy (only when the key is held): lmdb-js's getBinaryFast gave a buffer that threw
+  // "offset is out of bounds" on reading here (lmdb 3.5.6, in this package's environment).
+  return stored !== undefined && equalBytes(stored, bytes)
 }
 
 /**
@@ -162,6 +188,7 @@ export function prepare(
   // The domain prefix by record version (1 or 2), looked up once per batch instead of per record.
   const prefixes: (Uint8Array | undefined)[] = []
   const inputs = options.copy === true ? copyAll(records) : records
+  let pushed = 0
   inputs.forEach((bytes, index) => {
     let candidate: Candidate
     try {
@@ -172,6 +199,13 @@ export function prepare(
       return
     }
     candidates.push(candidate)
+    if (!ctx.verification.verifyHeldCopies && heldCopy(ctx, candidate.decoded!, candidate.bytes)) {
+      candidate.slot = HELD
+      ctx.verification.skipped++
+      return
+    }
+    candidate.slot = pushed++
+    ctx.verification.verified++
     const signed = candidate.bytes
     const version = signed[1]!
     job.push({
@@ -184,6 +218,11 @@ export function prepare(
   })
   job.flush()
   return { store, count: records.length, candidates, job, refusals }
+}
+
+/** Whether a candidate's signature failed (waiting for its verification); a held copy's never does. */
+export function signatureFails(job: VerifyJob, c: Candidate): boolean {
+  return c.slot !== HELD && !job.result(c.slot)
 }
 
 /**
@@ -353,12 +392,12 @@ async function commit(
       // views, so a scavenge later in the batch does not copy them.
       working.byId.set(coordKey, SETTLED)
     }
-    const apply = (c: Unapplied, i: number): void => {
-      if (!job.result(i)) {
+    const apply = (c: Unapplied): void => {
+      if (signatureFails(job, c)) {
         refuse(c.index, new BadSignatureError())
         return
       }
-      const hash = job.digest?.(i) ?? recordHash(c.bytes)
+      const hash = (c.slot === HELD ? undefined : job.digest?.(c.slot)) ?? recordHash(c.bytes)
       // Checked again inside the transaction: a revocation may have landed during verification.
       if (signerIsRevoked(ctx, c.decoded.type, c.signer)) {
         refuse(c.index, new RevokedSignerError(toHex(c.signer)))
@@ -402,7 +441,7 @@ async function commit(
       }
     }
     candidates.forEach((c, i) => {
-      apply(c as Unapplied, i)
+      apply(c as Unapplied)
       if (c.coordKey !== undefined && lastTouch.get(c.coordKey) === i) settle(c.coordKey)
       release(c)
     })

@@ -49,6 +49,7 @@ import {
   ingestPrepared,
   type PreparedBatch,
   prepare,
+  signatureFails,
 } from './ingest.js'
 import {
   createInvalidationApi,
@@ -101,6 +102,11 @@ export interface NodeStateOptions {
    * nothing, but a machine crash may lose the last commits or corrupt the database.
    */
   readonly noSync?: boolean
+  /**
+   * Verify the signature of every record handed in, also of a byte-identical copy of a record the
+   * store holds (verified when it was applied); default false: such a copy is not verified again.
+   */
+  readonly verifyHeldCopies?: boolean
   /** Most records one `apply` call accepts; default 10,000. */
   readonly maxBatch?: number
   /**
@@ -255,6 +261,11 @@ export interface NodeState {
    * resumes by itself once a periodic probe write commits.
    */
   writeHealth(): WriteHealth
+  /**
+   * Signatures this state sent for verification since it opened (`verified`), and those it did
+   * not verify because the record was a byte-identical copy of one the store holds (`skipped`).
+   */
+  verifyCounts(): { readonly verified: number; readonly skipped: number }
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
   /**
@@ -359,6 +370,7 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
     trust,
     revoked: new RevokedKeys(),
     rules: [],
+    verification: { verifyHeldCopies: options.verifyHeldCopies === true, verified: 0, skipped: 0 },
     write: (fn) => write(fn),
   }
   loadRevoked(ctx)
@@ -572,9 +584,10 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
         )
       }
       const out = [...batch.refusals].map(([index, error]) => ({ index, reason: error.reason }))
-      batch.candidates.forEach((candidate, i) => {
-        if (!batch.job.result(i)) out.push({ index: candidate.index, reason: 'bad-signature' })
-      })
+      for (const candidate of batch.candidates) {
+        if (signatureFails(batch.job, candidate))
+          out.push({ index: candidate.index, reason: 'bad-signature' })
+      }
       return out.sort((a, b) => a.index - b.index)
     },
     async applyVerified(verified, applyOptions) {
@@ -636,6 +649,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
     }),
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     writeHealth: () => writes.health(),
+    verifyCounts: () => ({ verified: ctx.verification.verified, skipped: ctx.verification.skipped }),
     onWriteHealth: (listener) => writes.onChange(listener),
     async backup(target) {
       checkOpen()
