@@ -7,7 +7,8 @@
  * copies of records applied in earlier rounds (as a simulated node receives pushed and pulled
  * copies of the same record) and fresh records for the rest. `--threads` is `verifyThreads`
  * (default 0: the applying thread verifies, as in the 32-node simulation). Prints the process CPU
- * (every thread) per record and per duplicate for both, and both states' `verifyCounts()`. A
+ * (every thread) per record and per duplicate for both, the calling thread's CPU in `verifyRecords`
+ * (checks, lookups, posting) per record, and both states' `verifyCounts()`. A
  * `--dup=0` run measures what the lookup costs where no record is held.
  */
 import { rmSync } from 'node:fs'
@@ -51,6 +52,9 @@ const opened = [await open(dirs[0]!, swap), await open(dirs[1]!, !swap)]
 const states: NodeState[] = swap ? [opened[1]!, opened[0]!] : opened
 try {
   const cpuUs = [0, 0]
+  // The calling thread's CPU in verifyRecords alone: the checks, the lookups and posting the
+  // signatures (which the workers, or with --threads=0 applyVerified, then verify).
+  const checkUs = [0, 0]
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
   const from = { from: generateSigner().publicKey }
   for (const [r, batch] of batches.entries()) {
@@ -58,7 +62,10 @@ try {
     const order = r % 2 === 0 ? [0, 1] : [1, 0]
     for (const s of order) {
       const c0 = process.cpuUsage()
-      const outcomes = await states[s]!.apply('assertions', batch, from)
+      const t0 = process.threadCpuUsage()
+      const handle = states[s]!.verifyRecords('assertions', batch)
+      if (r > 0) checkUs[s]! += cpu(process.threadCpuUsage(t0))
+      const outcomes = await states[s]!.applyVerified(handle, from)
       if (r > 0) cpuUs[s]! += cpu(process.cpuUsage(c0))
       const duplicates = outcomes.filter((o) => o.status === 'duplicate').length
       if (duplicates !== (r === 0 ? 0 : dups)) throw new Error(`round ${r}: ${duplicates} duplicates`)
@@ -74,6 +81,8 @@ try {
       cpu_us_per_record_shortcut: Number(shortcut.toFixed(1)),
       cpu_us_per_record_verify_all: Number(full.toFixed(1)),
       saved_us_per_record: Number((full - shortcut).toFixed(1)),
+      check_us_per_record_shortcut: Number((checkUs[0]! / records).toFixed(2)),
+      check_us_per_record_verify_all: Number((checkUs[1]! / records).toFixed(2)),
       saved_us_per_duplicate: dups === 0 ? null : Number((((full - shortcut) * BATCH) / dups).toFixed(1)),
       counts_shortcut: states[0]!.verifyCounts(),
       counts_verify_all: states[1]!.verifyCounts(),

@@ -36,6 +36,10 @@ export interface VerificationCounts {
   verified: number
   /** Signatures not verified: the record was byte-identical to one the store holds. */
   skipped: number
+  /** Lookups of held copies since the last one that found one (see ingest's `lookUp`). */
+  missesSinceHit: number
+  /** Records passed over while lookups are sampled. */
+  sampled: number
 }
 
 /** Everything the store modules share; one per open node state. */

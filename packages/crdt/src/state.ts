@@ -370,7 +370,13 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
     trust,
     revoked: new RevokedKeys(),
     rules: [],
-    verification: { verifyHeldCopies: options.verifyHeldCopies === true, verified: 0, skipped: 0 },
+    verification: {
+      verifyHeldCopies: options.verifyHeldCopies === true,
+      verified: 0,
+      skipped: 0,
+      missesSinceHit: 0,
+      sampled: 0,
+    },
     write: (fn) => write(fn),
   }
   loadRevoked(ctx)

@@ -1,6 +1,8 @@
 import type { NodeState, StoreName } from '@provsync/crdt'
+import { signedAssertions } from '@provsync/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { COLD_AFTER, COLD_SAMPLE } from '../src/ingest.js'
 import {
   assertionBytes,
   BASE_MS,
@@ -161,5 +163,22 @@ describe('copies of held records are not verified again', () => {
       { status: 'refused', reason: 'revoked-signer' },
     ])
     expect(state.verifyCounts()).toEqual({ verified: 3, skipped: 2 })
+  })
+
+  it(`after ${COLD_AFTER} lookups found nothing, looks up one record in ${COLD_SAMPLE}, and every one again once a copy is found`, async () => {
+    const state = await open(false)
+    const signer = signerN(5)
+    const fresh = signedAssertions(signer, COLD_AFTER, { wallMs: BASE_MS })
+    await state.apply('assertions', fresh, { from: signer.publicKey })
+    expect(state.verifyCounts()).toEqual({ verified: COLD_AFTER, skipped: 0 })
+    // Copies now: the first lookup is the COLD_SAMPLE-th copy; it finds one, so every later copy
+    // is looked up (and skipped) too, and the copies before it are verified.
+    const copies = fresh.slice(0, 2 * COLD_SAMPLE)
+    const outcomes = await state.apply('assertions', copies, { from: relay.publicKey })
+    expect(outcomes.every((o) => o.status === 'duplicate')).toBe(true)
+    expect(state.verifyCounts()).toEqual({
+      verified: COLD_AFTER + COLD_SAMPLE - 1,
+      skipped: COLD_SAMPLE + 1,
+    })
   })
 })
