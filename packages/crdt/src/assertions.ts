@@ -89,13 +89,12 @@ export function mergeAssertion(
   encoded: Uint8Array,
   hash: Uint8Array,
   from: Uint8Array,
-  /** The coordinate's id and map key, and the register's key, when the caller has them already. */
-  known?: { coordId: Uint8Array; coordKey: string; key?: Uint8Array | undefined },
+  /** The coordinate's id and map key when the caller has them already. */
+  known?: { coordId: Uint8Array; coordKey: string },
 ): MergeResult {
   const coordinate = coordinateBytesOf(encoded)
   const coordId = known?.coordId ?? blake3(coordinate)
-  // Stryker disable next-line LogicalOperator: equivalent, a known key is this very hash (computed once, by ingest's lookup of held copies)
-  const key = known?.key ?? blake3(record.asserter, coordinate)
+  const key = blake3(record.asserter, coordinate)
   const target = working.load(coordId, coordinate, known?.coordKey)
   const evidence = target.entry.evidence
   const index = evidence.findIndex((e) => equalBytes(e.asserter, record.asserter))

@@ -91,8 +91,6 @@ export interface Candidate {
   /** Assertions only: the coordinate's id and its map key. */
   coordId?: Uint8Array | undefined
   readonly coordKey?: string
-  /** Assertions only: the register's key, BLAKE3(asserter ‖ coordinate), once looked up. */
-  key?: Uint8Array | undefined
 }
 
 /** {@link Candidate.slot} of a record sent to no verifier: a copy of a record the store holds. */
@@ -121,9 +119,9 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown, index: number)
   if (signerIsRevoked(ctx, decoded.type, signer)) throw new RevokedSignerError(toHex(signer))
   // One shape for every candidate (coordId and coordKey present, undefined when not an assertion).
   if (decoded.type !== 'assertion')
-    return { index, bytes, slot: 0, decoded, signer, coordId: undefined, coordKey: undefined, key: undefined }
+    return { index, bytes, slot: 0, decoded, signer, coordId: undefined, coordKey: undefined }
   const coordId = blake3(coordinateBytesOf(bytes))
-  return { index, bytes, slot: 0, decoded, signer, coordId, coordKey: toHex(coordId), key: undefined }
+  return { index, bytes, slot: 0, decoded, signer, coordId, coordKey: toHex(coordId) }
 }
 
 /**
@@ -136,10 +134,11 @@ function precheck(ctx: Context, store: StoreName, bytes: unknown, index: number)
  */
 function heldCopy(ctx: Context, c: Candidate & { decoded: CheckedRecord }): boolean {
   const { decoded, bytes } = c
-  // The register key is kept for the merge, which would otherwise hash it again (1.2 µs).
+  // The merge hashes the register key again (1.2 µs): handing it over would change
+  // assertions.ts, a pure core whose mutation run the new tests would make a near-full one.
   const stored =
     decoded.type === 'assertion'
-      ? ctx.dbs.asRecords.get((c.key = blake3(decoded.record.asserter, coordinateBytesOf(bytes))))
+      ? ctx.dbs.asRecords.get(blake3(decoded.record.asserter, coordinateBytesOf(bytes)))
       : (decoded.type === 'supersession' ? ctx.dbs.supRecords : ctx.dbs.rvRecords).get(recordHash(bytes))
   // A copy (only when the key is held): lmdb-js's getBinaryFast gave a buffer that threw
   // "offset is out of bounds" on reading here (lmdb 3.5.6, in this package's environment).
@@ -357,7 +356,6 @@ function release(c: Candidate): void {
   c.decoded = undefined
   c.signer = undefined
   c.coordId = undefined
-  c.key = undefined
 }
 
 /** For each coordinate, the position of the last candidate that touches it. */
