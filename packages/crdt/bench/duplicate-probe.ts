@@ -55,6 +55,8 @@ try {
   // The calling thread's CPU in verifyRecords alone: the checks, the lookups and posting the
   // signatures (which the workers, or with --threads=0 applyVerified, then verify).
   const checkUs = [0, 0]
+  // The calling thread's CPU in applyVerified (the merge, the writes, the commit).
+  const applyMainUs = [0, 0]
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
   const from = { from: generateSigner().publicKey }
   for (const [r, batch] of batches.entries()) {
@@ -65,8 +67,12 @@ try {
       const t0 = process.threadCpuUsage()
       const handle = states[s]!.verifyRecords('assertions', batch)
       if (r > 0) checkUs[s]! += cpu(process.threadCpuUsage(t0))
+      const t1 = process.threadCpuUsage()
       const outcomes = await states[s]!.applyVerified(handle, from)
-      if (r > 0) cpuUs[s]! += cpu(process.cpuUsage(c0))
+      if (r > 0) {
+        applyMainUs[s]! += cpu(process.threadCpuUsage(t1))
+        cpuUs[s]! += cpu(process.cpuUsage(c0))
+      }
       const duplicates = outcomes.filter((o) => o.status === 'duplicate').length
       if (duplicates !== (r === 0 ? 0 : dups)) throw new Error(`round ${r}: ${duplicates} duplicates`)
     }
@@ -83,6 +89,8 @@ try {
       saved_us_per_record: Number((full - shortcut).toFixed(1)),
       check_us_per_record_shortcut: Number((checkUs[0]! / records).toFixed(2)),
       check_us_per_record_verify_all: Number((checkUs[1]! / records).toFixed(2)),
+      apply_main_us_per_record_shortcut: Number((applyMainUs[0]! / records).toFixed(2)),
+      apply_main_us_per_record_verify_all: Number((applyMainUs[1]! / records).toFixed(2)),
       saved_us_per_duplicate: dups === 0 ? null : Number((((full - shortcut) * BATCH) / dups).toFixed(1)),
       counts_shortcut: states[0]!.verifyCounts(),
       counts_verify_all: states[1]!.verifyCounts(),
