@@ -90,7 +90,11 @@ export class Muxer extends AbstractStreamMuxer<MuxStream> implements StreamHost 
     this.batcher.write(header, payload)
   }
 
-  override onCreateStream(options: CreateStreamOptions): MuxStream {
+  /**
+   * `options.protocol` is not passed on: yamux cannot pre-negotiate a protocol, and a stream whose
+   * `protocol` is set skips multistream-select in libp2p.
+   */
+  override onCreateStream({ protocol: _, signal: __, ...options }: CreateStreamOptions): MuxStream {
     if (this.remoteGoAway !== undefined) throw new RemoteGoAwayError(this.remoteGoAway)
     if (this.goAwaySent) throw new MuxerClosedError('the muxer sent go-away')
     if (this.local.open >= this.config.maxOutboundStreams) {

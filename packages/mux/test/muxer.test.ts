@@ -64,6 +64,12 @@ describe('two muxers over a connection pair', () => {
     expect(p.listener.streams).toHaveLength(0)
   })
 
+  it('never claims a pre-negotiated protocol (libp2p would skip multistream-select)', async () => {
+    const p = muxerPair<Muxer, Muxer>(ours(), ours())
+    const s = await p.dialer.createStream({ protocol: '/x/1.0.0' })
+    expect(s.protocol).toBe('')
+  })
+
   it('a stream that writes nothing still reaches the remote (SYN in a window update of its own)', async () => {
     const p = muxerPair<Muxer, Muxer>(ours(), ours())
     const inbound = nextStream(p.listener)
