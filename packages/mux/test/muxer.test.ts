@@ -131,6 +131,15 @@ describe('two muxers over a connection pair', () => {
     }
   })
 
+  it('waits for a saturated connection to drain and still delivers everything', async () => {
+    const p = muxerPair<Muxer, Muxer>(ours(), ours(), { capacity: 2 })
+    echo(p.listener)
+    const data = pattern(1024 * 1024 + 5)
+    const results = await Promise.all([roundTrip(p.dialer, data), roundTrip(p.dialer, pattern(70_000, 3))])
+    expectBytes(results[0]!, data)
+    expectBytes(results[1]!, pattern(70_000, 3))
+  })
+
   it('sends a window update only once half the window was read', async () => {
     const p = muxerPair<Muxer, Muxer>(ours(), ours())
     const inbound = nextStream(p.listener)
@@ -230,6 +239,21 @@ describe('two muxers over a connection pair', () => {
     expect(inbound).toHaveLength(2)
     expect(streams[2]!.status).toBe('reset')
     expect(streams[0]!.status).toBe('open')
+  })
+})
+
+describe('keep-alive and round trip', () => {
+  it('answered keep-alive pings keep the session up and measure the round trip', async () => {
+    const live = () => muxer({ keepAliveInterval: 20 })()
+    const p = muxerPair<Muxer, Muxer>(live(), live())
+    await sleep(120)
+    expect(p.dialer.status).toBe('open')
+    expect(p.listener.status).toBe('open')
+    expect(p.dialer.rttMs).toBeGreaterThan(0)
+    const pings = framesOf(p.dialerWrites).filter((f) => f.header.type === 2 && f.header.flags === Flag.SYN)
+    expect(pings.length).toBeGreaterThanOrEqual(3)
+    await p.dialer.close()
+    await p.listener.close()
   })
 })
 
