@@ -47,6 +47,8 @@ export class Muxer extends AbstractStreamMuxer<MuxStream> implements StreamHost 
   rttMs = 0
   transportFull = false
   private readonly config: ResolvedMuxerInit
+  /** The encrypted connection under the muxer (our own reference: the base class's is protected). */
+  private readonly connection: MessageStream
   private readonly decoder: FrameDecoder
   private readonly batcher: FrameBatcher
   private readonly byId = new Map<number, MuxStream>()
@@ -66,6 +68,7 @@ export class Muxer extends AbstractStreamMuxer<MuxStream> implements StreamHost 
   constructor(maConn: MessageStream, config: ResolvedMuxerInit) {
     super(maConn, { protocol: PROTOCOL, name: 'mux', maxEarlyStreams: config.maxEarlyStreams })
     this.config = config
+    this.connection = maConn
     this.local.nextId = maConn.direction === 'outbound' ? 1 : 2
     this.decoder = new FrameDecoder(Math.max(config.maxStreamWindowSize, INITIAL_STREAM_WINDOW))
     this.batcher = new FrameBatcher({
@@ -248,7 +251,7 @@ export class Muxer extends AbstractStreamMuxer<MuxStream> implements StreamHost 
   }
 
   private sendToTransport(data: Uint8ArrayList): void {
-    if (this.maConn.status !== 'open') return
+    if (this.connection.status !== 'open') return
     try {
       if (!this.send(data)) this.transportFull = true
     } catch (err) {
@@ -269,7 +272,7 @@ export class Muxer extends AbstractStreamMuxer<MuxStream> implements StreamHost 
       if (this.keepAlivePing !== undefined) {
         const err = new KeepAliveTimeoutError(this.config.keepAliveInterval)
         this.abort(err)
-        this.maConn.abort(err)
+        this.connection.abort(err)
         return
       }
       this.keepAlivePing = this.ping()
