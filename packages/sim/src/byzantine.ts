@@ -8,7 +8,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdir, rm } from 'node:fs/promises'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -31,6 +30,7 @@ import {
   toHex,
 } from '@provsync/crdt'
 import { type MerkleTree, openMerkleTree } from '@provsync/merkle'
+import { muxer } from '@provsync/mux'
 import { encodeLength, provsync, RECONCILE_PROTOCOL, type StoreName, type SyncedState } from '@provsync/sync'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { open, type RootDatabase } from 'lmdb'
@@ -388,7 +388,7 @@ export async function startByzantine(options: ByzantineOptions): Promise<Byzanti
     addresses: { listen: [options.listen] },
     transports: [options.memory?.transport() ?? memory(), tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     services: {
       identify: identify(),
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),

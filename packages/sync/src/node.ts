@@ -1,5 +1,4 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { type GossipSub, type GossipsubOpts, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
 import type { AbortOptions, ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface'
@@ -10,6 +9,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { checkDataFiles, type NodeState, type OpenNodeStateOptions, openNodeState } from '@provsync/crdt'
+import { muxer } from '@provsync/mux'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { Registry } from 'prom-client'
 import { DEFAULT_MAX_STREAM_WINDOW_BYTES } from './constants.js'
@@ -54,7 +54,8 @@ export interface ProvsyncNodeOptions {
    * The receive window of each yamux stream: what a peer may have in flight on one stream before
    * it waits for this node (with `maxBufferedBytesPerPeer`, what a read flood can make it hold).
    * A larger window speeds up pulls over links with a long round trip (a stream moves at most one
-   * window per round trip: 256 KiB at 50 ms is 5 MiB/s). Ignored when `libp2p.streamMuxers` is set.
+   * window per round trip: 256 KiB at 50 ms is 5 MiB/s). Ignored when `libp2p.streamMuxers` is set
+   * (the way to run another muxer, e.g. `@chainsafe/libp2p-yamux`).
    *
    * @default 256 KiB (`DEFAULT_MAX_STREAM_WINDOW_BYTES`)
    */
@@ -193,8 +194,9 @@ function libp2pOptions(
       options.libp2p?.transports ??
       (listen.some((a) => a.startsWith('/memory')) ? [tcp(), memory()] : [tcp()]),
     connectionEncrypters: options.libp2p?.connectionEncrypters ?? [noise()],
+    // provsync's own yamux: half-window updates, one noise message per event-loop turn (issue #16).
     streamMuxers: options.libp2p?.streamMuxers ?? [
-      yamux({
+      muxer({
         maxInboundStreams: 256,
         maxOutboundStreams: 256,
         streamOptions: {
@@ -257,9 +259,10 @@ async function refuseDamagedDataFile(dataDir: string, check: 'meta' | 'walk' | '
 }
 
 /**
- * Starts a node: identity and stores from `dataDir`, libp2p over TCP + noise + yamux with identify
- * and gossipsub, the provsync service, and optionally mDNS and a metrics endpoint. A start that
- * fails releases everything it opened (listeners, stores, the metrics server) before it throws;
+ * Starts a node: identity and stores from `dataDir`, libp2p over TCP + noise + yamux
+ * (`@provsync/mux`) with identify and gossipsub, the provsync service, and optionally mDNS and a
+ * metrics endpoint. A start that fails releases everything it opened (listeners, stores, the
+ * metrics server) before it throws;
  * a listen address in use is an `AddressInUseError` naming it.
  */
 export async function createNode(options: ProvsyncNodeOptions): Promise<ProvsyncNode> {

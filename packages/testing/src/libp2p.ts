@@ -1,5 +1,5 @@
-import type { YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import type { PrivateKey } from '@libp2p/interface'
+import type { MuxerInit } from '@provsync/mux'
 import type { ProvsyncServiceInit } from '@provsync/sync'
 import type { Libp2pOptions } from 'libp2p'
 
@@ -18,25 +18,32 @@ export interface LoopbackTransportOptions {
    * Options of the yamux muxer (e.g. a larger `streamOptions.maxWriteBufferLength`).
    * @default {}
    */
-  yamux?: Partial<YamuxMuxerInit>
+  yamux?: MuxerInit
+  /**
+   * Which yamux: provsync's own (`@provsync/mux`) or `@chainsafe/libp2p-yamux` (a node of a
+   * release before session 13), for interop tests.
+   * @default 'provsync'
+   */
+  streamMuxer?: 'provsync' | 'chainsafe'
 }
 
 /**
- * The transport half of a libp2p config as provsync runs it: TCP on 127.0.0.1, noise, yamux.
+ * The transport half of a libp2p config as provsync runs it: TCP on 127.0.0.1, noise, yamux
+ * (`@provsync/mux`).
  * Spread it into `createLibp2p({ ...await loopbackTransport(), services })`. The libp2p modules
  * load on the first call, so suites without libp2p never load them.
  */
 export async function loopbackTransport(options: LoopbackTransportOptions = {}): Promise<TransportConfig> {
-  const [{ noise }, { yamux }, { tcp }] = await Promise.all([
-    import('@chainsafe/libp2p-noise'),
-    import('@chainsafe/libp2p-yamux'),
-    import('@libp2p/tcp'),
-  ])
+  const [{ noise }, { tcp }] = await Promise.all([import('@chainsafe/libp2p-noise'), import('@libp2p/tcp')])
+  const streamMuxer =
+    options.streamMuxer === 'chainsafe'
+      ? (await import('@chainsafe/libp2p-yamux')).yamux(options.yamux)
+      : (await import('@provsync/mux')).muxer(options.yamux)
   return {
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux(options.yamux)],
+    streamMuxers: [streamMuxer],
   }
 }
 
