@@ -21,7 +21,8 @@
  * `process_cpu_us_per_record_per_node` (every thread of the process, from /proc/self/stat) are
  * recorded beside the harness thread's CPU.
  * `--quick`: 8 nodes, 1k records, same figure names; `--nodes=N --records=M` to explore;
- * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions.
+ * `--seed=S` another workload and fault schedule; `--faults=none` the same writes without partitions;
+ * `--trace=FILE` appends the run's trace (a probe: connections, sessions, batches, root counts) to FILE.
  */
 import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -137,6 +138,7 @@ await runSuite('sim', async (ctx) => {
     verifyThreads,
     threads,
     reportDir: join(tmpdir(), 'provsync-sim-bench'),
+    ...(arg(ctx.args, 'trace') === undefined ? {} : { tracePath: arg(ctx.args, 'trace')! }),
     onProgress: (p) => {
       if (p.event !== undefined || p.phase !== 'running')
         console.error(

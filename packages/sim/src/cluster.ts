@@ -21,6 +21,7 @@ import { createNode, type ProvsyncNode, type ProvsyncNodeOptions, writeIdentity 
 import type { Acknowledgement, Refusal } from './checker.js'
 import { enforcePartition, type LinkTable, linkGater, type MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
+import { type Tracer, traceNode } from './trace.js'
 import { createProtocolTraffic, type ProtocolTraffic } from './traffic.js'
 import type { WorkloadOp } from './workload.js'
 
@@ -75,6 +76,8 @@ export interface ClusterOptions {
   readonly onRefusal: (refusal: Refusal) => void
   /** Every record a node's sync layer handed to its store, with where it came from and what became of it. */
   readonly onReceived?: (received: Received) => void
+  /** A probe's tracer (`ScenarioOptions.tracePath`): every node's connections, sessions and batches. */
+  readonly trace?: Tracer
 }
 
 /** One record a node pulled from a peer, as its store saw it. */
@@ -158,6 +161,13 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     })
   }
   const trust = options.operators.map((o) => o.publicKey)
+  const names = new Map(
+    nodes.flatMap((n) => [
+      [n.peerId.toString(), n.name],
+      [toHex(n.publicKey), n.name],
+    ]),
+  )
+  const nameOf = (idOrKey: string): string => names.get(idOrKey) ?? idOrKey.slice(0, 12)
   const ports = new Map<number, number>()
   const addressOf = (index: number): string => {
     const peer = nodes[index]!.peerId.toString()
@@ -212,6 +222,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     })
     const onReceived = options.onReceived
     if (onReceived !== undefined) watchReceived(node.state, entry.name, onReceived)
+    if (options.trace !== undefined) traceNode(options.trace, entry.name, node, nameOf)
     if (options.transport === 'tcp') {
       const port = node
         .multiaddrs()[0]

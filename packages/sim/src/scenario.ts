@@ -59,6 +59,7 @@ import {
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 import { buildReport, reportNodes, storedRecords } from './summary.js'
 import { runThreadedScenario } from './threaded-scenario.js'
+import { fileTracer, type Tracer, traced } from './trace.js'
 import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 
 export interface ByzantineScenario {
@@ -120,6 +121,12 @@ export interface ScenarioOptions {
   /** Reasons an honest peer must never be blamed for (default {@link DEFAULT_FORGERY_REASONS}). */
   readonly forgeryReasons?: readonly string[]
   readonly onProgress?: (progress: Progress) => void
+  /**
+   * A probe: appends a trace of the run to this file (one JSON object per line: connections,
+   * sessions, applied batches, faults and the root counts while converging; see trace.ts). Off by
+   * default.
+   */
+  readonly tracePath?: string
 }
 
 export interface Progress {
@@ -314,6 +321,8 @@ export interface RunSetup {
   readonly baseDir: string
   readonly runId: string
   readonly operators: Signer[]
+  /** The probe's tracer, when `options.tracePath` is set. */
+  readonly tracer: Tracer | undefined
 }
 
 async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
@@ -341,6 +350,7 @@ async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
     behaviours: options.byzantine?.behaviours ?? DEFAULT_BYZANTINE_BEHAVIOURS,
     ops,
     baseDir,
+    tracer: options.tracePath === undefined ? undefined : fileTracer(options.tracePath),
     // Memory addresses are process-wide: the run id keeps concurrent runs (and replays) apart.
     runId: `${name}-${randomBytes(4).toString('hex')}`,
     operators: Array.from({ length: options.operators ?? 1 }, (_, i) =>
@@ -415,6 +425,7 @@ async function createRunCluster(setup: RunSetup, partitions: Partitions): Promis
     rng: rng.fork('cluster'),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     verifyThreads: options.verifyThreads ?? 0,
+    ...(setup.tracer === undefined ? {} : { trace: setup.tracer }),
     onRefusal: (r) => refusals.push(r),
     onReceived: (r) => {
       if (byzantineKeys.has(r.from) && r.status !== 'refused') fromByzantine.push(r)
@@ -668,6 +679,7 @@ class ScenarioRun {
 
   private async applyFaultEvent(fault: FaultEvent): Promise<void> {
     const { cluster } = this
+    this.setup.tracer?.({ ev: 'fault', type: fault.type })
     this.partitions.apply(fault)
     if (fault.type === 'crash') await cluster.crash(fault.node)
     else if (fault.type === 'restart') await cluster.start(fault.node)
@@ -697,10 +709,17 @@ class ScenarioRun {
     this.progress('converging')
     this.convergedAtMs = await waitForEqualRoots(
       () => this.now(),
-      () => this.distinctRoots(),
+      () => traced(this.setup.tracer, this.distinctRoots()),
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.setup.tracer?.({
+      ev: 'converged',
+      atMs: this.convergedAtMs,
+      writeMs: this.writeMs,
+      nowMs: this.now(),
+    })
+    this.setup.tracer?.flush()
     this.sample()
     clearInterval(this.sampler)
   }

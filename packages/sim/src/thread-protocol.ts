@@ -28,6 +28,8 @@ export interface NodeThreadConfig {
   readonly sync: ProvsyncNodeOptions['sync']
   /** crdt's shared verifier in this thread: its worker count. */
   readonly verifyThreads: number
+  /** The probe's trace file (`ScenarioOptions.tracePath`), appended to by this thread too. */
+  readonly tracePath?: string
 }
 
 /** The harness's requests; every one but `accept` is answered with a {@link ThreadReply} of its `id`. */

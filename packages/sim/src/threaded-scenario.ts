@@ -19,6 +19,7 @@ import { writeReportFiles } from './scenario.js'
 import { buildReport, mergedNetwork } from './summary.js'
 import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
+import { traced } from './trace.js'
 import type { WorkloadOp } from './workload.js'
 
 /**
@@ -137,6 +138,7 @@ class ThreadedRun {
       distinctRoots: this.distinct,
     })
     // history-prefix reads only the history, so that is all these mid-run snapshots take.
+    this.setup.tracer?.({ ev: 'fault', type: fault.type })
     const history = fault.type === 'partition' && this.earlier.length < this.setup.honest * 6
     const replies = await this.threads.all<'done'>({ type: 'fault', fault, atMs: this.now(), history })
     for (const r of replies) this.earlier.push(...r.earlier)
@@ -151,11 +153,18 @@ class ThreadedRun {
       () => this.now(),
       async () => {
         await this.refresh()
-        return this.distinct
+        return traced(this.setup.tracer, this.distinct)
       },
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.setup.tracer?.({
+      ev: 'converged',
+      atMs: this.convergedAtMs,
+      writeMs: this.writeMs,
+      nowMs: this.now(),
+    })
+    this.setup.tracer?.flush()
     this.sample()
     clearInterval(this.sampler)
   }
@@ -234,6 +243,7 @@ function startThreads(setup: RunSetup, count: number): NodeThreads {
       operators: setup.operators.length,
       sync: options.sync,
       verifyThreads: options.verifyThreads ?? 0,
+      ...(options.tracePath === undefined ? {} : { tracePath: options.tracePath }),
     })),
   )
 }

@@ -15,6 +15,8 @@ export interface PushLinks {
   isEager(id: string): boolean
   /** Eager neighbours, in the order they connected. */
   eager(): string[]
+  /** Lazy neighbours, in the order they connected. */
+  lazy(): string[]
   /** Every link eager again (a tree link went down): returns those that were lazy, to graft. */
   reset(): string[]
   /** A push from `id` brought nothing new: true when the link was eager and a prune is due. */
@@ -52,6 +54,7 @@ export function createPushLinks(): PushLinks {
     },
     isEager: (id) => links.get(id) === true,
     eager: () => [...links].filter(([, eager]) => eager).map(([id]) => id),
+    lazy: () => [...links].filter(([, eager]) => !eager).map(([id]) => id),
     duplicate(id) {
       const changed = set(id, false)
       if (changed) stats.prunes++

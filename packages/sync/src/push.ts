@@ -20,6 +20,7 @@ import {
   VALUE_PREFIX_BYTES,
 } from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
+import { createLazyAnnouncements, LAZY_IHAVE_INTERVAL_MS, type LazyEntry } from './push-lazy.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
@@ -37,6 +38,8 @@ export interface PushInit extends PeerStreamsInit {
   delayMs: number
   /** How recently a push must have brought new records for announcements of push peers to be left alone. */
   lazyWindowMs: number
+  /** How long a record a lazy neighbour's `ihave` named may take to come down the tree before we graft that link. */
+  graftAfterMs: number
   log: SyncLog
 }
 
@@ -113,6 +116,11 @@ export class Push {
   private readonly idByKey = new Map<string, string>()
   private feed: ChangeFeed | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
+  /** What goes to lazy neighbours as `ihave`, one neighbour per turn (push-lazy.ts). */
+  private readonly lazyAnnouncements = createLazyAnnouncements()
+  private lazyTimer: ReturnType<typeof setTimeout> | undefined
+  /** Checks of a lazy neighbour's `ihave`, due `graftAfterMs` after it came. */
+  private readonly repairs = new Set<ReturnType<typeof setTimeout>>()
   private flushing: Promise<void> = Promise.resolve()
   private unsubscribe: (() => void) | undefined
   private topologyId: string | undefined
@@ -157,6 +165,9 @@ export class Push {
     this.running = false
     this.stopController.abort(new SyncError('sync service stopped'))
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer)
+    for (const repair of this.repairs) clearTimeout(repair)
+    this.repairs.clear()
     this.unsubscribe?.()
     if (this.topologyId !== undefined) this.init.registrar.unregister(this.topologyId)
     await this.flushing.catch(() => {})
@@ -251,6 +262,7 @@ export class Push {
       const sources = keys.map((key) => origins.get(toHex(key)))
       const records = this.init.state.getRecords(store, keys)
       const tree = this.init.state.tree(store)
+      this.lazyAnnouncements.add(store, lazyEntries(keys, sources, tree))
       for (const id of this.links.eager()) {
         const peer = this.peers.get(id)
         if (peer === undefined || this.init.refused(peer)) continue
@@ -270,6 +282,27 @@ export class Push {
         this.send(peer, store, packPush(store, whole, this.init.limits.maxFrameBytes))
         this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
       }
+    }
+    this.scheduleLazy()
+  }
+
+  private scheduleLazy(): void {
+    if (!this.running || this.lazyTimer !== undefined || !this.lazyAnnouncements.pending) return
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined
+      this.sendLazy()
+      this.scheduleLazy()
+    }, LAZY_IHAVE_INTERVAL_MS)
+  }
+
+  /** What flushes sent lately, as `ihave` to the next lazy neighbour in turn (Plumtree's lazy push). */
+  private sendLazy(): void {
+    const next = this.lazyAnnouncements.take(this.links.lazy())
+    const peer = next === undefined ? undefined : this.peers.get(next.peer)
+    if (next === undefined || peer === undefined || this.init.refused(peer)) return
+    for (const [store, entries] of next.stores) {
+      if (!this.init.mayPull(store, next.peer, peerPublicKey(peer))) continue
+      this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
     }
   }
 
@@ -317,7 +350,12 @@ export class Push {
     this.send(peer, store, packPush(store, records, this.init.limits.maxFrameBytes))
   }
 
-  /** A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another value. */
+  /**
+   * A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another
+   * value. From an eager neighbour (records a session of its pulled) at once; from a lazy one
+   * (Plumtree's lazy push, push-lazy.ts) only for what the tree has still not brought
+   * `graftAfterMs` later, and the link is grafted first: the tree does not reach us through it.
+   */
   private async answerIhave(
     peer: PeerId,
     framed: FramedStream,
@@ -327,13 +365,39 @@ export class Push {
     if (!isStoreName(store) || !this.init.stores.includes(store))
       throw new ProtocolViolationError('unexpected-message', `ihave of store ${store}, which we do not sync`)
     if (this.init.budgets.takeRequest(peer.toString()) !== 'ok') return
+    const id = peer.toString()
+    if (this.links.isEager(id)) return this.iwant(framed, store, this.lacking(store, entries))
+    if (this.lacking(store, entries).length === 0) return
+    const repair = setTimeout(() => {
+      this.repairs.delete(repair)
+      const wanted = this.lacking(store, entries)
+      if (!this.running || wanted.length === 0) return
+      if (this.links.missed(id)) {
+        this.stats.grafts++
+        this.control(id, 'graft')
+      }
+      this.iwant(framed, store, wanted).catch((err: Error) =>
+        this.init.log('iwant to %p failed - %s', peer, err.message),
+      )
+    }, this.init.graftAfterMs)
+    this.repairs.add(repair)
+  }
+
+  /** The keys of `entries` whose leaf we lack or hold at another value. */
+  private lacking(
+    store: StoreName,
+    entries: ReadonlyArray<{ key: Uint8Array; prefix: Uint8Array }>,
+  ): Uint8Array[] {
     const tree = this.init.state.tree(store)
-    const wanted = entries
+    return entries
       .filter(({ key, prefix }) => {
         const value = tree.get(key)
         return value === undefined || !bytesEqual(value.subarray(0, VALUE_PREFIX_BYTES), prefix)
       })
       .map(({ key }) => key)
+  }
+
+  private async iwant(framed: FramedStream, store: StoreName, wanted: readonly Uint8Array[]): Promise<void> {
     for (let i = 0; i < wanted.length; i += this.init.limits.maxKeysPerRequest) {
       const keys = wanted.slice(i, i + this.init.limits.maxKeysPerRequest)
       await framed.write(encodePush({ type: 'iwant', store, keys }), { signal: this.stopController.signal })
@@ -583,4 +647,19 @@ function pack<T>(
   }
   if (current.length > 0) emit()
   return frames
+}
+
+/** `ihave` entries of a flush's records (those still in the tree), with the neighbour each came from. */
+function lazyEntries(
+  keys: readonly Uint8Array[],
+  sources: ReadonlyArray<Origin | undefined>,
+  tree: { get(key: Uint8Array): Uint8Array | undefined },
+): LazyEntry[] {
+  const entries: LazyEntry[] = []
+  keys.forEach((key, i) => {
+    const value = tree.get(key)
+    if (value !== undefined)
+      entries.push({ key, prefix: value.subarray(0, VALUE_PREFIX_BYTES), source: sources[i]?.id })
+  })
+  return entries
 }

@@ -14,9 +14,11 @@ describe('push links', () => {
     expect(links.duplicate('a')).toBe(true)
     expect(links.duplicate('a')).toBe(false)
     expect(links.eager()).toEqual(['b'])
+    expect(links.lazy()).toEqual(['a'])
     expect(links.missed('a')).toBe(true)
     expect(links.missed('a')).toBe(false)
     expect(links.eager()).toEqual(['a', 'b'])
+    expect(links.lazy()).toEqual([])
     expect(links.stats).toEqual({ prunes: 1, grafts: 1 })
   })
 

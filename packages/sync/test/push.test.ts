@@ -86,6 +86,39 @@ describe('eager push', () => {
     await waitFor(() => rootsEqual(a.state, b.state, c.state), 'all three roots to agree')
   })
 
+  it("a node the tree does not reach gets a record through a lazy neighbour's ihave, which grafts the link", async () => {
+    // Grafts after 150 ms (half the lazy window), so the test waits little.
+    const pushing = { ...QUIET_SYNC, push: { delayMs: 10, lazyWindowMs: 300 } }
+    const [b, c] = [await node({ sync: pushing }), await node({ sync: pushing })]
+    // c may not pull a's supersessions, so a never pushes one to c: only b can bring them to c.
+    const a = await node({ sync: { ...pushing, allowlist: { supersessions: [b.peerId] } } })
+    await connected(a, b)
+    await connected(b, c)
+    await connected(c, a)
+    // a's assertions reach b and c directly and again through each other, until b-c is pruned.
+    let i = 0
+    await waitFor(() => {
+      a.state.advanceVerified(coordinate(100 + i++), 1n)
+      const [lb, lc] = [b.sync.pushLinks()!, c.sync.pushLinks()!]
+      return lb.lazy.includes(c.peerId.toString()) && lc.lazy.includes(b.peerId.toString())
+    }, 'the link between b and c to be pruned')
+    expect(b.sync.pushLinks()!.eager).toContain(a.peerId.toString())
+    const grafts = c.sync.pushStats()!.grafts
+    const sessions = [a, b, c].flatMap((n) => sessionsOf(n))
+
+    await a.state.supersessions.supersede({
+      target: new Uint8Array(32).fill(9),
+      kind: 'invalidate',
+      reason: 'x',
+    })
+    await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get the supersession from b')
+
+    expect(sessions).toHaveLength(0)
+    expect(c.sync.pushStats()!.grafts).toBe(grafts + 1)
+    expect(c.sync.pushLinks()!.eager).toContain(b.peerId.toString())
+    expect(c.state.tree('supersessions').count()).toBe(1)
+  })
+
   it('a node without push (the previous release) keeps syncing with one that has it, through announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
     const a = await node({ sync: { ...announcing, push: { delayMs: 10 } } })
