@@ -49,6 +49,8 @@ export interface ClusterNode {
   /** Undefined while crashed. */
   node: ProvsyncNode | undefined
   skewMs: number
+  /** When this node last started or changed its records (epoch ms: performance.timeOrigin + now). */
+  lastChangeAt: number
   readonly stats: NodeStats
   /** Bytes received per libp2p protocol, across restarts. */
   readonly traffic: ProtocolTraffic
@@ -147,6 +149,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       publicKey: peerId.publicKey!.raw,
       node: undefined,
       skewMs: 0,
+      lastChangeAt: 0,
       stats: {
         sessionsOk: 0,
         sessionsFailed: 0,
@@ -220,6 +223,11 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         ...(options.memory === undefined ? {} : { transports: [tcp(), options.memory.transport()] }),
       },
     })
+    const changed = (): void => {
+      entry.lastChangeAt = performance.timeOrigin + performance.now()
+    }
+    changed()
+    node.state.onChange(changed)
     const onReceived = options.onReceived
     if (onReceived !== undefined) watchReceived(node.state, entry.name, onReceived)
     if (options.trace !== undefined) traceNode(options.trace, entry.name, node, nameOf)

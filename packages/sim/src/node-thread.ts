@@ -157,7 +157,9 @@ function answerAtOnce(h: Hosted, request: ThreadRequest): boolean {
   else if (request.type === 'roots') {
     const own = running(h)
     const bytesIn = own.reduce((sum, n) => sum + h.memory.bytesReceived(n.peerId.toString()), 0)
-    post({ type: 'roots', id: request.id, roots: own.map((n) => rootTriple(n.node!.state)), bytesIn })
+    const lastChangeAt = Math.max(0, ...own.map((n) => n.lastChangeAt))
+    const roots = own.map((n) => rootTriple(n.node!.state))
+    post({ type: 'roots', id: request.id, roots, bytesIn, lastChangeAt })
   } else return false
   return true
 }

@@ -487,6 +487,7 @@ class ScenarioRun {
   private started = performance.now()
   private writeMs = 0
   private convergedAtMs = -1
+  private convergedSeenAtMs = -1
 
   constructor(
     private readonly setup: RunSetup,
@@ -515,6 +516,12 @@ class ScenarioRun {
     return (
       this.memory?.totalBytesReceived() ?? this.cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
     )
+  }
+
+  /** When a running node last changed its records, on this run's clock. */
+  private lastChangeMs(): number {
+    const last = Math.max(...this.running().map((n) => n.lastChangeAt))
+    return last - (performance.timeOrigin + this.started)
   }
 
   private distinctRoots(): number {
@@ -707,12 +714,17 @@ class ScenarioRun {
     for (const n of this.cluster.nodes) if (n.node === undefined) await this.cluster.start(n.index)
     await Promise.allSettled(this.attacks)
     this.progress('converging')
-    this.convergedAtMs = await waitForEqualRoots(
+    const quiet = await waitForEqualRoots(
       () => this.now(),
-      () => traced(this.setup.tracer, this.distinctRoots()),
+      () => ({
+        distinct: traced(this.setup.tracer, this.distinctRoots()),
+        lastChangeMs: this.lastChangeMs(),
+      }),
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.convergedAtMs = quiet.equalSince
+    this.convergedSeenAtMs = quiet.seenAt
     this.setup.tracer?.({
       ev: 'converged',
       atMs: this.convergedAtMs,
@@ -776,6 +788,7 @@ class ScenarioRun {
       writeMs: this.writeMs,
       lastHeal: lastHealMs(setup.plan),
       convergedAtMs: this.convergedAtMs,
+      convergedSeenAtMs: this.convergedSeenAtMs,
       durationMs: this.now(),
       nodes: reportNodes(cluster),
       stored: storedRecords(cluster),

@@ -41,6 +41,9 @@ class ThreadedRun {
   private opsDone = 0
   private writeMs = 0
   private convergedAtMs = -1
+  private convergedSeenAtMs = -1
+  /** When a node of any thread last changed its records (epoch ms), as the last roots answers said. */
+  private lastChangeAt = 0
   private distinct = 0
   private bytesIn = 0
   private refreshing: Promise<void> | undefined
@@ -63,6 +66,7 @@ class ThreadedRun {
       .all<'roots'>({ type: 'roots' })
       .then((replies) => {
         this.distinct = new Set(replies.flatMap((r) => r.roots)).size
+        this.lastChangeAt = Math.max(...replies.map((r) => r.lastChangeAt))
         this.bytesIn = replies.reduce((sum, r) => sum + r.bytesIn, 0)
       })
       .finally(() => {
@@ -149,15 +153,20 @@ class ThreadedRun {
   async converge(): Promise<void> {
     const { options } = this.setup
     this.progress('converging')
-    this.convergedAtMs = await waitForEqualRoots(
+    const quiet = await waitForEqualRoots(
       () => this.now(),
       async () => {
         await this.refresh()
-        return traced(this.setup.tracer, this.distinct)
+        return {
+          distinct: traced(this.setup.tracer, this.distinct),
+          lastChangeMs: this.lastChangeAt - (performance.timeOrigin + this.started),
+        }
       },
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.convergedAtMs = quiet.equalSince
+    this.convergedSeenAtMs = quiet.seenAt
     this.setup.tracer?.({
       ev: 'converged',
       atMs: this.convergedAtMs,
@@ -202,6 +211,7 @@ class ThreadedRun {
       writeMs: this.writeMs,
       lastHeal: lastHealMs(setup.plan),
       convergedAtMs: this.convergedAtMs,
+      convergedSeenAtMs: this.convergedSeenAtMs,
       durationMs: this.now(),
       nodes: nodes.map(({ index: _, ...n }) => n),
       // Thread 0 hosts node 0, the first node.

@@ -258,6 +258,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
         lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
         graftAfterMs: (init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS) * GRAFT_AFTER_FRACTION,
+        repair: (peer) => this.requestSync(peer, 'anti-entropy'),
         log: componentLog(components.logger, 'provsync:sync:push'),
       }),
     )

@@ -20,7 +20,12 @@ import {
   VALUE_PREFIX_BYTES,
 } from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
-import { createLazyAnnouncements, LAZY_IHAVE_INTERVAL_MS, type LazyEntry } from './push-lazy.js'
+import {
+  createLazyAnnouncements,
+  LAZY_IHAVE_INTERVAL_MS,
+  type LazyEntry,
+  lazilyAnnounced,
+} from './push-lazy.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
@@ -40,6 +45,8 @@ export interface PushInit extends PeerStreamsInit {
   lazyWindowMs: number
   /** How long a record a lazy neighbour's `ihave` named may take to come down the tree before we graft that link. */
   graftAfterMs: number
+  /** Starts a session with `peer`: a lazy neighbour's `ihave` showed it holds what the tree did not bring. */
+  repair(peer: PeerId): void
   log: SyncLog
 }
 
@@ -376,6 +383,7 @@ export class Push {
         this.stats.grafts++
         this.control(id, 'graft')
       }
+      this.init.repair(peer)
       this.iwant(framed, store, wanted).catch((err: Error) =>
         this.init.log('iwant to %p failed - %s', peer, err.message),
       )
@@ -649,7 +657,7 @@ function pack<T>(
   return frames
 }
 
-/** `ihave` entries of a flush's records (those still in the tree), with the neighbour each came from. */
+/** `ihave` entries of a flush's sampled records (those still in the tree), with the neighbour each came from. */
 function lazyEntries(
   keys: readonly Uint8Array[],
   sources: ReadonlyArray<Origin | undefined>,
@@ -657,7 +665,7 @@ function lazyEntries(
 ): LazyEntry[] {
   const entries: LazyEntry[] = []
   keys.forEach((key, i) => {
-    const value = tree.get(key)
+    const value = lazilyAnnounced(key) ? tree.get(key) : undefined
     if (value !== undefined)
       entries.push({ key, prefix: value.subarray(0, VALUE_PREFIX_BYTES), source: sources[i]?.id })
   })
