@@ -58,5 +58,7 @@ export async function waitForEqualRoots(
     }
     await sleep(POLL_MS)
   }
-  return equalSince >= 0 && now() - equalSince >= settleMs ? { equalSince, seenAt } : { equalSince: -1, seenAt: -1 }
+  return equalSince >= 0 && now() - equalSince >= settleMs
+    ? { equalSince, seenAt }
+    : { equalSince: -1, seenAt: -1 }
 }

@@ -23,6 +23,11 @@ export interface PushLinks {
   duplicate(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
   missed(id: string): boolean
+  /**
+   * When no link is eager but some are lazy: the oldest lazy one turns eager (counted as a graft)
+   * and is returned, to be told. A node's own writes then still reach one neighbour.
+   */
+  keepOne(): string | undefined
   /** `id` pruned us (true when that changed the link). */
   pruned(id: string): boolean
   /** `id` grafted us (true when that changed the link). */
@@ -64,6 +69,14 @@ export function createPushLinks(): PushLinks {
       const changed = set(id, true)
       if (changed) stats.grafts++
       return changed
+    },
+    keepOne() {
+      if ([...links.values()].some((eager) => eager)) return undefined
+      const [next] = links.keys()
+      if (next === undefined) return undefined
+      links.set(next, true)
+      stats.grafts++
+      return next
     },
     pruned: (id) => set(id, false),
     grafted: (id) => set(id, true),

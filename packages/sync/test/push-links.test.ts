@@ -22,6 +22,21 @@ describe('push links', () => {
     expect(links.stats).toEqual({ prunes: 1, grafts: 1 })
   })
 
+  it('turns the oldest lazy link eager when none is eager, and only then', () => {
+    const links = createPushLinks()
+    expect(links.keepOne()).toBeUndefined()
+    links.add('a')
+    links.add('b')
+    expect(links.keepOne()).toBeUndefined()
+    links.pruned('a')
+    expect(links.keepOne()).toBeUndefined()
+    links.pruned('b')
+    expect(links.keepOne()).toBe('a')
+    expect(links.eager()).toEqual(['a'])
+    expect(links.keepOne()).toBeUndefined()
+    expect(links.stats.grafts).toBe(1)
+  })
+
   it("follows the neighbour's prunes and grafts without counting them as its own", () => {
     const links = createPushLinks()
     links.add('a')
