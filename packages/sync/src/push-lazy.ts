@@ -13,10 +13,13 @@ import type { StoreName } from './state.js'
 /** How often the entries gathered since the last time go to the next lazy neighbour. */
 export const LAZY_IHAVE_INTERVAL_MS = 250
 /**
- * A lazy neighbour's record may take this fraction of push's `lazyWindowMs` to come down the tree
- * before the link is grafted (1 s by default): less grafts links whose records were only in flight.
+ * A lazy neighbour's record may take this many times push's `lazyWindowMs` to come down the tree
+ * before the link is grafted (4 s by default). Less grafted links whose records were only late:
+ * with two node threads (32 nodes, push-7), grafting after 1 s or 2 s left 1.18 to 1.43 records
+ * received per record per node (main 0.98 to 1.01) and 2.5x to 2.9x bytes per record (main 2.0x to
+ * 2.2x); packages/sim README, Session 13.
  */
-export const GRAFT_AFTER_FRACTION = 1
+export const GRAFT_AFTER_FRACTION = 2
 /**
  * One record in this many (by the first byte of its tree key, so every node picks the same ones)
  * is announced lazily: a cut shows within a few records, and the session a repair starts brings
