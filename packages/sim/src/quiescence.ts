@@ -48,9 +48,10 @@ export async function waitForEqualRoots(
     const { distinct, lastChangeMs } = await count()
     const at = now()
     if (distinct === 1) {
-      const since = Math.min(at, lastChangeMs ?? at)
-      if (equalSince < 0) seenAt = at
-      if (equalSince < 0 || since > equalSince) equalSince = since
+      if (equalSince < 0) {
+        seenAt = at
+        equalSince = Math.min(at, lastChangeMs ?? at)
+      } else if (lastChangeMs !== undefined) equalSince = Math.max(equalSince, Math.min(at, lastChangeMs))
       if (at - equalSince >= settleMs) return { equalSince, seenAt }
     } else {
       equalSince = -1
