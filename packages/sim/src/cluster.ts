@@ -21,6 +21,7 @@ import { createNode, type ProvsyncNode, type ProvsyncNodeOptions, writeIdentity 
 import type { Acknowledgement, Refusal } from './checker.js'
 import { enforcePartition, type LinkTable, linkGater, type MemoryNetwork } from './links.js'
 import type { Rng } from './prng.js'
+import { type Tracer, traceNode } from './trace.js'
 import { createProtocolTraffic, type ProtocolTraffic } from './traffic.js'
 import type { WorkloadOp } from './workload.js'
 
@@ -48,6 +49,8 @@ export interface ClusterNode {
   /** Undefined while crashed. */
   node: ProvsyncNode | undefined
   skewMs: number
+  /** When this node last started or changed its records (epoch ms: performance.timeOrigin + now). */
+  lastChangeAt: number
   readonly stats: NodeStats
   /** Bytes received per libp2p protocol, across restarts. */
   readonly traffic: ProtocolTraffic
@@ -75,6 +78,8 @@ export interface ClusterOptions {
   readonly onRefusal: (refusal: Refusal) => void
   /** Every record a node's sync layer handed to its store, with where it came from and what became of it. */
   readonly onReceived?: (received: Received) => void
+  /** A probe's tracer (`ScenarioOptions.tracePath`): every node's connections, sessions and batches. */
+  readonly trace?: Tracer
 }
 
 /** One record a node pulled from a peer, as its store saw it. */
@@ -144,6 +149,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       publicKey: peerId.publicKey!.raw,
       node: undefined,
       skewMs: 0,
+      lastChangeAt: 0,
       stats: {
         sessionsOk: 0,
         sessionsFailed: 0,
@@ -158,6 +164,13 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     })
   }
   const trust = options.operators.map((o) => o.publicKey)
+  const names = new Map(
+    nodes.flatMap((n) => [
+      [n.peerId.toString(), n.name],
+      [toHex(n.publicKey), n.name],
+    ]),
+  )
+  const nameOf = (idOrKey: string): string => names.get(idOrKey) ?? idOrKey.slice(0, 12)
   const ports = new Map<number, number>()
   const addressOf = (index: number): string => {
     const peer = nodes[index]!.peerId.toString()
@@ -210,8 +223,14 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         ...(options.memory === undefined ? {} : { transports: [tcp(), options.memory.transport()] }),
       },
     })
+    const changed = (): void => {
+      entry.lastChangeAt = performance.timeOrigin + performance.now()
+    }
+    changed()
+    node.state.onChange(changed)
     const onReceived = options.onReceived
     if (onReceived !== undefined) watchReceived(node.state, entry.name, onReceived)
+    if (options.trace !== undefined) traceNode(options.trace, entry.name, node, nameOf)
     if (options.transport === 'tcp') {
       const port = node
         .multiaddrs()[0]

@@ -34,9 +34,11 @@ import {
   type ThreadRequest,
   threadOf,
 } from './thread-protocol.js'
+import { fileTracer } from './trace.js'
 
 const port = parentPort!
 const config = workerData as NodeThreadConfig
+const tracer = config.tracePath === undefined ? undefined : fileTracer(config.tracePath)
 const post = (message: ThreadReply | ThreadNotice, transfer?: TransferListItem[]): void =>
   port.postMessage(message, transfer)
 
@@ -95,6 +97,7 @@ async function host(): Promise<Hosted> {
     ...(config.sync === undefined ? {} : { sync: config.sync }),
     verifyThreads: config.verifyThreads,
     onRefusal: (r) => refusals.push(r),
+    ...(tracer === undefined ? {} : { trace: tracer }),
   })
   for (const n of cluster.nodes) {
     indexOf.set(n.peerId.toString(), n.index)
@@ -154,7 +157,9 @@ function answerAtOnce(h: Hosted, request: ThreadRequest): boolean {
   else if (request.type === 'roots') {
     const own = running(h)
     const bytesIn = own.reduce((sum, n) => sum + h.memory.bytesReceived(n.peerId.toString()), 0)
-    post({ type: 'roots', id: request.id, roots: own.map((n) => rootTriple(n.node!.state)), bytesIn })
+    const lastChangeAt = Math.max(0, ...own.map((n) => n.lastChangeAt))
+    const roots = own.map((n) => rootTriple(n.node!.state))
+    post({ type: 'roots', id: request.id, roots, bytesIn, lastChangeAt })
   } else return false
   return true
 }
@@ -184,6 +189,7 @@ async function answer(h: Hosted, request: ThreadRequest): Promise<ThreadReply | 
     case 'stop':
       await h.cluster.stopAll()
       h.memory.close()
+      tracer?.flush()
       return { type: 'stopped', id: request.id }
     default:
       return undefined

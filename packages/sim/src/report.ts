@@ -81,6 +81,11 @@ export interface SimReport {
   /** When every honest node first held the same roots after the last heal (and stayed so). */
   readonly convergedAtMs: number
   readonly convergeMsAfterHeal: number
+  /**
+   * When the harness first counted equal roots, after the last heal: `convergeMsAfterHeal` plus
+   * what the count itself added (a busy loop, a node thread's late answer); -1 if never.
+   */
+  readonly convergeSeenMsAfterHeal: number
   readonly durationMs: number
   readonly rounds: number
   readonly sessions: {

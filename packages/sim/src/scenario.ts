@@ -59,6 +59,7 @@ import {
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 import { buildReport, reportNodes, storedRecords } from './summary.js'
 import { runThreadedScenario } from './threaded-scenario.js'
+import { fileTracer, type Tracer, traced } from './trace.js'
 import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 
 export interface ByzantineScenario {
@@ -120,6 +121,12 @@ export interface ScenarioOptions {
   /** Reasons an honest peer must never be blamed for (default {@link DEFAULT_FORGERY_REASONS}). */
   readonly forgeryReasons?: readonly string[]
   readonly onProgress?: (progress: Progress) => void
+  /**
+   * A probe: appends a trace of the run to this file (one JSON object per line: connections,
+   * sessions, applied batches, faults and the root counts while converging; see trace.ts). Off by
+   * default.
+   */
+  readonly tracePath?: string
 }
 
 export interface Progress {
@@ -314,6 +321,8 @@ export interface RunSetup {
   readonly baseDir: string
   readonly runId: string
   readonly operators: Signer[]
+  /** The probe's tracer, when `options.tracePath` is set. */
+  readonly tracer: Tracer | undefined
 }
 
 async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
@@ -341,6 +350,7 @@ async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
     behaviours: options.byzantine?.behaviours ?? DEFAULT_BYZANTINE_BEHAVIOURS,
     ops,
     baseDir,
+    tracer: options.tracePath === undefined ? undefined : fileTracer(options.tracePath),
     // Memory addresses are process-wide: the run id keeps concurrent runs (and replays) apart.
     runId: `${name}-${randomBytes(4).toString('hex')}`,
     operators: Array.from({ length: options.operators ?? 1 }, (_, i) =>
@@ -415,6 +425,7 @@ async function createRunCluster(setup: RunSetup, partitions: Partitions): Promis
     rng: rng.fork('cluster'),
     ...(options.sync === undefined ? {} : { sync: options.sync }),
     verifyThreads: options.verifyThreads ?? 0,
+    ...(setup.tracer === undefined ? {} : { trace: setup.tracer }),
     onRefusal: (r) => refusals.push(r),
     onReceived: (r) => {
       if (byzantineKeys.has(r.from) && r.status !== 'refused') fromByzantine.push(r)
@@ -476,6 +487,7 @@ class ScenarioRun {
   private started = performance.now()
   private writeMs = 0
   private convergedAtMs = -1
+  private convergedSeenAtMs = -1
 
   constructor(
     private readonly setup: RunSetup,
@@ -504,6 +516,12 @@ class ScenarioRun {
     return (
       this.memory?.totalBytesReceived() ?? this.cluster.nodes.reduce((sum, n) => sum + n.stats.syncBytesIn, 0)
     )
+  }
+
+  /** When a running node last changed its records, on this run's clock. */
+  private lastChangeMs(): number {
+    const last = Math.max(...this.running().map((n) => n.lastChangeAt))
+    return last - (performance.timeOrigin + this.started)
   }
 
   private distinctRoots(): number {
@@ -668,6 +686,7 @@ class ScenarioRun {
 
   private async applyFaultEvent(fault: FaultEvent): Promise<void> {
     const { cluster } = this
+    this.setup.tracer?.({ ev: 'fault', type: fault.type })
     this.partitions.apply(fault)
     if (fault.type === 'crash') await cluster.crash(fault.node)
     else if (fault.type === 'restart') await cluster.start(fault.node)
@@ -695,12 +714,24 @@ class ScenarioRun {
     for (const n of this.cluster.nodes) if (n.node === undefined) await this.cluster.start(n.index)
     await Promise.allSettled(this.attacks)
     this.progress('converging')
-    this.convergedAtMs = await waitForEqualRoots(
+    const quiet = await waitForEqualRoots(
       () => this.now(),
-      () => this.distinctRoots(),
+      () => ({
+        distinct: traced(this.setup.tracer, this.distinctRoots()),
+        lastChangeMs: this.lastChangeMs(),
+      }),
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.convergedAtMs = quiet.equalSince
+    this.convergedSeenAtMs = quiet.seenAt
+    this.setup.tracer?.({
+      ev: 'converged',
+      atMs: this.convergedAtMs,
+      writeMs: this.writeMs,
+      nowMs: this.now(),
+    })
+    this.setup.tracer?.flush()
     this.sample()
     clearInterval(this.sampler)
   }
@@ -757,6 +788,7 @@ class ScenarioRun {
       writeMs: this.writeMs,
       lastHeal: lastHealMs(setup.plan),
       convergedAtMs: this.convergedAtMs,
+      convergedSeenAtMs: this.convergedSeenAtMs,
       durationMs: this.now(),
       nodes: reportNodes(cluster),
       stored: storedRecords(cluster),

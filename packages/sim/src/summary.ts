@@ -71,6 +71,8 @@ export interface ReportInput {
   writeMs: number
   lastHeal: number
   convergedAtMs: number
+  /** When the count that first saw equal roots came back (-1: never). */
+  convergedSeenAtMs: number
   durationMs: number
   nodes: readonly ReportNode[]
   /** Records and bytes of the first running node (every honest node holds the same after convergence). */
@@ -86,6 +88,10 @@ export interface ReportInput {
   /** Names for peer ids that are not cluster nodes (the Byzantine peers). */
   names?: ReadonlyMap<string, string>
 }
+
+/** Time from the last heal (or the last write, if later) to `atMs`; -1 when `atMs` is. */
+const afterHeal = (atMs: number, input: Pick<ReportInput, 'lastHeal' | 'writeMs'>): number =>
+  atMs < 0 ? -1 : Math.max(0, atMs - Math.max(input.lastHeal, input.writeMs))
 
 export function buildReport(input: ReportInput): SimReport {
   const { nodes, memory } = input
@@ -120,10 +126,8 @@ export function buildReport(input: ReportInput): SimReport {
     },
     lastHealMs: input.lastHeal,
     convergedAtMs: input.convergedAtMs,
-    convergeMsAfterHeal:
-      input.convergedAtMs < 0
-        ? -1
-        : Math.max(0, input.convergedAtMs - Math.max(input.lastHeal, input.writeMs)),
+    convergeMsAfterHeal: afterHeal(input.convergedAtMs, input),
+    convergeSeenMsAfterHeal: afterHeal(input.convergedSeenAtMs, input),
     durationMs: input.durationMs,
     rounds: nodes.reduce((sum, n) => sum + n.stats.rounds, 0),
     sessions: {

@@ -28,6 +28,8 @@ export interface NodeThreadConfig {
   readonly sync: ProvsyncNodeOptions['sync']
   /** crdt's shared verifier in this thread: its worker count. */
   readonly verifyThreads: number
+  /** The probe's trace file (`ScenarioOptions.tracePath`), appended to by this thread too. */
+  readonly tracePath?: string
 }
 
 /** The harness's requests; every one but `accept` is answered with a {@link ThreadReply} of its `id`. */
@@ -68,7 +70,14 @@ export interface ThreadCollect {
 export type ThreadReply =
   | { readonly type: 'ack'; readonly id: number; readonly ack: Acknowledgement | undefined }
   | { readonly type: 'done'; readonly id: number; readonly earlier: HistorySnapshot[] }
-  | { readonly type: 'roots'; readonly id: number; readonly roots: string[]; readonly bytesIn: number }
+  | {
+      readonly type: 'roots'
+      readonly id: number
+      readonly roots: string[]
+      readonly bytesIn: number
+      /** When one of the thread's nodes last changed its records (epoch ms: performance.timeOrigin + now). */
+      readonly lastChangeAt: number
+    }
   | {
       readonly type: 'snapshot'
       readonly id: number

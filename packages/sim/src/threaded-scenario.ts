@@ -19,6 +19,7 @@ import { writeReportFiles } from './scenario.js'
 import { buildReport, mergedNetwork } from './summary.js'
 import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
+import { traced } from './trace.js'
 import type { WorkloadOp } from './workload.js'
 
 /**
@@ -40,6 +41,9 @@ class ThreadedRun {
   private opsDone = 0
   private writeMs = 0
   private convergedAtMs = -1
+  private convergedSeenAtMs = -1
+  /** When a node of any thread last changed its records (epoch ms), as the last roots answers said. */
+  private lastChangeAt = 0
   private distinct = 0
   private bytesIn = 0
   private refreshing: Promise<void> | undefined
@@ -62,6 +66,7 @@ class ThreadedRun {
       .all<'roots'>({ type: 'roots' })
       .then((replies) => {
         this.distinct = new Set(replies.flatMap((r) => r.roots)).size
+        this.lastChangeAt = Math.max(...replies.map((r) => r.lastChangeAt))
         this.bytesIn = replies.reduce((sum, r) => sum + r.bytesIn, 0)
       })
       .finally(() => {
@@ -137,6 +142,7 @@ class ThreadedRun {
       distinctRoots: this.distinct,
     })
     // history-prefix reads only the history, so that is all these mid-run snapshots take.
+    this.setup.tracer?.({ ev: 'fault', type: fault.type })
     const history = fault.type === 'partition' && this.earlier.length < this.setup.honest * 6
     const replies = await this.threads.all<'done'>({ type: 'fault', fault, atMs: this.now(), history })
     for (const r of replies) this.earlier.push(...r.earlier)
@@ -147,15 +153,27 @@ class ThreadedRun {
   async converge(): Promise<void> {
     const { options } = this.setup
     this.progress('converging')
-    this.convergedAtMs = await waitForEqualRoots(
+    const quiet = await waitForEqualRoots(
       () => this.now(),
       async () => {
         await this.refresh()
-        return this.distinct
+        return {
+          distinct: traced(this.setup.tracer, this.distinct),
+          lastChangeMs: this.lastChangeAt - (performance.timeOrigin + this.started),
+        }
       },
       options.convergeTimeoutMs ?? 60_000,
       options.settleMs ?? 400,
     )
+    this.convergedAtMs = quiet.equalSince
+    this.convergedSeenAtMs = quiet.seenAt
+    this.setup.tracer?.({
+      ev: 'converged',
+      atMs: this.convergedAtMs,
+      writeMs: this.writeMs,
+      nowMs: this.now(),
+    })
+    this.setup.tracer?.flush()
     this.sample()
     clearInterval(this.sampler)
   }
@@ -193,6 +211,7 @@ class ThreadedRun {
       writeMs: this.writeMs,
       lastHeal: lastHealMs(setup.plan),
       convergedAtMs: this.convergedAtMs,
+      convergedSeenAtMs: this.convergedSeenAtMs,
       durationMs: this.now(),
       nodes: nodes.map(({ index: _, ...n }) => n),
       // Thread 0 hosts node 0, the first node.
@@ -234,6 +253,7 @@ function startThreads(setup: RunSetup, count: number): NodeThreads {
       operators: setup.operators.length,
       sync: options.sync,
       verifyThreads: options.verifyThreads ?? 0,
+      ...(options.tracePath === undefined ? {} : { tracePath: options.tracePath }),
     })),
   )
 }

@@ -15,6 +15,7 @@ export function sampleReport(overrides: Partial<SimReport> = {}): SimReport {
     lastHealMs: 1_500,
     convergedAtMs: 2_100,
     convergeMsAfterHeal: 100,
+    convergeSeenMsAfterHeal: 150,
     durationMs: 2_500,
     rounds: 12,
     sessions: { ok: 5, failed: 0, errors: {} },

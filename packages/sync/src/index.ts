@@ -305,6 +305,8 @@ export interface ProvsyncService extends TypedEventTarget<ProvsyncEvents> {
   peers(): PeerSyncStatus[]
   /** Eager push counters (frames and records sent, received, applied, duplicates, prunes, grafts); undefined without `push`. */
   pushStats(): PushStats | undefined
+  /** Push neighbours (peer ids) by the state of their link: eager (in the tree) or lazy; undefined without `push`. */
+  pushLinks(): { eager: string[]; lazy: string[] } | undefined
 }
 
 /**

@@ -52,6 +52,7 @@ import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
 import { Push, type PushInit, type PushStats } from './push.js'
+import { GRAFT_AFTER_FRACTION } from './push-lazy.js'
 import { Sessions, type SessionsInit } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import type { PeerStreamsInit } from './stream-init.js'
@@ -256,6 +257,8 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         refused: (peer) => this.isRefused(peer),
         delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
         lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
+        graftAfterMs: (init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS) * GRAFT_AFTER_FRACTION,
+        repair: (peer) => this.requestSync(peer, 'anti-entropy'),
         log: componentLog(components.logger, 'provsync:sync:push'),
       }),
     )
@@ -378,6 +381,12 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
 
   pushStats(): PushStats | undefined {
     return this.push === undefined ? undefined : { ...this.push.stats }
+  }
+
+  pushLinks(): { eager: string[]; lazy: string[] } | undefined {
+    return this.push === undefined
+      ? undefined
+      : { eager: this.push.links.eager(), lazy: this.push.links.lazy() }
   }
 
   offences(peer?: PeerId): Record<OffenceReason, number> {

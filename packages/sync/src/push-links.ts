@@ -15,12 +15,19 @@ export interface PushLinks {
   isEager(id: string): boolean
   /** Eager neighbours, in the order they connected. */
   eager(): string[]
+  /** Lazy neighbours, in the order they connected. */
+  lazy(): string[]
   /** Every link eager again (a tree link went down): returns those that were lazy, to graft. */
   reset(): string[]
   /** A push from `id` brought nothing new: true when the link was eager and a prune is due. */
   duplicate(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
   missed(id: string): boolean
+  /**
+   * When no link is eager but some are lazy: the oldest lazy one turns eager (counted as a graft)
+   * and is returned, to be told. A node's own writes then still reach one neighbour.
+   */
+  keepOne(): string | undefined
   /** `id` pruned us (true when that changed the link). */
   pruned(id: string): boolean
   /** `id` grafted us (true when that changed the link). */
@@ -52,6 +59,7 @@ export function createPushLinks(): PushLinks {
     },
     isEager: (id) => links.get(id) === true,
     eager: () => [...links].filter(([, eager]) => eager).map(([id]) => id),
+    lazy: () => [...links].filter(([, eager]) => !eager).map(([id]) => id),
     duplicate(id) {
       const changed = set(id, false)
       if (changed) stats.prunes++
@@ -61,6 +69,14 @@ export function createPushLinks(): PushLinks {
       const changed = set(id, true)
       if (changed) stats.grafts++
       return changed
+    },
+    keepOne() {
+      if ([...links.values()].some((eager) => eager)) return undefined
+      const [next] = links.keys()
+      if (next === undefined) return undefined
+      links.set(next, true)
+      stats.grafts++
+      return next
     },
     pruned: (id) => set(id, false),
     grafted: (id) => set(id, true),

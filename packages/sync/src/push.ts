@@ -20,6 +20,12 @@ import {
   VALUE_PREFIX_BYTES,
 } from './push-codec.js'
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
+import {
+  createLazyAnnouncements,
+  LAZY_IHAVE_INTERVAL_MS,
+  type LazyEntry,
+  lazilyAnnounced,
+} from './push-lazy.js'
 import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
@@ -37,6 +43,10 @@ export interface PushInit extends PeerStreamsInit {
   delayMs: number
   /** How recently a push must have brought new records for announcements of push peers to be left alone. */
   lazyWindowMs: number
+  /** How long a record a lazy neighbour's `ihave` named may take to come down the tree before we graft that link. */
+  graftAfterMs: number
+  /** Starts a session with `peer`: a lazy neighbour's `ihave` showed it holds what the tree did not bring. */
+  repair(peer: PeerId): void
   log: SyncLog
 }
 
@@ -113,6 +123,11 @@ export class Push {
   private readonly idByKey = new Map<string, string>()
   private feed: ChangeFeed | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
+  /** What goes to lazy neighbours as `ihave`, one neighbour per turn (push-lazy.ts). */
+  private readonly lazyAnnouncements = createLazyAnnouncements()
+  private lazyTimer: ReturnType<typeof setTimeout> | undefined
+  /** Checks of a lazy neighbour's `ihave`, due `graftAfterMs` after it came. */
+  private readonly repairs = new Set<ReturnType<typeof setTimeout>>()
   private flushing: Promise<void> = Promise.resolve()
   private unsubscribe: (() => void) | undefined
   private topologyId: string | undefined
@@ -157,6 +172,9 @@ export class Push {
     this.running = false
     this.stopController.abort(new SyncError('sync service stopped'))
     if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.lazyTimer !== undefined) clearTimeout(this.lazyTimer)
+    for (const repair of this.repairs) clearTimeout(repair)
+    this.repairs.clear()
     this.unsubscribe?.()
     if (this.topologyId !== undefined) this.init.registrar.unregister(this.topologyId)
     await this.flushing.catch(() => {})
@@ -219,6 +237,19 @@ export class Push {
     out?.then((link) => link?.stream.abort(new SyncError('push neighbour gone'))).catch(() => {})
   }
 
+  /**
+   * A prune from a neighbour means the tree reaches it without us, for records that pass through
+   * us; but our own writes start here, and a node every neighbour pruned sent them to nobody (the
+   * simulation's trace saw 1 to 4 of 32 nodes so at any moment, one of them holding its last writes
+   * for 3.5 s). Such a node grafts its oldest lazy link back at once.
+   */
+  private keepOneEager(): void {
+    const next = this.links.keepOne()
+    if (next === undefined) return
+    this.stats.grafts++
+    this.control(next, 'graft')
+  }
+
   /** Sends a prune or graft to `id` on the stream it pushes to us on (if it has one open). */
   private control(id: string, type: 'prune' | 'graft'): void {
     const framed = this.inbound.get(id)
@@ -251,6 +282,7 @@ export class Push {
       const sources = keys.map((key) => origins.get(toHex(key)))
       const records = this.init.state.getRecords(store, keys)
       const tree = this.init.state.tree(store)
+      this.lazyAnnouncements.add(store, lazyEntries(keys, sources, tree))
       for (const id of this.links.eager()) {
         const peer = this.peers.get(id)
         if (peer === undefined || this.init.refused(peer)) continue
@@ -270,6 +302,27 @@ export class Push {
         this.send(peer, store, packPush(store, whole, this.init.limits.maxFrameBytes))
         this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
       }
+    }
+    this.scheduleLazy()
+  }
+
+  private scheduleLazy(): void {
+    if (!this.running || this.lazyTimer !== undefined || !this.lazyAnnouncements.pending) return
+    this.lazyTimer = setTimeout(() => {
+      this.lazyTimer = undefined
+      this.sendLazy()
+      this.scheduleLazy()
+    }, LAZY_IHAVE_INTERVAL_MS)
+  }
+
+  /** What flushes sent lately, as `ihave` to the next lazy neighbour in turn (Plumtree's lazy push). */
+  private sendLazy(): void {
+    const next = this.lazyAnnouncements.take(this.links.lazy())
+    const peer = next === undefined ? undefined : this.peers.get(next.peer)
+    if (next === undefined || peer === undefined || this.init.refused(peer)) return
+    for (const [store, entries] of next.stores) {
+      if (!this.init.mayPull(store, next.peer, peerPublicKey(peer))) continue
+      this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
     }
   }
 
@@ -317,7 +370,12 @@ export class Push {
     this.send(peer, store, packPush(store, records, this.init.limits.maxFrameBytes))
   }
 
-  /** A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another value. */
+  /**
+   * A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another
+   * value. From an eager neighbour (records a session of its pulled) at once; from a lazy one
+   * (Plumtree's lazy push, push-lazy.ts) only for what the tree has still not brought
+   * `graftAfterMs` later, and the link is grafted first: the tree does not reach us through it.
+   */
   private async answerIhave(
     peer: PeerId,
     framed: FramedStream,
@@ -327,13 +385,41 @@ export class Push {
     if (!isStoreName(store) || !this.init.stores.includes(store))
       throw new ProtocolViolationError('unexpected-message', `ihave of store ${store}, which we do not sync`)
     if (this.init.budgets.takeRequest(peer.toString()) !== 'ok') return
+    const id = peer.toString()
+    if (this.links.isEager(id)) return this.iwant(framed, store, this.lacking(store, entries))
+    if (this.lacking(store, entries).length === 0) return
+    const repair = setTimeout(() => {
+      this.repairs.delete(repair)
+      const wanted = this.lacking(store, entries)
+      if (!this.running || wanted.length === 0) return
+      if (this.links.missed(id)) {
+        this.stats.grafts++
+        this.control(id, 'graft')
+        // The records this neighbour holds that were not sampled for ihave: one session brings them.
+        this.init.repair(peer)
+      }
+      this.iwant(framed, store, wanted).catch((err: Error) =>
+        this.init.log('iwant to %p failed - %s', peer, err.message),
+      )
+    }, this.init.graftAfterMs)
+    this.repairs.add(repair)
+  }
+
+  /** The keys of `entries` whose leaf we lack or hold at another value. */
+  private lacking(
+    store: StoreName,
+    entries: ReadonlyArray<{ key: Uint8Array; prefix: Uint8Array }>,
+  ): Uint8Array[] {
     const tree = this.init.state.tree(store)
-    const wanted = entries
+    return entries
       .filter(({ key, prefix }) => {
         const value = tree.get(key)
         return value === undefined || !bytesEqual(value.subarray(0, VALUE_PREFIX_BYTES), prefix)
       })
       .map(({ key }) => key)
+  }
+
+  private async iwant(framed: FramedStream, store: StoreName, wanted: readonly Uint8Array[]): Promise<void> {
     for (let i = 0; i < wanted.length; i += this.init.limits.maxKeysPerRequest) {
       const keys = wanted.slice(i, i + this.init.limits.maxKeysPerRequest)
       await framed.write(encodePush({ type: 'iwant', store, keys }), { signal: this.stopController.signal })
@@ -381,6 +467,7 @@ export class Push {
           throw new ProtocolViolationError('unexpected-message', `${message.type} on our own push stream`)
         if (message.type === 'prune' ? this.links.pruned(id) : this.links.grafted(id))
           this.init.log('%p sent %s', peer, message.type)
+        if (message.type === 'prune') this.keepOneEager()
       }
     } catch (err) {
       if (this.running) this.init.offences.blame(peer, err)
@@ -583,4 +670,19 @@ function pack<T>(
   }
   if (current.length > 0) emit()
   return frames
+}
+
+/** `ihave` entries of a flush's sampled records (those still in the tree), with the neighbour each came from. */
+function lazyEntries(
+  keys: readonly Uint8Array[],
+  sources: ReadonlyArray<Origin | undefined>,
+  tree: { get(key: Uint8Array): Uint8Array | undefined },
+): LazyEntry[] {
+  const entries: LazyEntry[] = []
+  keys.forEach((key, i) => {
+    const value = lazilyAnnounced(key) ? tree.get(key) : undefined
+    if (value !== undefined)
+      entries.push({ key, prefix: value.subarray(0, VALUE_PREFIX_BYTES), source: sources[i]?.id })
+  })
+  return entries
 }

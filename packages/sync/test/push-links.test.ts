@@ -14,10 +14,27 @@ describe('push links', () => {
     expect(links.duplicate('a')).toBe(true)
     expect(links.duplicate('a')).toBe(false)
     expect(links.eager()).toEqual(['b'])
+    expect(links.lazy()).toEqual(['a'])
     expect(links.missed('a')).toBe(true)
     expect(links.missed('a')).toBe(false)
     expect(links.eager()).toEqual(['a', 'b'])
+    expect(links.lazy()).toEqual([])
     expect(links.stats).toEqual({ prunes: 1, grafts: 1 })
+  })
+
+  it('turns the oldest lazy link eager when none is eager, and only then', () => {
+    const links = createPushLinks()
+    expect(links.keepOne()).toBeUndefined()
+    links.add('a')
+    links.add('b')
+    expect(links.keepOne()).toBeUndefined()
+    links.pruned('a')
+    expect(links.keepOne()).toBeUndefined()
+    links.pruned('b')
+    expect(links.keepOne()).toBe('a')
+    expect(links.eager()).toEqual(['a'])
+    expect(links.keepOne()).toBeUndefined()
+    expect(links.stats.grafts).toBe(1)
   })
 
   it("follows the neighbour's prunes and grafts without counting them as its own", () => {

@@ -86,6 +86,43 @@ describe('eager push', () => {
     await waitFor(() => rootsEqual(a.state, b.state, c.state), 'all three roots to agree')
   })
 
+  it('a node the tree does not reach hears of records from a lazy neighbour, grafts it and pulls what it lacks', async () => {
+    // Grafts 600 ms (twice the lazy window) after an ihave, so the test waits little.
+    const pushing = { ...QUIET_SYNC, push: { delayMs: 10, lazyWindowMs: 300 } }
+    const [b, c] = [await node({ sync: pushing }), await node({ sync: pushing })]
+    // c may not pull a's supersessions, so a never pushes one to c: only b can bring them to c.
+    const a = await node({ sync: { ...pushing, allowlist: { supersessions: [b.peerId] } } })
+    await connected(a, b)
+    await connected(b, c)
+    await connected(c, a)
+    // a's assertions reach b and c directly and again through each other, until b-c is pruned.
+    let i = 0
+    await waitFor(() => {
+      a.state.advanceVerified(coordinate(100 + i++), 1n)
+      const [lb, lc] = [b.sync.pushLinks()!, c.sync.pushLinks()!]
+      return lb.lazy.includes(c.peerId.toString()) && lc.lazy.includes(b.peerId.toString())
+    }, 'the link between b and c to be pruned')
+    expect(b.sync.pushLinks()!.eager).toContain(a.peerId.toString())
+    const grafts = c.sync.pushStats()!.grafts
+    const sessions = sessionsOf(c)
+
+    // 40 records: b announces about one in four lazily (the odds that none is, 1e-5).
+    for (let k = 0; k < 40; k++)
+      await a.state.supersessions.supersede({
+        target: new Uint8Array(32).fill(k),
+        kind: 'invalidate',
+        reason: 'x',
+      })
+    await waitFor(() => b.state.tree('supersessions').count() === 40, 'b to get the supersessions from a')
+    await waitFor(() => c.state.tree('supersessions').count() === 40, 'c to get them through b')
+
+    expect(c.sync.pushStats()!.grafts).toBe(grafts + 1)
+    expect(c.sync.pushLinks()!.eager).toContain(b.peerId.toString())
+    // Records written before the graft that the ihave did not name came by the session the repair
+    // started with b (none when the first record was one the sample names): never another peer.
+    expect(sessions.every((r) => r.peer.equals(b.peerId))).toBe(true)
+  })
+
   it('a node without push (the previous release) keeps syncing with one that has it, through announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
     const a = await node({ sync: { ...announcing, push: { delayMs: 10 } } })
