@@ -28,6 +28,17 @@ export class UnexpectedEndError extends SyncError {
   override name = 'UnexpectedEndError'
 }
 
+/**
+ * A thrown value as an `Error`, for a session's report and its `sync:finished` listeners: libp2p
+ * can end a stream with no reason, and a listener reading `error.message` must not throw on it
+ * (seen in the sim's scenario test: `detail.error` undefined on a failed inbound session).
+ */
+export function asError(err: unknown): Error {
+  return err instanceof Error
+    ? err
+    : new UnexpectedEndError(`session ended by a non-error value (${String(err)})`)
+}
+
 /** The remote peer belongs to another network or trusts another operator bundle. */
 export class NetworkMismatchError extends SyncError {
   static override name = 'NetworkMismatchError'

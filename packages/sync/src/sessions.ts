@@ -3,7 +3,7 @@ import type { ApplyOutcome } from '@provsync/crdt'
 import type { PullClaims } from './claims.js'
 import { FETCH_PROTOCOL, RECONCILE_PROTOCOL } from './constants.js'
 import { startDeadline } from './deadline.js'
-import { SyncError } from './errors.js'
+import { asError, SyncError } from './errors.js'
 import { type FramedStream, framedStream } from './framing.js'
 import { peerPublicKey } from './identity.js'
 import type { SyncDirection, SyncReason, SyncReport, SyncStarted } from './index.js'
@@ -86,11 +86,11 @@ export class Sessions {
       init.metrics.sessions.inc({ direction: 'outbound', outcome: 'ok' })
       return report
     } catch (err) {
-      report.error = err as Error
-      stream?.abort(err as Error)
+      report.error = asError(err)
+      stream?.abort(report.error)
       init.offences.blame(peer, err)
       if (offenceFor(err) === undefined && options.signal?.aborted !== true)
-        init.onFailure(peer, err as Error)
+        init.onFailure(peer, report.error)
       init.metrics.sessions.inc({ direction: 'outbound', outcome: 'error' })
       throw err
     } finally {
@@ -140,8 +140,8 @@ export class Sessions {
       }
       await stream.close({ signal })
     } catch (err) {
-      report.error = err as Error
-      stream.abort(err as Error)
+      report.error = asError(err)
+      stream.abort(report.error)
       init.offences.blame(peer, err)
       if (kind === 'reconcile') init.metrics.sessions.inc({ direction: 'inbound', outcome: 'error' })
     } finally {
