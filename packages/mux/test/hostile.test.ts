@@ -81,9 +81,10 @@ describe('a hostile remote', () => {
     ],
     [
       'data past the receive window',
-      [data(Flag.SYN, 1, 200_000), data(0, 1, 100_000)],
+      // The first frame stays under half the window, so no credit is given back before the second.
+      [data(Flag.SYN, 1, 100_000), data(0, 1, 200_000)],
       ReceiveWindowExceededError,
-      { streamId: 1, length: 100_000, window: INITIAL_STREAM_WINDOW - 200_000 },
+      { streamId: 1, length: 200_000, window: INITIAL_STREAM_WINDOW - 100_000 },
     ],
     [
       'a window update overflowing 32 bits',

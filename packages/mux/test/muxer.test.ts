@@ -177,6 +177,22 @@ describe('two muxers over a connection pair', () => {
     expect((await got).length).toBe(1 + (accepted + 1) * 32 * 1024)
   })
 
+  it('gives credit for bytes received while the reader is busy but not paused', async () => {
+    const p = muxerPair<Muxer, Muxer>(ours(), ours())
+    const inbound = nextStream(p.listener)
+    const s = await p.dialer.createStream()
+    s.send(pattern(1))
+    const r = await inbound
+    // Nobody reads yet: the bytes wait in the read buffer, and the window is still given back.
+    for (let i = 0; i < 16; i++) s.send(pattern(32 * 1024))
+    await sleep(20)
+    expect(r.readBufferLength).toBe(1 + 16 * 32 * 1024)
+    expect(r.readBufferLength).toBeGreaterThan(INITIAL_STREAM_WINDOW)
+    const got = readAll(r)
+    await s.close()
+    expect((await got).length).toBe(1 + 16 * 32 * 1024)
+  })
+
   it('half-closes: the closed writer still reads the answer', async () => {
     const p = muxerPair<Muxer, Muxer>(ours(), ours())
     // The reader attaches in the 'stream' event: the data and the FIN arrive in one write.
