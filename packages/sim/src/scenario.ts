@@ -59,7 +59,7 @@ import {
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 import { buildReport, reportNodes, storedRecords } from './summary.js'
 import { runThreadedScenario } from './threaded-scenario.js'
-import { fileTracer, type Tracer, traced } from './trace.js'
+import { fileTracer, type Tracer, traceConverged, traced } from './trace.js'
 import { planWorkload, type WorkloadMix, type WorkloadOp } from './workload.js'
 
 export interface ByzantineScenario {
@@ -725,13 +725,7 @@ class ScenarioRun {
     )
     this.convergedAtMs = quiet.equalSince
     this.convergedSeenAtMs = quiet.seenAt
-    this.setup.tracer?.({
-      ev: 'converged',
-      atMs: this.convergedAtMs,
-      writeMs: this.writeMs,
-      nowMs: this.now(),
-    })
-    this.setup.tracer?.flush()
+    traceConverged(this.setup.tracer, this.convergedAtMs, this.writeMs, this.now())
     this.sample()
     clearInterval(this.sampler)
   }

@@ -19,7 +19,7 @@ import { writeReportFiles } from './scenario.js'
 import { buildReport, mergedNetwork } from './summary.js'
 import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
-import { traced } from './trace.js'
+import { traceConverged, traced } from './trace.js'
 import type { WorkloadOp } from './workload.js'
 
 /**
@@ -167,13 +167,7 @@ class ThreadedRun {
     )
     this.convergedAtMs = quiet.equalSince
     this.convergedSeenAtMs = quiet.seenAt
-    this.setup.tracer?.({
-      ev: 'converged',
-      atMs: this.convergedAtMs,
-      writeMs: this.writeMs,
-      nowMs: this.now(),
-    })
-    this.setup.tracer?.flush()
+    traceConverged(this.setup.tracer, this.convergedAtMs, this.writeMs, this.now())
     this.sample()
     clearInterval(this.sampler)
   }

@@ -125,3 +125,14 @@ export function traced(tracer: Tracer | undefined, distinct: number): number {
   tracer?.({ ev: 'roots', distinct })
   return distinct
 }
+
+/** Traces the convergence instant (a `converged` line) and flushes the trace. */
+export function traceConverged(
+  tracer: Tracer | undefined,
+  atMs: number,
+  writeMs: number,
+  nowMs: number,
+): void {
+  tracer?.({ ev: 'converged', atMs, writeMs, nowMs })
+  tracer?.flush()
+}
