@@ -9,22 +9,33 @@
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
+import { muxer } from '@provsync/mux'
 import { framedStream } from '@provsync/sync/stream'
 import { createLibp2p } from 'libp2p'
 
 // This file runs under Node's own type stripping, without tsx (see blobs.bench.ts), which cannot
 // resolve './common.js' to common.ts: the node options are common.ts's, repeated here.
 const PLAIN_PROTOCOL = '/provsync-bench/plain/1.0.0'
-function benchNodeOptions() {
+/**
+ * provsync's own yamux (`@provsync/mux`), as the bench's in-process client (common.ts) and a
+ * provsync node run it: until session 14 this side ran `@chainsafe/libp2p-yamux`, so the serving
+ * process spoke another muxer than the fetching one. `BLOBS_PEER_MUXER=chainsafe` (unset in the
+ * recorded runs) brings chainsafe's back, to compare.
+ */
+async function benchNodeOptions() {
+  const streamOptions = { maxWriteBufferLength: 4 * 1024 * 1024, ...windowOption() }
+  const streamMuxer =
+    process.env.BLOBS_PEER_MUXER === 'chainsafe'
+      ? (await import('@chainsafe/libp2p-yamux')).yamux({ streamOptions })
+      : muxer({ streamOptions })
   return {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024, ...windowOption() } })],
+    streamMuxers: [streamMuxer],
   }
 }
 
