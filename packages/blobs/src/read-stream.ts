@@ -2,9 +2,6 @@ import { BlobError, BlobRangeError } from './errors.js'
 import { toHex } from './ids.js'
 import type { BlobStore, ReadOptions } from './store.js'
 
-/** What a read needs of the store: the manifest, and ranges of chunks handed over as they verify. */
-export type RangeSource = Pick<BlobStore, 'manifest' | 'rangeInto'>
-
 /**
  * Bytes of chunks one window asks for; a read holds at most two windows. 4 MiB, not 8: the
  * fetching process's peak array buffers fell in 5 of 6 alternated pairs (rss-probe.ts, load
@@ -22,7 +19,7 @@ class Window {
   private settled = false
 
   constructor(
-    store: RangeSource,
+    store: BlobStore,
     id: Uint8Array,
     readonly first: number,
     count: number,
@@ -71,13 +68,11 @@ class Window {
 
 /**
  * Streams `[start, end)` of a blob: each chunk is yielded as soon as it is verified, in order,
- * while the next window is fetched ahead; at most two windows are held. Once the reader took a
- * window's last chunk the window after next is asked for, while the window just read may still be
- * committing (its last pack writes, its index transaction): at most one such window, and its
- * failure still fails the read. Stopping the read aborts the fetches under way.
+ * while the next window is fetched ahead; at most two windows are held. Stopping the read aborts
+ * the fetches under way.
  */
 export async function* readBlob(
-  store: RangeSource,
+  store: BlobStore,
   id: Uint8Array,
   options: ReadOptions & { readAheadChunks?: number | undefined },
 ): AsyncGenerator<Uint8Array> {
@@ -111,10 +106,6 @@ export async function* readBlob(
   }
   try {
     let current = windowAt(first)
-    // The window before `current`: every chunk taken, its index commit (after its last writes) may
-    // still be under way. The window after next is asked for without waiting for that commit (see
-    // README, "Session 14"): waiting left the connection idle between windows.
-    let committing: Promise<void> = Promise.resolve()
     while (true) {
       const after = current.first + current.slots.length
       const next = after <= last ? windowAt(after) : undefined
@@ -123,9 +114,8 @@ export async function* readBlob(
         const offset = (current.first + i) * cs
         yield chunk.subarray(Math.max(0, start - offset), Math.min(chunk.byteLength, end - offset))
       }
-      await committing // at most one window committing behind the two being fetched
-      committing = current.done
-      if (next === undefined) return await committing
+      await current.done
+      if (next === undefined) return
       current = next
     }
   } finally {
