@@ -4,7 +4,9 @@ import { StreamResetError } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
 import {
   Flag,
+  FrameType,
   INITIAL_STREAM_WINDOW,
+  MAX_DATA_FRAME_PAYLOAD,
   MAX_TRANSPORT_WRITE,
   type Muxer,
   muxer,
@@ -129,6 +131,46 @@ describe('two muxers over a connection pair', () => {
       for (const w of [...p.dialerWrites, ...p.listenerWrites])
         expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
     }
+  })
+
+  it('sends a large write as data frames as large as the window, over writes of one noise message each', async () => {
+    const p = muxerPair<Muxer, Muxer>(ours(), ours())
+    const inbound = nextStream(p.listener)
+    const s = await p.dialer.createStream()
+    // The whole initial window in one send: one data frame, cut across transport writes.
+    const data = pattern(INITIAL_STREAM_WINDOW, 9)
+    s.send(data)
+    const r = await inbound
+    const messages: Uint8Array[] = []
+    r.addEventListener('message', (evt) => messages.push(evt.data.subarray()))
+    const ended = new Promise((resolve) => r.addEventListener('remoteCloseWrite', resolve))
+    await sleep(10)
+    const dataFrames = () => framesOf(p.dialerWrites).filter((f) => f.header.type === FrameType.Data)
+    // Until session 14: five frames of at most 65,507 bytes, and five messages for the reader.
+    expect(dataFrames().map((f) => f.header.length)).toEqual([INITIAL_STREAM_WINDOW])
+    expect(messages.map((m) => m.byteLength)).toEqual([INITIAL_STREAM_WINDOW])
+    expect(p.dialerWrites).toHaveLength(Math.ceil((INITIAL_STREAM_WINDOW + 12) / MAX_TRANSPORT_WRITE))
+    for (const w of p.dialerWrites) expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
+    // Past the window the rest goes out as the credit comes (the first window back, then half the
+    // window at a time here, no auto-tuning), one frame per credit: about 8 frames for 1 MiB, not 17.
+    const more = pattern(MAX_DATA_FRAME_PAYLOAD + 5, 4)
+    s.send(more)
+    await s.close()
+    await ended
+    const got = new Uint8Array(messages.reduce((n, m) => n + m.byteLength, 0))
+    let at = 0
+    for (const m of messages) {
+      got.set(m, at)
+      at += m.byteLength
+    }
+    expectBytes(got.subarray(0, INITIAL_STREAM_WINDOW), data)
+    expectBytes(got.subarray(INITIAL_STREAM_WINDOW), more)
+    const later = dataFrames()
+      .slice(1)
+      .map((f) => f.header.length)
+    expect(later.every((n) => n <= INITIAL_STREAM_WINDOW)).toBe(true)
+    expect(later.length).toBeLessThanOrEqual(Math.ceil(more.length / (INITIAL_STREAM_WINDOW / 2)) + 1)
+    for (const w of p.dialerWrites) expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
   })
 
   it('waits for a saturated connection to drain and still delivers everything', async () => {
