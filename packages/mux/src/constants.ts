@@ -20,13 +20,14 @@ export const DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024
 export const MAX_TRANSPORT_WRITE = 65_535 - 16
 
 /**
- * The largest payload of one data frame this side sends (never more than the send window). A
- * frame larger than a transport write runs on over several writes, each still one noise message.
- * Measured reason (README, "Session 14"): the receiver decodes, dispatches and reads one message
- * per data frame; with frames of one noise message (65,507 bytes, until session 14) a blob read
- * served by this muxer cost its fetching process 7.9-8.8 CPU s/GiB against 5.7-6.4 with 1 MiB
- * frames (`packages/blobs/bench/cpu-probe.ts`, load 3-6), and a plain stream's receiver 4.4-5.7
- * against 3.2-3.4 (`packages/blobs/bench/mux-probe.ts`). 1 MiB: the blob server's chunk write.
+ * The largest payload of one data frame this side sends. A stream's frames are a quarter of the
+ * remote's window as far as it has seen it (`frameCap` in stream.ts: 64 KiB at the initial 256 KiB
+ * window, 1 MiB from a 4 MiB window on), never past the send window; a frame larger than a
+ * transport write runs on over several writes, each still one noise message. Measured reason
+ * (README, "Session 14"): the receiver decodes, dispatches and reads one message per data frame;
+ * with frames of one noise message (65,507 bytes, until session 14) a blob read served by this
+ * muxer cost its fetching process 7.9-8.8 CPU s/GiB against 5.9-6.5 now
+ * (`packages/blobs/bench/cpu-probe.ts`, load 3-7). 1 MiB: the blob server's chunk write.
  */
 export const MAX_DATA_FRAME_PAYLOAD = 1024 * 1024
 

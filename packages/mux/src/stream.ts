@@ -1,6 +1,12 @@
 import { AbstractStream, type AbstractStreamInit, type SendResult } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { INITIAL_STREAM_WINDOW, MAX_DATA_FRAME_PAYLOAD, WINDOW_TUNING_RTTS } from './constants.js'
+import {
+  HEADER_BYTES,
+  INITIAL_STREAM_WINDOW,
+  MAX_DATA_FRAME_PAYLOAD,
+  MAX_TRANSPORT_WRITE,
+  WINDOW_TUNING_RTTS,
+} from './constants.js'
 import { ReceiveWindowExceededError, StreamIdError, WindowOverflowError } from './errors.js'
 import { Flag, type FrameHeader, FrameType } from './frame.js'
 
@@ -26,6 +32,19 @@ export interface MuxStreamInit extends AbstractStreamInit {
 const MAX_WINDOW_VALUE = 0xffff_ffff
 
 /**
+ * The largest data frame for a remote window of `window` bytes: a quarter of it, at least one
+ * noise message's worth and at most `MAX_DATA_FRAME_PAYLOAD`. A frame as large as the whole window
+ * turns the transfer into stop-and-wait (a yamux receiver gives credit once half its window has
+ * arrived, and a frame is only there once whole), and an ever 256 KiB window never auto-tunes.
+ */
+export function frameCap(window: number): number {
+  return Math.max(
+    MAX_TRANSPORT_WRITE - HEADER_BYTES,
+    Math.min(MAX_DATA_FRAME_PAYLOAD, Math.floor(window / 4)),
+  )
+}
+
+/**
  * One yamux stream on libp2p's `AbstractStream`. Flow control: the remote may send `recvWindow`
  * more bytes; a window update goes out only once the credit to give back reaches half the
  * stream's window (HashiCorp's rule), or with a flag that must go out anyway.
@@ -35,13 +54,15 @@ export class MuxStream extends AbstractStream {
   private readonly host: StreamHost
   private readonly maxWindow: number
   private sendWindow = INITIAL_STREAM_WINDOW
+  /** The largest send window seen: the remote's receive window, as far as this side can tell. */
+  private windowSeen = INITIAL_STREAM_WINDOW
   private recvWindow = INITIAL_STREAM_WINDOW
   private recvTarget = INITIAL_STREAM_WINDOW
   private lastUpdateAt = performance.now()
   private openingFlag: number
 
   constructor(init: MuxStreamInit) {
-    super({ ...init, maxMessageSize: MAX_DATA_FRAME_PAYLOAD })
+    super({ ...init, maxMessageSize: frameCap(INITIAL_STREAM_WINDOW) })
     this.streamId = init.streamId
     this.host = init.host
     this.maxWindow = Math.max(init.maxWindow, INITIAL_STREAM_WINDOW)
@@ -127,6 +148,10 @@ export class MuxStream extends AbstractStream {
     }
     const wasBlocked = this.sendWindow === 0
     this.sendWindow += delta
+    if (this.sendWindow > this.windowSeen) {
+      this.windowSeen = this.sendWindow
+      this.maxMessageSize = frameCap(this.windowSeen)
+    }
     if (wasBlocked && this.writableNeedsDrain && !this.host.transportFull) this.safeDispatchEvent('drain')
   }
 

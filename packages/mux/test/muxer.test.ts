@@ -133,43 +133,63 @@ describe('two muxers over a connection pair', () => {
     }
   })
 
-  it('sends a large write as data frames as large as the window, over writes of one noise message each', async () => {
+  it('sends data frames of a quarter of the window, over writes of one noise message each', async () => {
     const p = muxerPair<Muxer, Muxer>(ours(), ours())
     const inbound = nextStream(p.listener)
     const s = await p.dialer.createStream()
-    // The whole initial window in one send: one data frame, cut across transport writes.
     const data = pattern(INITIAL_STREAM_WINDOW, 9)
     s.send(data)
+    const r = await inbound
+    const messages: number[] = []
+    r.addEventListener('message', (evt) => messages.push(evt.data.byteLength))
+    await sleep(10)
+    // A quarter of the 256 KiB window per frame, so the remote's half-window credit comes back
+    // while the second half is on the way. Until session 14: frames of one noise message,
+    // [65,507 × 4, 116], five messages for the reader.
+    const quarter = INITIAL_STREAM_WINDOW / 4
+    const lengths = framesOf(p.dialerWrites)
+      .filter((f) => f.header.type === FrameType.Data)
+      .map((f) => f.header.length)
+    expect(lengths).toEqual([quarter, quarter, quarter, quarter])
+    expect(messages).toEqual([quarter, quarter, quarter, quarter])
+    // Frames run on across writes: 4 × (12 + 65,536) bytes in five writes of at most 65,519.
+    expect(p.dialerWrites).toHaveLength(Math.ceil((4 * (quarter + 12)) / MAX_TRANSPORT_WRITE))
+    for (const w of p.dialerWrites) expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
+  })
+
+  it('grows data frames with the window up to 1 MiB, and the reader gets one message per frame', async () => {
+    const big = { streamOptions: { maxStreamWindowSize: 16 * 1024 * 1024 } }
+    const p = muxerPair<Muxer, Muxer>(ours(big), ours(big))
+    await sleep(10)
+    // A round trip this long makes every window update "busy": the window doubles at each.
+    p.listener.rttMs = 1e9
+    const inbound = nextStream(p.listener)
+    const s = await p.dialer.createStream()
+    const data = pattern(16 * 1024 * 1024, 5)
+    s.send(data.subarray(0, 1))
     const r = await inbound
     const messages: Uint8Array[] = []
     r.addEventListener('message', (evt) => messages.push(evt.data.subarray()))
     const ended = new Promise((resolve) => r.addEventListener('remoteCloseWrite', resolve))
-    await sleep(10)
-    const dataFrames = () => framesOf(p.dialerWrites).filter((f) => f.header.type === FrameType.Data)
-    // Until session 14: five frames of at most 65,507 bytes, and five messages for the reader.
-    expect(dataFrames().map((f) => f.header.length)).toEqual([INITIAL_STREAM_WINDOW])
-    expect(messages.map((m) => m.byteLength)).toEqual([INITIAL_STREAM_WINDOW])
-    expect(p.dialerWrites).toHaveLength(Math.ceil((INITIAL_STREAM_WINDOW + 12) / MAX_TRANSPORT_WRITE))
-    for (const w of p.dialerWrites) expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
-    // Past the window the rest goes out as the credit comes (the first window back, then half the
-    // window at a time here, no auto-tuning), one frame per credit: about 8 frames for 1 MiB, not 17.
-    const more = pattern(MAX_DATA_FRAME_PAYLOAD + 5, 4)
-    s.send(more)
+    for (let i = 1; i < data.length; i += 1024 * 1024) {
+      if (!s.send(data.subarray(i, i + 1024 * 1024))) await s.onDrain()
+    }
     await s.close()
     await ended
-    const got = new Uint8Array(messages.reduce((n, m) => n + m.byteLength, 0))
+    const got = new Uint8Array(data.length)
     let at = 0
     for (const m of messages) {
       got.set(m, at)
       at += m.byteLength
     }
-    expectBytes(got.subarray(0, INITIAL_STREAM_WINDOW), data)
-    expectBytes(got.subarray(INITIAL_STREAM_WINDOW), more)
-    const later = dataFrames()
-      .slice(1)
+    expectBytes(got, data)
+    const lengths = framesOf(p.dialerWrites)
+      .filter((f) => f.header.type === FrameType.Data)
       .map((f) => f.header.length)
-    expect(later.every((n) => n <= INITIAL_STREAM_WINDOW)).toBe(true)
-    expect(later.length).toBeLessThanOrEqual(Math.ceil(more.length / (INITIAL_STREAM_WINDOW / 2)) + 1)
+    expect(Math.max(...lengths)).toBe(MAX_DATA_FRAME_PAYLOAD)
+    // Frames of one noise message (until session 14) were 257 frames for 16 MiB.
+    expect(lengths.length).toBeLessThan(64)
+    expect(messages.length).toBe(lengths.length)
     for (const w of p.dialerWrites) expect(w.byteLength).toBeLessThanOrEqual(MAX_TRANSPORT_WRITE)
   })
 
