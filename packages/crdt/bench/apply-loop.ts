@@ -1,6 +1,6 @@
 /**
  * The crdt suite's apply measurement alone, for profiling and for quick before/after runs:
- * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined] [--prefill=N]`
+ * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined] [--prefill=N] [--windows=N]`
  * (`node --cpu-prof --cpu-prof-dir=<dir> --import tsx …` for a profile). Batches of 1,000 new
  * signed assertions into a growing store, alternating with single-thread verification of 1,000
  * signatures, as in `crdt.bench.ts`. Prints the wall and CPU figures of the suite plus the
@@ -12,6 +12,8 @@
  * windows (V8's `gc` performance entries), per record; the parallel helpers' share is in the
  * per-thread line. With `--trace-gc-nvp`, stderr names when the measured loop started, so a
  * trace's scavenges inside it can be summed (bytes survived and promoted per record).
+ * `--windows=N` also prints the figures of each run of N batches (cold first batches against warm
+ * later ones); `verify_main_thread_cpu_us` is the reference's CPU on the calling thread alone.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
