@@ -4,27 +4,39 @@
  * `{ ids, rssMiB }` and exits. `serve <dir>`: serves
  * them and a plain stream (`/provsync-bench/plain/1.0.0`: the client sends a u64 byte count, gets
  * that many bytes), prints `{ addr }`, then answers `rss` and `exit` on stdin.
- * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`.
+ * `fetch <dir> <addr> <id>`: reads the blob from that peer and prints `{ bytes, seconds, rssMiB }`;
+ * `fetch <dir> <addr> plain:<MiB>` reads that much of the plain stream instead.
  */
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { blobs, openBlobStore, parseBlobId, toHex } from '@provsync/blobs'
+import { muxer } from '@provsync/mux'
 import { framedStream } from '@provsync/sync/stream'
 import { createLibp2p } from 'libp2p'
 
 // This file runs under Node's own type stripping, without tsx (see blobs.bench.ts), which cannot
 // resolve './common.js' to common.ts: the node options are common.ts's, repeated here.
 const PLAIN_PROTOCOL = '/provsync-bench/plain/1.0.0'
-function benchNodeOptions() {
+/**
+ * provsync's own yamux (`@provsync/mux`), as the bench's in-process client (common.ts) and a
+ * provsync node run it: until session 14 this side ran `@chainsafe/libp2p-yamux`, so the serving
+ * process spoke another muxer than the fetching one. `BLOBS_PEER_MUXER=chainsafe` (unset in the
+ * recorded runs) brings chainsafe's back, to compare.
+ */
+async function benchNodeOptions() {
+  const streamOptions = { maxWriteBufferLength: 4 * 1024 * 1024, ...windowOption() }
+  const streamMuxer =
+    process.env.BLOBS_PEER_MUXER === 'chainsafe'
+      ? (await import('@chainsafe/libp2p-yamux')).yamux({ streamOptions })
+      : muxer({ streamOptions })
   return {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxWriteBufferLength: 4 * 1024 * 1024, ...windowOption() } })],
+    streamMuxers: [streamMuxer],
   }
 }
 
@@ -146,6 +158,22 @@ async function serve(): Promise<void> {
   await store.close()
 }
 
+/** Reads the plain stream (`bytes` of it) the serving process offers, as blobs.bench.ts's reference does. */
+async function readPlain(node: Awaited<ReturnType<typeof createLibp2p>>, addr: string, bytes: number) {
+  const stream = await node.dialProtocol(multiaddr(addr), PLAIN_PROTOCOL)
+  const request = new Uint8Array(8)
+  new DataView(request.buffer).setBigUint64(0, BigInt(bytes))
+  stream.send(request)
+  let received = 0
+  for await (const data of stream) received += data.byteLength
+  return received
+}
+
+/**
+ * Reads the blob `idHex` from `addr`, or with `plain:<MiB>` that many MiB of the plain stream (as
+ * cpu-probe.ts compares them). Prints the bytes, seconds, peaks, the process's CPU seconds and
+ * `readCpu`, those of the read alone (process start excluded).
+ */
 async function fetch(addr: string, idHex: string): Promise<void> {
   const store = await openBlobStore({ path: dir, noSync: true, ...readAheadOption })
   const node = await createLibp2p({
@@ -153,14 +181,21 @@ async function fetch(addr: string, idHex: string): Promise<void> {
     services: { blobs: blobs({ store, networkId: 'bench', trust: [] }) },
   })
   const connection = await node.dial(multiaddr(addr))
+  const cpuBefore = process.cpuUsage()
   const started = performance.now()
   let bytes = 0
-  for await (const piece of node.services.blobs.read(parseBlobId(idHex), { from: [connection.remotePeer] })) {
-    bytes += piece.byteLength
-  }
+  if (idHex.startsWith('plain:')) bytes = await readPlain(node, addr, Number(idHex.slice(6)) * MiB)
+  else
+    for await (const piece of node.services.blobs.read(parseBlobId(idHex), {
+      from: [connection.remotePeer],
+    })) {
+      bytes += piece.byteLength
+    }
   const seconds = (performance.now() - started) / 1000
+  const { user, system } = process.cpuUsage(cpuBefore)
+  const readCpu = Math.round((user + system) / 1e4) / 100
   process.stdout.write(
-    `${JSON.stringify({ bytes, seconds, rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds() })}\n`,
+    `${JSON.stringify({ bytes, seconds, rssMiB: peakRssMiB(), peaks: rounded(), cpu: cpuSeconds(), readCpu })}\n`,
   )
   await node.stop()
   await store.close()

@@ -123,23 +123,27 @@ export async function* requestChunks(
   while (sent < Math.min(depth, batches.length)) await sendNext()
   let answered = 0
   let current: Assembly | undefined
-  while (answered < batches.length) {
-    const m = await conv.receiveFragmentOrEnd()
-    if (m === undefined) return
-    // A fragment read in place has no `type`; any other frame was decoded as before.
-    if ('type' in m && m.type === 'done') {
-      if (current !== undefined)
-        throw new BlobProtocolError('truncated', conv.peer, `chunk ${current.index} cut short`)
-      answered++
-      await sendNext()
-      continue
+  try {
+    while (answered < batches.length) {
+      const m = await conv.receiveFragmentOrEnd()
+      if (m === undefined) return
+      // A fragment read in place has no `type`; any other frame was decoded as before.
+      if ('type' in m && m.type === 'done') {
+        if (current !== undefined)
+          throw new BlobProtocolError('truncated', conv.peer, `chunk ${current.index} cut short`)
+        answered++
+        await sendNext()
+        continue
+      }
+      if ('type' in m && m.type !== 'chunk-data') throw refusedOr(conv, m, 'chunk-data')
+      current = assemble(conv, manifest, current, m as Fragment)
+      if (current.filled === current.bytes.byteLength) {
+        const { index, bytes } = current
+        current = undefined
+        yield { index, bytes }
+      }
     }
-    if ('type' in m && m.type !== 'chunk-data') throw refusedOr(conv, m, 'chunk-data')
-    current = assemble(conv, manifest, current, m as Fragment)
-    if (current.filled === current.bytes.byteLength) {
-      const { index, bytes } = current
-      current = undefined
-      yield { index, bytes }
-    }
+  } finally {
+    conv.close()
   }
 }
