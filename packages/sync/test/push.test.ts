@@ -123,6 +123,56 @@ describe('eager push', () => {
     expect(sessions.every((r) => r.peer.equals(b.peerId))).toBe(true)
   })
 
+  it('holds announcements back while pushes reach a node whose every subscriber is a push neighbour, and announces once they stop', async () => {
+    const sync = {
+      ...QUIET_SYNC,
+      announce: { debounceMs: 20, maxWaitMs: 60 },
+      push: { delayMs: 10, lazyWindowMs: 1_000 },
+    }
+    const [a, b] = [await node({ sync }), await node({ sync })]
+    const announced = { a: 0, b: 0 }
+    a.sync.addEventListener('heads:announced', () => announced.a++)
+    b.sync.addEventListener('heads:announced', () => announced.b++)
+    await connected(a, b)
+    await waitFor(
+      () => b.libp2p.services.pubsub.getSubscribers(b.sync.topic).some((p) => p.equals(a.peerId)),
+      'b to see a subscribed to announcements',
+    )
+
+    // a writes (no push reaches a, so it announces as before); every write reaches b by push.
+    for (let run = 1n; run <= 8n; run++) {
+      a.state.advanceVerified(coordinate(5), run)
+      await waitFor(() => b.state.view.get(coordinate(5))?.run === run, `run ${run} to reach b by push`)
+    }
+    const duringWrites = announced.b
+    await waitFor(() => announced.b > duringWrites, 'b to announce once pushes stopped reaching it')
+
+    expect(duringWrites).toBe(0)
+    expect(announced.a).toBeGreaterThan(0)
+    expect(b.sync.pushStats()).toMatchObject({ recordsApplied: 8 })
+  })
+
+  it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
+    const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 60 } }
+    const pushing = { ...announcing, push: { delayMs: 10, lazyWindowMs: 60_000 } }
+    const [a, b, old] = [await node({ sync: pushing }), await node({ sync: pushing }), await node({ sync: announcing })]
+    await connected(a, b)
+    await b.dial(old.multiaddrs()[0]!)
+    await waitFor(
+      () => old.libp2p.services.pubsub.getSubscribers(old.sync.topic).some((p) => p.equals(b.peerId)),
+      'old to see b subscribed to announcements',
+    )
+
+    // b is pushed to for the whole test (a lazy window of a minute), yet old learns every run from
+    // b's announcements: a subscriber without push is announced to as before.
+    for (let run = 1n; run <= 3n; run++) {
+      a.state.advanceVerified(coordinate(6), run)
+      await waitFor(() => old.state.view.get(coordinate(6))?.run === run, `run ${run} to reach old by a pull from b`)
+    }
+    expect(b.sync.pushStats()).toMatchObject({ recordsApplied: 3 })
+    expect(old.sync.pushStats()).toBeUndefined()
+  })
+
   it('a node without push (the previous release) keeps syncing with one that has it, through announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
     const a = await node({ sync: { ...announcing, push: { delayMs: 10 } } })
