@@ -155,7 +155,11 @@ describe('eager push', () => {
   it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 60 } }
     const pushing = { ...announcing, push: { delayMs: 10, lazyWindowMs: 60_000 } }
-    const [a, b, old] = [await node({ sync: pushing }), await node({ sync: pushing }), await node({ sync: announcing })]
+    const [a, b, old] = [
+      await node({ sync: pushing }),
+      await node({ sync: pushing }),
+      await node({ sync: announcing }),
+    ]
     await connected(a, b)
     await b.dial(old.multiaddrs()[0]!)
     await waitFor(
@@ -167,7 +171,10 @@ describe('eager push', () => {
     // b's announcements: a subscriber without push is announced to as before.
     for (let run = 1n; run <= 3n; run++) {
       a.state.advanceVerified(coordinate(6), run)
-      await waitFor(() => old.state.view.get(coordinate(6))?.run === run, `run ${run} to reach old by a pull from b`)
+      await waitFor(
+        () => old.state.view.get(coordinate(6))?.run === run,
+        `run ${run} to reach old by a pull from b`,
+      )
     }
     expect(b.sync.pushStats()).toMatchObject({ recordsApplied: 3 })
     expect(old.sync.pushStats()).toBeUndefined()
