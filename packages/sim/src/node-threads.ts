@@ -28,8 +28,16 @@ const STOP_TIMEOUT_MS = 20_000
  * The parent's `--cpu-prof*` flags, so `node --cpu-prof` writes one profile per node thread too (an
  * explicit `execArgv` replaces the inherited one, and the node threads' profiles were missing).
  */
-function profilerFlags(): string[] {
-  return process.execArgv.filter((flag) => flag.startsWith('--cpu-prof'))
+export function profilerFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  const flags: string[] = []
+  execArgv.forEach((flag, i) => {
+    if (!flag.startsWith('--cpu-prof')) return
+    flags.push(flag)
+    // `--cpu-prof-dir DIR` (and -name, -interval) in two words: the value goes with it.
+    if (flag !== '--cpu-prof' && !flag.includes('=') && execArgv[i + 1] !== undefined)
+      flags.push(execArgv[i + 1]!)
+  })
+  return flags
 }
 
 /** The worker's entry: built JS next to this module, or its TypeScript source through tsx (tests, `tsx` runs). */
