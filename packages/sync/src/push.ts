@@ -672,7 +672,8 @@ function pack<T>(
  * The leaf value prefixes a flush announces (`ihave`): of the records a session pulled (to eager
  * neighbours) and of those sampled for lazy ones, each read from the tree once per flush, not once
  * per neighbour (a tree read walks the tree from its root in LMDB; the per-neighbour reads were
- * a tenth of a flush's time in a 2,000-record profile of the 32-node simulation). Undefined where none is needed or the record left the tree.
+ * a tenth to a fifth of a flush's time in profiles of the 32-node simulation, sync README,
+ * "Session 14"). Undefined where none is needed or the record left the tree.
  */
 function leafPrefixes(
   keys: readonly Uint8Array[],

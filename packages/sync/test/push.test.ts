@@ -126,11 +126,9 @@ describe('eager push', () => {
   it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 60 } }
     const pushing = { ...announcing, push: { delayMs: 10, lazyWindowMs: 60_000 } }
-    const [a, b, old] = [
-      await node({ sync: pushing }),
-      await node({ sync: pushing }),
-      await node({ sync: announcing }),
-    ]
+    // a announces well after its pushes land, so b takes a's records from pushes, not pulls.
+    const a = await node({ sync: { ...pushing, announce: { debounceMs: 200, maxWaitMs: 400 } } })
+    const [b, old] = [await node({ sync: pushing }), await node({ sync: announcing })]
     await connected(a, b)
     await b.dial(old.multiaddrs()[0]!)
     await waitFor(
