@@ -107,6 +107,11 @@ export interface SessionContext {
   offend(reason: OffenceReason, detail: string): void
   /** Opens a fetch stream to the remote, handshake done. */
   openFetch(options: AbortOptions): Promise<FramedStream>
+  /**
+   * Protocol 3: the session's own stream, on which records are fetched both ways (no fetch stream
+   * is opened). Undefined in a session of protocol 1 or 2.
+   */
+  sessionStream?: FramedStream
   /** Records the node's sessions are pulling, so each is pulled once. */
   claims: PullClaims
   onRound(store: StoreName): void

@@ -59,13 +59,13 @@ export async function greet(
  * Checks the remote's Hello before reading anything else. A peer of another network (or another
  * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count; in a
  * closed network a peer we do not admit gets a `not-admitted` refusal and a NotAdmittedError.
- * The record kinds the hello names are kept in `ctx.remoteKinds`.
+ * The record kinds the hello names are kept in `ctx.remoteKinds`. Returns the version the hello named.
  */
 export async function admit(
   framed: FramedStream,
   ctx: SessionContext,
   options: AbortOptions = {},
-): Promise<void> {
+): Promise<number> {
   const hello = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
   if (hello?.type !== 'hello') throw unexpected(hello, 'hello')
   if (hello.networkId !== ctx.networkId || !bytesEqual(hello.trustHash, ctx.trustHash)) {
@@ -104,4 +104,5 @@ export async function admit(
     ctx,
     options,
   )
+  return hello.version
 }
