@@ -1,12 +1,11 @@
 /**
  * Protocol 3: a session on one stream. Two nodes of this release sync without any fetch stream,
- * both ways, several stores differing; and a node of the previous release (protocol 2, the code of
- * the commit before it: `PROVSYNC_PREVIOUS_RELEASE`, default /work/base, built) keeps syncing with
- * one of this release both ways, real libp2p over TCP.
+ * both ways, several stores differing; and a node that speaks protocol 2 (the previous release's
+ * sessions, fetch streams included: `protocolVersion: 2`) keeps syncing with one of this release
+ * both ways, real libp2p over TCP. The previous release's own build is checked against this one by
+ * `scripts/mixed-previous.sh`.
  */
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
-import type { ProvsyncNode } from '@provsync/sync'
+import { PROTOCOL_VERSION, type ProvsyncNode, SyncInitError } from '@provsync/sync'
 import { TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FETCH_PROTOCOL } from '../src/constants.js'
@@ -68,39 +67,58 @@ describe('protocol 3: a session on one stream', () => {
   })
 })
 
-const previousRelease = process.env.PROVSYNC_PREVIOUS_RELEASE ?? '/work/base'
-const previousTesting = join(previousRelease, 'packages/testing/dist/index.js')
+describe("a node pinned to protocol 2 (the previous release's sessions)", () => {
+  it('syncs with a node of this release both ways, over fetch streams', async () => {
+    const ours = await nodes.start({ sync: quiet })
+    const old = await nodes.start({ sync: { ...quiet, protocolVersion: 2 } })
+    const records = signedAssertions(signer, 1_500, { networkId: NETWORK })
+    await load(ours.state, records.slice(0, 1_250), signer.publicKey)
+    await load(old.state, records.slice(250), signer.publicKey)
 
-describe('a node of the previous release (protocol 2)', () => {
-  it('is built where the test looks for it', () => {
-    expect(existsSync(previousTesting)).toBe(true)
+    await ours.dial(old.multiaddrs()[0]!)
+    const report = await ours.sync.syncWith(old.peerId)
+    expect(report.error).toBeUndefined()
+    expect(report.applied).toBe(250)
+    expect(report.remoteApplied).toBe(250)
+    expect(rootsEqual(ours.state, old.state)).toBe(true)
+
+    const more = signedAssertions(signer, 100, { networkId: NETWORK, offset: 10_000 })
+    await load(old.state, more.slice(0, 60), signer.publicKey)
+    await load(ours.state, more.slice(40), signer.publicKey)
+    const back = await old.sync.syncWith(ours.peerId)
+    expect(back.error).toBeUndefined()
+    expect(back.applied).toBe(40)
+    expect(back.remoteApplied).toBe(40)
+    expect(rootsEqual(ours.state, old.state)).toBe(true)
   })
 
-  it('syncs with a node of this release both ways, over fetch streams', async () => {
-    const { TestNodes: PreviousNodes } = (await import(previousTesting)) as typeof import('@provsync/testing')
-    const previous = new PreviousNodes({ networkId: NETWORK, trust }, tempDirs())
-    try {
-      const ours = await nodes.start({ sync: quiet })
-      const old = await previous.start({ sync: quiet })
-      const records = signedAssertions(signer, 1_500, { networkId: NETWORK })
-      await load(ours.state, records.slice(0, 1_250), signer.publicKey)
-      await load(old.state, records.slice(250), signer.publicKey)
+  it('runs protocol 2 whichever side is pinned: without fetch streams its session fails at the fetch', async () => {
+    for (const pinned of ['initiator', 'responder'] as const) {
+      const a = await nodes.start({
+        sync: { ...quiet, ...(pinned === 'initiator' ? { protocolVersion: 2 } : {}) },
+      })
+      const b = await nodes.start({
+        sync: { ...quiet, ...(pinned === 'responder' ? { protocolVersion: 2 } : {}) },
+      })
+      await withoutFetchStreams(a, b)
+      await load(b.state, signedAssertions(signer, 20, { networkId: NETWORK }), signer.publicKey)
+      await a.dial(b.multiaddrs()[0]!)
+      // Protocol 2 opens a fetch stream, which finds no handler: the session fails naming it.
+      const failure = await a.sync.syncWith(b.peerId).then(
+        (report) => report.error,
+        (err: unknown) => err,
+      )
+      expect(String(failure), pinned).toContain(FETCH_PROTOCOL)
+      expect(rootsEqual(a.state, b.state), pinned).toBe(false)
+    }
+  })
 
-      await ours.dial(old.multiaddrs()[0]!)
-      const report = await ours.sync.syncWith(old.peerId)
-      expect(report.applied).toBe(250)
-      expect(report.remoteApplied).toBe(250)
-      expect(rootsEqual(ours.state, old.state)).toBe(true)
-
-      const more = signedAssertions(signer, 100, { networkId: NETWORK, offset: 10_000 })
-      await load(old.state, more.slice(0, 60), signer.publicKey)
-      await load(ours.state, more.slice(40), signer.publicKey)
-      const back = await old.sync.syncWith(ours.peerId)
-      expect(back.applied).toBe(40)
-      expect(back.remoteApplied).toBe(40)
-      expect(rootsEqual(ours.state, old.state)).toBe(true)
-    } finally {
-      await previous.cleanup()
+  it("refuses a version outside 2 to this release's with a SyncInitError naming the option", async () => {
+    for (const protocolVersion of [1, PROTOCOL_VERSION + 1, 2.5]) {
+      const error = await nodes.start({ sync: { ...quiet, protocolVersion } }).catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(SyncInitError)
+      expect((error as SyncInitError).option).toBe('protocolVersion')
+      expect((error as SyncInitError).value).toBe(protocolVersion)
     }
   })
 })

@@ -93,6 +93,8 @@ export interface SessionContext {
   stores?: readonly StoreName[]
   /** The record kinds beyond the first release's this node names in its hello and welcome (kinds.ts). */
   kinds?: readonly string[]
+  /** The highest sync protocol version this node names (default `PROTOCOL_VERSION`). */
+  protocolVersion?: number
   /**
    * The record kinds the remote named, once its hello or welcome is read (empty: a first-release
    * node, which is sent version-1 records only).
