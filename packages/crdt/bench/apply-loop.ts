@@ -1,6 +1,6 @@
 /**
  * The crdt suite's apply measurement alone, for profiling and for quick before/after runs:
- * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined] [--prefill=N]`
+ * `node --import tsx packages/crdt/bench/apply-loop.ts [batches] [--nosync] [--pipelined] [--prefill=N] [--windows=N]`
  * (`node --cpu-prof --cpu-prof-dir=<dir> --import tsx …` for a profile). Batches of 1,000 new
  * signed assertions into a growing store, alternating with single-thread verification of 1,000
  * signatures, as in `crdt.bench.ts`. Prints the wall and CPU figures of the suite plus the
@@ -12,6 +12,8 @@
  * windows (V8's `gc` performance entries), per record; the parallel helpers' share is in the
  * per-thread line. With `--trace-gc-nvp`, stderr names when the measured loop started, so a
  * trace's scavenges inside it can be summed (bytes survived and promoted per record).
+ * `--windows=N` also prints the figures of each run of N batches (cold first batches against warm
+ * later ones); `verify_main_thread_cpu_us` is the reference's CPU on the calling thread alone.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -28,6 +30,9 @@ const noSync = args.includes('--nosync')
 // apply_pipelined_verify_ratio (timed whole) is a fair figure of that mode.
 const pipelined = args.includes('--pipelined')
 const prefill = Number(args.find((a) => a.startsWith('--prefill='))?.slice('--prefill='.length) ?? 0)
+// --windows=N: also print the figures of each run of N batches, to see whether the first batches
+// (code still compiling on V8's helper threads) cost more than the later ones (steady state).
+const windowSize = Number(args.find((a) => a.startsWith('--windows='))?.slice('--windows='.length) ?? 0)
 
 /** CPU µs of every thread of this process by thread name, from /proc (Linux). */
 function threadCpu(): Map<string, number> {
@@ -89,12 +94,17 @@ try {
   let applyCpu = 0
   let applyMainCpu = 0
   let verifyCpu = 0
+  // The verification reference's CPU on the calling thread alone: the rest of verify_cpu_us is
+  // other threads' work during the reference (V8's helpers finishing what apply left: collection,
+  // compilation), which flatters the ratio.
+  let verifyMainCpu = 0
   const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
   const from = { from: signers[1]!.publicKey }
   // When the measured loop starts, on the clock of `--trace-gc` / `--trace-gc-nvp` lines (ms since
   // the isolate started), to sum the collections inside it from such a trace.
   console.error(`measured loop from ${Math.round(performance.now())} ms`)
   let ahead = pipelined ? state.verifyRecords('assertions', pending[2]!) : undefined
+  let window = { applyCpu: 0, mainCpu: 0, verifyCpu: 0, helpers: 0, applyMs: 0, verifyMs: 0 }
   for (const [b, batch] of pending.slice(2).entries()) {
     const t0 = performance.now()
     const c0 = process.cpuUsage()
@@ -108,19 +118,49 @@ try {
       if (next !== undefined) ahead = state.verifyRecords('assertions', next)
       outcomes = await state.applyVerified(current, from)
     }
-    applyMainCpu += cpu(process.threadCpuUsage(m0))
-    for (const [name, us] of threadCpu())
+    const mainUs = cpu(process.threadCpuUsage(m0))
+    applyMainCpu += mainUs
+    for (const [name, us] of threadCpu()) {
       threadsApply.set(name, (threadsApply.get(name) ?? 0) + us - (p0.get(name) ?? 0))
-    applyCpu += cpu(process.cpuUsage(c0))
+      // V8's helper threads are named "node"; the verify worker is the busiest other thread.
+      if (name.startsWith('node/') && us - (p0.get(name) ?? 0) < 0.5 * mainUs)
+        window.helpers += us - (p0.get(name) ?? 0)
+    }
+    const batchCpu = cpu(process.cpuUsage(c0))
+    applyCpu += batchCpu
     applyMs += performance.now() - t0
+    window.applyCpu += batchCpu
+    window.mainCpu += mainUs
+    window.applyMs += performance.now() - t0
     applyWindows.push([t0, performance.now()])
     if (outcomes.some((o) => o.status !== 'applied')) throw new Error('bench batch not applied')
     const t1 = performance.now()
     const c1 = process.cpuUsage()
+    const v0 = process.threadCpuUsage()
     for (let i = 0; i < BATCH; i++)
       if (!verifySignature(signer.publicKey, message, signature)) throw new Error('bad')
-    verifyCpu += cpu(process.cpuUsage(c1))
+    const verifyUs = cpu(process.cpuUsage(c1))
+    verifyMainCpu += cpu(process.threadCpuUsage(v0))
+    verifyCpu += verifyUs
     verifyMs += performance.now() - t1
+    window.verifyCpu += verifyUs
+    window.verifyMs += performance.now() - t1
+    if (windowSize > 0 && (b + 1) % windowSize === 0) {
+      const n = windowSize * BATCH
+      const f = (x: number) => Number((x / n).toFixed(1))
+      console.log(
+        JSON.stringify({
+          batches: `${b + 2 - windowSize}-${b + 1}`,
+          apply_cpu_us_per_record: f(window.applyCpu),
+          main_thread: f(window.mainCpu),
+          helper_threads_approx: f(window.helpers),
+          verify_cpu_us: f(window.verifyCpu),
+          cpu_ratio: Number((window.applyCpu / window.verifyCpu).toFixed(3)),
+          apply_verify_ratio: Number((window.verifyMs / window.applyMs).toFixed(3)),
+        }),
+      )
+      window = { applyCpu: 0, mainCpu: 0, verifyCpu: 0, helpers: 0, applyMs: 0, verifyMs: 0 }
+    }
   }
   const records = batches * BATCH
   // GC entries reach the observer on a later turn of the event loop (a timer, not setImmediate).
@@ -138,6 +178,7 @@ try {
     apply_cpu_us_per_record: Number((applyCpu / records).toFixed(1)),
     apply_main_thread_cpu_us_per_record: Number((applyMainCpu / records).toFixed(1)),
     verify_cpu_us: Number((verifyCpu / records).toFixed(1)),
+    verify_main_thread_cpu_us: Number((verifyMainCpu / records).toFixed(1)),
     cpu_ratio: Number((applyCpu / verifyCpu).toFixed(3)),
     apply_gc_minor_us_per_record: Number(gcUs(true).toFixed(1)),
     apply_gc_major_us_per_record: Number(gcUs(false).toFixed(1)),

@@ -24,6 +24,22 @@ type Ask = ThreadRequest extends infer R ? (R extends { id: number } ? Omit<R, '
 /** How long `close` waits for a thread to stop its nodes before terminating it. */
 const STOP_TIMEOUT_MS = 20_000
 
+/**
+ * The parent's `--cpu-prof*` flags, so `node --cpu-prof` writes one profile per node thread too (an
+ * explicit `execArgv` replaces the inherited one, and the node threads' profiles were missing).
+ */
+export function profilerFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  const flags: string[] = []
+  execArgv.forEach((flag, i) => {
+    if (!flag.startsWith('--cpu-prof')) return
+    flags.push(flag)
+    // `--cpu-prof-dir DIR` (and -name, -interval) in two words: the value goes with it.
+    if (flag !== '--cpu-prof' && !flag.includes('=') && execArgv[i + 1] !== undefined)
+      flags.push(execArgv[i + 1]!)
+  })
+  return flags
+}
+
 /** The worker's entry: built JS next to this module, or its TypeScript source through tsx (tests, `tsx` runs). */
 function entry(): { url: URL; options: ConstructorParameters<typeof Worker>[1] } {
   if (import.meta.url.endsWith('.ts')) {
@@ -31,13 +47,13 @@ function entry(): { url: URL; options: ConstructorParameters<typeof Worker>[1] }
     return {
       url: new URL('./node-thread.ts', import.meta.url),
       options: {
-        execArgv: ['--import', 'tsx'],
+        execArgv: ['--import', 'tsx', ...profilerFlags()],
         env: { ...process.env, ...(existsSync(tsconfig) ? { TSX_TSCONFIG_PATH: tsconfig } : {}) },
       },
     }
   }
   // Built JS needs no loader: a parent run through tsx would otherwise hand its hooks to every thread.
-  return { url: new URL('./node-thread.js', import.meta.url), options: { execArgv: [] } }
+  return { url: new URL('./node-thread.js', import.meta.url), options: { execArgv: profilerFlags() } }
 }
 
 export class NodeThreads {

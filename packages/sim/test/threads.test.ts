@@ -9,6 +9,7 @@ import {
   type ScenarioOptions,
 } from '@provsync/sim'
 import { describe, expect, test } from 'vitest'
+import { profilerFlags } from '../src/node-threads.js'
 import { scratchDir, validateScenario } from '../src/scenario.js'
 
 /** 6 nodes: thread 0 hosts n0, n2, n4 and thread 1 hosts n1, n3, n5. */
@@ -43,6 +44,26 @@ const SPLIT: ScenarioOptions = {
 }
 
 const push = (r: Awaited<ReturnType<typeof runScenario>>['report']) => r.push
+
+describe('node threads under a profiler', () => {
+  test("inherit the parent's --cpu-prof flags and no other (an explicit execArgv drops them all)", () => {
+    const parent = [
+      '--import',
+      'tsx',
+      '--cpu-prof',
+      '--cpu-prof-dir=/tmp/p',
+      '--expose-gc',
+      '--cpu-prof-interval=500',
+    ]
+    expect(profilerFlags(parent)).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--cpu-prof-interval=500'])
+    expect(profilerFlags(['--cpu-prof', '--cpu-prof-dir', '/tmp/q', '--import', 'tsx'])).toEqual([
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      '/tmp/q',
+    ])
+    expect(profilerFlags(['--import', 'tsx'])).toEqual([])
+  })
+})
 
 describe('runScenario with threads', () => {
   test('nodes in two threads converge through partitions along and across the threads, with every record acknowledged and the counters of both threads summed', async () => {

@@ -168,6 +168,19 @@ export class UnsupportedPeerKeyError extends SyncError {
   override name = 'UnsupportedPeerKeyError'
 }
 
+/** An option of the service's init is out of its range; `option` names it, `value` is what was given. */
+export class SyncInitError extends SyncError {
+  static override name = 'SyncInitError'
+  override name = 'SyncInitError'
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    reason: string,
+  ) {
+    super(`sync init: ${option} = ${String(value)}: ${reason}`)
+  }
+}
+
 /** The node's identity key file exists but cannot be read as an Ed25519 libp2p private key. */
 export class IdentityKeyError extends SyncError {
   static override name = 'IdentityKeyError'

@@ -37,6 +37,7 @@ export {
   AddressInUseError,
   IdentityKeyError,
   PeerRevokedError,
+  SyncInitError,
   UnsupportedPeerKeyError,
 } from './errors.js'
 export { IDENTITY_FILE, loadOrCreateIdentity, privateKeySeed, writeIdentity } from './identity.js'
@@ -58,7 +59,12 @@ export {
 export { DEFAULT_PROTOCOL_LIMITS, type ProtocolLimits } from './protocol/context.js'
 export { emptyPushStats } from './push.js'
 export { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
-export { NonCanonicalFrameError, WireTextError, type WireTextProblem } from './wire/codec.js'
+export {
+  NonCanonicalFrameError,
+  PROTOCOL_VERSION,
+  WireTextError,
+  type WireTextProblem,
+} from './wire/codec.js'
 
 /** Peers allowed to pull a store: peer ids (strings or PeerId) or raw Ed25519 public keys. */
 export type PeerRef = string | PeerId | Uint8Array
@@ -89,6 +95,15 @@ export interface ProvsyncServiceInit {
    * @default ACCEPTED_KINDS (`supersession/v2`, `assertion/v2`: evidence records)
    */
   kinds?: readonly string[]
+  /**
+   * The highest sync protocol version this node names in its hello and welcome. A session runs the
+   * lower of both sides' versions: 3 runs a whole session on one stream, 2 is the previous
+   * release's (fetch streams), so a fleet upgrading in stages may pin 2 until every node runs 3
+   * (tests of mixed releases do). Values below 2 or above {@link PROTOCOL_VERSION} are refused.
+   *
+   * @default PROTOCOL_VERSION (3)
+   */
+  protocolVersion?: number
   /**
    * Head announcements after local changes (debounced; at most `maxWaitMs` under a stream of
    * changes); false disables them.

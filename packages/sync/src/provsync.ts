@@ -33,7 +33,14 @@ import {
   MIN_STREAM_BUFFER_BYTES,
   RECONCILE_PROTOCOL,
 } from './constants.js'
-import { type OffenceReason, PeerBlockedError, PeerRevokedError, RefusedError, SyncError } from './errors.js'
+import {
+  type OffenceReason,
+  PeerBlockedError,
+  PeerRevokedError,
+  RefusedError,
+  SyncError,
+  SyncInitError,
+} from './errors.js'
 import { Heads } from './heads.js'
 import { peerPublicKey } from './identity.js'
 import type {
@@ -57,6 +64,7 @@ import { Sessions, type SessionsInit } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import type { PeerStreamsInit } from './stream-init.js'
 import { TrustInForce, toHex } from './trust.js'
+import { PROTOCOL_VERSION } from './wire/codec.js'
 
 /** The provsync service: wires sessions, announcements, anti-entropy and offences into libp2p. */
 export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements ProvsyncService, Startable {
@@ -69,6 +77,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   readonly metrics: SyncMetrics
   private readonly log: SyncLog
   private readonly stores: readonly StoreName[]
+  private readonly protocolVersion: number
   private readonly budgets: PeerBudgets
   private readonly allowlist: Map<StoreName, Set<string>>
   private readonly offenceAccounting: OffenceAccounting
@@ -99,6 +108,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     this.topic = headsTopic(this.networkId)
     this.trust = new TrustInForce(init.trust)
     this.stores = init.stores ?? SYNC_ORDER
+    this.protocolVersion = protocolVersionOf(init.protocolVersion)
     this.budgets = createPeerBudgets(init.budgets)
     this.allowlist = allowlistOf(init.allowlist)
     this.metrics = this.createMetrics()
@@ -161,6 +171,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       },
       stores: this.stores,
       kinds: init.kinds ?? ACCEPTED_KINDS,
+      protocolVersion: this.protocolVersion,
       limits: { ...DEFAULT_PROTOCOL_LIMITS, ...init.limits },
       budgets: this.budgets,
       offendingRefusals: new Set(init.offendingRefusals ?? DEFAULT_OFFENDING_REFUSALS),
@@ -525,4 +536,12 @@ function remember<T>(map: Map<string, T>, key: string, value: T, max: number): v
 function peerRefKey(ref: PeerRef): string {
   if (ref instanceof Uint8Array) return toHex(ref)
   return ref.toString()
+}
+
+/** The init's `protocolVersion`, checked: 2 (the previous release's sessions) up to this release's. */
+function protocolVersionOf(version: number | undefined): number {
+  if (version === undefined) return PROTOCOL_VERSION
+  if (!Number.isInteger(version) || version < 2 || version > PROTOCOL_VERSION)
+    throw new SyncInitError('protocolVersion', version, `an integer from 2 to ${PROTOCOL_VERSION}`)
+  return version
 }

@@ -281,8 +281,8 @@ export class Push {
       if (keys.length === 0) continue
       const sources = keys.map((key) => origins.get(toHex(key)))
       const records = this.init.state.getRecords(store, keys)
-      const tree = this.init.state.tree(store)
-      this.lazyAnnouncements.add(store, lazyEntries(keys, sources, tree))
+      const prefixes = leafPrefixes(keys, sources, this.init.state.tree(store))
+      this.lazyAnnouncements.add(store, lazyEntries(keys, sources, prefixes))
       for (const id of this.links.eager()) {
         const peer = this.peers.get(id)
         if (peer === undefined || this.init.refused(peer)) continue
@@ -293,11 +293,7 @@ export class Push {
           const source = sources[i]
           if (record === undefined || source?.id === id) return
           if (source?.pulled !== true) whole.push(record)
-          else {
-            const value = tree.get(keys[i]!)
-            if (value !== undefined)
-              entries.push({ key: keys[i]!, prefix: value.subarray(0, VALUE_PREFIX_BYTES) })
-          }
+          else if (prefixes[i] !== undefined) entries.push({ key: keys[i]!, prefix: prefixes[i] })
         })
         this.send(peer, store, packPush(store, whole, this.init.limits.maxFrameBytes))
         this.send(peer, store, packIhave(store, entries, this.init.limits.maxFrameBytes))
@@ -672,17 +668,34 @@ function pack<T>(
   return frames
 }
 
+/**
+ * The leaf value prefixes a flush announces (`ihave`): of the records a session pulled (to eager
+ * neighbours) and of those sampled for lazy ones, each read from the tree once per flush, not once
+ * per neighbour (a tree read walks the tree from its root in LMDB; the per-neighbour reads were
+ * a tenth to a fifth of a flush's time in profiles of the 32-node simulation, sync README,
+ * "Session 14"). Undefined where none is needed or the record left the tree.
+ */
+function leafPrefixes(
+  keys: readonly Uint8Array[],
+  sources: ReadonlyArray<Origin | undefined>,
+  tree: { get(key: Uint8Array): Uint8Array | undefined },
+): Array<Uint8Array | undefined> {
+  return keys.map((key, i) => {
+    if (sources[i]?.pulled !== true && !lazilyAnnounced(key)) return undefined
+    return tree.get(key)?.subarray(0, VALUE_PREFIX_BYTES)
+  })
+}
+
 /** `ihave` entries of a flush's sampled records (those still in the tree), with the neighbour each came from. */
 function lazyEntries(
   keys: readonly Uint8Array[],
   sources: ReadonlyArray<Origin | undefined>,
-  tree: { get(key: Uint8Array): Uint8Array | undefined },
+  prefixes: ReadonlyArray<Uint8Array | undefined>,
 ): LazyEntry[] {
   const entries: LazyEntry[] = []
   keys.forEach((key, i) => {
-    const value = lazilyAnnounced(key) ? tree.get(key) : undefined
-    if (value !== undefined)
-      entries.push({ key, prefix: value.subarray(0, VALUE_PREFIX_BYTES), source: sources[i]?.id })
+    const prefix = prefixes[i]
+    if (lazilyAnnounced(key) && prefix !== undefined) entries.push({ key, prefix, source: sources[i]?.id })
   })
   return entries
 }

@@ -14,7 +14,13 @@ import { offenceFor } from './offences.js'
 import { emptyTally, type PullTally, type SessionContext } from './protocol/context.js'
 import { serveFetch } from './protocol/fetch.js'
 import { admit, greet } from './protocol/handshake.js'
-import { initiateExchange, reconcileVersionFor, respondExchange } from './protocol/reconcile.js'
+import {
+  type ExchangeResult,
+  initiateExchange,
+  reconcileVersionFor,
+  respondExchange,
+} from './protocol/reconcile.js'
+import { initiateSessionExchange, SESSION_STREAM_VERSION } from './protocol/session-exchange.js'
 import type { StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
 
@@ -43,7 +49,7 @@ interface Session {
   ctx: SessionContext
   /** Stores refused to the remote for the record kinds it accepts. */
   withheld: Set<StoreName>
-  frame(stream: Stream): FramedStream
+  frame(stream: Stream, maxBufferedBytes?: number): FramedStream
   finish(report: SyncReport): void
 }
 
@@ -73,11 +79,18 @@ export class Sessions {
     try {
       session = this.session(peer, 'outbound')
       stream = await init.connectionManager.openStream(peer, RECONCILE_PROTOCOL, { signal })
-      const framed = session.frame(stream)
+      // Protocol 3 pulls on this stream: room for the answers of the whole pipeline, as a fetch stream.
+      const framed = session.frame(stream, this.pipelineBufferBytes())
       const welcome = await greet(framed, session.ctx, { signal })
       const stores = sharedStores(init.stores, welcome.stores)
-      const version = reconcileVersionFor(welcome.version)
-      const result = await initiateExchange(framed, session.ctx, stores, { signal }, version)
+      let result: ExchangeResult
+      if (welcome.version >= SESSION_STREAM_VERSION) {
+        session.ctx.sessionStream = framed
+        result = await initiateSessionExchange(framed, session.ctx, stores, { signal })
+      } else {
+        const version = reconcileVersionFor(welcome.version)
+        result = await initiateExchange(framed, session.ctx, stores, { signal }, version)
+      }
       await stream.close({ signal })
       report.rounds = result.rounds
       fillTally(report, result.pulled)
@@ -126,9 +139,12 @@ export class Sessions {
       session = this.session(peer, 'inbound', kind)
       // What the peer can make us hold on a stream it opened: its share of the per-peer bound.
       stream.maxReadBufferLength = init.inboundStreamBufferBytes
+      // The default bound also holds this side's writes back before they reach the stream's
+      // write limit (its share of the per-peer bound): a protocol 3 responder answers fetches here.
       const framed = session.frame(stream)
       stream.maxWriteBufferLength = Math.min(init.maxWriteBufferBytes, init.inboundStreamBufferBytes)
-      await admit(framed, session.ctx, { signal })
+      const version = await admit(framed, session.ctx, { signal })
+      if (kind === 'reconcile' && version >= SESSION_STREAM_VERSION) session.ctx.sessionStream = framed
       if (kind === 'fetch') {
         await serveFetch(framed, session.ctx, { signal })
       } else {
@@ -172,7 +188,7 @@ export class Sessions {
       openFetch: async (options) => {
         const stream = await init.connectionManager.openStream(peer, FETCH_PROTOCOL, options)
         // Room for the answers of the whole pipeline: they keep arriving while a group is applied.
-        const framed = this.frame(stream, init.limits.pipelineDepth * 4 * init.limits.maxFrameBytes)
+        const framed = this.frame(stream, this.pipelineBufferBytes())
         streams.push({ stream, framed })
         await greet(framed, ctx, options)
         return framed
@@ -188,8 +204,8 @@ export class Sessions {
     return {
       ctx,
       withheld,
-      frame: (stream) => {
-        const framed = this.frame(stream)
+      frame: (stream, maxBufferedBytes) => {
+        const framed = this.frame(stream, maxBufferedBytes)
         streams.push({ stream, framed })
         return framed
       },
@@ -204,6 +220,11 @@ export class Sessions {
         init.metrics.bytes.inc({ direction: 'out' }, report.bytesOut)
       },
     }
+  }
+
+  /** Unread bytes a stream holds for a pull: the answers of the whole pipeline, up to 4 frames each. */
+  private pipelineBufferBytes(): number {
+    return this.init.limits.pipelineDepth * 4 * this.init.limits.maxFrameBytes
   }
 
   private frame(stream: Stream, maxBufferedBytes?: number): FramedStream {

@@ -16,6 +16,8 @@ export interface PeerStreamsInit {
   stores: readonly StoreName[]
   /** The record kinds beyond the first release's this node names in its hellos (kinds.ts). */
   kinds: readonly string[]
+  /** The highest sync protocol version this node names in its hellos and welcomes. */
+  protocolVersion: number
   limits: ProtocolLimits
   budgets: PeerBudgets
   offendingRefusals: ReadonlySet<string>
@@ -41,6 +43,7 @@ export type PeerContext = Pick<
   | 'admission'
   | 'stores'
   | 'kinds'
+  | 'protocolVersion'
   | 'mayPull'
   | 'takeRequest'
   | 'offend'
@@ -59,6 +62,7 @@ export function peerContext(init: PeerStreamsInit, peer: PeerId, key: Uint8Array
     admission: init.admission,
     stores: init.stores,
     kinds: init.kinds,
+    protocolVersion: init.protocolVersion,
     mayPull: (store) => init.mayPull(store, id, key),
     takeRequest: () => init.budgets.takeRequest(id),
     offend: (reason, detail) => init.offences.offend(peer, reason, detail),

@@ -123,6 +123,32 @@ describe('eager push', () => {
     expect(sessions.every((r) => r.peer.equals(b.peerId))).toBe(true)
   })
 
+  it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
+    const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 60 } }
+    const pushing = { ...announcing, push: { delayMs: 10, lazyWindowMs: 60_000 } }
+    // a announces well after its pushes land, so b takes a's records from pushes, not pulls.
+    const a = await node({ sync: { ...pushing, announce: { debounceMs: 200, maxWaitMs: 400 } } })
+    const [b, old] = [await node({ sync: pushing }), await node({ sync: announcing })]
+    await connected(a, b)
+    await b.dial(old.multiaddrs()[0]!)
+    await waitFor(
+      () => old.libp2p.services.pubsub.getSubscribers(old.sync.topic).some((p) => p.equals(b.peerId)),
+      'old to see b subscribed to announcements',
+    )
+
+    // b is pushed to for the whole test (a lazy window of a minute), yet old learns every run from
+    // b's announcements: a subscriber without push is announced to as before.
+    for (let run = 1n; run <= 3n; run++) {
+      a.state.advanceVerified(coordinate(6), run)
+      await waitFor(
+        () => old.state.view.get(coordinate(6))?.run === run,
+        `run ${run} to reach old by a pull from b`,
+      )
+    }
+    expect(b.sync.pushStats()).toMatchObject({ recordsApplied: 3 })
+    expect(old.sync.pushStats()).toBeUndefined()
+  })
+
   it('a node without push (the previous release) keeps syncing with one that has it, through announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
     const a = await node({ sync: { ...announcing, push: { delayMs: 10 } } })

@@ -11,10 +11,10 @@ const dirs = tempDirs()
 afterAll(() => dirs.cleanup())
 
 describe('reconciliation protocol negotiation', () => {
-  it('this release announces version 2; the first release decodes it and its own 1 comes back as 1', () => {
-    expect(PROTOCOL_VERSION).toBe(2)
+  it('this release announces version 3 (merkle protocol 2 included); the first release decodes it and its own 1 comes back as 1', () => {
+    expect(PROTOCOL_VERSION).toBe(3)
     const welcome = encodeMessage({ type: 'welcome', version: PROTOCOL_VERSION })
-    expect(ReleaseOneFrame.decode(welcome).welcome).toEqual({ version: 2 })
+    expect(ReleaseOneFrame.decode(welcome).welcome).toEqual({ version: 3 })
     const old = decodeMessage(ReleaseOneFrame.encode({ welcome: { version: 1 } }))
     expect(old).toEqual({ type: 'welcome', version: 1 })
   })

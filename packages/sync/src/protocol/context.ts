@@ -93,6 +93,8 @@ export interface SessionContext {
   stores?: readonly StoreName[]
   /** The record kinds beyond the first release's this node names in its hello and welcome (kinds.ts). */
   kinds?: readonly string[]
+  /** The highest sync protocol version this node names (default `PROTOCOL_VERSION`). */
+  protocolVersion?: number
   /**
    * The record kinds the remote named, once its hello or welcome is read (empty: a first-release
    * node, which is sent version-1 records only).
@@ -107,6 +109,11 @@ export interface SessionContext {
   offend(reason: OffenceReason, detail: string): void
   /** Opens a fetch stream to the remote, handshake done. */
   openFetch(options: AbortOptions): Promise<FramedStream>
+  /**
+   * Protocol 3: the session's own stream, on which records are fetched both ways (no fetch stream
+   * is opened). Undefined in a session of protocol 1 or 2.
+   */
+  sessionStream?: FramedStream
   /** Records the node's sessions are pulling, so each is pulled once. */
   claims: PullClaims
   onRound(store: StoreName): void

@@ -5,6 +5,7 @@ import type { FramedStream } from '../framing.js'
 import { acceptsRecord } from '../kinds.js'
 import { isStoreName, type StoreName } from '../state.js'
 import { toHex } from '../trust.js'
+import type { Message } from '../wire/codec.js'
 import {
   addTally,
   emptyTally,
@@ -69,35 +70,44 @@ export async function serveFetch(
       return
     }
     if (message.type !== 'fetch') throw unexpected(message, 'fetch or end')
-    const { store, keys } = message
-    if (!isStoreName(store)) {
-      await refuse(framed, ctx, 'unknown-store', `no store named ${store}`, options)
-      throw new ProtocolViolationError('unexpected-message', `fetch from unknown store ${store}`)
-    }
-    if (!ctx.mayPull(store)) {
-      await refuse(framed, ctx, 'unauthorized', `not allowed to pull ${store}`, options, store)
-      ctx.offend('unauthorized', `fetch of ${store}`)
-      return
-    }
-    if (keys.length > ctx.limits.maxKeysPerRequest) {
-      await refuse(
-        framed,
-        ctx,
-        'too-many-keys',
-        `at most ${ctx.limits.maxKeysPerRequest} keys`,
-        options,
-        store,
-      )
-      throw new ProtocolViolationError('unexpected-message', `fetch of ${keys.length} keys`)
-    }
-    const verdict = ctx.takeRequest()
-    if (verdict !== 'ok') {
-      await refuse(framed, ctx, 'rate-limited', 'too many requests', options, store)
-      if (verdict === 'offence') ctx.offend('rate-limited', 'fetch requests past a rate-limited refusal')
-      return
-    }
-    await answerFetch(framed, ctx, store, keys, options)
+    if (!(await serveFetchRequest(framed, ctx, message, options))) return
   }
+}
+
+/**
+ * Answers one fetch request, on a fetch stream or (protocol 3) on the session's own stream. Checked
+ * against the allowlist, the key bound and the rate budget before a record is read; false when
+ * the conversation ends (a refusal the remote earned), and a violation is thrown for what an
+ * honest peer never asks.
+ */
+export async function serveFetchRequest(
+  framed: FramedStream,
+  ctx: SessionContext,
+  message: Extract<Message, { type: 'fetch' }>,
+  options: AbortOptions,
+): Promise<boolean> {
+  const { store, keys } = message
+  if (!isStoreName(store)) {
+    await refuse(framed, ctx, 'unknown-store', `no store named ${store}`, options)
+    throw new ProtocolViolationError('unexpected-message', `fetch from unknown store ${store}`)
+  }
+  if (!ctx.mayPull(store)) {
+    await refuse(framed, ctx, 'unauthorized', `not allowed to pull ${store}`, options, store)
+    ctx.offend('unauthorized', `fetch of ${store}`)
+    return false
+  }
+  if (keys.length > ctx.limits.maxKeysPerRequest) {
+    await refuse(framed, ctx, 'too-many-keys', `at most ${ctx.limits.maxKeysPerRequest} keys`, options, store)
+    throw new ProtocolViolationError('unexpected-message', `fetch of ${keys.length} keys`)
+  }
+  const verdict = ctx.takeRequest()
+  if (verdict !== 'ok') {
+    await refuse(framed, ctx, 'rate-limited', 'too many requests', options, store)
+    if (verdict === 'offence') ctx.offend('rate-limited', 'fetch requests past a rate-limited refusal')
+    return false
+  }
+  await answerFetch(framed, ctx, store, keys, options)
+  return true
 }
 
 async function answerFetch(
@@ -170,8 +180,11 @@ export async function pullMissing(
     const delivered: Uint8Array[] = []
     try {
       if (claim.mine.length > 0) {
-        const framed = await ctx.openFetch(options)
-        addTally(tally, await pullRecords(framed, ctx, store, claim.mine, options, delivered))
+        // Protocol 3 asks on the session's own stream, which goes on after the pull.
+        const shared = ctx.sessionStream
+        const framed = shared ?? (await ctx.openFetch(options))
+        const pull = { delivered, end: shared === undefined }
+        addTally(tally, await pullRecords(framed, ctx, store, claim.mine, options, pull))
       }
       claim.release(delivered)
     } catch (err) {
@@ -202,7 +215,8 @@ function untilSettled<T>(settled: Promise<T>, signal?: AbortSignal): Promise<T> 
  * Pulls `keys` of `store` over an admitted fetch stream. Keeps `pipelineDepth` requests in flight,
  * so the remote serves the next answers while this side applies, and hands answers to `apply` in
  * groups of up to `maxApplyRecords` (one transaction each), tagged with the remote as `from`.
- * The keys of the records that arrived and were not refused are pushed to `delivered`.
+ * The keys of the records that arrived and were not refused are pushed to `pull.delivered`; the
+ * conversation is ended after the pull unless `pull.end` is false (protocol 3's session stream).
  */
 export async function pullRecords(
   framed: FramedStream,
@@ -210,8 +224,9 @@ export async function pullRecords(
   store: StoreName,
   keys: readonly Uint8Array[],
   options: AbortOptions = {},
-  delivered: Uint8Array[] = [],
+  pull: { delivered?: Uint8Array[]; end?: boolean } = {},
 ): Promise<PullTally> {
+  const delivered = pull.delivered ?? []
   const tally = emptyTally()
   const batches = packBySize(keys, ctx.limits.maxFrameBytes, ctx.limits.maxKeysPerRequest)
   let requested = 0
@@ -270,7 +285,7 @@ export async function pullRecords(
   if (held !== undefined) await applyHeld(held)
   for (const group of applying.splice(0)) addTally(tally, await group)
   tally.applyMs = applyTimer.elapsedMs()
-  await endConversation(framed, ctx, options)
+  if (pull.end !== false) await endConversation(framed, ctx, options)
   return tally
 }
 

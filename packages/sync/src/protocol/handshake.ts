@@ -6,7 +6,7 @@ import { bytesEqual, TrustBundleMismatchError } from '../trust.js'
 import { PROTOCOL_VERSION } from '../wire/codec.js'
 import { receive, type SessionContext, send, unexpected } from './context.js'
 
-/** What the remote's welcome says: its stores (undefined: a first-release node) and its version. */
+/** What the remote's welcome says: its stores (undefined: a first-release node) and the version both speak (the lower). */
 export interface Welcomed {
   stores: string[] | undefined
   version: number
@@ -21,7 +21,7 @@ function namedKinds(ctx: SessionContext): { kinds?: string[] } {
 
 /**
  * Opens a conversation: our network id and trust hash go first, before anything else. Returns the
- * stores and the protocol version the remote named in its welcome.
+ * stores and the protocol version the session runs: the lower of its welcome's and ours.
  */
 export async function greet(
   framed: FramedStream,
@@ -30,7 +30,7 @@ export async function greet(
 ): Promise<Welcomed> {
   const stores = advertisedStores(ctx.stores)
   const credential = ctx.admission?.credential()
-  const hello = { networkId: ctx.networkId, trustHash: ctx.trustHash, version: PROTOCOL_VERSION }
+  const hello = { networkId: ctx.networkId, trustHash: ctx.trustHash, version: ownVersion(ctx) }
   await send(
     framed,
     {
@@ -49,7 +49,11 @@ export async function greet(
     if (ctx.admission !== undefined && !(await ctx.admission.admit(ctx.remote.key, answer.credential)))
       throw new NotAdmittedError(ctx.remote.id)
     ctx.remoteKinds = new Set(answer.kinds ?? [])
-    return { stores: answer.stores, version: answer.version, kinds: ctx.remoteKinds }
+    return {
+      stores: answer.stores,
+      version: Math.min(answer.version, ownVersion(ctx)),
+      kinds: ctx.remoteKinds,
+    }
   }
   if (answer?.type === 'refusal') throw new RefusedError(answer.code, answer.message, answer.store)
   throw unexpected(answer, 'welcome')
@@ -59,13 +63,13 @@ export async function greet(
  * Checks the remote's Hello before reading anything else. A peer of another network (or another
  * trust bundle) gets a typed refusal and a NetworkMismatchError for the caller to count; in a
  * closed network a peer we do not admit gets a `not-admitted` refusal and a NotAdmittedError.
- * The record kinds the hello names are kept in `ctx.remoteKinds`.
+ * The record kinds the hello names are kept in `ctx.remoteKinds`. Returns the version the hello named.
  */
 export async function admit(
   framed: FramedStream,
   ctx: SessionContext,
   options: AbortOptions = {},
-): Promise<void> {
+): Promise<number> {
   const hello = await receive(framed, ctx, { ...options, timeoutMs: ctx.limits.requestTimeoutMs })
   if (hello?.type !== 'hello') throw unexpected(hello, 'hello')
   if (hello.networkId !== ctx.networkId || !bytesEqual(hello.trustHash, ctx.trustHash)) {
@@ -96,7 +100,7 @@ export async function admit(
     framed,
     {
       type: 'welcome',
-      version: PROTOCOL_VERSION,
+      version: ownVersion(ctx),
       ...(stores === undefined ? {} : { stores }),
       ...(credential === undefined ? {} : { credential }),
       ...namedKinds(ctx),
@@ -104,4 +108,11 @@ export async function admit(
     ctx,
     options,
   )
+  // The session runs the lower of both versions (a node may pin an earlier one: see `ownVersion`).
+  return Math.min(hello.version, ownVersion(ctx))
+}
+
+/** The version this node names: its init's `protocolVersion`, else this release's. */
+function ownVersion(ctx: SessionContext): number {
+  return ctx.protocolVersion ?? PROTOCOL_VERSION
 }

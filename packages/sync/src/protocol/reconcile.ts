@@ -22,7 +22,7 @@ import {
   send,
   unexpected,
 } from './context.js'
-import { pullMissing, replyGroups } from './fetch.js'
+import { pullMissing, replyGroups, serveFetchRequest } from './fetch.js'
 
 export interface ExchangeResult {
   rounds: number
@@ -86,7 +86,7 @@ export async function initiateExchange(
  * difference between the two trees that is never pulled: each session finds them again, at a cost
  * that grows with their number, not with the sessions run.
  */
-function offerable(ctx: SessionContext, store: StoreName, keys: Uint8Array[]): Uint8Array[] {
+export function offerable(ctx: SessionContext, store: StoreName, keys: Uint8Array[]): Uint8Array[] {
   if (!storesWithheldFrom(ctx.remoteKinds).includes(store)) return keys
   const kept: Uint8Array[] = []
   // Read in pages: an offer to an empty node lists every key of the store.
@@ -195,12 +195,20 @@ async function serveExchange(
   const offers = new Map<StoreName, Uint8Array[]>()
   const tally = emptyTally()
   let awaitingInitiatorPull = false
+  // Protocol 3: the initiator's pulls come on this stream too, after its reconciliation.
+  const sessionStream = ctx.sessionStream !== undefined
   while (true) {
-    // After an offer the initiator pulls on its own stream; this one stays quiet until it is done.
-    const timeoutMs = awaitingInitiatorPull ? Number.POSITIVE_INFINITY : ctx.limits.idleTimeoutMs
+    // After an offer (protocol 3: once a store is reconciled) the initiator pulls, and may wait for
+    // another of its sessions' pulls of the same keys first: the wait is the session's deadline.
+    const patient = awaitingInitiatorPull || (sessionStream && someDone(responders))
+    const timeoutMs = patient ? Number.POSITIVE_INFINITY : ctx.limits.idleTimeoutMs
     const message = await receive(framed, ctx, { ...options, timeoutMs })
     awaitingInitiatorPull = false
     if (message === undefined) return tally
+    if (message.type === 'fetch' && sessionStream) {
+      if (!(await serveFetchRequest(framed, ctx, message, options))) return tally
+      continue
+    }
     if (message.type === 'end') {
       await send(framed, { type: 'end' }, ctx, options)
       return tally
@@ -234,12 +242,17 @@ async function serveExchange(
   }
 }
 
+function someDone(responders: ReadonlyMap<StoreName, Responder>): boolean {
+  for (const responder of responders.values()) if (responder.done) return true
+  return false
+}
+
 /**
  * Answers one reconciliation request; false when the session ends (the remote ran out of
  * requests). A store the remote may not pull is refused, and that is no offence: the initiator
  * cannot know our allowlist, so an honest peer asks for every store it syncs.
  */
-async function answerReconcile(
+export async function answerReconcile(
   framed: FramedStream,
   ctx: SessionContext,
   responders: Map<StoreName, Responder>,
@@ -298,7 +311,7 @@ async function answerReconcile(
   return true
 }
 
-function violation(
+export function violation(
   reason: ProtocolViolationError['reason'],
   message: string,
   cause?: unknown,
@@ -312,6 +325,6 @@ function violation(
 const ENVELOPE_BYTES = 256
 
 /** Merkle frames sized to fit one of ours, so a long answer arrives as several frames, never an oversized one. */
-function merkleOptions(ctx: SessionContext): ReconcileOptions {
+export function merkleOptions(ctx: SessionContext): ReconcileOptions {
   return { maxFrameBytes: ctx.limits.maxFrameBytes - ENVELOPE_BYTES }
 }

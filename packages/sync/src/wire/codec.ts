@@ -47,9 +47,11 @@ export class WireTextError extends SyncError {
 /**
  * The sync protocol this node speaks, in its hello and welcome. 2: it also serves merkle's
  * reconciliation protocol 2 (salted fingerprints), so an initiator that reads 2 or more in the
- * welcome reconciles with it; a first-release node says 1 and gets protocol 1's frames.
+ * welcome reconciles with it; a first-release node says 1 and gets protocol 1's frames. 3: a
+ * session runs on its one stream (protocol/session-exchange.ts), spoken when both sides name 3 or
+ * more; a node that names 2 gets protocol 2's session with its fetch streams.
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 export type Message =
   | {
