@@ -75,6 +75,8 @@ function countWrites(m: { send(data: unknown): boolean }): WriteCounts {
   return counts
 }
 type Muxed = { muxer?: { send(data: unknown): boolean } }
+/** Each connection's write counts, kept beside it (not written onto libp2p's object). */
+const countsOf = new WeakMap<object, WriteCounts>()
 
 const cpu = () => {
   const { user, system } = process.cpuUsage()
@@ -85,14 +87,14 @@ async function sender(side: Side): Promise<void> {
   const n = await node(side, true)
   const trace = process.env.PROBE_TRACE === '1'
   n.addEventListener('connection:open', (evt) => {
-    ;(evt.detail as unknown as { counts?: WriteCounts }).counts = countWrites((evt.detail as Muxed).muxer!)
+    countsOf.set(evt.detail, countWrites((evt.detail as Muxed).muxer!))
   })
   await n.handle(PROTOCOL, async (stream, connection) => {
     const request = await new Promise<Uint8Array>((resolve) => {
       stream.addEventListener('message', (evt) => resolve(evt.data.subarray()), { once: true })
     })
     const total = new DataView(request.buffer, request.byteOffset).getUint32(0) * MiB
-    const counts = (connection as unknown as { counts: WriteCounts }).counts
+    const counts = countsOf.get(connection)!
     const before = { ...counts, frames: [...counts.frames] }
     const cpu0 = cpu()
     const t0 = performance.now()
