@@ -8,14 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  generateSigner,
-  load,
-  NETWORK,
-  rootsEqual,
-  signedAssertions,
-  tempDirs,
-} from '../../packages/sync/test/helpers.js'
+import { generateSigner, NETWORK, syncBothWays, tempDirs } from '../../packages/sync/test/helpers.js'
 
 const signer = generateSigner()
 const trust = [signer.publicKey]
@@ -37,23 +30,9 @@ describe('a node of the previous release (protocol 2)', () => {
     try {
       const ours = await nodes.start({ sync: quiet })
       const old = await previous.start({ sync: quiet })
-      const records = signedAssertions(signer, 1_500, { networkId: NETWORK })
-      await load(ours.state, records.slice(0, 1_250), signer.publicKey)
-      await load(old.state, records.slice(250), signer.publicKey)
-
-      await ours.dial(old.multiaddrs()[0]!)
-      const report = await ours.sync.syncWith(old.peerId)
-      expect(report.applied).toBe(250)
-      expect(report.remoteApplied).toBe(250)
-      expect(rootsEqual(ours.state, old.state)).toBe(true)
-
-      const more = signedAssertions(signer, 100, { networkId: NETWORK, offset: 10_000 })
-      await load(old.state, more.slice(0, 60), signer.publicKey)
-      await load(ours.state, more.slice(40), signer.publicKey)
-      const back = await old.sync.syncWith(ours.peerId)
-      expect(back.applied).toBe(40)
-      expect(back.remoteApplied).toBe(40)
-      expect(rootsEqual(ours.state, old.state)).toBe(true)
+      const seen = await syncBothWays(ours, old, signer)
+      expect([seen.there.applied, seen.there.remoteApplied, seen.equalAfterThere]).toEqual([250, 250, true])
+      expect([seen.back.applied, seen.back.remoteApplied, seen.equalAfterBack]).toEqual([40, 40, true])
     } finally {
       await previous.cleanup()
     }

@@ -37,3 +37,30 @@ export function load(
 ): Promise<void> {
   return testing.load(state, records, from, { batch })
 }
+
+/** What {@link syncBothWays} saw: each direction's report and whether the roots were equal after it. */
+export interface BothWays {
+  there: Awaited<ReturnType<ProvsyncNode['sync']['syncWith']>>
+  equalAfterThere: boolean
+  back: Awaited<ReturnType<ProvsyncNode['sync']['syncWith']>>
+  equalAfterBack: boolean
+}
+
+/**
+ * A mixed-release scenario: `ours` and `old` each hold 250 assertions the other lacks, `ours`
+ * syncs with `old`; then 40 new ones each way, `old` syncing with `ours`. `ours` must already be
+ * able to dial `old`'s first address.
+ */
+export async function syncBothWays(ours: ProvsyncNode, old: ProvsyncNode, signer: Signer): Promise<BothWays> {
+  const records = signedAssertions(signer, 1_500, { networkId: NETWORK })
+  await load(ours.state, records.slice(0, 1_250), signer.publicKey)
+  await load(old.state, records.slice(250), signer.publicKey)
+  await ours.dial(old.multiaddrs()[0]!)
+  const there = await ours.sync.syncWith(old.peerId)
+  const equalAfterThere = testing.rootsEqual(ours.state, old.state)
+  const more = signedAssertions(signer, 100, { networkId: NETWORK, offset: 10_000 })
+  await load(old.state, more.slice(0, 60), signer.publicKey)
+  await load(ours.state, more.slice(40), signer.publicKey)
+  const back = await old.sync.syncWith(ours.peerId)
+  return { there, equalAfterThere, back, equalAfterBack: testing.rootsEqual(ours.state, old.state) }
+}

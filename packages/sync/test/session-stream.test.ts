@@ -9,7 +9,15 @@ import { PROTOCOL_VERSION, type ProvsyncNode, SyncInitError } from '@provsync/sy
 import { TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FETCH_PROTOCOL } from '../src/constants.js'
-import { generateSigner, load, NETWORK, rootsEqual, signedAssertions, tempDirs } from './helpers.js'
+import {
+  generateSigner,
+  load,
+  NETWORK,
+  rootsEqual,
+  signedAssertions,
+  syncBothWays,
+  tempDirs,
+} from './helpers.js'
 
 const signer = generateSigner()
 const trust = [signer.publicKey]
@@ -71,25 +79,11 @@ describe("a node pinned to protocol 2 (the previous release's sessions)", () => 
   it('syncs with a node of this release both ways, over fetch streams', async () => {
     const ours = await nodes.start({ sync: quiet })
     const old = await nodes.start({ sync: { ...quiet, protocolVersion: 2 } })
-    const records = signedAssertions(signer, 1_500, { networkId: NETWORK })
-    await load(ours.state, records.slice(0, 1_250), signer.publicKey)
-    await load(old.state, records.slice(250), signer.publicKey)
-
-    await ours.dial(old.multiaddrs()[0]!)
-    const report = await ours.sync.syncWith(old.peerId)
-    expect(report.error).toBeUndefined()
-    expect(report.applied).toBe(250)
-    expect(report.remoteApplied).toBe(250)
-    expect(rootsEqual(ours.state, old.state)).toBe(true)
-
-    const more = signedAssertions(signer, 100, { networkId: NETWORK, offset: 10_000 })
-    await load(old.state, more.slice(0, 60), signer.publicKey)
-    await load(ours.state, more.slice(40), signer.publicKey)
-    const back = await old.sync.syncWith(ours.peerId)
-    expect(back.error).toBeUndefined()
-    expect(back.applied).toBe(40)
-    expect(back.remoteApplied).toBe(40)
-    expect(rootsEqual(ours.state, old.state)).toBe(true)
+    const seen = await syncBothWays(ours, old, signer)
+    expect(seen.there.error).toBeUndefined()
+    expect([seen.there.applied, seen.there.remoteApplied, seen.equalAfterThere]).toEqual([250, 250, true])
+    expect(seen.back.error).toBeUndefined()
+    expect([seen.back.applied, seen.back.remoteApplied, seen.equalAfterBack]).toEqual([40, 40, true])
   })
 
   it('runs protocol 2 whichever side is pinned: without fetch streams its session fails at the fetch', async () => {
