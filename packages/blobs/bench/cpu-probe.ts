@@ -20,6 +20,9 @@ const [mib, rounds, ...variants] = process.argv.slice(2)
 const work = mkdtempSync(join(tmpdir(), 'provsync-cpu-probe-'))
 const GiB = 1024 ** 3
 
+// `start`, `stop` and `parse` repeat rss-probe.ts's on purpose: the probes run under Node's type
+// stripping, which needs `.ts` import specifiers, and the tools' tsc refuses those (TS5097), so a
+// probe imports no module of this folder.
 function start(args: string[], env: Record<string, string>) {
   const peer = fileURLToPath(new URL('./peer.ts', import.meta.url))
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', peer, ...args], {
