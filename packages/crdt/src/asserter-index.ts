@@ -43,20 +43,35 @@ export class AsserterIndexWriter {
    */
   finish(): void {
     for (const { asserter, ids } of this.pending.values()) {
-      let n = lastIndexNumber(this.ctx, asserter)
+      const hex = toHex(asserter)
+      let n = lastIndexNumber(this.ctx, asserter, this.ctx.hints.asserters.get(hex))
       for (let start = 0; start < ids.length; start += CHUNK_IDS) {
         const value = concat(...ids.slice(start, start + CHUNK_IDS))
         this.ctx.dbs.asserterChunks.put(asserterIndexKey(asserter, ++n), value)
       }
+      this.ctx.hints.asserters.set(hex, n)
     }
     this.pending.clear()
     this.last = undefined
   }
 }
 
-/** The highest number an asserter's index entries use, or 0. */
-function lastIndexNumber(ctx: Context, asserter: Uint8Array): number {
-  const keys = ctx.dbs.asserterChunks.getKeys({
+/**
+ * The highest number an asserter's index entries use, or 0. An asserter's entries are numbered 1,
+ * 2, 3, … with no gap (each is written at the last number + 1, and none is deleted), so when entry
+ * `hint` is stored and `hint + 1` is not, `hint` is the last: two point reads instead of a reverse
+ * range read (see `SequenceHints` in context.ts); otherwise, or without a hint, the range read answers.
+ */
+export function lastIndexNumber(ctx: Context, asserter: Uint8Array, hint?: number): number {
+  const chunks = ctx.dbs.asserterChunks
+  if (
+    hint !== undefined &&
+    hint >= 1 &&
+    chunks.doesExist(asserterIndexKey(asserter, hint)) &&
+    !chunks.doesExist(asserterIndexKey(asserter, hint + 1))
+  )
+    return hint
+  const keys = chunks.getKeys({
     start: asserterIndexKey(asserter, Number.MAX_SAFE_INTEGER),
     end: asserter,
     reverse: true,

@@ -241,10 +241,11 @@ export function historyWriter(ctx: Context, scratch?: Scratch): HistoryWriter {
   return {
     append(entry) {
       if (next === undefined) {
-        next = lastKey(ctx.dbs.history) + 1
+        next = nextHistorySeq(ctx)
         hlc = encodeTimestamp(ctx.clock.now())
       }
       const seq = next++
+      ctx.hints.history = next
       const value = encodeHistory(entry, hlc!, scratch)
       // Sequence numbers only grow, so the entry goes in with MDB_APPEND (no search down the
       // B-tree): about 1 µs less per put than a plain put, measured on 1,000-entry transactions.
@@ -264,6 +265,21 @@ export function historyWriter(ctx: Context, scratch?: Scratch): HistoryWriter {
       viewDelta = 0
     },
   }
+}
+
+/**
+ * The sequence number the next history entry takes: one past the last key. History keys run
+ * 1, 2, 3, … with no gap (each entry is appended at the last key + 1, and nothing deletes one), so
+ * when the hint's predecessor is stored and the hint itself is not, the hint is one past the last
+ * key; two point reads, where {@link lastKey} opens a reverse cursor (see `SequenceHints` in context.ts).
+ * A hint left by a transaction that aborted points past the rolled-back entries, fails the first
+ * read, and the cursor answers.
+ */
+export function nextHistorySeq(ctx: Context): number {
+  const hint = ctx.hints.history
+  const { history } = ctx.dbs
+  if (hint !== undefined && hint > 1 && history.doesExist(hint - 1) && !history.doesExist(hint)) return hint
+  return lastKey(history) + 1
 }
 
 /** The highest numeric key of a sequence-keyed database, or 0 when empty. */

@@ -377,6 +377,7 @@ export async function openNodeState(options: NodeStateOptions): Promise<NodeStat
       missesSinceHit: 0,
       sampled: 0,
     },
+    hints: { history: undefined, asserters: new Map() },
     write: (fn) => write(fn),
   }
   loadRevoked(ctx)
