@@ -120,6 +120,27 @@ async function measureLmdb(): Promise<Record<string, number>> {
     record('txn_sync_put', await time((i) => env.transactionSync(() => db.put(key(i), value))))
     record('txn_async_put', await time((i) => env.transaction(() => db.put(key(i + n), value))))
     record('put_async', await time((i) => db.put(key(i + 2 * n), value)))
+    // What a write transaction paid for its next sequence number before session 15 (a reverse
+    // cursor) against what it pays now (two point reads), alternated in one transaction.
+    const seq = env.openDB({ name: 'seq', keyEncoding: 'ordered-binary', encoding: 'binary' })
+    env.transactionSync(() => {
+      for (let k = 1; k <= 5000; k++) seq.putSync(k, value)
+    })
+    let cursorUs = 0
+    let pointUs = 0
+    env.transactionSync(() => {
+      for (let i = 0; i < 2000; i++) {
+        const c0 = performance.now()
+        for (const k of seq.getKeys({ reverse: true, limit: 1 })) if (k !== 5000) throw new Error('last key')
+        const c1 = performance.now()
+        if (!(seq.doesExist(4999 + 1) && !seq.doesExist(5001))) throw new Error('hint')
+        const c2 = performance.now()
+        cursorUs += (c1 - c0) * 1000
+        pointUs += (c2 - c1) * 1000
+      }
+    })
+    out.last_key_cursor_us = Number((cursorUs / 2000).toFixed(2))
+    out.last_key_two_point_reads_us = Number((pointUs / 2000).toFixed(2))
     return out
   } finally {
     await env.close()
