@@ -46,9 +46,9 @@ export interface VerificationCounts {
  * The next history sequence number and each asserter's last index entry number, as the last
  * append left them. A hint is a guess, checked with point reads before it is used (see
  * `nextHistorySeq` in durability.ts and `lastIndexNumber` in asserter-index.ts): it spares a
- * reverse range read per write transaction (a cursor, 25-35 µs of the calling thread per `apply`
- * call in `bench/call-probe.ts`, against about 1 µs a point read), and a wrong hint (a transaction
- * that aborted after advancing it) costs only the range read it replaces.
+ * reverse range read per write transaction (a cursor: 11-41 µs against 2-6 µs for the two point
+ * reads, `bench/call-probe.ts` at load 21; three cursors per `apply` call before), and a wrong hint
+ * (a transaction that aborted after advancing it) costs only the range read it replaces.
  */
 export interface SequenceHints {
   history: number | undefined
