@@ -157,13 +157,14 @@ export class Push {
         this.links.add(peer.toString())
       },
       onDisconnect: (peer) => {
-        // A tree link went down: the tree may be cut, so every link is eager again until
-        // duplicates prune it back to a tree (Plumtree repairs by graft on a missed message;
-        // records carry no ids to miss, so the repair is this re-flood).
+        // A tree link went down: the tree may be cut here, so one lazy link turns eager in its
+        // place (push-links.ts, `lost`); the lazy announcements graft any further gap.
         const id = peer.toString()
-        const grafts = this.links.isEager(id) ? this.links.reset() : []
+        const graft = this.links.lost(id)
         this.forget(id)
-        for (const lazy of grafts) this.control(lazy, 'graft')
+        if (graft === undefined) return
+        this.stats.grafts++
+        this.control(graft, 'graft')
       },
     })
   }
