@@ -82,10 +82,10 @@ export class Heads {
     pubsub.addEventListener('message', this.onMessage)
     pubsub.subscribe(topic)
     if (announce !== false) {
-      this.debouncer = createDebouncer(
-        () => this.announceUnlessCovered(),
-        { waitMs: announce.debounceMs, maxWaitMs: announce.maxWaitMs },
-      )
+      this.debouncer = createDebouncer(() => this.announceUnlessCovered(), {
+        waitMs: announce.debounceMs,
+        maxWaitMs: announce.maxWaitMs,
+      })
       this.unsubscribeState = this.init.state.onChange(() => this.debouncer?.trigger())
     }
   }
