@@ -17,14 +17,8 @@ export interface PushLinks {
   eager(): string[]
   /** Lazy neighbours, in the order they connected. */
   lazy(): string[]
-  /**
-   * `id` went down. When it was eager (a tree link), the oldest lazy link turns eager in its place
-   * (counted as a graft) and is returned, to be told: one link that reached the tree by another path
-   * (it pushed us duplicates) rejoins us to it. Plumtree re-eagers none and waits for a lazy
-   * announcement's graft; sessions 12-14 made every lazy link eager, a flood that duplicates pruned
-   * again (sync README, "Session 15 (gossip)").
-   */
-  lost(id: string): string | undefined
+  /** Every link eager again (a tree link went down): returns those that were lazy, to graft. */
+  reset(): string[]
   /** A push from `id` brought nothing new: true when the link was eager and a prune is due. */
   duplicate(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
@@ -58,15 +52,10 @@ export function createPushLinks(): PushLinks {
       links.delete(id)
     },
     has: (id) => links.has(id),
-    lost(id) {
-      const wasEager = links.get(id) === true
-      links.delete(id)
-      if (!wasEager) return undefined
-      const next = [...links].find(([, eager]) => !eager)?.[0]
-      if (next === undefined) return undefined
-      links.set(next, true)
-      stats.grafts++
-      return next
+    reset() {
+      const lazy = [...links].filter(([, eager]) => !eager).map(([id]) => id)
+      for (const id of lazy) links.set(id, true)
+      return lazy
     },
     isEager: (id) => links.get(id) === true,
     eager: () => [...links].filter(([, eager]) => eager).map(([id]) => id),

@@ -157,14 +157,13 @@ export class Push {
         this.links.add(peer.toString())
       },
       onDisconnect: (peer) => {
-        // A tree link went down: the tree may be cut here, so one lazy link turns eager in its
-        // place (push-links.ts, `lost`); the lazy announcements graft any further gap.
+        // A tree link went down: the tree may be cut, so every link is eager again until
+        // duplicates prune it back to a tree (Plumtree repairs by graft on a missed message;
+        // records carry no ids to miss, so the repair is this re-flood).
         const id = peer.toString()
-        const graft = this.links.lost(id)
+        const grafts = this.links.isEager(id) ? this.links.reset() : []
         this.forget(id)
-        if (graft === undefined) return
-        this.stats.grafts++
-        this.control(graft, 'graft')
+        for (const lazy of grafts) this.control(lazy, 'graft')
       },
     })
   }

@@ -62,26 +62,17 @@ describe('push links', () => {
     expect(links.eager()).toEqual([])
   })
 
-  it('when a link goes down, turns only the oldest lazy link eager, and only if the lost one was eager', () => {
+  it('on reset makes every link eager and returns exactly those that were lazy', () => {
     fc.assert(
-      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 12 }), fc.nat(), (lazy, pick) => {
+      fc.property(fc.array(fc.boolean(), { maxLength: 12 }), (lazy) => {
         const links = createPushLinks()
         lazy.forEach((l, i) => {
           links.add(`p${i}`)
           if (l) links.duplicate(`p${i}`)
         })
-        const lostIndex = pick % lazy.length
-        const lost = `p${lostIndex}`
-        const before = { eager: links.eager(), lazy: links.lazy(), grafts: links.stats.grafts }
-        const graft = links.lost(lost)
-        const expected = lazy[lostIndex] ? undefined : before.lazy[0]
-        expect(graft).toBe(expected)
-        expect(links.has(lost)).toBe(false)
-        expect(links.stats.grafts).toBe(before.grafts + (expected === undefined ? 0 : 1))
-        expect(links.lazy()).toEqual(before.lazy.filter((id) => id !== lost && id !== expected))
-        expect(links.eager().sort()).toEqual(
-          [...before.eager.filter((id) => id !== lost), ...(expected === undefined ? [] : [expected])].sort(),
-        )
+        const grafts = links.reset()
+        expect(grafts).toEqual(lazy.flatMap((l, i) => (l ? [`p${i}`] : [])))
+        expect(links.eager()).toEqual(lazy.map((_, i) => `p${i}`))
       }),
     )
   })
