@@ -33,12 +33,6 @@ export interface HeadsInit {
    * pull, as a lazy link's announcement in Plumtree waits for the eager path. Absent: never.
    */
   covered?(id: string): boolean
-  /**
-   * How long an announcement now would start no pull anywhere (eager push: every subscriber is a
-   * push neighbour and pushes keep reaching this node, so each takes us as covered), in ms; 0 or
-   * absent: announce. A held-back announcement is tried again when that time is up.
-   */
-  heldBackMs?(subscribers: readonly string[]): number
   /** Whether a pull from `id` may still run (service started, peer connected and not refused). */
   mayPull(id: string): boolean
   pull(peer: PeerId): Promise<unknown>
@@ -55,7 +49,6 @@ export interface HeadsInit {
 export class Heads {
   private readonly queue: PullQueue<{ peer: PeerId; announcement: HeadsAnnouncement }>
   private debouncer: Debouncer | undefined
-  private retry: ReturnType<typeof setTimeout> | undefined
   private unsubscribeState: (() => void) | undefined
   private started = false
 
@@ -82,10 +75,12 @@ export class Heads {
     pubsub.addEventListener('message', this.onMessage)
     pubsub.subscribe(topic)
     if (announce !== false) {
-      this.debouncer = createDebouncer(() => this.announceUnlessCovered(), {
-        waitMs: announce.debounceMs,
-        maxWaitMs: announce.maxWaitMs,
-      })
+      this.debouncer = createDebouncer(
+        () => {
+          this.announce().catch((err: Error) => this.init.log.error('announcement failed - %e', err))
+        },
+        { waitMs: announce.debounceMs, maxWaitMs: announce.maxWaitMs },
+      )
       this.unsubscribeState = this.init.state.onChange(() => this.debouncer?.trigger())
     }
   }
@@ -93,8 +88,6 @@ export class Heads {
   stop(): void {
     this.started = false
     this.debouncer?.cancel()
-    if (this.retry !== undefined) clearTimeout(this.retry)
-    this.retry = undefined
     this.unsubscribeState?.()
     const { pubsub, topic } = this.init
     try {
@@ -109,29 +102,6 @@ export class Heads {
   /** Forgets what `peer` announced and has not started (the peer left). */
   drop(id: string): void {
     this.queue.drop(id)
-  }
-
-  /**
-   * The debounced announcement, held back while eager push makes it redundant: under writes every
-   * receiver took a push neighbour's announcement as covered and pulled nothing, while gossipsub
-   * still verified, decoded and relayed it (8-9 % of a node thread of the 32-node simulation,
-   * packages/sync README, "Session 14 (push and CPU)"). Once pushes stop reaching this node it
-   * goes out as before, so receivers that pushes stopped reaching pull as before.
-   */
-  private announceUnlessCovered(): void {
-    if (!this.started || this.retry !== undefined) return
-    const { pubsub, topic, heldBackMs } = this.init
-    const waitMs = heldBackMs?.(pubsub.getSubscribers(topic).map((peer) => peer.toString())) ?? 0
-    if (waitMs <= 0) {
-      this.announce().catch((err: Error) => this.init.log.error('announcement failed - %e', err))
-      return
-    }
-    this.init.metrics.announcements.inc({ outcome: 'held-back' })
-    this.retry = setTimeout(() => {
-      this.retry = undefined
-      this.announceUnlessCovered()
-    }, waitMs)
-    this.retry.unref?.()
   }
 
   async announce(): Promise<void> {

@@ -193,17 +193,6 @@ export class Push {
     return this.links.has(id) && this.reached()
   }
 
-  /**
-   * How long announcements to `subscribers` would start no pull (0: announce now): each of them is
-   * a push neighbour, and pushes reach this node, so the tree reaches them too and each takes our
-   * announcement as `covers` does, for the rest of the lazy window since the last push arrived. A
-   * subscriber without push (a previous release) or outside the tree is announced to as before.
-   */
-  announcementsCoveredForMs(subscribers: readonly string[]): number {
-    if (!subscribers.every((id) => this.links.has(id))) return 0
-    return Math.max(0, this.init.lazyWindowMs - (Date.now() - this.lastPushMs))
-  }
-
   private reached(): boolean {
     return Date.now() - this.lastPushMs < this.init.lazyWindowMs
   }
