@@ -1,0 +1,84 @@
+/**
+ * What brings each node its last records after the run's last write: reads a `--trace=FILE` of the
+ * simulation (packages/sim/src/trace.ts) and prints, per node that applied anything after the last
+ * write, when (ms after it), from whom, and how (a push, or a session and its reason), then the
+ * records applied after the last write summed by how they came. Used to find why a run converges
+ * late after the heal (sync README, "Session 15 (gossip)").
+ *
+ *   npx tsx packages/sim/bench/trace-tail.ts /tmp/t.jsonl
+ */
+import { readFileSync } from 'node:fs'
+
+interface Line {
+  t: number
+  ev: string
+  node?: string
+  peer?: string
+  reason?: string
+  applied?: number
+  inSession?: boolean
+}
+
+interface Arrival {
+  node: string
+  peer: string
+  atMs: number
+  applied: number
+  how: string
+}
+
+/** The reason of the session of `node` with `peer` that finished first at or after `t`. */
+function sessionReason(sessions: readonly Line[], node: string, peer: string, t: number): string {
+  const found = sessions.find((s) => s.node === node && s.peer === peer && s.t >= t)
+  return found === undefined ? 'session (unfinished)' : `session:${found.reason}`
+}
+
+/** Every batch applied after the last write, with how it came. */
+export function arrivalsAfterLastWrite(lines: readonly Line[]): { lastWrite: number; arrivals: Arrival[] } {
+  const lastWrite = Math.max(...lines.filter((l) => l.ev === 'write').map((l) => l.t))
+  const sessions = lines.filter((l) => l.ev === 'session').sort((a, b) => a.t - b.t)
+  const arrivals = lines
+    .filter((l) => l.ev === 'batch' && l.t > lastWrite)
+    .map((l) => ({
+      node: l.node ?? '?',
+      peer: l.peer ?? '?',
+      atMs: l.t - lastWrite,
+      applied: l.applied ?? 0,
+      how: l.inSession === true ? sessionReason(sessions, l.node ?? '', l.peer ?? '', l.t) : 'push',
+    }))
+  return { lastWrite, arrivals }
+}
+
+function main(path: string): void {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Line)
+  const { lastWrite, arrivals } = arrivalsAfterLastWrite(lines)
+  const converged = lines.find((l) => l.ev === 'converged')
+  console.log(`converged ${converged === undefined ? '?' : converged.t - lastWrite} ms after the last write`)
+  const last = new Map<string, Arrival>()
+  for (const a of arrivals) last.set(a.node, a)
+  for (const a of [...last.values()].sort((x, y) => y.atMs - x.atMs))
+    console.log(
+      `${a.node.padEnd(4)} last at ${String(a.atMs).padStart(6)} ms from ${a.peer.padEnd(4)} ${a.how}`,
+    )
+  const byHow = new Map<string, { records: number; batches: number; lateRecords: number }>()
+  for (const a of arrivals) {
+    const sum = byHow.get(a.how) ?? { records: 0, batches: 0, lateRecords: 0 }
+    sum.records += a.applied
+    sum.batches++
+    if (a.atMs > 2_000) sum.lateRecords += a.applied
+    byHow.set(a.how, sum)
+  }
+  console.log('records applied after the last write, by how (later than 2 s in brackets):')
+  for (const [how, sum] of byHow)
+    console.log(`  ${how.padEnd(28)} ${sum.records} in ${sum.batches} (${sum.lateRecords})`)
+}
+
+const path = process.argv[2]
+if (path === undefined) {
+  console.error('usage: trace-tail.ts TRACE.jsonl')
+  process.exit(2)
+}
+main(path)
