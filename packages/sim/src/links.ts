@@ -182,7 +182,7 @@ export async function createMemoryNetwork(
     const key = peers.join(' ')
     let counters = links.get(key)
     if (counters === undefined) {
-      counters = { peers, chunks: 0, handed: 0, lost: 0, retransmitted: 0, resets: 0 }
+      counters = { peers, chunks: 0, lost: 0, retransmitted: 0, resets: 0 }
       links.set(key, counters)
     }
     return counters

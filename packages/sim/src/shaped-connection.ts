@@ -2,14 +2,8 @@
  * One end of a connection on sim's memory network: a libp2p MultiaddrConnection built on
  * @libp2p/utils' public AbstractMultiaddrConnection, whose `sendData` (the method a transport
  * implements) shapes what this end sends to the other: delay, and loss as a reliable transport
- * shows it (see links.ts). Both ends live in one process.
- *
- * What the link delivers during one turn of the event loop reaches the other end as one chunk,
- * at the end of that turn (`setImmediate`), as a kernel socket hands its reader everything that
- * arrived since the last read: the bytes, their order and each chunk's loss and delay are the
- * same, only the reads are fewer. Measured reason (README, "Session 15 (node thread)"): noise's
- * length-prefixed decoder throws and catches a RangeError at the end of every chunk it is handed,
- * and every chunk to another thread is a port message; one chunk per write cost both per write.
+ * shows it (see links.ts). Both ends live in one process; a chunk reaches the other end's
+ * `onData` in a microtask, as @libp2p/memory's pipe hands it over asynchronously.
  */
 import { StreamResetError } from '@libp2p/interface'
 import {
@@ -17,7 +11,6 @@ import {
   type AbstractMultiaddrConnectionInit,
   type SendResult,
 } from '@libp2p/utils'
-import { Uint8ArrayList } from 'uint8arraylist'
 import type { LinkFault } from './faults.js'
 import type { Rng } from './prng.js'
 
@@ -35,10 +28,8 @@ export const MAX_RETRANSMISSIONS = 4
 export interface LinkCounters {
   /** The two ends, peer ids in sorted order. */
   readonly peers: readonly [string, string]
-  /** Chunks handed to the link (the writes of both ends). */
+  /** Chunks handed to the link. */
   chunks: number
-  /** Chunks the other ends were handed: one per end and turn that delivered any (a turn's chunks coalesce). */
-  handed: number
   /** Transmissions lost, retransmissions included. */
   lost: number
   retransmitted: number
@@ -85,8 +76,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
   /** Waiting for the queue to empty (a graceful close goes out after everything sent before it). */
   private readonly idle: (() => void)[] = []
   private ended = false
-  /** Delivered this turn and not yet handed to the other end (one chunk at the end of the turn). */
-  private outbox: Uint8ArrayList | undefined
 
   constructor(init: AbstractMultiaddrConnectionInit, link: LinkDirection) {
     super(init)
@@ -100,8 +89,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
     this.queue.length = 0
-    // What was delivered before the end still reaches the other end, ahead of any close or reset.
-    this.handOver()
     for (const resolve of this.idle.splice(0)) resolve()
   }
 
@@ -113,25 +100,9 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
     this.timers.add(timer)
   }
 
-  /** Hands `data` to the other end, counted as received there, with the rest of this turn's. */
+  /** Hands `data` to the other end, counted as received there. */
   private pass(data: Data): void {
     this.link.delivered(data.byteLength)
-    if (this.outbox === undefined) {
-      this.outbox = new Uint8ArrayList()
-      setImmediate(() => this.handOver())
-    }
-    this.outbox.append(data)
-  }
-
-  /**
-   * Hands what was delivered so far to the other end as one chunk, in a microtask (so a close or
-   * reset queued after it lands after it, and no handler of the other end runs inside this one's).
-   */
-  private handOver(): void {
-    const data = this.outbox
-    if (data === undefined) return
-    this.outbox = undefined
-    this.link.counters.handed++
     const peer = this.peer
     queueMicrotask(() => peer?.onData(data))
   }
@@ -188,7 +159,6 @@ export class ShapedConnection extends AbstractMultiaddrConnection {
   async sendClose(options?: { signal?: AbortSignal }): Promise<void> {
     if (this.queue.length > 0 && !this.ended) await new Promise<void>((resolve) => this.idle.push(resolve))
     if (this.status === 'aborted' || this.status === 'reset') return
-    this.handOver()
     const peer = this.peer
     queueMicrotask(() => peer?.onTransportClosed())
     options?.signal?.throwIfAborted()

@@ -49,16 +49,8 @@ export function mergedNetwork(
     for (const [peer, n] of Object.entries(part.received)) received.set(peer, (received.get(peer) ?? 0) + n)
     for (const c of part.links) {
       const key = c.peers.join(' ')
-      const sum = links.get(key) ?? {
-        peers: c.peers,
-        chunks: 0,
-        handed: 0,
-        lost: 0,
-        retransmitted: 0,
-        resets: 0,
-      }
+      const sum = links.get(key) ?? { peers: c.peers, chunks: 0, lost: 0, retransmitted: 0, resets: 0 }
       sum.chunks += c.chunks
-      sum.handed += c.handed
       sum.lost += c.lost
       sum.retransmitted += c.retransmitted
       sum.resets += c.resets
