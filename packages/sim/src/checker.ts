@@ -38,15 +38,20 @@ export interface NodeSnapshot {
    * agree on it; local evidence may only raise a node's own view above it. Defaults to `view`.
    */
   readonly sharedView?: Readonly<Record<string, ViewEntry>>
-  /** One digest per history entry, in sequence order. */
+  /**
+   * One digest per history entry, in sequence order: every entry, or (a final snapshot) at least as
+   * many as the longest earlier snapshot of the node holds, which is all history-prefix compares.
+   */
   readonly history: readonly string[]
+  /** Entries in the history when `history` holds only the first of them; absent when it holds all. */
+  readonly historyLength?: number
   readonly ledger: readonly LedgerLine[]
   /** Hex keys this node holds revoked. */
   readonly revoked: readonly string[]
 }
 
 /** What history-prefix needs of an earlier snapshot: a full {@link NodeSnapshot} will do. */
-export type HistorySnapshot = Pick<NodeSnapshot, 'name' | 'atMs' | 'history'>
+export type HistorySnapshot = Pick<NodeSnapshot, 'name' | 'atMs' | 'history' | 'historyLength'>
 
 /** A record an honest node's local API accepted (the harness saw `applied`). */
 export interface Acknowledgement {
@@ -280,8 +285,15 @@ export function checkRevokedProvenance(final: readonly NodeSnapshot[]): Violatio
   })
 }
 
+/** For each node, the most history entries any of `earlier` holds: what a final snapshot must digest. */
+export function historyPrefixes(earlier: readonly HistorySnapshot[]): Map<string, number> {
+  const prefixes = new Map<string, number>()
+  for (const s of earlier) prefixes.set(s.name, Math.max(prefixes.get(s.name) ?? 0, s.history.length))
+  return prefixes
+}
+
 export function checkHistoryPrefix(
-  final: readonly NodeSnapshot[],
+  final: readonly HistorySnapshot[],
   earlier: readonly HistorySnapshot[],
 ): Violation[] {
   const byName = groupBy([...earlier, ...final], (n) => n.name)
@@ -290,16 +302,17 @@ export function checkHistoryPrefix(
     for (let i = 1; i < ordered.length; i++) {
       const before = ordered[i - 1]!.history
       const after = ordered[i]!.history
+      const afterLength = ordered[i]!.historyLength ?? after.length
       const diverge = before.findIndex((digest, seq) => after[seq] !== digest)
       // Stryker disable next-line ConditionalExpression: equivalent, a shorter history always diverges (a missing digest is undefined)
-      if (diverge >= 0 || after.length < before.length) {
+      if (diverge >= 0 || afterLength < before.length) {
         // Stryker disable next-line ConditionalExpression: equivalent, diverge is never negative here (see above)
-        const at = diverge >= 0 ? diverge : after.length
+        const at = diverge >= 0 ? diverge : afterLength
         return [
           {
             invariant: 'history-prefix' as const,
             nodes: [name],
-            detail: `history at ${ordered[i]!.atMs} ms rewrites entry ${at + 1} of the one at ${ordered[i - 1]!.atMs} ms (${before.length} -> ${after.length} entries)`,
+            detail: `history at ${ordered[i]!.atMs} ms rewrites entry ${at + 1} of the one at ${ordered[i - 1]!.atMs} ms (${before.length} -> ${afterLength} entries)`,
           },
         ]
       }

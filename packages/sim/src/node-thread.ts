@@ -180,6 +180,7 @@ async function answer(h: Hosted, request: ThreadRequest): Promise<ThreadReply | 
             peerId: n.peerId.toString(),
             atMs: request.atMs,
             knownKeys: request.knownKeys,
+            historyPrefix: request.historyPrefixes.get(n.name) ?? 0,
           }),
           index: n.index,
         })),

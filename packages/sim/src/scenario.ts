@@ -25,6 +25,7 @@ import {
   checkInvariants,
   type EquivocationEvidence,
   type HistorySnapshot,
+  historyPrefixes,
   type Refusal,
 } from './checker.js'
 import { type Cluster, createCluster, type Received, type Transport } from './cluster.js'
@@ -746,8 +747,15 @@ class ScenarioRun {
   check(): { check: CheckResult; equivocations: ReturnType<typeof equivocationEvidence> } {
     const { setup, cluster, byzantine } = this
     const knownKeys = [...cluster.nodes.map((n) => n.publicKey), ...byzantine.map((b) => b.publicKey)]
+    const prefixes = historyPrefixes(this.earlier)
     const final = cluster.nodes.map((n) =>
-      snapshotNode(n.node!.state, { name: n.name, peerId: n.peerId.toString(), atMs: this.now(), knownKeys }),
+      snapshotNode(n.node!.state, {
+        name: n.name,
+        peerId: n.peerId.toString(),
+        atMs: this.now(),
+        knownKeys,
+        historyPrefix: prefixes.get(n.name) ?? 0,
+      }),
     )
     const equivocations = equivocationEvidence(byzantine, cluster, this.fromByzantine)
     const check = checkInvariants({

@@ -49,6 +49,8 @@ export type ThreadRequest =
       readonly id: number
       readonly atMs: number
       readonly knownKeys: Uint8Array[]
+      /** By node name: the history entries the final snapshot digests (`historyPrefixes`). */
+      readonly historyPrefixes: Map<string, number>
     }
   | { readonly type: 'collect'; readonly id: number }
   | { readonly type: 'stop'; readonly id: number }

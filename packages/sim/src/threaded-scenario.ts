@@ -8,7 +8,13 @@
  * once every thread applied them (after the ops played before them).
  */
 import { rm } from 'node:fs/promises'
-import { type Acknowledgement, type CheckResult, checkInvariants, type HistorySnapshot } from './checker.js'
+import {
+  type Acknowledgement,
+  type CheckResult,
+  checkInvariants,
+  type HistorySnapshot,
+  historyPrefixes,
+} from './checker.js'
 import { identitySeed, peerIdFromSeed } from './cluster.js'
 import { type FaultEvent, lastHealMs } from './faults.js'
 import { NodeThreads } from './node-threads.js'
@@ -178,6 +184,7 @@ class ThreadedRun {
       type: 'snapshot',
       atMs: this.now(),
       knownKeys: this.knownKeys,
+      historyPrefixes: historyPrefixes(this.earlier),
     })
     const final = replies.flatMap((r) => r.snapshots).sort((a, b) => a.index - b.index)
     return checkInvariants({

@@ -4,7 +4,9 @@ import { describe, expect, test } from 'vitest'
 import {
   type Acknowledgement,
   checkEquivocations,
+  checkHistoryPrefix,
   checkInvariants,
+  historyPrefixes,
   type NodeSnapshot,
   STORES,
   type ViewEntry,
@@ -207,6 +209,42 @@ describe('checkInvariants', () => {
         },
       ),
     )
+  })
+
+  test('a final snapshot cut to the longest earlier history gives exactly the violations of the whole one', () => {
+    // Earlier snapshots grow from one history; the final one may rewrite, drop or add entries anywhere.
+    const digest = fc.constantFrom('a', 'b', 'c')
+    fc.assert(
+      fc.property(
+        fc.array(digest, { maxLength: 10 }),
+        fc.array(fc.nat({ max: 10 }), { minLength: 1, maxLength: 3 }),
+        fc.array(digest, { maxLength: 12 }),
+        (grown, cuts, whole) => {
+          const earlier = cuts.map((cut, k) => ({
+            name: 'n0',
+            atMs: 100 * (k + 1),
+            history: grown.slice(0, cut),
+          }))
+          const prefix = historyPrefixes(earlier).get('n0')!
+          expect(prefix).toBe(Math.max(...earlier.map((e) => e.history.length)))
+          const full = { name: 'n0', atMs: 1_000, history: whole }
+          const cut =
+            whole.length >= prefix
+              ? { ...full, history: whole.slice(0, prefix), historyLength: whole.length }
+              : full
+          expect(checkHistoryPrefix([cut], earlier)).toEqual(checkHistoryPrefix([full], earlier))
+        },
+      ),
+    )
+    // A rewrite inside the prefix is still caught, with the same detail.
+    const earlier = [{ name: 'n0', atMs: 1, history: ['a', 'b'] }]
+    const rewritten = checkHistoryPrefix(
+      [{ name: 'n0', atMs: 2, history: ['a', 'x'], historyLength: 9 }],
+      earlier,
+    )
+    expect(rewritten.map((v) => v.detail)).toEqual([
+      'history at 2 ms rewrites entry 2 of the one at 1 ms (2 -> 9 entries)',
+    ])
   })
 
   test('a ledger without an issued revocation is named', () => {
