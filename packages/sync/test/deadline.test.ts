@@ -1,9 +1,10 @@
-import { getEventListeners } from 'node:events'
+import { getEventListeners, once } from 'node:events'
+import { connect, createServer, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { streamPair } from '@libp2p/utils'
 import { BudgetExceededError } from '@provsync/sync'
 import { describe, expect, it } from 'vitest'
-import { startDeadline, withDeadline } from '../src/deadline.js'
+import { stalledMs, startDeadline, withDeadline } from '../src/deadline.js'
 import { framedStream } from '../src/framing.js'
 import { DEFAULT_PROTOCOL_LIMITS, receive, type SessionContext } from '../src/protocol/context.js'
 
@@ -87,4 +88,68 @@ describe('deadlines', () => {
     expect((err as BudgetExceededError).message).toContain('30 ms')
     expect(getEventListeners(session.signal, 'abort')).toHaveLength(0)
   })
+
+  it('do not count a stall of this thread against the remote, and fire once the time is really up', async () => {
+    const deadline = startDeadline(100)
+    const before = stalledMs()
+    // This thread cannot read anything for 400 ms: an answer could not have been seen.
+    blockThread(400)
+    expect(stalledMs() - before).toBeGreaterThanOrEqual(250)
+    await sleep(10)
+    expect(deadline.signal.aborted).toBe(false)
+    // It still fires, once the remote had its 100 ms of this thread's time.
+    await until(() => deadline.signal.aborted)
+    expect((deadline.signal.reason as DOMException).name).toBe('TimeoutError')
+  })
+
+  it('let an answer that arrived while this thread was blocked be read before the time is up', async () => {
+    const { client, server, close } = await socketPair()
+    try {
+      const answer = withDeadline(50, {}, (signal) => {
+        signal?.throwIfAborted()
+        return new Promise<string>((resolve, reject) => {
+          server.once('data', (data) => resolve(String(data)))
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true })
+        })
+      })
+      client.write('answer')
+      // The answer waits in the socket while this thread is busy past the deadline's time.
+      blockThread(300)
+      await expect(answer).resolves.toBe('answer')
+    } finally {
+      close()
+    }
+  })
 })
+
+/** Keeps this thread busy, as a long synchronous apply or a snapshot does. */
+function blockThread(ms: number): void {
+  const end = performance.now() + ms
+  while (performance.now() < end) {}
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await sleep(10)
+  expect(condition()).toBe(true)
+}
+
+/** Two ends of one TCP connection on loopback. */
+async function socketPair(): Promise<{ client: Socket; server: Socket; close(): void }> {
+  const listener = createServer()
+  listener.listen(0, '127.0.0.1')
+  await once(listener, 'listening')
+  const address = listener.address() as { port: number }
+  const accepted = once(listener, 'connection') as Promise<[Socket]>
+  const client = connect(address.port, '127.0.0.1')
+  await once(client, 'connect')
+  const [server] = await accepted
+  return {
+    client,
+    server,
+    close: () => {
+      client.destroy()
+      server.destroy()
+      listener.close()
+    },
+  }
+}
