@@ -10,6 +10,7 @@ import {
   addTally,
   emptyTally,
   endConversation,
+  type ProtocolLimits,
   type PullTally,
   receive,
   type SessionContext,
@@ -234,9 +235,7 @@ export async function pullRecords(
   const applying: Promise<PullTally>[] = []
   const applyTimer = busyTimer()
   let held: (() => Promise<PullTally>) | undefined
-  // The first groups are smaller (one answer, then doubling up to maxApplyRecords), so the pool
-  // starts verifying after one answer rather than after a whole group's worth of transfer.
-  let groupLimit = Math.min(ctx.limits.maxKeysPerRequest, ctx.limits.maxApplyRecords)
+  let groupsStarted = 0
   const applyHeld = async (group: () => Promise<PullTally>): Promise<void> => {
     const applied = applyTimer.time(group)
     // Awaited below; until then a failure must not count as an unhandled rejection.
@@ -253,6 +252,7 @@ export async function pullRecords(
     while (answered < batches.length) {
       const records: Uint8Array[] = []
       const asked: Uint8Array[] = []
+      const limit = groupLimit(groupsStarted++, ctx.limits)
       do {
         await fillPipeline()
         const batch = batches[answered]!
@@ -266,8 +266,7 @@ export async function pullRecords(
         }
         for (const record of answer) records.push(record)
         for (const key of batch) asked.push(key)
-      } while (answered < batches.length && records.length + batches[answered]!.length <= groupLimit)
-      groupLimit = Math.min(groupLimit * 2, ctx.limits.maxApplyRecords)
+      } while (answered < batches.length && records.length + batches[answered]!.length <= limit)
       // Requests for the next group go out before this one is applied, so the transfer overlaps it.
       await fillPipeline()
       // This group's signatures start verifying on crdt's pool now, and the group before it is
@@ -288,6 +287,18 @@ export async function pullRecords(
   tally.applyMs = applyTimer.elapsedMs()
   if (pull.end !== false) await endConversation(framed, ctx, options)
   return tally
+}
+
+/**
+ * Records the next apply group of a pull may take (whole answers, at least one). The first
+ * groups are smaller (one answer, then doubling up to maxApplyRecords), so the pool starts
+ * verifying after one answer rather than after a whole group's worth of transfer.
+ */
+export function groupLimit(
+  index: number,
+  limits: Pick<ProtocolLimits, 'maxKeysPerRequest' | 'maxApplyRecords'>,
+): number {
+  return Math.min(limits.maxKeysPerRequest * 2 ** Math.min(index, 30), limits.maxApplyRecords)
 }
 
 /**
