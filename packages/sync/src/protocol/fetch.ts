@@ -215,7 +215,8 @@ function untilSettled<T>(settled: Promise<T>, signal?: AbortSignal): Promise<T> 
 /**
  * Pulls `keys` of `store` over an admitted fetch stream. Keeps `pipelineDepth` requests in flight,
  * so the remote serves the next answers while this side applies, and hands answers to `apply` in
- * groups of up to `maxApplyRecords` (one transaction each), tagged with the remote as `from`.
+ * groups of up to `maxApplyRecords` (one transaction each; the first ones smaller, see
+ * `groupLimit`), tagged with the remote as `from`.
  * The keys of the records that arrived and were not refused are pushed to `pull.delivered`; the
  * conversation is ended after the pull unless `pull.end` is false (protocol 3's session stream).
  */
