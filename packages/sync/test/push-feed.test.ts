@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import type { NodeState } from '@provsync/crdt'
 import {
   coordinate,
@@ -7,8 +9,6 @@ import {
   TEST_NETWORK,
   TempDirs,
 } from '@provsync/testing'
-import { statSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createChangeFeed, type FeedSource } from '../src/push-feed.js'
 
