@@ -100,6 +100,12 @@ export function createChangeFeed(source: FeedSource, stores: readonly StoreName[
       if (bytesEqual(t.root(), mark.root)) {
         keys.clear()
         unexplained.delete(store)
+        // The same tree, so a fresh mark of it diffs alike; the old one's snapshot would pin every
+        // page freed since it was taken. A store that never changes kept the one taken at start
+        // for the node's life: LMDB reused no freed page after it, and each node's data.mdb of a
+        // 32-node simulation grew to ~270 MB for 10,000 records (session 15).
+        mark.responder.close()
+        marks.set(store, markOf(store))
         return []
       }
       // The next mark is taken first: a commit landing after it shows up in the next take (by
