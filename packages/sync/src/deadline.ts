@@ -41,6 +41,15 @@ export function stalledMs(): number {
 }
 
 /**
+ * The clock every deadline of this thread reads: `performance.now()` less this thread's stalls
+ * ({@link stalledMs}), so time the loop could not have read the remote's answer is not counted
+ * against the remote. Read by {@link startDeadline}.
+ */
+export function countedNow(): number {
+  return performance.now() - stalledMs()
+}
+
+/**
  * Starts a deadline of `ms` (Infinity: none) under `parent`. On time it aborts with a
  * `TimeoutError` DOMException, as `AbortSignal.timeout` does.
  *
@@ -78,15 +87,14 @@ export function startDeadline(ms: number, parent?: AbortSignal): Deadline {
   }
   parent?.addEventListener('abort', onParentAbort, { once: true })
   if (Number.isFinite(ms)) {
-    const started = performance.now()
-    const stalledAtStart = stalledMs()
+    const started = countedNow()
     const arm = (wait: number): void => {
       timer = setTimeout(expire, wait)
       // Like AbortSignal.timeout: a pending deadline does not keep the process alive.
       timer.unref?.()
     }
     const expire = (): void => {
-      const counted = performance.now() - started - (stalledMs() - stalledAtStart)
+      const counted = countedNow() - started
       if (counted < ms) {
         arm(ms - counted)
         return
