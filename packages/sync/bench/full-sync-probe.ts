@@ -7,7 +7,8 @@
  * + mux on loopback, both nodes in this process (as in the suite). Prints records/s, the ratio
  * over one thread's verifications/s measured just before, the calling thread's CPU per record and
  * the load average. `--window` prints each pull's monotonic window (µs) for cutting `--cpu-prof`
- * profiles of the worker threads. `--profile=FILE` writes the calling thread's profile of the last round's pull.
+ * profiles of the worker threads. Each round also prints when the first pulled group was handed to
+ * verification (`first verify at`: until then the worker idles) and when the last was. `--profile=FILE` writes the calling thread's profile of the last round's pull.
  */
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -37,6 +38,22 @@ function verifyRate(records: readonly Uint8Array[]): number {
   return done / ((performance.now() - start) / 1000)
 }
 
+/**
+ * When the fresh node hands each pulled group to verification (`verifyRecords`, wrapped here):
+ * the first is when the verifier's worker can start, the last when every record has arrived.
+ */
+function watchGroups(node: ProvsyncNode): number[] {
+  const at: number[] = []
+  const state = node.state
+  const verifyRecords = state.verifyRecords.bind(state)
+  state.verifyRecords = (...args: Parameters<typeof verifyRecords>) => {
+    at.push(performance.now())
+    if (process.env.S16T && at.length === 1) console.error('S16T first verify hr', String(process.hrtime.bigint() / 1000n))
+    return verifyRecords(...args)
+  }
+  return at
+}
+
 const dirs = new testing.TempDirs('provsync-probe-')
 const start = async (): Promise<ProvsyncNode> =>
   createNode({
@@ -55,6 +72,7 @@ try {
     const verify = verifyRate(records)
     const fresh = await start()
     await fresh.dial(source.multiaddrs()[0]!)
+    const groups = watchGroups(fresh)
     const session = profileFile !== undefined && round === rounds ? new Session() : undefined
     if (session !== undefined) {
       session.connect()
@@ -64,8 +82,10 @@ try {
     const cpu0 = process.cpuUsage()
     const h0 = process.hrtime.bigint() / 1000n
     const t0 = performance.now()
+    if (process.env.S16T) console.error('S16T syncWith', t0.toFixed(1))
     const report = await fresh.sync.syncWith(source.peerId)
     const seconds = (performance.now() - t0) / 1000
+    const [first, last] = [groups.at(0) ?? Number.NaN, groups.at(-1) ?? Number.NaN]
     const cpu = process.cpuUsage(cpu0)
     // The pull's window on the monotonic clock in µs, as V8's profiles stamp their samples, to cut
     // a `--cpu-prof` profile of the verifier's worker thread to this round.
@@ -81,6 +101,8 @@ try {
       `round ${round}: ${perSecond.toFixed(0)} records/s, ratio ${(perSecond / verify).toFixed(3)} ` +
         `(verify ${verify.toFixed(0)}/s), process CPU ${((cpu.user + cpu.system) / n) | 0} µs/record ` +
         `over ${seconds.toFixed(2)} s, apply share ${(report.applyMs / 1000 / seconds).toFixed(2)}, ` +
+        `first verify at ${(first - t0).toFixed(0)} ms, last group at ${(last - t0).toFixed(0)} ms ` +
+        `(${groups.length} groups), ` +
         `load ${loadavg()[0]!.toFixed(1)}`,
     )
     await fresh.stop()

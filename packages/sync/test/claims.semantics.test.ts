@@ -82,3 +82,45 @@ describe('pull claims: rules', () => {
     expect(claims.size).toBe(0)
   })
 })
+
+describe('pull claims: a claim made while no other is open', () => {
+  // Such a claim (a full sync's, every key of a store at once) enters its keys in the shared index
+  // only when another claim arrives: these cases fail if it is not entered then, or entered wrong.
+  it('is still found by the claims that come after it, store by store', async () => {
+    const claims = createPullClaims()
+    const first = claims.claim('assertions', [key(1), key(2), key(5)])
+    expect(hex(first.mine)).toEqual(['01', '02', '05'])
+    expect(claims.size).toBe(3)
+    const other = claims.claim('revocations', [key(2)])
+    expect(hex(other.mine)).toEqual(['02'])
+    const later = claims.claim('assertions', [key(5), key(3), key(1)])
+    expect(hex(later.mine)).toEqual(['03'])
+    expect(later.elsewhere.map((e) => hex(e.keys))).toEqual([['05', '01']])
+    expect(claims.size).toBe(5)
+    first.release([key(5)])
+    expect(hex(await later.elsewhere[0]!.missing)).toEqual(['01'])
+    expect(claims.size).toBe(2)
+    other.release([])
+    later.release([])
+    expect(claims.size).toBe(0)
+  })
+
+  it('frees its keys on release, whether or not another claim came meanwhile', () => {
+    const claims = createPullClaims()
+    const alone = claims.claim('assertions', [key(1), key(2)])
+    alone.release(undefined)
+    expect(claims.size).toBe(0)
+    expect(hex(claims.claim('assertions', [key(2), key(1)]).mine)).toEqual(['02', '01'])
+    // That claim (keys out of order) was entered at once; one more is not alone and finds it.
+    expect(claims.claim('assertions', [key(1), key(3)]).mine.map((k) => k[0])).toEqual([3])
+    expect(claims.size).toBe(3)
+  })
+
+  it('owns a key asked twice once, in order or not', () => {
+    const claims = createPullClaims()
+    expect(hex(claims.claim('assertions', [key(4), key(4), key(6)]).mine)).toEqual(['04', '06'])
+    const fresh = createPullClaims()
+    expect(hex(fresh.claim('assertions', [key(6), key(4), key(6)]).mine)).toEqual(['06', '04'])
+    expect(fresh.size).toBe(2)
+  })
+})
