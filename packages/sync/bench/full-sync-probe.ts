@@ -8,7 +8,8 @@
  * over one thread's verifications/s measured just before, the calling thread's CPU per record and
  * the load average. `--window` prints each pull's monotonic window (µs) for cutting `--cpu-prof`
  * profiles of the worker threads. Each round also prints when the first pulled group was handed to
- * verification (`first verify at`: until then the worker idles) and when the last was. `--profile=FILE` writes the calling thread's profile of the last round's pull.
+ * verification (`first verify at`: until then the worker idles) and when the last was.
+ * `--profile=FILE` writes the calling thread's profile of the last round's pull.
  */
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -48,7 +49,6 @@ function watchGroups(node: ProvsyncNode): number[] {
   const verifyRecords = state.verifyRecords.bind(state)
   state.verifyRecords = (...args: Parameters<typeof verifyRecords>) => {
     at.push(performance.now())
-    if (process.env.S16T && at.length === 1) console.error('S16T first verify hr', String(process.hrtime.bigint() / 1000n))
     return verifyRecords(...args)
   }
   return at
@@ -82,7 +82,6 @@ try {
     const cpu0 = process.cpuUsage()
     const h0 = process.hrtime.bigint() / 1000n
     const t0 = performance.now()
-    if (process.env.S16T) console.error('S16T syncWith', t0.toFixed(1))
     const report = await fresh.sync.syncWith(source.peerId)
     const seconds = (performance.now() - t0) / 1000
     const [first, last] = [groups.at(0) ?? Number.NaN, groups.at(-1) ?? Number.NaN]
