@@ -71,6 +71,7 @@ import { createLedgerApi, type LedgerApi } from './ledger-api.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
 import { type ApplyPath, type ObservedBatch, Observers, type StateObserver } from './observers.js'
 import { decodeCoordinateEntry } from './persisted.js'
+import { type ReaderHealth, ReaderWatch } from './reader-health.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
@@ -266,6 +267,11 @@ export interface NodeState {
    * not verify because the record was a byte-identical copy of one the store holds (`skipped`).
    */
   verifyCounts(): { readonly verified: number; readonly skipped: number }
+  /**
+   * The environment's read snapshots: the oldest one's lag in transactions and how long the checks
+   * have seen it held (`reader-health.ts`). Reads LMDB's reader table: per scrape, not per write.
+   */
+  readerHealth(): ReaderHealth
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
   /**
@@ -401,6 +407,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
+  const readerWatch = new ReaderWatch(dbs.env)
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
@@ -656,6 +663,10 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
     }),
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     writeHealth: () => writes.health(),
+    readerHealth: () => {
+      checkOpen()
+      return readerWatch.check()
+    },
     verifyCounts: () => ({ verified: ctx.verification.verified, skipped: ctx.verification.skipped }),
     onWriteHealth: (listener) => writes.onChange(listener),
     async backup(target) {
