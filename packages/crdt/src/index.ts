@@ -97,6 +97,7 @@ export {
   type LmdbReader,
   oldestReader,
   parseReaderList,
+  pollReaders,
   type ReaderHealth,
   type ReaderLimits,
   type ReaderSource,

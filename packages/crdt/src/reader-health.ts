@@ -124,3 +124,33 @@ export class ReaderWatch {
     }
   }
 }
+
+/**
+ * Checks `watch` every `intervalMs` (default a minute; unref'd), so the held time is known to that
+ * precision without scrapes, and calls `onWarning` with {@link readerWarning}'s line once per
+ * snapshot that passes `limits`. Returns the function that stops it. A check that throws (the
+ * environment closing) is skipped.
+ */
+export function pollReaders(
+  watch: ReaderWatch,
+  onWarning: (line: string) => void,
+  options: { readonly intervalMs?: number; readonly limits?: ReaderLimits } = {},
+): () => void {
+  let warned: number | undefined
+  const timer = setInterval(() => {
+    let health: ReaderHealth
+    try {
+      health = watch.check()
+    } catch {
+      return
+    }
+    const line = readerWarning(health, options.limits)
+    if (line === undefined) warned = undefined
+    else if (warned !== health.oldestTxnId) {
+      warned = health.oldestTxnId
+      onWarning(line)
+    }
+  }, options.intervalMs ?? 60_000)
+  timer.unref?.()
+  return () => clearInterval(timer)
+}

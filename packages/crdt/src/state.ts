@@ -68,10 +68,11 @@ import {
   reconcileSubjects,
 } from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
+import { warnLog } from './log.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
 import { type ApplyPath, type ObservedBatch, Observers, type StateObserver } from './observers.js'
 import { decodeCoordinateEntry } from './persisted.js'
-import { type ReaderHealth, ReaderWatch } from './reader-health.js'
+import { pollReaders, type ReaderHealth, ReaderWatch } from './reader-health.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
@@ -408,6 +409,8 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
   const readerWatch = new ReaderWatch(dbs.env)
+  // A check a minute (~20 µs) times an old snapshot without scrapes and logs it once at warn.
+  const stopReaderPoll = pollReaders(readerWatch, (line) => warnLog('%s (%s)', line, options.dataDir))
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
@@ -682,6 +685,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
       if (closed) return
       closed = true
       writes.close()
+      stopReaderPoll()
       await Promise.allSettled(inFlight)
       await verifier.close()
       await dbs.env.close()

@@ -7,6 +7,7 @@ import {
   type NodeState,
   oldestReader,
   parseReaderList,
+  pollReaders,
   type ReaderHealth,
   ReaderWatch,
   readerWarning,
@@ -91,6 +92,53 @@ describe("reading LMDB's reader table", () => {
     expect(watch.check()).toMatchObject({ oldestTxnId: 88, oldestLagTxns: 2, oldestHeldMs: 0 })
     table = readerTable([])
     expect(watch.check()).toEqual({ readers: 0, lastTxnId: 90, oldestLagTxns: 0, oldestHeldMs: 0 })
+  })
+})
+
+describe('polling the readers', () => {
+  it('warns once per snapshot past the limits, again for the next one, and stops when told', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] })
+    let table = readerTable([])
+    let last = 10
+    const watch = new ReaderWatch({ readerList: () => table, getStats: () => ({ lastTxnId: last }) })
+    const lines: string[] = []
+    const stop = pollReaders(watch, (line) => lines.push(line), {
+      limits: { maxLagTxns: 100, maxHeldMs: 120_000 },
+    })
+    table = readerTable([{ pid: 1, thread: 'a', txn: 5 }])
+    last = 500
+    vi.advanceTimersByTime(60_000) // first seen: held 0
+    vi.advanceTimersByTime(120_000) // held 120 s: not more than the limit
+    expect(lines).toEqual([])
+    vi.advanceTimersByTime(60_000)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain('transaction 5 ')
+    vi.advanceTimersByTime(600_000) // the same snapshot: no second line
+    expect(lines).toHaveLength(1)
+    table = readerTable([{ pid: 1, thread: 'a', txn: 300 }])
+    last = 900
+    vi.advanceTimersByTime(240_000)
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toContain('transaction 300 ')
+    stop()
+    table = readerTable([{ pid: 1, thread: 'a', txn: 301 }])
+    vi.advanceTimersByTime(3_600_000)
+    expect(lines).toHaveLength(2)
+  })
+
+  it('skips a check that throws (an environment closing)', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    const watch = new ReaderWatch({
+      readerList: () => {
+        throw new Error('closed')
+      },
+      getStats: () => ({ lastTxnId: 1 }),
+    })
+    const stop = pollReaders(watch, () => {
+      throw new Error('no warning expected')
+    })
+    expect(() => vi.advanceTimersByTime(180_000)).not.toThrow()
+    stop()
   })
 })
 
