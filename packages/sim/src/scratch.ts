@@ -9,12 +9,11 @@ import { rmSync } from 'node:fs'
 /** The exit code after a signal, as a shell reports a process the signal ended: 128 + its number. */
 export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
 
-type StopSignal = keyof typeof SIGNAL_EXIT_CODES
+export type StopSignal = keyof typeof SIGNAL_EXIT_CODES
 
 const dirs = new Set<string>()
 const halts = new Set<() => Promise<void>>()
 let installed = false
-let stopping = false
 
 /** Longest a signal waits for {@link haltOnSignal}'s work before it removes the directories anyway. */
 const HALT_TIMEOUT_MS = 5_000
@@ -46,16 +45,34 @@ export function haltOnSignal(halt: () => Promise<void>): () => void {
   }
 }
 
+let cleaning: Promise<void> | undefined
+
+/** Halts what {@link haltOnSignal} registered (at most 5 s), then removes the directories; once. */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    if (halts.size > 0) {
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, HALT_TIMEOUT_MS).unref())
+      await Promise.race([Promise.allSettled([...halts].map((halt) => halt())), timeout])
+    }
+    removeScratchDirs()
+  })()
+  return cleaning
+}
+
 async function onSignal(signal: StopSignal): Promise<void> {
   const exit = process.listenerCount(signal) === 1
-  // A second signal while halting: remove and exit now.
-  if (!stopping && halts.size > 0) {
-    stopping = true
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, HALT_TIMEOUT_MS).unref())
-    await Promise.race([Promise.allSettled([...halts].map((halt) => halt())), timeout])
-  }
-  removeScratchDirs()
+  await cleanUp()
   if (exit) process.exit(SIGNAL_EXIT_CODES[signal])
+}
+
+/**
+ * For a command whose own SIGINT/SIGTERM handlers would otherwise only ask it to stop (`provsync
+ * sim`: a run cannot end midway): halts the node threads, removes the runs' directories and exits
+ * with {@link SIGNAL_EXIT_CODES}.
+ */
+export async function exitAfterCleanUp(signal: StopSignal): Promise<never> {
+  await cleanUp()
+  process.exit(SIGNAL_EXIT_CODES[signal])
 }
 
 /** `dir` was removed (or is kept on purpose): a signal leaves it alone. */

@@ -91,6 +91,17 @@ describe('a simulation stopped by a signal', () => {
     expect(existsSync(run.storeDir)).toBe(false)
   }, 120_000)
 
+  it('`provsync sim` (the cli binary, whose own handlers only ask a command to stop) does the same', async () => {
+    const cli = (scratch: string) => [
+      join(root, 'packages/cli/src/bin.ts'),
+      'sim',
+      ...simCommand([])(scratch).slice(1),
+    ]
+    const run = await killMidRun(cli, 'SIGTERM')
+    expect(run).toMatchObject({ code: 143, signal: null })
+    expect(existsSync(run.storeDir)).toBe(false)
+  }, 120_000)
+
   it('exits 130 on SIGINT, its directory removed', async () => {
     const run = await killMidRun(simCommand(['--byzantine', '0']), 'SIGINT')
     expect(run).toMatchObject({ code: 130, signal: null })
