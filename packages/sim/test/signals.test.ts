@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest'
 // moved (PROVSYNC_SIM_SCRATCH), is stopped by a signal once its nodes' LMDB files exist.
 
 const scratches: string[] = []
+const children: ChildProcess[] = []
 afterEach(() => {
+  // A child that did not exit (a failed test) does not outlive it.
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   for (const dir of scratches.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -52,6 +56,7 @@ async function killMidRun(
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  children.push(child)
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000)
