@@ -71,14 +71,14 @@ describe('a fetching process whose thread stalls past its idle deadline', () => 
     // The server (another process) sends 2 MiB/s (gaps of ~125 ms between its batches of 16
     // chunks), so the reader waits for frames throughout.
     const address = await serveInChild(dir, 2048 * KiB)
-    const reader = await blobNode(await stores.open(), { limits: { idleTimeoutMs: 600 } })
+    const reader = await blobNode(await stores.open(), { limits: { idleTimeoutMs: 1_000 } })
     nodes.push(reader)
     const server = await reader.dial(multiaddr(address))
 
     const pieces: Uint8Array[] = []
     for await (const piece of reader.services.blobs.read(ref.id, { from: [server.remotePeer] })) {
       // Mid-fetch, this thread stalls for four idle deadlines while the server keeps answering.
-      if (pieces.length === 1) await stallThread(2_400)
+      if (pieces.length === 1) await stallThread(4_000)
       pieces.push(piece)
     }
     expect(Buffer.concat(pieces).equals(Buffer.from(bytes))).toBe(true)
