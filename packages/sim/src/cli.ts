@@ -33,7 +33,8 @@ export const USAGE = `usage: provsync sim [options]
 
 The nodes' LMDB directories go under $PROVSYNC_SIM_SCRATCH (default /dev/shm, else the OS temp
 directory) and are removed when a run ends, or when SIGINT or SIGTERM stops the command: it then
-exits 130 (SIGINT) or 143 (SIGTERM). Exit code 1: an invariant failed; 2: a bad command line.
+ends by that signal (a shell reports 130 or 143). Exit code 1: an invariant failed; 2: a bad
+command line.
 `
 
 export interface CliIo {

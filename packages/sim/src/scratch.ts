@@ -6,7 +6,13 @@
  */
 import { rmSync } from 'node:fs'
 
-/** The exit code after a signal, as a shell reports a process the signal ended: 128 + its number. */
+/**
+ * How a shell reports a process a signal ended (128 + its number): after cleaning up, the process
+ * ends by the signal itself (its handlers removed, the signal raised again), so a parent sees it
+ * killed by SIGINT / SIGTERM and a shell shows these codes. Not `process.exit(code)`: that joins
+ * the node threads, and one blocked in LMDB's native code hung the exit for good (seen once in a
+ * test run at load 8: the main thread in a futex wait for 11 minutes).
+ */
 export const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
 
 export type StopSignal = keyof typeof SIGNAL_EXIT_CODES
@@ -21,8 +27,8 @@ const HALT_TIMEOUT_MS = 5_000
 /**
  * Removes `dir` (recursively) if SIGINT or SIGTERM reaches this process before
  * {@link forgetOnSignal}; installs the process's handlers on first use. When they are this
- * process's only handlers of the signal, the process then exits with
- * {@link SIGNAL_EXIT_CODES}; an embedder with handlers of its own keeps deciding when to exit.
+ * process's only handlers of the signal, the process then ends by that signal (a shell reports
+ * {@link SIGNAL_EXIT_CODES}); an embedder with handlers of its own keeps deciding when to exit.
  */
 export function removeOnSignal(dir: string): void {
   dirs.add(dir)
@@ -62,17 +68,25 @@ function cleanUp(): Promise<void> {
 async function onSignal(signal: StopSignal): Promise<void> {
   const exit = process.listenerCount(signal) === 1
   await cleanUp()
-  if (exit) process.exit(SIGNAL_EXIT_CODES[signal])
+  if (exit) endBy(signal)
+}
+
+/** Ends the process by `signal`'s default action (no handler left): nothing joins its threads. */
+function endBy(signal: StopSignal): void {
+  process.removeAllListeners(signal)
+  process.kill(process.pid, signal)
+  // Only if the signal could not end it (blocked by a parent): exit as a shell would report it.
+  setTimeout(() => process.exit(SIGNAL_EXIT_CODES[signal]), 2_000)
 }
 
 /**
  * For a command whose own SIGINT/SIGTERM handlers would otherwise only ask it to stop (`provsync
- * sim`: a run cannot end midway): halts the node threads, removes the runs' directories and exits
- * with {@link SIGNAL_EXIT_CODES}.
+ * sim`: a run cannot end midway): halts the node threads, removes the runs' directories and ends
+ * the process by `signal` (every handler of it removed; see {@link SIGNAL_EXIT_CODES}).
  */
-export async function exitAfterCleanUp(signal: StopSignal): Promise<never> {
+export async function exitAfterCleanUp(signal: StopSignal): Promise<void> {
   await cleanUp()
-  process.exit(SIGNAL_EXIT_CODES[signal])
+  endBy(signal)
 }
 
 /** `dir` was removed (or is kept on purpose): a signal leaves it alone. */
