@@ -13,7 +13,8 @@ const stores = tempStores()
 const nodes: Libp2p[] = []
 const children: ChildProcess[] = []
 afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGTERM')
+  // The server holds nothing to flush (its store is the test's temp directory, removed after).
+  for (const child of children.splice(0)) child.kill('SIGKILL')
   await stopAll(nodes, stores)
 })
 const KiB = 1024
