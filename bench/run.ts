@@ -2,7 +2,7 @@
  * `npm run bench` runs every suite; `npm run bench -- <suite> [suite...] [--quick]` runs the named ones.
  * Each suite runs in its own process so one suite's memory never skews another's peak RSS figure.
  */
-import { spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,15 +32,32 @@ if (unknown.length > 0) {
   process.exit(2)
 }
 const selected = names.length > 0 ? names : [...suites.keys()].sort()
+// SIGINT/SIGTERM sent to this process go on to the suite running, which stops and cleans up (the
+// sim removes its nodes' store directories) before this process exits with the suite's code.
+// Session 16: with spawnSync this process died alone and left the suite running, orphaned.
+let running: ChildProcess | undefined
+let stoppedBy: NodeJS.Signals | undefined
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    stoppedBy = signal
+    running?.kill(signal)
+  })
+}
 let failed = 0
 for (const name of selected) {
   const file = suites.get(name)!
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file, ...flags], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', file, ...flags], {
     stdio: 'inherit',
     cwd: root,
   })
-  if (child.status !== 0) {
-    console.error(`bench suite ${name} failed (exit ${child.status ?? child.signal})`)
+  running = child
+  const [status, signal] = (await new Promise((resolve) =>
+    child.once('exit', (code, sig) => resolve([code, sig])),
+  )) as [number | null, NodeJS.Signals | null]
+  running = undefined
+  if (stoppedBy !== undefined) process.exit(status ?? (stoppedBy === 'SIGINT' ? 130 : 143))
+  if (status !== 0) {
+    console.error(`bench suite ${name} failed (exit ${status ?? signal})`)
     failed++
   }
 }

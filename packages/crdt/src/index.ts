@@ -92,6 +92,18 @@ export type {
 export type { LedgerApi, LedgerTotals } from './ledger-api.js'
 export type { RecordRange, StoredRecord } from './membership.js'
 export type { ApplyingBatch, ApplyPath, ObservedBatch, StateObserver } from './observers.js'
+export {
+  DEFAULT_READER_LIMITS,
+  type LmdbReader,
+  oldestReader,
+  parseReaderList,
+  pollReaders,
+  type ReaderHealth,
+  type ReaderLimits,
+  type ReaderSource,
+  ReaderWatch,
+  readerWarning,
+} from './reader-health.js'
 export type { StoredRevocation } from './revocations.js'
 export { generateSigner, type Signer, signerFromSeed, verifySignature } from './signing.js'
 export {

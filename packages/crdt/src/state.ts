@@ -68,9 +68,11 @@ import {
   reconcileSubjects,
 } from './ledger.js'
 import { createLedgerApi, type LedgerApi } from './ledger-api.js'
+import { warnLog } from './log.js'
 import { placeAtOpen, type RecordRange, type StoredRecord, storedRecords } from './membership.js'
 import { type ApplyPath, type ObservedBatch, Observers, type StateObserver } from './observers.js'
 import { decodeCoordinateEntry } from './persisted.js'
+import { pollReaders, type ReaderHealth, ReaderWatch } from './reader-health.js'
 import { loadRevoked, revocationsOf, type StoredRevocation } from './revocations.js'
 import { generateSeed, type Signer, signerFromSeed } from './signing.js'
 import { createSupersessionQueries, type SupersessionQueries } from './supersessions.js'
@@ -266,6 +268,11 @@ export interface NodeState {
    * not verify because the record was a byte-identical copy of one the store holds (`skipped`).
    */
   verifyCounts(): { readonly verified: number; readonly skipped: number }
+  /**
+   * The environment's read snapshots: the oldest one's lag in transactions and how long the checks
+   * have seen it held (`reader-health.ts`). Reads LMDB's reader table: per scrape, not per write.
+   */
+  readerHealth(): ReaderHealth
   /** Fires when writes stop or resume. */
   onWriteHealth(listener: (health: WriteHealth) => void): () => void
   /**
@@ -401,6 +408,9 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
   let closed = false
   const inFlight = new Set<Promise<unknown>>()
   const selfHex = toHex(signer.publicKey)
+  const readerWatch = new ReaderWatch(dbs.env)
+  // A check a minute (~20 µs) times an old snapshot without scrapes and logs it once at warn.
+  const stopReaderPoll = pollReaders(readerWatch, (line) => warnLog('%s (%s)', line, options.dataDir))
 
   const checkOpen = () => {
     if (closed) throw new StateClosedError()
@@ -656,6 +666,10 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
     }),
     invalidations: createInvalidationApi(ctx, (records, o) => run('invalidations', records, o), checkOpen),
     writeHealth: () => writes.health(),
+    readerHealth: () => {
+      checkOpen()
+      return readerWatch.check()
+    },
     verifyCounts: () => ({ verified: ctx.verification.verified, skipped: ctx.verification.skipped }),
     onWriteHealth: (listener) => writes.onChange(listener),
     async backup(target) {
@@ -671,6 +685,7 @@ function createNodeState(ctx: Context, options: NodeStateOptions, writes: WriteG
       if (closed) return
       closed = true
       writes.close()
+      stopReaderPoll()
       await Promise.allSettled(inFlight)
       await verifier.close()
       await dbs.env.close()

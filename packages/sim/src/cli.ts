@@ -25,9 +25,16 @@ export const USAGE = `usage: provsync sim [options]
   --skewed <n>          nodes with a skewed clock (default 1)
   --no-revoke           do not revoke the Byzantine peers during the run
   --report-dir <dir>    write <name>.json and <name>.svg there (default sim-report)
+  --threads <n>         run the nodes in n worker threads (default 1: in this thread; n > 1
+                        needs --byzantine 0 --crashes 0 --skewed 0 and the memory transport)
   --keep-data           keep the nodes' LMDB directories
   --quiet               no progress line
   -h, --help            this text
+
+The nodes' LMDB directories go under $PROVSYNC_SIM_SCRATCH (default /dev/shm, else the OS temp
+directory) and are removed when a run ends, or when SIGINT or SIGTERM stops the command: it then
+ends by that signal (a shell reports 130 or 143). Exit code 1: an invariant failed; 2: a bad
+command line.
 `
 
 export interface CliIo {
@@ -68,6 +75,7 @@ export function scenariosFromArgs(argv: readonly string[]): {
       'no-revoke': { type: 'boolean' },
       'report-dir': { type: 'string' },
       'keep-data': { type: 'boolean' },
+      threads: { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -109,6 +117,7 @@ export function scenariosFromArgs(argv: readonly string[]): {
             },
           }),
       reportDir: values['report-dir'] ?? 'sim-report',
+      ...(values.threads === undefined ? {} : { threads: positiveInt('--threads', values.threads, 1) }),
       ...(values['keep-data'] === true ? { keepData: true } : {}),
     }
   })

@@ -49,6 +49,7 @@ export {
   type ScenarioResult,
   validateScenario,
 } from './scenario.js'
+export { exitAfterCleanUp, SIGNAL_EXIT_CODES, type StopSignal } from './scratch.js'
 export {
   runSoak,
   type SoakFullDisk,

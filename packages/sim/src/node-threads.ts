@@ -180,6 +180,11 @@ export class NodeThreads {
     })
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())
     await Promise.race([Promise.all(stops), timeout])
+    await this.terminate()
+  }
+
+  /** Terminates every thread now, its nodes not stopped (a process stopped by a signal). */
+  async terminate(): Promise<void> {
     this.closing = true
     await Promise.allSettled(this.workers.map((w) => w.terminate()))
   }

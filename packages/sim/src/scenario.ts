@@ -57,6 +57,7 @@ import {
   type Sample,
   type SimReport,
 } from './report.js'
+import { forgetOnSignal, removeOnSignal } from './scratch.js'
 import { rootTriple, snapshotHistory, snapshotNode } from './snapshot.js'
 import { buildReport, reportNodes, storedRecords } from './summary.js'
 import { runThreadedScenario } from './threaded-scenario.js'
@@ -155,8 +156,11 @@ export type TimelineItem =
 /**
  * Where node data lives by default: tmpfs when the machine has one, so tens of LMDB environments
  * in one process do not queue on the disk's fsyncs (the crash tests use real processes and disk).
+ * `PROVSYNC_SIM_SCRATCH` names another parent directory.
  */
 export function scratchDir(): string {
+  const chosen = process.env.PROVSYNC_SIM_SCRATCH
+  if (chosen !== undefined && chosen !== '') return chosen
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 }
 
@@ -338,6 +342,8 @@ async function prepareRun(options: ScenarioOptions): Promise<RunSetup> {
   )
   const baseDir = options.dir ?? (await mkdtemp(join(scratchDir(), 'provsync-sim-')))
   await mkdir(baseDir, { recursive: true })
+  // A run stopped by SIGINT/SIGTERM removes it too (scratch.ts); close() forgets it.
+  if (options.keepData !== true) removeOnSignal(baseDir)
   return {
     options,
     plan,
@@ -814,6 +820,7 @@ class ScenarioRun {
     await this.cluster.stopAll()
     this.memory?.close()
     if (this.setup.options.keepData !== true) await rm(this.setup.baseDir, { recursive: true, force: true })
+    forgetOnSignal(this.setup.baseDir)
   }
 }
 

@@ -22,6 +22,7 @@ import { sleep, waitForEqualRoots } from './quiescence.js'
 import { type AppliedEvent, describeFault, type Sample, type SimReport } from './report.js'
 import type { Progress, RunSetup, ScenarioResult, TimelineItem } from './scenario.js'
 import { writeReportFiles } from './scenario.js'
+import { forgetOnSignal, haltOnSignal } from './scratch.js'
 import { buildReport, mergedNetwork } from './summary.js'
 import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
@@ -236,6 +237,7 @@ class ThreadedRun {
     if (this.sampler !== undefined) clearInterval(this.sampler)
     await this.threads.close()
     if (this.setup.options.keepData !== true) await rm(this.setup.baseDir, { recursive: true, force: true })
+    forgetOnSignal(this.setup.baseDir)
   }
 }
 
@@ -269,6 +271,8 @@ export async function runThreadedScenario(
   for (let i = 0; i < setup.honest; i++)
     knownKeys.push((await peerIdFromSeed(identitySeed(clusterRng, i))).publicKey!.raw)
   const run = new ThreadedRun(setup, startThreads(setup, count), knownKeys)
+  // On SIGINT/SIGTERM the threads stop before the store directory goes (scratch.ts).
+  const unhalt = haltOnSignal(() => run.threads.terminate())
   try {
     run.progress('starting')
     await run.threads.started()
@@ -284,6 +288,7 @@ export async function runThreadedScenario(
     run.progress('done')
     return { report, check, files }
   } finally {
+    unhalt()
     await run.close()
   }
 }

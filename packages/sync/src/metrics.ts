@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { type ReaderLimits, readerWarning } from '@provsync/crdt'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { AddressInUseError } from './errors.js'
 import type { StoreName, SyncedState } from './state.js'
@@ -23,6 +24,10 @@ export interface SyncMetrics {
   ledgerSequence: Gauge
   storeRecords: Gauge<'store'>
   viewCoordinates: Gauge
+  /** Transactions committed since the oldest LMDB read snapshot (0 without one). */
+  oldestReaderLag: Gauge
+  /** Seconds the checks have seen that snapshot held. */
+  oldestReaderHeld: Gauge
 }
 
 /** What the metrics read from the node when scraped. */
@@ -103,7 +108,52 @@ function stateMetrics(registers: Registry[], sources: MetricSources) {
         if (state?.view !== undefined) this.set(state.view.count())
       },
     }),
+    ...readerMetrics(registers, state),
   }
+}
+
+/**
+ * The oldest LMDB reader (crdt's `readerHealth`, a read of LMDB's reader table, 12-20 µs): checked
+ * per scrape, once for both gauges (the second reads the first's result), never per write.
+ */
+function readerMetrics(registers: Registry[], state: SyncedState | undefined) {
+  let last: ReturnType<NonNullable<SyncedState['readerHealth']>> | undefined
+  return {
+    oldestReaderLag: new Gauge({
+      name: 'provsync_lmdb_oldest_reader_lag_transactions',
+      help: 'Transactions committed since the oldest LMDB read snapshot; one held for long keeps the data file growing',
+      registers,
+      collect() {
+        last = state?.readerHealth?.()
+        if (last !== undefined) this.set(last.oldestLagTxns)
+      },
+    }),
+    oldestReaderHeld: new Gauge({
+      name: 'provsync_lmdb_oldest_reader_held_seconds',
+      help: 'Seconds the oldest LMDB read snapshot has been seen held',
+      registers,
+      collect() {
+        const health = last ?? state?.readerHealth?.()
+        last = undefined
+        if (health !== undefined) this.set(health.oldestHeldMs / 1000)
+      },
+    }),
+  }
+}
+
+/**
+ * `readiness` with a warning when the state's oldest LMDB reader is past `limits` (crdt's
+ * `readerWarning`, default 1,000 transactions for 5 minutes): still ready (reads and writes work),
+ * but `/readyz` names the cause in one line before the data file has grown much.
+ */
+export function withReaderWarning(
+  readiness: Readiness,
+  state: Pick<SyncedState, 'readerHealth'>,
+  limits?: ReaderLimits,
+): Readiness {
+  if (!readiness.ready || state.readerHealth === undefined) return readiness
+  const warning = readerWarning(state.readerHealth(), limits)
+  return warning === undefined ? readiness : { ...readiness, warning }
 }
 
 export function createSyncMetrics(
@@ -190,8 +240,11 @@ export interface MetricsServer {
   close(): Promise<void>
 }
 
-/** Whether the node can do its work: `reason` is one line, served with a 503 when not ready. */
-export type Readiness = { ready: true } | { ready: false; reason: string }
+/**
+ * Whether the node can do its work: `reason` is one line, served with a 503 when not ready; a
+ * ready node may carry a one-line `warning` (served with the 200).
+ */
+export type Readiness = { ready: true; warning?: string } | { ready: false; reason: string }
 
 export interface ServeMetricsOptions {
   /**
@@ -216,7 +269,11 @@ async function answer(registry: Registry, url: string | undefined, options: Serv
   if (path === '/healthz') return { status: 200, type: 'text/plain', body: 'ok\n' }
   if (path === '/readyz') {
     const state = (await options.readiness?.()) ?? { ready: true }
-    const line = state.ready ? 'ready' : `not ready: ${state.reason.split('\n')[0]}`
+    const line = !state.ready
+      ? `not ready: ${state.reason.split('\n')[0]}`
+      : state.warning === undefined
+        ? 'ready'
+        : `ready, warning: ${state.warning.split('\n')[0]}`
     return { status: state.ready ? 200 : 503, type: 'text/plain', body: `${line}\n` }
   }
   return { status: 404, type: 'text/plain', body: 'not found\n' }

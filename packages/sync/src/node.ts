@@ -16,7 +16,7 @@ import { DEFAULT_MAX_STREAM_WINDOW_BYTES } from './constants.js'
 import { AddressInUseError } from './errors.js'
 import { loadOrCreateIdentity, privateKeySeed } from './identity.js'
 import { type ProvsyncService, type ProvsyncServiceInit, provsync } from './index.js'
-import { type MetricsServer, type Readiness, serveMetrics } from './metrics.js'
+import { type MetricsServer, type Readiness, serveMetrics, withReaderWarning } from './metrics.js'
 
 export interface ProvsyncNodeOptions {
   /** Holds the LMDB environment and the identity key (so the peer id survives restarts). */
@@ -292,7 +292,8 @@ export async function createNode(options: ProvsyncNodeOptions): Promise<Provsync
         const health = state.writeHealth()
         if (!health.writable)
           return { ready: false, reason: `writes suspended: ${health.cause ?? health.code}` }
-        return (await options.readiness?.()) ?? { ready: true }
+        // An old LMDB reader leaves the node ready, with a one-line warning (metrics.ts).
+        return withReaderWarning((await options.readiness?.()) ?? { ready: true }, state)
       }
       const host = options.metricsHost ?? '127.0.0.1'
       parts.metricsServer = await serveMetrics(registry, options.metricsPort, { host, readiness })

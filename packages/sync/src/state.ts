@@ -16,9 +16,15 @@ export type SyncedState = Pick<
   /**
    * Optional: revoked peers are refused, and ledger and view figures become metrics; with
    * verifyRecords and applyVerified, a pulled group verifies on the pool while the one before it
-   * applies; with observe, eager push collects the keys each batch applied instead of diffing trees.
+   * applies; with observe, eager push collects the keys each batch applied instead of diffing trees;
+   * with readerHealth, the oldest LMDB reader's lag is a metric and a readiness warning.
    */
-  Partial<Pick<NodeState, 'revocations' | 'ledger' | 'view' | 'verifyRecords' | 'applyVerified' | 'observe'>>
+  Partial<
+    Pick<
+      NodeState,
+      'revocations' | 'ledger' | 'view' | 'verifyRecords' | 'applyVerified' | 'observe' | 'readerHealth'
+    >
+  >
 
 export function isStoreName(value: string): value is StoreName {
   return (SYNC_ORDER as readonly string[]).includes(value)

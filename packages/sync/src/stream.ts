@@ -15,7 +15,15 @@ export {
   type OffenceOutcome,
   type PeerBudgets,
 } from './budget.js'
-export { type Deadline, startDeadline } from './deadline.js'
+export {
+  createStallClock,
+  type Deadline,
+  IdleDeadline,
+  resetThreadStallClock,
+  type StallClock,
+  startDeadline,
+  threadStallClock,
+} from './deadline.js'
 export {
   BudgetExceededError,
   FrameTooLargeError,

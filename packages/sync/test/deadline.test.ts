@@ -4,7 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { streamPair } from '@libp2p/utils'
 import { BudgetExceededError } from '@provsync/sync'
 import { describe, expect, it } from 'vitest'
-import { stalledMs, startDeadline, withDeadline } from '../src/deadline.js'
+import {
+  createStallClock,
+  IdleDeadline,
+  resetThreadStallClock,
+  stalledMs,
+  startDeadline,
+  threadStallClock,
+  withDeadline,
+} from '../src/deadline.js'
 import { framedStream } from '../src/framing.js'
 import { DEFAULT_PROTOCOL_LIMITS, receive, type SessionContext } from '../src/protocol/context.js'
 
@@ -116,6 +124,69 @@ describe('deadlines', () => {
       blockThread(300)
       await expect(answer).resolves.toBe('answer')
     } finally {
+      close()
+    }
+  })
+})
+
+describe('the stall clock', () => {
+  it('counts a stall of this thread, not the time it was stopped, and the thread default can be replaced', async () => {
+    const clock = createStallClock()
+    clock.start()
+    blockThread(700)
+    expect(clock.stalledMs()).toBeGreaterThanOrEqual(300)
+    const before = clock.stalledMs()
+    clock.stop()
+    await sleep(400) // stopped: no ticker, the gap is not a stall
+    clock.start()
+    expect(clock.stalledMs()).toBeGreaterThanOrEqual(before) // the stall in progress at stop kept
+    expect(clock.stalledMs()).toBeLessThan(before + 100) // the 400 ms stopped not counted
+    clock.stop()
+
+    const replaced = threadStallClock()
+    const injected = createStallClock()
+    expect(resetThreadStallClock(injected)).toBe(injected)
+    expect(threadStallClock()).toBe(injected)
+    resetThreadStallClock()
+    expect(threadStallClock()).not.toBe(replaced)
+  })
+})
+
+describe('the idle deadline of a conversation', () => {
+  it('does not count a stall of this thread against the remote, and fires once the time is really up', async () => {
+    const watch = new IdleDeadline(600)
+    const signal = watch.begin()
+    await sleep(0)
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        blockThread(1_500)
+        resolve()
+      }),
+    )
+    await sleep(10)
+    expect(signal.aborted).toBe(false)
+    await until(() => signal.aborted)
+    expect((signal.reason as DOMException).name).toBe('TimeoutError')
+    watch.dispose()
+  })
+
+  it('lets an answer that arrived while this thread was blocked end the wait before it fails', async () => {
+    const { client, server, close } = await socketPair()
+    const watch = new IdleDeadline(50)
+    try {
+      const signal = watch.begin()
+      const answer = new Promise<string>((resolve, reject) => {
+        server.once('data', (data) => {
+          watch.end()
+          resolve(String(data))
+        })
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      })
+      client.write('answer')
+      blockThread(300)
+      await expect(answer).resolves.toBe('answer')
+    } finally {
+      watch.dispose()
       close()
     }
   })

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
+import { DEFAULT_READER_LIMITS } from '@provsync/crdt'
+import { createResponder } from '@provsync/merkle'
 import type { ProvsyncNode } from '@provsync/sync'
 import { QUIET_SYNC as quiet, stopAll, waitFor } from '@provsync/testing'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { coordinate, generateSigner, startNode, tempDirs } from './helpers.js'
 
 const dirs = tempDirs()
@@ -9,11 +12,28 @@ const nodes: ProvsyncNode[] = []
 const operator = generateSigner()
 const trust = [operator.publicKey]
 
-afterEach(() => stopAll(nodes, dirs))
+afterEach(() => {
+  vi.useRealTimers()
+  return stopAll(nodes, dirs)
+})
 
 async function get(n: ProvsyncNode, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${n.metricsServer!.port}${path}`)
   return { status: res.status, text: await res.text() }
+}
+
+/** As `get`, on a connection of its own (a kept-alive one may be closed while a test blocks the thread). */
+function getFresh(n: ProvsyncNode, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port: n.metricsServer!.port, path, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    }).on('error', reject)
+  })
 }
 
 /** The value of one series in Prometheus text, undefined when absent. */
@@ -54,6 +74,39 @@ describe('metrics endpoint over TCP', () => {
     expect(await get(a, '/readyz')).toEqual({ status: 200, text: 'ready\n' })
     ready = false
     expect(await get(a, '/readyz')).toEqual({ status: 503, text: 'not ready: disk full\n' })
+  })
+
+  it('gauges the oldest LMDB reader and warns on /readyz while one pins the file, until it is let go', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
+    const store = { noSync: true }
+    const a = await startNode({ dataDir: await dirs.make(), trust, sync: quiet, metricsPort: 0, store })
+    nodes.push(a)
+    const lag = async () =>
+      value((await getFresh(a, '/metrics')).text, 'provsync_lmdb_oldest_reader_lag_transactions')
+    const held = async () =>
+      value((await getFresh(a, '/metrics')).text, 'provsync_lmdb_oldest_reader_held_seconds')
+    a.state.advanceVerified(coordinate(0), 1n)
+    expect(await lag()).toBeLessThanOrEqual(1)
+    expect(await getFresh(a, '/readyz')).toEqual({ status: 200, text: 'ready\n' })
+
+    // A tree snapshot kept open (a merkle responder, as push's change feed kept one in session 15).
+    const responder = createResponder(a.state.tree('supersessions'))
+    for (let i = 1; i <= DEFAULT_READER_LIMITS.maxLagTxns + 20; i++)
+      a.state.advanceVerified(coordinate(i % 20), BigInt(i + 1))
+    expect(await lag()).toBeGreaterThan(DEFAULT_READER_LIMITS.maxLagTxns)
+    expect(await getFresh(a, '/readyz')).toEqual({ status: 200, text: 'ready\n' }) // not held long yet
+    vi.setSystemTime(Date.now() + DEFAULT_READER_LIMITS.maxHeldMs + 60_000)
+    expect(await held()).toBeGreaterThan(DEFAULT_READER_LIMITS.maxHeldMs / 1000)
+    const warned = await getFresh(a, '/readyz')
+    expect(warned.status).toBe(200)
+    expect(warned.text).toMatch(
+      /^ready, warning: an LMDB read snapshot of transaction \d+ has been held for 6\.\d min, \d+ transactions behind: pages freed since are not reused and the data file grows\n$/,
+    )
+
+    responder.close()
+    a.state.advanceVerified(coordinate(1), 5_000n)
+    expect(await lag()).toBeLessThanOrEqual(1)
+    expect(await getFresh(a, '/readyz')).toEqual({ status: 200, text: 'ready\n' })
   })
 
   it('drops a peer series when the peer disconnects', async () => {

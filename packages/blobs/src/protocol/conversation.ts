@@ -2,6 +2,7 @@ import {
   type ConversationCodec,
   type ConversationLimits,
   FramedConversation,
+  IdleDeadline,
   startDeadline,
 } from '@provsync/sync/stream'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -28,7 +29,7 @@ const CODEC: ConversationCodec<BlobMessage> = {
  * remote causes a BlobProtocolError naming the offence.
  */
 export class Conversation extends FramedConversation<BlobMessage> {
-  private idle: IdleWatch | undefined
+  private idle: IdleDeadline | undefined
 
   constructor(
     override readonly framed: BlobFramedStream,
@@ -92,7 +93,8 @@ export class Conversation extends FramedConversation<BlobMessage> {
   }
 
   private async waitForFrame(): Promise<Taken> {
-    this.idle ??= new IdleWatch(this.limits.idleTimeoutMs, this.signal)
+    // One idle deadline per conversation, on this thread's stall clock (sync's `IdleDeadline`).
+    this.idle ??= new IdleDeadline(this.limits.idleTimeoutMs, this.signal)
     const signal = this.idle.begin()
     try {
       while (true) {
@@ -111,65 +113,5 @@ export class Conversation extends FramedConversation<BlobMessage> {
   close(): void {
     this.idle?.dispose()
     this.idle = undefined
-  }
-}
-
-/**
- * The idle deadline of a conversation's waits for a frame: each wait fails with a `TimeoutError`
- * once it has lasted `ms`, as a `startDeadline` per wait gave it, but with one controller, one
- * timer and one listener on the parent signal per conversation. A wait only notes when it must
- * end; the timer, when it fires, checks the wait under way and re-arms for what is left. Why: a
- * fetching process waits once per noise message it drains (~64 KiB), and a deadline per wait (an
- * AbortController, a timer, two listeners) was 2.0 % of its on-CPU samples in a 1 GiB read
- * (`perf record`, session 14).
- */
-export class IdleWatch {
-  private readonly controller = new AbortController()
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private endsAt = 0
-  private waiting = false
-  private readonly onParentAbort = (): void => this.controller.abort(this.parent?.reason)
-
-  constructor(
-    private readonly ms: number,
-    private readonly parent?: AbortSignal,
-  ) {
-    if (parent?.aborted === true) this.controller.abort(parent.reason)
-    else parent?.addEventListener('abort', this.onParentAbort, { once: true })
-  }
-
-  /** A wait starts: the signal aborts if it lasts `ms`, or when the parent aborts. */
-  begin(): AbortSignal {
-    this.waiting = true
-    if (Number.isFinite(this.ms)) {
-      this.endsAt = performance.now() + this.ms
-      if (this.timer === undefined) this.arm(this.ms)
-    }
-    return this.controller.signal
-  }
-
-  /** The wait ended (a frame came, or it failed). */
-  end(): void {
-    this.waiting = false
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    this.parent?.removeEventListener('abort', this.onParentAbort)
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => this.check(), ms)
-    // Like AbortSignal.timeout: a pending deadline does not keep the process alive.
-    this.timer.unref?.()
-  }
-
-  private check(): void {
-    this.timer = undefined
-    if (!this.waiting) return
-    const left = this.endsAt - performance.now()
-    if (left > 0) this.arm(left)
-    else this.controller.abort(new DOMException(`deadline of ${this.ms} ms passed`, 'TimeoutError'))
   }
 }

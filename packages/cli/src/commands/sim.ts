@@ -10,15 +10,26 @@ export const SIM_SUMMARY =
 export async function runSim(argv: readonly string[], io: Io): Promise<number> {
   const sim = await import('@provsync/sim')
   const tty = io.stderr.isTTY === true
-  return sim.main(argv, {
-    out: (line) => {
-      if (tty) io.stderr.write('\r\x1b[K')
-      io.stdout.write(`${line}\n`)
-    },
-    error: (line) => io.stderr.write(`provsync sim: ${line}\n`),
-    progress: (text) => {
-      // A terminal gets one line redrawn in place; a pipe stays quiet.
-      if (tty) io.stderr.write(`\r\x1b[K${text}`)
-    },
-  })
+  // A run cannot stop midway: on SIGINT/SIGTERM (this binary's handlers abort io.signal) the harness
+  // removes its nodes' store directories and exits 130/143 (session 16; before, the run went on).
+  const onStop = (): void => {
+    const reason = String((io.signal?.reason as Error | undefined)?.message)
+    void sim.exitAfterCleanUp(reason.includes('SIGTERM') ? 'SIGTERM' : 'SIGINT')
+  }
+  io.signal?.addEventListener('abort', onStop, { once: true })
+  try {
+    return await sim.main(argv, {
+      out: (line) => {
+        if (tty) io.stderr.write('\r\x1b[K')
+        io.stdout.write(`${line}\n`)
+      },
+      error: (line) => io.stderr.write(`provsync sim: ${line}\n`),
+      progress: (text) => {
+        // A terminal gets one line redrawn in place; a pipe stays quiet.
+        if (tty) io.stderr.write(`\r\x1b[K${text}`)
+      },
+    })
+  } finally {
+    io.signal?.removeEventListener('abort', onStop)
+  }
 }
