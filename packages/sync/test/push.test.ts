@@ -155,12 +155,12 @@ describe('eager push', () => {
     // Lazy window 8 s: an eager neighbour's announcement starts no pull until 8 s after the last
     // push, a lazy one's once no push brought anything new for 2 s (a quarter of it). c gets its
     // last push while the b-c link is pruned, then nothing for 2.5 s: b's announcement of the new
-    // record (its only one) pulls at once. Before, it was dropped as covered and c never pulled.
+    // record (its only one) pulls at once (or, when b names it to c as a lazy ihave, c grafts b
+    // after its 2 s of quiet). Before, the announcement was dropped as covered and the graft
+    // waited 16 s: c did not have the record within 6 s (two runs against 90884ce's sync).
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
     const triangle = await cutOff({ ...announcing, push: { delayMs: 10, lazyWindowMs: 8_000 } })
     const { a, b, c } = triangle
-    const sessions = sessionsOf(c)
-    const grafts = c.sync.pushStats()!.grafts
     await sleep(2_500)
     await a.state.supersessions.supersede({
       target: new Uint8Array(32).fill(7),
@@ -169,12 +169,6 @@ describe('eager push', () => {
     })
     await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
     await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it through b', 6_000)
-    // What brought it: the pull b's announcement started, or (when the record is one of the one in
-    // four b names to its lazy neighbours) c's graft of b after the quiet 2 s, and b's answer.
-    const pulled = sessions.some(
-      (r) => r.peer.equals(b.peerId) && r.reason === 'announcement' && r.applied > 0,
-    )
-    expect(pulled || c.sync.pushStats()!.grafts === grafts + 1).toBe(true)
   }, 60_000)
 
   it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
