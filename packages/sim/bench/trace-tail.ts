@@ -8,6 +8,7 @@
  *   npx tsx packages/sim/bench/trace-tail.ts /tmp/t.jsonl
  */
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 
 interface Line {
   t: number
@@ -120,9 +121,12 @@ function main(path: string): void {
   for (const line of cutsAfter(lines, lastWrite)) console.log(`  ${line}`)
 }
 
-const path = process.argv[2]
-if (path === undefined) {
-  console.error('usage: trace-tail.ts TRACE.jsonl')
-  process.exit(2)
+// Run as a script (not when a test imports the functions above).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const path = process.argv[2]
+  if (path === undefined) {
+    console.error('usage: trace-tail.ts TRACE.jsonl')
+    process.exit(2)
+  }
+  main(path)
 }
-main(path)
