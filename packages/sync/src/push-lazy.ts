@@ -26,8 +26,9 @@ export const GRAFT_AFTER_FRACTION = 2
  * while a neighbour holds what it did not bring, so the tree does not reach us (the cut that
  * {@link GRAFT_AFTER_FRACTION}'s long wait is for is then no longer a guess). Measured (32 nodes,
  * push-5, session 16): after the last write a group of three nodes whose every link to the rest
- * had been pruned got its last 12-18 records 4.0-4.1 s later from a neighbour's anti-entropy round,
- * with nothing new pushed to it for 2 s before (packages/sim README, Session 16).
+ * had been pruned got its last 12-18 records 4.0-4.1 s later, from a session a neighbour started
+ * on the group's announcement, with nothing new pushed to it for 2 s before (packages/sim README,
+ * Session 16).
  */
 export const QUIET_GRAFT_FRACTION = 4
 
