@@ -16,11 +16,6 @@ export interface AntiEntropyInit {
   covered?(peer: PeerId): boolean
   /** @default 10 × intervalMs */
   coveredIntervalMs?: number
-  /**
-   * Whether `peer` is an eager push neighbour (in this node's push tree): a round picks such a peer
-   * only when no other is due. Absent: never.
-   */
-  eager?(peer: PeerId): boolean
   log: SyncLog
 }
 
@@ -31,12 +26,6 @@ export const COVERED_INTERVAL_FACTOR = 10
  * The peer an anti-entropy round picks at `now` among `peers` (at random among those due), or
  * undefined when none is due: a peer is due once `intervalMs` passed since the last exchange with
  * it (either way), or `coveredIntervalMs` if eager push keeps us in step with it (`covered`).
- * An eager push neighbour is picked only when no other peer is due: it pushes us whatever it gets
- * (but what came from us), so a round with it heals only pushes dropped or in flight, while a lazy
- * neighbour or a peer without push may hold what the tree did not bring. Measured (32 nodes,
- * push-5, session 16): a group of three nodes cut off from the tree after the heal waited for a
- * round with a lazy neighbour while two of its five peers were the group's own (packages/sim
- * README, Session 16).
  * Session 12 tried one round per covered interval with any push neighbour instead of one per
  * neighbour (fewer sessions while writes go on) and reverted it: its two runs, which also ran
  * without gossipsub gossip, converged 10.7 and 13.7 s after the heal against 4.6 and 5.1 s, and
@@ -45,18 +34,16 @@ export const COVERED_INTERVAL_FACTOR = 10
 export function pickPeer(
   peers: ReadonlyArray<{ peer: PeerId; lastSyncMs: number | undefined }>,
   now: number,
-  options: Pick<AntiEntropyInit, 'intervalMs' | 'covered' | 'coveredIntervalMs' | 'eager'>,
+  options: Pick<AntiEntropyInit, 'intervalMs' | 'covered' | 'coveredIntervalMs'>,
 ): PeerId | undefined {
-  const { intervalMs, covered, eager, coveredIntervalMs = intervalMs * COVERED_INTERVAL_FACTOR } = options
+  const { intervalMs, covered, coveredIntervalMs = intervalMs * COVERED_INTERVAL_FACTOR } = options
   const candidates = peers.filter((p) => {
     // A peer whose pushes keep bringing us records has little for a round to heal but what is
     // in flight, which a round would pull twice: it waits the longer interval.
     const wait = covered?.(p.peer) === true ? coveredIntervalMs : intervalMs
     return (p.lastSyncMs ?? 0) <= now - wait
   })
-  const outside = candidates.filter((p) => eager?.(p.peer) !== true)
-  const pool = outside.length > 0 ? outside : candidates
-  return pool[Math.floor(Math.random() * pool.length)]?.peer
+  return candidates[Math.floor(Math.random() * candidates.length)]?.peer
 }
 
 /**

@@ -59,7 +59,7 @@ import { createSyncMetrics, type SyncMetrics } from './metrics.js'
 import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
 import { Push, type PushInit, type PushStats } from './push.js'
-import { GRAFT_AFTER_FRACTION, QUIET_GRAFT_FRACTION } from './push-lazy.js'
+import { GRAFT_AFTER_FRACTION } from './push-lazy.js'
 import { Sessions, type SessionsInit } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import type { PeerStreamsInit } from './stream-init.js'
@@ -261,16 +261,14 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
   private createPush(trust: TrustInForce): Push | undefined {
     const { init, components } = this
     if (init.push === undefined || init.push === false) return undefined
-    const lazyWindowMs = init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS
     return new Push(
       this.peerStreamsInit<Omit<PushInit, keyof PeerStreamsInit>>(trust, init.state, {
         registrar: components.registrar,
         converse: (peer, act) => this.converse(peer, act),
         refused: (peer) => this.isRefused(peer),
         delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
-        lazyWindowMs,
-        graftAfterMs: lazyWindowMs * GRAFT_AFTER_FRACTION,
-        graftQuietMs: lazyWindowMs / QUIET_GRAFT_FRACTION,
+        lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
+        graftAfterMs: (init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS) * GRAFT_AFTER_FRACTION,
         repair: (peer) => this.requestSync(peer, 'anti-entropy'),
         log: componentLog(components.logger, 'provsync:sync:push'),
       }),
@@ -289,7 +287,6 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
           .map(([id, peer]) => ({ peer, lastSyncMs: this.lastSync.get(id) })),
       request: (peer) => this.requestSync(peer, 'anti-entropy'),
       covered: (peer) => this.push?.covers(peer.toString()) ?? false,
-      eager: (peer) => this.push?.links.isEager(peer.toString()) ?? false,
       log: componentLog(this.components.logger, 'provsync:sync:anti-entropy'),
     })
   }

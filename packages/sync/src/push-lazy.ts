@@ -21,33 +21,6 @@ export const LAZY_IHAVE_INTERVAL_MS = 250
  */
 export const GRAFT_AFTER_FRACTION = 2
 /**
- * A lazy neighbour's record may take only push's `lazyWindowMs` divided by this (500 ms by default)
- * when no push brought this node anything new since the `ihave` came: the tree has gone quiet here
- * while a neighbour holds what it did not bring, so the tree does not reach us (the cut that
- * {@link GRAFT_AFTER_FRACTION}'s long wait is for is then no longer a guess). Measured (32 nodes,
- * push-5, session 16): after the last write a group of three nodes whose every link to the rest
- * had been pruned got its last 12-18 records 4.0-4.1 s later, from a session a neighbour started
- * on the group's announcement, with nothing new pushed to it for 2 s before (packages/sim README,
- * Session 16).
- */
-export const QUIET_GRAFT_FRACTION = 4
-
-/**
- * Whether a lazy neighbour's `ihave`, heard at `heardMs` and naming records still lacked at `nowMs`,
- * grafts that link: once `graftAfterMs` passed (the record was not just late), or once `quietMs`
- * passed with no push bringing anything new since (`lastNewPushMs`, when a push last applied a new
- * record here): records in flight down the tree come among others, a cut tree brings nothing.
- */
-export function graftDue(
-  heardMs: number,
-  nowMs: number,
-  lastNewPushMs: number,
-  { quietMs, graftAfterMs }: { quietMs: number; graftAfterMs: number },
-): boolean {
-  const waited = nowMs - heardMs
-  return waited >= graftAfterMs || (waited >= quietMs && lastNewPushMs < heardMs)
-}
-/**
  * One record in this many (by the first byte of its tree key, so every node picks the same ones)
  * is announced lazily: a cut shows within a few records, and the session a repair starts brings
  * the rest. All of them cost 41 B per record per node; measured (32 nodes, push-7, two threads,

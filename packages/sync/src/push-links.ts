@@ -83,17 +83,3 @@ export function createPushLinks(): PushLinks {
     stats,
   }
 }
-
-/**
- * Whether a push neighbour keeps this node in step (push.ts `covers`): an eager one while any push
- * arrived within `lazyWindowMs` (the tree reaches us); a lazy one, whose records come only through
- * the tree, while a push brought a new record within `quietMs`.
- */
-export function keepsInStep(
-  eager: boolean,
-  nowMs: number,
-  last: { pushMs: number; newPushMs: number },
-  windows: { lazyWindowMs: number; quietMs: number },
-): boolean {
-  return eager ? nowMs - last.pushMs < windows.lazyWindowMs : nowMs - last.newPushMs < windows.quietMs
-}

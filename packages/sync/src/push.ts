@@ -22,12 +22,11 @@ import {
 import { type ChangeFeed, createChangeFeed } from './push-feed.js'
 import {
   createLazyAnnouncements,
-  graftDue,
   LAZY_IHAVE_INTERVAL_MS,
   type LazyEntry,
   lazilyAnnounced,
 } from './push-lazy.js'
-import { createPushLinks, keepsInStep, type PushLinks } from './push-links.js'
+import { createPushLinks, type PushLinks } from './push-links.js'
 import { isStoreName, type StoreName } from './state.js'
 import { type PeerStreamsInit, peerContext } from './stream-init.js'
 import { bytesEqual, toHex } from './trust.js'
@@ -46,8 +45,6 @@ export interface PushInit extends PeerStreamsInit {
   lazyWindowMs: number
   /** How long a record a lazy neighbour's `ihave` named may take to come down the tree before we graft that link. */
   graftAfterMs: number
-  /** The same, when no push brought anything new here since the `ihave` came (push-lazy.ts, `graftDue`). */
-  graftQuietMs: number
   /** Starts a session with `peer`: a lazy neighbour's `ihave` showed it holds what the tree did not bring. */
   repair(peer: PeerId): void
   log: SyncLog
@@ -136,8 +133,6 @@ export class Push {
   private topologyId: string | undefined
   /** When a push last arrived (new records or not): the tree still reaches this node. */
   private lastPushMs = Number.NEGATIVE_INFINITY
-  /** When a push last brought a record new here: the tree still carries something to this node. */
-  private lastNewPushMs = Number.NEGATIVE_INFINITY
   private stopController = new AbortController()
   private running = false
 
@@ -189,22 +184,13 @@ export class Push {
   }
 
   /**
-   * Whether `id`'s announcements need no pull (and anti-entropy waits its covered interval for it):
-   * it is a push neighbour and pushes keep arriving, so the tree reaches us. With no push for
-   * `lazyWindowMs` announcements pull again, and a session that brings records then grafts its
-   * peer. A pull while pushes arrive would mostly race them for records in flight (measured: 55 %
-   * of pushed records arrived as duplicates that way). A lazy neighbour's records reach us only
-   * through the tree, so it is covered only while pushes keep bringing new records (within
-   * `graftQuietMs`): once the tree has gone quiet here, its differing roots are a gap the tree
-   * will not fill. Measured (32 nodes, session 16): groups of two to three nodes cut off from the
-   * tree after the last write, their duplicates keeping them covered, got their last records 4 s
-   * after it from sessions their neighbours started (packages/sim README, Session 16).
+   * Whether `id`'s announcements need no pull: it is a push neighbour and pushes keep arriving, so
+   * the tree reaches us. With no push for `lazyWindowMs` announcements pull again, and a session
+   * that brings records then grafts its peer. A pull while pushes arrive would mostly race them
+   * for records in flight (measured: 55 % of pushed records arrived as duplicates that way).
    */
   covers(id: string): boolean {
-    if (!this.links.has(id)) return false
-    const last = { pushMs: this.lastPushMs, newPushMs: this.lastNewPushMs }
-    const windows = { lazyWindowMs: this.init.lazyWindowMs, quietMs: this.init.graftQuietMs }
-    return keepsInStep(this.links.isEager(id), Date.now(), last, windows)
+    return this.links.has(id) && this.reached()
   }
 
   private reached(): boolean {
@@ -383,8 +369,8 @@ export class Push {
   /**
    * A neighbour's `ihave`: asks with `iwant` for the records whose leaf we lack or hold at another
    * value. From an eager neighbour (records a session of its pulled) at once; from a lazy one
-   * (Plumtree's lazy push, push-lazy.ts) only for what the tree has still not brought when the
-   * link is grafted (`checkLazy`): the tree does not reach us through it.
+   * (Plumtree's lazy push, push-lazy.ts) only for what the tree has still not brought
+   * `graftAfterMs` later, and the link is grafted first: the tree does not reach us through it.
    */
   private async answerIhave(
     peer: PeerId,
@@ -398,31 +384,10 @@ export class Push {
     const id = peer.toString()
     if (this.links.isEager(id)) return this.iwant(framed, store, this.lacking(store, entries))
     if (this.lacking(store, entries).length === 0) return
-    this.checkLazy(peer, framed, store, entries, Date.now(), this.init.graftQuietMs)
-  }
-
-  /**
-   * `delayMs` from now: if a lazy neighbour's `ihave` heard at `heardMs` names records still lacked
-   * and `graftDue` says the tree does not bring them, grafts the link, asks for them and starts a
-   * session for the rest; if they may still be on their way, checks again when `graftAfterMs` ends.
-   */
-  private checkLazy(
-    peer: PeerId,
-    framed: FramedStream,
-    store: StoreName,
-    entries: ReadonlyArray<{ key: Uint8Array; prefix: Uint8Array }>,
-    heardMs: number,
-    delayMs: number,
-  ): void {
-    const { graftAfterMs, graftQuietMs } = this.init
     const repair = setTimeout(() => {
       this.repairs.delete(repair)
       const wanted = this.lacking(store, entries)
       if (!this.running || wanted.length === 0) return
-      const now = Date.now()
-      if (!graftDue(heardMs, now, this.lastNewPushMs, { quietMs: graftQuietMs, graftAfterMs }))
-        return this.checkLazy(peer, framed, store, entries, heardMs, heardMs + graftAfterMs - now)
-      const id = peer.toString()
       if (this.links.missed(id)) {
         this.stats.grafts++
         this.control(id, 'graft')
@@ -432,7 +397,7 @@ export class Push {
       this.iwant(framed, store, wanted).catch((err: Error) =>
         this.init.log('iwant to %p failed - %s', peer, err.message),
       )
-    }, delayMs)
+    }, this.init.graftAfterMs)
     this.repairs.add(repair)
   }
 
@@ -592,7 +557,6 @@ export class Push {
     const outcomes = await init.state.apply(store, records, { from: peerPublicKey(peer) })
     const { applied, offending, firstPushedBy } = this.judge(id, outcomes)
     this.stats.recordsApplied += applied
-    if (applied > 0) this.lastNewPushMs = Date.now()
     if (offending > 0)
       init.offences.offend(peer, 'invalid-record', `${store}: ${offending} invalid pushed records`)
     if (applied > 0) return

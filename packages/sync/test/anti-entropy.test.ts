@@ -82,39 +82,4 @@ describe('anti-entropy picks', () => {
     const covered = (p: PeerId) => p.toString() === 'pushing'
     expect(pickPeer(list, NOW, { intervalMs: INTERVAL, covered })?.toString()).toBe('plain')
   })
-
-  it('an eager push neighbour only when no other peer is due (property)', () => {
-    fc.assert(
-      fc.property(cases, fc.array(fc.boolean(), { maxLength: 12 }), (list, eagerFlags) => {
-        const eager = new Set(list.filter((_, i) => eagerFlags[i] === true).map((c) => c.peer))
-        const covered = new Set(list.filter((c) => c.covered).map((c) => c.peer))
-        const due = dueByRule(list, COVERED_INTERVAL_FACTOR * INTERVAL)
-        const dueOutside = [...due].filter((p) => !eager.has(p))
-        for (let i = 0; i < 5; i++) {
-          const picked = pickPeer(list, NOW, {
-            intervalMs: INTERVAL,
-            covered: (p) => covered.has(p),
-            eager: (p) => eager.has(p),
-          })
-          if (due.size === 0) expect(picked).toBeUndefined()
-          else expect(due.has(picked!)).toBe(true)
-          if (dueOutside.length > 0) expect(eager.has(picked!)).toBe(false)
-        }
-      }),
-    )
-  })
-
-  it('an eager neighbour still when it is the only one due', () => {
-    const list = [
-      { peer: peerNamed('tree'), lastSyncMs: NOW - 2 * INTERVAL },
-      { peer: peerNamed('lazy'), lastSyncMs: NOW - INTERVAL / 2 },
-    ]
-    const eager = (p: PeerId) => p.toString() === 'tree'
-    expect(pickPeer(list, NOW, { intervalMs: INTERVAL, eager })?.toString()).toBe('tree')
-    const later = NOW + INTERVAL
-    const picked = new Set(
-      Array.from({ length: 40 }, () => pickPeer(list, later, { intervalMs: INTERVAL, eager })?.toString()),
-    )
-    expect(picked).toEqual(new Set(['lazy']))
-  })
 })

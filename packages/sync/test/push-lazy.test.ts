@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createLazyAnnouncements, graftDue, type LazyEntry, MAX_LAZY_ENTRIES } from '../src/push-lazy.js'
+import { createLazyAnnouncements, type LazyEntry, MAX_LAZY_ENTRIES } from '../src/push-lazy.js'
 
 // What a node announces to its lazy neighbours (Plumtree's lazy push), without a network.
 
@@ -69,42 +69,6 @@ describe('lazy announcements', () => {
             told.set(next!.peer, (told.get(next!.peer) ?? 0) + 1)
           }
           expect([...told.keys()].sort()).toEqual([...ids].sort())
-        },
-      ),
-    )
-  })
-})
-
-describe('grafting after a lazy ihave', () => {
-  const times = { quietMs: 500, graftAfterMs: 4_000 }
-  const HEARD = 100_000
-
-  it('grafts after the quiet time when no push brought anything new since the ihave, else after the long wait', () => {
-    // Nothing new pushed since the ihave (the last new record came before it): the tree is quiet here.
-    expect(graftDue(HEARD, HEARD + 499, HEARD - 1, times)).toBe(false)
-    expect(graftDue(HEARD, HEARD + 500, HEARD - 1, times)).toBe(true)
-    expect(graftDue(HEARD, HEARD + 500, Number.NEGATIVE_INFINITY, times)).toBe(true)
-    // A push brought something new at or after the ihave: the record may be on its way down the tree.
-    expect(graftDue(HEARD, HEARD + 500, HEARD, times)).toBe(false)
-    expect(graftDue(HEARD, HEARD + 3_999, HEARD + 300, times)).toBe(false)
-    expect(graftDue(HEARD, HEARD + 4_000, HEARD + 3_900, times)).toBe(true)
-  })
-
-  it('property: due exactly when the long wait passed, or the quiet time passed with nothing new pushed since', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 10_000 }),
-        fc.integer({ min: -10_000, max: 10_000 }),
-        fc.integer({ min: 1, max: 2_000 }),
-        fc.integer({ min: 0, max: 8_000 }),
-        (waited, newPushAt, quietMs, extra) => {
-          const graftAfterMs = quietMs + extra
-          const due = graftDue(HEARD, HEARD + waited, HEARD + newPushAt, { quietMs, graftAfterMs })
-          // Never before the quiet time, always after the long wait.
-          if (waited < quietMs) expect(due).toBe(false)
-          if (waited >= graftAfterMs) expect(due).toBe(true)
-          // In between, only a quiet tree grafts.
-          if (waited >= quietMs && waited < graftAfterMs) expect(due).toBe(newPushAt < 0)
         },
       ),
     )

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createPushLinks, keepsInStep } from '../src/push-links.js'
+import { createPushLinks } from '../src/push-links.js'
 
 // The eager/lazy state of push links, without a network: what a duplicate, a miss, a prune, a
 // graft and a lost tree link do, and which of them ask for a frame to be sent.
@@ -74,42 +74,6 @@ describe('push links', () => {
         expect(grafts).toEqual(lazy.flatMap((l, i) => (l ? [`p${i}`] : [])))
         expect(links.eager()).toEqual(lazy.map((_, i) => `p${i}`))
       }),
-    )
-  })
-})
-
-describe('a push neighbour keeps us in step', () => {
-  const windows = { lazyWindowMs: 2_000, quietMs: 500 }
-  const NOW = 50_000
-
-  it('an eager one while any push came within the lazy window, a lazy one only while new records came lately', () => {
-    // Duplicates only since 1.9 s ago (the last new record 1 s ago): the tree still reaches us,
-    // but it brings nothing a lazy neighbour might hold.
-    const duplicates = { pushMs: NOW - 100, newPushMs: NOW - 1_000 }
-    expect(keepsInStep(true, NOW, duplicates, windows)).toBe(true)
-    expect(keepsInStep(false, NOW, duplicates, windows)).toBe(false)
-    const flowing = { pushMs: NOW - 100, newPushMs: NOW - 100 }
-    expect(keepsInStep(false, NOW, flowing, windows)).toBe(true)
-    const stopped = { pushMs: NOW - 2_000, newPushMs: NOW - 2_000 }
-    expect(keepsInStep(true, NOW, stopped, windows)).toBe(false)
-    expect(keepsInStep(false, NOW, stopped, windows)).toBe(false)
-  })
-
-  it('property: a lazy neighbour is never covered longer than an eager one', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 5_000 }),
-        fc.integer({ min: 0, max: 5_000 }),
-        fc.integer({ min: 1, max: 1_000 }),
-        fc.integer({ min: 0, max: 3_000 }),
-        (sincePush, sinceNewExtra, quietMs, extra) => {
-          // A new record came by push, so the last push is at least as recent as the last new one.
-          const last = { pushMs: NOW - sincePush, newPushMs: NOW - sincePush - sinceNewExtra }
-          const w = { quietMs, lazyWindowMs: quietMs + extra }
-          if (keepsInStep(false, NOW, last, w)) expect(keepsInStep(true, NOW, last, w)).toBe(true)
-          expect(keepsInStep(false, NOW, last, w)).toBe(sincePush + sinceNewExtra < quietMs)
-        },
-      ),
     )
   })
 })
