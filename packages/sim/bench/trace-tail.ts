@@ -8,6 +8,7 @@
  *   npx tsx packages/sim/bench/trace-tail.ts /tmp/t.jsonl
  */
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 
 interface Line {
   t: number
@@ -17,6 +18,8 @@ interface Line {
   reason?: string
   applied?: number
   inSession?: boolean
+  eager?: string
+  grafts?: number
 }
 
 interface Arrival {
@@ -49,6 +52,46 @@ export function arrivalsAfterLastWrite(lines: readonly Line[]): { lastWrite: num
   return { lastWrite, arrivals }
 }
 
+/**
+ * The groups the eager push links split the nodes into, from one round of `links` lines (a link
+ * counts if either end has it eager): more than one group means a cut tree, the smaller groups
+ * getting nothing pushed from the rest.
+ */
+export function eagerGroups(round: readonly Line[]): string[][] {
+  const parent = new Map<string, string>()
+  const find = (n: string): string => {
+    const p = parent.get(n) ?? n
+    if (p === n) return n
+    const root = find(p)
+    parent.set(n, root)
+    return root
+  }
+  for (const l of round) parent.set(l.node ?? '?', find(l.node ?? '?'))
+  for (const l of round)
+    for (const peer of (l.eager ?? '').split(' ').filter((p) => p.length > 0))
+      parent.set(find(peer), find(l.node ?? '?'))
+  const groups = new Map<string, string[]>()
+  for (const node of parent.keys()) groups.set(find(node), [...(groups.get(find(node)) ?? []), node])
+  return [...groups.values()].sort((a, b) => b.length - a.length)
+}
+
+/** Per 500 ms round of `links` lines from `from` on: the groups smaller than the largest, and grafts so far. */
+function cutsAfter(lines: readonly Line[], from: number): string[] {
+  const rounds = new Map<number, Line[]>()
+  for (const l of lines)
+    if (l.ev === 'links' && l.t >= from) {
+      const round = Math.floor((l.t - from) / 500)
+      rounds.set(round, [...(rounds.get(round) ?? []), l])
+    }
+  return [...rounds.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([round, ls]) => {
+      const cut = eagerGroups(ls).slice(1)
+      const grafts = ls.reduce((sum, l) => sum + (l.grafts ?? 0), 0)
+      return `${round * 500} ms: ${cut.length === 0 ? 'one tree' : cut.map((g) => `{${g.join(' ')}}`).join(' ')} (grafts ${grafts})`
+    })
+}
+
 function main(path: string): void {
   const lines = readFileSync(path, 'utf8')
     .split('\n')
@@ -74,11 +117,16 @@ function main(path: string): void {
   console.log('records applied after the last write, by how (later than 2 s in brackets):')
   for (const [how, sum] of byHow)
     console.log(`  ${how.padEnd(28)} ${sum.records} in ${sum.batches} (${sum.lateRecords})`)
+  console.log('groups cut off from the push tree after the last write (every 500 ms):')
+  for (const line of cutsAfter(lines, lastWrite)) console.log(`  ${line}`)
 }
 
-const path = process.argv[2]
-if (path === undefined) {
-  console.error('usage: trace-tail.ts TRACE.jsonl')
-  process.exit(2)
+// Run as a script (not when a test imports the functions above).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const path = process.argv[2]
+  if (path === undefined) {
+    console.error('usage: trace-tail.ts TRACE.jsonl')
+    process.exit(2)
+  }
+  main(path)
 }
-main(path)

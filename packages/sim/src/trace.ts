@@ -5,7 +5,8 @@
  * `conn` (a node's connection to a peer opened or closed), `session` (a finished sync session:
  * peer, direction, reason, records pulled and applied, duration), `batch` (a batch a node applied
  * from a peer: how many records were new, the node's record count after it, and whether a session
- * with that peer was open then, else a push brought it), `fault` and `roots` (the harness: fault
+ * with that peer was open then, else a push brought it), `links` (every 500 ms: a node's eager and lazy push neighbours, and
+ * its push grafts and prunes so far), `fault` and `roots` (the harness: fault
  * events, and the distinct root sets each time quiescence counts them). Off by default; costs a
  * line per event when on.
  */
@@ -80,15 +81,18 @@ export function traceNode(
       error: detail.error?.name,
     })
   })
-  // Every 500 ms: the node's push links, eager (in the tree) and lazy.
+  // Every 500 ms: the node's push links, eager (in the tree) and lazy, and its grafts and prunes so far.
   const links = setInterval(() => {
     const push = node.sync.pushLinks()
+    const stats = node.sync.pushStats()
     if (push !== undefined)
       trace({
         ev: 'links',
         node: name,
         eager: push.eager.map(nameOf).join(' '),
         lazy: push.lazy.map(nameOf).join(' '),
+        grafts: stats?.grafts,
+        prunes: stats?.prunes,
       })
   }, 500)
   links.unref()
