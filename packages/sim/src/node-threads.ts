@@ -183,7 +183,7 @@ export class NodeThreads {
     await this.terminate()
   }
 
-  /** Terminates every thread now, its nodes not stopped (a process stopped by a signal). */
+  /** Terminates every thread now, its nodes not stopped (a thread inside a native call may abort the process). */
   async terminate(): Promise<void> {
     this.closing = true
     await Promise.allSettled(this.workers.map((w) => w.terminate()))

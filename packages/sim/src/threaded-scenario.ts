@@ -271,8 +271,11 @@ export async function runThreadedScenario(
   for (let i = 0; i < setup.honest; i++)
     knownKeys.push((await peerIdFromSeed(identitySeed(clusterRng, i))).publicKey!.raw)
   const run = new ThreadedRun(setup, startThreads(setup, count), knownKeys)
-  // On SIGINT/SIGTERM the threads stop before the store directory goes (scratch.ts).
-  const unhalt = haltOnSignal(() => run.threads.terminate())
+  // On SIGINT/SIGTERM the threads stop their nodes (LMDB closed) before the store directory goes
+  // (scratch.ts). Not `terminate()` at once: terminating a worker inside a native call can abort
+  // the whole process (a CI run of the signals test ended by SIGABRT; node-addon-api's fatal error
+  // on a terminating environment); `close()` terminates only threads whose nodes have stopped.
+  const unhalt = haltOnSignal(() => run.threads.close())
   try {
     run.progress('starting')
     await run.threads.started()
