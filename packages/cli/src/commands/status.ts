@@ -24,6 +24,8 @@ export function formatStatus(view: StatusView, now: number = Date.now()): string
   const { ledger } = view
   const lines = [
     `node ${view.peerId} on network ${JSON.stringify(view.networkId)}, up ${Math.round(view.uptimeMs / 1000)}s`,
+    // A node of an earlier release sends no warnings.
+    ...(view.warnings ?? []).map((w) => `  warning    ${w}`),
     ...view.addresses.map((a) => `  listening  ${a}`),
     `  data dir   ${view.dataDir}`,
     '',

@@ -4,6 +4,8 @@ import {
   type GatePolicy,
   type HistoryEntry,
   MAX_RECORD_BYTES,
+  type NodeState,
+  readerWarning,
   recordHash,
   STORE_NAMES,
   type StateCheck,
@@ -127,7 +129,18 @@ export function status(ctx: NodeContext) {
     history: { latestSeq: state.history.latestSeq() },
     ledger: { latestSeq: state.ledger.latestSeq(), ...state.ledger.totals() },
     peers,
+    warnings: nodeWarnings(state),
   }
+}
+
+/**
+ * What an operator should act on though the node still serves, one line each: today an LMDB read
+ * snapshot held long past many commits (crdt's `readerWarning`, the same line `/readyz` adds), under
+ * which freed pages are not reused and the data file grows.
+ */
+function nodeWarnings(state: Pick<NodeState, 'readerHealth'>): string[] {
+  const reader = readerWarning(state.readerHealth())
+  return reader === undefined ? [] : [reader]
 }
 
 /** The node's network id and HLC now, which a revocation signed by the CLI is stamped with. */
