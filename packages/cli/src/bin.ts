@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { StopRequestedError } from './errors.js'
 import { processIo } from './io.js'
 import { main } from './main.js'
 
@@ -6,7 +7,7 @@ import { main } from './main.js'
 const stop = new AbortController()
 const onSignal = (signal: NodeJS.Signals): void => {
   if (stop.signal.aborted) process.exit(130)
-  stop.abort(new Error(`received ${signal}`))
+  stop.abort(new StopRequestedError(signal))
 }
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)

@@ -104,3 +104,14 @@ function firstLine(text: string): string {
   const line = text.split(/\r?\n/, 1)[0] ?? ''
   return line.trim() === '' ? 'unknown error' : line.trimEnd()
 }
+
+/**
+ * Why `io.signal` aborted: the process was asked to stop by `signal` (`bin.ts`). Not a failure: a
+ * long-running command ends cleanly, and one that must end by the signal itself reads it here.
+ */
+export class StopRequestedError extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`received ${signal}`)
+    this.name = 'StopRequestedError'
+  }
+}

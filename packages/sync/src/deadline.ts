@@ -122,45 +122,9 @@ export function countedNow(): number {
  * `clock`: this thread's ({@link threadStallClock}) unless a test injects one.
  */
 export function startDeadline(ms: number, parent?: AbortSignal, clock = threadStallClock()): Deadline {
-  const controller = new AbortController()
-  if (parent?.aborted === true) {
-    controller.abort(parent.reason)
-    return { signal: controller.signal, clear: () => {} }
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let immediate: ReturnType<typeof setImmediate> | undefined
-  const release = (): void => {
-    clearTimeout(timer)
-    clearImmediate(immediate)
-    parent?.removeEventListener('abort', onParentAbort)
-  }
-  const onParentAbort = (): void => {
-    release()
-    controller.abort(parent?.reason)
-  }
-  parent?.addEventListener('abort', onParentAbort, { once: true })
-  if (Number.isFinite(ms)) {
-    const started = clock.now()
-    const arm = (wait: number): void => {
-      timer = setTimeout(expire, wait)
-      // Like AbortSignal.timeout: a pending deadline does not keep the process alive.
-      timer.unref?.()
-    }
-    const expire = (): void => {
-      const counted = clock.now() - started
-      if (counted < ms) {
-        arm(ms - counted)
-        return
-      }
-      immediate = setImmediate(() => {
-        release()
-        controller.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'))
-      })
-      immediate.unref?.()
-    }
-    arm(ms)
-  }
-  return { signal: controller.signal, clear: release }
+  // One wait of an idle deadline: the same counting, re-arming and abort after the turn's I/O.
+  const idle = new IdleDeadline(ms, parent, clock)
+  return { signal: idle.begin(), clear: () => idle.dispose() }
 }
 
 /** Runs `operation` under `options.signal` bounded by `ms` more, releasing the deadline after. */
@@ -254,6 +218,10 @@ export class IdleDeadline {
       // Node runs expired timers before it polls for I/O: let this turn read what arrived first.
       this.immediate = setImmediate(() => this.check(true))
       this.immediate.unref?.()
-    } else this.controller.abort(new DOMException(`deadline of ${this.ms} ms passed`, 'TimeoutError'))
+    } else {
+      // A deadline that fired detaches from its parent too (nothing is left on a long-lived signal).
+      this.dispose()
+      this.controller.abort(new DOMException(`deadline of ${this.ms} ms passed`, 'TimeoutError'))
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { StopRequestedError } from '../errors.js'
 import type { Io } from '../io.js'
 
 export const SIM_SUMMARY =
@@ -13,8 +14,10 @@ export async function runSim(argv: readonly string[], io: Io): Promise<number> {
   // A run cannot stop midway: on SIGINT/SIGTERM (this binary's handlers abort io.signal) the harness
   // removes its nodes' store directories and exits 130/143 (session 16; before, the run went on).
   const onStop = (): void => {
-    const reason = String((io.signal?.reason as Error | undefined)?.message)
-    void sim.exitAfterCleanUp(reason.includes('SIGTERM') ? 'SIGTERM' : 'SIGINT')
+    const reason = io.signal?.reason
+    void sim.exitAfterCleanUp(
+      reason instanceof StopRequestedError && reason.signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT',
+    )
   }
   io.signal?.addEventListener('abort', onStop, { once: true })
   try {
