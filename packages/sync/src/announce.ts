@@ -75,3 +75,19 @@ export function differingStores(
     return head !== undefined && !bytesEqual(head.root, state.tree(store).root())
   })
 }
+
+/**
+ * Stores where the announcer holds more records than we do (its announced count above ours, its
+ * root another): it holds at least one record we lack, whatever pushes may still bring. What a
+ * covered announcement, kept past the lazy window, still pulls for (heads.ts).
+ */
+export function storesAhead(
+  state: SyncedState,
+  announcement: HeadsAnnouncement,
+  stores: readonly StoreName[],
+): StoreName[] {
+  const announced = new Map(announcement.heads.map((h) => [h.store, h]))
+  return differingStores(state, announcement, stores).filter(
+    (store) => announced.get(store)!.count > state.tree(store).count(),
+  )
+}

@@ -5,7 +5,13 @@ import {
   TopicValidatorResult,
 } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import { checkAnnouncement, differingStores, type HeadsAnnouncement, localHeads } from './announce.js'
+import {
+  checkAnnouncement,
+  differingStores,
+  type HeadsAnnouncement,
+  localHeads,
+  storesAhead,
+} from './announce.js'
 import { createDebouncer, type Debouncer } from './debounce.js'
 import type { SyncLog } from './logging.js'
 import type { SyncMetrics } from './metrics.js'
@@ -33,6 +39,11 @@ export interface HeadsInit {
    * pull, as a lazy link's announcement in Plumtree waits for the eager path. Absent: never.
    */
   covered?(id: string): boolean
+  /**
+   * How long a covered announcement is kept before it is looked at again (push's lazy window):
+   * if its author still holds more records than we do then, we pull. Absent: dropped as before.
+   */
+  coveredRecheckMs?: number
   /** Whether a pull from `id` may still run (service started, peer connected and not refused). */
   mayPull(id: string): boolean
   pull(peer: PeerId): Promise<unknown>
@@ -51,6 +62,14 @@ export class Heads {
   private debouncer: Debouncer | undefined
   private unsubscribeState: (() => void) | undefined
   private started = false
+  /**
+   * Covered announcements kept for a second look, one per author (the newest; a newer one restarts
+   * the wait): at most one per connected peer, a timer each.
+   */
+  private readonly deferred = new Map<
+    string,
+    { peer: PeerId; announcement: HeadsAnnouncement; timer: ReturnType<typeof setTimeout> }
+  >()
 
   constructor(private readonly init: HeadsInit) {
     this.queue = createPullQueue({
@@ -89,6 +108,8 @@ export class Heads {
     this.started = false
     this.debouncer?.cancel()
     this.unsubscribeState?.()
+    for (const { timer } of this.deferred.values()) clearTimeout(timer)
+    this.deferred.clear()
     const { pubsub, topic } = this.init
     try {
       pubsub.removeEventListener('message', this.onMessage)
@@ -102,6 +123,35 @@ export class Heads {
   /** Forgets what `peer` announced and has not started (the peer left). */
   drop(id: string): void {
     this.queue.drop(id)
+    this.undefer(id)
+  }
+
+  private undefer(id: string): void {
+    const kept = this.deferred.get(id)
+    if (kept !== undefined) clearTimeout(kept.timer)
+    this.deferred.delete(id)
+  }
+
+  /**
+   * Keeps a covered announcement (pushes reach us, so its records are most likely in flight) and
+   * looks at it again once push's lazy window has passed: an author that still holds more records
+   * than we do then had what the tree did not bring, and is pulled from. Dropping it instead held a
+   * cut-off node's records back until anti-entropy, or for good without it (sync README, Session
+   * 17). The newest announcement replaces a kept one and restarts the wait, so an author that keeps
+   * changing costs one timer and no pull while the tree carries its changes.
+   */
+  private defer(peer: PeerId, announcement: HeadsAnnouncement, waitMs: number): void {
+    const id = peer.toString()
+    this.undefer(id)
+    const timer = setTimeout(() => {
+      if (this.deferred.get(id)?.timer !== timer) return
+      this.deferred.delete(id)
+      if (!this.started || !this.init.mayPull(id)) return
+      if (storesAhead(this.init.state, announcement, this.init.stores).length === 0) return
+      this.init.metrics.announcements.inc({ outcome: 'covered-pulled' })
+      this.queue.offer(id, { peer, announcement })
+    }, waitMs)
+    this.deferred.set(id, { peer, announcement, timer })
   }
 
   async announce(): Promise<void> {
@@ -145,8 +195,11 @@ export class Heads {
     if (differing.length > 0 && author !== undefined) {
       if (this.init.covered?.(author.toString()) === true) {
         this.init.metrics.announcements.inc({ outcome: 'covered' })
+        const recheckMs = this.init.coveredRecheckMs
+        if (recheckMs !== undefined) this.defer(author, verdict.announcement, recheckMs)
         return
       }
+      this.undefer(author.toString())
       this.queue.offer(author.toString(), { peer: author, announcement: verdict.announcement })
     }
   }

@@ -249,6 +249,9 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       concurrency: init.announcementPulls ?? DEFAULT_ANNOUNCEMENT_PULLS,
       directPeer: (id) => this.syncPeers.get(id),
       covered: (id) => this.push?.covers(id) ?? false,
+      ...(init.push === undefined || init.push === false
+        ? {}
+        : { coveredRecheckMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS }),
       mayPull: (id) => this.started && this.syncPeers.has(id) && !this.budgets.isBlocked(id),
       pull: (peer) => this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }),
       offend: (peer, detail) => this.offenceAccounting.offend(peer, 'invalid-announcement', detail),

@@ -6,7 +6,21 @@
  * records we lacked (a session with it applied some) shows a gap in the tree: we graft it back.
  * Over time the eager links form a spanning tree: every record reaches every node about once.
  * Pure: the caller sends the prune and graft frames the answers ask for.
+ *
+ * Plumtree's prune can cut the tree: two neighbours that each prune the link a duplicate came on,
+ * at the same time, can leave a group of nodes whose every link to the rest is lazy (the 32-node
+ * simulation's traces: groups of 2 to 7 nodes, where 13 of the 15 last nodes of five runs had been;
+ * packages/sim README, Session 16). So a node prunes a redundant link only while more than
+ * {@link MIN_EAGER} links stay eager, and a neighbour's prune that leaves it fewer grafts its
+ * oldest other lazy link (Session 17). A group of two can no longer be cut off.
  */
+
+/**
+ * Eager links a node keeps when it has that many neighbours (more than one: a lone eager link is
+ * what concurrent prunes cut). Two, not measured against three (sync README, Session 17).
+ */
+export const MIN_EAGER = 2
+
 export interface PushLinks {
   /** A neighbour that speaks push connected: eager until a duplicate says otherwise. */
   add(id: string): void
@@ -19,15 +33,22 @@ export interface PushLinks {
   lazy(): string[]
   /** Every link eager again (a tree link went down): returns those that were lazy, to graft. */
   reset(): string[]
-  /** A push from `id` brought nothing new: true when the link was eager and a prune is due. */
+  /** `id` must stop pushing to us (it is rate-limited): true when the link was eager and a prune is due. */
   duplicate(id: string): boolean
+  /**
+   * A push from `id` brought nothing new that another eager neighbour brought first: true when the
+   * link was eager and more than `minEager` links are, so a prune is due (the link turns lazy).
+   */
+  redundant(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
   missed(id: string): boolean
   /**
-   * When no link is eager but some are lazy: the oldest lazy one turns eager (counted as a graft)
-   * and is returned, to be told. A node's own writes then still reach one neighbour.
+   * After `pruner` pruned us: while fewer than `minEager` links are eager, the oldest lazy links
+   * other than `pruner` turn eager (counted as grafts) and are returned, to be told; when none is
+   * eager and only `pruner` is lazy, it turns eager again. A node's own writes still reach
+   * `minEager` neighbours when it has more than that many, and one when it has any.
    */
-  keepOne(): string | undefined
+  keepEnough(pruner?: string): string[]
   /** `id` pruned us (true when that changed the link). */
   pruned(id: string): boolean
   /** `id` grafted us (true when that changed the link). */
@@ -35,8 +56,13 @@ export interface PushLinks {
   readonly stats: { prunes: number; grafts: number }
 }
 
-export function createPushLinks(): PushLinks {
+export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
   const links = new Map<string, boolean>()
+  const eagerCount = (): number => {
+    let n = 0
+    for (const eager of links.values()) if (eager) n++
+    return n
+  }
   const stats = { prunes: 0, grafts: 0 }
   const set = (id: string, eager: boolean): boolean => {
     const was = links.get(id)
@@ -65,18 +91,33 @@ export function createPushLinks(): PushLinks {
       if (changed) stats.prunes++
       return changed
     },
+    redundant(id) {
+      if (links.get(id) !== true || eagerCount() <= minEager) return false
+      links.set(id, false)
+      stats.prunes++
+      return true
+    },
     missed(id) {
       const changed = set(id, true)
       if (changed) stats.grafts++
       return changed
     },
-    keepOne() {
-      if ([...links.values()].some((eager) => eager)) return undefined
-      const [next] = links.keys()
-      if (next === undefined) return undefined
-      links.set(next, true)
-      stats.grafts++
-      return next
+    keepEnough(pruner) {
+      const grafted: string[] = []
+      let eager = eagerCount()
+      for (const [id, isEager] of links) {
+        if (eager >= minEager) break
+        if (isEager || id === pruner) continue
+        links.set(id, true)
+        grafted.push(id)
+        eager++
+      }
+      if (eager === 0 && pruner !== undefined && links.has(pruner)) {
+        links.set(pruner, true)
+        grafted.push(pruner)
+      }
+      stats.grafts += grafted.length
+      return grafted
     },
     pruned: (id) => set(id, false),
     grafted: (id) => set(id, true),

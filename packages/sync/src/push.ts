@@ -241,13 +241,13 @@ export class Push {
    * A prune from a neighbour means the tree reaches it without us, for records that pass through
    * us; but our own writes start here, and a node every neighbour pruned sent them to nobody (the
    * simulation's trace saw 1 to 4 of 32 nodes so at any moment, one of them holding its last writes
-   * for 3.5 s). Such a node grafts its oldest lazy link back at once.
+   * for 3.5 s). Such a node grafts lazy links back at once, up to `MIN_EAGER` (push-links.ts).
    */
-  private keepOneEager(): void {
-    const next = this.links.keepOne()
-    if (next === undefined) return
-    this.stats.grafts++
-    this.control(next, 'graft')
+  private keepEnoughEager(pruner: string): void {
+    for (const next of this.links.keepEnough(pruner)) {
+      this.stats.grafts++
+      this.control(next, 'graft')
+    }
   }
 
   /** Sends a prune or graft to `id` on the stream it pushes to us on (if it has one open). */
@@ -463,7 +463,7 @@ export class Push {
           throw new ProtocolViolationError('unexpected-message', `${message.type} on our own push stream`)
         if (message.type === 'prune' ? this.links.pruned(id) : this.links.grafted(id))
           this.init.log('%p sent %s', peer, message.type)
-        if (message.type === 'prune') this.keepOneEager()
+        if (message.type === 'prune') this.keepEnoughEager(id)
       }
     } catch (err) {
       if (this.running) this.init.offences.blame(peer, err)
@@ -562,9 +562,9 @@ export class Push {
     if (applied > 0) return
     this.stats.duplicateFrames++
     // Pruned only when another eager neighbour pushed these records first: the tree reaches us
-    // without this link. Never the last eager link, so a node is not cut off by a race.
+    // without this link. Never below `MIN_EAGER` eager links, so a race does not cut a node off.
     if (firstPushedBy === undefined || !this.links.isEager(firstPushedBy)) return
-    if (this.links.duplicate(id)) {
+    if (this.links.redundant(id)) {
       this.stats.prunes++
       await framed.write(encodePush({ type: 'prune' }), { signal: this.stopController.signal })
     }
