@@ -91,3 +91,45 @@ export function storesAhead(
     (store) => announced.get(store)!.count > state.tree(store).count(),
   )
 }
+
+/** Announcements of one author kept while covered; past it, the newest replaces the last kept. */
+export const MAX_KEPT_ANNOUNCEMENTS = 5
+
+/**
+ * One author's covered announcements, kept for a second look once `windowMs` old (heads.ts). An
+ * announcement less than a quarter window newer than the last kept one replaces it, so at most
+ * {@link MAX_KEPT_ANNOUNCEMENTS} wait, whatever the author's rate, and each is looked at no later
+ * than one window after it came and no sooner than three quarters of one. Pure: the caller keeps
+ * the clock and the timer.
+ */
+export interface KeptAnnouncements {
+  /** Keeps `announcement`, received at `nowMs`. */
+  keep(announcement: HeadsAnnouncement, nowMs: number): void
+  /** When the oldest kept announcement is `windowMs` old; undefined when none is kept. */
+  dueMs(): number | undefined
+  /** Removes those at least `windowMs` old at `nowMs` and returns the newest of them. */
+  ripe(nowMs: number): HeadsAnnouncement | undefined
+  /** The newest announcement kept (what a pull is queued with). */
+  newest(): HeadsAnnouncement | undefined
+}
+
+export function createKeptAnnouncements(windowMs: number): KeptAnnouncements {
+  const kept: Array<{ atMs: number; announcement: HeadsAnnouncement }> = []
+  return {
+    keep(announcement, nowMs) {
+      const last = kept.at(-1)
+      if (last !== undefined && (nowMs - last.atMs < windowMs / 4 || kept.length >= MAX_KEPT_ANNOUNCEMENTS)) {
+        last.announcement = announcement
+        return
+      }
+      kept.push({ atMs: nowMs, announcement })
+    },
+    dueMs: () => (kept.length === 0 ? undefined : kept[0]!.atMs + windowMs),
+    ripe(nowMs) {
+      let ripe: HeadsAnnouncement | undefined
+      while (kept.length > 0 && nowMs - kept[0]!.atMs >= windowMs) ripe = kept.shift()!.announcement
+      return ripe
+    },
+    newest: () => kept.at(-1)?.announcement,
+  }
+}

@@ -7,8 +7,10 @@ import {
 import type { PeerId } from '@libp2p/interface'
 import {
   checkAnnouncement,
+  createKeptAnnouncements,
   differingStores,
   type HeadsAnnouncement,
+  type KeptAnnouncements,
   localHeads,
   storesAhead,
 } from './announce.js'
@@ -52,6 +54,13 @@ export interface HeadsInit {
   onReceived(peer: PeerId, announcement: HeadsAnnouncement, differing: StoreName[]): void
 }
 
+/** An author's covered announcements kept for a second look (see `Heads.defer`). */
+interface Deferred {
+  readonly peer: PeerId
+  readonly kept: KeptAnnouncements
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
 /**
  * Head announcements on gossipsub: publishes this node's roots shortly after a change, validates
  * what arrives (a bad announcement is an offence of its propagator and lowers its gossipsub
@@ -63,13 +72,10 @@ export class Heads {
   private unsubscribeState: (() => void) | undefined
   private started = false
   /**
-   * Covered announcements kept for a second look, one per author (the newest; a newer one restarts
-   * the wait): at most one per connected peer, a timer each.
+   * Covered announcements kept for a second look, per author (at most `MAX_KEPT_ANNOUNCEMENTS`
+   * each, announce.ts), with one timer per author.
    */
-  private readonly deferred = new Map<
-    string,
-    { peer: PeerId; announcement: HeadsAnnouncement; timer: ReturnType<typeof setTimeout> }
-  >()
+  private readonly deferred = new Map<string, Deferred>()
 
   constructor(private readonly init: HeadsInit) {
     this.queue = createPullQueue({
@@ -134,24 +140,52 @@ export class Heads {
 
   /**
    * Keeps a covered announcement (pushes reach us, so its records are most likely in flight) and
-   * looks at it again once push's lazy window has passed: an author that still holds more records
-   * than we do then had what the tree did not bring, and is pulled from. Dropping it instead held a
-   * cut-off node's records back until anti-entropy, or for good without it (sync README, Session
-   * 17). The newest announcement replaces a kept one and restarts the wait, so an author that keeps
-   * changing costs one timer and no pull while the tree carries its changes.
+   * looks at it again once push's lazy window has passed: an author that held more records then
+   * than we hold now had what the tree did not bring, and is pulled from. Dropping it instead held
+   * a cut-off node's records back until anti-entropy, or for good without it (sync README, Session
+   * 17). An author that keeps changing is looked at once per quarter window at most.
    */
-  private defer(peer: PeerId, announcement: HeadsAnnouncement, waitMs: number): void {
+  private defer(peer: PeerId, announcement: HeadsAnnouncement, windowMs: number): void {
     const id = peer.toString()
-    this.undefer(id)
-    const timer = setTimeout(() => {
-      if (this.deferred.get(id)?.timer !== timer) return
+    let entry = this.deferred.get(id)
+    if (entry === undefined) {
+      entry = { peer, kept: createKeptAnnouncements(windowMs), timer: undefined }
+      this.deferred.set(id, entry)
+    }
+    entry.kept.keep(announcement, Date.now())
+    if (entry.timer === undefined) this.arm(id, entry)
+  }
+
+  private arm(id: string, entry: Deferred): void {
+    const due = entry.kept.dueMs()
+    if (due === undefined) {
       this.deferred.delete(id)
-      if (!this.started || !this.init.mayPull(id)) return
-      if (storesAhead(this.init.state, announcement, this.init.stores).length === 0) return
+      return
+    }
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined
+        this.recheck(id, entry)
+      },
+      Math.max(0, due - Date.now()),
+    )
+  }
+
+  private recheck(id: string, entry: Deferred): void {
+    if (this.deferred.get(id) !== entry) return
+    const ripe = entry.kept.ripe(Date.now())
+    if (!this.started || !this.init.mayPull(id)) {
+      this.undefer(id)
+      return
+    }
+    if (ripe !== undefined && storesAhead(this.init.state, ripe, this.init.stores).length > 0) {
       this.init.metrics.announcements.inc({ outcome: 'covered-pulled' })
-      this.queue.offer(id, { peer, announcement })
-    }, waitMs)
-    this.deferred.set(id, { peer, announcement, timer })
+      // The pull brings what the newer kept announcements name too.
+      this.queue.offer(id, { peer: entry.peer, announcement: entry.kept.newest() ?? ripe })
+      this.undefer(id)
+      return
+    }
+    this.arm(id, entry)
   }
 
   async announce(): Promise<void> {

@@ -205,12 +205,15 @@ export interface ProvsyncServiceInit {
    * Eager push of new records (`/provsync/push/1.0.0`, Plumtree): records written here or pushed
    * to us go whole to eager neighbours after `delayMs`; a push that brings nothing new prunes its
    * link, a session that brings what a lazy neighbour had grafts it back. Announcements of push
-   * neighbours start no pull while pushes keep bringing new records (within `lazyWindowMs`).
-   * Peers without the protocol (the previous release) sync as before. false disables it.
+   * neighbours start no pull while pushes keep bringing new records (within `lazyWindowMs`);
+   * such an announcement is looked at again `lazyWindowMs` later and pulls if its author held
+   * more records than we then do. A node keeps `minEagerLinks` eager links (default 2) when it
+   * has more neighbours than that. Peers without the protocol (the previous release) sync as
+   * before. false disables it.
    *
    * @default false
    */
-  push?: false | { delayMs?: number; lazyWindowMs?: number }
+  push?: false | { delayMs?: number; lazyWindowMs?: number; minEagerLinks?: number }
 }
 
 /** What the service takes from libp2p; libp2p refuses to start without the required ones. */

@@ -60,6 +60,7 @@ import { OffenceAccounting } from './offences.js'
 import { DEFAULT_PROTOCOL_LIMITS } from './protocol/context.js'
 import { Push, type PushInit, type PushStats } from './push.js'
 import { GRAFT_AFTER_FRACTION } from './push-lazy.js'
+import { MIN_EAGER } from './push-links.js'
 import { Sessions, type SessionsInit } from './sessions.js'
 import { type StoreName, SYNC_ORDER, type SyncedState } from './state.js'
 import type { PeerStreamsInit } from './stream-init.js'
@@ -272,6 +273,7 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         delayMs: init.push.delayMs ?? DEFAULT_PUSH_DELAY_MS,
         lazyWindowMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS,
         graftAfterMs: (init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS) * GRAFT_AFTER_FRACTION,
+        minEagerLinks: init.push.minEagerLinks ?? MIN_EAGER,
         repair: (peer) => this.requestSync(peer, 'anti-entropy'),
         log: componentLog(components.logger, 'provsync:sync:push'),
       }),

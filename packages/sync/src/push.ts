@@ -45,6 +45,8 @@ export interface PushInit extends PeerStreamsInit {
   lazyWindowMs: number
   /** How long a record a lazy neighbour's `ihave` named may take to come down the tree before we graft that link. */
   graftAfterMs: number
+  /** Eager links kept when a node has more neighbours than that (push-links.ts, `MIN_EAGER`). */
+  minEagerLinks: number
   /** Starts a session with `peer`: a lazy neighbour's `ihave` showed it holds what the tree did not bring. */
   repair(peer: PeerId): void
   log: SyncLog
@@ -103,7 +105,7 @@ export function emptyPushStats(): PushStats {
  * that brought records a lazy neighbour had grafts it back. Anti-entropy still heals what push missed.
  */
 export class Push {
-  readonly links: PushLinks = createPushLinks()
+  readonly links: PushLinks
   readonly stats: PushStats = emptyPushStats()
   private readonly peers = new Map<string, PeerId>()
   private readonly outbound = new Map<string, Promise<OutLink | undefined>>()
@@ -136,7 +138,9 @@ export class Push {
   private stopController = new AbortController()
   private running = false
 
-  constructor(private readonly init: PushInit) {}
+  constructor(private readonly init: PushInit) {
+    this.links = createPushLinks(init.minEagerLinks)
+  }
 
   async start(handlerOptions: { maxInboundStreams: number; maxOutboundStreams: number }): Promise<void> {
     const { registrar, state, stores } = this.init

@@ -3,11 +3,14 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   checkAnnouncement,
+  createKeptAnnouncements,
   differingStores,
   type HeadsAnnouncement,
   localHeads,
   MAX_ANNOUNCEMENT_BYTES,
+  MAX_KEPT_ANNOUNCEMENTS,
   ROOT_BYTES,
+  storesAhead,
 } from '../src/announce.js'
 import type { StoreName, SyncedState } from '../src/state.js'
 import { encodeAnnouncement } from '../src/wire/codec.js'
@@ -186,5 +189,86 @@ describe('localHeads and differingStores', () => {
         },
       ),
     )
+  })
+})
+
+describe('storesAhead and kept announcements: what a covered announcement still pulls for', () => {
+  const heads = (count: number, fill = 1): HeadsAnnouncement => ({
+    networkId: NETWORK,
+    trustHash: TRUST,
+    heads: [{ store: 'assertions', root: root(fill), count }],
+  })
+
+  it('storesAhead: a store announced with another root and more records than ours, never one with as many (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 1 }),
+        (theirs, ours, fill) => {
+          const state = stateWith({ assertions: [root(0), ours] })
+          const ahead = storesAhead(state, heads(theirs, fill), SYNCED)
+          expect(ahead).toEqual(fill !== 0 && theirs > ours ? ['assertions'] : [])
+        },
+      ),
+    )
+  })
+
+  it('keeps announcements a quarter window apart, replaces the newest within it, and returns the newest ripe one', () => {
+    const kept = createKeptAnnouncements(1_000)
+    expect(kept.dueMs()).toBeUndefined()
+    expect(kept.ripe(5_000)).toBeUndefined()
+    kept.keep(heads(1), 100)
+    kept.keep(heads(2), 300) // within 250 ms of the last kept: replaces it, due stays at 1,100
+    kept.keep(heads(3), 400)
+    expect(kept.dueMs()).toBe(1_100)
+    expect(kept.newest()).toEqual(heads(3))
+    expect(kept.ripe(1_099)).toBeUndefined()
+    expect(kept.ripe(1_100)).toEqual(heads(2))
+    expect(kept.dueMs()).toBe(1_400)
+    expect(kept.ripe(2_000)).toEqual(heads(3))
+    expect(kept.dueMs()).toBeUndefined()
+    expect(kept.newest()).toBeUndefined()
+  })
+
+  it('whatever the arrivals, each is looked at (itself or a newer one) within a window of coming, none younger than three quarters of one (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 600 }), { maxLength: 40 }), (gaps) => {
+        const windowMs = 1_000
+        const kept = createKeptAnnouncements(windowMs)
+        const arrivals: number[] = []
+        const looked: Array<{ atMs: number; index: number }> = []
+        // A timer fires at each due time before a later arrival, as heads.ts arms it.
+        const fireUntil = (nowMs: number): void => {
+          for (let due = kept.dueMs(); due !== undefined && due <= nowMs; due = kept.dueMs()) {
+            const ripe = kept.ripe(due)!
+            looked.push({ atMs: due, index: ripe.heads[0]!.count })
+          }
+        }
+        let now = 0
+        gaps.forEach((gap, i) => {
+          now += gap
+          fireUntil(now)
+          kept.keep(heads(i), now)
+          arrivals.push(now)
+        })
+        fireUntil(Number.MAX_SAFE_INTEGER)
+        arrivals.forEach((at, i) => {
+          expect(looked.some((l) => l.index >= i && l.atMs <= at + windowMs)).toBe(true)
+        })
+        for (const { atMs, index } of looked)
+          expect(atMs - arrivals[index]!).toBeGreaterThanOrEqual(0.75 * windowMs)
+        expect(kept.newest()).toBeUndefined()
+      }),
+    )
+  })
+
+  it('keeps at most MAX_KEPT_ANNOUNCEMENTS when nothing is looked at: past it the newest replaces the last', () => {
+    const kept = createKeptAnnouncements(1_000)
+    for (let i = 0; i < MAX_KEPT_ANNOUNCEMENTS + 3; i++) kept.keep(heads(i), i * 300)
+    const ripe: number[] = []
+    for (let due = kept.dueMs(); due !== undefined; due = kept.dueMs())
+      ripe.push(kept.ripe(due)!.heads[0]!.count)
+    expect(ripe).toEqual([0, 1, 2, 3, MAX_KEPT_ANNOUNCEMENTS + 2])
   })
 })

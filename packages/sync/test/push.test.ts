@@ -1,6 +1,6 @@
 import type { Provenance } from '@provsync/crdt'
 import type { ProvsyncNode, SyncReport } from '@provsync/sync'
-import { QUIET_SYNC, type TestNodeOptions, TestNodes } from '@provsync/testing'
+import { QUIET_SYNC, sleep, type TestNodeOptions, TestNodes } from '@provsync/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { coordinate, generateSigner, NETWORK, rootsEqual, tempDirs, waitFor } from './helpers.js'
 
@@ -12,6 +12,8 @@ const trust = [operator.publicKey]
 const net = new TestNodes({ networkId: NETWORK, trust }, tempDirs())
 const node = (options: Partial<TestNodeOptions> = {}): Promise<ProvsyncNode> => net.start(options)
 const PUSH_ONLY = { ...QUIET_SYNC, push: { delayMs: 10 } }
+/** In a triangle each node has two neighbours: one eager link kept (the rule before session 17) lets a link be pruned. */
+const PUSH_ONE_EAGER = { ...QUIET_SYNC, push: { delayMs: 10, minEagerLinks: 1 } }
 
 afterEach(() => net.cleanup())
 
@@ -35,6 +37,29 @@ async function connected(a: ProvsyncNode, b: ProvsyncNode): Promise<void> {
       (await b.libp2p.peerStore.get(a.peerId)).protocols.includes('/provsync/push/1.0.0'),
     'identify to name the push protocol both ways',
   )
+}
+
+/**
+ * A triangle a-b-c whose b-c link duplicates pruned, where c may not pull a's supersessions (so a
+ * never pushes one to c): only b, a lazy neighbour of c, can bring them to c.
+ */
+async function cutOff(
+  pushing: TestNodeOptions['sync'],
+): Promise<{ a: ProvsyncNode; b: ProvsyncNode; c: ProvsyncNode }> {
+  const [b, c] = [await node({ sync: pushing }), await node({ sync: pushing })]
+  const a = await node({ sync: { ...pushing, allowlist: { supersessions: [b.peerId] } } })
+  await connected(a, b)
+  await connected(b, c)
+  await connected(c, a)
+  // a's assertions reach b and c directly and again through each other, until b-c is pruned.
+  let i = 0
+  await waitFor(() => {
+    a.state.advanceVerified(coordinate(100 + i++), 1n)
+    const [lb, lc] = [b.sync.pushLinks()!, c.sync.pushLinks()!]
+    return lb.lazy.includes(c.peerId.toString()) && lc.lazy.includes(b.peerId.toString())
+  }, 'the link between b and c to be pruned')
+  expect(b.sync.pushLinks()!.eager).toContain(a.peerId.toString())
+  return { a, b, c }
 }
 
 describe('eager push', () => {
@@ -63,9 +88,9 @@ describe('eager push', () => {
 
   it('prunes a link whose pushes arrive twice, and still reaches every node of a triangle', async () => {
     const [a, b, c] = [
-      await node({ sync: PUSH_ONLY }),
-      await node({ sync: PUSH_ONLY }),
-      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONE_EAGER }),
+      await node({ sync: PUSH_ONE_EAGER }),
+      await node({ sync: PUSH_ONE_EAGER }),
     ]
     await connected(a, b)
     await connected(b, c)
@@ -88,21 +113,10 @@ describe('eager push', () => {
 
   it('a node the tree does not reach hears of records from a lazy neighbour, grafts it and pulls what it lacks', async () => {
     // Grafts 600 ms (twice the lazy window) after an ihave, so the test waits little.
-    const pushing = { ...QUIET_SYNC, push: { delayMs: 10, lazyWindowMs: 300 } }
-    const [b, c] = [await node({ sync: pushing }), await node({ sync: pushing })]
-    // c may not pull a's supersessions, so a never pushes one to c: only b can bring them to c.
-    const a = await node({ sync: { ...pushing, allowlist: { supersessions: [b.peerId] } } })
-    await connected(a, b)
-    await connected(b, c)
-    await connected(c, a)
-    // a's assertions reach b and c directly and again through each other, until b-c is pruned.
-    let i = 0
-    await waitFor(() => {
-      a.state.advanceVerified(coordinate(100 + i++), 1n)
-      const [lb, lc] = [b.sync.pushLinks()!, c.sync.pushLinks()!]
-      return lb.lazy.includes(c.peerId.toString()) && lc.lazy.includes(b.peerId.toString())
-    }, 'the link between b and c to be pruned')
-    expect(b.sync.pushLinks()!.eager).toContain(a.peerId.toString())
+    const { b, c, a } = await cutOff({
+      ...QUIET_SYNC,
+      push: { delayMs: 10, lazyWindowMs: 300, minEagerLinks: 1 },
+    })
     const grafts = c.sync.pushStats()!.grafts
     const sessions = sessionsOf(c)
 
@@ -122,6 +136,62 @@ describe('eager push', () => {
     // started with b (none when the first record was one the sample names): never another peer.
     expect(sessions.every((r) => r.peer.equals(b.peerId))).toBe(true)
   })
+
+  it("a node pushed to all along gets a lazy neighbour's record by its announcement, kept past the lazy window", async () => {
+    // Lazy window 3 s: b's announcements reach c while a's pushes keep coming, so each is covered.
+    // Kept, each is looked at again 2.25 to 3 s after it came: b then held a supersession c still
+    // lacks, and c pulls from b (or b's link to c, grafted by a session, pushes it). Before, every
+    // one was dropped while the pushes came, and only a lazy ihave (when the record is one of the
+    // one in four sampled) grafted b, 6 s after it: c did not have it within 5 s in four of four
+    // runs without the second look, and had it in 2.4 to 3.1 s in three runs with it.
+    const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 100 } }
+    const triangle = await cutOff({
+      ...announcing,
+      push: { delayMs: 10, lazyWindowMs: 3_000, minEagerLinks: 1 },
+    })
+    const { a, b, c } = triangle
+    let run = 0
+    const keepPushing = setInterval(
+      () => a.state.advanceVerified(coordinate(500 + (run++ % 50)), 1n + BigInt(run)),
+      150,
+    )
+    try {
+      await sleep(500)
+      await a.state.supersessions.supersede({
+        target: new Uint8Array(32).fill(7),
+        kind: 'invalidate',
+        reason: 'x',
+      })
+      await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
+      await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it from b', 5_000)
+    } finally {
+      clearInterval(keepPushing)
+    }
+  }, 60_000)
+
+  it('keeps two eager links at every node of four fully connected ones, while duplicates still prune the rest', async () => {
+    const nodes = [
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+      await node({ sync: PUSH_ONLY }),
+    ]
+    for (let i = 0; i < nodes.length; i++)
+      for (let j = i + 1; j < nodes.length; j++) await connected(nodes[i]!, nodes[j]!)
+    const [a] = nodes
+    // Only a writes: b, c and d get each run from a and again from each other. With one eager link
+    // kept (before), each pruned the other two and the links ended as a star around a.
+    for (let run = 1n; run <= 12n; run++) {
+      a!.state.advanceVerified(coordinate(3), run)
+      await waitFor(
+        () => nodes.every((n) => n.state.view.get(coordinate(3))?.run === run),
+        `run ${run} to reach every node`,
+      )
+    }
+    await sleep(300)
+    expect(nodes.reduce((sum, n) => sum + n.sync.pushStats()!.prunes, 0)).toBeGreaterThan(0)
+    for (const n of nodes) expect(n.sync.pushLinks()!.eager.length).toBeGreaterThanOrEqual(2)
+  }, 30_000)
 
   it('announces while pushed to when a subscriber has no push, and that peer pulls through the announcements', async () => {
     const announcing = { ...QUIET_SYNC, announce: { debounceMs: 20, maxWaitMs: 60 } }
