@@ -40,6 +40,12 @@ export interface PushLinks {
    * link was eager and more than `minEager` links are, so a prune is due (the link turns lazy).
    */
   redundant(id: string): boolean
+  /**
+   * A push from `id` brought records we lacked, so `id` lists us eager (its graft was lost, or
+   * is in flight): the link turns eager here too, without a frame (Plumtree's rule for a message
+   * from a lazy peer). True when that changed the link.
+   */
+  pushedNew(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
   missed(id: string): boolean
   /**
@@ -97,6 +103,7 @@ export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
       stats.prunes++
       return true
     },
+    pushedNew: (id) => set(id, true),
     missed(id) {
       const changed = set(id, true)
       if (changed) stats.grafts++

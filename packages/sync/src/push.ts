@@ -563,12 +563,20 @@ export class Push {
     this.stats.recordsApplied += applied
     if (offending > 0)
       init.offences.offend(peer, 'invalid-record', `${store}: ${offending} invalid pushed records`)
-    if (applied > 0) return
+    if (applied > 0) {
+      // A grafting neighbour's graft goes on the stream it pushes to us on, and is lost when it
+      // has none open: the link stayed lazy here and eager there, so its pushes came but ours
+      // did not go (a 32-node trace, sync README Session 17: a node lacked the last write for
+      // 2.6 s after every other node had it). As in Plumtree, a new record from it mends that.
+      this.links.pushedNew(id)
+      return
+    }
     this.stats.duplicateFrames++
     // Pruned only when another eager neighbour pushed these records first: the tree reaches us
-    // without this link. Never below `MIN_EAGER` eager links, so a race does not cut a node off.
+    // without this link. Never below `MIN_EAGER` eager links, so a race does not cut a node off;
+    // a neighbour that pushes duplicates on a link lazy here is told so again.
     if (firstPushedBy === undefined || !this.links.isEager(firstPushedBy)) return
-    if (this.links.redundant(id)) {
+    if (this.links.redundant(id) || !this.links.isEager(id)) {
       this.stats.prunes++
       await framed.write(encodePush({ type: 'prune' }), { signal: this.stopController.signal })
     }

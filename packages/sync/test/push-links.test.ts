@@ -80,7 +80,7 @@ describe('push links', () => {
 
   it('after any duplicates, misses, prunes and grafts, a node with more than MIN_EAGER neighbours keeps MIN_EAGER eager links, and one with any keeps one', () => {
     const step = fc.record({
-      kind: fc.constantFrom('redundant', 'pruned', 'grafted', 'missed', 'remove', 'add'),
+      kind: fc.constantFrom('redundant', 'pruned', 'grafted', 'missed', 'pushedNew', 'remove', 'add'),
       peer: fc.integer({ min: 0, max: 7 }),
     })
     fc.assert(
@@ -105,6 +105,18 @@ describe('push links', () => {
         }
       }),
     )
+  })
+
+  it('turns a lazy link eager when its neighbour pushes something new (its graft was lost), without counting a graft', () => {
+    const links = createPushLinks()
+    links.add('a')
+    links.pruned('a')
+    expect(links.pushedNew('a')).toBe(true)
+    expect(links.isEager('a')).toBe(true)
+    expect(links.pushedNew('a')).toBe(false)
+    expect(links.pushedNew('x')).toBe(false)
+    expect(links.has('x')).toBe(false)
+    expect(links.stats).toEqual({ prunes: 0, grafts: 0 })
   })
 
   it("follows the neighbour's prunes and grafts without counting them as its own", () => {
