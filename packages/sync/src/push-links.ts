@@ -43,7 +43,8 @@ export interface PushLinks {
   /**
    * A push from `id` brought records we lacked, so `id` lists us eager (its graft was lost, or
    * is in flight): the link turns eager here too, without a frame (Plumtree's rule for a message
-   * from a lazy peer). True when that changed the link.
+   * from a lazy peer), unless it turned lazy less than `graceMs` ago (that push was in flight
+   * when the prune crossed it). True when that changed the link.
    */
   pushedNew(id: string): boolean
   /** `id` held records we lacked: true when the link was lazy and a graft is due. */
@@ -62,8 +63,20 @@ export interface PushLinks {
   readonly stats: { prunes: number; grafts: number }
 }
 
-export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
+export interface PushLinksOptions {
+  /** Eager links kept (see {@link MIN_EAGER}). */
+  minEager?: number
+  /** How long after a link turned lazy a push on it is still taken as one sent before (`pushedNew`). */
+  graceMs?: number
+  /** The clock (ms). */
+  now?: () => number
+}
+
+export function createPushLinks(options: PushLinksOptions = {}): PushLinks {
+  const { minEager = MIN_EAGER, graceMs = 0, now = Date.now } = options
   const links = new Map<string, boolean>()
+  /** When each lazy link turned lazy. */
+  const lazySince = new Map<string, number>()
   const eagerCount = (): number => {
     let n = 0
     for (const eager of links.values()) if (eager) n++
@@ -74,6 +87,7 @@ export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
     const was = links.get(id)
     if (was === undefined || was === eager) return false
     links.set(id, eager)
+    if (!eager) lazySince.set(id, now())
     return true
   }
   return {
@@ -82,6 +96,7 @@ export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
     },
     remove(id) {
       links.delete(id)
+      lazySince.delete(id)
     },
     has: (id) => links.has(id),
     reset() {
@@ -99,11 +114,15 @@ export function createPushLinks(minEager: number = MIN_EAGER): PushLinks {
     },
     redundant(id) {
       if (links.get(id) !== true || eagerCount() <= minEager) return false
-      links.set(id, false)
+      set(id, false)
       stats.prunes++
       return true
     },
-    pushedNew: (id) => set(id, true),
+    pushedNew(id) {
+      if (links.get(id) !== false || now() - (lazySince.get(id) ?? Number.NEGATIVE_INFINITY) < graceMs)
+        return false
+      return set(id, true)
+    },
     missed(id) {
       const changed = set(id, true)
       if (changed) stats.grafts++

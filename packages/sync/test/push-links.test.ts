@@ -23,7 +23,7 @@ describe('push links', () => {
   })
 
   it('turns the oldest lazy link eager when none is eager, and only then (one eager link kept)', () => {
-    const links = createPushLinks(1)
+    const links = createPushLinks({ minEager: 1 })
     expect(links.keepEnough()).toEqual([])
     links.add('a')
     links.add('b')
@@ -107,10 +107,16 @@ describe('push links', () => {
     )
   })
 
-  it('turns a lazy link eager when its neighbour pushes something new (its graft was lost), without counting a graft', () => {
-    const links = createPushLinks()
+  it('turns a lazy link eager when its neighbour pushes something new (its graft was lost), past the grace after it turned lazy, without counting a graft', () => {
+    let now = 1_000
+    const links = createPushLinks({ graceMs: 500, now: () => now })
     links.add('a')
     links.pruned('a')
+    now += 499
+    // Within the grace: a push sent before the prune crossed it.
+    expect(links.pushedNew('a')).toBe(false)
+    expect(links.isEager('a')).toBe(false)
+    now += 1
     expect(links.pushedNew('a')).toBe(true)
     expect(links.isEager('a')).toBe(true)
     expect(links.pushedNew('a')).toBe(false)
