@@ -106,7 +106,10 @@ function cutsAfter(lines: readonly Line[], from: number): string[] {
       const grafts = ls.reduce((sum, l) => sum + (l.grafts ?? 0), 0)
       const half = halfEagerLinks(ls)
       const groups = cut.length === 0 ? 'one tree' : cut.map((g) => `{${g.join(' ')}}`).join(' ')
-      return `${round * 500} ms: ${groups} (grafts ${grafts}; half-eager ${half.length}: ${half.join(' ')})`
+      // Node threads write their links lines at their own phase: a round may hold only some nodes,
+      // and then shows groups that are not cut (read only rounds of every node).
+      const nodes = new Set(ls.map((l) => l.node)).size
+      return `${round * 500} ms: ${groups} (${nodes} nodes; grafts ${grafts}; half-eager ${half.length}: ${half.join(' ')})`
     })
 }
 
