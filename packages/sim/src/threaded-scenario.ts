@@ -37,35 +37,21 @@ import type { WorkloadOp } from './workload.js'
 export const OPS_IN_FLIGHT = 64
 
 /**
- * How far (in timeline positions) a thread's next op may be ahead of the oldest op another thread
- * has not acknowledged yet. Without a bound a thread ran ahead for good: in a push-7 profile one
- * thread played its last op at 55 s and the other at 80 s, the one behind flooded with the first
- * one's records while it still wrote (its ops get 10 ms of each of its loop turns), the one ahead
- * idle 15-28 % meanwhile; push-1 lost two of three pairs that way (README, "Session 17"). With one
- * shared window the lead was about two windows (an op for a full window stopped the timeline).
- * Four windows: not tuned, one value tried.
- */
-export const OPS_LEAD = 4 * OPS_IN_FLIGHT
-
-/**
  * The harness's ops, one queue and one window of {@link OPS_IN_FLIGHT} per thread. The timeline
- * hands every op over at once (`enqueue`); each thread's queue goes out as its own window frees and
- * while its next op is within `lead` timeline positions of every other thread's oldest op not yet
- * acknowledged, so a thread that falls behind holds back the others only that far. With one window
- * shared by the timeline (before session 17), an op for a thread whose window was full stopped the
- * timeline, and the other thread, once through its window, idled until the slow one acknowledged
- * one: the node threads of a push-7 profile were idle 3-6 % of the write window. Ops of one thread
- * still go out in timeline order (so each node's ops do), and `sent` lets a fault wait until every
- * op before it is in its thread's hands (the thread plays the fault after them).
+ * hands every op over at once (`enqueue`); each thread's queue goes out as its own window frees,
+ * so a thread that falls behind holds back only its own ops. With one window shared by the
+ * timeline (before session 17), an op for a thread whose window was full stopped the timeline,
+ * and the other thread, once through its window, idled until the slow one acknowledged one: the
+ * node threads of a push-7 profile were idle 3-6 % of the write window. Ops of one thread still go
+ * out in timeline order (so each node's ops do), and `sent` lets a fault wait until every op
+ * before it is in its thread's hands (the thread plays the fault after them).
  */
 export class OpDispatcher<Ack> {
-  /** Per thread: the ops not yet sent with their timeline positions, from `heads[thread]` on. */
-  private readonly queues: { op: WorkloadOp; seq: number }[][]
+  /** Per thread: the ops not yet sent, from `heads[thread]` on (no `shift`: queues hold thousands). */
+  private readonly queues: WorkloadOp[][]
   private readonly heads: number[]
-  /** Per thread: timeline positions of the ops sent and not yet acknowledged. */
-  private readonly inFlight: Set<number>[]
+  private readonly inFlight: number[]
   private readonly waiters: (() => void)[] = []
-  private nextSeq = 0
   private failure: unknown
   private hasFailed = false
 
@@ -74,22 +60,21 @@ export class OpDispatcher<Ack> {
     private readonly send: (thread: number, op: WorkloadOp) => Promise<Ack>,
     private readonly onAck: (ack: Ack) => void,
     private readonly window = OPS_IN_FLIGHT,
-    private readonly lead = OPS_LEAD,
   ) {
     this.queues = Array.from({ length: threads }, () => [])
     this.heads = Array.from({ length: threads }, () => 0)
-    this.inFlight = Array.from({ length: threads }, () => new Set())
+    this.inFlight = Array.from({ length: threads }, () => 0)
   }
 
   enqueue(op: WorkloadOp): void {
     const thread = threadOf(op.node, this.threads)
-    this.queues[thread]!.push({ op, seq: this.nextSeq++ })
+    this.queues[thread]!.push(op)
     this.pump(thread)
   }
 
   /** Ops queued and not yet sent, and sent and not yet acknowledged, of `thread`. */
   pending(thread: number): { queued: number; inFlight: number } {
-    return { queued: this.queued(thread), inFlight: this.inFlight[thread]!.size }
+    return { queued: this.queued(thread), inFlight: this.inFlight[thread]! }
   }
 
   /** Resolves once every op enqueued so far went out to its thread; rejects on a failed op. */
@@ -99,26 +84,11 @@ export class OpDispatcher<Ack> {
 
   /** Resolves once every op enqueued so far was acknowledged; rejects on a failed op. */
   settled(): Promise<void> {
-    return this.until(() => this.queues.every((_, t) => this.queued(t) === 0 && this.inFlight[t]!.size === 0))
+    return this.until(() => this.queues.every((_, t) => this.queued(t) === 0 && this.inFlight[t] === 0))
   }
 
   private queued(thread: number): number {
     return this.queues[thread]!.length - this.heads[thread]!
-  }
-
-  /** Timeline position of `thread`'s oldest op not yet acknowledged (Infinity: none). */
-  private oldest(thread: number): number {
-    let oldest =
-      this.queued(thread) > 0 ? this.queues[thread]![this.heads[thread]!]!.seq : Number.POSITIVE_INFINITY
-    for (const seq of this.inFlight[thread]!) oldest = Math.min(oldest, seq)
-    return oldest
-  }
-
-  /** Whether `thread` may send an op at timeline position `seq` now. */
-  private mayRun(thread: number, seq: number): boolean {
-    for (let other = 0; other < this.threads; other++)
-      if (other !== thread && seq >= this.oldest(other) + this.lead) return false
-    return true
   }
 
   private until(done: () => boolean): Promise<void> {
@@ -134,22 +104,20 @@ export class OpDispatcher<Ack> {
 
   private pump(thread: number): void {
     const queue = this.queues[thread]!
-    const inFlight = this.inFlight[thread]!
-    while (!this.hasFailed && this.queued(thread) > 0 && inFlight.size < this.window) {
-      const { op, seq } = queue[this.heads[thread]!]!
-      if (!this.mayRun(thread, seq)) break
+    while (!this.hasFailed && this.queued(thread) > 0 && this.inFlight[thread]! < this.window) {
+      const op = queue[this.heads[thread]!]!
       this.heads[thread]!++
       if (this.heads[thread] === queue.length) {
         queue.length = 0
         this.heads[thread] = 0
       }
-      inFlight.add(seq)
+      this.inFlight[thread]!++
       this.send(thread, op).then(
         (ack) => {
-          inFlight.delete(seq)
+          this.inFlight[thread]!--
           this.onAck(ack)
-          // Its oldest op done, the other threads may be within the lead again.
-          for (let t = 0; t < this.threads; t++) this.pump((thread + t) % this.threads)
+          this.pump(thread)
+          this.wake()
         },
         (error: unknown) => {
           this.hasFailed = true

@@ -54,44 +54,16 @@ describe('OpDispatcher', () => {
     expect(acks).toHaveLength(20)
   })
 
-  test('a thread runs at most `lead` timeline positions ahead of another one’s oldest unanswered op', async () => {
-    const { sent, send } = fakeThreads()
-    const d = new OpDispatcher(2, send, () => {}, 4, 6)
-    // Ops alternate between the threads: positions 0, 2, 4, ... in thread 0 and 1, 3, 5, ... in thread 1.
-    for (let n = 0; n < 40; n++) d.enqueue(op(n % 2, n))
-    const answerAll = async (thread: number) => {
-      for (let round = 0; round < 10; round++) {
-        for (const s of sent.filter((s) => s.thread === thread)) s.answer()
-        await flush()
-      }
-    }
-    // Thread 0 answers nothing: its oldest is position 0, so thread 1 goes up to position 5.
-    await answerAll(1)
-    expect(sent.filter((s) => s.thread === 1).map((s) => s.op.atMs)).toEqual([1, 3, 5])
-    expect(d.pending(1)).toEqual({ queued: 17, inFlight: 0 })
-    // Thread 0's first answer (position 0) moves its oldest to 2: thread 1 may send position 7.
-    sent.find((s) => s.thread === 0)!.answer()
-    await flush()
-    expect(sent.filter((s) => s.thread === 1).map((s) => s.op.atMs)).toEqual([1, 3, 5, 7])
-    for (let round = 0; round < 40; round++) {
-      for (const s of sent) s.answer()
-      await flush()
-    }
-    await d.settled()
-    expect(sent).toHaveLength(40)
-  })
-
-  test('each thread gets its ops in timeline order, never more than the window at once, and never stalls', async () => {
+  test('each thread gets its ops in timeline order, never more than the window at once', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.nat(5), { maxLength: 60 }),
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 5 }),
         fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
-        fc.integer({ min: 1, max: 12 }),
-        async (nodes, threads, window, picks, lead) => {
+        async (nodes, threads, window, picks) => {
           const { sent, send } = fakeThreads()
-          const d = new OpDispatcher(threads, send, () => {}, window, lead)
+          const d = new OpDispatcher(threads, send, () => {}, window)
           nodes.forEach((node, n) => {
             d.enqueue(op(node, n))
           })
