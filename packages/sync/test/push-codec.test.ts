@@ -7,6 +7,7 @@ import {
   encodePush,
   PushFrameError,
   type PushMessage,
+  pushHeaderCost,
   VALUE_PREFIX_BYTES,
 } from '../src/push-codec.js'
 import frozen from './fixtures/push-v1.json' with { type: 'json' }
@@ -148,6 +149,22 @@ describe('push codec', () => {
     const frames = packIhave('assertions', entries, 4096)
     expect(frames.length).toBeGreaterThan(1)
     expect(frames.flatMap((f) => (decodePush(f) as { entries: unknown[] }).entries)).toEqual(entries)
+  })
+
+  it('counts a header as encodePush writes it, for any store name and record count', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.integer({ min: 1, max: 300 }))),
+        (asks) => {
+          // Names asked in turn (the encoded names are kept per store): each cost is its own name's.
+          for (const [name, count] of asks) {
+            const records = Array.from({ length: count }, () => Uint8Array.of(7))
+            const frame = encodePush({ type: 'push', store: name, records })
+            expect(pushHeaderCost(name, count)).toBe(frame.byteLength - 2 * count)
+          }
+        },
+      ),
+    )
   })
 
   it('leaves out a record too large for any frame instead of sending an oversized one', () => {
