@@ -141,11 +141,14 @@ function collect(h: Hosted): ThreadCollect {
   }
 }
 
-/** Applies a fault to this thread's link table and nodes. */
+/** Applies a fault to this thread's link table and nodes; returns the history snapshots asked for. */
 async function fault(h: Hosted, request: Extract<ThreadRequest, { type: 'fault' }>): Promise<ThreadReply> {
   h.links.apply(request.fault)
   await h.cluster.enforce()
-  return { type: 'done', id: request.id }
+  const earlier = request.history
+    ? running(h).map((n) => snapshotHistory(n.node!.state, { name: n.name, atMs: request.atMs }))
+    : []
+  return { type: 'done', id: request.id, earlier }
 }
 
 /** Answers the requests that do not wait behind the ops (roots, accepts). */
@@ -167,12 +170,6 @@ async function answer(h: Hosted, request: ThreadRequest): Promise<ThreadReply | 
       return { type: 'ack', id: request.id, ack: await h.cluster.execute(request.op) }
     case 'fault':
       return fault(h, request)
-    case 'history':
-      return {
-        type: 'history',
-        id: request.id,
-        earlier: running(h).map((n) => snapshotHistory(n.node!.state, { name: n.name, atMs: request.atMs })),
-      }
     case 'snapshot':
       return {
         type: 'snapshot',

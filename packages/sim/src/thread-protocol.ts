@@ -40,13 +40,9 @@ export type ThreadRequest =
       readonly id: number
       readonly fault: FaultEvent
       readonly atMs: number
+      /** Whether to take the history snapshots of the thread's nodes after the fault. */
+      readonly history: boolean
     }
-  /**
-   * The history snapshots of the thread's nodes (for history-prefix), sent right behind a fault:
-   * the thread takes them after the fault and before any later op, while the harness, which moves
-   * on once every thread applied the fault, does not wait for them.
-   */
-  | { readonly type: 'history'; readonly id: number; readonly atMs: number }
   | { readonly type: 'roots'; readonly id: number }
   | {
       readonly type: 'snapshot'
@@ -75,8 +71,7 @@ export interface ThreadCollect {
 
 export type ThreadReply =
   | { readonly type: 'ack'; readonly id: number; readonly ack: Acknowledgement | undefined }
-  | { readonly type: 'done'; readonly id: number }
-  | { readonly type: 'history'; readonly id: number; readonly earlier: HistorySnapshot[] }
+  | { readonly type: 'done'; readonly id: number; readonly earlier: HistorySnapshot[] }
   | {
       readonly type: 'roots'
       readonly id: number

@@ -24,7 +24,7 @@ import type { Progress, RunSetup, ScenarioResult, TimelineItem } from './scenari
 import { writeReportFiles } from './scenario.js'
 import { forgetOnSignal, haltOnSignal } from './scratch.js'
 import { buildReport, mergedNetwork } from './summary.js'
-import type { ThreadCollect, ThreadReply } from './thread-protocol.js'
+import type { ThreadCollect } from './thread-protocol.js'
 import { threadOf } from './thread-protocol.js'
 import { traceConverged, traced } from './trace.js'
 import type { WorkloadOp } from './workload.js'
@@ -36,113 +36,13 @@ import type { WorkloadOp } from './workload.js'
  */
 export const OPS_IN_FLIGHT = 64
 
-/**
- * The harness's ops, one queue and one window of {@link OPS_IN_FLIGHT} per thread. The timeline
- * hands every op over at once (`enqueue`); each thread's queue goes out as its own window frees,
- * so a thread that falls behind holds back only its own ops. With one window shared by the
- * timeline (before session 17), an op for a thread whose window was full stopped the timeline,
- * and the other thread, once through its window, idled until the slow one acknowledged one: the
- * node threads of a push-7 profile were idle 3-6 % of the write window. Ops of one thread still go
- * out in timeline order (so each node's ops do), and `sent` lets a fault wait until every op
- * before it is in its thread's hands (the thread plays the fault after them).
- */
-export class OpDispatcher<Ack> {
-  /** Per thread: the ops not yet sent, from `heads[thread]` on (no `shift`: queues hold thousands). */
-  private readonly queues: WorkloadOp[][]
-  private readonly heads: number[]
-  private readonly inFlight: number[]
-  private readonly waiters: (() => void)[] = []
-  private failure: unknown
-  private hasFailed = false
-
-  constructor(
-    private readonly threads: number,
-    private readonly send: (thread: number, op: WorkloadOp) => Promise<Ack>,
-    private readonly onAck: (ack: Ack) => void,
-    private readonly window = OPS_IN_FLIGHT,
-  ) {
-    this.queues = Array.from({ length: threads }, () => [])
-    this.heads = Array.from({ length: threads }, () => 0)
-    this.inFlight = Array.from({ length: threads }, () => 0)
-  }
-
-  enqueue(op: WorkloadOp): void {
-    const thread = threadOf(op.node, this.threads)
-    this.queues[thread]!.push(op)
-    this.pump(thread)
-  }
-
-  /** Ops queued and not yet sent, and sent and not yet acknowledged, of `thread`. */
-  pending(thread: number): { queued: number; inFlight: number } {
-    return { queued: this.queued(thread), inFlight: this.inFlight[thread]! }
-  }
-
-  /** Resolves once every op enqueued so far went out to its thread; rejects on a failed op. */
-  sent(): Promise<void> {
-    return this.until(() => this.queues.every((_, t) => this.queued(t) === 0))
-  }
-
-  /** Resolves once every op enqueued so far was acknowledged; rejects on a failed op. */
-  settled(): Promise<void> {
-    return this.until(() => this.queues.every((_, t) => this.queued(t) === 0 && this.inFlight[t] === 0))
-  }
-
-  private queued(thread: number): number {
-    return this.queues[thread]!.length - this.heads[thread]!
-  }
-
-  private until(done: () => boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (this.hasFailed) reject(this.failure)
-        else if (done()) resolve()
-        else this.waiters.push(check)
-      }
-      check()
-    })
-  }
-
-  private pump(thread: number): void {
-    const queue = this.queues[thread]!
-    while (!this.hasFailed && this.queued(thread) > 0 && this.inFlight[thread]! < this.window) {
-      const op = queue[this.heads[thread]!]!
-      this.heads[thread]!++
-      if (this.heads[thread] === queue.length) {
-        queue.length = 0
-        this.heads[thread] = 0
-      }
-      this.inFlight[thread]!++
-      this.send(thread, op).then(
-        (ack) => {
-          this.inFlight[thread]!--
-          this.onAck(ack)
-          this.pump(thread)
-          this.wake()
-        },
-        (error: unknown) => {
-          this.hasFailed = true
-          this.failure = error
-          this.wake()
-        },
-      )
-    }
-    this.wake()
-  }
-
-  private wake(): void {
-    for (const check of this.waiters.splice(0)) check()
-  }
-}
-
 class ThreadedRun {
   private readonly acknowledged: Acknowledgement[] = []
   private readonly revocationIds: string[] = []
   private readonly earlier: HistorySnapshot[] = []
-  /** The mid-run history snapshots asked of the threads, one `all` per partition (at most 6). */
-  private readonly histories: Promise<Extract<ThreadReply, { type: 'history' }>[]>[] = []
   private readonly samples: Sample[] = []
   private readonly events: AppliedEvent[] = []
-  private readonly ops: OpDispatcher<Acknowledgement | undefined>
+  private readonly inFlight: Set<Promise<void>>[]
   private sampler: ReturnType<typeof setInterval> | undefined
   private started = performance.now()
   private opsDone = 0
@@ -160,11 +60,7 @@ class ThreadedRun {
     readonly threads: NodeThreads,
     private readonly knownKeys: Uint8Array[],
   ) {
-    this.ops = new OpDispatcher(
-      threads.count,
-      (thread, op) => threads.request<'ack'>(thread, { type: 'op', op }).then((r) => r.ack),
-      (ack) => this.acknowledge(ack),
-    )
+    this.inFlight = Array.from({ length: threads.count }, () => new Set())
   }
 
   now(): number {
@@ -216,15 +112,24 @@ class ThreadedRun {
     for (const item of items) {
       const wait = item.atMs - this.now()
       if (wait > 0) await sleep(wait)
-      if (item.kind === 'op') this.ops.enqueue(item.op)
-      else if (item.kind === 'fault') {
-        // Every op before the fault in its thread's hands: each thread plays the fault after them.
-        await this.ops.sent()
-        await this.applyFault(item.fault)
-      }
+      if (item.kind === 'op') await this.sendOp(item.op)
+      else if (item.kind === 'fault') await this.applyFault(item.fault)
     }
-    await this.ops.settled()
+    await Promise.all(this.inFlight.flatMap((set) => [...set]))
     this.writeMs = this.now()
+  }
+
+  /** Sends an op to its node's thread once that thread has a free slot in its window. */
+  private async sendOp(op: WorkloadOp): Promise<void> {
+    const thread = threadOf(op.node, this.threads.count)
+    const window = this.inFlight[thread]!
+    while (window.size >= OPS_IN_FLIGHT) await Promise.race(window)
+    const done: Promise<void> = this.threads.request<'ack'>(thread, { type: 'op', op }).then(({ ack }) => {
+      window.delete(done)
+      this.acknowledge(ack)
+    })
+    done.catch(() => {}) // handled where it is awaited (the window, the end of the timeline)
+    window.add(done)
   }
 
   private acknowledge(ack: Acknowledgement | undefined): void {
@@ -243,19 +148,11 @@ class ThreadedRun {
       label: describeFault(fault),
       distinctRoots: this.distinct,
     })
+    // history-prefix reads only the history, so that is all these mid-run snapshots take.
     this.setup.tracer?.({ ev: 'fault', type: fault.type })
-    const atMs = this.now()
-    const applied = this.threads.all<'done'>({ type: 'fault', fault, atMs })
-    // history-prefix reads only the history, so that is all these mid-run snapshots take. Asked
-    // right behind the fault, so each thread takes them before its later ops; not waited for here:
-    // the second one took 1.8 s per thread in a push-7 profile (5,000 entries per node), and a
-    // thread done with its own went idle until the other's was done too (README, "Session 17").
-    if (fault.type === 'partition' && this.histories.length < 6) {
-      const taken = this.threads.all<'history'>({ type: 'history', atMs })
-      taken.catch(() => {}) // awaited in `check`; a failed thread fails the run through its requests
-      this.histories.push(taken)
-    }
-    await applied
+    const history = fault.type === 'partition' && this.earlier.length < this.setup.honest * 6
+    const replies = await this.threads.all<'done'>({ type: 'fault', fault, atMs: this.now(), history })
+    for (const r of replies) this.earlier.push(...r.earlier)
     this.progress('running', `${fault.type} at ${fault.atMs} ms`)
   }
 
@@ -284,8 +181,6 @@ class ThreadedRun {
 
   async check(): Promise<CheckResult> {
     const { setup } = this
-    for (const replies of await Promise.all(this.histories))
-      for (const r of replies) this.earlier.push(...r.earlier)
     const replies = await this.threads.all<'snapshot'>({
       type: 'snapshot',
       atMs: this.now(),
