@@ -56,5 +56,7 @@ export function generateSigner(): Signer {
 /** Ed25519 verification (libsodium: canonical encodings only, small-order keys refused). */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== KEY_BYTES || signature.length !== SIGNATURE_BYTES) return false
-  return sodium.crypto_sign_verify_detached(view(signature), view(message), view(publicKey))
+  // sodium-native's wrapper takes any typed array (it passes `.buffer` and the offsets on), so the
+  // arrays go as they are: three Buffer views per verification were 0.3-1 µs of the applying thread.
+  return sodium.crypto_sign_verify_detached(signature as Buffer, message as Buffer, publicKey as Buffer)
 }

@@ -18,13 +18,24 @@ export interface VerifyItem {
   readonly prefix?: Uint8Array
 }
 
-/** The whole signed message of an item. */
+/**
+ * The buffer an inline job packs each prefixed message into before verifying it (verification is
+ * synchronous, so the message need not outlive the call). A new array per record (prefix ‖ body,
+ * over 64 bytes, so V8 allocated its backing store with malloc and freed it in a later GC) was
+ * 3-4.7 µs of the applying thread per record of a small batch (`call-probe.ts --sizes=1,10`
+ * profiles, session 18: `messageOf` self 3.0 µs per record at size 10, 4.7 µs per call at size 1).
+ */
+let packed = new Uint8Array(4096)
+
+/** The whole signed message of an item: a view of {@link packed}, valid until the next call. */
 function messageOf(item: VerifyItem): Uint8Array {
-  if (item.prefix === undefined || item.prefix.length === 0) return item.message
-  const out = new Uint8Array(item.prefix.length + item.message.length)
-  out.set(item.prefix)
-  out.set(item.message, item.prefix.length)
-  return out
+  const { prefix, message } = item
+  if (prefix === undefined || prefix.length === 0) return message
+  const length = prefix.length + message.length
+  if (packed.length < length) packed = new Uint8Array(2 ** Math.ceil(Math.log2(length)))
+  packed.set(prefix)
+  packed.set(message, prefix.length)
+  return packed.subarray(0, length)
 }
 
 /** Results of one batch, read in any order while the verification is still running. */

@@ -433,8 +433,10 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const length = store.lend(nodeKey(path, depth))
     if (length < 0) throw new TreeCorruptError(`node ${where(path, depth)}`, 'missing')
     if (length > stored.length) throw new TreeCorruptError(`node ${where(path, depth)}`, `${length} bytes`)
-    const source = store.lent
-    for (let i = 0; i < length; i++) stored[i] = source[i]!
+    // Copied with `set` (a memcpy) rather than a byte loop: the loops here were 3.8 µs of a 10-record
+    // call's 26 µs per record in the Merkle update and 20 µs of a one-record call (root and one
+    // inner node; `call-probe.ts` profiles, session 18).
+    stored.set(store.lent.subarray(0, length))
     try {
       readNodeLayout(stored, length, fanout, layout)
     } catch (error) {
@@ -480,11 +482,22 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const out = scratch.reserve(1 + maxEncodedNodeBytes(fanout))
     out[0] = INNER_HASH_TAG
     let o = writeMaskAt(out, 1, mask, fanout)
+    // The entries of untouched children between two touched ones (present or removed) are
+    // contiguous in `stored`: each such run is copied in one `set`.
+    let run = -1
+    let runEnd = -1
     for (let d = 0; d < fanout; d++) {
-      if (!has(mask, d)) continue
-      if (touched[d] === 1) o = encodeEntry(next[d]!, out, o)
-      else for (let b = layout.start[d]!; b < layout.end[d]!; b++) out[o++] = stored[b]!
+      if (touched[d] !== 1) {
+        if (!has(mask, d)) continue
+        if (run < 0) run = layout.start[d]!
+        runEnd = layout.end[d]!
+        continue
+      }
+      if (run >= 0) o = copyRun(out, o, stored, run, runEnd)
+      run = -1
+      if (has(mask, d)) o = encodeEntry(next[d]!, out, o)
     }
+    if (run >= 0) o = copyRun(out, o, stored, run, runEnd)
     next.fill(undefined)
     store.put(nodeKey(path, depth), scratch.view(1, o))
     return { hash: hashTagged(scratch.view(0, o)), count }
@@ -658,6 +671,12 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
       yield* bucketsBelow(below, depth + 1, inner, after, scope)
     }
   }
+}
+
+/** Copies `from[start..end)` to `out[at]`; returns the end. */
+function copyRun(out: Uint8Array, at: number, from: Uint8Array, start: number, end: number): number {
+  out.set(from.subarray(start, end), at)
+  return at + end - start
 }
 
 // Reconciliation reads a node's children and leaves, never its own hash, so the hash is computed
