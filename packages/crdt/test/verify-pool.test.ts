@@ -74,6 +74,45 @@ describe('batch verifier', () => {
   })
 })
 
+describe('inline verification of prefixed messages', () => {
+  // The inline path packs prefix ‖ message into one buffer reused from item to item (session 18):
+  // a verdict must depend on that item's bytes alone, whatever came before it (longer or shorter
+  // messages, ones past the buffer's first size), and a changed byte on either side of the split
+  // must still be refused.
+  it('gives each item the verdict of its whole message, whatever the lengths and order (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            message: fc.uint8Array({ minLength: 1, maxLength: 9000, size: 'max' }),
+            split: fc.nat(),
+            flip: fc.option(fc.nat(), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        async (cases) => {
+          const batch: VerifyItem[] = cases.map(({ message, split, flip }) => {
+            const signature = signer.sign(message)
+            const at = split % (message.length + 1)
+            const signed = message.slice()
+            if (flip !== undefined) signed[flip % signed.length]! ^= 0x01
+            return {
+              publicKey: signer.publicKey,
+              signature,
+              prefix: signed.subarray(0, at),
+              message: signed.subarray(at),
+            }
+          })
+          const expected = cases.map(({ flip }) => flip === undefined)
+          expect(await inline.verify(batch)).toEqual(expected)
+          expect(await inline.verify([...batch].reverse())).toEqual([...expected].reverse())
+        },
+      ),
+      { numRuns: 25 },
+    )
+  })
+})
+
 describe('streaming job', () => {
   it('numbers results across its growing chunks, whatever the first chunk size and reading order (property)', async () => {
     await fc.assert(
