@@ -433,9 +433,10 @@ export function openMerkleTree(env: RootDatabase, options: MerkleTreeOptions): M
     const length = store.lend(nodeKey(path, depth))
     if (length < 0) throw new TreeCorruptError(`node ${where(path, depth)}`, 'missing')
     if (length > stored.length) throw new TreeCorruptError(`node ${where(path, depth)}`, `${length} bytes`)
-    // Copied with `set` (a memcpy) rather than a byte loop: the loops here were 3.8 µs of a 10-record
-    // call's 26 µs per record in the Merkle update and 20 µs of a one-record call (root and one
-    // inner node; `call-probe.ts` profiles, session 18).
+    // Copied with `set` (a memcpy) rather than a byte loop: this function's own time, these loops
+    // and the untouched entries' copy below most of it, was 3.8 µs of a 10-record crdt call's 26 µs
+    // per record in the Merkle update and 20 µs of a one-record call (`call-probe.ts` profiles,
+    // session 18; merkle README "Session 18").
     stored.set(store.lent.subarray(0, length))
     try {
       readNodeLayout(stored, length, fanout, layout)
