@@ -46,11 +46,6 @@ export interface HeadsInit {
    * if its author still holds more records than we do then, we pull. Absent: dropped as before.
    */
   coveredRecheckMs?: number
-  /**
-   * How long the debounced announcement due now is held back (0: publish it), given the heads
-   * topic's subscribers and when we last announced (announce-hold.ts). Absent: never held.
-   */
-  holdBack?(subscribers: readonly string[], lastAnnouncedMs: number): number
   /** Whether a pull from `id` may still run (service started, peer connected and not refused). */
   mayPull(id: string): boolean
   pull(peer: PeerId): Promise<unknown>
@@ -74,9 +69,6 @@ interface Deferred {
 export class Heads {
   private readonly queue: PullQueue<{ peer: PeerId; announcement: HeadsAnnouncement }>
   private debouncer: Debouncer | undefined
-  /** The held-back announcement's next look (announce-hold.ts). */
-  private held: ReturnType<typeof setTimeout> | undefined
-  private lastAnnouncedMs = Number.NEGATIVE_INFINITY
   private unsubscribeState: (() => void) | undefined
   private started = false
   /**
@@ -108,10 +100,12 @@ export class Heads {
     pubsub.addEventListener('message', this.onMessage)
     pubsub.subscribe(topic)
     if (announce !== false) {
-      this.debouncer = createDebouncer(() => this.announceUnlessHeld(), {
-        waitMs: announce.debounceMs,
-        maxWaitMs: announce.maxWaitMs,
-      })
+      this.debouncer = createDebouncer(
+        () => {
+          this.announce().catch((err: Error) => this.init.log.error('announcement failed - %e', err))
+        },
+        { waitMs: announce.debounceMs, maxWaitMs: announce.maxWaitMs },
+      )
       this.unsubscribeState = this.init.state.onChange(() => this.debouncer?.trigger())
     }
   }
@@ -119,7 +113,6 @@ export class Heads {
   stop(): void {
     this.started = false
     this.debouncer?.cancel()
-    this.unhold()
     this.unsubscribeState?.()
     for (const { timer } of this.deferred.values()) clearTimeout(timer)
     this.deferred.clear()
@@ -195,48 +188,12 @@ export class Heads {
     this.arm(id, entry)
   }
 
-  /**
-   * The debounced announcement, unless eager push does its work (`holdBack`): then it waits and is
-   * asked about again when the hold is over, or when the push links change (`reconsider`).
-   */
-  private announceUnlessHeld(): void {
-    this.unhold()
-    if (!this.started) return
-    const { pubsub, topic, holdBack } = this.init
-    const waitMs =
-      holdBack?.(
-        pubsub.getSubscribers(topic).map((peer) => peer.toString()),
-        this.lastAnnouncedMs,
-      ) ?? 0
-    if (waitMs <= 0) {
-      this.announce().catch((err: Error) => this.init.log.error('announcement failed - %e', err))
-      return
-    }
-    this.init.metrics.announcements.inc({ outcome: 'held-back' })
-    this.held = setTimeout(() => {
-      this.held = undefined
-      this.announceUnlessHeld()
-    }, waitMs)
-  }
-
-  private unhold(): void {
-    if (this.held !== undefined) clearTimeout(this.held)
-    this.held = undefined
-  }
-
-  /** A push neighbour came or went: a held-back announcement is asked about again now. */
-  reconsider(): void {
-    if (this.held !== undefined) this.announceUnlessHeld()
-  }
-
   async announce(): Promise<void> {
     if (!this.started) return
     const { networkId, trustHash, state, stores } = this.init
     const announcement: HeadsAnnouncement = { networkId, trustHash, heads: localHeads(state, stores) }
     try {
       await this.init.pubsub.publish(this.init.topic, encodeAnnouncement(announcement))
-      this.lastAnnouncedMs = Date.now()
-      this.unhold()
       this.init.metrics.announcements.inc({ outcome: 'sent' })
       this.init.onAnnounced(announcement)
     } catch (err) {

@@ -9,7 +9,6 @@ import {
   serviceDependencies,
 } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
-import { HELD_BACK_MAX_FACTOR } from './announce-hold.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { createPeerBudgets, type PeerBudgets } from './budget.js'
 import { createPullClaims } from './claims.js'
@@ -230,10 +229,6 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
     const { init, components } = this
     const debounceMs =
       (init.announce === false ? undefined : init.announce?.debounceMs) ?? DEFAULT_ANNOUNCE_DEBOUNCE_MS
-    const maxWaitMs =
-      (init.announce === false ? undefined : init.announce?.maxWaitMs) ??
-      debounceMs * DEFAULT_ANNOUNCE_MAX_WAIT_FACTOR
-    const push = this.push
     return new Heads({
       pubsub: components.pubsub,
       state: init.state,
@@ -245,19 +240,19 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
       topic: this.topic,
       metrics: this.metrics,
       log: componentLog(components.logger, 'provsync:sync:announce'),
-      announce: init.announce === false ? false : { debounceMs, maxWaitMs },
+      announce:
+        init.announce === false
+          ? false
+          : {
+              debounceMs,
+              maxWaitMs: init.announce?.maxWaitMs ?? debounceMs * DEFAULT_ANNOUNCE_MAX_WAIT_FACTOR,
+            },
       concurrency: init.announcementPulls ?? DEFAULT_ANNOUNCEMENT_PULLS,
       directPeer: (id) => this.syncPeers.get(id),
       covered: (id) => this.push?.covers(id) ?? false,
       ...(init.push === undefined || init.push === false
         ? {}
         : { coveredRecheckMs: init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS }),
-      ...(push === undefined
-        ? {}
-        : {
-            holdBack: (subscribers: readonly string[], lastAnnouncedMs: number) =>
-              push.announcementHoldMs(subscribers, lastAnnouncedMs, HELD_BACK_MAX_FACTOR * maxWaitMs),
-          }),
       mayPull: (id) => this.started && this.syncPeers.has(id) && !this.budgets.isBlocked(id),
       pull: (peer) => this.syncWith(peer, { reason: 'announcement', signal: this.stopController.signal }),
       offend: (peer, detail) => this.offenceAccounting.offend(peer, 'invalid-announcement', detail),
@@ -280,8 +275,6 @@ export class Provsync extends TypedEventEmitter<ProvsyncEvents> implements Provs
         graftAfterMs: (init.push.lazyWindowMs ?? DEFAULT_PUSH_LAZY_WINDOW_MS) * GRAFT_AFTER_FRACTION,
         minEagerLinks: init.push.minEagerLinks ?? MIN_EAGER,
         repair: (peer) => this.requestSync(peer, 'anti-entropy'),
-        // Heads are built after push; links change only once started.
-        onLinksChanged: () => this.heads.reconsider(),
         log: componentLog(components.logger, 'provsync:sync:push'),
       }),
     )

@@ -1,7 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { ApplyOutcome } from '@provsync/crdt'
-import { announcementHoldMs } from './announce-hold.js'
 import { createPullClaims } from './claims.js'
 import { PUSH_PROTOCOL } from './constants.js'
 import { ProtocolViolationError, SyncError } from './errors.js'
@@ -50,8 +49,6 @@ export interface PushInit extends PeerStreamsInit {
   minEagerLinks: number
   /** Starts a session with `peer`: a lazy neighbour's `ihave` showed it holds what the tree did not bring. */
   repair(peer: PeerId): void
-  /** A push neighbour connected or went away (a held-back announcement is looked at again). */
-  onLinksChanged?(): void
   log: SyncLog
 }
 
@@ -138,8 +135,6 @@ export class Push {
   private topologyId: string | undefined
   /** When a push last arrived (new records or not): the tree still reaches this node. */
   private lastPushMs = Number.NEGATIVE_INFINITY
-  /** When a push neighbour last connected or went away. */
-  private linksChangedMs = Number.NEGATIVE_INFINITY
   private stopController = new AbortController()
   private running = false
 
@@ -167,7 +162,6 @@ export class Push {
         this.peers.set(peer.toString(), peer)
         this.idByKey.set(toHex(peerPublicKey(peer)), peer.toString())
         this.links.add(peer.toString())
-        this.linksChanged()
       },
       onDisconnect: (peer) => {
         // A tree link went down: the tree may be cut, so every link is eager again until
@@ -177,14 +171,8 @@ export class Push {
         const grafts = this.links.isEager(id) ? this.links.reset() : []
         this.forget(id)
         for (const lazy of grafts) this.control(lazy, 'graft')
-        this.linksChanged()
       },
     })
-  }
-
-  private linksChanged(): void {
-    this.linksChangedMs = Date.now()
-    this.init.onLinksChanged?.()
   }
 
   async stop(): Promise<void> {
@@ -210,25 +198,6 @@ export class Push {
    */
   covers(id: string): boolean {
     return this.links.has(id) && this.reached()
-  }
-
-  /**
-   * How long the announcement due now may be held back (0: publish it), given the heads topic's
-   * `subscribers` and when we last announced: while pushes reach us and every subscriber is a push
-   * neighbour, at most the rest of the lazy window, and at most `maxHoldMs` after the last
-   * announcement while a subscriber is lazy here (announce-hold.ts).
-   */
-  announcementHoldMs(subscribers: readonly string[], lastAnnouncedMs: number, maxHoldMs: number): number {
-    return announcementHoldMs({
-      nowMs: Date.now(),
-      subscribers,
-      link: (id) => (this.links.has(id) ? (this.links.isEager(id) ? 'eager' : 'lazy') : undefined),
-      lastPushMs: this.lastPushMs,
-      lazyWindowMs: this.init.lazyWindowMs,
-      lastAnnouncedMs,
-      linksChangedMs: this.linksChangedMs,
-      maxHoldMs,
-    })
   }
 
   private reached(): boolean {
