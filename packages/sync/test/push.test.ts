@@ -169,6 +169,40 @@ describe('eager push', () => {
     }
   }, 60_000)
 
+  it("a node pushed to all along gets a lazy neighbour's record by its announcement, not after anti-entropy's covered back-off", async () => {
+    // c is pushed to all along (a's assertions) and so covered: anti-entropy waits ten intervals
+    // (10 s) for its push neighbours, and c has just exchanged with b. b, pushed to by a as well,
+    // announces its changes; c keeps b's announcement and looks at it again a lazy window (3 s)
+    // later, and pulls the supersession from b. A lazy ihave would graft only after 6 s. A rule
+    // that held b's announcements back while pushes reach b and its subscribers are push
+    // neighbours (session 14's) fails this (sync README, "Session 18 (announcements)").
+    const triangle = await cutOff({
+      ...QUIET_SYNC,
+      announce: { debounceMs: 20, maxWaitMs: 100 },
+      antiEntropy: { intervalMs: 1_000, jitter: 0 },
+      push: { delayMs: 10, lazyWindowMs: 3_000, minEagerLinks: 1 },
+    })
+    const { a, b, c } = triangle
+    let run = 0
+    const keepPushing = setInterval(
+      () => a.state.advanceVerified(coordinate(500 + (run++ % 50)), 1n + BigInt(run)),
+      150,
+    )
+    try {
+      // A fresh exchange with b: its next anti-entropy round with c is ten intervals away.
+      await c.sync.syncWith(b.peerId)
+      await a.state.supersessions.supersede({
+        target: new Uint8Array(32).fill(9),
+        kind: 'invalidate',
+        reason: 'x',
+      })
+      await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
+      await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it from b', 5_000)
+    } finally {
+      clearInterval(keepPushing)
+    }
+  }, 60_000)
+
   it('keeps two eager links at every node of four fully connected ones, while duplicates still prune the rest', async () => {
     const nodes = [
       await node({ sync: PUSH_ONLY }),
