@@ -43,6 +43,34 @@ async function connected(a: ProvsyncNode, b: ProvsyncNode): Promise<void> {
  * A triangle a-b-c whose b-c link duplicates pruned, where c may not pull a's supersessions (so a
  * never pushes one to c): only b, a lazy neighbour of c, can bring them to c.
  */
+/**
+ * While `a` keeps writing assertions (so pushes reach b and c all along), runs `before`, then has
+ * `a` write a supersession (only b may pull it) and waits for b, then for c within 5 s.
+ */
+async function supersededWhileAPushes(
+  { a, b, c }: { a: ProvsyncNode; b: ProvsyncNode; c: ProvsyncNode },
+  fill: number,
+  before: () => Promise<unknown>,
+): Promise<void> {
+  let run = 0
+  const keepPushing = setInterval(
+    () => a.state.advanceVerified(coordinate(500 + (run++ % 50)), 1n + BigInt(run)),
+    150,
+  )
+  try {
+    await before()
+    await a.state.supersessions.supersede({
+      target: new Uint8Array(32).fill(fill),
+      kind: 'invalidate',
+      reason: 'x',
+    })
+    await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
+    await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it from b', 5_000)
+  } finally {
+    clearInterval(keepPushing)
+  }
+}
+
 async function cutOff(
   pushing: TestNodeOptions['sync'],
 ): Promise<{ a: ProvsyncNode; b: ProvsyncNode; c: ProvsyncNode }> {
@@ -149,24 +177,7 @@ describe('eager push', () => {
       ...announcing,
       push: { delayMs: 10, lazyWindowMs: 3_000, minEagerLinks: 1 },
     })
-    const { a, b, c } = triangle
-    let run = 0
-    const keepPushing = setInterval(
-      () => a.state.advanceVerified(coordinate(500 + (run++ % 50)), 1n + BigInt(run)),
-      150,
-    )
-    try {
-      await sleep(500)
-      await a.state.supersessions.supersede({
-        target: new Uint8Array(32).fill(7),
-        kind: 'invalidate',
-        reason: 'x',
-      })
-      await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
-      await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it from b', 5_000)
-    } finally {
-      clearInterval(keepPushing)
-    }
+    await supersededWhileAPushes(triangle, 7, () => sleep(500))
   }, 60_000)
 
   it("a node pushed to all along gets a lazy neighbour's record by its announcement, not after anti-entropy's covered back-off", async () => {
@@ -182,25 +193,9 @@ describe('eager push', () => {
       antiEntropy: { intervalMs: 1_000, jitter: 0 },
       push: { delayMs: 10, lazyWindowMs: 3_000, minEagerLinks: 1 },
     })
-    const { a, b, c } = triangle
-    let run = 0
-    const keepPushing = setInterval(
-      () => a.state.advanceVerified(coordinate(500 + (run++ % 50)), 1n + BigInt(run)),
-      150,
-    )
-    try {
-      // A fresh exchange with b: its next anti-entropy round with c is ten intervals away.
-      await c.sync.syncWith(b.peerId)
-      await a.state.supersessions.supersede({
-        target: new Uint8Array(32).fill(9),
-        kind: 'invalidate',
-        reason: 'x',
-      })
-      await waitFor(() => b.state.tree('supersessions').count() === 1, 'b to get the supersession from a')
-      await waitFor(() => c.state.tree('supersessions').count() === 1, 'c to get it from b', 5_000)
-    } finally {
-      clearInterval(keepPushing)
-    }
+    const { b, c } = triangle
+    // A fresh exchange with b: its next anti-entropy round with c is ten intervals away.
+    await supersededWhileAPushes(triangle, 9, () => c.sync.syncWith(b.peerId))
   }, 60_000)
 
   it('keeps two eager links at every node of four fully connected ones, while duplicates still prune the rest', async () => {
