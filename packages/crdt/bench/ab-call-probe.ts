@@ -13,15 +13,13 @@
 import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { tempDir } from '@provsync/testing'
-import { NETWORK, signBatch } from './batches.js'
+import { NETWORK, probeArgs, signBatch } from './batches.js'
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined =>
-  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const calls = Number(args.find((a) => /^\d+$/.test(a)) ?? 100)
-const sizes = (option('sizes') ?? '1,10,32').split(',').map(Number)
-const rounds = Number(option('rounds') ?? 8)
-const prefill = Number(option('prefill') ?? 5000)
+const { option, number, count, sizes: sizesOf } = probeArgs()
+const calls = count(100)
+const sizes = sizesOf('1,10,32')
+const rounds = number('rounds', 8)
+const prefill = number('prefill', 5000)
 
 type Crdt = typeof import('@provsync/crdt')
 const builds: { name: string; crdt: Crdt }[] = [

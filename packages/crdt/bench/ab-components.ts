@@ -11,13 +11,11 @@ import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { tempDir } from '@provsync/testing'
 import { open } from 'lmdb'
-import { NETWORK, signBatch } from './batches.js'
+import { NETWORK, probeArgs, signBatch } from './batches.js'
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined =>
-  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const rounds = Number(option('rounds') ?? 10)
-const size = Number(option('size') ?? 10)
+const { option, number } = probeArgs()
+const rounds = number('rounds', 10)
+const size = number('size', 10)
 
 type Crdt = typeof import('@provsync/crdt')
 type Merkle = typeof import('@provsync/merkle')

@@ -24,3 +24,20 @@ export function signBatch(signer: Signer, start: number, count: number, run: big
     counterOf: () => 0,
   })
 }
+
+/**
+ * A probe's command line, `[count] [--name=value …] [--flag …]`, as the probes beside this file
+ * read it (copy this file with a probe to run it against an older build).
+ */
+export function probeArgs(argv: readonly string[] = process.argv.slice(2)) {
+  const option = (name: string): string | undefined =>
+    argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+  return {
+    option,
+    number: (name: string, fallback: number): number => Number(option(name) ?? fallback),
+    /** The bare number on the line (calls, rounds: each probe says which). */
+    count: (fallback: number): number => Number(argv.find((a) => /^\d+$/.test(a)) ?? fallback),
+    sizes: (fallback: string): number[] => (option('sizes') ?? fallback).split(',').map(Number),
+    flag: (name: string): boolean => argv.includes(`--${name}`),
+  }
+}

@@ -23,17 +23,15 @@ import { loadavg } from 'node:os'
 import { generateSigner, openNodeState, signedMessage, verifySignature } from '@provsync/crdt'
 import { tempDir } from '@provsync/testing'
 import { open } from 'lmdb'
-import { NETWORK, signBatch } from './batches.js'
+import { NETWORK, probeArgs, signBatch } from './batches.js'
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined =>
-  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const calls = Number(args.find((a) => /^\d+$/.test(a)) ?? 300)
-const sizes = (option('sizes') ?? '1,7,32').split(',').map(Number)
-const rounds = Number(option('rounds') ?? 3)
-const threads = Number(option('threads') ?? 0)
-const noSync = args.includes('--nosync')
-const prefill = Number(option('prefill') ?? 5000)
+const { number, count, sizes: sizesOf, flag } = probeArgs()
+const calls = count(300)
+const sizes = sizesOf('1,7,32')
+const rounds = number('rounds', 3)
+const threads = number('threads', 0)
+const noSync = flag('nosync')
+const prefill = number('prefill', 5000)
 
 const cpu = (u: NodeJS.CpuUsage) => u.user + u.system
 const signers = Array.from({ length: 4 }, () => generateSigner())

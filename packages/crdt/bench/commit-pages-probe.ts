@@ -13,14 +13,12 @@ import { generateSigner, openNodeState } from '@provsync/crdt'
 import { openMerkleTree } from '@provsync/merkle'
 import { tempDir } from '@provsync/testing'
 import { open } from 'lmdb'
-import { NETWORK, signBatch } from './batches.js'
+import { NETWORK, probeArgs, signBatch } from './batches.js'
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined =>
-  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const calls = Number(args.find((a) => /^\d+$/.test(a)) ?? 200)
-const sizes = (option('sizes') ?? '1,10,32').split(',').map(Number)
-const prefill = Number(option('prefill') ?? 5000)
+const { number, count, sizes: sizesOf } = probeArgs()
+const calls = count(200)
+const sizes = sizesOf('1,10,32')
+const prefill = number('prefill', 5000)
 
 const wchar = (): number => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1])
 const SUBS = ['asRecords', 'coordinates', 'history', 'asserterChunks', 'meta'] as const

@@ -15,14 +15,12 @@ import { rmSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { generateSigner, type NodeState, openNodeState } from '@provsync/crdt'
 import { tempDir } from '@provsync/testing'
-import { BATCH, NETWORK, signBatch } from './batches.js'
+import { BATCH, NETWORK, probeArgs, signBatch } from './batches.js'
 
-const args = process.argv.slice(2)
-const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 12)
-const option = (name: string, fallback: number) =>
-  Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback)
-const dupShare = option('dup', 0.25)
-const verifyThreads = option('threads', 0)
+const { number, count, flag } = probeArgs()
+const rounds = count(12)
+const dupShare = number('dup', 0.25)
+const verifyThreads = number('threads', 0)
 
 const signers = Array.from({ length: 4 }, () => generateSigner())
 const dups = Math.round(BATCH * dupShare)
@@ -47,7 +45,7 @@ const open = (dataDir: string, verifyHeldCopies: boolean) =>
   openNodeState({ dataDir, networkId: NETWORK, verifyThreads, verifyHeldCopies })
 // --swap: the shortcut state is opened second. With both states verifying every copy, the state
 // opened first measured 1-6 µs per record more CPU than the other (load 1.5): run both ways.
-const swap = args.includes('--swap')
+const swap = flag('swap')
 const opened = [await open(dirs[0]!, swap), await open(dirs[1]!, !swap)]
 const states: NodeState[] = swap ? [opened[1]!, opened[0]!] : opened
 try {
